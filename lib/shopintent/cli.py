@@ -1,0 +1,88 @@
+"""The ``shopintent`` command line.
+
+    shopintent data prepare --dataset synthetic --profile default [--seed 42] [--source PATH]
+    shopintent data list
+
+Heavy modules are imported inside the commands, so ``shopintent --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from shopintent.config import DEFAULT_SEED, PROFILES
+
+
+def _parser() -> argparse.ArgumentParser:
+    from shopintent.data.registry import dataset_names
+
+    parser = argparse.ArgumentParser(prog="shopintent", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    data = sub.add_parser("data", help="prepare and list datasets").add_subparsers(dest="action", required=True)
+    prep = data.add_parser("prepare", help="build a dataset's canonical tables under data/processed/")
+    prep.add_argument("--dataset", default="synthetic", choices=dataset_names())
+    prep.add_argument("--profile", default="default", choices=list(PROFILES),
+                      help="size of the synthetic shop (real datasets are converted whole)")
+    prep.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    prep.add_argument("--source", default=None, help="folder or file of the original dataset "
+                                                    "(default: data/raw/<dataset>/)")
+    prep.set_defaults(func=_cmd_prepare)
+    lst = data.add_parser("list", help="show prepared datasets with row counts")
+    lst.set_defaults(func=_cmd_list)
+    return parser
+
+
+def _cmd_prepare(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from shopintent.data.registry import prepare
+
+    start = time.perf_counter()
+    with tqdm(desc=f"prepare {args.dataset}", unit="step", file=sys.stderr, leave=False) as bar:
+        def progress(stage: str) -> None:
+            bar.set_postfix_str(stage)
+            bar.update()
+
+        path = prepare(args.dataset, profile=args.profile, seed=args.seed, source=args.source,
+                       progress=progress)
+    print(f"prepared {args.dataset} in {time.perf_counter() - start:.1f} s -> {path}")
+    _print_rows(path)
+    return 0
+
+
+def _print_rows(path) -> None:
+    from shopintent.data.store import read_meta
+
+    rows = read_meta(path)["rows"]
+    print("  " + ", ".join(f"{name} {n:,}" for name, n in rows.items()))
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from shopintent.config import processed_root
+    from shopintent.data.registry import list_prepared
+
+    found = list_prepared()
+    if not found:
+        print(f"no prepared datasets under {processed_root()}; "
+              "run `shopintent data prepare --dataset synthetic --profile smoke`")
+        return 0
+    for d in found:
+        rows = ", ".join(f"{name} {n:,}" for name, n in d["rows"].items())
+        print(f"{d['name']:<24} {rows}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError) as err:  # SchemaError is a ValueError
+        print(f"shopintent: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

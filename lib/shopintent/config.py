@@ -1,0 +1,102 @@
+"""Project paths, run profiles and seeding: the one place each of them is defined.
+
+Nothing here imports TensorFlow or pandas, so the command line starts fast.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+#: The repository root (the library is installed in editable mode from ``lib/``).
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+DEFAULT_SEED = 42
+
+
+def data_root() -> Path:
+    """Root of generated and user-supplied data: ``$SHOPINTENT_DATA`` or ``<repo>/data``."""
+    env = os.environ.get("SHOPINTENT_DATA")
+    return Path(env).expanduser().resolve() if env else PROJECT_ROOT / "data"
+
+
+def raw_dir(dataset: str) -> Path:
+    """Where a public dataset's original files are expected (never modified)."""
+    return data_root() / "raw" / dataset
+
+
+def processed_root() -> Path:
+    return data_root() / "processed"
+
+
+def models_dir() -> Path:
+    return PROJECT_ROOT / "models"
+
+
+def reports_dir() -> Path:
+    return PROJECT_ROOT / "reports"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How big a run is: data size for the synthetic shop, and a budget for models.
+
+    ``n_users``/``n_items``/``n_events`` size the synthetic shop (events are a target:
+    the generator draws sessions to land near it); ``days`` is the span of its log.
+    """
+
+    name: str
+    n_users: int
+    n_items: int
+    n_events: int
+    days: int
+    description: str
+
+
+PROFILES: dict[str, Profile] = {
+    "smoke": Profile("smoke", 300, 500, 20_000, 56, "CI and tests: every notebook end to end in minutes"),
+    "default": Profile("default", 5_000, 3_000, 500_000, 120, "make run: results that mean something"),
+    "full": Profile("full", 50_000, 20_000, 5_000_000, 180, "research runs: hours, GPU if present"),
+}
+
+
+def get_profile(name: str) -> Profile:
+    """The profile called ``name``; an unknown name lists the valid ones."""
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ValueError(f"unknown profile {name!r}; valid profiles: {', '.join(PROFILES)}") from None
+
+
+def rng(seed: int, *stream: str | int) -> np.random.Generator:
+    """A numpy Generator for ``seed`` and a named sub-stream.
+
+    Independent streams (``rng(seed, "users")``, ``rng(seed, "sessions")``) keep one part
+    of a computation from shifting when another part draws more or fewer numbers.
+    """
+    keys = [seed] + [_stable_int(s) for s in stream]
+    return np.random.default_rng(np.random.SeedSequence(keys))
+
+
+def _stable_int(key: str | int) -> int:
+    if isinstance(key, int):
+        return key
+    # Python's hash() of str is salted per process; a digest is not.
+    return int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "little")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy and, if already imported, TensorFlow/Keras (never imports them)."""
+    random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 - seeds third-party code that uses the global state
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    if "keras" in sys.modules:
+        sys.modules["keras"].utils.set_random_seed(seed)
+    elif "tensorflow" in sys.modules:
+        sys.modules["tensorflow"].random.set_seed(seed)

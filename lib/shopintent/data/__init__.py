@@ -1,0 +1,1 @@
+"""Canonical tables, their storage, the synthetic shop and the loaders of public datasets."""

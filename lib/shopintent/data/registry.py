@@ -1,0 +1,91 @@
+"""Which datasets exist, where each one is prepared, and how to prepare and load it.
+
+The synthetic shop is generated and sized by profile (``data/processed/synthetic-<profile>/``);
+a public dataset is converted once from its original files (``data/processed/<name>/``)
+whatever the profile. Source modules are imported only when used, so listing is instant.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+
+from shopintent.config import DEFAULT_SEED, PROFILES, get_profile, processed_root, raw_dir
+from shopintent.data.store import ShopData, read_meta
+
+SYNTHETIC = "synthetic"
+#: public dataset name -> module in shopintent.data.sources with ``load(source, **options) -> ShopData``
+SOURCES: dict[str, str] = {}
+
+
+def dataset_names() -> list[str]:
+    return [SYNTHETIC, *SOURCES]
+
+
+def check_dataset(name: str) -> None:
+    if name not in dataset_names():
+        raise ValueError(f"unknown dataset {name!r}; valid datasets: {', '.join(dataset_names())}")
+
+
+def dataset_dir(name: str, profile: str = "default") -> Path:
+    """Folder of a prepared dataset (the synthetic shop has one per profile)."""
+    check_dataset(name)
+    get_profile(profile)
+    return processed_root() / (f"{SYNTHETIC}-{profile}" if name == SYNTHETIC else name)
+
+
+def is_prepared(name: str, profile: str = "default") -> bool:
+    return (dataset_dir(name, profile) / "meta.json").is_file()
+
+
+def prepare(name: str, profile: str = "default", seed: int = DEFAULT_SEED, source: str | Path | None = None,
+            progress: Callable[[str], None] | None = None, **options) -> Path:
+    """Build a dataset's canonical tables and save them atomically; returns the folder."""
+    target = dataset_dir(name, profile)
+    if name == SYNTHETIC:
+        if source is not None:
+            raise ValueError("the synthetic shop is generated: --source does not apply")
+        from shopintent.data.synthetic import generate
+
+        data = generate(profile, seed=seed, progress=progress)
+    else:
+        module = importlib.import_module(SOURCES[name])
+        src = Path(source) if source is not None else raw_dir(name)
+        if not src.exists():
+            raise FileNotFoundError(f"{name}: source {src} does not exist; download the dataset there "
+                                    f"or pass --source PATH")
+        data = module.load(src, **options)
+        data.meta.setdefault("source", str(src))
+    data.meta.setdefault("dataset", name)
+    return data.save(target)
+
+
+def load(name: str, profile: str = "default", tables: tuple[str, ...] | None = None) -> ShopData:
+    """A prepared dataset (``tables`` limits the extra tables read)."""
+    path = dataset_dir(name, profile)
+    if not is_prepared(name, profile):
+        hint = f" --profile {profile}" if name == SYNTHETIC else ""
+        raise FileNotFoundError(f"dataset {name!r} is not prepared at {path}; "
+                                f"run `shopintent data prepare --dataset {name}{hint}`")
+    return ShopData.load(path, tables=tables)
+
+
+def list_prepared() -> list[dict]:
+    """One record per prepared dataset folder: name, path and row counts per table."""
+    out = []
+    root = processed_root()
+    if not root.is_dir():
+        return out
+    for path in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        try:
+            meta = read_meta(path)
+        except (OSError, ValueError):
+            continue
+        out.append({"name": path.name, "path": str(path), "dataset": meta.get("dataset", path.name),
+                    "profile": meta.get("profile"), "rows": meta.get("rows", {})})
+    return out
+
+
+__all__ = ["PROFILES", "SOURCES", "check_dataset", "dataset_dir", "dataset_names", "is_prepared",
+           "list_prepared", "load", "prepare"]

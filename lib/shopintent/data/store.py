@@ -1,0 +1,158 @@
+"""``ShopData``: one dataset's canonical tables, saved and loaded as Parquet.
+
+A dataset is a folder ``data/processed/<name>/`` holding ``events``, ``items``, ``queries``,
+``reviews`` (the canonical tables), any extra tables of its source (ground truth of the
+synthetic shop, relevance judgements, knowledge-graph triples...) and ``meta.json``.
+Saving writes everything into a temporary sibling folder and renames it into place, so
+a failed prepare never leaves a half-written dataset behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from shopintent.data.schema import TABLES, SchemaError, conform, empty_table, validate_dataset
+
+CANONICAL = tuple(TABLES)
+SCHEMA_VERSION = 1
+
+_ARROW = {
+    "str": pa.string(),
+    "ts": pa.timestamp("us", tz="UTC"),
+    "float": pa.float64(),
+    "int": pa.int64(),
+    "dict": pa.map_(pa.string(), pa.string()),
+    "entities": pa.list_(pa.struct([("start", pa.int32()), ("end", pa.int32()), ("label", pa.string())])),
+}
+
+
+@dataclass
+class ShopData:
+    """The canonical tables of one dataset plus its extra tables and metadata."""
+
+    events: pd.DataFrame
+    items: pd.DataFrame
+    queries: pd.DataFrame
+    reviews: pd.DataFrame
+    extras: dict[str, pd.DataFrame] = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_tables(cls, events: pd.DataFrame, items: pd.DataFrame | None = None,
+                    queries: pd.DataFrame | None = None, reviews: pd.DataFrame | None = None,
+                    extras: dict[str, pd.DataFrame] | None = None, meta: dict | None = None) -> ShopData:
+        """Conform a loader's tables to the canonical schema and validate them together."""
+        data = cls(
+            events=conform("events", events),
+            items=conform("items", items) if items is not None else empty_table("items"),
+            queries=conform("queries", queries) if queries is not None else empty_table("queries"),
+            reviews=conform("reviews", reviews) if reviews is not None else empty_table("reviews"),
+            extras=dict(extras or {}),
+            meta=dict(meta or {}),
+        )
+        data.validate()
+        return data
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"events": self.events, "items": self.items, "queries": self.queries,
+                "reviews": self.reviews, **self.extras}
+
+    def row_counts(self) -> dict[str, int]:
+        return {name: len(df) for name, df in self.tables().items()}
+
+    def validate(self) -> None:
+        validate_dataset(self.events, self.items, self.queries, self.reviews)
+        for name, df in self.extras.items():
+            if not name.isidentifier() or name in CANONICAL:
+                raise SchemaError(f"extra table name {name!r} must be an identifier other than {CANONICAL}")
+            if not isinstance(df, pd.DataFrame):
+                raise SchemaError(f"extra table {name}: expected a DataFrame, got {type(df).__name__}")
+
+    def save(self, path: str | Path) -> Path:
+        """Validate, then write the dataset atomically to the folder ``path``."""
+        self.validate()
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+        try:
+            for name, df in self.tables().items():
+                _write_parquet(df, tmp / f"{name}.parquet", name)
+            meta = {**self.meta, "schema_version": SCHEMA_VERSION, "rows": self.row_counts(),
+                    "extras": sorted(self.extras)}
+            (tmp / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
+            _replace_dir(tmp, path)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path, tables: tuple[str, ...] | None = None) -> ShopData:
+        """Read and validate a saved dataset. ``tables`` limits which extra tables are read."""
+        path = Path(path)
+        meta_file = path / "meta.json"
+        if not meta_file.is_file():
+            raise FileNotFoundError(f"{path} is not a prepared dataset (no meta.json); "
+                                    "run `shopintent data prepare --dataset ...` first")
+        meta = json.loads(meta_file.read_text())
+        canon = {name: _read_parquet(path / f"{name}.parquet", name) for name in CANONICAL}
+        extras = {name: _read_parquet(path / f"{name}.parquet", name) for name in meta.get("extras", [])
+                  if tables is None or name in tables}
+        data = cls(**canon, extras=extras, meta=meta)
+        data.validate()
+        return data
+
+
+def read_meta(path: str | Path) -> dict:
+    """A prepared dataset's meta.json (row counts, source, profile) without reading tables."""
+    return json.loads((Path(path) / "meta.json").read_text())
+
+
+def _arrow_schema(df: pd.DataFrame, table: str) -> pa.Schema:
+    """Canonical columns get their fixed Arrow type; extra columns are inferred."""
+    kinds = {c.name: c.kind for c in TABLES.get(table, ())}
+    fields = []
+    for name in df.columns:
+        if name in kinds:
+            fields.append(pa.field(name, _ARROW[kinds[name]]))
+        else:
+            fields.append(pa.Schema.from_pandas(df[[name]], preserve_index=False).field(name))
+    return pa.schema(fields)
+
+
+def _write_parquet(df: pd.DataFrame, path: Path, table: str) -> None:
+    arrow = pa.Table.from_pandas(df, schema=_arrow_schema(df, table), preserve_index=False)
+    pq.write_table(arrow, path, compression="zstd")
+
+
+def _read_parquet(path: Path, table: str) -> pd.DataFrame:
+    if not path.is_file():
+        raise SchemaError(f"{path.parent}: table file {path.name} is missing")
+    df = pq.read_table(path).to_pandas(maps_as_pydicts="strict")
+    if table in TABLES:
+        for c in TABLES[table]:
+            if c.kind == "entities":
+                df[c.name] = [None if v is None else [dict(e) for e in v] for v in df[c.name].tolist()]
+            if c.kind == "dict":
+                df[c.name] = pd.Series(df[c.name].tolist(), dtype=object)
+    return df
+
+
+def _replace_dir(tmp: Path, target: Path) -> None:
+    """Move ``tmp`` to ``target``, replacing an existing dataset only once the new one is complete."""
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        os.replace(target, old)
+    os.replace(tmp, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
