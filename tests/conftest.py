@@ -26,3 +26,11 @@ def smoke_shop():
     from shopintent.data.synthetic import generate
 
     return generate("smoke", seed=42)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real samples in ../shared/data; tests using them skip when the folder is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data samples not found at {SHARED_DATA} (a fresh clone has none; CI has them)")
+    return SHARED_DATA

@@ -1,6 +1,7 @@
 """The ``shopintent`` command line.
 
-    shopintent data prepare --dataset synthetic --profile default [--seed 42] [--source PATH]
+    shopintent data prepare --dataset synthetic --profile default [--seed 42]
+    shopintent data prepare --dataset taobao [--source PATH] [--on-bad-rows skip] [--session-gap 30min]
     shopintent data list
 
 Heavy modules are imported inside the commands, so ``shopintent --help`` answers at once.
@@ -29,6 +30,10 @@ def _parser() -> argparse.ArgumentParser:
     prep.add_argument("--seed", type=int, default=DEFAULT_SEED)
     prep.add_argument("--source", default=None, help="folder or file of the original dataset "
                                                     "(default: data/raw/<dataset>/)")
+    prep.add_argument("--on-bad-rows", default="error", choices=["error", "skip"],
+                      help="stop at the first unparseable row (default) or skip and count such rows")
+    prep.add_argument("--session-gap", default=None,
+                      help="inactivity that ends a session, for sources without sessions (e.g. 30min)")
     prep.set_defaults(func=_cmd_prepare)
     lst = data.add_parser("list", help="show prepared datasets with row counts")
     lst.set_defaults(func=_cmd_list)
@@ -46,8 +51,11 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
             bar.set_postfix_str(stage)
             bar.update()
 
+        options = {} if args.dataset == "synthetic" else {"on_bad_rows": args.on_bad_rows}
+        if args.session_gap is not None:
+            options["session_gap"] = args.session_gap
         path = prepare(args.dataset, profile=args.profile, seed=args.seed, source=args.source,
-                       progress=progress)
+                       progress=progress, **options)
     print(f"prepared {args.dataset} in {time.perf_counter() - start:.1f} s -> {path}")
     _print_rows(path)
     return 0
@@ -56,8 +64,12 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
 def _print_rows(path) -> None:
     from shopintent.data.store import read_meta
 
-    rows = read_meta(path)["rows"]
-    print("  " + ", ".join(f"{name} {n:,}" for name, n in rows.items()))
+    meta = read_meta(path)
+    print("  " + ", ".join(f"{name} {n:,}" for name, n in meta["rows"].items()))
+    skipped = meta.get("bad_rows", {})
+    if skipped.get("total"):
+        print(f"  skipped {skipped['total']:,} bad rows: " + "; ".join(
+            f"{f}: {', '.join(ex)}" for f, ex in skipped["examples"].items()))
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -79,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError) as err:  # SchemaError is a ValueError
+    except (ValueError, FileNotFoundError) as err:  # SchemaError and SourceError are ValueErrors
         print(f"shopintent: error: {err}", file=sys.stderr)
         return 2
 

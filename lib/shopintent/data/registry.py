@@ -16,7 +16,16 @@ from shopintent.data.store import ShopData, read_meta
 
 SYNTHETIC = "synthetic"
 #: public dataset name -> module in shopintent.data.sources with ``load(source, **options) -> ShopData``
-SOURCES: dict[str, str] = {}
+SOURCES: dict[str, str] = {
+    "rees46": "shopintent.data.sources.rees46",
+    "diginetica": "shopintent.data.sources.diginetica",
+    "taobao": "shopintent.data.sources.taobao",
+    "homedepot": "shopintent.data.sources.homedepot",
+    "amazon-reviews": "shopintent.data.sources.amazon_reviews",
+    "instacart": "shopintent.data.sources.instacart",
+    "movielens-100k": "shopintent.data.sources.movielens",
+    "groceries": "shopintent.data.sources.groceries",
+}
 
 
 def dataset_names() -> list[str]:
@@ -50,11 +59,11 @@ def prepare(name: str, profile: str = "default", seed: int = DEFAULT_SEED, sourc
 
         data = generate(profile, seed=seed, progress=progress)
     else:
-        module = importlib.import_module(SOURCES[name])
         src = Path(source) if source is not None else raw_dir(name)
         if not src.exists():
             raise FileNotFoundError(f"{name}: source {src} does not exist; download the dataset there "
                                     f"or pass --source PATH")
+        module = importlib.import_module(SOURCES[name])
         data = module.load(src, **options)
         data.meta.setdefault("source", str(src))
     data.meta.setdefault("dataset", name)
