@@ -3,6 +3,8 @@
     shopintent data prepare --dataset synthetic --profile default [--seed 42]
     shopintent data prepare --dataset taobao [--source PATH] [--on-bad-rows skip] [--session-gap 30min]
     shopintent data list
+    shopintent run [--profile smoke|default|full] [--dataset NAME] [--source PATH] [--only 01 05 ...]
+                   [--continue-on-error]
 
 Heavy modules are imported inside the commands, so ``shopintent --help`` answers at once.
 """
@@ -37,7 +39,36 @@ def _parser() -> argparse.ArgumentParser:
     prep.set_defaults(func=_cmd_prepare)
     lst = data.add_parser("list", help="show prepared datasets with row counts")
     lst.set_defaults(func=_cmd_list)
+
+    run = sub.add_parser("run", help="execute the notebooks with papermill and write HTML reports")
+    run.add_argument("--dataset", default="synthetic", choices=dataset_names())
+    run.add_argument("--profile", default="default", choices=list(PROFILES))
+    run.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    run.add_argument("--source", default=None, help="original files, if the dataset is not prepared yet")
+    run.add_argument("--only", nargs="+", metavar="NN", help="run only these notebooks (number or name)")
+    run.add_argument("--continue-on-error", action="store_true", help="run later notebooks after a failure")
+    run.add_argument("--notebooks", default=None, help=argparse.SUPPRESS)  # tests: another notebook folder
+    run.set_defaults(func=_cmd_run)
     return parser
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from shopintent.pipeline import NOTEBOOKS_DIR, run_all
+    from shopintent.reporting import run_dir
+
+    start = time.perf_counter()
+    results = run_all(args.dataset, args.profile, args.seed, source=args.source, only=args.only,
+                      continue_on_error=args.continue_on_error,
+                      notebooks_dir=Path(args.notebooks) if args.notebooks else NOTEBOOKS_DIR,
+                      echo=lambda line: print(line, flush=True))
+    failed = [r.notebook for r in results if r.status == "failed"]
+    print(f"{len(results)} notebooks in {time.perf_counter() - start:.0f} s: "
+          + ", ".join(f"{sum(r.status == s for r in results)} {s}" for s in ("passed", "failed", "skipped", "not run")
+                      if any(r.status == s for r in results))
+          + f" -> {run_dir(args.dataset, args.profile) / 'index.html'}")
+    return 1 if failed else 0
 
 
 def _cmd_prepare(args: argparse.Namespace) -> int:

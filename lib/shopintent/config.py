@@ -40,7 +40,9 @@ def models_dir() -> Path:
 
 
 def reports_dir() -> Path:
-    return PROJECT_ROOT / "reports"
+    """Where run-all reports go: ``$SHOPINTENT_REPORTS`` or ``<repo>/reports``."""
+    env = os.environ.get("SHOPINTENT_REPORTS")
+    return Path(env).expanduser().resolve() if env else PROJECT_ROOT / "reports"
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,8 @@ class Profile:
     """How big a run is: data size for the synthetic shop, and a budget for models.
 
     ``n_users``/``n_items``/``n_events`` size the synthetic shop (events are a target:
-    the generator draws sessions to land near it); ``days`` is the span of its log.
+    the generator draws sessions to land near it); ``days`` is the span of its log;
+    ``notebook_timeout_s`` bounds one notebook in the run-all.
     """
 
     name: str
@@ -56,13 +59,14 @@ class Profile:
     n_items: int
     n_events: int
     days: int
+    notebook_timeout_s: int
     description: str
 
 
 PROFILES: dict[str, Profile] = {
-    "smoke": Profile("smoke", 300, 500, 20_000, 56, "CI and tests: every notebook end to end in minutes"),
-    "default": Profile("default", 5_000, 3_000, 500_000, 120, "make run: results that mean something"),
-    "full": Profile("full", 50_000, 20_000, 5_000_000, 180, "research runs: hours, GPU if present"),
+    "smoke": Profile("smoke", 300, 500, 20_000, 56, 300, "CI and tests: every notebook end to end in minutes"),
+    "default": Profile("default", 5_000, 3_000, 500_000, 120, 1_800, "make run: results that mean something"),
+    "full": Profile("full", 50_000, 20_000, 5_000_000, 180, 6 * 3600, "research runs: hours, GPU if present"),
 }
 
 

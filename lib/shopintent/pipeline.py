@@ -1,0 +1,225 @@
+"""Run-all: execute every numbered notebook with papermill, render each to HTML, index the run.
+
+    shopintent run --profile smoke --dataset taobao --only 01 --continue-on-error
+
+Each notebook runs in its own papermill process on the project kernel ``shopintent``, with
+``DATASET``, ``PROFILE``, ``SEED``, ``DATA_DIR`` and ``REPORT_DIR`` as parameters and a
+time limit set by the profile. Results go to ``reports/<dataset>-<profile>/``:
+``executed/`` notebooks, ``html/`` pages, ``metrics/`` JSON (written by the notebooks),
+``logs/``, ``run.json`` and ``index.html``; ``reports/index.html`` lists every run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from shopintent.config import DEFAULT_SEED, PROJECT_ROOT, data_root, get_profile, reports_dir
+from shopintent.reporting import git_commit, package_versions, run_dir, run_name, write_json_atomic
+
+NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+TEMPLATES = Path(__file__).parent / "templates"
+KERNEL = "shopintent"
+_NAME = re.compile(r"^(\d\d)_[A-Za-z0-9_]+\.ipynb$")
+_HEADLINE_MAX = 6
+
+
+@dataclass
+class NotebookResult:
+    notebook: str
+    status: str                 # passed / failed / skipped / not run
+    duration_s: float = 0.0
+    error: str | None = None    # failed: the failing cell's error; skipped: the reason
+    metrics: dict = field(default_factory=dict)
+    headline: dict = field(default_factory=dict)
+    html: str | None = None     # relative to the run folder
+
+
+def discover(notebooks_dir: Path = NOTEBOOKS_DIR, only: list[str] | None = None) -> list[Path]:
+    """``NN_topic.ipynb`` in numeric order, without the template (00); ``only`` filters by NN or stem."""
+    found = sorted((p for p in Path(notebooks_dir).glob("*.ipynb") if _NAME.match(p.name)),
+                   key=lambda p: (int(p.name[:2]), p.name))
+    found = [p for p in found if not p.name.startswith("00_")]
+    if only:
+        wanted = set(only)
+        found = [p for p in found if p.name[:2] in wanted or p.stem in wanted]
+        unknown = wanted - {p.name[:2] for p in found} - {p.stem for p in found}
+        if unknown:
+            raise ValueError(f"no notebook matches {', '.join(sorted(unknown))} in {notebooks_dir}")
+    return found
+
+
+def _failing_cell(executed: Path) -> str | None:
+    """'ename: evalue (In [n])' of the first error output in an executed notebook."""
+    try:
+        nb = json.loads(executed.read_text())
+    except (OSError, ValueError):
+        return None
+    for cell in nb.get("cells", []):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                return f"{out.get('ename')}: {out.get('evalue')} (In [{cell.get('execution_count')}])"
+    return None
+
+
+def execute(notebook: Path, executed: Path, parameters: dict, timeout_s: int, log: Path) -> tuple[str, str | None]:
+    """Run one notebook with papermill in a child process; returns (status, error)."""
+    executed.parent.mkdir(parents=True, exist_ok=True)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "papermill", str(notebook), str(executed), "-k", KERNEL,
+           "-y", json.dumps(parameters), "--cwd", str(PROJECT_ROOT), "--no-progress-bar", "--log-level", "WARNING"]
+    env = {**os.environ, "SHOPINTENT_DATA": str(parameters["DATA_DIR"]), "TF_USE_LEGACY_KERAS": "1",
+           "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": str(parameters["SEED"])}
+    with open(log, "w") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        try:
+            code = proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)  # papermill and its kernel
+            proc.wait()
+            return "failed", f"timed out after {timeout_s} s (profile limit)"
+    if code == 0:
+        return "passed", None
+    error = _failing_cell(executed)
+    if error and error.startswith("NotebookSkipped"):
+        return "skipped", error.split(": ", 1)[1].rsplit(" (In [", 1)[0]
+    if error is None:
+        tail = log.read_text().strip().splitlines()[-1:] or ["no output"]
+        error = f"papermill exited with {code}: {tail[0]}"
+    return "failed", error
+
+
+def render_html(executed: Path, html: Path) -> None:
+    """nbconvert's lab look without CDN scripts; plotly outputs carry plotly.js inline (offline)."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="offline", extra_template_basedirs=[str(TEMPLATES / "nbconvert")])
+    body, _ = exporter.from_filename(str(executed))
+    html.parent.mkdir(parents=True, exist_ok=True)
+    tmp = html.with_name(f".{html.name}.tmp")
+    tmp.write_text(body, encoding="utf-8")
+    os.replace(tmp, html)
+
+
+def _read_metrics(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _headline(recorded: dict) -> dict:
+    metrics = recorded.get("metrics", {})
+    keys = recorded.get("headline") or list(metrics)[:_HEADLINE_MAX]
+    return {k: metrics[k] for k in keys if k in metrics}
+
+
+def run_all(dataset: str = "synthetic", profile: str = "default", seed: int = DEFAULT_SEED,
+            source: str | Path | None = None, only: list[str] | None = None, continue_on_error: bool = False,
+            notebooks_dir: Path = NOTEBOOKS_DIR, reports_root: Path | None = None,
+            echo: Callable[[str], None] = print) -> list[NotebookResult]:
+    """Prepare the dataset if needed, run the notebooks in order, write the run's pages."""
+    from shopintent.data import registry
+
+    prof = get_profile(profile)
+    registry.check_dataset(dataset)
+    notebooks = discover(notebooks_dir, only)
+    if not registry.is_prepared(dataset, profile):
+        echo(f"preparing {dataset} ({profile}) ...")
+        registry.prepare(dataset, profile=profile, seed=seed, source=source)
+    root = reports_root or reports_dir()
+    out = run_dir(dataset, profile, root)
+    started = datetime.now(UTC)
+    params = {"DATASET": dataset, "PROFILE": profile, "SEED": seed, "DATA_DIR": str(data_root()),
+              "REPORT_DIR": str(out)}
+    results: list[NotebookResult] = []
+    stop = False
+    for i, nb in enumerate(notebooks, start=1):
+        tag = f"[{i}/{len(notebooks)}] {nb.stem}"
+        if stop:
+            results.append(NotebookResult(nb.stem, "not run", error="an earlier notebook failed"))
+            echo(f"{tag}: not run")
+            continue
+        metrics_path = out / "metrics" / f"{nb.stem}.json"
+        metrics_path.unlink(missing_ok=True)  # a stale result must not pass for this run's
+        echo(f"{tag} ...")
+        t0 = time.perf_counter()
+        executed = out / "executed" / nb.name
+        status, error = execute(nb, executed, params, prof.notebook_timeout_s, out / "logs" / f"{nb.stem}.log")
+        duration = time.perf_counter() - t0
+        recorded = _read_metrics(metrics_path)
+        if status == "passed" and not recorded:
+            status, error = "failed", "the notebook recorded no metrics (its last cell must call run.record)"
+        result = NotebookResult(nb.stem, status, round(duration, 1), error, recorded.get("metrics", {}),
+                                _headline(recorded))
+        if executed.is_file():
+            render_html(executed, out / "html" / f"{nb.stem}.html")
+            result.html = f"html/{nb.stem}.html"
+        results.append(result)
+        echo(f"{tag}: {status} in {duration:.1f} s" + (f" — {error}" if error else ""))
+        stop = status == "failed" and not continue_on_error
+    write_run(out, dataset, profile, seed, started, results)
+    write_reports_index(root)
+    return results
+
+
+def write_run(out: Path, dataset: str, profile: str, seed: int, started: datetime,
+              results: list[NotebookResult]) -> None:
+    """``run.json`` (machine-readable) and ``index.html`` (for people) of one run."""
+    summary = {"run": run_name(dataset, profile), "dataset": dataset, "profile": profile, "seed": seed,
+               "started": started.isoformat(timespec="seconds"), "git_commit": git_commit(),
+               "versions": package_versions(), "status": run_status(results),
+               "notebooks": [asdict(r) for r in results]}
+    write_json_atomic(out / "run.json", summary)
+    _write_page(out / "index.html", "run_index.html.j2", summary)
+
+
+def run_status(results: list[NotebookResult]) -> str:
+    if any(r.status == "failed" for r in results):
+        return "failed"
+    return "passed" if results else "empty"
+
+
+def write_reports_index(root: Path) -> Path:
+    """``reports/index.html``: every run folder present, newest first."""
+    runs = []
+    for path in sorted(Path(root).glob("*/run.json")):
+        summary = _read_metrics(path)
+        if summary:
+            counts: dict[str, int] = {}
+            for nb in summary.get("notebooks", []):
+                counts[nb["status"]] = counts.get(nb["status"], 0) + 1
+            runs.append({**summary, "counts": counts, "href": f"{path.parent.name}/index.html"})
+    runs.sort(key=lambda r: r.get("started", ""), reverse=True)
+    return _write_page(Path(root) / "index.html", "reports_index.html.j2", {"runs": runs})
+
+
+def _write_page(path: Path, template: str, context: dict) -> Path:
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.PackageLoader("shopintent", "templates"),
+                             autoescape=jinja2.select_autoescape(["html", "j2"]))
+    env.filters["metric"] = _format_metric
+    html = env.get_template(template).render(**context)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(html, encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def _format_metric(value) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:,.4g}" if abs(value) < 1e5 else f"{value:,.0f}"
+    return f"{value:,}"

@@ -1,0 +1,187 @@
+"""Recording a notebook's results: one object per notebook run, one call to record.
+
+    run = start_notebook("01_user_behavior_eda", DATASET, PROFILE, SEED, DATA_DIR, REPORT_DIR)
+    ...
+    run.record({"eda/events/count": 20000, ...})
+
+``record`` writes ``<run dir>/metrics/<notebook>.json`` atomically:
+``{"notebook", "dataset", "profile", "seed", "status", "git_commit", "versions", "duration_s",
+"metrics": {"<task>/<model>/<metric>": number}}``. Keys are flat, slash-separated and
+lower-case; values are plain numbers (or null for "not measurable on this dataset").
+A notebook that its dataset cannot serve calls ``run.skip(reason)``, which records the
+reason and stops the notebook; the run-all shows it as skipped, not failed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+from shopintent.config import PROJECT_ROOT, reports_dir, seed_everything
+
+KEY = re.compile(r"^[a-z0-9_@.\-]+(/[a-z0-9_@.\-]+)+$")
+#: packages whose versions are recorded with every result
+VERSIONED = ("shopintent", "numpy", "pandas", "scikit-learn", "tensorflow", "keras", "keras-hub", "tf-keras",
+             "tensorflow-recommenders", "lightgbm", "shap", "networkx", "mlxtend", "plotly", "papermill")
+
+
+class NotebookSkipped(Exception):  # noqa: N818 - the name is what a reader sees in the notebook
+    """Raised by ``NotebookRun.skip``: the dataset cannot serve this notebook (not a failure)."""
+
+
+def run_name(dataset: str, profile: str) -> str:
+    return f"{dataset}-{profile}"
+
+
+def run_dir(dataset: str, profile: str, root: Path | None = None) -> Path:
+    """``reports/<dataset>-<profile>/``: runs on different datasets and profiles sit side by side."""
+    return (root or reports_dir()) / run_name(dataset, profile)
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=PROJECT_ROOT, capture_output=True,
+                             text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0:
+        return None
+    return out.stdout.strip() or None
+
+
+def package_versions() -> dict[str, str]:
+    out = {}
+    for name in VERSIONED:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def write_json_atomic(path: Path, obj: dict) -> Path:
+    """Write JSON to a temp file in the same folder, then rename it over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(obj, f, indent=2, sort_keys=False)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def check_metrics(metrics: dict) -> dict[str, float | None]:
+    """Flat ``task/model/metric`` keys with plain numbers; raises ValueError naming the bad entry."""
+    out = {}
+    for key, value in metrics.items():
+        if not isinstance(key, str) or not KEY.match(key):
+            raise ValueError(f"metric key {key!r} must be flat, lower-case and slash-separated, "
+                             "like 'purchase_intent/lstm/roc_auc'")
+        if value is None:
+            out[key] = None
+            continue
+        if hasattr(value, "item"):  # numpy scalars
+            value = value.item()
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"metric {key}: expected a number, got {type(value).__name__} {value!r}")
+        out[key] = None if isinstance(value, float) and not math.isfinite(value) else value
+    return out
+
+
+@dataclass
+class NotebookRun:
+    """One execution of one notebook: where its results go, and how long it took."""
+
+    notebook: str
+    dataset: str
+    profile: str
+    seed: int
+    out_dir: Path
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.out_dir / "metrics" / f"{self.notebook}.json"
+
+    @property
+    def figures_dir(self) -> Path:
+        return self.out_dir / "figures" / self.notebook
+
+    def _payload(self, status: str, metrics: dict, **extra) -> dict:
+        return {"notebook": self.notebook, "dataset": self.dataset, "profile": self.profile, "seed": self.seed,
+                "status": status, "git_commit": git_commit(), "versions": package_versions(),
+                "duration_s": round(time.perf_counter() - self.started, 3), **extra,
+                "metrics": check_metrics(metrics)}
+
+    def record(self, metrics: dict, headline: tuple[str, ...] | list[str] | None = None) -> Path:
+        """Write the notebook's metrics JSON; ``headline`` picks the keys shown in the run index."""
+        missing = [k for k in headline or () if k not in metrics]
+        if missing:
+            raise ValueError(f"headline keys not among the metrics: {', '.join(missing)}")
+        return write_json_atomic(self.metrics_path, self._payload("passed", metrics,
+                                                                  headline=list(headline or [])))
+
+    def skip(self, reason: str) -> None:
+        """Record that this dataset cannot serve the notebook, then stop it."""
+        write_json_atomic(self.metrics_path, self._payload("skipped", {}, reason=reason))
+        raise NotebookSkipped(reason)
+
+    def save_figure(self, fig, name: str):
+        """Save a plotly (HTML, plotly.js embedded) or matplotlib (PNG) figure; returns it for display."""
+        self.figures_dir.mkdir(parents=True, exist_ok=True)
+        if hasattr(fig, "write_html"):
+            fig.write_html(self.figures_dir / f"{name}.html", include_plotlyjs=True, full_html=True)
+        else:
+            fig.savefig(self.figures_dir / f"{name}.png", dpi=120, bbox_inches="tight")
+        return fig
+
+
+def use_offline_plotly() -> None:
+    """Plotly figures that render in JupyterLab (mimetype) and in nbconvert's HTML (inline HTML).
+
+    plotly's own "notebook" renderer loads MathJax from a CDN; this one writes plotly.js into
+    the first figure's HTML and nothing external, so a report opens with no network access.
+    """
+    import plotly.io as pio
+    from plotly.io.base_renderers import MimetypeRenderer
+
+    class OfflineHtml(MimetypeRenderer):
+        library_sent = False
+
+        def to_mimebundle(self, fig_dict):
+            html = pio.to_html(fig_dict, include_plotlyjs=not self.library_sent, include_mathjax=False,
+                               full_html=False, default_width="100%", default_height=480, validate=False)
+            OfflineHtml.library_sent = True
+            return {"text/html": html}
+
+    if "shopintent_offline" not in pio.renderers:
+        pio.renderers["shopintent_offline"] = OfflineHtml()
+    pio.renderers.default = "plotly_mimetype+shopintent_offline"
+
+
+def start_notebook(notebook: str, dataset: str, profile: str, seed: int, data_dir: str | None = None,
+                   report_dir: str | None = None) -> NotebookRun:
+    """Set a notebook up: seeds, data location, offline interactive figures; returns its run.
+
+    ``data_dir`` overrides ``$SHOPINTENT_DATA``; ``report_dir`` defaults to
+    ``reports/<dataset>-<profile>/``. Plotly figures embed plotly.js once per page, so the
+    HTML reports work without network access.
+    """
+    seed_everything(seed)
+    if data_dir:
+        os.environ["SHOPINTENT_DATA"] = str(data_dir)
+    use_offline_plotly()
+    out = Path(report_dir) if report_dir else run_dir(dataset, profile)
+    return NotebookRun(notebook=notebook, dataset=dataset, profile=profile, seed=seed, out_dir=out)
