@@ -254,11 +254,16 @@ def validate_dataset(events: pd.DataFrame, items: pd.DataFrame, queries: pd.Data
     """Each table, then the references between them (every event's item and query exist)."""
     for name, df in (("events", events), ("items", items), ("queries", queries), ("reviews", reviews)):
         validate_table(name, df)
-    known_items = pd.Index(items["item_id"])
+    known_items = pd.Index(items["item_id"])  # keys are unique (checked above)
     for name, df in (("events", events), ("reviews", reviews)):
         ids = df["item_id"]
         _check(name, "item_id", "item ids not found in items.item_id", df,
-               (ids.notna() & ~ids.isin(known_items)).to_numpy(), ids)
+               (ids.notna() & ~_known(ids, known_items)).to_numpy(), ids)
     q = events["query_id"]
     _check("events", "query_id", "query ids not found in queries.query_id", events,
-           (q.notna() & ~q.isin(pd.Index(queries["query_id"]))).to_numpy(), q)
+           (q.notna() & ~_known(q, pd.Index(queries["query_id"]))).to_numpy(), q)
+
+
+def _known(values: pd.Series, keys: pd.Index) -> pd.Series:
+    """``values.isin(keys)`` through a hash lookup (Series.isin on strings is ~50x slower)."""
+    return pd.Series(keys.get_indexer(values) >= 0, index=values.index)

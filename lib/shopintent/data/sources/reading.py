@@ -37,11 +37,13 @@ class BadRows:
     counts: dict[str, int] = field(default_factory=dict)
     examples: dict[str, list[str]] = field(default_factory=dict)
 
-    def add(self, path: Path, lines: np.ndarray, reason: str) -> None:
+    def add(self, path: Path, lines: np.ndarray, reason: str | list[str]) -> None:
+        """Count ``lines`` as skipped; ``reason`` is one for all or one per line."""
         name = Path(path).name
         self.counts[name] = self.counts.get(name, 0) + len(lines)
         ex = self.examples.setdefault(name, [])
-        ex.extend(f"line {int(n)}: {reason}" for n in lines[: _EXAMPLES - len(ex)])
+        reasons = [reason] * len(lines) if isinstance(reason, str) else list(reason)
+        ex.extend(f"line {int(n)}: {r}" for n, r in list(zip(lines, reasons, strict=True))[: _EXAMPLES - len(ex)])
 
     @property
     def total(self) -> int:
@@ -157,19 +159,21 @@ def read_csv(path: Path, columns: list[str], *, sep: str = ",", header: bool = T
     if not path.is_file():
         raise SourceError(f"{path}: file not found")
     _check_header(path, _first_line(path, encoding), columns, sep, header)
-    skipped: list[int] = []
-
-    def on_bad_line(fields: list[str]) -> None:
-        skipped.append(len(fields))
-        return None
+    skipped: list[int] = []  # file line numbers of rows with the wrong number of fields
 
     def read(errors: str) -> pd.DataFrame:
-        with _open_text(path, encoding, errors) as f, warnings.catch_warnings():
-            warnings.simplefilter("ignore", pd.errors.ParserWarning)
-            return pd.read_csv(f, sep=sep, header=0 if header else None, names=None if header else columns,
-                               usecols=columns, dtype=str, keep_default_na=False, na_values=list(na_values),
-                               on_bad_lines="error" if on_bad_rows == "error" else on_bad_line,
-                               engine="c" if on_bad_rows == "error" else "python")
+        with _open_text(path, encoding, errors) as f, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            df = pd.read_csv(f, sep=sep, header=0 if header else None, names=None if header else columns,
+                             dtype=str, keep_default_na=False, na_values=list(na_values), engine="c",
+                             on_bad_lines="error" if on_bad_rows == "error" else "warn")
+        for w in caught:  # "Skipping line 7: expected 5 fields, saw 6" (1-based file lines)
+            skipped.extend(int(n) for n in re.findall(r"Skipping line (\d+)", str(w.message)))
+        # Line of each kept row: the data lines in order, minus those skipped.
+        first = 2 if header else 1
+        lines = np.arange(first, first + len(df) + len(skipped))
+        df["_line"] = np.setdiff1d(lines, skipped, assume_unique=True)[: len(df)]
+        return df
 
     try:
         df = read("strict")
@@ -177,25 +181,33 @@ def read_csv(path: Path, columns: list[str], *, sep: str = ",", header: bool = T
         n, detail = _bad_byte_line(path, encoding)
         if on_bad_rows == "error":
             raise SourceError(f"{path} line {n}: bytes that are not valid {encoding} ({detail})") from None
-        df = read("replace")
-        df = _drop_marked(df, path, bad)
+        skipped.clear()
+        df = _drop_marked(read("replace"), path, bad)
     except pd.errors.ParserError as err:
         m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(err))
-        where = f" line {m.group(2)}: expected {m.group(1)} fields, found {m.group(3)}" if m else f": {err}"
-        raise SourceError(f"{path}{where} (a stray {sep!r} or a truncated line?)") from None
+        eof = re.search(r"EOF inside string starting at row (\d+)", str(err))
+        if m:
+            where = f" line {m.group(2)}: expected {m.group(1)} fields, found {m.group(3)} (a stray {sep!r}?)"
+        elif eof:  # pandas counts the file's lines from 0
+            where = f" line {int(eof.group(1)) + 1}: a quoted field never ends (truncated file?)"
+        else:
+            where = f": {err}"
+        raise SourceError(f"{path}{where}") from None
     except (EOFError, OSError, zipfile.BadZipFile) as err:
         raise SourceError(f"{path}: truncated or corrupt file ({err})") from None
     if skipped:
-        bad.counts[path.name] = bad.counts.get(path.name, 0) + len(skipped)
-        bad.examples.setdefault(path.name, []).append(f"{len(skipped)} lines with the wrong number of fields")
+        bad.add(path, np.array(skipped), "wrong number of fields")
+    lines = df["_line"].to_numpy()
+    df = df[columns]  # other columns of the file are not needed
     df = df.astype(object).where(df.notna(), None)
-    df["_line"] = np.arange(len(df)) + (2 if header else 1)
+    df["_line"] = lines
     return df
 
 
 def _drop_marked(df: pd.DataFrame, path: Path, bad: BadRows) -> pd.DataFrame:
-    marked = df.apply(lambda s: s.str.contains("\ufffd", regex=False, na=False)).any(axis=1).to_numpy()
-    lines = np.flatnonzero(marked) + 2
+    text = df.drop(columns="_line")
+    marked = text.apply(lambda s: s.str.contains("\ufffd", regex=False, na=False)).any(axis=1).to_numpy()
+    lines = df["_line"].to_numpy()[marked]
     if len(lines):
         bad.add(path, lines, "undecodable bytes")
     return df[~marked]
@@ -242,6 +254,11 @@ def read_jsonl(path: Path, required: tuple[str, ...], *, on_bad_rows: str = "err
     return df
 
 
+def _plain(v):
+    """numpy scalars as plain Python values, so messages read 4.5 rather than np.float64(4.5)."""
+    return v.item() if isinstance(v, np.generic) else v
+
+
 #: kinds understood by ``parse``: what a bad value "is not"
 _KINDS = {"str": "a non-empty value", "int": "an integer", "float": "a number", "unix_s": "unix seconds",
           "datetime": "a date-time"}
@@ -286,11 +303,13 @@ def parse(df: pd.DataFrame, path: Path, spec: dict[str, str | tuple], *, on_bad_
             if on_bad_rows == "error":
                 rows = np.flatnonzero(invalid)
                 first = rows[0]
-                raise SourceError(f"{path} line {df['_line'].iat[first]}: column {col}: {s.iat[first]!r} is not "
+                raise SourceError(f"{path} line {df['_line'].iat[first]}: column {col}: {_plain(s.iat[first])!r} is not "
                                   f"{what}" + (f" ({len(rows)} such rows)" if len(rows) > 1 else ""))
             new = invalid & keep  # a row bad in several columns is counted once
             if new.any():
-                bad.add(path, df["_line"].to_numpy()[new], f"column {col}: {s[new].iloc[0]!r} is not {what}")
+                bad.add(path, df["_line"].to_numpy()[new],
+                        [f"column {col}: {_plain(v)!r} is not {what}" for v in s[new].iloc[:_EXAMPLES]]
+                        + [""] * max(0, int(new.sum()) - _EXAMPLES))
             keep &= ~invalid
         out[col] = parsed
     return out[keep].reset_index(drop=True)

@@ -1,0 +1,144 @@
+"""CIKM Cup 2016 track 2 (DIGINETICA): ``;``-separated CSVs in one folder.
+
+- ``sample_train-item-views.csv`` (the SR-GNN sample; header
+  ``session_id;user_id;item_id;timeframe;eventdate``) or the full ``train-item-views.csv``
+  (header ``sessionId;userId;itemId;timeframe;eventdate``; both spellings are accepted);
+  the sample is used when both are present.
+- ``train-purchases.csv``: ``sessionId;userId;timeframe;eventdate;ordernumber;itemId``.
+- ``product-categories.csv``: ``itemId;categoryId``.
+
+``NA`` marks a missing user; ``timeframe`` is milliseconds since the session start and
+``eventdate`` the event's own date (no time of day).
+
+Decisions:
+
+- Time. ``timeframe`` counts from the session start while ``eventdate`` is each event's own
+  day, so times are anchored at the session's start date: the earliest ``eventdate`` among
+  its views (UTC midnight). A view's ``ts`` is that date + its ``timeframe``; adding the
+  timeframe to the view's own ``eventdate`` instead would differ only in sessions that cross
+  midnight (2 in the sample), where it would put a spurious day inside the session. A
+  purchase is often days after the session (``timeframe`` up to months): its
+  ``eventdate`` already includes those days, and ``eventdate`` + ``timeframe`` would count
+  them twice (in the sample, one purchase would land on 2016-07-15, after the data ends),
+  whereas start date + ``timeframe`` falls on the purchase's ``eventdate`` for 212 of the
+  sample's 256 purchase lines and on the day before for the other 44 (the session's time
+  of day is unknown). Time of day is therefore only relative: every session starts near
+  00:00 of its day.
+- Sessions: ``session_id`` is the source's session id.
+- Users: a session's ``user_id`` is its first known ``userId`` (views in ``timeframe``
+  order, then its purchase lines), else ``anon-<session_id>``: an anonymous session is its
+  own user. Sessions where the source names more than one user are counted in
+  ``meta["sessions_with_several_users"]`` and keep the first.
+- Purchases: the purchases file covers the full dataset, so only the purchase lines of
+  sessions present in the views file are kept. Each line (one purchased item of an order)
+  is one ``purchase`` event at session start date + its ``timeframe`` when that is at or
+  after the session's last view, otherwise at the last view + 1 second (a purchase never
+  precedes the views that led to it; ``meta["purchases_moved_after_last_view"]`` counts
+  them). Purchase lines are not deduplicated: an item bought in two orders of one session
+  is two events. The order number is kept as the extra events column ``order_id`` (null for views).
+- Prices, queries, titles and brands do not exist in this source: they stay null.
+- Items: every item referenced by an event; ``category`` is ``cat<categoryId>`` from
+  ``product-categories.csv``, null when the item is not listed there.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from shopintent.data.sources.reading import (
+    BadRows,
+    SourceError,
+    check_on_bad_rows,
+    parse,
+    read_csv,
+    source_file,
+)
+from shopintent.data.store import ShopData
+
+VIEWS = ("sample_train-item-views.csv", "train-item-views.csv")
+PURCHASES = ("train-purchases.csv",)
+CATEGORIES = ("product-categories.csv",)
+VIEW_COLUMNS = ["session_id", "user_id", "item_id", "timeframe", "eventdate"]
+#: the full dataset's header spells the view columns in camelCase
+CIKM_VIEW_COLUMNS = ["sessionId", "userId", "itemId", "timeframe", "eventdate"]
+PURCHASE_COLUMNS = ["sessionId", "userId", "timeframe", "eventdate", "ordernumber", "itemId"]
+CATEGORY_COLUMNS = ["itemId", "categoryId"]
+DATE = ("datetime", "%Y-%m-%d")
+SEP = ";"
+NA = ("NA",)
+ANON = "anon-"
+PURCHASE_DELAY = pd.Timedelta(seconds=1)
+
+
+def load(source: Path, on_bad_rows: str = "error") -> ShopData:
+    check_on_bad_rows(on_bad_rows)
+    source = Path(source)
+    folder = source.parent if source.is_file() else source
+    bad = BadRows()
+    views_path = source_file(source, "diginetica", VIEWS)
+    views = _read_views(views_path, on_bad_rows, bad)
+    path = source_file(folder, "diginetica", PURCHASES)
+    purchases = parse(read_csv(path, PURCHASE_COLUMNS, sep=SEP, na_values=NA, on_bad_rows=on_bad_rows, bad=bad),
+                      path, {"sessionId": "str", "userId": "str?", "timeframe": "int", "eventdate": DATE,
+                             "ordernumber": "str", "itemId": "str"}, on_bad_rows=on_bad_rows, bad=bad)
+    path = source_file(folder, "diginetica", CATEGORIES)
+    categories = parse(read_csv(path, CATEGORY_COLUMNS, sep=SEP, on_bad_rows=on_bad_rows, bad=bad),
+                       path, {"itemId": "str", "categoryId": "str"}, on_bad_rows=on_bad_rows, bad=bad)
+    if views.empty:
+        raise SourceError(f"diginetica: no valid rows in the views file in {folder}")
+
+    views = views.sort_values(["session_id", "timeframe"], kind="stable")
+    start = views.groupby("session_id")["eventdate"].min()
+    views["ts"] = views["session_id"].map(start) + pd.to_timedelta(views["timeframe"], unit="ms")
+    last_view = views.groupby("session_id")["ts"].max()
+
+    all_lines = len(purchases)
+    purchases = purchases[purchases["sessionId"].isin(start.index)].rename(
+        columns={"sessionId": "session_id", "userId": "user_id", "itemId": "item_id"})
+    at = purchases["session_id"].map(start) + pd.to_timedelta(purchases["timeframe"], unit="ms")
+    floor = purchases["session_id"].map(last_view)
+    moved = at < floor
+    purchases["ts"] = at.where(~moved, floor + PURCHASE_DELAY)
+
+    users = pd.concat([views[["session_id", "user_id"]],
+                       purchases.sort_values(["session_id", "timeframe"], kind="stable")[["session_id", "user_id"]]])
+    known = users.dropna(subset=["user_id"]).drop_duplicates()
+    several = int(known.groupby("session_id").size().gt(1).sum())
+    session_user = known.drop_duplicates("session_id").set_index("session_id")["user_id"]
+
+    events = pd.concat([
+        pd.DataFrame({"session_id": views["session_id"], "ts": views["ts"], "event_type": "view",
+                      "item_id": views["item_id"], "order_id": None}),
+        pd.DataFrame({"session_id": purchases["session_id"], "ts": purchases["ts"], "event_type": "purchase",
+                      "item_id": purchases["item_id"], "order_id": purchases["ordernumber"]}),
+    ], ignore_index=True)
+    known_user = events["session_id"].map(session_user)
+    events["user_id"] = (ANON + events["session_id"]).where(known_user.isna(), known_user)
+    events = events.sort_values(["ts", "session_id"], kind="stable")
+
+    category = categories.drop_duplicates("itemId").set_index("itemId")["categoryId"]
+    item_ids = pd.Index(events["item_id"].unique()).sort_values()
+    cat = pd.Series(item_ids, index=item_ids).map(category)
+    items = pd.DataFrame({"item_id": item_ids, "category": ("cat" + cat).where(cat.notna(), None).to_numpy()})
+
+    meta = {"dataset": "diginetica", "bad_rows": bad.as_meta(),
+            "views_file": views_path.name,
+            "purchase_lines": len(purchases),
+            "purchase_lines_outside_view_sessions": all_lines - len(purchases),
+            "purchases_moved_after_last_view": int(moved.sum()),
+            "sessions_with_several_users": several}
+    return ShopData.from_tables(events, items, meta=meta)
+
+
+def _read_views(path: Path, on_bad_rows: str, bad: BadRows) -> pd.DataFrame:
+    """The views file with snake_case columns, whichever header spelling it has."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        header = f.readline()
+    columns = CIKM_VIEW_COLUMNS if "sessionId" in header else VIEW_COLUMNS
+    raw = read_csv(path, columns, sep=SEP, na_values=NA, on_bad_rows=on_bad_rows, bad=bad)
+    raw = raw.rename(columns=dict(zip(columns, VIEW_COLUMNS, strict=True)))
+    views = parse(raw, path, {"session_id": "str", "user_id": "str?", "item_id": "str", "timeframe": "int",
+                              "eventdate": DATE}, on_bad_rows=on_bad_rows, bad=bad)
+    return views

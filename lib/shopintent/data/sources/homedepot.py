@@ -1,0 +1,108 @@
+"""Kaggle "Home Depot Product Search Relevance", the train set.
+
+Source format: ``train.csv`` (or ``train.csv.zip`` / ``train.csv.gz`` as downloaded), comma
+separated with a header, quoted text, encoded latin-1 (the file is not valid UTF-8; latin-1
+decodes every byte, so a byte-level decoding error cannot occur, although a few titles keep
+the mojibake the publisher shipped, e.g. ``30å¡``)::
+
+    id,product_uid,product_title,search_term,relevance
+
+One line is one human judgement of how relevant a product is to a search term (relevance
+1-3, the mean of several raters, so values like 2.33 occur).
+
+Decisions:
+
+* ``queries``: one row per distinct ``search_term``, compared exactly (no case folding or
+  trimming), with ``query_id`` ``q1``, ``q2``, ... in order of first appearance in the file,
+  so ids are stable for a given file. ``intent`` and ``entities`` are not in the source: null.
+* ``items``: one row per ``product_uid`` with ``title`` = ``product_title``. A handful of
+  products appear with two different titles (the sample: 15); the title of the first line
+  that mentions the product is kept and the count is in ``meta["items_with_several_titles"]``.
+  Brand, category, price, attributes and description are not in this file: null.
+* extra table ``relevance``: one row per judgement line, ``judgement_id`` (the source's
+  ``id``), ``query_id``, ``item_id``, ``relevance`` (float). This is the ground truth for
+  ranking metrics (nDCG).
+* ``events``: the source has NO behaviour log (no users, sessions, views or time). The
+  canonical events table may not be empty, so each distinct query becomes exactly one
+  ``search`` event, by an anonymous user ``anon-<query_id>`` in a session ``<query_id>``
+  of its own, at the fixed placeholder time ``PLACEHOLDER_TS`` (2016-01-01 00:00 UTC, the
+  competition's year; the source has no time). These events only carry the queries; they
+  are NOT behaviour and must not be used as such: ``meta["has_behaviour"]`` is False and
+  ``meta["placeholder_ts"]`` records the placeholder.
+* ``reviews``: none in this source (empty table).
+
+Bad input (missing file, wrong separator, missing column, truncated archive, empty ids or
+search terms, relevance that is not a number in 1-3) fails naming the file, line and column,
+or with ``on_bad_rows="skip"`` is dropped and counted in ``meta["bad_rows"]``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from shopintent.data.sources.reading import (
+    BadRows,
+    SourceError,
+    check_on_bad_rows,
+    parse,
+    read_csv,
+    source_file,
+)
+from shopintent.data.store import ShopData
+
+DATASET = "homedepot"
+FILES = ("train.csv", "train.csv.zip", "train.csv.gz")
+COLUMNS = ["id", "product_uid", "product_title", "search_term", "relevance"]
+ENCODING = "latin-1"
+#: the time of every placeholder search event (the source has no time)
+PLACEHOLDER_TS = pd.Timestamp("2016-01-01", tz="UTC")
+RELEVANCE_RANGE = (1.0, 3.0)
+
+
+def load(source: Path, on_bad_rows: str = "error") -> ShopData:
+    check_on_bad_rows(on_bad_rows)
+    bad = BadRows()
+    path = source_file(source, DATASET, FILES)
+    raw = read_csv(path, COLUMNS, encoding=ENCODING, on_bad_rows=on_bad_rows, bad=bad)
+    raw = parse(raw, path, {"id": "str", "product_uid": "str", "product_title": "str?", "search_term": "str",
+                            "relevance": "float"}, on_bad_rows=on_bad_rows, bad=bad)
+    raw = _check_relevance(raw, path, on_bad_rows, bad)
+    if raw.empty:
+        raise SourceError(f"{path}: no usable judgement lines")
+
+    codes, terms = pd.factorize(raw["search_term"])  # in order of first appearance
+    query_ids = pd.Index("q" + pd.Series(np.arange(1, len(terms) + 1)).astype(str))
+    queries = pd.DataFrame({"query_id": query_ids, "text": terms.astype(str)})
+    relevance = pd.DataFrame({"judgement_id": raw["id"].astype(str), "query_id": query_ids[codes],
+                              "item_id": raw["product_uid"].astype(str),
+                              "relevance": raw["relevance"].astype("float64")})
+    items = (raw.drop_duplicates("product_uid")
+             .rename(columns={"product_uid": "item_id", "product_title": "title"})[["item_id", "title"]])
+    several = int((raw.groupby("product_uid")["product_title"].nunique() > 1).sum())
+    events = pd.DataFrame({"user_id": "anon-" + queries["query_id"], "session_id": queries["query_id"],
+                           "ts": PLACEHOLDER_TS, "event_type": "search", "query_id": queries["query_id"]})
+    meta = {"dataset": DATASET, "bad_rows": bad.as_meta(), "has_behaviour": False,
+            "placeholder_ts": PLACEHOLDER_TS.isoformat(), "items_with_several_titles": several,
+            "judgements": len(relevance)}
+    return ShopData.from_tables(events, items, queries, extras={"relevance": relevance}, meta=meta)
+
+
+def _check_relevance(raw: pd.DataFrame, path: Path, on_bad_rows: str, bad: BadRows) -> pd.DataFrame:
+    lo, hi = RELEVANCE_RANGE
+    out = ~raw["relevance"].between(lo, hi).to_numpy()
+    if not out.any():
+        return raw
+    first = np.flatnonzero(out)[0]
+    reason = f"column relevance: {_show(raw['relevance'].iat[first])} is outside {lo:g}..{hi:g}"
+    if on_bad_rows == "error":
+        raise SourceError(f"{path} line {raw['_line'].iat[first]}: {reason}")
+    bad.add(path, raw["_line"].to_numpy()[out], reason)
+    return raw[~out].reset_index(drop=True)
+
+
+def _show(value) -> str:
+    """A value as the source wrote it (numpy scalars as plain Python values)."""
+    return repr(value.item() if isinstance(value, np.generic) else value)

@@ -1,0 +1,120 @@
+"""REES46 "eCommerce behavior data from multi category store": one CSV per month
+(``2019-Oct.csv``, ``2019-Nov.csv``..., plain or ``.csv.gz``) with the header
+``event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session``;
+``event_time`` reads like ``2019-10-01 00:00:00 UTC``. ``source`` is one such file or a
+folder of them (all ``*.csv`` and ``*.csv.gz`` files in it are read, in name order).
+
+Decisions:
+
+- Events: ``event_type`` view, cart and purchase map to themselves; ``remove_from_cart`` is
+  kept as the canonical extra type ``remove_from_cart``. ``ts`` is ``event_time`` (UTC),
+  ``price`` is the row's own price (the price the user saw at that moment), ``user_id`` and
+  ``item_id`` (= ``product_id``) are the source's ids as text. There are no searches, so
+  ``query_id`` is null.
+- Sessions: ``session_id`` is the source's ``user_session``. The few rows with an empty
+  ``user_session`` are not dropped: each user's such rows are cut into sessions at gaps longer
+  than ``session_gap`` (30 minutes by default), with ids ``user-<user_id>-<n>``; their count
+  is ``meta["events_without_session"]``.
+- Items: one per ``product_id`` seen in the events. ``category`` is ``category_code`` (already
+  a dot path such as ``electronics.smartphone``) or, when the source has none,
+  ``cat<category_id>``; ``brand`` is null when empty; ``price`` is the item's most recent
+  price (the price of its latest event; with several files, across all of them). Category
+  code, brand and category id also come from the item's latest event that has them. The
+  source has no titles, descriptions or attributes: those stay null. The numeric
+  ``category_id`` is kept as an extra items column.
+- A plain file whose last line lacks its final fields (a download cut mid-line) fails, or
+  is skipped, even when only the optional ``user_session`` is missing: pandas would
+  otherwise read the absent field as an empty session.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from shopintent.data.sessions import DEFAULT_GAP, sessionize
+from shopintent.data.sources.reading import (
+    BadRows,
+    SourceError,
+    check_on_bad_rows,
+    parse,
+    read_csv,
+    source_files,
+)
+from shopintent.data.store import ShopData
+
+COLUMNS = ["event_time", "event_type", "product_id", "category_id", "category_code", "brand", "price",
+           "user_id", "user_session"]
+EVENT_TYPES = ("view", "cart", "purchase", "remove_from_cart")
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S UTC"
+SPEC = {"event_time": ("datetime", TIME_FORMAT), "event_type": ("choice", EVENT_TYPES), "product_id": "str",
+        "category_id": "str", "category_code": "str?", "brand": "str?", "price": "float", "user_id": "str",
+        "user_session": "str?"}
+NO_SESSION_PREFIX = "user-"
+
+
+def load(source: Path, on_bad_rows: str = "error", session_gap: str | pd.Timedelta = DEFAULT_GAP) -> ShopData:
+    check_on_bad_rows(on_bad_rows)
+    bad = BadRows()
+    frames = []
+    for path in source_files(source, "rees46", ("*.csv", "*.csv.gz")):
+        raw = read_csv(path, COLUMNS, on_bad_rows=on_bad_rows, bad=bad)
+        raw = _drop_short_last_line(raw, path, on_bad_rows, bad)
+        rows = parse(raw, path, SPEC, on_bad_rows=on_bad_rows, bad=bad)
+        frames.append(rows.drop(columns="_line"))
+    raw = pd.concat(frames, ignore_index=True)
+    if raw.empty:
+        raise SourceError(f"rees46: no valid rows in {source}")
+
+    events = pd.DataFrame({"user_id": raw["user_id"], "session_id": raw["user_session"], "ts": raw["event_time"],
+                           "event_type": raw["event_type"], "item_id": raw["product_id"],
+                           "price": raw["price"]})
+    no_session = events["session_id"].isna()
+    if no_session.any():
+        events.loc[no_session, "session_id"] = sessionize(events.loc[no_session], session_gap,
+                                                          prefix=NO_SESSION_PREFIX)
+    events = events.sort_values(["ts", "session_id"], kind="stable")
+
+    latest = (raw.sort_values("event_time", kind="stable")
+              .groupby("product_id", sort=True)[["category_code", "brand", "price", "category_id"]].last())
+    items = pd.DataFrame({
+        "item_id": latest.index.to_numpy(),
+        "brand": latest["brand"].to_numpy(),
+        "category": latest["category_code"].fillna("cat" + latest["category_id"].astype(str)).to_numpy(),
+        "price": latest["price"].to_numpy(),
+        "category_id": latest["category_id"].to_numpy(),
+    })
+    meta = {"dataset": "rees46", "bad_rows": bad.as_meta(), "session_gap": str(pd.Timedelta(session_gap)),
+            "events_without_session": int(no_session.sum())}
+    return ShopData.from_tables(events, items, meta=meta)
+
+
+def _drop_short_last_line(raw: pd.DataFrame, path: Path, on_bad_rows: str, bad: BadRows) -> pd.DataFrame:
+    """Fail (or drop and count) a last line with fewer fields than the header.
+
+    pandas reads an absent trailing field as an empty one, which for the optional
+    ``user_session`` would pass unnoticed. Only plain files are checked: a cut ``.gz``
+    already fails to decompress.
+    """
+    if raw.empty or path.suffix == ".gz":
+        return raw
+    with open(path, "rb") as f:
+        f.seek(0, 2)
+        f.seek(max(0, f.tell() - 65536))
+        tail = f.read()
+    if tail.endswith(b"\n"):
+        return raw
+    last = tail.rsplit(b"\n", 1)[-1].decode("utf-8", "replace")
+    found = len(next(csv.reader([last])))
+    if found >= len(COLUMNS):
+        return raw
+    line = int(raw["_line"].iat[-1])
+    reason = (f"expected {len(COLUMNS)} fields, found {found}: column(s) {', '.join(COLUMNS[found:])} "
+              "missing (a truncated line?)")
+    if on_bad_rows == "error":
+        raise SourceError(f"{path} line {line}: {reason}")
+    bad.add(path, np.array([line]), reason)
+    return raw.iloc[:-1]
