@@ -76,9 +76,15 @@ def test_sessions_agree_with_their_purchase_truth(smoke_shop):
     m = bought.merge(carts, on=["session_id", "item_id"], suffixes=("", "_cart"))
     assert set(m["session_id"]) == set(bought["session_id"])
     assert (m.groupby("session_id").apply(lambda g: (g["ts_cart"] < g["ts"]).any(), include_groups=False)).all()
-    # Targets are what purchases buy.
-    target = truth.set_index("session_id")["target_item_id"]
-    assert (bought.set_index("session_id")["item_id"] == target.loc[bought["session_id"]]).all()
+    # The first purchase is the session's target; a second one is its recorded complement (cross-sell).
+    truth = truth.set_index("session_id")
+    first = bought.groupby("session_id")["item_id"].first()
+    assert (first == truth.loc[first.index, "target_item_id"]).all()
+    second = bought.groupby("session_id")["item_id"].nth(1)
+    second.index = bought.loc[second.index, "session_id"]
+    assert (second == truth.loc[second.index, "complement_item_id"]).all()
+    assert set(second.index) == set(truth.index[truth["complement_item_id"].notna()])
+    assert 0.1 < len(second) / len(first) < 0.5
 
 
 def test_event_log_is_ordered_and_sessions_of_a_user_do_not_overlap(smoke_shop):
@@ -166,3 +172,17 @@ def test_query_intents_overlap_and_none_dominates(smoke_shop):
 def test_unknown_profile_is_refused(profile):
     with pytest.raises(ValueError, match="valid profiles"):
         generate(profile)
+
+
+def test_baskets_carry_the_cross_sell_structure(smoke_shop):
+    """Category pairs bought together are the generator's complements, far above chance."""
+    from shopintent.data.synthetic.vocabulary import COMPLEMENTS
+    from shopintent.eda import purchase_rules
+
+    rules = purchase_rules(smoke_shop.events, smoke_shop.items, by="session", level="category",
+                           min_support=0.005, min_confidence=0.2)
+    assert len(rules) >= 4
+    leaf = lambda side: side[0].split(".")[1]  # noqa: E731
+    for a, c, lift in zip(rules["antecedents"], rules["consequents"], rules["lift"], strict=True):
+        assert lift > 3
+        assert leaf(c) in COMPLEMENTS.get(leaf(a), ()) or leaf(a) in COMPLEMENTS.get(leaf(c), ())

@@ -4,7 +4,7 @@
 shop's logs and whose extra tables hold what a real shop never knows:
 
 - ``session_truth``: each session's latent intent, target item, true purchase probability
-  (the oracle) and outcome;
+  (the oracle) and outcome, and the complementary item bought with the target (cross-sell);
 - ``user_truth``: each user's latent price position, sensitivity, propensity, activity;
 - ``item_truth``: each item's latent quality, popularity weight and price position.
 
@@ -95,6 +95,8 @@ def generate(profile: str = "default", seed: int = DEFAULT_SEED, progress=None) 
         "session_id": session_ids[order], "user_id": user_ids[sess.user[order]],
         "start": _ts(log["start"][order]), "intent": intent_names(sess.intent[order]),
         "target_item_id": item_ids[sess.target[order]], "purchase_prob": sess.purchase_prob[order],
+        "complement_item_id": np.where(sess.complement[order] >= 0, item_ids[np.maximum(sess.complement[order], 0)],
+                                       None),
         "purchased": sess.purchased[order], "latent": sess.latent[order]})
     user_truth = pd.DataFrame({
         "user_id": user_ids, "activity": users.activity, "price_position": users.price_pos,

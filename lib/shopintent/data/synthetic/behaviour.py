@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from shopintent.data.synthetic.catalog import BRAND_NAMES, LEAVES, TOPS, Catalog
-from shopintent.data.synthetic.vocabulary import INTENTS
+from shopintent.data.synthetic.vocabulary import COMPLEMENTS, INTENTS
 
 INTENT_SHARE = np.array([0.25, 0.35, 0.20, 0.20])       # population mix of INTENTS
 MEAN_VIEWS = np.array([2.0, 8.0, 5.0, 3.0])            # per intent
@@ -28,6 +28,7 @@ CART_RATE = np.array([0.25, 0.10, 0.20, 0.50])         # Poisson mean of carts a
 BETA = {"intercept": -2.8, "intent": np.array([0.3, -0.9, -0.3, 0.9]), "price_fit": 0.8, "quality": 0.6,
         "carts": 0.9, "dwell": 0.5, "latent": 0.6, "propensity": 0.5, "noise": 0.8}
 CANDIDATES = 12  # items a session considers, drawn from the target leaf by popularity
+COMPLEMENT_RATE = 0.35  # share of buyers (of a leaf with complements) who add a complement
 
 
 @dataclass
@@ -78,6 +79,7 @@ class Sessions:
     carts: np.ndarray         # cart events (a purchase needs at least one)
     purchase_prob: np.ndarray
     purchased: np.ndarray
+    complement: np.ndarray    # item index bought with the target (cross-sell), -1 if none
 
     def __len__(self) -> int:
         return len(self.user)
@@ -150,9 +152,32 @@ def make_sessions(n_sessions: int, users: Users, cat: Catalog, rng: np.random.Ge
     carts = np.minimum(rng.poisson(cart_mean), n_views)
     p = (carts > 0) / (1 + np.exp(-purchase_logit(intent, fit, q, carts, dwell_z, latent, prop, noise)))
     purchased = rng.random(n_sessions) < p
+    complement = _complements(rng, users, cat, user, leaf, purchased)
     return Sessions(user=user, intent=intent, leaf=leaf, candidates=cand, utility=util, target=target,
                     other=other, latent=latent, noise=noise, n_views=n_views, n_queries=n_queries,
-                    dwell=dwell, carts=carts, purchase_prob=p, purchased=purchased)
+                    dwell=dwell, carts=carts, purchase_prob=p, purchased=purchased, complement=complement)
+
+
+def _complements(rng: np.random.Generator, users: Users, cat: Catalog, user: np.ndarray, leaf: np.ndarray,
+                 purchased: np.ndarray) -> np.ndarray:
+    """A complementary item for some buyers: a leaf from COMPLEMENTS, the item the user likes best
+    among popular ones there (brand affinity carries over, so brands co-occur in baskets)."""
+    out = np.full(len(leaf), -1, dtype=np.int64)
+    names = [name for _, name in LEAVES]
+    options = [[names.index(c) for c in COMPLEMENTS.get(name, ()) if (cat.leaf == names.index(c)).any()]
+               for name in names]
+    has = np.array([len(o) > 0 for o in options])
+    chosen = np.flatnonzero(purchased & has[leaf] & (rng.random(len(leaf)) < COMPLEMENT_RATE))
+    if len(chosen) == 0:
+        return out
+    pick = rng.random(len(chosen))
+    comp_leaf = np.array([options[lf][int(u * len(options[lf]))] for lf, u in zip(leaf[chosen], pick, strict=True)])
+    cand = _sample_within_leaf(rng, cat, comp_leaf, CANDIDATES)
+    u = user[chosen][:, None]
+    util = (users.brand_aff[u, cat.brand[cand]] + users.price_sens[u[:, 0], None] * price_fit(users, u, cat, cand)
+            + 0.5 * cat.quality[cand] + rng.gumbel(size=cand.shape))
+    out[chosen] = cand[np.arange(len(chosen)), util.argmax(axis=1)]
+    return out
 
 
 def _leaf_within_top(rng: np.random.Generator, cat: Catalog, top: np.ndarray) -> np.ndarray:

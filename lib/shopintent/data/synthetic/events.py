@@ -86,14 +86,21 @@ def lay_out(sess: Sessions, users: Users, cat: Catalog, days: int, rng: np.rando
 
     qs, qk = _within(sess.n_queries)
     bought = np.flatnonzero(sess.purchased)
+    # Cross-sell: the complement is viewed and carted after browsing, then bought with the target.
+    extra = np.flatnonzero(sess.complement >= 0)
+    n_extra = len(extra)
     big = 10**6
-    ev_session = np.concatenate([qs, vs, vs[carted], bought])
-    ev_type = np.concatenate([np.full(len(qs), "search"), np.full(len(vs), "view"),
-                              np.full(carted.sum(), "cart"), np.full(len(bought), "purchase")])
-    ev_item = np.concatenate([np.full(len(qs), -1), item, item[carted], sess.target[bought]])
-    ev_block = np.concatenate([qk, block, block[carted], np.full(len(bought), big)])
-    ev_sub = np.concatenate([np.full(len(qs), -1.0), vk, vk[carted] + 0.5, np.zeros(len(bought))])
-    ev_query = np.concatenate([np.arange(len(qs)), np.full(len(vs) + carted.sum() + len(bought), -1)])
+    ev_session = np.concatenate([qs, vs, vs[carted], extra, extra, bought, extra])
+    ev_type = np.concatenate([np.full(len(qs), "search"), np.full(len(vs), "view"), np.full(carted.sum(), "cart"),
+                              np.full(n_extra, "view"), np.full(n_extra, "cart"), np.full(len(bought), "purchase"),
+                              np.full(n_extra, "purchase")])
+    comp = sess.complement[extra]
+    ev_item = np.concatenate([np.full(len(qs), -1), item, item[carted], comp, comp, sess.target[bought], comp])
+    ev_block = np.concatenate([qk, block, block[carted], np.full(2 * n_extra, big - 1),
+                               np.full(len(bought) + n_extra, big)])
+    ev_sub = np.concatenate([np.full(len(qs), -1.0), vk, vk[carted] + 0.5, np.zeros(n_extra), np.full(n_extra, 0.5),
+                             np.zeros(len(bought)), np.ones(n_extra)])
+    ev_query = np.concatenate([np.arange(len(qs)), np.full(len(ev_session) - len(qs), -1)])
     order = np.lexsort((ev_sub, ev_block, ev_session))
     ev_session, ev_type, ev_item, ev_query = (a[order] for a in (ev_session, ev_type, ev_item, ev_query))
 

@@ -131,3 +131,15 @@ TIERS = {"budget": (0.6, -0.4), "mid": (1.0, 0.0), "premium": (1.8, 0.4)}
 
 #: the latent session intents, in the order used for arrays.
 INTENTS = ("navigational", "exploratory", "comparison", "purchase_ready")
+
+#: leaf -> leaves whose items are bought with it (cross-sell): what makes baskets and
+#: co-purchase rules exist. A buyer adds one complement with COMPLEMENT_RATE (behaviour.py).
+COMPLEMENTS: dict[str, tuple[str, ...]] = {
+    "smartphone": ("headphones", "smartwatch"), "laptop": ("headphones",), "tablet": ("headphones",),
+    "coffee_maker": ("coffee",), "blender": ("olive_oil",), "sneakers": ("jeans",), "jacket": ("jeans",),
+    "dress": ("sneakers",), "sofa": ("rug", "lamp"), "bedding": ("lamp",), "rug": ("lamp",),
+    "shampoo": ("moisturizer",), "lipstick": ("perfume",), "bicycle": ("yoga_mat",),
+    "yoga_mat": ("dumbbells",), "dumbbells": ("yoga_mat",), "tent": ("grill",),
+    "building_set": ("puzzle",), "board_game": ("puzzle",), "coffee": ("chocolate",), "tea": ("chocolate",),
+    "grill": ("olive_oil",), "lawn_mower": ("planter",), "tires": ("dash_cam",), "car_battery": ("dash_cam",),
+}
