@@ -28,9 +28,9 @@ $(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
 	  --display-name "Python (ShopIntent)" --env TF_USE_LEGACY_KERAS 1 >/dev/null
 	@touch $(STAMP)
 
-# The whole pipeline on the built-in data (until run-all lands: prepare the default synthetic shop).
+# The whole pipeline on the built-in data: every notebook, HTML reports in reports/.
 run: setup
-	$(BIN)/shopintent data prepare --dataset synthetic --profile default
+	$(BIN)/shopintent run --profile default --dataset synthetic
 
 # Lint, then the fast tier: unit tests, no model training.
 test: setup

@@ -2,6 +2,7 @@
 
     shopintent data prepare --dataset synthetic --profile default [--seed 42]
     shopintent data prepare --dataset taobao [--source PATH] [--on-bad-rows skip] [--session-gap 30min]
+    shopintent data prepare --dataset rees46 --source my_logs.csv --name myshop
     shopintent data list
     shopintent run [--profile smoke|default|full] [--dataset NAME] [--source PATH] [--only 01 05 ...]
                    [--continue-on-error]
@@ -34,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
                                                     "(default: data/raw/<dataset>/)")
     prep.add_argument("--on-bad-rows", default="error", choices=["error", "skip"],
                       help="stop at the first unparseable row (default) or skip and count such rows")
+    prep.add_argument("--name", default=None, help="save a source's conversion under your own dataset name")
     prep.add_argument("--session-gap", default=None,
                       help="inactivity that ends a session, for sources without sessions (e.g. 30min)")
     prep.set_defaults(func=_cmd_prepare)
@@ -41,7 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     lst.set_defaults(func=_cmd_list)
 
     run = sub.add_parser("run", help="execute the notebooks with papermill and write HTML reports")
-    run.add_argument("--dataset", default="synthetic", choices=dataset_names())
+    run.add_argument("--dataset", default="synthetic",
+                     help=f"{', '.join(dataset_names())}, or a name given with `data prepare --name`")
     run.add_argument("--profile", default="default", choices=list(PROFILES))
     run.add_argument("--seed", type=int, default=DEFAULT_SEED)
     run.add_argument("--source", default=None, help="original files, if the dataset is not prepared yet")
@@ -86,7 +89,7 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
         if args.session_gap is not None:
             options["session_gap"] = args.session_gap
         path = prepare(args.dataset, profile=args.profile, seed=args.seed, source=args.source,
-                       progress=progress, **options)
+                       progress=progress, save_as=args.name, **options)
     print(f"prepared {args.dataset} in {time.perf_counter() - start:.1f} s -> {path}")
     _print_rows(path)
     return 0

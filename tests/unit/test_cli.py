@@ -55,3 +55,16 @@ def test_installed_entry_point_answers(data_root):
     script = Path(sys.executable).parent / "shopintent"
     exe = subprocess.run([str(script), "data", "list"], capture_output=True, text=True)
     assert exe.returncode == 0, exe.stderr
+
+
+def test_own_logs_in_a_public_layout_get_their_own_name(data_root, shared_data, capsys):
+    source = shared_data / "rees46-2019oct-head1000"
+    assert main(["data", "prepare", "--dataset", "rees46", "--source", str(source), "--name", "myshop"]) == 0
+    shop = load("myshop")
+    assert len(shop.events) == 1000 and shop.meta["dataset"] == "myshop" and shop.meta["format"] == "rees46"
+    assert main(["data", "list"]) == 0
+    assert "myshop" in capsys.readouterr().out
+    assert main(["data", "prepare", "--dataset", "rees46", "--source", str(source), "--name", "taobao"]) == 2
+    assert "--name 'taobao'" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="prepared under own names: myshop"):
+        load("othershop")

@@ -32,9 +32,20 @@ def dataset_names() -> list[str]:
     return [SYNTHETIC, *SOURCES]
 
 
+def _prepared_names() -> list[str]:
+    """Folders prepared under a name of the user's own (``prepare(..., name="myshop")``)."""
+    root = processed_root()
+    if not root.is_dir():
+        return []
+    folders = (meta.parent.name for meta in root.glob("*/meta.json"))
+    return sorted(n for n in folders if not n.startswith(f"{SYNTHETIC}-") and n not in SOURCES)
+
+
 def check_dataset(name: str) -> None:
-    if name not in dataset_names():
-        raise ValueError(f"unknown dataset {name!r}; valid datasets: {', '.join(dataset_names())}")
+    if name not in dataset_names() and name not in _prepared_names():
+        prepared = _prepared_names()
+        mine = f"; prepared under own names: {', '.join(prepared)}" if prepared else ""
+        raise ValueError(f"unknown dataset {name!r}; valid datasets: {', '.join(dataset_names())}{mine}")
 
 
 def dataset_dir(name: str, profile: str = "default") -> Path:
@@ -49,9 +60,20 @@ def is_prepared(name: str, profile: str = "default") -> bool:
 
 
 def prepare(name: str, profile: str = "default", seed: int = DEFAULT_SEED, source: str | Path | None = None,
-            progress: Callable[[str], None] | None = None, **options) -> Path:
-    """Build a dataset's canonical tables and save them atomically; returns the folder."""
-    target = dataset_dir(name, profile)
+            progress: Callable[[str], None] | None = None, save_as: str | None = None, **options) -> Path:
+    """Build a dataset's canonical tables and save them atomically; returns the folder.
+
+    ``save_as`` stores a source's conversion under a name of your own (e.g. your shop's logs
+    in the REES46 layout as ``myshop``), which ``load`` and ``shopintent run`` then accept.
+    """
+    if save_as is not None:
+        if name == SYNTHETIC or not save_as.replace("-", "").replace("_", "").isalnum() or save_as in dataset_names():
+            raise ValueError(f"--name {save_as!r}: give a public source's conversion a new name of letters, "
+                             "digits, - and _ (not a dataset name already used)")
+        check_dataset(name)
+        target = processed_root() / save_as
+    else:
+        target = dataset_dir(name, profile)
     if name == SYNTHETIC:
         if source is not None:
             raise ValueError("the synthetic shop is generated: --source does not apply")
@@ -66,7 +88,8 @@ def prepare(name: str, profile: str = "default", seed: int = DEFAULT_SEED, sourc
         module = importlib.import_module(SOURCES[name])
         data = module.load(src, **options)
         data.meta.setdefault("source", str(src))
-    data.meta.setdefault("dataset", name)
+    data.meta["dataset"] = save_as or name
+    data.meta.setdefault("format", name)
     return data.save(target)
 
 
