@@ -1,0 +1,1 @@
+"""Features computed from the canonical tables: text encoders, session and user features."""

