@@ -59,6 +59,7 @@ from shopintent.data.sources.reading import (
     check_on_bad_rows,
     parse,
     read_jsonl,
+    reject_rows,
     source_files,
 )
 from shopintent.data.store import ShopData
@@ -106,13 +107,13 @@ def _read(path: Path, on_bad_rows: str, bad: BadRows) -> pd.DataFrame:
     raw = raw.astype({col: object for col in (*REQUIRED, *OPTIONAL)})
     raw = parse(raw, path, {"reviewerID": "str", "asin": "str", "overall": "int", "unixReviewTime": "unix_s",
                             "summary": "str?", "reviewText": "str?"}, on_bad_rows=on_bad_rows, bad=bad)
-    raw = _drop(raw, path, ~raw["overall"].between(1, 5).to_numpy(), "overall", "is outside 1..5",
+    raw = reject_rows(raw, path, ~raw["overall"].between(1, 5).to_numpy(), "overall", "is outside 1..5",
                 on_bad_rows, bad)
     # JSON values may be of any type: these checks look at each parsed object (no text to vectorise over)
     not_bool = np.array([not (v is None or v is True or v is False or v != v) for v in raw["verified"]], dtype=bool)
-    raw = _drop(raw, path, not_bool, "verified", "is not true or false", on_bad_rows, bad)
+    raw = reject_rows(raw, path, not_bool, "verified", "is not true or false", on_bad_rows, bad)
     not_obj = np.array([not (v is None or isinstance(v, dict) or v != v) for v in raw["style"]], dtype=bool)
-    raw = _drop(raw, path, not_obj, "style", "is not a JSON object", on_bad_rows, bad)
+    raw = reject_rows(raw, path, not_obj, "style", "is not a JSON object", on_bad_rows, bad)
     stem = path.name.removesuffix(".gz").removesuffix(".json")
     return pd.DataFrame({
         "review_id": stem + ":" + raw["_line"].astype(str),
@@ -125,19 +126,3 @@ def _read(path: Path, on_bad_rows: str, bad: BadRows) -> pd.DataFrame:
     })
 
 
-def _drop(raw: pd.DataFrame, path: Path, invalid: np.ndarray, col: str, what: str, on_bad_rows: str,
-          bad: BadRows) -> pd.DataFrame:
-    """Fail on (or skip and count) the rows where ``invalid``, naming file, line and column."""
-    if not invalid.any():
-        return raw
-    first = np.flatnonzero(invalid)[0]
-    reason = f"column {col}: {_show(raw[col].iat[first])} {what}"
-    if on_bad_rows == "error":
-        raise SourceError(f"{path} line {raw['_line'].iat[first]}: {reason}")
-    bad.add(path, raw["_line"].to_numpy()[invalid], reason)
-    return raw[~invalid].reset_index(drop=True)
-
-
-def _show(value) -> str:
-    """A value as the source wrote it (numpy scalars as plain Python values)."""
-    return repr(value.item() if isinstance(value, np.generic) else value)

@@ -49,6 +49,7 @@ from shopintent.data.sources.reading import (
     check_on_bad_rows,
     parse,
     read_csv,
+    reject_rows,
     source_file,
 )
 from shopintent.data.store import ShopData
@@ -69,7 +70,9 @@ def load(source: Path, on_bad_rows: str = "error") -> ShopData:
     raw = read_csv(path, COLUMNS, encoding=ENCODING, on_bad_rows=on_bad_rows, bad=bad)
     raw = parse(raw, path, {"id": "str", "product_uid": "str", "product_title": "str?", "search_term": "str",
                             "relevance": "float"}, on_bad_rows=on_bad_rows, bad=bad)
-    raw = _check_relevance(raw, path, on_bad_rows, bad)
+    lo, hi = RELEVANCE_RANGE
+    raw = reject_rows(raw, path, ~raw["relevance"].between(lo, hi).to_numpy(), "relevance",
+                      f"is outside {lo:g}..{hi:g}", on_bad_rows, bad)
     if raw.empty:
         raise SourceError(f"{path}: no usable judgement lines")
 
@@ -90,19 +93,3 @@ def load(source: Path, on_bad_rows: str = "error") -> ShopData:
     return ShopData.from_tables(events, items, queries, extras={"relevance": relevance}, meta=meta)
 
 
-def _check_relevance(raw: pd.DataFrame, path: Path, on_bad_rows: str, bad: BadRows) -> pd.DataFrame:
-    lo, hi = RELEVANCE_RANGE
-    out = ~raw["relevance"].between(lo, hi).to_numpy()
-    if not out.any():
-        return raw
-    first = np.flatnonzero(out)[0]
-    reason = f"column relevance: {_show(raw['relevance'].iat[first])} is outside {lo:g}..{hi:g}"
-    if on_bad_rows == "error":
-        raise SourceError(f"{path} line {raw['_line'].iat[first]}: {reason}")
-    bad.add(path, raw["_line"].to_numpy()[out], reason)
-    return raw[~out].reset_index(drop=True)
-
-
-def _show(value) -> str:
-    """A value as the source wrote it (numpy scalars as plain Python values)."""
-    return repr(value.item() if isinstance(value, np.generic) else value)

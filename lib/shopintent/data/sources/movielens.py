@@ -64,6 +64,7 @@ from shopintent.data.sources.reading import (
     check_on_bad_rows,
     parse,
     read_csv,
+    reject_rows,
     source_file,
 )
 from shopintent.data.store import ShopData
@@ -97,7 +98,7 @@ def load(source: Path, on_bad_rows: str = "error") -> ShopData:
     layout, first = detect_layout(Path(source))
     read = _recbole if layout == "recbole" else _grouplens
     ratings, items, extras = read(first, on_bad_rows, bad)
-    ratings = _drop(ratings, first, ~ratings["item_id"].isin(items["item_id"]).to_numpy(), "item_id",
+    ratings = reject_rows(ratings, first, ~ratings["item_id"].isin(items["item_id"]).to_numpy(), "item_id",
                     "is not in the item file", on_bad_rows, bad)
     if ratings.empty:
         raise SourceError(f"{first}: no usable ratings")
@@ -180,7 +181,7 @@ def _grouplens(data: Path, on_bad_rows: str, bad: BadRows) -> tuple[pd.DataFrame
     raw = _unique_items(raw, folder / "u.item", on_bad_rows, bad)
     date = r"^\d{1,2}-[A-Za-z]{3}-(\d{4})$"
     not_date = raw["release_date"].notna() & ~raw["release_date"].fillna("").str.match(date)
-    raw = _drop(raw, folder / "u.item", not_date.to_numpy(), "release_date", "is not a date like 01-Jan-1995",
+    raw = reject_rows(raw, folder / "u.item", not_date.to_numpy(), "release_date", "is not a date like 01-Jan-1995",
                 on_bad_rows, bad)
     year = raw["release_date"].str.extract(date, expand=False)
     named = [g for g in GENRES if g != NO_GENRE]
@@ -209,7 +210,7 @@ def _items(item_id: pd.Series, title: pd.Series, genres: pd.Series, attrs: dict[
 
 
 def _unique_items(raw: pd.DataFrame, path: Path, on_bad_rows: str, bad: BadRows) -> pd.DataFrame:
-    return _drop(raw, path, raw["item_id"].duplicated().to_numpy(), "item_id", "is a repeated item id",
+    return reject_rows(raw, path, raw["item_id"].duplicated().to_numpy(), "item_id", "is a repeated item id",
                  on_bad_rows, bad)
 
 
@@ -220,23 +221,7 @@ def _users(raw: pd.DataFrame) -> pd.DataFrame:
 
 def _check_ratings(raw: pd.DataFrame, path: Path, on_bad_rows: str, bad: BadRows) -> pd.DataFrame:
     lo, hi = RATING_RANGE
-    return _drop(raw, path, ~raw["rating"].between(lo, hi).to_numpy(), "rating", f"is outside {lo:g}..{hi:g}",
+    return reject_rows(raw, path, ~raw["rating"].between(lo, hi).to_numpy(), "rating", f"is outside {lo:g}..{hi:g}",
                  on_bad_rows, bad)
 
 
-def _drop(raw: pd.DataFrame, path: Path, invalid: np.ndarray, col: str, what: str, on_bad_rows: str,
-          bad: BadRows) -> pd.DataFrame:
-    """Fail on (or skip and count) the rows where ``invalid``, naming file, line and column."""
-    if not invalid.any():
-        return raw
-    first = np.flatnonzero(invalid)[0]
-    reason = f"column {col}: {_show(raw[col].iat[first])} {what}"
-    if on_bad_rows == "error":
-        raise SourceError(f"{path} line {raw['_line'].iat[first]}: {reason}")
-    bad.add(path, raw["_line"].to_numpy()[invalid], reason)
-    return raw[~invalid].reset_index(drop=True)
-
-
-def _show(value) -> str:
-    """A value as the source wrote it (numpy scalars as plain Python values)."""
-    return repr(value.item() if isinstance(value, np.generic) else value)

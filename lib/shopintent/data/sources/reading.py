@@ -259,6 +259,22 @@ def _plain(v):
     return v.item() if isinstance(v, np.generic) else v
 
 
+def reject_rows(raw: pd.DataFrame, path: Path, invalid: np.ndarray, col: str, what: str, on_bad_rows: str,
+                bad: BadRows) -> pd.DataFrame:
+    """Fail on (or skip and count) the rows where ``invalid``, naming file, line, column and value.
+
+    For checks ``parse`` cannot express (a range, a reference to another file, a duplicate).
+    """
+    if not invalid.any():
+        return raw
+    first = np.flatnonzero(invalid)[0]
+    reason = f"column {col}: {_plain(raw[col].iat[first])!r} {what}"
+    if on_bad_rows == "error":
+        raise SourceError(f"{path} line {raw['_line'].iat[first]}: {reason}")
+    bad.add(path, raw["_line"].to_numpy()[invalid], reason)
+    return raw[~invalid].reset_index(drop=True)
+
+
 #: kinds understood by ``parse``: what a bad value "is not"
 _KINDS = {"str": "a non-empty value", "int": "an integer", "float": "a number", "unix_s": "unix seconds",
           "datetime": "a date-time"}
