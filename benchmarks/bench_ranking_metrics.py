@@ -13,6 +13,7 @@ import time
 
 import numpy as np
 import scipy.sparse as sp
+
 from shopintent.config import rng
 from shopintent.evaluation import evaluate_ranking, item_popularity, topk_from_scores
 

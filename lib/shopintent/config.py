@@ -64,7 +64,7 @@ class Profile:
 
 
 PROFILES: dict[str, Profile] = {
-    "smoke": Profile("smoke", 300, 500, 20_000, 56, 300, "CI and tests: every notebook end to end in minutes"),
+    "smoke": Profile("smoke", 300, 500, 20_000, 56, 600, "CI and tests: every notebook end to end in minutes"),
     "default": Profile("default", 5_000, 3_000, 500_000, 120, 1_800, "make run: results that mean something"),
     "full": Profile("full", 50_000, 20_000, 5_000_000, 180, 6 * 3600, "research runs: hours, GPU if present"),
 }

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+
 from shopintent.cli import main
 
 pytestmark = pytest.mark.notebook

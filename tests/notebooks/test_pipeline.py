@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from shopintent.cli import main
 from shopintent.pipeline import discover
 

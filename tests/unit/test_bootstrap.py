@@ -2,8 +2,9 @@
 
 import numpy as np
 import pytest
-from shopintent.evaluation import bootstrap_ci, bootstrap_mean_ci
 from sklearn.metrics import roc_auc_score
+
+from shopintent.evaluation import bootstrap_ci, bootstrap_mean_ci
 
 
 def _normal(n, seed=0):

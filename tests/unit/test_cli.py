@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from shopintent.cli import main
 from shopintent.data.registry import dataset_dir, load
 

@@ -2,6 +2,7 @@
 
 import plotly.graph_objects as go
 import pytest
+
 from shopintent import eda
 from shopintent.eda import figures, longtail, queries, sessions
 

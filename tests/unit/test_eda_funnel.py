@@ -4,6 +4,7 @@ import math
 
 import pandas as pd
 import pytest
+
 from shopintent.data.schema import conform
 from shopintent.eda import funnel
 

@@ -2,6 +2,7 @@
 
 import pandas as pd
 import pytest
+
 from shopintent.data.schema import conform
 from shopintent.eda import sessions
 

@@ -2,6 +2,7 @@
 
 import pandas as pd
 import pytest
+
 from shopintent.data.store import ShopData
 from shopintent.eda import funnel, headline_metrics, headline_table
 

@@ -3,6 +3,8 @@ calibrated predictor from a miscalibrated one, entity spans count exact matches 
 
 import numpy as np
 import pytest
+from sklearn.metrics import average_precision_score, log_loss, roc_auc_score
+
 from shopintent.evaluation import (
     binary_report,
     entity_prf,
@@ -10,7 +12,6 @@ from shopintent.evaluation import (
     multiclass_report,
     reliability_table,
 )
-from sklearn.metrics import average_precision_score, log_loss, roc_auc_score
 
 
 def test_binary_report_matches_scikit_learn():

@@ -5,6 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from sklearn.metrics import ndcg_score
+
 from shopintent.evaluation import (
     catalog_coverage,
     evaluate_ranking,
@@ -25,7 +27,6 @@ from shopintent.evaluation import (
     recall_at_k,
     topk_from_scores,
 )
-from sklearn.metrics import ndcg_score
 
 LOG3 = np.log2(3)
 

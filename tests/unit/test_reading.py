@@ -1,6 +1,7 @@
 """Shared reading of original files: line numbers stay true when bad rows are skipped."""
 
 import pytest
+
 from shopintent.data.sources.reading import BadRows, SourceError, parse, read_csv
 
 COLUMNS = ["a", "b"]

@@ -6,6 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 from matplotlib.figure import Figure
+
 from shopintent.reporting import (
     NotebookSkipped,
     check_metrics,

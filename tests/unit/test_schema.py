@@ -5,6 +5,7 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
+
 from shopintent.data import store
 from shopintent.data.schema import SchemaError, conform
 from shopintent.data.store import ShopData

@@ -5,6 +5,7 @@ import json
 
 import pandas as pd
 import pytest
+
 from shopintent.data.sources import amazon_reviews
 from shopintent.data.sources.reading import SourceError
 from shopintent.data.store import ShopData

@@ -2,6 +2,7 @@
 
 import pandas as pd
 import pytest
+
 from shopintent.data.sources import diginetica
 from shopintent.data.sources.reading import SourceError
 from shopintent.data.store import ShopData

@@ -5,6 +5,7 @@ import zipfile
 
 import pandas as pd
 import pytest
+
 from shopintent.data.sources import homedepot
 from shopintent.data.sources.reading import SourceError
 from shopintent.data.store import ShopData

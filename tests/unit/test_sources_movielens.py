@@ -4,6 +4,7 @@ import shutil
 
 import pandas as pd
 import pytest
+
 from shopintent.data.sources import movielens
 from shopintent.data.sources.reading import SourceError
 from shopintent.data.store import ShopData

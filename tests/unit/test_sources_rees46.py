@@ -4,6 +4,7 @@ import gzip
 
 import pandas as pd
 import pytest
+
 from shopintent.data.sources import rees46
 from shopintent.data.sources.reading import SourceError
 from shopintent.data.store import ShopData

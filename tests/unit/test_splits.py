@@ -4,6 +4,7 @@ random protocols are seeded and keep their proportions, and leakage is caught an
 import numpy as np
 import pandas as pd
 import pytest
+
 from shopintent.data.splits import (
     assert_no_leakage,
     leave_last_out,

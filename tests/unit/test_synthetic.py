@@ -6,10 +6,11 @@ import filecmp
 import numpy as np
 import pandas as pd
 import pytest
-from shopintent.data.synthetic import generate
-from shopintent.data.synthetic.vocabulary import ATTRIBUTE_VALUES, BRANDS, CATEGORY_TREE, INTENTS
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
+
+from shopintent.data.synthetic import generate
+from shopintent.data.synthetic.vocabulary import ATTRIBUTE_VALUES, BRANDS, CATEGORY_TREE, INTENTS
 
 
 def test_same_seed_gives_byte_identical_files_and_another_seed_other_data(tmp_path, smoke_shop):
