@@ -1,0 +1,1 @@
+"""Models: query understanding, shop language models, search, purchase intent, recommenders."""
