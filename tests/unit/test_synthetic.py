@@ -86,6 +86,12 @@ def test_sessions_agree_with_their_purchase_truth(smoke_shop):
     assert (second == truth.loc[second.index, "complement_item_id"]).all()
     assert set(second.index) == set(truth.index[truth["complement_item_id"].notna()])
     assert 0.1 < len(second) / len(first) < 0.5
+    # The cross-sell is offered after checkout: nothing about it comes before the first purchase.
+    first_buy = bought.groupby("session_id")["ts"].min()
+    comp = truth["complement_item_id"].dropna()
+    ev_comp = ev[ev["session_id"].isin(comp.index)]
+    ev_comp = ev_comp[ev_comp["item_id"].to_numpy() == comp.loc[ev_comp["session_id"]].to_numpy()]
+    assert (ev_comp["ts"].to_numpy() >= first_buy.loc[ev_comp["session_id"]].to_numpy()).all()
 
 
 def test_event_log_is_ordered_and_sessions_of_a_user_do_not_overlap(smoke_shop):

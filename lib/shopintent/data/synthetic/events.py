@@ -2,7 +2,8 @@
 carts and purchase in order with their timestamps, the query texts and the reviews.
 
 Each session's events go: query 1, the views it led to (carts right after the carted
-views), query 2, its views, ..., then the purchase. Views are split evenly between the
+views), query 2, its views, ..., then the purchase, then (for some buyers) the cross-sell
+item's view, cart and purchase. Views are split evenly between the
 session's queries; a session without a query browsed in from a category page.
 """
 
@@ -86,7 +87,8 @@ def lay_out(sess: Sessions, users: Users, cat: Catalog, days: int, rng: np.rando
 
     qs, qk = _within(sess.n_queries)
     bought = np.flatnonzero(sess.purchased)
-    # Cross-sell: the complement is viewed and carted after browsing, then bought with the target.
+    # Cross-sell happens after checkout ("bought together" offer): the complement is viewed,
+    # carted and bought after the target's purchase, so nothing before the purchase reveals it.
     extra = np.flatnonzero(sess.complement >= 0)
     n_extra = len(extra)
     big = 10**6
@@ -96,10 +98,9 @@ def lay_out(sess: Sessions, users: Users, cat: Catalog, days: int, rng: np.rando
                               np.full(n_extra, "purchase")])
     comp = sess.complement[extra]
     ev_item = np.concatenate([np.full(len(qs), -1), item, item[carted], comp, comp, sess.target[bought], comp])
-    ev_block = np.concatenate([qk, block, block[carted], np.full(2 * n_extra, big - 1),
-                               np.full(len(bought) + n_extra, big)])
-    ev_sub = np.concatenate([np.full(len(qs), -1.0), vk, vk[carted] + 0.5, np.zeros(n_extra), np.full(n_extra, 0.5),
-                             np.zeros(len(bought)), np.ones(n_extra)])
+    ev_block = np.concatenate([qk, block, block[carted], np.full(2 * n_extra + len(bought) + n_extra, big)])
+    ev_sub = np.concatenate([np.full(len(qs), -1.0), vk, vk[carted] + 0.5, np.ones(n_extra), np.full(n_extra, 1.5),
+                             np.zeros(len(bought)), np.full(n_extra, 2.0)])
     ev_query = np.concatenate([np.arange(len(qs)), np.full(len(ev_session) - len(qs), -1)])
     order = np.lexsort((ev_sub, ev_block, ev_session))
     ev_session, ev_type, ev_item, ev_query = (a[order] for a in (ev_session, ev_type, ev_item, ev_query))
