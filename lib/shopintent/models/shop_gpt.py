@@ -1,0 +1,392 @@
+"""The shop GPT: a small causal language model over search queries, for query auto-completion.
+
+Trained on the searches of the training period (one sequence per search, so popular queries
+weigh more) plus item titles (lower-cased, commas dropped), with next-token cross-entropy. The
+model is keras-hub's ``GPT2CausalLM`` (a tiny ``GPT2Backbone``; its LM head is the token
+embedding, tied); completions come from keras-hub's ``BeamSampler`` (deterministic: no seed
+needed) and are ranked by the model's probability of the whole query.
+
+Tokens are whole words (whitespace-split, lower-cased), not the shop BERT's WordPiece: the
+score is an exact match of the full query, and WordPiece detokenisation re-spaces punctuation
+("205/55" comes back as "205 / 55"); queries are 2-6 words, so a completion takes a few
+decoding steps rather than twice as many sub-words; and a word-level model proposes the same
+kind of candidates as the prefix-frequency baseline. The cost: a word seen once in training
+(a typo, a rare model number) is [UNK], so it can be typed in a prefix but never proposed.
+
+Protocol (``autocomplete_eval``): split ``query_log`` by time (e.g.
+``data.splits.temporal_split(query_log(shop), test_frac=0.2, val_frac=0.1)``); for each later
+search, the prefix is its first word as typed (or its first ``n_chars`` characters), both
+models propose ``k`` full queries starting with that prefix (case-insensitive, whitespace
+normalised), and the score is the reciprocal rank of the exact query (0 when not proposed).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from shopintent.config import DEFAULT_SEED, get_profile, models_dir, seed_everything
+
+SPECIAL_TOKENS = ["[PAD]", "[BOS]", "[EOS]", "[UNK]"]
+PAD, BOS, EOS, UNK = range(4)
+MODEL_FILE = "shopgpt.keras"
+VOCAB_FILE = "vocab.txt"
+META_FILE = "shopgpt.json"
+NEG = -1e9
+
+
+def normalize_query(text: str) -> str:
+    """Lower-cased, whitespace collapsed: the form in which queries are compared."""
+    return " ".join(str(text).lower().split())
+
+
+def title_as_query(title: str) -> str:
+    """An item title in query form: "Zentro S12 Lite Tablet, green" -> "zentro s12 lite tablet green"."""
+    return normalize_query(str(title).replace(",", " "))
+
+
+class PrefixFrequency:
+    """Baseline: the most frequent past queries that start with the prefix (case-insensitive);
+    ties broken alphabetically, so the ranking is reproducible."""
+
+    def fit(self, queries: Iterable[str]) -> PrefixFrequency:
+        counts = Counter(q for q in map(normalize_query, queries) if q)
+        self._ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        return self
+
+    def complete(self, prefix: str, k: int = 5) -> list[str]:
+        p = normalize_query(prefix) + (" " if prefix.endswith(" ") and prefix.strip() else "")
+        return [q for q, _ in self._ranked if q.startswith(p)][:k]
+
+
+@dataclass(frozen=True)
+class ShopGptConfig:
+    """Model size and training budget; sequences are [BOS] + up to ``max_words`` words + [EOS]."""
+
+    vocabulary_size: int
+    num_layers: int
+    num_heads: int
+    hidden_dim: int
+    intermediate_dim: int
+    max_words: int = 10
+    min_count: int = 2
+    batch_size: int = 128
+    epochs: int = 8
+    learning_rate: float = 2e-3
+    dropout: float = 0.1
+    num_beams: int = 10
+
+
+CONFIGS: dict[str, ShopGptConfig] = {
+    "smoke": ShopGptConfig(2_000, 2, 2, 64, 128, epochs=10),
+    "default": ShopGptConfig(8_000, 2, 4, 128, 256, batch_size=256, epochs=4),
+    "full": ShopGptConfig(30_000, 4, 8, 256, 1024, batch_size=512, epochs=10, learning_rate=1e-3),
+}
+
+
+def shop_gpt_config(profile: str = "default", **overrides) -> ShopGptConfig:
+    """The profile's configuration, with any field replaced (e.g. ``epochs=1`` in tests)."""
+    get_profile(profile)
+    return replace(CONFIGS[profile], **overrides)
+
+
+def word_vocabulary(texts: Iterable[str], size: int, min_count: int = 2) -> list[str]:
+    """Special tokens, then words seen at least ``min_count`` times, most frequent first (at most ``size``)."""
+    counts = Counter(w for t in texts for w in normalize_query(t).split())
+    words = sorted((w for w, c in counts.items() if c >= min_count), key=lambda w: (-counts[w], w))
+    return SPECIAL_TOKENS + words[: max(0, size - len(SPECIAL_TOKENS))]
+
+
+class ShopGpt:
+    """A trained shop GPT: ``complete(prefix, k)`` proposes up to ``k`` distinct full queries."""
+
+    def __init__(self, model, vocabulary: list[str], config: ShopGptConfig):
+        self.model = model
+        self.vocabulary = list(vocabulary)
+        self.config = config
+        self._index = {w: i for i, w in enumerate(self.vocabulary)}
+        self._words = np.array(self.vocabulary, dtype=object)
+
+    def encode(self, words: Sequence[str]) -> list[int]:
+        return [self._index.get(w, UNK) for w in words]
+
+    def sequences(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, max_words + 2) int32 ids: [BOS] words [EOS] [PAD]...; longer texts are cut (no [EOS])."""
+        width = self.config.max_words + 2
+        out = np.full((len(texts), width), PAD, dtype=np.int32)
+        for row, text in enumerate(texts):
+            ids = [BOS, *self.encode(normalize_query(text).split()), EOS][:width]
+            out[row, : len(ids)] = ids
+        return out
+
+    def complete(self, prefix: str, k: int = 5) -> list[str]:
+        return self.complete_many([prefix], k)[0]
+
+    def complete_many(self, prefixes: Sequence[str], k: int = 5, batch_size: int = 64) -> list[list[str]]:
+        """Completions for many prefixes: beam search, batched over prefixes with the same
+        number of whole words. A prefix's last word, unless followed by a space, is a fragment:
+        the first proposed word must start with it."""
+        parsed = [_parse_prefix(p) for p in prefixes]
+        out: list[list[str]] = [[] for _ in prefixes]
+        groups: dict[int, list[int]] = defaultdict(list)
+        for i, (words, fragment) in enumerate(parsed):
+            if fragment and not any(w.startswith(fragment) for w in self.vocabulary[len(SPECIAL_TOKENS):]):
+                continue  # no known word starts so: nothing to propose
+            groups[len(words)].append(i)
+        for n_words, members in groups.items():
+            if n_words >= self.config.max_words:
+                continue
+            for start in range(0, len(members), batch_size):
+                rows = members[start: start + batch_size]
+                for i, found in zip(rows, self._beam_search([parsed[i] for i in rows], k), strict=True):
+                    out[i] = found
+        return out
+
+    def _allowed_first(self, fragment: str) -> np.ndarray:
+        # At least one word follows the prefix (as for the baseline, "red " does not propose
+        # "red"), and a fragment must be completed by a word that starts with it.
+        allowed = np.zeros(len(self.vocabulary), dtype=bool)
+        allowed[len(SPECIAL_TOKENS):] = [w.startswith(fragment) for w in self.vocabulary[len(SPECIAL_TOKENS):]]
+        return allowed
+
+    def _beam_search(self, parsed: list[tuple[list[str], str]], k: int) -> list[list[str]]:
+        import keras_hub
+        from keras import ops
+
+        n_words = len(parsed[0][0])
+        context = 1 + n_words
+        length = self.config.max_words + 2
+        prompt = np.full((len(parsed), length), PAD, dtype=np.int32)
+        prompt[:, 0] = BOS
+        for row, (words, _) in enumerate(parsed):
+            prompt[row, 1:context] = self.encode(words)
+        mask = np.zeros_like(prompt, dtype=bool)
+        mask[:, :context] = True
+        allowed = np.stack([self._allowed_first(frag) for _, frag in parsed])
+        beams = max(self.config.num_beams, k)
+        first_bias = ops.convert_to_tensor(np.repeat(np.where(allowed, 0.0, NEG), beams, axis=0), "float32")
+        never = np.zeros(len(self.vocabulary), dtype=np.float32)
+        never[[PAD, BOS, UNK]] = NEG  # [UNK] is no completion; [PAD] only after [EOS]
+        never = ops.convert_to_tensor(never)
+        finished_logits = ops.convert_to_tensor(np.where(np.arange(len(self.vocabulary)) == PAD, 0.0, NEG),
+                                                "float32")
+        model = self.model
+
+        def next_token(tokens, cache, index):
+            # As GPT2CausalLM.generate_step, plus: the first word must fit the fragment, and a
+            # finished beam ([EOS] or [PAD] last) can only add [PAD] at no cost, so it keeps its score.
+            batch = ops.shape(tokens)[0]
+            last = ops.slice(tokens, [0, index - 1], [batch, 1])
+            logits, hidden, cache = model.call_with_cache(last, cache, index - 1)
+            logits = ops.squeeze(logits, axis=1) + never
+            logits = ops.where(index == context, logits + first_bias, logits)
+            done = ops.logical_or(last == EOS, last == PAD)
+            logits = ops.where(done, finished_logits[None, :], logits)
+            return logits, ops.squeeze(hidden, axis=1), cache
+
+        token_ids = ops.convert_to_tensor(prompt)
+        cache = _empty_cache(model, token_ids)
+        _, _, cache = model.call_with_cache(token_ids, cache, 0)
+        sampler = keras_hub.samplers.BeamSampler(num_beams=beams, return_all_beams=True)
+        sequences, log_probs = sampler(next_token, token_ids, cache=cache, index=context,
+                                       mask=ops.convert_to_tensor(mask), stop_token_ids=[EOS])
+        sequences, log_probs = ops.convert_to_numpy(sequences), ops.convert_to_numpy(log_probs)
+        results = []
+        for row, (words, _) in enumerate(parsed):
+            found: list[str] = []
+            for seq, score in zip(sequences[row], log_probs[row], strict=True):
+                generated = list(seq[context:])
+                if score < NEG / 2 or EOS not in generated:
+                    continue  # an impossible beam, or one cut at max_words
+                text = " ".join([*words, *self._words[generated[: generated.index(EOS)]]])
+                if text and text not in found:
+                    found.append(text)
+            results.append(found[:k])
+        return results
+
+    def save(self, folder: str | Path) -> Path:
+        """``shopgpt.keras`` (the GPT2 backbone: the LM head is its tied embedding, so that is the
+        whole model, without optimiser state), ``vocab.txt`` and ``shopgpt.json`` (the config)."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".tmp-{MODEL_FILE}"
+        self.model.backbone.save(tmp)
+        tmp.replace(folder / MODEL_FILE)
+        _write_text(folder / VOCAB_FILE, "".join(f"{w}\n" for w in self.vocabulary))
+        _write_text(folder / META_FILE, json.dumps({"config": asdict(self.config)}, indent=2))
+        return folder
+
+
+def _parse_prefix(prefix: str) -> tuple[list[str], str]:
+    """("nova 4 mi") -> (["nova", "4"], "mi"); a trailing space means the last word is whole."""
+    words = normalize_query(prefix).split()
+    if not words or (prefix.endswith(" ") and prefix.strip()):
+        return words, ""
+    return words[:-1], words[-1]
+
+
+def _empty_cache(model, token_ids):
+    """An empty key/value cache for ``GPT2CausalLM.call_with_cache`` (layout as keras-hub's own)."""
+    from keras import ops
+
+    backbone = model.backbone
+    batch, length = ops.shape(token_ids)
+    shape = [batch, backbone.num_layers, 2, length, backbone.num_heads, backbone.hidden_dim // backbone.num_heads]
+    return ops.zeros(shape, dtype=model.compute_dtype)
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".tmp-{path.name}")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def load_shop_gpt(folder: str | Path) -> ShopGpt:
+    """A saved shop GPT (``.keras`` model, word vocabulary and config)."""
+    import keras
+    import keras_hub
+
+    folder = Path(folder)
+    if not (folder / MODEL_FILE).is_file():
+        raise FileNotFoundError(f"no shop GPT in {folder} ({MODEL_FILE} missing): train one with "
+                                "shopintent.models.shop_gpt.train_shop_gpt and save it")
+    model = keras_hub.models.GPT2CausalLM(keras.saving.load_model(folder / MODEL_FILE), preprocessor=None)
+    vocabulary = (folder / VOCAB_FILE).read_text(encoding="utf-8").splitlines()
+    config = ShopGptConfig(**json.loads((folder / META_FILE).read_text(encoding="utf-8"))["config"])
+    return ShopGpt(model, vocabulary, config)
+
+
+def shop_gpt_dir(dataset: str, profile: str) -> Path:
+    """Where a dataset's shop GPT is kept: ``models/<dataset>-<profile>/shopgpt/``."""
+    return models_dir() / f"{dataset}-{profile}" / "shopgpt"
+
+
+@dataclass
+class ShopGptResult:
+    """A trained shop GPT, its curve (one row per epoch: ``epoch, loss, val_loss, seconds``)
+    and training facts."""
+
+    model: ShopGpt
+    history: pd.DataFrame
+    metrics: dict
+
+
+def _lm_arrays(gpt: ShopGpt, texts: Sequence[str]):
+    """Next-token training arrays: inputs ``{token_ids, padding_mask}``, the next ids, and
+    weights that are 1 on real next tokens. All sequences are padded to ``max_words + 2``:
+    bucketing queries by length was measured worse on validation (the per-batch loss mean
+    weighs tokens of short and long batches differently) for about a third less time."""
+    ids = gpt.sequences(texts)
+    x = {"token_ids": ids[:, :-1], "padding_mask": ids[:, :-1] != PAD}
+    y = ids[:, 1:]
+    return x, y, (y != PAD).astype(np.float32)
+
+
+def train_shop_gpt(train_queries: Sequence[str], titles: Sequence[str] = (), profile: str = "default",
+                   seed: int = DEFAULT_SEED, val_queries: Sequence[str] = (), config: ShopGptConfig | None = None,
+                   verbose: int = 0) -> ShopGptResult:
+    """Train a shop GPT on past searches (one sequence per search: a query searched often is
+    seen often, which is what lets the model rank it; one weighted sequence per distinct
+    query was measured worse on validation) and item titles.
+
+    With ``val_queries`` (later searches of the training period, never the test period) the
+    weights of the epoch with the lowest validation loss are kept.
+    """
+    import keras
+    import keras_hub
+
+    config = config or shop_gpt_config(profile)
+    queries = [q for q in map(normalize_query, train_queries) if q]
+    title_texts = [t for t in map(title_as_query, titles) if t]
+    if not queries and not title_texts:
+        raise ValueError("no training text: give past search queries and/or item titles")
+    seed_everything(seed)
+    keras.utils.set_random_seed(seed)
+    vocabulary = word_vocabulary(queries + title_texts, config.vocabulary_size, config.min_count)
+    backbone = keras_hub.models.GPT2Backbone(
+        vocabulary_size=len(vocabulary), num_layers=config.num_layers, num_heads=config.num_heads,
+        hidden_dim=config.hidden_dim, intermediate_dim=config.intermediate_dim, dropout=config.dropout,
+        max_sequence_length=config.max_words + 2)
+    model = keras_hub.models.GPT2CausalLM(backbone, preprocessor=None)
+    gpt = ShopGpt(model, vocabulary, config)
+
+    texts = queries + title_texts
+    x, y, w = _lm_arrays(gpt, texts)
+    n_batches = -(-len(texts) // config.batch_size)
+    schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=n_batches * config.epochs,
+                                                      alpha=0.05)
+    model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.01, global_clipnorm=1.0),
+                  loss=keras.losses.SparseCategoricalCrossentropy(
+                      from_logits=True, reduction="mean_with_sample_weight"),
+                  weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+                  jit_compile=False)
+    val = [q for q in map(normalize_query, val_queries) if q]
+    callbacks, validation = [], None
+    if val:
+        validation = _lm_arrays(gpt, val)
+        callbacks.append(keras.callbacks.EarlyStopping("val_loss", patience=config.epochs,
+                                                       restore_best_weights=True))
+    start = time.perf_counter()
+    fit = model.fit(x, y, sample_weight=w, batch_size=config.batch_size, epochs=config.epochs, shuffle=True,
+                    validation_data=validation, callbacks=callbacks, verbose=verbose)
+    seconds = time.perf_counter() - start
+    history = pd.DataFrame({"epoch": np.arange(1, len(fit.history["loss"]) + 1), **fit.history})
+    words = x["token_ids"] > EOS  # [UNK] included
+    metrics = {"train_seconds": seconds, "n_searches": len(queries), "n_titles": len(title_texts),
+               "steps": n_batches * len(history), "vocabulary_size": len(vocabulary),
+               "oov_rate": float((x["token_ids"] == UNK).sum() / max(1, words.sum())),
+               "parameters": int(backbone.count_params())}
+    if val:
+        metrics["best_epoch"] = int(np.argmin(fit.history["val_loss"])) + 1
+        metrics["best_val_loss"] = float(np.min(fit.history["val_loss"]))
+    return ShopGptResult(gpt, history, metrics)
+
+
+def save(result: ShopGptResult | ShopGpt, folder: str | Path) -> Path:
+    """Save a trained shop GPT (``.keras`` + vocabulary + config) into ``folder``."""
+    gpt = result.model if isinstance(result, ShopGptResult) else result
+    return gpt.save(folder)
+
+
+def query_prefix(query: str, prefix: str = "first word", n_chars: int = 3) -> str:
+    """What the user has typed: the first word (no trailing space), or the first ``n_chars`` characters."""
+    q = normalize_query(query)
+    if prefix == "first word":
+        return q.split(" ")[0]
+    if prefix == "n chars":
+        return q[:n_chars]
+    raise ValueError(f"prefix must be 'first word' or 'n chars', got {prefix!r}")
+
+
+def autocomplete_eval(model, test_queries: Sequence[str], prefix: str = "first word", k: int = 5,
+                      n_chars: int = 3) -> dict:
+    """MRR@k and hit@k of ``model.complete(prefix, k)`` over ``test_queries`` (one per search).
+
+    The prefix is the query's first word as typed ("first word") or its first ``n_chars``
+    characters ("n chars"); a query scores 1/rank of its exact (lower-cased, whitespace
+    normalised) text among the completions, 0 if absent. Completions are asked once per
+    distinct prefix (batched when the model has ``complete_many``).
+    """
+    targets = [q for q in map(normalize_query, test_queries) if q]
+    if not targets:
+        raise ValueError("no test queries to evaluate")
+    prefixes = [query_prefix(q, prefix, n_chars) for q in targets]
+    distinct = sorted(set(prefixes))
+    if hasattr(model, "complete_many"):
+        proposals = dict(zip(distinct, model.complete_many(distinct, k), strict=True))
+    else:
+        proposals = {p: model.complete(p, k) for p in distinct}
+    reciprocal = np.zeros(len(targets))
+    for i, (q, p) in enumerate(zip(targets, prefixes, strict=True)):
+        found = [normalize_query(c) for c in proposals[p][:k]]
+        if q in found:
+            reciprocal[i] = 1.0 / (found.index(q) + 1)
+    return {f"mrr@{k}": float(reciprocal.mean()), f"hit@{k}": float((reciprocal > 0).mean()), "n": len(targets),
+            "prefix": prefix if prefix == "first word" else f"first {n_chars} chars"}

@@ -1,0 +1,37 @@
+"""Notebook 02 through `shopintent run --only 02`, smoke profile, on the synthetic shop and Home Depot."""
+
+import json
+
+import pytest
+
+from shopintent.cli import main
+
+pytestmark = pytest.mark.notebook
+MODELS = ("tfidf_word", "tfidf_char", "shopbert", "minilm", "hybrid", "minilm_finetuned")
+
+
+def _run_02(workspace, dataset, source=None):
+    args = ["run", "--profile", "smoke", "--dataset", dataset, "--only", "02"]
+    assert main(args + (["--source", str(source)] if source else [])) == 0
+    out = workspace / "reports" / f"{dataset}-smoke"
+    assert (out / "html" / "02_llm_text_features.html").is_file()
+    metrics = json.loads((out / "metrics" / "02_llm_text_features.json").read_text())["metrics"]
+    for model in MODELS:
+        for metric in ("recall@10", "ndcg@10"):
+            assert 0 <= metrics[f"search/{model}/{metric}"] <= 1
+    assert metrics["encode/minilm/texts_per_s"] > 0 and 0 < metrics["mlm/shopbert/masked_accuracy"] < 1
+    assert metrics["probe/minilm/category_accuracy"] if dataset == "synthetic" else True
+    return metrics
+
+
+def test_notebook_02_on_the_synthetic_shop(workspace):
+    m = _run_02(workspace, "synthetic")
+    assert {"autocomplete/shopgpt/mrr@5", "autocomplete/prefix_frequency/mrr@5",
+            "probe/tfidf/category_accuracy"} <= m.keys()
+    emb = workspace / "data" / "processed" / "synthetic-smoke" / "embeddings" / "minilm"
+    assert {p.name for p in emb.iterdir()} == {"items.parquet", "queries.parquet", "reviews.parquet"}
+
+
+def test_notebook_02_on_home_depot(workspace, shared_data):
+    m = _run_02(workspace, "homedepot", shared_data / "homedepot-search-relevance")
+    assert 0.5 < m["rerank/random_order/ndcg@10"] < 1 and "rerank/minilm/ndcg@10" in m
