@@ -154,3 +154,24 @@ def test_linear_probe_on_separable_and_on_sparse_vectors():
     sparse = tfidf.vectors(TITLES * 4)  # a sparse matrix works as well; a singleton class is dropped
     res = linear_probe(sparse, ["x", "y", "x", "y", "z"] * 3 + ["x", "y", "x", "y", "w"], test_size=0.4)
     assert res.n_classes == 3 and res.n_train + res.n_test == 19
+
+
+def test_centring_removes_a_shared_direction():
+    """Vectors dominated by one common direction rank by noise; centring on the catalogue
+    recovers the signal (and queries are centred with the catalogue's mean)."""
+
+    class Anisotropic:
+        name, encoder_id, dim = "aniso", "", 3
+        table = {"a": [1, 0.10, 0.0], "b": [1, 0.0, 0.10], "c": [1, -0.05, -0.05],
+                 "qa": [1, 0.08, -0.01], "qb": [1, -0.01, 0.08]}
+
+        def encode(self, texts):
+            v = np.array([self.table[t] for t in texts], dtype=np.float32)
+            return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    plain = DenseRetriever(Anisotropic(), use_cache=False).fit(["A", "B", "C"], ["a", "b", "c"])
+    centred = DenseRetriever(Anisotropic(), use_cache=False, center=True).fit(["A", "B", "C"], ["a", "b", "c"])
+    assert np.ptp(plain.scores(["qa"])) < 0.01  # all cosines ~1: nothing to rank by
+    idx, _ = centred.search(["qa", "qb"], k=1)
+    assert idx[:, 0].tolist() == [0, 1]
+    assert np.allclose(np.linalg.norm(centred.item_vectors, axis=1), 1, atol=1e-5)

@@ -147,21 +147,39 @@ class DenseRetriever(Retriever):
     Catalogue vectors are kept in ``item_vectors`` ``(n_items, dim)``; ``fit_vectors`` takes
     precomputed ones. ``query_seconds`` accumulates the time spent encoding queries; query
     vectors are memoised by text for the retriever's lifetime.
+
+    ``center=True`` subtracts the catalogue's mean vector from item and query vectors and
+    re-normalises them. Mean-pooled vectors of a model pretrained only with masked-LM share a
+    large common direction (all cosines near 1), which drowns the differences retrieval needs;
+    centring on the catalogue (the first step of BERT-whitening) removes it. Contrastively
+    trained encoders such as MiniLM do not need it.
     """
 
-    def __init__(self, encoder, name: str | None = None, use_cache: bool = True):
+    def __init__(self, encoder, name: str | None = None, use_cache: bool = True, center: bool = False):
         self.encoder = encoder
         self.name = name or encoder.name
         self.use_cache = use_cache
+        self.center = center
+        self.mean_vector: np.ndarray | None = None
         self.query_seconds = 0.0
         self._queries: dict[str, np.ndarray] = {}
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         vectors = _default_encode(self.encoder, texts) if self.use_cache else self.encoder.encode(texts)
-        return np.asarray(vectors, dtype=np.float32)
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if self.mean_vector is not None:
+            vectors = vectors - self.mean_vector
+            vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return vectors
 
     def _fit(self, texts: list[str]) -> None:
-        self.item_vectors = self._encode(texts)
+        self.mean_vector, self._queries = None, {}
+        vectors = self._encode(texts)
+        if self.center:
+            self.mean_vector = vectors.mean(axis=0)
+            vectors = vectors - self.mean_vector
+            vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        self.item_vectors = vectors
 
     def fit_vectors(self, item_ids, vectors: np.ndarray) -> DenseRetriever:
         """Index precomputed, L2-normalised item vectors instead of encoding texts."""
