@@ -59,7 +59,8 @@ class DualEncoderConfig:
 
 
 PROFILES = {
-    "smoke": DualEncoderConfig(epochs=1, max_pairs=256, max_validation_pairs=64, batch_size=32),
+    # smoke: a handful of steps, where XLA's compile would cost more than it saves
+    "smoke": DualEncoderConfig(epochs=1, max_pairs=256, max_validation_pairs=64, batch_size=32, jit_compile=False),
     "default": DualEncoderConfig(),
     "full": DualEncoderConfig(epochs=3, max_pairs=50_000, max_validation_pairs=4_096, trainable_layers=3),
 }
