@@ -178,9 +178,15 @@ def write_run(out: Path, dataset: str, profile: str, seed: int, started: datetim
     summary = {"run": run_name(dataset, profile), "dataset": dataset, "profile": profile, "seed": seed,
                "started": started.isoformat(timespec="seconds"), "git_commit": git_commit(),
                "versions": package_versions(), "status": run_status(results),
-               "notebooks": [asdict(r) for r in results]}
+               "notebooks": [asdict(r) for r in results], "summary_html": summary_page(results)}
     write_json_atomic(out / "run.json", summary)
     _write_page(out / "index.html", "run_index.html.j2", summary)
+
+
+def summary_page(results: list[NotebookResult]) -> str | None:
+    """The results summary's HTML page (notebook ``NN_results_summary``), if it ran and rendered."""
+    return next((r.html for r in results if r.notebook.endswith("_results_summary") and r.html
+                 and r.status == "passed"), None)
 
 
 def run_status(results: list[NotebookResult]) -> str:
