@@ -16,7 +16,12 @@ import scipy.sparse as sp
 
 from shopintent.evaluation.bootstrap import bootstrap_mean_ci
 from shopintent.evaluation.frames import interactions_matrix
-from shopintent.evaluation.ranking import evaluate_ranking, item_popularity, long_tail_mask, ranking_per_user
+from shopintent.evaluation.ranking import (
+    evaluate_ranking,
+    item_popularity,
+    long_tail_mask,
+    ranking_per_user,
+)
 from shopintent.models.recommenders.base import Interactions, build_interactions
 
 #: a user with at most this many training interactions (distinct items) is "cold"
