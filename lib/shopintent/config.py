@@ -36,7 +36,9 @@ def processed_root() -> Path:
 
 
 def models_dir() -> Path:
-    return PROJECT_ROOT / "models"
+    """Where trained models go: ``$SHOPINTENT_MODELS`` or ``<repo>/models`` (tests use a temp folder)."""
+    env = os.environ.get("SHOPINTENT_MODELS")
+    return Path(env).expanduser().resolve() if env else PROJECT_ROOT / "models"
 
 
 def reports_dir() -> Path:

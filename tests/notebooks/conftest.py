@@ -5,7 +5,8 @@ import pytest
 
 @pytest.fixture
 def workspace(tmp_path, monkeypatch):
-    """Empty data and reports folders for one run-all."""
+    """Empty data, reports and models folders for one run-all."""
     monkeypatch.setenv("SHOPINTENT_DATA", str(tmp_path / "data"))
     monkeypatch.setenv("SHOPINTENT_REPORTS", str(tmp_path / "reports"))
+    monkeypatch.setenv("SHOPINTENT_MODELS", str(tmp_path / "models"))
     return tmp_path
