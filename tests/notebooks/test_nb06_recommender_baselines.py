@@ -1,0 +1,71 @@
+"""Notebook 06 through `shopintent run --only 06`, smoke profile, on the synthetic shop and MovieLens-100K."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from shopintent.cli import main
+from shopintent.models.recommenders.comparison import model_dir
+from shopintent.models.recommenders.persist import load_recommender
+
+pytestmark = pytest.mark.notebook
+MODELS = ("popularity", "recent_popularity", "item_knn", "ease", "als", "bpr")
+LEARNED = ("item_knn", "ease", "als", "bpr")
+KEYS = tuple(f"recs/{m}/{k}" for m in MODELS for k in ("ndcg@10", "recall@20", "mrr@20", "coverage", "ndcg@10_low",
+                                                        "ndcg@10_high"))
+MSR_KEYS = tuple(f"msr_protocol/{m}/{k}" for m in ("popularity", "ease", "als", "bpr")
+                 for k in ("ndcg@10", "precision@10", "recall@10", "map@10"))
+
+
+def _run_06(workspace, dataset, source=None):
+    args = ["run", "--profile", "smoke", "--dataset", dataset, "--only", "06"]
+    assert main(args + (["--source", str(source)] if source else [])) == 0
+    out = workspace / "reports" / f"{dataset}-smoke"
+    summary = json.loads((out / "run.json").read_text())
+    assert [(nb["notebook"], nb["status"]) for nb in summary["notebooks"]] == [("06_recommender_baselines", "passed")]
+    assert (out / "html" / "06_recommender_baselines.html").stat().st_size > 50_000
+    metrics = json.loads((out / "metrics" / "06_recommender_baselines.json").read_text())["metrics"]
+    assert set(KEYS) <= metrics.keys()
+    for key, value in metrics.items():  # every rate in [0, 1]; the interval around its estimate
+        if key.split("/")[-1].split("@")[0] in ("ndcg", "recall", "mrr", "coverage", "precision", "map"):
+            assert 0 <= value <= 1, key
+    for m in MODELS:
+        assert metrics[f"recs/{m}/ndcg@10_low"] <= metrics[f"recs/{m}/ndcg@10"] <= metrics[f"recs/{m}/ndcg@10_high"]
+    return metrics
+
+
+def _check_saved(workspace, dataset):
+    folder = workspace / "data" / "processed" / (f"{dataset}-smoke" if dataset == "synthetic" else dataset)
+    lists = pd.read_parquet(folder / "recs_ease.parquet")
+    assert list(lists.columns) == ["user_id", "rank", "item_id", "score", "model", "protocol"]
+    assert lists.groupby("user_id")["item_id"].nunique().eq(50).all()  # SAVE_K distinct items each
+    ease = load_recommender(model_dir(dataset, "smoke") / "ease.npz")  # the saved state gives the same lists
+    users = lists["user_id"].drop_duplicates().to_numpy()[:20]
+    again = ease.recommend(users, 50).to_frame(users)
+    mine = lists[lists["user_id"].isin(users)]
+    assert np.array_equal(again["item_id"].to_numpy(), mine["item_id"].to_numpy())
+
+
+def test_notebook_06_on_the_synthetic_shop(workspace):
+    m = _run_06(workspace, "synthetic")
+    for model in LEARNED:  # what users did before says something the global list does not
+        assert m[f"recs/{model}/ndcg@10"] > m["recs/popularity/ndcg@10"], model
+    assert m["recs/ease/coverage"] > 2 * m["recs/popularity/coverage"]
+    assert m["recs/data/test_users"] > 100 and m["recs/data/cold_users"] > 0
+    assert m["tuning/ease/val_ndcg@10"] > m["tuning/popularity/val_ndcg@10"]
+    _check_saved(workspace, "synthetic")
+
+
+def test_notebook_06_on_movielens(workspace, shared_data):
+    m = _run_06(workspace, "movielens-100k", shared_data / "movielens-100k-recbole")
+    assert set(MSR_KEYS) <= m.keys()
+    assert 0.22 < m["msr_protocol/popularity/ndcg@10"] < 0.28  # as published protocols measure it
+    assert 0.44 < m["msr_protocol/ease/ndcg@10"] < 0.52
+    assert m["msr_protocol/ease/ndcg@10_low"] > m["msr_protocol/popularity/ndcg@10"] + 0.15
+    for model in ("als", "bpr"):
+        assert m[f"msr_protocol/{model}/ndcg@10"] > m["msr_protocol/popularity/ndcg@10"] + 0.1, model
+    # the legacy MAP (divided by all relevant items) is below MAP@10 (divided by at most 10)
+    assert m["msr_protocol/ease/map_legacy@10"] < m["msr_protocol/ease/map@10"]
+    _check_saved(workspace, "movielens-100k")
