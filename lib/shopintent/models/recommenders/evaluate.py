@@ -64,7 +64,7 @@ def make_task(train: pd.DataFrame, test: pd.DataFrame, items: pd.DataFrame, prot
     Test users are those with at least one test item; with ``drop_seen_from_truth`` a test item
     the user already had in training is not relevant (it will be excluded from the lists).
     """
-    data = build_interactions(train, items["item_id"])
+    data = build_interactions(train, items["item_id"], col_user=col_user)
     test = test[test["item_id"].notna()]
     users = np.sort(pd.unique(test[col_user]))
     truth = interactions_matrix(test, users, items["item_id"], col_user=col_user)
