@@ -1,12 +1,63 @@
-"""Notebook tier: papermill runs on the smoke profile, data and reports in temp folders."""
+"""Notebook tier: papermill runs on the smoke profile, data, models and reports in temp folders.
+
+On the synthetic shop every notebook runs once, in order, in one smoke run-all shared by the
+whole session (``synthetic_run``), as ``make run`` does on the default profile: later
+notebooks read what earlier ones wrote, and the run's wall time is printed at the end. Real
+samples run one notebook at a time in their own ``workspace``.
+"""
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+
+from shopintent.cli import main
+
+_FOLDERS = {"SHOPINTENT_DATA": "data", "SHOPINTENT_REPORTS": "reports", "SHOPINTENT_MODELS": "models"}
+_RUN_ALL: dict = {}
+
+
+def _point_at(root: Path, setenv) -> None:
+    for var, sub in _FOLDERS.items():
+        setenv(var, str(root / sub))
 
 
 @pytest.fixture
 def workspace(tmp_path, monkeypatch):
     """Empty data, reports and models folders for one run-all."""
-    monkeypatch.setenv("SHOPINTENT_DATA", str(tmp_path / "data"))
-    monkeypatch.setenv("SHOPINTENT_REPORTS", str(tmp_path / "reports"))
-    monkeypatch.setenv("SHOPINTENT_MODELS", str(tmp_path / "models"))
+    _point_at(tmp_path, monkeypatch.setenv)
     return tmp_path
+
+
+@dataclass(frozen=True)
+class SharedRun:
+    root: Path
+    exit_code: int
+    seconds: float
+
+
+@pytest.fixture(scope="session")
+def _synthetic_smoke_run(tmp_path_factory) -> SharedRun:
+    root = tmp_path_factory.mktemp("smoke-run-all")
+    with pytest.MonkeyPatch.context() as mp:
+        _point_at(root, mp.setenv)
+        start = time.perf_counter()
+        code = main(["run", "--profile", "smoke", "--dataset", "synthetic", "--continue-on-error"])
+        seconds = time.perf_counter() - start
+    _RUN_ALL.update(seconds=seconds, root=root)
+    return SharedRun(root, code, seconds)
+
+
+@pytest.fixture
+def synthetic_run(_synthetic_smoke_run, monkeypatch) -> Path:
+    """The folder of the session's one smoke run-all on the synthetic shop, with the
+    environment pointing at it (so model and data paths resolve there)."""
+    _point_at(_synthetic_smoke_run.root, monkeypatch.setenv)
+    return _synthetic_smoke_run.root
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _RUN_ALL:
+        terminalreporter.write_line(f"smoke run-all on the synthetic shop: {_RUN_ALL['seconds']:.0f} s "
+                                    f"(reports in {_RUN_ALL['root'] / 'reports'})")

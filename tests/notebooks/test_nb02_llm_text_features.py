@@ -3,16 +3,14 @@
 import json
 
 import pytest
-
-from shopintent.cli import main
+from nbrun import run_notebook
 
 pytestmark = pytest.mark.notebook
 MODELS = ("tfidf_word", "tfidf_char", "shopbert", "minilm", "hybrid", "minilm_finetuned")
 
 
 def _run_02(workspace, dataset, source=None):
-    args = ["run", "--profile", "smoke", "--dataset", dataset, "--only", "02"]
-    assert main(args + (["--source", str(source)] if source else [])) == 0
+    run_notebook(workspace, "02", dataset, source)
     out = workspace / "reports" / f"{dataset}-smoke"
     assert (out / "html" / "02_llm_text_features.html").is_file()
     metrics = json.loads((out / "metrics" / "02_llm_text_features.json").read_text())["metrics"]
@@ -24,11 +22,11 @@ def _run_02(workspace, dataset, source=None):
     return metrics
 
 
-def test_notebook_02_on_the_synthetic_shop(workspace):
-    m = _run_02(workspace, "synthetic")
+def test_notebook_02_on_the_synthetic_shop(synthetic_run):
+    m = _run_02(synthetic_run, "synthetic")
     assert {"autocomplete/shopgpt/mrr@5", "autocomplete/prefix_frequency/mrr@5",
             "probe/tfidf/category_accuracy"} <= m.keys()
-    emb = workspace / "data" / "processed" / "synthetic-smoke" / "embeddings" / "minilm"
+    emb = synthetic_run / "data" / "processed" / "synthetic-smoke" / "embeddings" / "minilm"
     assert {p.name for p in emb.iterdir()} == {"items.parquet", "queries.parquet", "reviews.parquet"}
 
 
