@@ -30,6 +30,7 @@ def test_notebook_02_on_the_synthetic_shop(synthetic_run):
     assert {p.name for p in emb.iterdir()} == {"items.parquet", "queries.parquet", "reviews.parquet"}
 
 
+@pytest.mark.slow  # real sample: make test-all (CI keeps the smoke run-all under budget)
 def test_notebook_02_on_home_depot(workspace, shared_data):
     m = _run_02(workspace, "homedepot", shared_data / "homedepot-search-relevance")
     assert 0.5 < m["rerank/random_order/ndcg@10"] < 1 and "rerank/minilm/ndcg@10" in m

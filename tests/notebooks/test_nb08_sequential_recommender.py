@@ -36,6 +36,7 @@ def test_notebook_08_on_the_synthetic_shop(synthetic_run):
         assert 1 <= m[f"recs/{model}/best_epoch"] <= m[f"recs/{model}/epochs"] <= 4, model
 
 
+@pytest.mark.slow  # real sample: make test-all (CI keeps the smoke run-all under budget)
 def test_notebook_08_on_diginetica(workspace, shared_data):
     m = _run_08(workspace, "diginetica", shared_data / "diginetica-sample-srgnn")
     assert m["recs/protocol/leave-last-out-session"] == 1  # anonymous sessions: one sequence each

@@ -84,7 +84,7 @@ def test_sequence_models_beat_chance_and_reload(split, smoke_shop, tmp_path):
         again = pm.load_model(model.save(tmp_path / model.name))
         assert (tmp_path / model.name / "model.keras").is_file()
         np.testing.assert_allclose(again.predict(split.test, text), scores, rtol=1e-5, atol=1e-6)
-    from shopintent.models.purchase_explain import occlusion
+    from shopintent.explain.groups import occlusion
 
     sid = split.test.sessions.query("n_events >= 3")["session_id"].iloc[0]
     occ = occlusion(model, split.test, sid, text)

@@ -1,0 +1,146 @@
+"""Notebook 09's comparisons as library calls: the KG-aware recommenders against the same learned
+model without the KG (one protocol, ``recommenders.evaluate``), the share of recommendations a
+KG path explains, and the MovieLens Freebase ablation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from shopintent.evaluation.bootstrap import Interval, bootstrap_mean_ci
+from shopintent.evaluation.ranking import ranking_per_user
+from shopintent.kg import explain
+from shopintent.kg.blend import KGBlend, choose_weight
+from shopintent.kg.build import ProductKG, build_kg
+from shopintent.kg.ppr import KGPPR
+from shopintent.models.recommenders.base import Recommendations, Recommender
+from shopintent.models.recommenders.evaluate import RecTask, evaluate_recs, results_table
+
+K = 20
+
+
+def evaluate_models(models: dict[str, Recommender], task: RecTask, *, n_boot: int = 1000, seed: int = 0
+                    ) -> tuple[pd.DataFrame, dict[str, dict], dict[str, Recommendations]]:
+    """Top-``K`` lists of fitted models for the task's users, scored by ``evaluate_recs``:
+    (table best first, rows by name, recommendations by name)."""
+    rows, recs = {}, {}
+    for name, model in models.items():
+        recs[name] = model.recommend(task.users, K)
+        rows[name] = evaluate_recs(name, recs[name].index, task, n_boot=n_boot, seed=seed)
+    return results_table(list(rows.values())), rows, recs
+
+
+def paired_difference(a: Recommendations, b: Recommendations, task: RecTask, metric: str = "ndcg@10",
+                      n_boot: int = 1000, seed: int = 0) -> Interval:
+    """Mean per-user ``metric`` of ``a`` minus ``b`` on the same users, with a bootstrap interval
+    over users (paired: the spread between users cancels)."""
+    pa = ranking_per_user(a.index, task.truth, (10, 20))[metric].to_numpy()
+    pb = ranking_per_user(b.index, task.truth, (10, 20))[metric].to_numpy()
+    return bootstrap_mean_ci(pa - pb, n_boot=n_boot, seed=seed)
+
+
+def history_sources(task: RecTask, kg: ProductKG, query_entities: pd.DataFrame | None = None) -> list[list[str]]:
+    """Per test user, the explanation sources: their training items' nodes and the entities
+    their latest training searches named (``KGPPR.query_entities_``)."""
+    item_nodes = np.asarray(kg.item_nodes(task.train.item_ids), dtype=object)
+    seen = task.seen.tocsr()
+    sources = [list(item_nodes[seen.indices[seen.indptr[r]:seen.indptr[r + 1]]]) for r in range(seen.shape[0])]
+    if query_entities is not None and len(query_entities):
+        by_user = query_entities.groupby("user_id")["node_id"].agg(list)
+        for r, u in enumerate(task.users):
+            sources[r].extend(by_user.get(u, []))
+    return sources
+
+
+def explained_shares(kg: ProductKG, sources: list[list[str]], recs: dict[str, Recommendations], k: int = 10,
+                     max_len: int = explain.MAX_LEN) -> pd.DataFrame:
+    """Per model, the share of its top-``k`` slots (padding aside) with a KG path of at most
+    1 .. ``max_len`` edges from the user's sources (columns ``paths<=h``), and with a path of
+    catalogue facts alone, no co-view or co-purchase edge (``facts_only<=max_len``).
+    Reachability is computed once for all models."""
+    reach = explain.reachable(kg, sources, max_len)
+    facts = explain.reachable(kg, sources, max_len, adjacency=explain.explain_adjacency(kg, behaviour=False))
+    rows = {}
+    for name, r in recs.items():
+        ids = r.item_ids[:, :k]
+        valid = ~pd.isna(ids)
+        targets = np.where(valid, np.asarray(["item:" + str(i) for i in ids.ravel()], dtype=object)
+                           .reshape(ids.shape), None)
+        row = {f"paths<={h}": explain.explained(kg, sources, targets, h, reach=reach)[valid].mean()
+               for h in range(1, max_len + 1)}
+        row[f"facts_only<={max_len}"] = explain.explained(kg, sources, targets, max_len, reach=facts)[valid].mean()
+        rows[name] = {c: float(v) if valid.any() else float("nan") for c, v in row.items()}
+    return pd.DataFrame(rows).T
+
+
+def example_rows(sources: list[list[str]], n: int = 3, seed: int = 0, min_sources: int = 3) -> list[int]:
+    """``n`` users (row positions) drawn at random among those with at least ``min_sources``
+    sources (fewer if not enough have them): a user without history has nothing to explain from."""
+    eligible = np.flatnonzero([len(s) >= min_sources for s in sources])
+    if len(eligible) == 0:
+        eligible = np.flatnonzero([len(s) > 0 for s in sources])
+    pick = np.random.default_rng(seed).choice(eligible, size=min(n, len(eligible)), replace=False)
+    return sorted(int(r) for r in pick)
+
+
+def explanation_examples(graph, sources: list[list[str]], recs: Recommendations, users, rows: list[int],
+                         k: int = 3) -> pd.DataFrame:
+    """The rendered path of the top-``k`` items of the users at ``rows`` (empty text: no path)."""
+    out = []
+    for r in rows:
+        for rank, item in enumerate(recs.item_ids[r, :k], start=1):
+            if item is None:
+                continue
+            e = explain.explain_path(graph, sources[r], f"item:{item}")
+            out.append({"user_id": users[r], "rank": rank, "item_id": item, "edges": len(e["path"]) - 1
+                        if e["path"] else None, "explanation": e["text"] or "(no path of length <= 3)",
+                        "path": e["path"]})
+    return pd.DataFrame(out)
+
+
+def kg_blend_run(base_factory: Callable[[], Recommender], kg_factory: Callable[[], KGPPR], kg: ProductKG,
+                 train: pd.DataFrame, items: pd.DataFrame, validation: tuple[pd.DataFrame, RecTask], *,
+                 base_model: Recommender | None = None, scope: str = "tail", transform: str = "log",
+                 n_boot_val: int = 200, seed: int = 0):
+    """Choose the blend weight on ``validation`` (fresh models fitted on its earlier part), then
+    fit on all of ``train``: returns (choice, fitted KGPPR on ``kg``, fitted KGBlend). ``kg`` must
+    be built from ``train``; ``base_model`` reuses a base already fitted on ``train``."""
+    fit_events, val_task = validation
+    choice = choose_weight(base_factory(), kg_factory(), fit_events, items, val_task, scope=scope,
+                           transform=transform, n_boot=n_boot_val, seed=seed)
+    kg_model = kg_factory()
+    kg_model.kg = kg
+    kg_model.fit(train, items)
+    base = base_model if base_model is not None else base_factory().fit(train, items)
+    blended = KGBlend(base, kg_model, choice.weight, choice.scope, choice.transform).fit(train, items, fitted=True)
+    return choice, kg_model, blended
+
+
+def freebase_ablation(base_factory: Callable[[], Recommender], kg_factory: Callable[[], KGPPR], shop_extras: dict,
+                      train: pd.DataFrame, items: pd.DataFrame, task: RecTask, validation: tuple[pd.DataFrame, RecTask],
+                      *, base_model: Recommender, build_options: dict | None = None, n_boot: int = 1000,
+                      seed: int = 0) -> tuple[pd.DataFrame, dict[str, dict]]:
+    """The KG with and without the shipped Freebase triples, each as ``kg_ppr`` and as the blend
+    (its weight chosen on validation for that KG): rows named ``..._freebase`` / ``..._no_freebase``."""
+    models: dict[str, Recommender] = {}
+    weights = {}
+    for tag, fb in (("freebase", True), ("no_freebase", False)):
+        opts = {**(build_options or {}), "freebase": fb}
+
+        def factory(opts=opts):
+            m = kg_factory()
+            m.extras, m.build_options = shop_extras, opts
+            return m
+
+        kg = build_kg(items, train, extras=shop_extras, **opts)
+        choice, kg_model, blended = kg_blend_run(base_factory, factory, kg, train, items, validation,
+                                                 base_model=base_model, seed=seed)
+        kg_model.name, blended.name = f"kg_ppr_{tag}", f"{base_model.name}_kg_blend_{tag}"
+        models[kg_model.name], models[blended.name] = kg_model, blended
+        weights[tag] = choice.weight
+    table, rows, _ = evaluate_models(models, task, n_boot=n_boot, seed=seed)
+    table["blend_weight"] = [weights["freebase" if n.endswith("_freebase") and not n.endswith("no_freebase")
+                                     else "no_freebase"] if "blend" in n else np.nan for n in table.index]
+    return table, rows

@@ -1,0 +1,295 @@
+"""Protocols around the two-tower models: settings chosen on validation, cold-item recall, the
+TFRS tutorials' protocol on MovieLens, and the figures of notebook 07.
+
+- ``tune_two_tower``: each candidate config is fitted on the earlier part of training and scored
+  on the validation part after every epoch (``TwoTowerRecommender.fit(val=...)``); the best
+  config and epoch are then refitted on all of training by the caller.
+- ``cold_item_holdout``: a seeded share of the catalogue's trained items loses every training
+  event (items "launched" after the cut-off); ``cold_item_recall`` is recall@k of the test
+  interactions with those items, ranking the whole catalogue. A model that needs an item's
+  interactions (popularity, EASE) scores them 0 by construction.
+- ``top_k_accuracy``: the TFRS tutorials' "factorized top-100 accuracy": the share of *test
+  interactions* whose item is in the user's top k, with or without the user's training items
+  among the candidates (the tutorials keep them). ``factorized_top_k_accuracy`` computes the
+  same with TFRS's own ``FactorizedTopK`` metric, as a check.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from shopintent.config import DEFAULT_SEED, rng
+from shopintent.data.splits import random_split
+from shopintent.evaluation.bootstrap import bootstrap_mean_ci
+from shopintent.evaluation.ranking import evaluate_ranking, ranking_per_user
+from shopintent.models.recommenders.base import Recommender
+from shopintent.models.recommenders.evaluate import RecTask
+from shopintent.models.recommenders.ranking import RankerConfig
+from shopintent.models.recommenders.two_tower import (
+    TwoTowerConfig,
+    TwoTowerRecommender,
+    import_tfrs,
+)
+
+#: published figures of the TFRS tutorials on MovieLens-100K (random 80/20, seen items kept)
+TFRS_PUBLISHED = {"basic retrieval (tutorial)": 0.23, "deep, 2 layers (tutorial)": 0.29}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What notebook 07 tries, by profile: the two-tower grid for the shop (``configs``; their
+    ``epochs`` is the most validation may pick), the grid for MovieLens, the ranker, and the
+    share of training that validates."""
+
+    configs: tuple[TwoTowerConfig, ...]
+    movielens_configs: tuple[TwoTowerConfig, ...]
+    ranker: RankerConfig
+    val_frac: float = 0.2
+    max_users: int | None = None  # sections 1-7 on a seeded sample of users (smoke); None: all
+    encode_limit: int = 5000  # encode item titles with MiniLM now up to this catalogue size
+
+
+    @property
+    def max_epochs(self) -> int:
+        return max(c.epochs for c in self.configs)
+
+
+def settings(profile: str, seed: int = DEFAULT_SEED) -> Settings:
+    """smoke: one point, a few epochs, small batches (seconds); default: a small grid measured
+    to fit notebooks 06-08 in 15 minutes on 2 cores; full: a wider grid."""
+    # Chosen while building notebook 07, on validation periods only (numbers: validation NDCG@10
+    # on the default shop, popularity 0.075; validation recall@100 on MovieLens, popularity 0.42,
+    # EASE 0.69). Shop: Adam beat Adagrad 0.1 (0.094-0.097 vs 0.076); without a user-id
+    # embedding 0.097 vs 0.094 with one (it memorises training pairs from the second epoch on);
+    # history "before" beat "others" (0.097 vs 0.093). MovieLens (random split): history
+    # "others" (0.68 vs 0.54 "before": the test ratings lie among the training ones in time), a
+    # user-id embedding helps there (0.68 vs 0.67), lr 1e-2 converges in half the epochs.
+    base = TwoTowerConfig(optimizer="adam", user_id=False, seed=seed)
+    ml = dict(val_metric="recall@100", batch_size=1024, user_id=True, history_mode="others", dim=32)
+    if profile == "smoke":
+        shop = (replace(base, dim=32, hidden=(64,), learning_rate=3e-3, epochs=3, batch_size=256),)
+        movielens = (replace(base, hidden=(64,), learning_rate=1e-2, epochs=1, **ml),)
+        return Settings(shop, movielens, RankerConfig(epochs=3, seed=seed, batch_size=256), max_users=300,
+                        encode_limit=0)
+    if profile == "default":
+        shop = tuple(replace(base, dim=d, learning_rate=lr, epochs=6, patience=1) for d, lr in ((64, 1e-3), (32, 3e-3)))
+        movielens = (replace(base, learning_rate=1e-2, epochs=6, patience=1, history=50, **ml),)
+        return Settings(shop, movielens, RankerConfig(seed=seed))
+    shop = tuple(replace(base, dim=d, learning_rate=lr, user_id=u, epochs=12)
+                 for d in (32, 64, 128) for lr in (1e-3, 3e-3) for u in (False, True))
+    movielens = tuple(replace(base, learning_rate=lr, epochs=20, history=50, **{**ml, "dim": d})
+                      for d in (32, 64) for lr in (3e-3, 1e-2))
+    return Settings(shop, movielens, RankerConfig(epochs=15, seed=seed))
+
+
+def sample_users(events: pd.DataFrame, max_users: int | None, seed: int = DEFAULT_SEED) -> pd.DataFrame:
+    """The events of a seeded sample of ``max_users`` users (all of them when None or fewer)."""
+    users = np.sort(pd.unique(events["user_id"]).astype(str))
+    if max_users is None or len(users) <= max_users:
+        return events
+    keep = rng(seed, "sample_users").choice(users, int(max_users), replace=False)
+    return events[events["user_id"].astype(str).isin(keep)]
+
+
+@dataclass
+class TwoTowerTuned:
+    """The chosen config (``epochs`` = the best validation epoch), every config's validation
+    row, the best model fitted on the inner part, and that inner training / validation data."""
+
+    config: TwoTowerConfig
+    table: pd.DataFrame
+    inner_model: TwoTowerRecommender
+    inner_train: pd.DataFrame
+    val: pd.DataFrame
+    histories: dict[str, pd.DataFrame]  # per config ("dim 64, lr 0.001, ..."): loss and metric per epoch
+
+
+def carve_validation(train: pd.DataFrame, how: str = "temporal", frac: float = 0.2,
+                     seed: int = DEFAULT_SEED) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(inner training, validation) from ``train``: the last ``frac`` by time, or a seeded random
+    ``frac`` of rows (``how="random"``, for the random TFRS protocol)."""
+    if how == "random":
+        inner = random_split(train, test_frac=frac, seed=rng(seed, "two_tower_validation"))
+        return inner.train, inner.test
+    from shopintent.models.recommenders.tune import validation_split
+
+    inner = validation_split(train, how, frac, seed)
+    return inner.train, inner.val
+
+
+def tune_two_tower(train: pd.DataFrame, items: pd.DataFrame, configs: list[TwoTowerConfig],
+                   text: np.ndarray | None = None, *, how: str = "temporal", frac: float = 0.2,
+                   seed: int = DEFAULT_SEED, name: str | None = None,
+                   validation: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> TwoTowerTuned:
+    """Fit each config on the inner part with per-epoch validation; keep the best (config, epoch)."""
+    if not configs:
+        raise ValueError("tune_two_tower: give at least one config")
+    inner_train, val = validation if validation is not None else carve_validation(train, how, frac, seed)
+    rows, models, histories = [], [], {}
+    for cfg in configs:
+        t0 = time.perf_counter()
+        model = TwoTowerRecommender(cfg, text, name=name).fit(inner_train, items, val=val)
+        metric = f"val_{cfg.val_metric}"
+        rows.append({**{k: v for k, v in asdict(cfg).items() if k in ("dim", "hidden", "learning_rate", "optimizer",
+                                                                     "user_id", "item_id_dropout")},
+                     "best_epoch": model.best_epoch_, metric: float(model.history_[metric].max()),
+                     "epochs_run": len(model.history_), "fit_s": round(time.perf_counter() - t0, 1)})
+        models.append(model)
+        histories[f"dim {cfg.dim}, lr {cfg.learning_rate:g}" + (", user id" if cfg.user_id else "")] = model.history_
+    table = pd.DataFrame(rows)
+    best = int(np.argmax(table.iloc[:, table.columns.str.startswith("val_")].to_numpy()[:, 0]))
+    return TwoTowerTuned(replace(configs[best], epochs=int(table["best_epoch"][best])),
+                         table.sort_values(table.columns[table.columns.str.startswith("val_")][0], ascending=False),
+                         models[best], inner_train, val, histories)
+
+
+def ease_from_notebook_06(dataset: str, profile: str, train: pd.DataFrame,
+                          items: pd.DataFrame) -> tuple[Recommender | None, str]:
+    """Notebook 06's saved EASE if it was fitted on exactly these training interactions (same
+    users, items and weights), so that a run-all does not tune it twice; else (None, why)."""
+    from shopintent.models.recommenders import comparison, persist
+    from shopintent.models.recommenders.base import build_interactions
+
+    path = comparison.model_dir(dataset, profile) / "ease.npz"
+    if not path.is_file():
+        return None, f"no EASE saved by notebook 06 at {path}: tuned here"
+    model = persist.load_recommender(path)
+    mine = build_interactions(train, items["item_id"], weights=model.weights)
+    same = (model.data_.user_ids.equals(mine.user_ids) and model.data_.item_ids.equals(mine.item_ids)
+            and (model.data_.matrix != mine.matrix).nnz == 0)
+    if not same:
+        return None, f"notebook 06's EASE at {path} was fitted on other training data: tuned here"
+    return model, f"notebook 06's EASE ({path}, l2={model.l2:g}, {model.weighting}), same training interactions"
+
+
+# -- cold items -----------------------------------------------------------------------------
+
+def cold_item_holdout(train: pd.DataFrame, items: pd.DataFrame, frac: float = 0.1,
+                      seed: int = DEFAULT_SEED) -> tuple[pd.DataFrame, np.ndarray]:
+    """(training events without the cold items, boolean mask of cold items over the catalogue).
+
+    Cold items are a seeded ``frac`` of the items that have training events."""
+    if not 0 < frac < 1:
+        raise ValueError(f"frac must be in (0, 1), got {frac}")
+    trained = pd.Index(pd.unique(train["item_id"].dropna()))
+    n = max(1, int(round(frac * len(trained))))
+    chosen = pd.Index(rng(seed, "cold_items").choice(np.sort(trained.to_numpy().astype(str)), n, replace=False))
+    cold = items["item_id"].astype(str).isin(chosen).to_numpy()
+    return train[~train["item_id"].astype(str).isin(chosen)], cold
+
+
+def cold_item_recall(model: Recommender, task: RecTask, cold: np.ndarray, k: int = 50) -> dict:
+    """Recall@k of the test interactions with cold items (users with at least one), full ranking."""
+    has = np.asarray(task.truth[:, np.flatnonzero(cold)].sum(axis=1)).ravel() > 0
+    if not has.any():
+        return {f"cold_item_recall@{k}": float("nan"), "cold_item_users": 0, "cold_item_pairs": 0}
+    users = task.users[has]
+    recs = model.recommend(users, k).index
+    truth = task.truth[np.flatnonzero(has)]
+    out = evaluate_ranking(recs, truth, (k,), relevant_items=cold)
+    return {f"cold_item_recall@{k}": out[f"recall@{k}"], "cold_item_users": int(has.sum()),
+            "cold_item_pairs": int(truth[:, np.flatnonzero(cold)].nnz)}
+
+
+# -- the TFRS tutorials' protocol ----------------------------------------------------------
+
+def top_k_accuracy(model: Recommender, test: pd.DataFrame, k: int = 100, exclude_seen: bool = False) -> float:
+    """Share of the ``test`` rows (user, item) whose item is in the user's top ``k``."""
+    test = test[test["item_id"].notna()]
+    users = pd.unique(test["user_id"])
+    recs = model.recommend(users, k, exclude_seen=exclude_seen).index
+    n_items = model.data_.n_items
+    valid = recs >= 0
+    listed = sp.csr_matrix((np.ones(int(valid.sum())), (np.nonzero(valid)[0], recs[valid])),
+                           shape=(len(users), n_items))
+    u = pd.Index(users).get_indexer(test["user_id"])
+    i = model.data_.item_ids.get_indexer(test["item_id"])
+    hit = np.zeros(len(test), dtype=bool)
+    ok = i >= 0
+    hit[ok] = np.asarray(listed[u[ok], i[ok]]).ravel() > 0
+    return float(hit.mean())
+
+
+def factorized_top_k_accuracy(model: TwoTowerRecommender, test: pd.DataFrame, k: int = 100) -> float:
+    """``top_k_accuracy`` (seen items kept) computed by ``tfrs.metrics.FactorizedTopK`` over a
+    ``BruteForce`` index of all item vectors: the tutorials' own metric, for test users known
+    in training (the metric needs their query vectors)."""
+    tfrs = import_tfrs()
+    import tensorflow as tf
+
+    test = test[test["item_id"].notna()]
+    rows = model.data_.user_index(test["user_id"])
+    items = model.data_.item_ids.get_indexer(test["item_id"])
+    ok = (rows >= 0) & (items >= 0)
+    index = tfrs.layers.factorized_top_k.BruteForce(k=k)
+    index.index(tf.constant(model.item_vectors_))
+    metric = tfrs.metrics.FactorizedTopK(candidates=index, ks=(k,))
+    q, c = model.user_vectors_[rows[ok]], model.item_vectors_[items[ok]]
+    for lo in range(0, len(q), 4096):
+        metric.update_state(tf.constant(q[lo:lo + 4096]), tf.constant(c[lo:lo + 4096]))
+    return float(metric.result()[0])
+
+
+def tfrs_protocol_table(models: dict[str, Recommender], test: pd.DataFrame, k: int = 100) -> pd.DataFrame:
+    """One row per model: top-k accuracy with seen items kept (as the tutorials) and removed."""
+    rows = [{"model": name, f"top{k}_accuracy": top_k_accuracy(m, test, k, exclude_seen=False),
+             f"top{k}_accuracy_seen_removed": top_k_accuracy(m, test, k, exclude_seen=True)}
+            for name, m in models.items()]
+    rows += [{"model": f"published: {name}", f"top{k}_accuracy": value, f"top{k}_accuracy_seen_removed": np.nan}
+             for name, value in TFRS_PUBLISHED.items()]
+    return pd.DataFrame(rows).set_index("model")
+
+
+# -- the ranking stage's gain ---------------------------------------------------------------
+
+def paired_gain(ranked: np.ndarray, base: np.ndarray, task: RecTask, metric: str = "ndcg@10",
+                n_boot: int = 1000, seed: int = DEFAULT_SEED):
+    """Mean per-user difference (ranked - base) of ``metric`` with a paired bootstrap interval."""
+    k = int(metric.split("@")[1])
+    a = ranking_per_user(ranked, task.truth, (k,))[metric].to_numpy()
+    b = ranking_per_user(base, task.truth, (k,))[metric].to_numpy()
+    return bootstrap_mean_ci(a - b, n_boot=n_boot, seed=seed)
+
+
+# -- figures --------------------------------------------------------------------------------
+
+def results_figure(table: pd.DataFrame, metric: str = "ndcg@10"):
+    """Bars of ``metric`` per model with its 95% bootstrap interval (``evaluate_recs`` columns)."""
+    import plotly.graph_objects as go
+
+    t = table.sort_values(metric)
+    err = {"type": "data", "array": t[f"{metric}_high"] - t[metric], "arrayminus": t[metric] - t[f"{metric}_low"]} \
+        if f"{metric}_low" in t else None
+    fig = go.Figure(go.Bar(x=t[metric], y=t.index, orientation="h", error_x=err))
+    fig.update_layout(title=f"{metric.upper()} on the test period (95% bootstrap interval over users)",
+                      xaxis_title=metric, height=120 + 40 * len(t))
+    return fig
+
+
+def protocol_figure(table: pd.DataFrame, k: int = 100):
+    """Top-k accuracy per model, seen items kept vs removed, with the tutorials' published lines."""
+    import plotly.graph_objects as go
+
+    own = table[~table.index.str.startswith("published")]
+    fig = go.Figure([go.Bar(name="seen items kept (as the tutorials)", x=own.index, y=own[f"top{k}_accuracy"]),
+                     go.Bar(name="seen items removed", x=own.index, y=own[f"top{k}_accuracy_seen_removed"])])
+    for name, value in TFRS_PUBLISHED.items():
+        fig.add_hline(y=value, line_dash="dot", annotation_text=f"{name} {value}")
+    fig.update_layout(barmode="group", title=f"MovieLens-100K, TFRS protocol (random 80/20, seed 42): top-{k} accuracy",
+                      yaxis_title=f"top-{k} accuracy")
+    return fig
+
+
+def training_figure(histories: dict[str, pd.DataFrame], metric: str = "val_ndcg@10"):
+    """Validation metric per epoch of each fit (the epoch kept is each curve's maximum)."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure([go.Scatter(x=h["epoch"], y=h[metric], mode="lines+markers", name=name)
+                     for name, h in histories.items() if metric in h])
+    fig.update_layout(title=f"{metric} per epoch on the validation period", xaxis_title="epoch", yaxis_title=metric)
+    return fig

@@ -1,0 +1,396 @@
+"""Fine-tune MiniLM with task heads: sentence classifiers and a token tagger on one backbone.
+
+A ``FineTunedNetwork`` is a copy of a keras-hub BERT backbone (MiniLM by default) with one or
+more heads on its token outputs: a ``sequence`` head (mean over real tokens, dropout, a dense
+softmax layer: intent, category, sentiment) or a ``token`` head (dropout, a dense layer per
+word piece: BIO entity tags, read on each word's first piece, see ``alignment``). Several heads
+train jointly on one backbone (as JointBERT, Chen et al. 2019, for intent and slots), so one
+forward pass serves them all: on 2 CPU cores that is what makes three query models affordable.
+
+Parameter-efficient, as ``dual_encoder``: only the top ``trainable_layers`` transformer blocks
+and the heads train (the rest of the backbone is frozen, never back-propagated through); the
+pretrained backbone passed in is copied first. Batches are cut into length buckets (8, 16, 32,
+... word pieces), so short queries do not pay for the longest one. The epoch kept is the one
+with the lowest loss on *validation* texts. Saved as one ``.keras`` file (the backbone and
+heads) plus the vocabulary and a JSON of the classes: no pickle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from shopintent.config import DEFAULT_SEED, get_profile, rng
+from shopintent.models.alignment import WordPieces
+
+MODEL_FILE, VOCAB_FILE, META_FILE = "network.keras", "vocab.txt", "network.json"
+BUCKETS = (8, 16, 32, 64, 128, 256)
+HEAD_KINDS = ("sequence", "token")
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    """Training settings; ``max_train`` caps the training texts (a seeded sample)."""
+
+    max_length: int = 32
+    trainable_layers: int = 2
+    epochs: int = 4
+    batch_size: int = 32
+    max_train: int = 3_000
+    max_validation: int = 400
+    learning_rate: float = 5e-4
+    warmup_frac: float = 0.1
+    weight_decay: float = 0.01
+    dropout: float = 0.1
+    jit_compile: bool = False  # XLA compiles once per batch shape: ~1 min each on 2 cores, more than it saves here
+
+
+PROFILES = {
+    "smoke": FinetuneConfig(epochs=2, max_train=400, max_validation=150),
+    "default": FinetuneConfig(),
+    "full": FinetuneConfig(epochs=4, max_train=30_000, max_validation=3_000, trainable_layers=3),
+}
+
+
+def finetune_config(profile: str = "default", **overrides) -> FinetuneConfig:
+    get_profile(profile)
+    return replace(PROFILES[profile], **overrides)
+
+
+@dataclass(frozen=True)
+class Head:
+    """One output: ``kind`` is ``sequence`` (a label per text) or ``token`` (a tag per word);
+    ``classes`` are the label names in output order."""
+
+    name: str
+    kind: str
+    classes: tuple[str, ...]
+
+    def __post_init__(self):
+        if self.kind not in HEAD_KINDS:
+            raise ValueError(f"head {self.name!r}: kind must be one of {HEAD_KINDS}, got {self.kind!r}")
+        if len(self.classes) < 2:
+            raise ValueError(f"head {self.name!r} needs at least 2 classes, got {list(self.classes)}")
+
+
+def _register_pooling():
+    import keras
+
+    @keras.saving.register_keras_serializable(package="shopintent")
+    class MaskedMeanPooling(keras.layers.Layer):
+        """Mean of the token vectors where ``padding_mask`` is true: (batch, length, dim) -> (batch, dim)."""
+
+        def call(self, sequence, padding_mask):
+            from keras import ops
+
+            m = ops.cast(ops.expand_dims(padding_mask, -1), sequence.dtype)
+            return ops.sum(sequence * m, axis=1) / ops.maximum(ops.sum(m, axis=1), 1e-9)
+
+    return MaskedMeanPooling
+
+
+_POOLING = None
+
+
+def masked_mean_pooling():
+    global _POOLING
+    if _POOLING is None:
+        _POOLING = _register_pooling()
+    return _POOLING()
+
+
+def build_network(backbone, heads: Sequence[Head], dropout: float = 0.1):
+    """A functional model: (token_ids, segment_ids, padding_mask) -> {head name: logits}."""
+    import keras
+
+    inputs = {"token_ids": keras.Input((None,), dtype="int32", name="token_ids"),
+              "segment_ids": keras.Input((None,), dtype="int32", name="segment_ids"),
+              "padding_mask": keras.Input((None,), dtype="bool", name="padding_mask")}
+    seq = backbone(inputs)["sequence_output"]
+    outputs = {}
+    pooled = None
+    for head in heads:
+        if head.kind == "sequence":
+            pooled = pooled if pooled is not None else masked_mean_pooling()(seq, inputs["padding_mask"])
+            x = keras.layers.Dropout(dropout, name=f"{head.name}_dropout")(pooled)
+        else:
+            x = keras.layers.Dropout(dropout, name=f"{head.name}_dropout")(seq)
+        outputs[head.name] = keras.layers.Dense(len(head.classes), name=f"{head.name}_logits")(x)
+    return keras.Model(inputs, outputs, name="finetuned_network")
+
+
+def _training_model(network, heads: Sequence[Head], class_weights: dict[str, np.ndarray]):
+    """Wraps ``network``; the loss is the sum over heads, read from ``y_<head>`` in the inputs
+    (token heads ignore labels < 0: pieces after a word's first, [CLS], [SEP], padding)."""
+    import keras
+    from keras import ops
+
+    weights = {h: ops.convert_to_tensor(w, dtype="float32") for h, w in class_weights.items()}
+
+    class MultiHeadTrainer(keras.Model):
+        def call(self, inputs, training=False):
+            return network({k: inputs[k] for k in ("token_ids", "segment_ids", "padding_mask")}, training=training)
+
+        def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+            total = 0.0
+            for head in heads:
+                labels = x[f"y_{head.name}"]
+                logits = y_pred[head.name]
+                valid = ops.cast(ops.greater_equal(labels, 0), "float32")
+                safe = ops.maximum(labels, 0)
+                loss = keras.losses.sparse_categorical_crossentropy(safe, logits, from_logits=True)
+                w = valid * (ops.take(weights[head.name], safe) if head.name in weights else 1.0)
+                total = total + ops.sum(loss * w) / ops.maximum(ops.sum(w), 1.0)
+            return total
+
+    model = MultiHeadTrainer()
+    model.network = network  # tracked: its trainable weights are the model's
+    return model
+
+
+def _bucket_width(lengths: np.ndarray, max_length: int) -> np.ndarray:
+    widths = np.array([next((b for b in BUCKETS if b >= n), n) for n in lengths])
+    return np.minimum(widths, max_length)
+
+
+def _batches(lengths: np.ndarray, max_length: int, batch: int, r: np.random.Generator | None) -> list[tuple[int, np.ndarray]]:
+    """(width, row indices) per batch: rows grouped by length bucket, shuffled when ``r`` is given."""
+    widths = _bucket_width(lengths, max_length)
+    out = []
+    for width in np.unique(widths):
+        rows = np.flatnonzero(widths == width)
+        if r is not None:
+            rows = r.permutation(rows)
+        out += [(int(width), rows[i:i + batch]) for i in range(0, len(rows), batch)]
+    if r is not None:
+        out = [out[i] for i in r.permutation(len(out))]
+    return out
+
+
+def _dataset(arrays: dict[str, np.ndarray], lengths: np.ndarray, max_length: int, batch: int, seed: int | None):
+    """A tf.data pipeline of length-bucketed batches, reshuffled (seeded) at every pass."""
+    import tensorflow as tf
+
+    r = rng(seed, "finetune-batches") if seed is not None else None
+
+    def batches():
+        for width, rows in _batches(lengths, max_length, batch, r):
+            yield {k: _pad_rows(v[rows, :width] if v.ndim == 2 else v[rows], batch, k) for k, v in arrays.items()}
+
+    signature = {k: tf.TensorSpec((None,) * v.ndim, tf.as_dtype(v.dtype)) for k, v in arrays.items()}
+    n_batches = len(_batches(lengths, max_length, batch, None))
+    ds = tf.data.Dataset.from_generator(batches, output_signature=signature)
+    return ds.apply(tf.data.experimental.assert_cardinality(n_batches)).prefetch(2), n_batches
+
+
+def _pad_rows(a: np.ndarray, batch: int, key: str) -> np.ndarray:
+    """Fill a bucket's last batch up to ``batch`` rows, so every batch of a bucket has one shape
+    (one trace, one XLA compilation). Filler rows are an empty text ([CLS] [SEP]) whose labels
+    (-1) the loss ignores."""
+    if len(a) == batch:
+        return a
+    fill = np.full((batch - len(a), *a.shape[1:]), -1 if key.startswith("y_") else 0, dtype=a.dtype)
+    if key == "padding_mask":
+        fill[:, :2] = True
+    elif key == "token_ids":
+        fill[:, :2] = a[0, :2]  # [CLS] and the first piece/[SEP]: any two real tokens will do
+    return np.concatenate([a, fill])
+
+
+def _sample(n: int, cap: int, seed: int, stream: str) -> np.ndarray:
+    if n <= cap:
+        return np.arange(n)
+    return np.sort(rng(seed, stream).choice(n, cap, replace=False))
+
+
+class FineTunedNetwork:
+    """A fine-tuned backbone with named heads; ``predict(texts)`` gives each head's softmax."""
+
+    def __init__(self, network, tokenizer, heads: Sequence[Head], max_length: int, info: dict | None = None):
+        self.network, self.tokenizer = network, tokenizer
+        self.heads = {h.name: h for h in heads}
+        self.max_length = int(max_length)
+        self.pieces = WordPieces(tokenizer)
+        self.info = info or {}
+        self.history = pd.DataFrame()
+        self.network.jit_compile = False
+        self._last = None  # (key of the texts, outputs) of the latest predict
+
+    # ---- inputs ----------------------------------------------------------------------------------
+
+    def pack(self, texts: Sequence[str], word_tags: Sequence[Sequence[int]] | None = None) -> dict:
+        return self.pieces.pack([str(t) for t in texts], self.max_length, word_tags)
+
+    # ---- training --------------------------------------------------------------------------------
+
+    @classmethod
+    def fit(cls, backbone, tokenizer, heads: Sequence[Head], texts: Sequence[str], targets: Mapping[str, Sequence],
+            val_texts: Sequence[str] | None = None, val_targets: Mapping[str, Sequence] | None = None,
+            config: FinetuneConfig | None = None, seed: int = DEFAULT_SEED, class_weights: Mapping | None = None,
+            verbose: int = 0) -> FineTunedNetwork:
+        """Fine-tune a copy of ``backbone`` on ``texts``.
+
+        ``targets[head]`` holds class indices: one per text for a sequence head, one list of
+        word tag indices per text for a token head. ``class_weights[head]`` (one weight per
+        class) re-weights a head's loss, e.g. balanced weights for rare sentiment classes.
+        """
+        import keras
+
+        from shopintent.models.dual_encoder import _BestEpoch, copy_backbone, freeze_below
+
+        cfg = config or FinetuneConfig()
+        heads = list(heads)
+        keras.utils.set_random_seed(seed)
+        train_rows = _sample(len(texts), cfg.max_train, seed, "finetune-train")
+        copy = copy_backbone(backbone)
+        trainable = freeze_below(copy, cfg.trainable_layers)
+        width = min(cfg.max_length, int(copy.max_sequence_length))
+        model = cls(build_network(copy, heads, cfg.dropout), tokenizer, heads, width)
+        train = model._arrays([texts[i] for i in train_rows], {h: [targets[h][i] for i in train_rows] for h in targets})
+        train_ds, n_batches = _dataset(train, train.pop("_lengths"), width, cfg.batch_size, seed)
+        val_ds = None
+        if val_texts is not None and len(val_texts):
+            val_rows = _sample(len(val_texts), cfg.max_validation, seed, "finetune-validation")
+            val = model._arrays([val_texts[i] for i in val_rows],
+                                {h: [val_targets[h][i] for i in val_rows] for h in val_targets})
+            val_ds, _ = _dataset(val, val.pop("_lengths"), width, cfg.batch_size, None)
+        trainer = _training_model(model.network, heads, {h: np.asarray(w, dtype=np.float32)
+                                                         for h, w in (class_weights or {}).items()})
+        steps = cfg.epochs * n_batches
+        warmup = int(cfg.warmup_frac * steps)
+        schedule = keras.optimizers.schedules.CosineDecay(
+            0.0 if warmup else cfg.learning_rate, max(steps - warmup, 1),
+            warmup_target=cfg.learning_rate if warmup else None, warmup_steps=warmup)
+        optimizer = keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay, global_clipnorm=1.0)
+        trainer.compile(optimizer=optimizer, jit_compile=cfg.jit_compile)
+
+        start = time.perf_counter()
+        initial = trainer.evaluate(val_ds, verbose=0) if val_ds is not None else np.nan
+        keeper = _BestEpoch(trainer, initial, monitor=val_ds is not None)
+        keeper.best_epoch, keeper.best_loss = 0, np.inf  # the heads start random: epoch 0 is no candidate
+        fit = trainer.fit(train_ds, epochs=cfg.epochs, verbose=verbose, validation_data=val_ds, shuffle=False,
+                          callbacks=[keeper.callback()])
+        keeper.restore()
+        seconds = time.perf_counter() - start
+        rows = [{"epoch": 0, "loss": np.nan, "val_loss": initial}]
+        rows += [{"epoch": e + 1, "loss": loss,
+                  "val_loss": fit.history.get("val_loss", [np.nan] * cfg.epochs)[e]}
+                 for e, loss in enumerate(fit.history["loss"])]
+        for layer in copy.layers:  # inference: nothing left frozen by accident
+            layer.trainable = True
+        model.history = pd.DataFrame(rows)
+        model.info = {"config": asdict(cfg), "trainable": trainable, "best_epoch": keeper.best_epoch,
+                      "n_train": len(train_rows), "n_validation": 0 if val_ds is None else len(val_rows),
+                      "train_seconds": round(seconds, 1), "seed": seed,
+                      "train_examples_per_s": round(cfg.epochs * len(train_rows) / max(seconds, 1e-9), 1)}
+        return model
+
+    def _arrays(self, texts: list[str], targets: Mapping[str, Sequence]) -> dict[str, np.ndarray]:
+        token_heads = [h for h in targets if self.heads[h].kind == "token"]
+        if len(token_heads) > 1:
+            raise ValueError(f"at most one token head per network, got {token_heads}")
+        packed = self.pack(texts, targets[token_heads[0]] if token_heads else None)
+        arrays = {"token_ids": packed["token_ids"], "segment_ids": np.zeros_like(packed["token_ids"]),
+                  "padding_mask": packed["padding_mask"]}
+        for name, values in targets.items():
+            if self.heads[name].kind == "token":
+                arrays[f"y_{name}"] = packed["token_labels"]
+            else:
+                arrays[f"y_{name}"] = np.asarray(values, dtype=np.int32)
+        arrays["_lengths"] = packed["padding_mask"].sum(axis=1)
+        return arrays
+
+    # ---- inference -------------------------------------------------------------------------------
+
+    def predict(self, texts: Sequence[str], batch_tokens: int = 2048) -> dict[str, np.ndarray]:
+        """Softmax outputs per head: (n, classes) for sequence heads, (n, width, tags) for a token
+        head (plus ``first_piece`` and ``words`` to read it back per word)."""
+        texts = [str(t) for t in texts]
+        key = hashlib.blake2b("\x00".join(texts).encode("utf-8"), digest_size=16).digest()
+        if self._last is not None and self._last[0] == (key, len(texts)):
+            return self._last[1]  # the views of one network (intent, category, tags) ask in turn
+        packed = self.pack(texts)
+        n = len(texts)
+        lengths = packed["padding_mask"].sum(axis=1)
+        out = {name: np.zeros((n, len(h.classes)) if h.kind == "sequence" else (n, self.max_length, len(h.classes)),
+                              dtype=np.float32) for name, h in self.heads.items()}
+        widths = _bucket_width(lengths, self.max_length) if n else np.zeros(0, dtype=np.int64)
+        for width in np.unique(widths):
+            rows_all = np.flatnonzero(widths == width)
+            # fixed batch shapes (few traces); small inputs get a small power-of-two batch
+            per_batch = min(max(8, batch_tokens // int(width)), max(8, 1 << int(np.ceil(np.log2(len(rows_all))))))
+            for i in range(0, len(rows_all), per_batch):
+                rows = rows_all[i:i + per_batch]
+                ids = np.full((per_batch, width), self.pieces.pad, dtype=np.int32)  # fixed shapes: one trace
+                ids[: len(rows)] = packed["token_ids"][rows, :width]
+                mask = ids != self.pieces.pad
+                logits = self.network.predict_on_batch({"token_ids": ids, "segment_ids": np.zeros_like(ids),
+                                                        "padding_mask": mask})
+                for name, h in self.heads.items():
+                    p = _softmax(np.asarray(logits[name], dtype=np.float32)[: len(rows)])
+                    if h.kind == "sequence":
+                        out[name][rows] = p
+                    else:
+                        out[name][rows, :width] = p
+        out["first_piece"], out["words"] = packed["first_piece"], packed["words"]
+        self._last = ((key, len(texts)), out)
+        return out
+
+    # ---- files -----------------------------------------------------------------------------------
+
+    def save(self, folder: str | Path) -> Path:
+        """``network.keras``, ``vocab.txt`` and ``network.json`` in ``folder``, each via a temp file."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".tmp-{MODEL_FILE}"  # keras insists on the .keras suffix
+        self.network.save(tmp)
+        tmp.replace(folder / MODEL_FILE)
+        _write_text(folder / VOCAB_FILE, "".join(f"{t}\n" for t in self.tokenizer.get_vocabulary()))
+        meta = {"heads": [asdict(h) for h in self.heads.values()], "max_length": self.max_length,
+                "lowercase": bool(getattr(self.tokenizer, "lowercase", True)), "info": self.info,
+                "history": self.history.to_dict("list")}
+        _write_text(folder / META_FILE, json.dumps(meta, indent=2, default=_plain))
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path) -> FineTunedNetwork:
+        import keras
+        import keras_hub  # noqa: F401 - registers the backbone's classes for deserialisation
+
+        folder = Path(folder)
+        if not (folder / MODEL_FILE).is_file():
+            raise FileNotFoundError(f"no fine-tuned network in {folder} ({MODEL_FILE} missing)")
+        meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+        masked_mean_pooling()  # registers the pooling layer
+        network = keras.saving.load_model(folder / MODEL_FILE, compile=False)
+        tokenizer = keras_hub.models.BertTokenizer(vocabulary=str(folder / VOCAB_FILE), lowercase=meta["lowercase"])
+        heads = [Head(h["name"], h["kind"], tuple(h["classes"])) for h in meta["heads"]]
+        model = cls(network, tokenizer, heads, meta["max_length"], meta.get("info", {}))
+        model.history = pd.DataFrame(meta.get("history", {}))
+        return model
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _plain(value):
+    return value.item() if hasattr(value, "item") else str(value)
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".tmp-{path.name}")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+__all__ = ["FineTunedNetwork", "FinetuneConfig", "Head", "build_network", "finetune_config", "masked_mean_pooling"]

@@ -1,0 +1,47 @@
+"""Notebook 04 through `shopintent run --only 04`, smoke profile: real Amazon reviews (labels from
+the stars) and the synthetic shop's reviews (labels from its truth)."""
+
+import json
+
+import pytest
+from nbrun import run_notebook
+
+from shopintent.models.sentiment import load_sentiment_models, sentiment_models_dir
+
+pytestmark = pytest.mark.notebook
+MODELS = ("tfidf_lr", "minilm_lr", "minilm_finetuned")
+KEYS = (*(f"sentiment/{m}/{k}" for m in MODELS for k in ("macro_f1", "roc_auc_negative")),
+        "sentiment/majority/macro_f1", "sentiment/data/test_reviews")
+
+
+def _run_04(workspace, dataset, source=None):
+    run_notebook(workspace, "04", dataset, source)
+    out = workspace / "reports" / f"{dataset}-smoke"
+    assert (out / "html" / "04_review_sentiment.html").stat().st_size > 100_000
+    metrics = json.loads((out / "metrics" / "04_review_sentiment.json").read_text())["metrics"]
+    assert set(KEYS) <= metrics.keys()
+    for model in MODELS:
+        for k in ("macro_f1", "roc_auc_negative"):
+            assert metrics[f"sentiment/{model}/{k}_low"] <= metrics[f"sentiment/{model}/{k}"] \
+                <= metrics[f"sentiment/{model}/{k}_high"], (model, k)
+    return metrics
+
+
+def test_notebook_04_on_amazon_reviews(workspace, shared_data):
+    m = _run_04(workspace, "amazon-reviews", shared_data / "amazon-reviews-2018-all-beauty-5core")
+    assert m["sentiment/data/test_reviews"] == 300 and m["sentiment/data/test_negative"] >= 5
+    majority = m["sentiment/majority/macro_f1"]
+    assert majority < 0.35  # mostly positive reviews: one class of three
+    for model in ("tfidf_lr", "minilm_lr"):
+        assert m[f"sentiment/{model}/macro_f1"] > majority + 0.05, model
+        assert m[f"sentiment/{model}/roc_auc_negative"] > 0.75, model
+    # fine-tuned on 200 reviews for 2 epochs in the smoke profile: it must learn something, not win
+    assert m["sentiment/minilm_finetuned/roc_auc_negative"] > 0.6
+    assert m["sentiment/minilm_finetuned/macro_f1"] >= majority
+    assert set(load_sentiment_models(sentiment_models_dir("amazon-reviews", "smoke"))) == {"majority", *MODELS}
+
+
+def test_notebook_04_on_the_synthetic_shop(synthetic_run):
+    m = _run_04(synthetic_run, "synthetic")
+    assert 10 <= m["sentiment/data/test_reviews"] <= 30  # the smoke shop writes few reviews
+    assert m["sentiment/tfidf_lr/macro_f1"] >= m["sentiment/majority/macro_f1"]
