@@ -54,6 +54,9 @@ def test_notebook_07_on_the_synthetic_shop(synthetic_run):
 @pytest.mark.slow  # real sample: make test-all (CI keeps the smoke run-all under budget)
 def test_notebook_07_on_movielens(workspace, shared_data):
     m = _run_07(workspace, "movielens-100k", shared_data / "movielens-100k-recbole")
-    assert set(PROTOCOL) <= m.keys()
-    assert m["recs/ease/ndcg@10"] > m["recs/popularity/ndcg@10"]
-    assert m["recs/two_tower/ndcg@10"] > 0.02
+    assert set(PROTOCOL) <= m.keys()  # the TFRS protocol on the notebook's own dataset
+    assert 0.58 < m["tfrs_protocol/ease/top100_accuracy_seen_removed"] < 0.66  # ≈0.62 measured by hand
+    # one epoch in smoke: already well above popularity once seen items are removed
+    assert m["tfrs_protocol/two_tower/top100_accuracy_seen_removed"] > \
+        m["tfrs_protocol/popularity/top100_accuracy_seen_removed"] + 0.05
+    assert m["recs/two_tower/ndcg@10"] > 0.1  # temporal split on 300 sampled users: popularity ≈0.37

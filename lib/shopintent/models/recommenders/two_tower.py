@@ -1,18 +1,22 @@
 """Two-tower retrieval with TensorFlow Recommenders (Keras 2 world), behind ``Recommender``.
 
-Query tower: user id embedding + the mean of the feature embeddings of the user's recent items
-+ profile numbers, through a small MLP. Candidate tower: item id (an out-of-vocabulary bucket
-for items without training interactions), brand, leaf and top category, price bucket and, for
-``two_tower_text``, a projection of the item's text vector (MiniLM, passed in as a numpy array:
-no Keras 3 layer ever enters this tf-keras model), through an MLP. Both share the item feature
-embeddings, so the history and the candidates live in one space. During training a share
-``item_id_dropout`` of the candidates lose their id (OOV bucket), which teaches the content
-features to stand in for it: that is what makes items never seen in training retrievable.
+Query tower: the mean of the feature embeddings of the user's recent items + profile numbers
+(+ a user-id embedding, ``user_id``), through a small MLP. Candidate tower: item id (an
+out-of-vocabulary bucket for items without training interactions), brand, leaf and top
+category, price bucket and, for ``two_tower_text``, a projection of the item's text vector
+(MiniLM, passed in as a numpy array: no Keras 3 layer ever enters this tf-keras model), through
+an MLP. Both share the item feature embeddings, so history and candidates live in one space.
+During training a share ``item_id_dropout`` of the candidates lose their id (OOV bucket), which
+teaches the content features to stand in for it: that is what makes items never seen in
+training retrievable.
 
-Loss: ``tfrs.tasks.Retrieval`` (in-batch softmax) *without* metrics: ``FactorizedTopK`` costs
-10x per step, so it runs only in ``factorized_top_k_accuracy``. The epoch count is chosen on a
-validation split (``fit(..., val=events)`` keeps the best epoch's weights; ``tuning.py`` picks
-the other settings). Scores are dot products of cached user and item vectors (numpy).
+Loss: ``tfrs.tasks.Retrieval`` without metrics (``FactorizedTopK`` costs 10x per step, so it
+runs only in ``two_tower_eval.factorized_top_k_accuracy``): an in-batch softmax whose logits
+are corrected by the items' sampling probability (logQ, Yi et al. 2019: without it the model
+learns to rank popular items down and falls below popularity), or an exact softmax over the
+whole catalogue (``negatives="catalogue"``). The epoch is chosen on a validation split
+(``fit(..., val=events)`` keeps the best epoch's weights); ``two_tower_eval.tune_two_tower``
+picks the other settings. Scores are dot products of cached user and item vectors (numpy).
 
 ``import_tfrs`` is the only way this project imports TFRS: with scann 1.4.2 installed, TFRS's
 optional ``from scann import scann_ops`` loads ScaNN's TF ops, built for TF 2.20, which fail
@@ -26,7 +30,7 @@ import json
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -376,7 +380,3 @@ def write_text_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
-
-
-def with_epochs(cfg: TwoTowerConfig, epochs: int) -> TwoTowerConfig:
-    return replace(cfg, epochs=int(epochs))
