@@ -118,3 +118,10 @@ def test_models_beat_the_majority_class_and_reload(tmp_path):
 
 def _proba(model, texts):
     return model.classes_, model.predict_proba(texts)
+
+
+def test_prediction_shares():
+    classes = ["negative", "neutral", "positive"]
+    p = np.array([[.6, .2, .2], [.1, .8, .1], [.1, .2, .7], [.5, .3, .2]])
+    t = sentiment.prediction_shares(["positive", "positive", "positive", "negative"], {"m": (classes, p)})
+    assert t.loc["negative", "m"] == 0.5 and t.loc["neutral", "truth"] == 0.0 and t.loc["positive", "truth"] == 0.75

@@ -159,6 +159,16 @@ def comparison_table(y, predictions: dict[str, tuple], n_boot: int = 1000, seed:
     return pd.DataFrame(rows).set_index("model")
 
 
+def prediction_shares(y, predictions: dict[str, tuple]) -> pd.DataFrame:
+    """Share of each label in the truth and in each model's decisions (rows: labels): a model
+    that ranks well (high ROC-AUC) but over-predicts the rare classes shows it here."""
+    out = {"truth": pd.Series(np.asarray(y).astype(str)).value_counts(normalize=True)}
+    for name, (classes, proba) in predictions.items():
+        pred = np.asarray(classes).astype(str)[proba.argmax(axis=1)]
+        out[name] = pd.Series(pred).value_counts(normalize=True)
+    return pd.DataFrame(out).reindex(list(SENTIMENTS)).fillna(0.0)
+
+
 def negative_terms(texts, labels, groups=None, top_n: int = 8, min_count: int = 3, prior: float = 0.01) -> pd.DataFrame:
     """Terms (words and two-word phrases, English stop words out) most associated with negative
     reviews, per group (e.g. category): the z-scored log-odds ratio of a term in negative vs the
@@ -265,5 +275,5 @@ def load_sentiment_models(folder: str | Path, encoder=None) -> dict:
 
 
 __all__ = ["FINETUNE", "REVIEW_LENGTH", "fit_sentiment_models", "REVIEW_SIZES", "ReviewSplit", "SENTIMENTS", "comparison_table", "disagreements",
-           "load_sentiment_models", "negative_terms", "review_table", "save_sentiment_models", "sentiment_from_rating",
+           "load_sentiment_models", "negative_terms", "prediction_shares", "review_table", "save_sentiment_models", "sentiment_from_rating",
            "sentiment_models_dir", "sentiment_report", "split_reviews"]
