@@ -13,6 +13,12 @@ pretrained backbone passed in is copied first. Batches are cut into length bucke
 ... word pieces), so short queries do not pay for the longest one. The epoch kept is the one
 with the lowest loss on *validation* texts. Saved as one ``.keras`` file (the backbone and
 heads) plus the vocabulary and a JSON of the classes: no pickle.
+
+Sized by profile: the default trains blocks 4-5 of MiniLM on <= 3,000 texts for 4 epochs,
+batch 32, learning rate 5e-4 with warm-up and cosine decay, without XLA (its compilation per
+batch shape costs more than it saves at this size). Measured on 2 CPU cores shared with other
+jobs (load ~2): the three-head query network (3,000 queries) in 156-171 s; the sentiment head on
+1,179 synthetic reviews (3 epochs, 64 word pieces) in ~90 s, on 1,500 Amazon reviews in ~300 s.
 """
 
 from __future__ import annotations
