@@ -89,7 +89,7 @@ class ShopData:
             meta = {**self.meta, "schema_version": SCHEMA_VERSION, "rows": self.row_counts(),
                     "extras": sorted(self.extras)}
             (tmp / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
-            _replace_dir(tmp, path)
+            replace_dir(tmp, path)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -147,8 +147,9 @@ def _read_parquet(path: Path, table: str) -> pd.DataFrame:
     return df
 
 
-def _replace_dir(tmp: Path, target: Path) -> None:
-    """Move ``tmp`` to ``target``, replacing an existing dataset only once the new one is complete."""
+def replace_dir(tmp: Path, target: Path) -> None:
+    """Move the finished folder ``tmp`` to ``target``, replacing an existing one only once the new
+    one is complete (datasets, saved models, the knowledge graph all write this way)."""
     old = None
     if target.exists():
         old = target.with_name(f".{target.name}.old-{os.getpid()}")

@@ -8,7 +8,6 @@ temporary sibling and renamed into place, so a failed save never leaves half a g
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from shopintent.data.store import replace_dir
 from shopintent.kg.build import EDGE_COLUMNS, NODE_COLUMNS, ProductKG
 
 FORMAT = "shopintent-kg"
@@ -41,13 +41,7 @@ def save_kg(kg: ProductKG, path: str | Path) -> Path:
                        compression="zstd")
         meta = {"format": FORMAT, "version": VERSION, "nodes": len(nodes), "edges": len(edges), "meta": kg.meta}
         (tmp / "kg.json").write_text(json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
-        if path.exists():
-            old = path.with_name(f".{path.name}.old-{os.getpid()}")
-            os.replace(path, old)
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
+        replace_dir(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from shopintent.data.splits import assert_no_leakage, temporal_split
+from shopintent.data.store import replace_dir
 from shopintent.features.sessions import (
     COUNT_FEATURES,
     HANDMADE_FEATURES,
@@ -224,15 +225,7 @@ class PurchaseModel:
                 "calibrator": self.calibrator.to_dict(), "info": self.info, **self._meta()}
         self._save_files(tmp)
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1, default=float) + "\n")
-        if path.exists():
-            old = path.with_name(f".{path.name}.old-{os.getpid()}")
-            os.replace(path, old)
-            os.replace(tmp, path)
-            import shutil
-
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
+        replace_dir(tmp, path)
         return path
 
 

@@ -30,7 +30,6 @@ last states by the item matrix (numpy). Saved as a folder: ``model.keras`` + ``m
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 import time
@@ -41,6 +40,7 @@ import numpy as np
 import pandas as pd
 from keras import ops
 
+from shopintent.data.store import replace_dir
 from shopintent.models.recommenders.sequential import (
     SequenceRecommender,
     training_popularity,
@@ -318,11 +318,7 @@ class NextItemModel(SequenceRecommender):
             meta = {"kind": self.kind, "name": self.name, "seed": self.seed, "config": self.config,
                     "item_ids": [str(i) for i in self.item_ids_], "history": self.history, "info": self.info}
             (tmp / "meta.json").write_text(json.dumps(meta, indent=1, default=float) + "\n")
-            old = path.with_name(f".{path.name}.old-{os.getpid()}")
-            if path.exists():
-                os.replace(path, old)
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
+            replace_dir(tmp, path)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
