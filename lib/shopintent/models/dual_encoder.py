@@ -181,7 +181,7 @@ def _dataset(arrays: dict[str, np.ndarray], batch: int, shuffle_seed: int | None
     return ds.batch(batch, drop_remainder=True).prefetch(2)
 
 
-class _BestEpoch:
+class BestEpoch:
     """Keeps the trainable weights of the epoch with the lowest validation loss, the untrained
     model counting as epoch 0 (without validation data: the last epoch)."""
 
@@ -260,7 +260,7 @@ def finetune_dual_encoder(base: KerasHubBertEncoder, train_pairs: pd.DataFrame,
 
     start = time.perf_counter()
     initial = model.evaluate(val_ds, verbose=0) if val_ds is not None else np.nan
-    keeper = _BestEpoch(model, initial, monitor=val_ds is not None)
+    keeper = BestEpoch(model, initial, monitor=val_ds is not None)
     fit = model.fit(train_ds, epochs=cfg.epochs, verbose=verbose, validation_data=val_ds, shuffle=False,
                     callbacks=[keeper.callback()])
     keeper.restore()

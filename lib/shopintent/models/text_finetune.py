@@ -249,7 +249,7 @@ class FineTunedNetwork:
         """
         import keras
 
-        from shopintent.models.dual_encoder import _BestEpoch, copy_backbone, freeze_below
+        from shopintent.models.dual_encoder import BestEpoch, copy_backbone, freeze_below
 
         cfg = config or FinetuneConfig()
         heads = list(heads)
@@ -279,7 +279,7 @@ class FineTunedNetwork:
 
         start = time.perf_counter()
         initial = trainer.evaluate(val_ds, verbose=0) if val_ds is not None else np.nan
-        keeper = _BestEpoch(trainer, initial, monitor=val_ds is not None)
+        keeper = BestEpoch(trainer, initial, monitor=val_ds is not None)
         keeper.best_epoch, keeper.best_loss = 0, np.inf  # the heads start random: epoch 0 is no candidate
         fit = trainer.fit(train_ds, epochs=cfg.epochs, verbose=verbose, validation_data=val_ds, shuffle=False,
                           callbacks=[keeper.callback()])
