@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from shopintent.data.splits import (
+    TextSplit,
     assert_no_leakage,
     leave_last_out,
     random_split,
@@ -125,3 +126,16 @@ def test_stratified_user_split_keeps_each_users_share():
     assert abs(len(s.train) / len(ev) - 0.75) < 0.02
     assert s.test.index.equals(stratified_user_split(ev, seed=0).test.index)
     assert not s.test.index.equals(stratified_user_split(ev, seed=1).test.index)
+
+
+def test_text_split_caps_each_part_to_a_seeded_sample_in_time_order():
+    texts = pd.DataFrame({"text": [f"q{i}" for i in range(100)], "ts": T0 + pd.to_timedelta(np.arange(100), unit="h")})
+    parts = (texts.iloc[:70], texts.iloc[70:80], texts.iloc[80:])
+    a = TextSplit.capped(parts, (20, 50, 5), seed=3, stream="queries", cutoff=texts["ts"][80])
+    b = TextSplit.capped(parts, (20, 50, 5), seed=3, stream="queries", cutoff=texts["ts"][80])
+    assert [len(p) for p in a.parts().values()] == [20, 10, 5]  # a part below its cap is kept whole
+    assert a.train.equals(b.train) and a.train["ts"].is_monotonic_increasing
+    assert not a.train.equals(TextSplit.capped(parts, (20, 50, 5), seed=4, stream="queries", cutoff=None).train)
+    table = a.summary()
+    assert list(table.columns) == ["texts", "first", "last"] and table.index.name == "temporal-global-cutoff"
+    assert table.loc["test", "first"] >= a.cutoff

@@ -12,6 +12,7 @@ guards the time order.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -40,6 +41,44 @@ class Split:
         rows = [{"part": name, "rows": len(df), "users": df[col_user].nunique() if col_user in df else pd.NA,
                  "first": df[col_ts].min() if len(df) else pd.NaT, "last": df[col_ts].max() if len(df) else pd.NaT}
                 for name, df in parts.items()]
+        return pd.DataFrame(rows).set_index("part").rename_axis(self.protocol)
+
+
+@dataclass
+class TextSplit:
+    """Train / validation / test texts (queries, reviews), each part a seeded sample of at most its cap.
+
+    ``cutoff`` is the test period's start (NaT for a random split). Subclasses name their unit
+    and add their own columns to ``summary`` (``columns``).
+    """
+
+    train: pd.DataFrame
+    val: pd.DataFrame
+    test: pd.DataFrame
+    cutoff: pd.Timestamp
+    protocol: str = "temporal-global-cutoff"
+    unit: ClassVar[str] = "texts"
+
+    @classmethod
+    def capped(cls, parts, caps, seed: int, stream: str, cutoff, protocol: str = "temporal-global-cutoff"):
+        """Keep at most ``caps`` (train, val, test) rows of each part, drawn in time order (seeded)."""
+        out = []
+        for name, df, cap in zip(("train", "val", "test"), parts, caps, strict=True):
+            keep = np.sort(rng(seed, f"{stream}-{name}").choice(len(df), cap, replace=False)) if len(df) > cap \
+                else np.arange(len(df))
+            out.append(df.iloc[keep].reset_index(drop=True))
+        return cls(*out, cutoff=cutoff, protocol=protocol)
+
+    def parts(self) -> dict[str, pd.DataFrame]:
+        return {"train": self.train, "val": self.val, "test": self.test}
+
+    def columns(self, part: pd.DataFrame) -> dict:
+        """Extra summary columns of one part."""
+        return {}
+
+    def summary(self) -> pd.DataFrame:
+        rows = [{"part": name, self.unit: len(df), **self.columns(df), "first": df["ts"].min(), "last": df["ts"].max()}
+                for name, df in self.parts().items()]
         return pd.DataFrame(rows).set_index("part").rename_axis(self.protocol)
 
 

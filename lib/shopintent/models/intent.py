@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from shopintent.config import DEFAULT_SEED, models_dir, rng
+from shopintent.data.splits import TextSplit
 from shopintent.data.synthetic.vocabulary import INTENTS
 from shopintent.models.entities import ENTITY_LABELS
 
@@ -55,26 +55,14 @@ def query_table(shop) -> pd.DataFrame:
     return q[cols].sort_values(["ts", "query_id"], kind="stable").reset_index(drop=True)
 
 
-@dataclass
-class QuerySplit:
+class QuerySplit(TextSplit):
     """Train / validation / test queries by search time, each a seeded sample of its period."""
 
-    train: pd.DataFrame
-    val: pd.DataFrame
-    test: pd.DataFrame
-    cutoff: pd.Timestamp
-    protocol: str = "temporal-global-cutoff"
+    unit = "queries"
 
-    def parts(self) -> dict[str, pd.DataFrame]:
-        return {"train": self.train, "val": self.val, "test": self.test}
-
-    def summary(self) -> pd.DataFrame:
-        rows = []
-        for name, df in self.parts().items():
-            rows.append({"part": name, "queries": len(df), "first": df["ts"].min(), "last": df["ts"].max(),
-                         "typo_share": float(df["has_typo"].astype(float).mean()) if df["has_typo"].notna().any()
-                         else np.nan})
-        return pd.DataFrame(rows).set_index("part").rename_axis(self.protocol)
+    def columns(self, part: pd.DataFrame) -> dict:
+        typo = part["has_typo"]
+        return {"typo_share": float(typo.astype(float).mean()) if typo.notna().any() else np.nan}
 
 
 def split_queries(table: pd.DataFrame, profile: str = "default", test_frac: float = 0.2, val_frac: float = 0.1,
@@ -84,13 +72,7 @@ def split_queries(table: pd.DataFrame, profile: str = "default", test_frac: floa
 
     labelled = table[table["ts"].notna()]
     sp = temporal_split(labelled, test_frac=test_frac, val_frac=val_frac)
-    caps = sizes or QUERY_SIZES[profile]
-    parts = []
-    for name, df, cap in zip(("train", "val", "test"), (sp.train, sp.val, sp.test), caps, strict=True):
-        keep = np.sort(rng(seed, f"queries-{name}").choice(len(df), cap, replace=False)) if len(df) > cap \
-            else np.arange(len(df))
-        parts.append(df.iloc[keep].reset_index(drop=True))
-    return QuerySplit(*parts, cutoff=sp.cutoff)
+    return QuerySplit.capped((sp.train, sp.val, sp.test), sizes or QUERY_SIZES[profile], seed, "queries", sp.cutoff)
 
 
 # ---- the fine-tuned network: intent, category and entity heads on one MiniLM ----------------------
