@@ -18,14 +18,15 @@ def _run_02(workspace, dataset, source=None):
         for metric in ("recall@10", "ndcg@10"):
             assert 0 <= metrics[f"search/{model}/{metric}"] <= 1
     assert metrics["encode/minilm/texts_per_s"] > 0 and 0 < metrics["mlm/shopbert/masked_accuracy"] < 1
-    assert metrics["probe/minilm/category_accuracy"] if dataset == "synthetic" else True
+    if dataset == "synthetic":  # titles name the product type: both probes clear the majority class
+        for name in ("minilm", "tfidf"):
+            assert metrics[f"probe/{name}/category_accuracy"] > metrics["probe/majority/category_accuracy"] + 0.2
     return metrics
 
 
 def test_notebook_02_on_the_synthetic_shop(synthetic_run):
     m = _run_02(synthetic_run, "synthetic")
-    assert {"autocomplete/shopgpt/mrr@5", "autocomplete/prefix_frequency/mrr@5",
-            "probe/tfidf/category_accuracy"} <= m.keys()
+    assert {"autocomplete/shopgpt/mrr@5", "autocomplete/prefix_frequency/mrr@5"} <= m.keys()
     emb = synthetic_run / "data" / "processed" / "synthetic-smoke" / "embeddings" / "minilm"
     assert {p.name for p in emb.iterdir()} == {"items.parquet", "queries.parquet", "reviews.parquet"}
 
