@@ -88,3 +88,14 @@ def test_tiny_gpt_save_load_round_trip(tiny_gpt, tmp_path):
     np.testing.assert_allclose(loaded.model.predict_on_batch(inputs),
                                tiny_gpt.model.model.predict_on_batch(inputs), atol=1e-6)
     assert loaded.complete_many(["red", "blu"]) == tiny_gpt.model.complete_many(["red", "blu"])
+
+
+def test_xla_training_matches_eager_training():
+    """The default profile trains XLA-compiled (one batch shape): same model, same losses."""
+    queries = ["red shoes"] * 40 + ["blue hat"] * 24
+    losses = []
+    for jit in (False, True):
+        config = shop_gpt_config("smoke", num_layers=1, num_heads=2, hidden_dim=16, intermediate_dim=32,
+                                 max_words=4, batch_size=16, epochs=2, dropout=0.0, jit_compile=jit)
+        losses.append(train_shop_gpt(queries, config=config, seed=5).history["loss"].to_numpy())
+    np.testing.assert_allclose(losses[1], losses[0], rtol=1e-3)
