@@ -79,8 +79,6 @@ def execute(notebook: Path, executed: Path, parameters: dict, timeout_s: int, lo
            "-y", json.dumps(parameters), "--cwd", str(PROJECT_ROOT), "--no-progress-bar", "--log-level", "WARNING"]
     env = {**os.environ, "SHOPINTENT_DATA": str(parameters["DATA_DIR"]), "TF_USE_LEGACY_KERAS": "1",
            "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": str(parameters["SEED"])}
-    if (os.cpu_count() or 1) <= 2:  # one op at a time, each on both cores: TensorFlow's default 2 x 2
-        env.setdefault("TF_NUM_INTEROP_THREADS", "1")  # threads oversubscribe (GPT step 513 -> 388 ms)
     with open(log, "w") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         try:
