@@ -27,7 +27,7 @@ REVIEW_SIZES = {"smoke": (400, 100, 300), "default": (4_000, 600, 1_500), "full"
 #: word pieces a review is cut to: the summary and opening carry most of the sentiment
 REVIEW_LENGTH = {"smoke": 32, "default": 64, "full": 256}
 #: fine-tuning budget per profile: reviews are longer than queries, so fewer of them (default:
-#: 2 epochs, ~80 s on 2 cores; the synthetic shop's reviews are learnt in one)
+#: 2 epochs, to keep make run under 30 minutes; the synthetic shop's reviews are learnt in one)
 FINETUNE = {"smoke": {"max_train": 200, "epochs": 2}, "default": {"max_train": 1_500, "epochs": 2},
             "full": {"max_train": 20_000, "epochs": 3}}
 
