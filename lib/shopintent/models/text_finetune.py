@@ -8,17 +8,17 @@ train jointly on one backbone (as JointBERT, Chen et al. 2019, for intent and sl
 forward pass serves them all: on 2 CPU cores that is what makes three query models affordable.
 
 Parameter-efficient, as ``dual_encoder``: only the top ``trainable_layers`` transformer blocks
-and the heads train (the rest of the backbone is frozen, never back-propagated through); the
-pretrained backbone passed in is copied first. Batches are cut into length buckets (8, 16, 32,
-... word pieces), so short queries do not pay for the longest one. The epoch kept is the one
-with the lowest loss on *validation* texts. Saved as one ``.keras`` file (the backbone and
-heads) plus the vocabulary and a JSON of the classes: no pickle.
+and the heads train; the rest of the backbone is frozen, and its output for each text is
+computed once before training (``backbone_parts.FrozenBottom``, without dropout) instead of at
+every step. The pretrained backbone passed in is copied first. Batches are cut into length
+buckets (8, 16, 32, ... word pieces), so short queries do not pay for the longest one. The
+epoch kept is the one with the lowest loss on *validation* texts. Saved as one ``.keras`` file
+(the backbone and heads) plus the vocabulary and a JSON of the classes: no pickle.
 
-Sized by profile: the default trains blocks 4-5 of MiniLM on <= 3,000 texts for 4 epochs,
+Sized by profile: the default trains blocks 4-5 of MiniLM on <= 3,000 texts for 3 epochs,
 batch 32, learning rate 5e-4 with warm-up and cosine decay, without XLA (its compilation per
-batch shape costs more than it saves at this size). Measured on 2 CPU cores shared with other
-jobs (load ~2): the three-head query network (3,000 queries) in 156-171 s; the sentiment head on
-1,179 synthetic reviews (3 epochs, 64 word pieces) in ~90 s, on 1,500 Amazon reviews in ~300 s.
+batch shape costs more than it saves at this size). Measured on 2 idle CPU cores: the three-head
+query network (3,000 synthetic queries, 3 epochs) in 21 s with the cached bottom, 32 s without.
 """
 
 from __future__ import annotations
@@ -35,9 +35,10 @@ import pandas as pd
 
 from shopintent.config import DEFAULT_SEED, get_profile, rng
 from shopintent.models.alignment import WordPieces
+from shopintent.models.backbone_parts import bucket_widths
 
 MODEL_FILE, VOCAB_FILE, META_FILE = "network.keras", "vocab.txt", "network.json"
-BUCKETS = (8, 16, 32, 64, 128, 256)
+POOLING = "mean_pooling"
 HEAD_KINDS = ("sequence", "token")
 
 
@@ -105,11 +106,11 @@ def _register_pooling():
 _POOLING = None
 
 
-def masked_mean_pooling():
+def masked_mean_pooling(**kwargs):
     global _POOLING
     if _POOLING is None:
         _POOLING = _register_pooling()
-    return _POOLING()
+    return _POOLING(**kwargs)
 
 
 def build_network(backbone, heads: Sequence[Head], dropout: float = 0.1):
@@ -120,29 +121,45 @@ def build_network(backbone, heads: Sequence[Head], dropout: float = 0.1):
               "segment_ids": keras.Input((None,), dtype="int32", name="segment_ids"),
               "padding_mask": keras.Input((None,), dtype="bool", name="padding_mask")}
     seq = backbone(inputs)["sequence_output"]
-    outputs = {}
-    pooled = None
+    layers = {"pooling": masked_mean_pooling(name=POOLING)}
     for head in heads:
-        if head.kind == "sequence":
-            pooled = pooled if pooled is not None else masked_mean_pooling()(seq, inputs["padding_mask"])
-            x = keras.layers.Dropout(dropout, name=f"{head.name}_dropout")(pooled)
-        else:
-            x = keras.layers.Dropout(dropout, name=f"{head.name}_dropout")(seq)
-        outputs[head.name] = keras.layers.Dense(len(head.classes), name=f"{head.name}_logits")(x)
+        layers[f"{head.name}_dropout"] = keras.layers.Dropout(dropout, name=f"{head.name}_dropout")
+        layers[f"{head.name}_logits"] = keras.layers.Dense(len(head.classes), name=f"{head.name}_logits")
+    outputs = _apply_heads(layers, heads, seq, inputs["padding_mask"])
     return keras.Model(inputs, outputs, name="finetuned_network")
 
 
-def _training_model(network, heads: Sequence[Head], class_weights: dict[str, np.ndarray]):
-    """Wraps ``network``; the loss is the sum over heads, read from ``y_<head>`` in the inputs
-    (token heads ignore labels < 0: pieces after a word's first, [CLS], [SEP], padding)."""
+def _apply_heads(layers, heads: Sequence[Head], seq, padding_mask, training=None) -> dict:
+    """Each head's logits from the backbone's token outputs ``seq``; ``layers`` maps layer names
+    (``pooling``, ``<head>_dropout``, ``<head>_logits``) to the layers to use."""
+    outputs, pooled = {}, None
+    for head in heads:
+        if head.kind == "sequence":
+            pooled = pooled if pooled is not None else layers["pooling"](seq, padding_mask)
+            x = pooled
+        else:
+            x = seq
+        x = layers[f"{head.name}_dropout"](x, training=training)
+        outputs[head.name] = layers[f"{head.name}_logits"](x)
+    return outputs
+
+
+def _training_model(network, bottom, heads: Sequence[Head], class_weights: dict[str, np.ndarray]):
+    """Trains ``network``'s top blocks and heads on cached ``hidden`` states (``bottom``: the
+    frozen part, see ``backbone_parts``); the loss is the sum over heads, read from
+    ``y_<head>`` in the inputs (token heads ignore labels < 0: pieces after a word's first,
+    [CLS], [SEP], padding)."""
     import keras
     from keras import ops
 
     weights = {h: ops.convert_to_tensor(w, dtype="float32") for h, w in class_weights.items()}
+    names = ["pooling"] + [f"{h.name}_{part}" for h in heads for part in ("dropout", "logits")]
+    layers = {name: network.get_layer(POOLING if name == "pooling" else name) for name in names}
 
     class MultiHeadTrainer(keras.Model):
         def call(self, inputs, training=False):
-            return network({k: inputs[k] for k in ("token_ids", "segment_ids", "padding_mask")}, training=training)
+            seq = bottom.top(inputs["hidden"], inputs["padding_mask"], training=training)
+            return _apply_heads(layers, heads, seq, inputs["padding_mask"], training=training)
 
         def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
             total = 0.0
@@ -157,18 +174,13 @@ def _training_model(network, heads: Sequence[Head], class_weights: dict[str, np.
             return total
 
     model = MultiHeadTrainer()
-    model.network = network  # tracked: its trainable weights are the model's
+    model.network = network  # tracked: its trainable weights (top blocks, heads) are the model's
     return model
-
-
-def _bucket_width(lengths: np.ndarray, max_length: int) -> np.ndarray:
-    widths = np.array([next((b for b in BUCKETS if b >= n), n) for n in lengths])
-    return np.minimum(widths, max_length)
 
 
 def _batches(lengths: np.ndarray, max_length: int, batch: int, r: np.random.Generator | None) -> list[tuple[int, np.ndarray]]:
     """(width, row indices) per batch: rows grouped by length bucket, shuffled when ``r`` is given."""
-    widths = _bucket_width(lengths, max_length)
+    widths = bucket_widths(lengths, max_length)
     out = []
     for width in np.unique(widths):
         rows = np.flatnonzero(widths == width)
@@ -188,7 +200,7 @@ def _dataset(arrays: dict[str, np.ndarray], lengths: np.ndarray, max_length: int
 
     def batches():
         for width, rows in _batches(lengths, max_length, batch, r):
-            yield {k: _pad_rows(v[rows, :width] if v.ndim == 2 else v[rows], batch, k) for k, v in arrays.items()}
+            yield {k: _pad_rows(v[rows, :width] if v.ndim >= 2 else v[rows], batch, k) for k, v in arrays.items()}
 
     signature = {k: tf.TensorSpec((None,) * v.ndim, tf.as_dtype(v.dtype)) for k, v in arrays.items()}
     n_batches = len(_batches(lengths, max_length, batch, None))
@@ -205,8 +217,8 @@ def _pad_rows(a: np.ndarray, batch: int, key: str) -> np.ndarray:
     fill = np.full((batch - len(a), *a.shape[1:]), -1 if key.startswith("y_") else 0, dtype=a.dtype)
     if key == "padding_mask":
         fill[:, :2] = True
-    elif key == "token_ids":
-        fill[:, :2] = a[0, :2]  # [CLS] and the first piece/[SEP]: any two real tokens will do
+    elif key == "hidden":
+        fill[:, :2] = a[0, :2]  # [CLS] and the first piece/[SEP]: any two real tokens' states will do
     return np.concatenate([a, fill])
 
 
@@ -249,26 +261,29 @@ class FineTunedNetwork:
         """
         import keras
 
-        from shopintent.models.dual_encoder import BestEpoch, copy_backbone, freeze_below
+        from shopintent.models.backbone_parts import FrozenBottom, copy_backbone, freeze_below
+        from shopintent.models.dual_encoder import BestEpoch
 
         cfg = config or FinetuneConfig()
         heads = list(heads)
         keras.utils.set_random_seed(seed)
+        start = time.perf_counter()
         train_rows = _sample(len(texts), cfg.max_train, seed, "finetune-train")
         copy = copy_backbone(backbone)
         trainable = freeze_below(copy, cfg.trainable_layers)
+        bottom = FrozenBottom(copy)
         width = min(cfg.max_length, int(copy.max_sequence_length))
         model = cls(build_network(copy, heads, cfg.dropout), tokenizer, heads, width)
-        train = model._arrays([texts[i] for i in train_rows], {h: [targets[h][i] for i in train_rows] for h in targets})
+        train = model._features(bottom, [texts[i] for i in train_rows], {h: [targets[h][i] for i in train_rows] for h in targets})
         train_ds, n_batches = _dataset(train, train.pop("_lengths"), width, cfg.batch_size, seed)
         val_ds = None
         if val_texts is not None and len(val_texts):
             val_rows = _sample(len(val_texts), cfg.max_validation, seed, "finetune-validation")
-            val = model._arrays([val_texts[i] for i in val_rows],
-                                {h: [val_targets[h][i] for i in val_rows] for h in val_targets})
+            val = model._features(bottom, [val_texts[i] for i in val_rows],
+                                  {h: [val_targets[h][i] for i in val_rows] for h in val_targets})
             val_ds, _ = _dataset(val, val.pop("_lengths"), width, cfg.batch_size, None)
-        trainer = _training_model(model.network, heads, {h: np.asarray(w, dtype=np.float32)
-                                                         for h, w in (class_weights or {}).items()})
+        trainer = _training_model(model.network, bottom, heads, {h: np.asarray(w, dtype=np.float32)
+                                                                 for h, w in (class_weights or {}).items()})
         steps = cfg.epochs * n_batches
         warmup = int(cfg.warmup_frac * steps)
         schedule = keras.optimizers.schedules.CosineDecay(
@@ -277,7 +292,6 @@ class FineTunedNetwork:
         optimizer = keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay, global_clipnorm=1.0)
         trainer.compile(optimizer=optimizer, jit_compile=cfg.jit_compile)
 
-        start = time.perf_counter()
         initial = trainer.evaluate(val_ds, verbose=0) if val_ds is not None else np.nan
         keeper = BestEpoch(trainer, initial, monitor=val_ds is not None)
         keeper.best_epoch, keeper.best_loss = 0, np.inf  # the heads start random: epoch 0 is no candidate
@@ -313,6 +327,13 @@ class FineTunedNetwork:
         arrays["_lengths"] = packed["padding_mask"].sum(axis=1)
         return arrays
 
+    def _features(self, bottom, texts: list[str], targets: Mapping[str, Sequence]) -> dict[str, np.ndarray]:
+        """``_arrays`` with the token ids replaced by the frozen bottom's ``hidden`` states."""
+        arrays = self._arrays(texts, targets)
+        arrays["hidden"] = bottom.features(arrays.pop("token_ids"), arrays["padding_mask"])
+        del arrays["segment_ids"]
+        return arrays
+
     # ---- inference -------------------------------------------------------------------------------
 
     def predict(self, texts: Sequence[str], batch_tokens: int = 2048) -> dict[str, np.ndarray]:
@@ -327,7 +348,7 @@ class FineTunedNetwork:
         lengths = packed["padding_mask"].sum(axis=1)
         out = {name: np.zeros((n, len(h.classes)) if h.kind == "sequence" else (n, self.max_length, len(h.classes)),
                               dtype=np.float32) for name, h in self.heads.items()}
-        widths = _bucket_width(lengths, self.max_length) if n else np.zeros(0, dtype=np.int64)
+        widths = bucket_widths(lengths, self.max_length) if n else np.zeros(0, dtype=np.int64)
         for width in np.unique(widths):
             rows_all = np.flatnonzero(widths == width)
             # fixed batch shapes (few traces); small inputs get a small power-of-two batch
