@@ -5,9 +5,10 @@ the frozen bottom once per text instead of once per training step.
 input, the hidden states coming out of the frozen blocks, is then a fixed function of the text:
 ``FrozenBottom.features`` computes it once (in inference mode, so without dropout, as any
 fixed feature extractor), and ``FrozenBottom.top`` runs the trainable blocks on it at every
-step. For MiniLM (6 blocks, the top 2 trained) a training step costs ~58% of a step through
-the whole backbone on 2 CPU cores (batch 64 x 32 word pieces: 170 vs 298 ms), and the features
-cost one forward pass of the 4 frozen blocks per text. The top layers are the backbone's own
+step. For MiniLM (6 blocks, the top 2 trained) a training step costs ~60% of a step through
+the whole backbone on 2 idle CPU cores (batch 64 x 32 word pieces: 185 vs 310 ms), and the
+features cost one forward pass of the 4 frozen blocks per text (101 ms per such batch): see
+``benchmarks/bench_frozen_bottom.py``. The top layers are the backbone's own
 layer objects, so what trains them trains the backbone: save and predict with the backbone.
 """
 

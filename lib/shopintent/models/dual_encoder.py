@@ -18,7 +18,7 @@ pretrained weights are kept).
 
 Sized by profile: the default trains 2 epochs over a seeded sample of <= 3,000 pairs, batch 64,
 items cut at 32 word pieces and queries at 16 (92 steps). Measured on 2 idle CPU cores
-(synthetic shop): 40 s, 68 s before the frozen bottom was cached; XLA no longer pays for its
+(synthetic shop): 40-41 s, 68 s before the frozen bottom was cached; XLA no longer pays for its
 compile at this size (44 s). TensorFlow and keras-hub are imported inside functions.
 """
 
