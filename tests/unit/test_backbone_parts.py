@@ -31,9 +31,11 @@ def test_bottom_then_top_equals_the_backbone(backbone, trainable, norm, cut):
     freeze_below(copy, trainable, norm)
     parts = FrozenBottom(copy)
     assert parts.cut == cut
-    ids, mask = _packed([3, 9, 20, 2, 12], 24)  # three length buckets (8, 16, 24)
+    # three length buckets (8, 16, 24); 8 rows a batch: bucket 8 fills one batch and starts a second
+    lengths = [3, 9, 20, 2, 12, 5, 7, 1, 4, 6, 8, 3, 2]
+    ids, mask = _packed(lengths, 24)
     hidden = parts.features(ids, mask, batch_tokens=32)
-    assert hidden.shape == (5, 24, 16) and hidden.dtype == np.float32
+    assert hidden.shape == (len(lengths), 24, 16) and hidden.dtype == np.float32
     whole = np.asarray(copy({"token_ids": ids, "segment_ids": np.zeros_like(ids), "padding_mask": mask},
                             training=False)["sequence_output"])
     split = np.asarray(parts.top(hidden, mask, training=False))
@@ -48,10 +50,3 @@ def test_the_top_trains_the_backbones_own_layers(backbone):
     parts = FrozenBottom(copy)
     assert [layer.name for layer in parts.top_layers] == ["transformer_layer_2"]
     assert parts.top_layers[0] is copy.get_layer("transformer_layer_2")
-
-
-def test_bucket_widths():
-    from shopintent.models.backbone_parts import bucket_widths
-
-    assert bucket_widths(np.array([1, 8, 9, 17, 40, 300]), 64).tolist() == [8, 8, 16, 32, 64, 64]
-    assert bucket_widths(np.array([300]), 512).tolist() == [300]

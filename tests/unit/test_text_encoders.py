@@ -109,3 +109,15 @@ def test_loads_offline_without_network():
                           timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "shape (2, 384)" in done.stdout
+
+
+def test_bucket_widths_and_batches():
+    assert encoders.bucket_widths(np.array([1, 8, 9, 17, 40, 300]), 64).tolist() == [8, 8, 16, 32, 64, 64]
+    assert encoders.bucket_widths(np.array([300]), 512).tolist() == [300]  # past the largest bucket: its own width
+    widths = np.array([8, 16, 8, 8, 16])
+    batches = [(w, rows.tolist(), n) for w, rows, n in encoders.bucket_batches(widths, batch_tokens=16)]
+    assert batches == [(8, [0, 2, 3], 8), (16, [1, 4], 8)]  # at least 8 rows a batch
+    batches = [(w, rows.tolist(), n) for w, rows, n in encoders.bucket_batches(np.array([8] * 5), batch_tokens=16)]
+    assert batches == [(8, [0, 1, 2, 3, 4], 8)]
+    assert [rows.tolist() for _, rows, _ in encoders.bucket_batches(np.full(20, 8), batch_tokens=64)] == \
+        [list(range(8)), list(range(8, 16)), list(range(16, 20))]

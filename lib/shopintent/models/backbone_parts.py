@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-BUCKETS = (8, 16, 32, 64, 128, 256)
+from shopintent.features.text.encoders import bucket_batches, bucket_widths
+
 #: the backbone's layers in forward order up to the transformer blocks (keras-hub BertBackbone)
 EMBEDDING_CHAIN = ("embeddings_add", "embeddings_layer_norm", "embeddings_dropout")
 
@@ -41,12 +42,6 @@ def freeze_below(backbone, trainable_layers: int, train_embeddings_norm: bool = 
     for layer in backbone.layers:
         layer.trainable = layer.name in names
     return sorted(names)
-
-
-def bucket_widths(lengths: np.ndarray, max_length: int) -> np.ndarray:
-    """Each row's padded width: the smallest bucket that holds its length, at most ``max_length``."""
-    widths = np.array([next((b for b in BUCKETS if b >= n), n) for n in np.asarray(lengths)], dtype=np.int64)
-    return np.minimum(widths, max_length)
 
 
 class FrozenBottom:
@@ -76,19 +71,14 @@ class FrozenBottom:
         token_ids, padding_mask = np.asarray(token_ids), np.asarray(padding_mask, dtype=bool)
         n, width = token_ids.shape
         out = np.zeros((n, width, self.hidden_dim), dtype=np.float32)
-        widths = bucket_widths(padding_mask.sum(axis=1), width)
-        for w in np.unique(widths):
-            rows_all = np.flatnonzero(widths == w)
-            per_batch = max(8, batch_tokens // int(w))
-            for i in range(0, len(rows_all), per_batch):
-                rows = rows_all[i:i + per_batch]
-                ids = np.zeros((per_batch, w), dtype=np.int32)
-                mask = np.zeros((per_batch, w), dtype=bool)
-                ids[: len(rows)], mask[: len(rows)] = token_ids[rows, :w], padding_mask[rows, :w]
-                mask[len(rows):, 0] = True  # filler rows: one real token keeps the attention well defined
-                hidden = self.bottom.predict_on_batch({"token_ids": ids, "segment_ids": np.zeros_like(ids),
-                                                       "padding_mask": mask})
-                out[rows, :w] = np.asarray(hidden, dtype=np.float32)[: len(rows)]
+        for w, rows, per_batch in bucket_batches(bucket_widths(padding_mask.sum(axis=1), width), batch_tokens):
+            ids = np.zeros((per_batch, w), dtype=np.int32)
+            mask = np.zeros((per_batch, w), dtype=bool)
+            ids[: len(rows)], mask[: len(rows)] = token_ids[rows, :w], padding_mask[rows, :w]
+            mask[len(rows):, 0] = True  # filler rows: one real token keeps the attention well defined
+            hidden = self.bottom.predict_on_batch({"token_ids": ids, "segment_ids": np.zeros_like(ids),
+                                                   "padding_mask": mask})
+            out[rows, :w] = np.asarray(hidden, dtype=np.float32)[: len(rows)]
         return out
 
     def top(self, hidden, padding_mask, training=False):
@@ -101,4 +91,4 @@ class FrozenBottom:
         return x
 
 
-__all__ = ["BUCKETS", "FrozenBottom", "bucket_widths", "copy_backbone", "freeze_below"]
+__all__ = ["FrozenBottom", "copy_backbone", "freeze_below"]

@@ -34,8 +34,8 @@ import numpy as np
 import pandas as pd
 
 from shopintent.config import DEFAULT_SEED, get_profile, rng
+from shopintent.features.text.encoders import bucket_widths
 from shopintent.models.alignment import WordPieces
-from shopintent.models.backbone_parts import bucket_widths
 
 MODEL_FILE, VOCAB_FILE, META_FILE = "network.keras", "vocab.txt", "network.json"
 POOLING = "mean_pooling"
@@ -121,7 +121,7 @@ def build_network(backbone, heads: Sequence[Head], dropout: float = 0.1):
               "segment_ids": keras.Input((None,), dtype="int32", name="segment_ids"),
               "padding_mask": keras.Input((None,), dtype="bool", name="padding_mask")}
     seq = backbone(inputs)["sequence_output"]
-    layers = {"pooling": masked_mean_pooling(name=POOLING)}
+    layers = {POOLING: masked_mean_pooling(name=POOLING)}
     for head in heads:
         layers[f"{head.name}_dropout"] = keras.layers.Dropout(dropout, name=f"{head.name}_dropout")
         layers[f"{head.name}_logits"] = keras.layers.Dense(len(head.classes), name=f"{head.name}_logits")
@@ -131,11 +131,11 @@ def build_network(backbone, heads: Sequence[Head], dropout: float = 0.1):
 
 def _apply_heads(layers, heads: Sequence[Head], seq, padding_mask, training=None) -> dict:
     """Each head's logits from the backbone's token outputs ``seq``; ``layers`` maps layer names
-    (``pooling``, ``<head>_dropout``, ``<head>_logits``) to the layers to use."""
+    (``POOLING``, ``<head>_dropout``, ``<head>_logits``) to the layers to use."""
     outputs, pooled = {}, None
     for head in heads:
         if head.kind == "sequence":
-            pooled = pooled if pooled is not None else layers["pooling"](seq, padding_mask)
+            pooled = pooled if pooled is not None else layers[POOLING](seq, padding_mask)
             x = pooled
         else:
             x = seq
@@ -153,8 +153,8 @@ def _training_model(network, bottom, heads: Sequence[Head], class_weights: dict[
     from keras import ops
 
     weights = {h: ops.convert_to_tensor(w, dtype="float32") for h, w in class_weights.items()}
-    names = ["pooling"] + [f"{h.name}_{part}" for h in heads for part in ("dropout", "logits")]
-    layers = {name: network.get_layer(POOLING if name == "pooling" else name) for name in names}
+    names = [POOLING] + [f"{h.name}_{part}" for h in heads for part in ("dropout", "logits")]
+    layers = {name: network.get_layer(name) for name in names}  # the network's own: they train
 
     class MultiHeadTrainer(keras.Model):
         def call(self, inputs, training=False):

