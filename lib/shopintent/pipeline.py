@@ -24,7 +24,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from shopintent.config import DEFAULT_SEED, PROJECT_ROOT, data_root, get_profile, reports_dir
-from shopintent.reporting import git_commit, package_versions, run_dir, run_name, write_json_atomic
+from shopintent.io import write_json, write_text
+from shopintent.reporting import git_commit, package_versions, run_dir, run_name
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 TEMPLATES = Path(__file__).parent / "templates"
@@ -104,10 +105,7 @@ def render_html(executed: Path, html: Path) -> None:
 
     exporter = HTMLExporter(template_name="offline", extra_template_basedirs=[str(TEMPLATES / "nbconvert")])
     body, _ = exporter.from_filename(str(executed))
-    html.parent.mkdir(parents=True, exist_ok=True)
-    tmp = html.with_name(f".{html.name}.tmp")
-    tmp.write_text(body, encoding="utf-8")
-    os.replace(tmp, html)
+    write_text(html, body)
 
 
 def _read_metrics(path: Path) -> dict:
@@ -179,7 +177,7 @@ def write_run(out: Path, dataset: str, profile: str, seed: int, started: datetim
                "started": started.isoformat(timespec="seconds"), "git_commit": git_commit(),
                "versions": package_versions(), "status": run_status(results),
                "notebooks": [asdict(r) for r in results], "summary_html": summary_page(results)}
-    write_json_atomic(out / "run.json", summary)
+    write_json(out / "run.json", summary)
     _write_page(out / "index.html", "run_index.html.j2", summary)
 
 
@@ -216,11 +214,7 @@ def _write_page(path: Path, template: str, context: dict) -> Path:
                              autoescape=jinja2.select_autoescape(["html", "j2"]))
     env.filters["metric"] = _format_metric
     html = env.get_template(template).render(**context)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return write_text(path, html)
 
 
 def _format_metric(value) -> str:

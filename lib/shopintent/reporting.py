@@ -14,18 +14,17 @@ reason and stops the notebook; the run-all shows it as skipped, not failed.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
 import subprocess
-import tempfile
 import time
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
 from shopintent.config import PROJECT_ROOT, reports_dir, seed_everything
+from shopintent.io import write_json
 
 KEY = re.compile(r"^[a-z0-9_@.\-]+(/[a-z0-9_@.\-]+)+$")
 #: packages whose versions are recorded with every result
@@ -65,21 +64,6 @@ def package_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             continue
     return out
-
-
-def write_json_atomic(path: Path, obj: dict) -> Path:
-    """Write JSON to a temp file in the same folder, then rename it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, indent=2, sort_keys=False)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def check_metrics(metrics: dict) -> dict[str, float | None]:
@@ -130,12 +114,12 @@ class NotebookRun:
         missing = [k for k in headline or () if k not in metrics]
         if missing:
             raise ValueError(f"headline keys not among the metrics: {', '.join(missing)}")
-        return write_json_atomic(self.metrics_path, self._payload("passed", metrics,
+        return write_json(self.metrics_path, self._payload("passed", metrics,
                                                                   headline=list(headline or [])))
 
     def skip(self, reason: str) -> None:
         """Record that this dataset cannot serve the notebook, then stop it."""
-        write_json_atomic(self.metrics_path, self._payload("skipped", {}, reason=reason))
+        write_json(self.metrics_path, self._payload("skipped", {}, reason=reason))
         raise NotebookSkipped(reason)
 
     def save_figure(self, fig, name: str):

@@ -1,4 +1,4 @@
-"""Recording a notebook's results: metric validation, atomic JSON, figures, skipping."""
+"""Recording a notebook's results: metric validation, figures, skipping."""
 
 import json
 
@@ -12,7 +12,6 @@ from shopintent.reporting import (
     check_metrics,
     run_dir,
     start_notebook,
-    write_json_atomic,
 )
 
 
@@ -25,14 +24,6 @@ def test_metric_keys_and_values_are_checked():
         check_metrics({"a/b": "0.7"})
     with pytest.raises(ValueError, match="expected a number, got bool"):
         check_metrics({"a/b": True})
-
-
-def test_write_json_atomic_leaves_no_temp_file_on_failure(tmp_path):
-    path = write_json_atomic(tmp_path / "m.json", {"a": 1})
-    assert json.loads(path.read_text()) == {"a": 1}
-    with pytest.raises(TypeError):
-        write_json_atomic(path, {"a": object()})
-    assert json.loads(path.read_text()) == {"a": 1} and sorted(p.name for p in tmp_path.iterdir()) == ["m.json"]
 
 
 def test_record_skip_and_figures(tmp_path):

@@ -10,9 +10,6 @@ a failed prepare never leaves a half-written dataset behind.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from shopintent.data.schema import TABLES, SchemaError, conform, empty_table, validate_dataset
+from shopintent.io import staging_dir
 
 CANONICAL = tuple(TABLES)
 SCHEMA_VERSION = 1
@@ -81,18 +79,12 @@ class ShopData:
         """Validate, then write the dataset atomically to the folder ``path``."""
         self.validate()
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
-        try:
+        with staging_dir(path) as tmp:
             for name, df in self.tables().items():
                 _write_parquet(df, tmp / f"{name}.parquet", name)
             meta = {**self.meta, "schema_version": SCHEMA_VERSION, "rows": self.row_counts(),
                     "extras": sorted(self.extras)}
             (tmp / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
-            replace_dir(tmp, path)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         return path
 
     @classmethod
@@ -145,15 +137,3 @@ def _read_parquet(path: Path, table: str) -> pd.DataFrame:
             if c.kind == "dict":
                 df[c.name] = pd.Series(df[c.name].tolist(), dtype=object)
     return df
-
-
-def replace_dir(tmp: Path, target: Path) -> None:
-    """Move the finished folder ``tmp`` to ``target``, replacing an existing one only once the new
-    one is complete (datasets, saved models, the knowledge graph all write this way)."""
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
-        os.replace(target, old)
-    os.replace(tmp, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from shopintent.data.store import replace_dir
+from shopintent.io import replace_dir
 from shopintent.kg.build import EDGE_COLUMNS, NODE_COLUMNS, ProductKG
 
 FORMAT = "shopintent-kg"

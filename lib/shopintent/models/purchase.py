@@ -25,13 +25,13 @@ import numpy as np
 import pandas as pd
 
 from shopintent.data.splits import assert_no_leakage, temporal_split
-from shopintent.data.store import replace_dir
 from shopintent.features.sessions import (
     COUNT_FEATURES,
     HANDMADE_FEATURES,
     SessionExamples,
     handmade_matrix,
 )
+from shopintent.io import replace_dir
 
 MODEL_NAMES = ("logreg", "lightgbm", "lstm", "hybrid")
 _EPS = 1e-6

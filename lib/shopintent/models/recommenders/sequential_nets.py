@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 from keras import ops
 
-from shopintent.data.store import replace_dir
+from shopintent.io import replace_dir
 from shopintent.models.recommenders.sequential import (
     SequenceRecommender,
     training_popularity,
