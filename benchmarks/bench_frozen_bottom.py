@@ -40,7 +40,7 @@ def step_times(trainable: int, steps: int) -> None:
     import tensorflow as tf
 
     from shopintent.features.text.encoders import load_minilm
-    from shopintent.models.backbone_parts import FrozenBottom, copy_backbone, freeze_below
+    from shopintent.models.text.backbone_parts import FrozenBottom, copy_backbone, freeze_below
 
     backbone = copy_backbone(load_minilm().backbone)
     freeze_below(backbone, trainable)
@@ -73,9 +73,9 @@ def step_times(trainable: int, steps: int) -> None:
 def fit_times() -> None:
     from shopintent.data import registry
     from shopintent.features.text.encoders import load_minilm
-    from shopintent.models import intent
-    from shopintent.models import search_protocols as protocols
-    from shopintent.models.dual_encoder import finetune_dual_encoder
+    from shopintent.models.search import protocols
+    from shopintent.models.text.dual_encoder import finetune_dual_encoder
+    from shopintent.models.understanding import intent
 
     shop = registry.load("synthetic", "default")
     minilm = load_minilm()

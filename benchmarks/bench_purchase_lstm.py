@@ -27,8 +27,8 @@ def main() -> None:
 
     from shopintent.data.synthetic import generate
     from shopintent.features.sessions import build_examples, synthetic_decision_cut
-    from shopintent.models.purchase import split_examples
-    from shopintent.models.purchase_sequence import SequenceModel, tfidf_text_vectors
+    from shopintent.models.purchase_intent.base import split_examples
+    from shopintent.models.purchase_intent.sequence import SequenceModel, tfidf_text_vectors
 
     shop = generate(args.profile)
     split = split_examples(build_examples(shop.events, shop.items, synthetic_decision_cut(shop)))

@@ -41,6 +41,12 @@ def models_dir() -> Path:
     return Path(env).expanduser().resolve() if env else PROJECT_ROOT / "models"
 
 
+def artefact_dir(dataset: str, profile: str, *parts: str) -> Path:
+    """Where one dataset and profile keep a trained artefact: ``models/<dataset>-<profile>/<parts>``
+    (the one place that spells this path; nothing is created)."""
+    return models_dir().joinpath(f"{dataset}-{profile}", *parts)
+
+
 def reports_dir() -> Path:
     """Where run-all reports go: ``$SHOPINTENT_REPORTS`` or ``<repo>/reports``."""
     env = os.environ.get("SHOPINTENT_REPORTS")

@@ -6,7 +6,7 @@ import json
 import pytest
 from nbrun import run_notebook
 
-from shopintent.models.intent import load_query_models, query_models_dir
+from shopintent.models.understanding.intent import load_query_models, query_models_dir
 
 pytestmark = pytest.mark.notebook
 MODELS = ("majority", "tfidf_lr", "minilm_lr", "minilm_finetuned")

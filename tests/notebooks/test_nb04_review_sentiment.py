@@ -6,7 +6,7 @@ import json
 import pytest
 from nbrun import run_notebook
 
-from shopintent.models.sentiment import load_sentiment_models, sentiment_models_dir
+from shopintent.models.understanding.sentiment import load_sentiment_models, sentiment_models_dir
 
 pytestmark = pytest.mark.notebook
 MODELS = ("tfidf_lr", "minilm_lr", "minilm_finetuned")

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from nbrun import run_notebook
 
-from shopintent.models.recommenders.comparison import model_dir
 from shopintent.models.recommenders.persist import load_recommender
+from shopintent.studies.recommender_baselines import model_dir
 
 pytestmark = pytest.mark.notebook
 MODELS = ("popularity", "recent_popularity", "item_knn", "ease", "als", "bpr")

@@ -35,11 +35,11 @@ def test_notebook_10_on_the_synthetic_shop(synthetic_run):
     assert "why (re-ranker SHAP)" in html and "lightgbm_reranker" in html
     texts = [k for k in m if k.startswith("explain/faithfulness/") and k.endswith("/topk_drop")
              and not k.startswith("explain/faithfulness/purchase_")]
-    if importlib.util.find_spec("shopintent.models.text_classifier"):  # notebooks 03/04's library
+    if importlib.util.find_spec("shopintent.models.text.classifiers"):  # notebooks 03/04's library
         _faithful(m, "query_intent", min_examples=5)
         assert "(inputs)</text>" in html and "np.float64" not in html  # shap's text plot, coloured, inline
     else:
-        assert "shopintent.models.text_classifier" in html and not texts
+        assert "shopintent.models.text.classifiers" in html and not texts
     if importlib.util.find_spec("shopintent.kg.explain"):
         assert "kg path" in html
 

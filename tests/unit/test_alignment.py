@@ -2,7 +2,7 @@
 
 import pytest
 
-from shopintent.models import alignment as al
+from shopintent.models.understanding import alignment as al
 
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "iphone", "15", "pro", "cafe", "cr", "##eme", "/", "205",
          "55", "r", "##16", ",", "-", "!", "red"]

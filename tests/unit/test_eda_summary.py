@@ -4,7 +4,8 @@ import pandas as pd
 import pytest
 
 from shopintent.data.store import ShopData
-from shopintent.eda import funnel, headline_metrics, headline_table
+from shopintent.eda import funnel
+from shopintent.studies.user_behavior import headline_metrics, headline_table
 
 REQUIRED = ["eda/events/count", "eda/sessions/count", "eda/funnel/view_to_cart", "eda/funnel/cart_to_purchase",
             "eda/funnel/session_conversion", "eda/items/gini", "eda/rules/count"]

@@ -4,7 +4,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shopintent.models.entities import Gazetteer, entity_table, spans_as_text, within_one_edit
+from shopintent.models.understanding.entities import (
+    Gazetteer,
+    entity_table,
+    spans_as_text,
+    within_one_edit,
+)
 
 ITEMS = pd.DataFrame({
     "item_id": ["i1", "i2", "i3", "i4"],
@@ -86,7 +91,7 @@ def test_entity_table_and_display():
 
 
 def test_typo_augmentation_keeps_spans_on_their_mentions():
-    from shopintent.models.entities import augment_typos
+    from shopintent.models.understanding.entities import augment_typos
 
     texts = ["nexora smartphone black", "cheap olive oil", "q480 vs 12", "extra virgin olive oil"]
     spans = [[(0, 6, "brand"), (7, 17, "category"), (18, 23, "attribute")], [(6, 15, "category")],
@@ -106,7 +111,7 @@ def test_typo_augmentation_keeps_spans_on_their_mentions():
 
 
 def test_silver_brands_from_titles_and_the_check():
-    from shopintent.models.entities import silver_brand_spans, silver_check
+    from shopintent.models.understanding.entities import silver_brand_spans, silver_check
 
     items = pd.DataFrame({"item_id": [str(i) for i in range(8)],
                           "title": ["Husky 20 in. Tool Box", "Husky Socket Set", "Husky Hammer", "White Paint 1 gal.",
@@ -126,7 +131,7 @@ def test_silver_brands_from_titles_and_the_check():
 
 
 def test_examples_table_shows_spans_as_text():
-    from shopintent.models.entities import examples_table
+    from shopintent.models.understanding.entities import examples_table
 
     t = examples_table(["nexora q480", "red lamp"], [[(0, 6, "brand")], []], {"g": [[(7, 11, "model")], []]}, [0])
     assert t.to_dict("list") == {"query": ["nexora q480"], "truth": ["[brand: nexora]"], "g": ["[model: q480]"]}

@@ -95,7 +95,7 @@ def test_user_history_by_hand(setup):
                                 "p_hybrid": [0.2, 0.4, 0.9]})
     h = contexts.user_history(world, events, predictions)
     assert h.loc[u[0], "intent_history"] == pytest.approx(0.3)
-    assert h.loc[u[0], "intent_source"] == "notebook05_p_hybrid"
+    assert h.loc[u[0], "intent_source"] == "purchase_model_p_hybrid"
     assert h.loc[u[1], "intent_source"] == "purchases_per_session"  # no prediction for this user
 
 

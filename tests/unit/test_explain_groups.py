@@ -33,8 +33,8 @@ def test_permutation_group_shapley_adds_up():
 @pytest.fixture(scope="module")
 def hybrid(smoke_shop):
     from shopintent.features import sessions
-    from shopintent.models import purchase
-    from shopintent.models.purchase_sequence import SequenceModel, tfidf_text_vectors
+    from shopintent.models.purchase_intent import base as purchase
+    from shopintent.models.purchase_intent.sequence import SequenceModel, tfidf_text_vectors
 
     split = purchase.split_examples(sessions.build_examples(smoke_shop.events, smoke_shop.items))
     text = tfidf_text_vectors(smoke_shop.items, smoke_shop.queries, split.train.prefixes["query_id"].dropna(), dim=8)

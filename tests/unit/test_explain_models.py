@@ -4,19 +4,19 @@ training sessions with the same seed; text models are trained on the labelled te
 import numpy as np
 import pytest
 
-from shopintent.explain import models
+from shopintent.studies import explainability as models
 
 
 @pytest.fixture(scope="module")
 def split(smoke_shop):
     from shopintent.features import sessions
-    from shopintent.models import purchase
+    from shopintent.models.purchase_intent import base as purchase
 
     return purchase.split_examples(sessions.build_examples(smoke_shop.events, smoke_shop.items))
 
 
 def test_saved_purchase_model_is_reused_only_for_the_same_training_data(split, smoke_shop, tmp_path):
-    from shopintent.models import purchase
+    from shopintent.models.purchase_intent import base as purchase
 
     saved = purchase.HandmadeLightGBM(seed=7, num_boost_round=20).fit(split.train, split.val)
     saved.save(tmp_path / "lightgbm")
@@ -47,8 +47,8 @@ def test_text_models_on_the_smoke_shop(smoke_shop, tmp_path):
 
 
 def test_text_models_load_the_saved_classifier_and_skip_small_tables(smoke_shop, tmp_path):
-    from shopintent.models import intent, sentiment
-    from shopintent.models.text_classifier import MajorityClassifier
+    from shopintent.models.text.classifiers import MajorityClassifier
+    from shopintent.models.understanding import intent, sentiment
 
     reviews = sentiment.split_reviews(sentiment.review_table(smoke_shop), "smoke", seed=0).train
     saved = MajorityClassifier().fit(reviews["text"], reviews["label"])

@@ -44,7 +44,7 @@ def test_tree_shap_of_an_early_stopped_booster(tiny_booster):
 
 def test_purchase_lightgbm_shap_on_the_smoke_shop(smoke_shop):
     from shopintent.features import sessions
-    from shopintent.models import purchase
+    from shopintent.models.purchase_intent import base as purchase
 
     split = purchase.split_examples(sessions.build_examples(smoke_shop.events, smoke_shop.items))
     model = purchase.HandmadeLightGBM(seed=1, num_boost_round=60).fit(split.train, split.val)

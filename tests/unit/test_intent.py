@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shopintent.models import intent
-from shopintent.models.text_classifier import MajorityClassifier, TfidfLogisticRegression
+from shopintent.models.text.classifiers import MajorityClassifier, TfidfLogisticRegression
+from shopintent.models.understanding import intent
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +128,7 @@ def test_tagger_spans_are_exact_substrings(joint):
 
 
 def test_save_and_load_query_models(joint, tmp_path):
-    from shopintent.models.entities import Gazetteer
+    from shopintent.models.understanding.entities import Gazetteer
 
     network, sp = joint
     views = intent.finetuned_views(network)

@@ -116,7 +116,7 @@ def test_linking_accuracy_on_the_synthetic_shop(smoke_shop):
 
 
 def test_a_taggers_spans_are_linked_and_a_missing_tagger_is_said(linker, tmp_path):
-    from shopintent.models.entities import Gazetteer
+    from shopintent.models.understanding.entities import Gazetteer
 
     texts = ["voltix q7 tablet", "ivory zen 2"]
     spans = Gazetteer.from_catalog(catalogue()).predict(texts)

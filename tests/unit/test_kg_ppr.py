@@ -147,9 +147,9 @@ def test_widely_shared_attribute_values_explain_nothing(kg):
 
 
 def test_explained_shares_and_paired_difference(kg):
-    from shopintent.kg import compare
     from shopintent.models.recommenders.base import top_k
     from shopintent.models.recommenders.evaluate import make_task
+    from shopintent.studies import knowledge_graph as compare
 
     ev = events()
     train, test = ev[ev["ts"] < pd.Timestamp("2025-01-02", tz="UTC")], ev[ev["ts"] >= pd.Timestamp("2025-01-02", tz="UTC")]

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from shopintent import leaderboards as lb
+from shopintent.studies import results_summary as lb
 
 
 def _write(folder, stem, metrics, status="passed", **extra):

@@ -7,9 +7,10 @@ import pytest
 from sklearn.metrics import average_precision_score, log_loss, roc_auc_score
 
 from shopintent.evaluation import binary_report, expected_calibration_error
+from shopintent.evaluation import purchase as pe
 from shopintent.features import sessions as fs
-from shopintent.models import purchase as pm
-from shopintent.models import purchase_eval as pe
+from shopintent.models.purchase_intent import base as pm
+from shopintent.models.purchase_intent import family
 
 
 @pytest.fixture(scope="module")
@@ -59,10 +60,10 @@ def test_baselines_beat_chance_and_reload(cls, split, tmp_path):
     scores = model.predict(split.test)
     path = model.save(tmp_path / model.name)
     assert not list(path.rglob("*.pkl")) and (path / "meta.json").is_file()
-    again = pm.load_model(path)
+    again = family.load_model(path)
     np.testing.assert_allclose(again.predict(split.test), scores, rtol=1e-6, atol=1e-9)
     model.save(path)  # saving over an existing folder replaces it
-    assert pm.load_model(path).calibrator.method == model.calibrator.method
+    assert family.load_model(path).calibrator.method == model.calibrator.method
 
 
 def test_logreg_reads_carts_as_evidence(split):
@@ -72,7 +73,7 @@ def test_logreg_reads_carts_as_evidence(split):
 
 @pytest.mark.slow
 def test_sequence_models_beat_chance_and_reload(split, smoke_shop, tmp_path):
-    from shopintent.models.purchase_sequence import SequenceModel, tfidf_text_vectors
+    from shopintent.models.purchase_intent.sequence import SequenceModel, tfidf_text_vectors
 
     text = tfidf_text_vectors(smoke_shop.items, smoke_shop.queries, split.train.prefixes["query_id"].dropna(), dim=16)
     for hybrid in (False, True):
@@ -81,7 +82,7 @@ def test_sequence_models_beat_chance_and_reload(split, smoke_shop, tmp_path):
         assert _full_auc(model, split.test, text) > 0.75, model.name
         scores = model.predict(split.test, text)
         assert np.isfinite(scores).all() and len(scores) == len(split.test.prefixes)
-        again = pm.load_model(model.save(tmp_path / model.name))
+        again = family.load_model(model.save(tmp_path / model.name))
         assert (tmp_path / model.name / "model.keras").is_file()
         np.testing.assert_allclose(again.predict(split.test, text), scores, rtol=1e-5, atol=1e-6)
     from shopintent.explain.groups import occlusion
@@ -129,8 +130,8 @@ def test_early_curve_uses_the_same_sessions_at_every_k(split):
 
 def test_prediction_file_round_trip(split, tmp_path):
     scores = {part: {"m": np.full(len(ex.prefixes), 0.25)} for part, ex in split.parts().items()}
-    table = pm.prediction_table(split, scores)
-    path = pm.write_predictions(table, tmp_path)
+    table = family.prediction_table(split, scores)
+    path = family.write_predictions(table, tmp_path)
     back = pd.read_parquet(path)
     assert len(back) == sum(len(ex.prefixes) for ex in split.parts().values())
     assert set(back["split"]) == {"train", "val", "test"} and (back["p_m"] == 0.25).all()

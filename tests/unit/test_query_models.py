@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shopintent.models import query_models as qm
-from shopintent.models.entities import Gazetteer
-from shopintent.models.text_classifier import MajorityClassifier, TfidfLogisticRegression
+from shopintent.models.text.classifiers import MajorityClassifier, TfidfLogisticRegression
+from shopintent.models.understanding.entities import Gazetteer
+from shopintent.studies import query_understanding as qm
 
 
 def test_as_proba_labels_of_and_examples_by_label():

@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from shopintent.models.search import (
+from shopintent.models.search.protocols import QuerySet, SearchTask, compare_search_models
+from shopintent.models.search.retrievers import (
     DenseRetriever,
     HybridRetriever,
     Retriever,
@@ -15,7 +16,6 @@ from shopintent.models.search import (
     rrf_fusion,
     zscore_fusion,
 )
-from shopintent.models.search_protocols import QuerySet, SearchTask, compare_search_models
 
 TITLES = ["Simpson Strong-Tie 12-Gauge Angle", "Delta Vero 1-Handle Shower Only Faucet Trim Kit",
           "BEHR Premium Textured DeckOver 1-gal. Wood and Concrete Coating", "Hampton Bay Dakota 3-Light Bath Bar",
@@ -139,7 +139,7 @@ def test_dense_retriever_is_cosine_on_encoder_vectors():
 
 
 def test_linear_probe_on_separable_and_on_sparse_vectors():
-    from shopintent.models.probe import linear_probe, top_level_category
+    from shopintent.models.text.probe import linear_probe, top_level_category
 
     cats = top_level_category(["electronics.tablet", "grocery.coffee", None, "electronics.phone"])
     assert cats[0] == "electronics" and cats[1] == "grocery" and cats[2] is None

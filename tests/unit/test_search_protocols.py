@@ -8,8 +8,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from shopintent.models.search import TfidfRetriever
-from shopintent.models.search_protocols import (
+from shopintent.models.search.protocols import (
     compare_search_models,
     fold_query,
     homedepot_task,
@@ -18,6 +17,7 @@ from shopintent.models.search_protocols import (
     rerank_ndcg,
     synthetic_task,
 )
+from shopintent.models.search.retrievers import TfidfRetriever
 
 # train.csv: the 16 products judged for "metal sheet"; relevance >= 2.67 (3.00 or 2.67) are relevant
 METAL_SHEET_RELEVANT = {"100397", "100428", "100457", "100794", "100855", "101035", "101847", "101967", "103229"}

@@ -6,13 +6,13 @@ import pandas as pd
 import pytest
 from tiny_bert import tiny_bert
 
-from shopintent.models import sentiment
-from shopintent.models.text_classifier import (
+from shopintent.models.text.classifiers import (
     FineTunedClassifier,
     MajorityClassifier,
     TfidfLogisticRegression,
 )
-from shopintent.models.text_finetune import finetune_config
+from shopintent.models.text.finetune import finetune_config
+from shopintent.models.understanding import sentiment
 
 
 def test_sentiment_from_rating():

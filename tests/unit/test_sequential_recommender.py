@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from shopintent.models.recommenders import sequential as sq
-from shopintent.models.recommenders import sequential_data as sd
+from shopintent.models.recommenders.sequential import base as sq
+from shopintent.models.recommenders.sequential import data as sd
 
 ITEMS = pd.Index([f"i{n}" for n in range(8)])
 
@@ -141,7 +141,7 @@ def pattern():
 
 @pytest.fixture(scope="module")
 def lstm(pattern):
-    from shopintent.models.recommenders.sequential_nets import NextItemModel
+    from shopintent.models.recommenders.sequential.nets import NextItemModel
 
     train, val = pattern
     return NextItemModel("lstm", dim=16, max_len=4, epochs=12, learning_rate=0.02, dropout=0.0,
@@ -150,7 +150,7 @@ def lstm(pattern):
 
 @pytest.fixture(scope="module")
 def attention(pattern):
-    from shopintent.models.recommenders.sequential_nets import NextItemModel
+    from shopintent.models.recommenders.sequential.nets import NextItemModel
 
     train, val = pattern
     return NextItemModel("self_attention", dim=16, max_len=4, epochs=12, learning_rate=0.02, dropout=0.0,
@@ -181,7 +181,7 @@ def test_exactly_k_distinct_items_never_an_excluded_one(name, request):
 
 @pytest.mark.parametrize("name", ["lstm", "attention"])
 def test_save_and_load_reproduce_the_scores(name, request, tmp_path):
-    from shopintent.models.recommenders.sequential_nets import NextItemModel
+    from shopintent.models.recommenders.sequential.nets import NextItemModel
 
     model = request.getfixturevalue(name)
     seqs = sd.Sequences.from_lists([[0, 1], [3], [2, 5, 6]], ITEMS)
@@ -207,7 +207,7 @@ def test_a_later_item_never_changes_an_earlier_step(name, request):
 def test_sampled_softmax_logits_and_training():
     import keras
 
-    from shopintent.models.recommenders.sequential_nets import ItemOutput, NextItemModel
+    from shopintent.models.recommenders.sequential.nets import ItemOutput, NextItemModel
 
     layer = ItemOutput(4)
     layer.build((None, None, 3))

@@ -9,7 +9,7 @@ import pytest
 from shopintent.config import rng
 from shopintent.features.text.corpus import shop_corpus, split_corpus
 from shopintent.features.text.encoders import get_encoder
-from shopintent.models import shop_bert
+from shopintent.models.text import shop_bert
 
 TINY = dict(num_layers=1, num_heads=2, hidden_dim=32, intermediate_dim=64, sequence_length=16,
             batch_tokens=256, steps=6, chunks=2, warmup_steps=2)

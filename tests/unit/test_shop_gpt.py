@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from shopintent.models.shop_gpt import (
+from shopintent.models.text.shop_gpt import (
     PrefixFrequency,
     autocomplete_eval,
     load_shop_gpt,

@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 from tiny_bert import tiny_bert
 
-from shopintent.models.text_classifier import (
+from shopintent.models.text.classifiers import (
     EncoderLogisticRegression,
     FineTunedClassifier,
     MajorityClassifier,
     TfidfLogisticRegression,
     load_classifier,
 )
-from shopintent.models.text_finetune import (
+from shopintent.models.text.finetune import (
     FineTunedNetwork,
     Head,
     _batches,

@@ -5,12 +5,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shopintent.models.recommenders import ann
-from shopintent.models.recommenders import two_tower_features as ttf
 from shopintent.models.recommenders.base import build_interactions
 from shopintent.models.recommenders.baselines import Popularity
 from shopintent.models.recommenders.evaluate import make_task
-from shopintent.models.recommenders.two_tower_eval import (
+from shopintent.models.recommenders.two_tower import ann
+from shopintent.models.recommenders.two_tower import features as ttf
+from shopintent.studies.two_tower_retrieval import (
     cold_item_holdout,
     cold_item_recall,
     top_k_accuracy,
@@ -116,7 +116,7 @@ def tiny():
 
 
 def _fit(tiny, text=True, **kw):
-    from shopintent.models.recommenders.two_tower import TwoTowerConfig, TwoTowerRecommender
+    from shopintent.models.recommenders.two_tower.model import TwoTowerConfig, TwoTowerRecommender
 
     items, train, vectors = tiny
     cfg = TwoTowerConfig(dim=8, hidden=(16,), feature_dim=4, epochs=2, batch_size=16, history=4,
@@ -163,7 +163,7 @@ def test_cold_items_are_told_apart_by_their_text_only_with_text_features(tiny):
 
 
 def test_two_tower_save_and_load_reproduce_scores(fitted, tmp_path):
-    from shopintent.models.recommenders.two_tower import TwoTowerRecommender
+    from shopintent.models.recommenders.two_tower.model import TwoTowerRecommender
 
     model = fitted
     model.save(tmp_path)
@@ -179,7 +179,7 @@ def test_two_tower_is_seeded(tiny, fitted):
 
 
 def test_factorized_top_k_metric_matches_the_numpy_count(fitted):
-    from shopintent.models.recommenders.two_tower_eval import factorized_top_k_accuracy
+    from shopintent.studies.two_tower_retrieval import factorized_top_k_accuracy
 
     model = fitted
     test = _events([("u00", "i05", 9, "view"), ("u01", "i11", 9, "view"), ("u02", "i07", 9, "view"),
@@ -197,7 +197,7 @@ def test_bruteforce_index_agrees_with_the_dot_products(fitted):
 
 
 def test_ranked_two_tower_reorders_candidates_and_never_recommends_seen(tiny, fitted, tmp_path):
-    from shopintent.models.recommenders.ranking import RankedTwoTower, RankerConfig
+    from shopintent.models.recommenders.two_tower.ranking import RankedTwoTower, RankerConfig
 
     items, train, _ = tiny
     inner_train, val = train[train["ts"] < train["ts"].max()], train[train["ts"] == train["ts"].max()]
@@ -227,7 +227,7 @@ def test_cold_item_recall_of_popularity_is_zero(tiny):
 
 def test_an_untrained_ranker_keeps_the_retrieval_order(tiny, fitted):
     """The ranker's last layer starts at zero: before training its logit is the retrieval score."""
-    from shopintent.models.recommenders.ranking import RankedTwoTower, RankerConfig
+    from shopintent.models.recommenders.two_tower.ranking import RankedTwoTower, RankerConfig
 
     items, train, _ = tiny
     seen = fitted.data_.seen(fitted.data_.user_ids).toarray() > 0
@@ -241,7 +241,7 @@ def test_an_untrained_ranker_keeps_the_retrieval_order(tiny, fitted):
 def test_ranker_pair_features_by_hand():
     from types import SimpleNamespace
 
-    from shopintent.models.recommenders.ranking import DENSE, pair_features
+    from shopintent.models.recommenders.two_tower.ranking import DENSE, pair_features
 
     items = _items(8)  # categories: i00 home.c0, i01 home.c1, i02 home.c2, i04 garden.c0, ...
     ev = _events([("u", "i00", 0, "view"), ("u", "i04", 1, "view"), ("u", "i01", 2, "view"),
@@ -264,9 +264,9 @@ def test_ranker_pair_features_by_hand():
 
 
 def test_ease_is_reused_from_notebook_06_only_for_the_same_training_data(tmp_path, monkeypatch):
-    from shopintent.models.recommenders import comparison
     from shopintent.models.recommenders.baselines import EASE
-    from shopintent.models.recommenders.two_tower_eval import ease_from_notebook_06
+    from shopintent.studies import recommender_baselines as comparison
+    from shopintent.studies.two_tower_retrieval import ease_from_notebook_06
 
     monkeypatch.setenv("SHOPINTENT_MODELS", str(tmp_path))
     items = _items(6)

@@ -18,6 +18,8 @@ import pandas as pd
 CORE_EVENT_TYPES = ("search", "view", "cart", "purchase")
 EVENT_TYPES = CORE_EVENT_TYPES + ("fav", "remove_from_cart")
 ENTITY_LABELS = ("brand", "model", "category", "attribute")
+#: Query and session intents where a source records them (``queries.intent``), in array order.
+INTENTS = ("navigational", "exploratory", "comparison", "purchase_ready")
 SENTIMENTS = ("negative", "neutral", "positive")
 #: Timestamps outside this window are a unit or parsing bug (e.g. ms read as s, or 0 for missing).
 TS_MIN = pd.Timestamp("1990-01-01", tz="UTC")

@@ -3,8 +3,8 @@ basket rules and query statistics, as pure functions over the canonical tables.
 
 Where a dataset lacks what a result needs (no queries, no prices, no carts...), a table comes
 back empty with its usual columns and says why in ``attrs["reason"]`` (``reason(table)``);
-a rate or scalar comes back None. ``headline_metrics(shop)`` gives the flat metric dict of
-notebook 01. Figures are in ``shopintent.eda.figures`` (imports plotly).
+a rate or scalar comes back None. What a notebook records and draws from these tables lives in
+``shopintent.studies.user_behavior`` (and ``user_behavior_figures``).
 """
 
 from shopintent.eda.baskets import (
@@ -54,14 +54,13 @@ from shopintent.eda.sessions import (
     session_table,
     user_activity,
 )
-from shopintent.eda.summary import headline_metrics, headline_table
 
 __all__ = [
     "activity_stats", "association_rules", "attribute_shares", "basket_items", "basket_stats",
     "brand_mentions", "brand_query_counts", "brand_share", "category_path", "concentration",
     "daily_activity", "distribution", "drop_duplicate_events", "duplicate_events",
     "event_type_counts", "frequent_itemsets", "funnel_both", "funnel_rates", "funnel_table", "gini",
-    "headline_metrics", "headline_table", "hour_weekday_matrix", "intent_shares", "item_popularity",
+    "hour_weekday_matrix", "intent_shares", "item_popularity",
     "length_counts", "length_stats", "null_counts", "price_by_category", "purchase_rules",
     "quality_summary", "quantile_scores", "query_lengths", "reason", "rfm_features", "rfm_segments",
     "row_counts", "segment_summary", "session_stats", "session_table", "time_span", "top_share",

@@ -56,7 +56,7 @@ def user_history(world: World, events: pd.DataFrame, purchase_intent: pd.DataFra
         full = purchase_intent[purchase_intent["is_full"].astype(bool)]
         mean = full.groupby("user_id")[cols[0]].mean().reindex(users)
         out["intent_history"] = mean.fillna(rate)
-        out["intent_source"] = np.where(mean.notna(), f"notebook05_{cols[0]}", "purchases_per_session")
+        out["intent_source"] = np.where(mean.notna(), f"purchase_model_{cols[0]}", "purchases_per_session")
     return out
 
 

@@ -106,7 +106,7 @@ def sequence_groups(model) -> tuple[str, ...]:
 def session_input(model, examples: SessionExamples, session_id: str, text=None) -> tuple[dict, int]:
     """The network inputs (batch of one) that score a session's whole observable part, and the
     step whose output is that score."""
-    from shopintent.models.purchase_sequence import SequenceBatches
+    from shopintent.models.purchase_intent.sequence import SequenceBatches
 
     sub = examples.subset([session_id])
     if not len(sub.prefixes):

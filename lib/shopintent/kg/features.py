@@ -11,8 +11,6 @@ ids and a low-rank spectral embedding of each item's row of the weighted adjacen
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +18,7 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.decomposition import TruncatedSVD
 
+from shopintent.io import write_npz, write_parquet
 from shopintent.kg.build import ProductKG, category_chain
 from shopintent.kg.ppr import adjacency
 
@@ -85,19 +84,6 @@ def save_item_features(frame: pd.DataFrame, arrays: dict[str, np.ndarray], folde
     """``item_features.parquet`` (the frame) and ``item_arrays.npz`` (the arrays, with the item
     ids; read with ``np.load(path, allow_pickle=False)``), each written to a temp file and renamed."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    out = []
-    for name, write in (("item_features.parquet", lambda p: frame.to_parquet(p, index=False)),
-                        ("item_arrays.npz", lambda p: np.savez_compressed(
-                            p, item_id=frame["item_id"].to_numpy(dtype=str), **arrays))):
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=folder)
-        os.close(fd)
-        try:
-            with open(tmp, "wb") as f:
-                write(f)
-            os.replace(tmp, folder / name)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        out.append(folder / name)
-    return out
+    return [write_parquet(frame, folder / "item_features.parquet"),
+            write_npz(folder / "item_arrays.npz", {"item_id": frame["item_id"].to_numpy(dtype=str), **arrays},
+                      compressed=True)]

@@ -168,14 +168,14 @@ def saved_tagger(tagger_dir, dataset: str, profile: str):
     if tagger_dir == "auto":
         if profile == "smoke":
             return None, "smoke profile: the neural tagger is not loaded (TensorFlow start-up)"
-        from shopintent.models.intent import query_models_dir
+        from shopintent.models.understanding.intent import query_models_dir
 
         tagger_dir = query_models_dir(dataset, profile) / "network"
     folder = Path(tagger_dir)
     if not folder.is_dir():
         return None, f"no saved neural tagger at {folder} (notebook 03 saves one)"
-    from shopintent.models.intent import finetuned_views
-    from shopintent.models.text_finetune import FineTunedNetwork
+    from shopintent.models.text.finetune import FineTunedNetwork
+    from shopintent.models.understanding.intent import finetuned_views
 
     tagger = finetuned_views(FineTunedNetwork.load(folder)).get("tagger")
     return tagger, (f"neural tagger from {folder}" if tagger is not None else f"{folder} has no tagging head")

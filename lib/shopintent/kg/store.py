@@ -8,14 +8,12 @@ temporary sibling and renamed into place, so a failed save never leaves half a g
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from shopintent.io import replace_dir
+from shopintent.io import staging_dir
 from shopintent.kg.build import EDGE_COLUMNS, NODE_COLUMNS, ProductKG
 
 FORMAT = "shopintent-kg"
@@ -29,9 +27,7 @@ EDGE_SCHEMA = pa.schema([("source", pa.string()), ("target", pa.string()), ("rel
 def save_kg(kg: ProductKG, path: str | Path) -> Path:
     """Write ``nodes.parquet``, ``edges.parquet`` and ``kg.json`` to the folder ``path`` atomically."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
-    try:
+    with staging_dir(path) as tmp:
         nodes = kg.nodes[list(NODE_COLUMNS)].astype({"node_id": str, "type": str, "name": str, "count": "int64"})
         edges = kg.edges[list(EDGE_COLUMNS)].astype({"source": str, "target": str, "relation": str,
                                                      "weight": "float64"})
@@ -41,10 +37,6 @@ def save_kg(kg: ProductKG, path: str | Path) -> Path:
                        compression="zstd")
         meta = {"format": FORMAT, "version": VERSION, "nodes": len(nodes), "edges": len(edges), "meta": kg.meta}
         (tmp / "kg.json").write_text(json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
-        replace_dir(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return path
 
 

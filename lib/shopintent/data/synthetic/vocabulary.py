@@ -6,6 +6,9 @@ values ("Ivory", "Coral", "Polar", "Summit") so that a tagger cannot rely on spe
 
 from __future__ import annotations
 
+# The latent session intents are declared by the data model (queries.intent), in array order.
+from shopintent.data.schema import INTENTS  # noqa: F401 - the generator's modules read it here
+
 #: leaf -> (nouns: canonical first, then synonyms used in queries; attribute names; median price)
 CATEGORY_TREE: dict[str, dict[str, tuple[tuple[str, ...], tuple[str, ...], float]]] = {
     "electronics": {
@@ -128,9 +131,6 @@ MODEL_SUFFIXES = ("", "", "", "Pro", "Max", "Lite", "Plus", "Mini", "Air", "SE")
 
 #: price tiers: multiplier of the leaf's median price and the mean of a brand's latent quality.
 TIERS = {"budget": (0.6, -0.4), "mid": (1.0, 0.0), "premium": (1.8, 0.4)}
-
-#: the latent session intents, in the order used for arrays.
-INTENTS = ("navigational", "exploratory", "comparison", "purchase_ready")
 
 #: leaf -> leaves whose items are bought with it (cross-sell): what makes baskets and
 #: co-purchase rules exist. A buyer adds one complement with COMPLEMENT_RATE (behaviour.py).

@@ -17,8 +17,6 @@ whole folder, embeddings included, so saved vectors never outlive the tables the
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from shopintent.data import registry
+from shopintent.io import atomic_path
 
 ID_COLUMNS = {"items": "item_id", "queries": "query_id", "reviews": "review_id"}
 TEXT_RULES = {"items": "title, else brand + category path", "queries": "text", "reviews": "text"}
@@ -86,15 +85,8 @@ def _write_vectors(path: Path, id_column: str, ids: np.ndarray, vectors: np.ndar
     column = pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1), type=pa.float32()), dim)
     table = pa.table({id_column: pa.array(ids, type=pa.string()), "vector": column})
     table = table.replace_schema_metadata({f"{META_PREFIX}{k}": str(v) for k, v in meta.items()})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         pq.write_table(table, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 

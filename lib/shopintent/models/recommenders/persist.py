@@ -12,14 +12,13 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from shopintent.io import write_npz
 from shopintent.models.recommenders.base import Interactions
 
 FORMAT = "shopintent-recommender"
@@ -69,8 +68,6 @@ class Persistent:
     def save(self, path: str | Path) -> Path:
         """Write ``path`` (``.npz``) atomically: a temp file in the same folder, then a rename."""
         self._check_fitted()
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         data: Interactions = self.data_
         header = {"format": FORMAT, "version": VERSION, "kind": type(self).__name__, "name": self.name,
                   "params": self.params()}
@@ -78,15 +75,7 @@ class Persistent:
                   "item_ids": _ids(data.item_ids), **sparse_arrays("matrix", data.matrix),
                   **sparse_arrays("last_ts", data.last_ts),
                   **{f"state.{k}": v for k, v in self._state().items()}}
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".npz", dir=path.parent)
-        os.close(fd)
-        try:
-            np.savez(tmp, **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        return write_npz(path, arrays)
 
 
 def load_recommender(path: str | Path):

@@ -33,9 +33,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from shopintent.config import DEFAULT_SEED, get_profile, models_dir, rng
+from shopintent.config import DEFAULT_SEED, artefact_dir, get_profile, rng
 from shopintent.features.text.encoders import KerasHubBertEncoder, register_encoder
-from shopintent.models.backbone_parts import FrozenBottom, copy_backbone, freeze_below
+from shopintent.io import atomic_path, write_json, write_text
+from shopintent.models.text.backbone_parts import FrozenBottom, copy_backbone, freeze_below
 
 NAME = "minilm_finetuned"
 MODEL_FILE, VOCAB_FILE, META_FILE = f"{NAME}.keras", "vocab.txt", f"{NAME}.json"
@@ -264,13 +265,9 @@ def finetune_dual_encoder(base: KerasHubBertEncoder, train_pairs: pd.DataFrame,
 
 def finetuned_dir(dataset: str, profile: str) -> Path:
     """Where a dataset's fine-tuned MiniLM is kept: ``models/<dataset>-<profile>/minilm_finetuned/``."""
-    return models_dir() / f"{dataset}-{profile}" / NAME
+    return artefact_dir(dataset, profile, NAME)
 
 
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".tmp-{path.name}")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
 
 
 def save_dual_encoder(result: DualEncoderResult, folder: str | Path) -> Path:
@@ -280,15 +277,14 @@ def save_dual_encoder(result: DualEncoderResult, folder: str | Path) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     enc = result.encoder
-    tmp = folder / f".tmp-{MODEL_FILE}"  # keras insists on the .keras suffix
-    enc.backbone.save(tmp)
-    tmp.replace(folder / MODEL_FILE)
+    with atomic_path(folder / MODEL_FILE, suffix=".keras") as tmp:  # keras insists on the suffix
+        enc.backbone.save(tmp)
     enc.encoder_id = _file_id(folder / MODEL_FILE, enc.max_length)
-    _write_text(folder / VOCAB_FILE, "".join(f"{t}\n" for t in enc.tokenizer.get_vocabulary()))
+    write_text(folder / VOCAB_FILE, "".join(f"{t}\n" for t in enc.tokenizer.get_vocabulary()))
     meta = {"config": asdict(result.config), "history": result.history.to_dict("list"), "best_epoch": result.best_epoch,
             "trainable": result.trainable, "n_pairs": result.n_pairs, "train_seconds": result.train_seconds,
             "max_length": enc.max_length, "lowercase": bool(getattr(enc.tokenizer, "lowercase", True))}
-    _write_text(folder / META_FILE, json.dumps(meta, indent=2, default=str))
+    write_json(folder / META_FILE, meta, default=str)
     return folder
 
 
@@ -300,7 +296,7 @@ def load_dual_encoder(folder: str | Path) -> KerasHubBertEncoder:
     folder = Path(folder)
     if not (folder / MODEL_FILE).is_file():
         raise FileNotFoundError(f"no fine-tuned MiniLM in {folder} ({MODEL_FILE} missing): train one with "
-                                "shopintent.models.dual_encoder.finetune_dual_encoder and save_dual_encoder")
+                                "shopintent.models.text.dual_encoder.finetune_dual_encoder and save_dual_encoder")
     meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
     backbone = keras.saving.load_model(folder / MODEL_FILE)
     tokenizer = keras_hub.models.BertTokenizer(vocabulary=str(folder / VOCAB_FILE), lowercase=meta["lowercase"])

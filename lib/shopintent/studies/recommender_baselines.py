@@ -9,8 +9,6 @@ Outputs: fitted states as ``.npz`` in ``models/<dataset>-<profile>/recommenders/
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import scipy.sparse as sp
 
+from shopintent.config import artefact_dir
 from shopintent.evaluation.ranking import map_at_k
 from shopintent.models.recommenders.base import Recommender
 from shopintent.models.recommenders.evaluate import RecTask, evaluate_recs, metric_keys
@@ -145,9 +144,8 @@ def tuning_figure(tuned: Tuned, param: str, by: str | None = None) -> go.Figure:
 
 def model_dir(dataset: str, profile: str) -> Path:
     """``models/<dataset>-<profile>/recommenders/``: where notebook 06 saves fitted states."""
-    from shopintent.config import models_dir
 
-    return models_dir() / f"{dataset}-{profile}" / "recommenders"
+    return artefact_dir(dataset, profile, "recommenders")
 
 
 def recs_frame(model: Recommender, users, k: int, protocol: str) -> pd.DataFrame:
@@ -156,19 +154,6 @@ def recs_frame(model: Recommender, users, k: int, protocol: str) -> pd.DataFrame
     return frame.assign(model=model.name, protocol=protocol)
 
 
-def write_parquet(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write ``frame`` to ``path`` through a temp file in the same folder and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        frame.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def movielens_for_msr(dataset: str, shop, source: str | Path | None):

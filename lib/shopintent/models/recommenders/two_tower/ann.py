@@ -34,7 +34,7 @@ def load_scann():
         spec = importlib.util.find_spec("scann") if current is None else None
         if spec is None or not spec.submodule_search_locations:
             raise ImportError("ScaNN is not installed (pip install scann==1.4.2, see requirements.txt)")
-        bare = types.ModuleType("scann", "ScaNN's numpy API only (see shopintent.models.recommenders.ann)")
+        bare = types.ModuleType("scann", "ScaNN's numpy API only (see shopintent.models.recommenders.two_tower.ann)")
         bare.__path__ = list(spec.submodule_search_locations)
         bare.__spec__ = spec
         bare.__file__ = spec.origin
@@ -92,7 +92,7 @@ def scann_top_k(searcher, queries: np.ndarray, k: int) -> np.ndarray:
 def bruteforce_index(item_vectors: np.ndarray, query_model=None, k: int = 100):
     """TFRS ``BruteForce`` over the item vectors (identifiers = catalogue positions); with
     ``query_model`` (e.g. a two-tower's ``model_.query_tower``) it takes the tower's inputs."""
-    from shopintent.models.recommenders.two_tower import import_tfrs
+    from shopintent.models.recommenders.two_tower.model import import_tfrs
 
     tfrs = import_tfrs()
     import tensorflow as tf

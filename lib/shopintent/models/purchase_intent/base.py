@@ -3,7 +3,7 @@ what it has done so far (a prefix, see ``shopintent.features.sessions``)?
 
 - ``logreg``: logistic regression on event counts (the simple baseline);
 - ``lightgbm``: gradient boosting on the hand-made session and user features (the strong one);
-- ``lstm`` and ``hybrid`` (``shopintent.models.purchase_sequence``): a Keras 3 LSTM over the
+- ``lstm`` and ``hybrid`` (``shopintent.models.purchase_intent.sequence``): a Keras 3 LSTM over the
   event sequence, and the same with text vectors and user features fused in.
 
 Every model trains on all prefixes of the training sessions with balanced class weights (a
@@ -16,8 +16,6 @@ purchases) maps them back to probabilities. ``save``/``load_model`` write a fold
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +29,7 @@ from shopintent.features.sessions import (
     SessionExamples,
     handmade_matrix,
 )
-from shopintent.io import replace_dir
+from shopintent.io import staging_dir
 
 MODEL_NAMES = ("logreg", "lightgbm", "lstm", "hybrid")
 _EPS = 1e-6
@@ -219,13 +217,11 @@ class PurchaseModel:
     def save(self, path: str | Path) -> Path:
         """Write the model to the folder ``path`` (replaced atomically)."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
         meta = {"kind": self.kind, "name": self.name, "seed": self.seed, "pos_weight": self.pos_weight,
                 "calibrator": self.calibrator.to_dict(), "info": self.info, **self._meta()}
-        self._save_files(tmp)
-        (tmp / "meta.json").write_text(json.dumps(meta, indent=1, default=float) + "\n")
-        replace_dir(tmp, path)
+        with staging_dir(path) as tmp:
+            self._save_files(tmp)
+            (tmp / "meta.json").write_text(json.dumps(meta, indent=1, default=float) + "\n")
         return path
 
 
@@ -329,106 +325,3 @@ class HandmadeLightGBM(PurchaseModel):
         self.features, self.params = meta["features"], meta["params"]
         self.booster = lgb.Booster(model_file=str(folder / "model.txt"))
         self.info.pop("best_iteration", None)  # the saved model holds just those trees
-
-
-def _model_classes() -> dict[str, type[PurchaseModel]]:
-    from shopintent.models.purchase_sequence import SequenceModel
-
-    return {"logreg": CountsLogistic, "lightgbm": HandmadeLightGBM, "sequence": SequenceModel}
-
-
-def load_model(path: str | Path) -> PurchaseModel:
-    """A model written by ``PurchaseModel.save``."""
-    path = Path(path)
-    meta = json.loads((path / "meta.json").read_text())
-    cls = _model_classes()[meta["kind"]]
-    model = cls.__new__(cls)
-    PurchaseModel.__init__(model, meta["name"], meta["seed"])
-    model.pos_weight = meta["pos_weight"]
-    model.calibrator = Calibrator.from_dict(meta["calibrator"])
-    model.info = meta.get("info", {})
-    model._load_files(path, meta)
-    return model
-
-
-def fit_all(split: PurchaseSplit, text=None, names=MODEL_NAMES, seed: int = 42, calibration: str = "auto",
-            log=print, **sequence_options) -> dict[str, PurchaseModel]:
-    """Fit and calibrate each named model on ``split`` (train, then validation); ``text`` feeds
-    the hybrid, ``sequence_options`` (epochs, max_len, ...) both sequence models."""
-    import time
-
-    models: dict[str, PurchaseModel] = {}
-    for name in names:
-        start = time.perf_counter()
-        if name == "logreg":
-            model = CountsLogistic(seed=seed)
-        elif name == "lightgbm":
-            model = HandmadeLightGBM(seed=seed)
-        else:
-            from shopintent.models.purchase_sequence import SequenceModel
-
-            model = SequenceModel(seed=seed, hybrid=name == "hybrid", **sequence_options)
-        if name == "hybrid":
-            model.fit(split.train, split.val, text=text)
-        else:
-            model.fit(split.train, split.val)
-        model.calibrate(split.val, calibration, text=text)
-        model.info["fit_seconds"] = round(time.perf_counter() - start, 1)
-        log(f"{name}: fitted in {model.info['fit_seconds']} s, calibration {model.calibrator.method}")
-        models[name] = model
-    return models
-
-
-def score_all(models: dict[str, PurchaseModel], split: PurchaseSplit, text=None) -> tuple[dict, dict]:
-    """(calibrated[part][model], raw[part][model]): every model's scores of every part's prefixes."""
-    calibrated: dict = {}
-    raw: dict = {}
-    for part, ex in split.parts().items():
-        raw[part] = {name: m.raw_scores(ex, text) for name, m in models.items()}
-        calibrated[part] = {name: models[name].calibrator(r) for name, r in raw[part].items()}
-    return calibrated, raw
-
-
-def model_dir(dataset: str, profile: str) -> Path:
-    """Where notebook 05 saves its trained models: ``models/<dataset>-<profile>/purchase_intent/``."""
-    from shopintent.config import models_dir
-
-    return models_dir() / f"{dataset}-{profile}" / "purchase_intent"
-
-
-def save_all(models: dict[str, PurchaseModel], folder: str | Path) -> dict[str, Path]:
-    """Save each model to ``<folder>/<name>``; ``load_model`` reads one back."""
-    return {name: m.save(Path(folder) / name) for name, m in models.items()}
-
-
-# ---- outputs -------------------------------------------------------------------------------------
-
-def prediction_table(split: PurchaseSplit, scores: dict[str, dict[str, np.ndarray]]) -> pd.DataFrame:
-    """One row per prefix of every part: ``session_id, user_id, k, n_events, ts, is_full, label,
-    split`` and ``p_<model>`` (calibrated). ``scores[part][model]`` holds each model's
-    probabilities for that part's prefixes (train rows are in-sample: read them as such)."""
-    frames = []
-    for part, ex in split.parts().items():
-        p = ex.prefixes
-        df = pd.DataFrame({"session_id": p["session_id"], "user_id": p["user_id"], "k": p["k"].astype(np.int32),
-                           "n_events": p["n_events"].astype(np.int32), "ts": p["ts"], "is_full": p["is_full"],
-                           "label": p["label"].astype(np.int8), "split": part})
-        for model, values in scores.get(part, {}).items():
-            df[f"p_{model}"] = np.asarray(values, dtype=np.float32)
-        frames.append(df)
-    return pd.concat(frames, ignore_index=True)
-
-
-def write_predictions(table: pd.DataFrame, folder: str | Path, name: str = "purchase_intent.parquet") -> Path:
-    """Write the prefix probabilities to ``<folder>/<name>`` through a temp file and a rename."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=folder)
-    os.close(fd)
-    try:
-        table.to_parquet(tmp, index=False)
-        os.replace(tmp, folder / name)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return folder / name

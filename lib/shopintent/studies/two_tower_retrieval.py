@@ -29,12 +29,12 @@ from shopintent.evaluation.bootstrap import bootstrap_mean_ci
 from shopintent.evaluation.ranking import evaluate_ranking, ranking_per_user
 from shopintent.models.recommenders.base import Recommender
 from shopintent.models.recommenders.evaluate import RecTask
-from shopintent.models.recommenders.ranking import RankerConfig
-from shopintent.models.recommenders.two_tower import (
+from shopintent.models.recommenders.two_tower.model import (
     TwoTowerConfig,
     TwoTowerRecommender,
     import_tfrs,
 )
+from shopintent.models.recommenders.two_tower.ranking import RankerConfig
 
 #: published figures of the TFRS tutorials on MovieLens-100K (random 80/20, seen items kept)
 TFRS_PUBLISHED = {"basic retrieval (tutorial)": 0.23, "deep, 2 layers (tutorial)": 0.29}
@@ -153,8 +153,9 @@ def ease_from_notebook_06(dataset: str, profile: str, train: pd.DataFrame,
                           items: pd.DataFrame) -> tuple[Recommender | None, str]:
     """Notebook 06's saved EASE if it was fitted on exactly these training interactions (same
     users, items and weights), so that a run-all does not tune it twice; else (None, why)."""
-    from shopintent.models.recommenders import comparison, persist
+    from shopintent.models.recommenders import persist
     from shopintent.models.recommenders.base import build_interactions
+    from shopintent.studies import recommender_baselines as comparison
 
     path = comparison.model_dir(dataset, profile) / "ease.npz"
     if not path.is_file():

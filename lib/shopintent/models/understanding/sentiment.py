@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from shopintent.config import DEFAULT_SEED, models_dir
+from shopintent.config import DEFAULT_SEED, artefact_dir
 from shopintent.data.splits import TextSplit
 
 SENTIMENTS = ("negative", "neutral", "positive")
@@ -120,7 +120,7 @@ def sentiment_report(y, classes, proba: np.ndarray, n_bins: int = 10) -> dict:
 def comparison_table(y, predictions: dict[str, tuple], n_boot: int = 1000, seed: int = DEFAULT_SEED) -> pd.DataFrame:
     """One row per model: macro-F1 with its 95% bootstrap interval over reviews, ROC-AUC of
     P(negative) with its interval, accuracy, per-class F1, log loss and ECE."""
-    from shopintent.models.class_metrics import macro_f1_ci, roc_auc_ci
+    from shopintent.evaluation.class_metrics import macro_f1_ci, roc_auc_ci
 
     y = np.asarray(y).astype(str)
     neg = (y == "negative").astype(int)
@@ -210,13 +210,13 @@ def fit_sentiment_models(split: ReviewSplit, encoder, profile: str = "default", 
     overrides ``FINETUNE[profile]`` (e.g. ``epochs``)."""
     import time
 
-    from shopintent.models.text_classifier import (
+    from shopintent.models.text.classifiers import (
         EncoderLogisticRegression,
         FineTunedClassifier,
         MajorityClassifier,
         TfidfLogisticRegression,
     )
-    from shopintent.models.text_finetune import finetune_config
+    from shopintent.models.text.finetune import finetune_config
 
     tr, va = split.train, split.val
     models = {}
@@ -238,7 +238,7 @@ def fit_sentiment_models(split: ReviewSplit, encoder, profile: str = "default", 
 
 def sentiment_models_dir(dataset: str, profile: str) -> Path:
     """``models/<dataset>-<profile>/sentiment/``: one folder per model (``load_classifier``)."""
-    return models_dir() / f"{dataset}-{profile}" / "sentiment"
+    return artefact_dir(dataset, profile, "sentiment")
 
 
 def save_sentiment_models(models: dict, folder: str | Path) -> dict[str, Path]:
@@ -247,7 +247,7 @@ def save_sentiment_models(models: dict, folder: str | Path) -> dict[str, Path]:
 
 def load_sentiment_models(folder: str | Path, encoder=None) -> dict:
     """Every model saved under ``folder`` by ``save_sentiment_models``."""
-    from shopintent.models.text_classifier import load_classifier
+    from shopintent.models.text.classifiers import load_classifier
 
     folder = Path(folder)
     found = sorted(p.parent for p in folder.glob("*/classifier.json"))

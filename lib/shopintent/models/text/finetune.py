@@ -35,7 +35,8 @@ import pandas as pd
 
 from shopintent.config import DEFAULT_SEED, get_profile, rng
 from shopintent.features.text.encoders import bucket_widths
-from shopintent.models.alignment import WordPieces
+from shopintent.io import atomic_path, write_json, write_text
+from shopintent.models.understanding.alignment import WordPieces
 
 MODEL_FILE, VOCAB_FILE, META_FILE = "network.keras", "vocab.txt", "network.json"
 POOLING = "mean_pooling"
@@ -261,8 +262,8 @@ class FineTunedNetwork:
         """
         import keras
 
-        from shopintent.models.backbone_parts import FrozenBottom, copy_backbone, freeze_below
-        from shopintent.models.dual_encoder import BestEpoch
+        from shopintent.models.text.backbone_parts import FrozenBottom, copy_backbone, freeze_below
+        from shopintent.models.text.dual_encoder import BestEpoch
 
         cfg = config or FinetuneConfig()
         heads = list(heads)
@@ -376,14 +377,13 @@ class FineTunedNetwork:
         """``network.keras``, ``vocab.txt`` and ``network.json`` in ``folder``, each via a temp file."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".tmp-{MODEL_FILE}"  # keras insists on the .keras suffix
-        self.network.save(tmp)
-        tmp.replace(folder / MODEL_FILE)
-        _write_text(folder / VOCAB_FILE, "".join(f"{t}\n" for t in self.tokenizer.get_vocabulary()))
+        with atomic_path(folder / MODEL_FILE, suffix=".keras") as tmp:  # keras insists on the suffix
+            self.network.save(tmp)
+        write_text(folder / VOCAB_FILE, "".join(f"{t}\n" for t in self.tokenizer.get_vocabulary()))
         meta = {"heads": [asdict(h) for h in self.heads.values()], "max_length": self.max_length,
                 "lowercase": bool(getattr(self.tokenizer, "lowercase", True)), "info": self.info,
                 "history": self.history.to_dict("list")}
-        _write_text(folder / META_FILE, json.dumps(meta, indent=2, default=_plain))
+        write_json(folder / META_FILE, meta, default=_plain)
         return folder
 
     @classmethod
@@ -414,10 +414,6 @@ def _plain(value):
     return value.item() if hasattr(value, "item") else str(value)
 
 
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".tmp-{path.name}")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
 
 
 __all__ = ["FineTunedNetwork", "FinetuneConfig", "Head", "build_network", "finetune_config", "masked_mean_pooling"]

@@ -27,6 +27,7 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from shopintent.config import DEFAULT_SEED
+from shopintent.io import write_json, write_npz
 
 C_GRID = (1.0, 3.0, 10.0, 30.0)
 META = "classifier.json"
@@ -38,17 +39,6 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def _write_json(path: Path, obj) -> None:
-    tmp = path.with_name(f".tmp-{path.name}")
-    tmp.write_text(json.dumps(obj, ensure_ascii=False), encoding="utf-8")
-    tmp.replace(path)
-
-
-def _write_npz(path: Path, **arrays) -> None:
-    tmp = path.with_name(f".tmp-{path.name}")
-    with open(tmp, "wb") as f:
-        np.savez(f, **arrays)
-    tmp.replace(path)
 
 
 def _macro_f1(y, pred, classes) -> float:
@@ -90,7 +80,7 @@ class MajorityClassifier(TextClassifier):
     def save(self, folder):
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        _write_json(folder / META, {**self._meta(), "prior": self.prior_.tolist()})
+        write_json(folder / META, {**self._meta(), "prior": self.prior_.tolist()})
         return folder
 
     def _load(self, folder, meta):
@@ -150,7 +140,7 @@ class _LinearModel(TextClassifier):
         return _softmax(self.decision_function(texts))
 
     def _save_arrays(self, folder: Path) -> None:
-        _write_npz(folder / "linear.npz", coef=self.coef_, intercept=self.intercept_)
+        write_npz(folder / "linear.npz", {"coef": self.coef_, "intercept": self.intercept_})
 
     def _load_arrays(self, folder: Path) -> None:
         with np.load(folder / "linear.npz", allow_pickle=False) as z:
@@ -183,7 +173,7 @@ class TfidfLogisticRegression(_LinearModel):
         vecs = [{"params": {**p, "ngram_range": list(p["ngram_range"])}, "terms": v.get_feature_names_out().tolist(),
                  "idf": v.idf_.tolist()} for p, v in zip((self.WORD, self.CHAR), self.vectorizers, strict=True)]
         self._save_arrays(folder)
-        _write_json(folder / META, {**self._meta(), "c": self.c_, "validation": {str(k): v for k, v in self.validation.items()},
+        write_json(folder / META, {**self._meta(), "c": self.c_, "validation": {str(k): v for k, v in self.validation.items()},
                                     "vectorizers": vecs})
         return folder
 
@@ -234,7 +224,7 @@ class EncoderLogisticRegression(_LinearModel):
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         self._save_arrays(folder)
-        _write_json(folder / META, {**self._meta(), "c": self.c_, "encoder": self.encoder_name,
+        write_json(folder / META, {**self._meta(), "c": self.c_, "encoder": self.encoder_name,
                                     "encoder_id": getattr(self._encoder(), "encoder_id", ""),
                                     "max_length": self.max_length,
                                     "validation": {str(k): v for k, v in self.validation.items()}})
@@ -260,7 +250,7 @@ class FineTunedClassifier(TextClassifier):
             seed: int = DEFAULT_SEED, class_weight: str | None = None, head: str = "label",
             name: str = "minilm_finetuned") -> FineTunedClassifier:
         """Fine-tune a one-head network; ``class_weight="balanced"`` weighs classes by n / (k n_c)."""
-        from shopintent.models.text_finetune import FineTunedNetwork, Head
+        from shopintent.models.text.finetune import FineTunedNetwork, Head
 
         y = np.asarray(labels).astype(str)
         classes = np.unique(y)
@@ -287,12 +277,12 @@ class FineTunedClassifier(TextClassifier):
     def save(self, folder):
         folder = Path(folder)
         self.network.save(folder)
-        _write_json(folder / META, {**self._meta(), "head": self.head})
+        write_json(folder / META, {**self._meta(), "head": self.head})
         return folder
 
     @classmethod
     def _from_folder(cls, folder, meta):
-        from shopintent.models.text_finetune import FineTunedNetwork
+        from shopintent.models.text.finetune import FineTunedNetwork
 
         return cls(FineTunedNetwork.load(folder), meta["head"], meta["name"])
 

@@ -31,16 +31,17 @@ def purchase_models(split, shop, dataset: str, profile: str, seed: int = 42, epo
     the same seed (and, for the hybrid, its text vectors can be rebuilt: MiniLM from the
     embeddings cache or the same TF-IDF), else the missing ones fitted on ``split`` now
     (``epochs`` for the hybrid)."""
-    from shopintent.models import purchase
-    from shopintent.models.purchase_sequence import text_vectors_for
+    from shopintent.models.purchase_intent import base as purchase
+    from shopintent.models.purchase_intent import family
+    from shopintent.models.purchase_intent.sequence import text_vectors_for
 
-    folder = folder or purchase.model_dir(dataset, profile)
+    folder = folder or family.model_dir(dataset, profile)
     pos_weight = purchase.balanced_pos_weight(split.train.labels)
     train_queries = split.train.prefixes["query_id"].dropna()
     models, notes, text = {}, [], None
     for name in names:
         if _matches(folder / name, seed, pos_weight):
-            model = purchase.load_model(folder / name)
+            model = family.load_model(folder / name)
             if name == "hybrid":
                 source = model.info.get("text_source")
                 mode = "none" if source is None else "auto" if source == "minilm" else "tfidf"
@@ -57,7 +58,7 @@ def purchase_models(split, shop, dataset: str, profile: str, seed: int = 42, epo
             text, how = text_vectors_for(shop, dataset, profile, "auto", encode_limit=0,
                                          fit_query_ids=train_queries, seed=seed)
             notes.append(f"text vectors: {how}")
-        models[name] = purchase.fit_all(split, text, names=(name,), seed=seed, epochs=epochs, max_len=max_len,
+        models[name] = family.fit_all(split, text, names=(name,), seed=seed, epochs=epochs, max_len=max_len,
                                         log=log)[name]
         if not any(n.startswith(f"{name}: saved with") for n in notes):
             notes.append(f"{name}: fitted here (notebook 05 saved no model of these training sessions with seed {seed})")
@@ -89,14 +90,14 @@ def text_models(shop, dataset: str, profile: str = "default", seed: int = 42, mi
     by name), else fitted here as they fit them (``C`` chosen on the validation part). The note
     says what each is, or why it is missing (no labelled texts, too few, no library)."""
     out, notes = {}, []
-    for name, module in (("query_intent", "shopintent.models.intent"),
-                         ("review_sentiment", "shopintent.models.sentiment")):
-        if _missing(module) or _missing("shopintent.models.text_classifier"):
+    for name, module in (("query_intent", "shopintent.models.understanding.intent"),
+                         ("review_sentiment", "shopintent.models.understanding.sentiment")):
+        if _missing(module) or _missing("shopintent.models.text.classifiers"):
             notes.append(f"{name}: {module} (notebook {'03' if name == 'query_intent' else '04'}'s library) is not "
                          "available in this checkout, so there is no model to explain")
             continue
         if name == "query_intent":
-            from shopintent.models import intent
+            from shopintent.models.understanding import intent
 
             table = intent.query_table(shop)
             table = table[table["intent"].notna()].rename(columns={"intent": "label"})
@@ -104,7 +105,7 @@ def text_models(shop, dataset: str, profile: str = "default", seed: int = 42, mi
             split = intent.split_queries(table, profile, seed=seed) if len(table) >= min_texts else None
             saved = intent.query_models_dir(dataset, profile) / "intent" / "tfidf_lr"
         else:
-            from shopintent.models import sentiment
+            from shopintent.models.understanding import sentiment
 
             table = sentiment.review_table(shop)
             what = "reviews with a sentiment or rating"
@@ -120,7 +121,7 @@ def text_models(shop, dataset: str, profile: str = "default", seed: int = 42, mi
 
 
 def _text_model(name: str, split, saved: Path, seed: int) -> TextModel:
-    from shopintent.models.text_classifier import TfidfLogisticRegression, load_classifier
+    from shopintent.models.text.classifiers import TfidfLogisticRegression, load_classifier
 
     tr, va, te = (split.train, split.val, split.test)
     notebook = "03" if name == "query_intent" else "04"

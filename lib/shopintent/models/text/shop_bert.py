@@ -28,8 +28,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from shopintent.config import DEFAULT_SEED, get_profile, models_dir, rng, seed_everything
+from shopintent.config import DEFAULT_SEED, artefact_dir, get_profile, rng, seed_everything
 from shopintent.features.text.encoders import KerasHubBertEncoder, register_encoder
+from shopintent.io import atomic_path, write_json, write_text
 
 SPECIAL_TOKENS = ["[PAD]", "[CLS]", "[SEP]", "[UNK]", "[MASK]"]
 MODEL_FILE = "shopbert.keras"
@@ -349,7 +350,7 @@ def _file_hash(path: Path) -> str:
 
 def shop_bert_dir(dataset: str, profile: str) -> Path:
     """Where a dataset's shop BERT is kept: ``models/<dataset>-<profile>/shopbert/``."""
-    return models_dir() / f"{dataset}-{profile}" / "shopbert"
+    return artefact_dir(dataset, profile, "shopbert")
 
 
 def save(result: ShopBertResult, folder: str | Path) -> Path:
@@ -357,21 +358,16 @@ def save(result: ShopBertResult, folder: str | Path) -> Path:
     metrics) into ``folder``, each through a temp file; sets the encoder's ``encoder_id``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    model_tmp = folder / f".tmp-{MODEL_FILE}"  # keras insists on the .keras suffix
-    result.encoder.backbone.save(model_tmp)
-    model_tmp.replace(folder / MODEL_FILE)
-    _write_text(folder / VOCAB_FILE, "".join(f"{t}\n" for t in result.vocabulary))
+    with atomic_path(folder / MODEL_FILE, suffix=".keras") as tmp:  # keras insists on the suffix
+        result.encoder.backbone.save(tmp)
+    write_text(folder / VOCAB_FILE, "".join(f"{t}\n" for t in result.vocabulary))
     meta = {"config": asdict(result.config), "metrics": result.metrics, "history": result.history.to_dict("list"),
             "max_length": result.encoder.max_length}
-    _write_text(folder / META_FILE, json.dumps(meta, indent=2, default=str))
+    write_json(folder / META_FILE, meta, default=str)
     result.encoder.encoder_id = _encoder_id(_file_hash(folder / MODEL_FILE), result.encoder.max_length)
     return folder
 
 
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".tmp-{path.name}")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
 
 
 def load_shop_bert(folder: str | Path) -> KerasHubBertEncoder:
@@ -384,7 +380,7 @@ def load_shop_bert(folder: str | Path) -> KerasHubBertEncoder:
     model_path = folder / MODEL_FILE
     if not model_path.is_file():
         raise FileNotFoundError(f"no shop BERT in {folder} ({MODEL_FILE} missing): pretrain and save one "
-                                "with shopintent.models.shop_bert.pretrain_shop_bert and save")
+                                "with shopintent.models.text.shop_bert.pretrain_shop_bert and save")
     backbone = keras.saving.load_model(model_path)
     tokenizer = make_tokenizer(str(folder / VOCAB_FILE))
     meta = json.loads((folder / META_FILE).read_text(encoding="utf-8")) if (folder / META_FILE).is_file() else {}

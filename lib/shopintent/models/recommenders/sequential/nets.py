@@ -30,8 +30,6 @@ last states by the item matrix (numpy). Saved as a folder: ``model.keras`` + ``m
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -40,13 +38,13 @@ import numpy as np
 import pandas as pd
 from keras import ops
 
-from shopintent.io import replace_dir
-from shopintent.models.recommenders.sequential import (
+from shopintent.io import staging_dir
+from shopintent.models.recommenders.sequential.base import (
     SequenceRecommender,
     training_popularity,
     validation_ndcg,
 )
-from shopintent.models.recommenders.sequential_data import (
+from shopintent.models.recommenders.sequential.data import (
     NextItems,
     Sequences,
     bucket_width,
@@ -311,17 +309,11 @@ class NextItemModel(SequenceRecommender):
     def save(self, path: str | Path) -> Path:
         """Write ``model.keras`` and ``meta.json`` to the folder ``path`` (replaced atomically)."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
-        try:
+        with staging_dir(path) as tmp:
             self.network.save(tmp / "model.keras")
             meta = {"kind": self.kind, "name": self.name, "seed": self.seed, "config": self.config,
                     "item_ids": [str(i) for i in self.item_ids_], "history": self.history, "info": self.info}
             (tmp / "meta.json").write_text(json.dumps(meta, indent=1, default=float) + "\n")
-            replace_dir(tmp, path)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         return path
 
     @classmethod

@@ -32,7 +32,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from shopintent.config import DEFAULT_SEED, get_profile, models_dir, seed_everything
+from shopintent.config import DEFAULT_SEED, artefact_dir, get_profile, seed_everything
+from shopintent.io import atomic_path, write_json, write_text
 
 SPECIAL_TOKENS = ["[PAD]", "[BOS]", "[EOS]", "[UNK]"]
 PAD, BOS, EOS, UNK = range(4)
@@ -221,11 +222,10 @@ class ShopGpt:
         whole model, without optimiser state), ``vocab.txt`` and ``shopgpt.json`` (the config)."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".tmp-{MODEL_FILE}"
-        self.model.backbone.save(tmp)
-        tmp.replace(folder / MODEL_FILE)
-        _write_text(folder / VOCAB_FILE, "".join(f"{w}\n" for w in self.vocabulary))
-        _write_text(folder / META_FILE, json.dumps({"config": asdict(self.config)}, indent=2))
+        with atomic_path(folder / MODEL_FILE, suffix=".keras") as tmp:  # keras insists on the suffix
+            self.model.backbone.save(tmp)
+        write_text(folder / VOCAB_FILE, "".join(f"{w}\n" for w in self.vocabulary))
+        write_json(folder / META_FILE, {"config": asdict(self.config)})
         return folder
 
 
@@ -247,10 +247,6 @@ def _empty_cache(model, token_ids):
     return ops.zeros(shape, dtype=model.compute_dtype)
 
 
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".tmp-{path.name}")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
 
 
 def load_shop_gpt(folder: str | Path) -> ShopGpt:
@@ -261,7 +257,7 @@ def load_shop_gpt(folder: str | Path) -> ShopGpt:
     folder = Path(folder)
     if not (folder / MODEL_FILE).is_file():
         raise FileNotFoundError(f"no shop GPT in {folder} ({MODEL_FILE} missing): train one with "
-                                "shopintent.models.shop_gpt.train_shop_gpt and save it")
+                                "shopintent.models.text.shop_gpt.train_shop_gpt and save it")
     model = keras_hub.models.GPT2CausalLM(keras.saving.load_model(folder / MODEL_FILE), preprocessor=None)
     vocabulary = (folder / VOCAB_FILE).read_text(encoding="utf-8").splitlines()
     config = ShopGptConfig(**json.loads((folder / META_FILE).read_text(encoding="utf-8"))["config"])
@@ -270,7 +266,7 @@ def load_shop_gpt(folder: str | Path) -> ShopGpt:
 
 def shop_gpt_dir(dataset: str, profile: str) -> Path:
     """Where a dataset's shop GPT is kept: ``models/<dataset>-<profile>/shopgpt/``."""
-    return models_dir() / f"{dataset}-{profile}" / "shopgpt"
+    return artefact_dir(dataset, profile, "shopgpt")
 
 
 @dataclass

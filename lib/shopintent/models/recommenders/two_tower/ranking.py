@@ -29,13 +29,12 @@ import scipy.sparse as sp
 
 from shopintent.evaluation.frames import interactions_matrix
 from shopintent.evaluation.ranking import evaluate_ranking, topk_from_scores
-from shopintent.models.recommenders import two_tower_features as ttf
+from shopintent.io import write_npz, write_text
 from shopintent.models.recommenders.base import Recommender
-from shopintent.models.recommenders.two_tower import (
+from shopintent.models.recommenders.two_tower import features as ttf
+from shopintent.models.recommenders.two_tower.model import (
     TwoTowerRecommender,
     import_tfrs,
-    write_npz_atomic,
-    write_text_atomic,
 )
 
 DENSE = ("score_z", "log_rank", "log_popularity", "recent_popularity", "category_affinity", "top_affinity",
@@ -221,11 +220,11 @@ class RankedTwoTower(Recommender):
         retrieval model is saved on its own, ``TwoTowerRecommender.save``)."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        write_npz_atomic(folder / f"{self.name}.npz",
+        write_npz(folder / f"{self.name}.npz",
                          {f"weight_{j:03d}": w for j, w in enumerate(self.model_.get_weights())})
         meta = {"name": self.name, "config": asdict(self.config), "retrieval": self.retrieval.name,
                 "best_epoch": int(self.best_epoch_)}
-        write_text_atomic(folder / f"{self.name}.json", json.dumps(meta))
+        write_text(folder / f"{self.name}.json", json.dumps(meta))
         return folder / f"{self.name}.json"
 
     @classmethod

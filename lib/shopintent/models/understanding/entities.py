@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from shopintent.models.alignment import (
+from shopintent.io import write_text
+from shopintent.models.understanding.alignment import (
     Span,
     as_spans,
     normalise_word,
@@ -187,9 +188,7 @@ class Gazetteer:
         folder.mkdir(parents=True, exist_ok=True)
         payload = {"kind": "gazetteer", "fuzzy": self.fuzzy,
                    "terms": [[list(w), dict(c)] for w, c in self.terms.items()]}
-        tmp = folder / ".tmp-gazetteer.json"
-        tmp.write_text(json.dumps(payload), encoding="utf-8")
-        tmp.replace(folder / "gazetteer.json")
+        write_text(folder / "gazetteer.json", json.dumps(payload))
         return folder
 
     @classmethod

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from shopintent.config import DEFAULT_SEED
-from shopintent.models import intent as qi
-from shopintent.models.class_metrics import paired_difference
+from shopintent.evaluation.class_metrics import paired_difference
+from shopintent.models.understanding import intent as qi
 
 CLASSIFIERS = ("majority", "tfidf_lr", "minilm_lr", "minilm_finetuned")
 TAGGERS = ("gazetteer", "gazetteer_train", "tagger")
@@ -33,12 +33,12 @@ def fit_query_models(split: qi.QuerySplit, items: pd.DataFrame, encoder, profile
     models and its backbone is copied for fine-tuning. ``finetune`` overrides the
     ``text_finetune`` profile settings (e.g. ``epochs``).
     """
-    from shopintent.models.entities import Gazetteer
-    from shopintent.models.text_classifier import (
+    from shopintent.models.text.classifiers import (
         EncoderLogisticRegression,
         MajorityClassifier,
         TfidfLogisticRegression,
     )
+    from shopintent.models.understanding.entities import Gazetteer
 
     models: dict = {}
     train, val = split.train, split.val
@@ -125,7 +125,10 @@ def examples_by_label(texts, labels, order, n: int = 5) -> pd.DataFrame:
 def curve_models(models: dict, encoder, seed: int = DEFAULT_SEED) -> dict:
     """Factories for the learning curve: TF-IDF and MiniLM logistic regressions at the C each
     chose on validation at full size (refitting C per size would tune on a moving target)."""
-    from shopintent.models.text_classifier import EncoderLogisticRegression, TfidfLogisticRegression
+    from shopintent.models.text.classifiers import (
+        EncoderLogisticRegression,
+        TfidfLogisticRegression,
+    )
 
     c_tfidf, c_minilm = models["intent/tfidf_lr"].c_, models["intent/minilm_lr"].c_
     return {"tfidf_lr": lambda: TfidfLogisticRegression(c=c_tfidf, seed=seed),

@@ -37,7 +37,7 @@ from shopintent.features.sessions import (
     sequence_rows,
     text_rows,
 )
-from shopintent.models.purchase import PurchaseModel, balanced_pos_weight
+from shopintent.models.purchase_intent.base import PurchaseModel, balanced_pos_weight
 
 BUCKETS = (4, 8, 16, 32, 64, 128, 256)
 EMBED_DIMS = {"event_type": 4, "item_id": 32, "category": 12, "brand": 8}
@@ -290,7 +290,7 @@ class _BestWholeSessionAUC(keras.callbacks.Callback):
         self.best, self.best_epoch, self.best_weights = -np.inf, -1, None
 
     def on_epoch_end(self, epoch, logs=None):
-        from shopintent.models.purchase_eval import weighted_roc_auc
+        from shopintent.evaluation.purchase import weighted_roc_auc
 
         p = self.owner.raw_scores(self.val, self.text)[self.full]
         y = self.val.labels[self.full].astype(np.float64)

@@ -21,15 +21,15 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from shopintent.config import models_dir
+from shopintent.config import artefact_dir
 from shopintent.models.recommenders.evaluate import metric_keys
-from shopintent.models.recommenders.sequential import (
+from shopintent.models.recommenders.sequential.base import (
     MODEL_NAMES,
     SequencePopularity,
     SequenceRecommender,
     SessionItemKNN,
 )
-from shopintent.models.recommenders.sequential_data import SequenceSplit
+from shopintent.models.recommenders.sequential.data import SequenceSplit
 
 SETTINGS: dict[str, dict] = {
     "smoke": {"dim": 32, "max_len": 20, "epochs": 4, "patience": 2},
@@ -99,7 +99,7 @@ def fit_models(split: SequenceSplit, profile: str, item_vectors: np.ndarray | No
         elif name == "item_knn":
             model = SessionItemKNN()
         else:
-            from shopintent.models.recommenders.sequential_nets import NextItemModel
+            from shopintent.models.recommenders.sequential.nets import NextItemModel
 
             model = NextItemModel(name, learning_rate=LEARNING_RATES[name], seed=seed, **cfg)
         kwargs = {"item_vectors": item_vectors, "log": log} if name in LEARNING_RATES else {}
@@ -194,7 +194,7 @@ def metrics_dict(rows: list[dict], split: SequenceSplit, models: dict[str, Seque
 
 def model_dir(dataset: str, profile: str) -> Path:
     """``models/<dataset>-<profile>/sequential/``: where the neural models are saved."""
-    return models_dir() / f"{dataset}-{profile}" / "sequential"
+    return artefact_dir(dataset, profile, "sequential")
 
 
 def save_models(models: dict[str, SequenceRecommender], folder: str | Path) -> dict[str, Path]:

@@ -23,10 +23,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from shopintent.config import DEFAULT_SEED, models_dir, rng
+from shopintent.config import DEFAULT_SEED, artefact_dir, rng
+from shopintent.data.schema import INTENTS
 from shopintent.data.splits import TextSplit
-from shopintent.data.synthetic.vocabulary import INTENTS
-from shopintent.models.entities import ENTITY_LABELS
+from shopintent.io import write_json
+from shopintent.models.understanding.entities import ENTITY_LABELS
 
 #: (train, validation, test) queries kept per profile, sampled (seeded) from each time period
 QUERY_SIZES = {"smoke": (600, 150, 400), "default": (3_000, 400, 2_000), "full": (30_000, 3_000, 20_000)}
@@ -82,9 +83,9 @@ def fit_query_network(backbone, tokenizer, split: QuerySplit, profile: str = "de
     """Fine-tune MiniLM with the heads the labels allow: ``intent``, ``category`` (leaf) and
     ``tags`` (BIO over ``ENTITY_LABELS``). A share of the training queries gets one extra typo
     in an entity word (``entities.augment_typos``); validation picks the epoch."""
-    from shopintent.models import alignment as al
-    from shopintent.models.entities import augment_typos
-    from shopintent.models.text_finetune import FineTunedNetwork, Head, finetune_config
+    from shopintent.models.text.finetune import FineTunedNetwork, Head, finetune_config
+    from shopintent.models.understanding import alignment as al
+    from shopintent.models.understanding.entities import augment_typos
 
     train, val = split.train, split.val
     heads, targets, val_targets = [], {}, {}
@@ -115,8 +116,8 @@ def fit_query_network(backbone, tokenizer, split: QuerySplit, profile: str = "de
 
 def finetuned_views(network) -> dict:
     """``intent``/``category`` classifiers and the ``tagger`` that a query network's heads offer."""
-    from shopintent.models.entities import NeuralTagger
-    from shopintent.models.text_classifier import FineTunedClassifier
+    from shopintent.models.text.classifiers import FineTunedClassifier
+    from shopintent.models.understanding.entities import NeuralTagger
 
     views = {name: FineTunedClassifier(network, name) for name in ("intent", "category") if name in network.heads}
     if "tags" in network.heads:
@@ -144,7 +145,7 @@ def classification_table(y, predictions: dict[str, tuple], labels=None, n_boot: 
                          seed: int = DEFAULT_SEED, top_k: int = 3) -> pd.DataFrame:
     """One row per model: macro-F1 with its 95% bootstrap interval over queries, accuracy and
     top-k accuracy. ``predictions[name] = (classes, proba)``."""
-    from shopintent.models.class_metrics import macro_f1_ci
+    from shopintent.evaluation.class_metrics import macro_f1_ci
 
     y = np.asarray(y).astype(str)
     labels = sorted(set(y)) if labels is None else list(labels)
@@ -188,7 +189,7 @@ def indicative_terms(model, n: int = 8) -> pd.DataFrame:
 
 def skeleton(text: str, spans) -> str:
     """The query with each entity replaced by its label and numbers by ``<n>``: its template."""
-    from shopintent.models.alignment import as_spans
+    from shopintent.models.understanding.alignment import as_spans
 
     out, pos = [], 0
     for s, e, label in as_spans(spans):
@@ -246,7 +247,7 @@ def error_examples(test: pd.DataFrame, classes, proba: np.ndarray, target: str =
 
 def query_models_dir(dataset: str, profile: str) -> Path:
     """``models/<dataset>-<profile>/query_understanding/``."""
-    return models_dir() / f"{dataset}-{profile}" / "query_understanding"
+    return artefact_dir(dataset, profile, "query_understanding")
 
 
 def save_query_models(models: dict, folder: str | Path, network=None) -> Path:
@@ -263,18 +264,16 @@ def save_query_models(models: dict, folder: str | Path, network=None) -> Path:
         index[key] = key
     if network is not None:
         network.save(folder / "network")
-    tmp = folder / ".tmp-index.json"
-    tmp.write_text(json.dumps(index, indent=2), encoding="utf-8")
-    tmp.replace(folder / "index.json")
+    write_json(folder / "index.json", index)
     return folder
 
 
 def load_query_models(folder: str | Path, encoder=None) -> dict:
     """The models ``save_query_models`` wrote, under the same keys (``intent/minilm_finetuned``,
     ``entities/tagger``, ...); ``encoder`` serves the frozen-MiniLM models if already built."""
-    from shopintent.models.entities import Gazetteer
-    from shopintent.models.text_classifier import load_classifier
-    from shopintent.models.text_finetune import FineTunedNetwork
+    from shopintent.models.text.classifiers import load_classifier
+    from shopintent.models.text.finetune import FineTunedNetwork
+    from shopintent.models.understanding.entities import Gazetteer
 
     folder = Path(folder)
     if not (folder / "index.json").is_file():

@@ -29,7 +29,7 @@ import scipy.sparse as sp
 from shopintent.evaluation.ranking import ndcg_at_k, topk_from_scores
 from shopintent.models.recommenders.base import Recommendations, top_k
 from shopintent.models.recommenders.evaluate import evaluate_recs
-from shopintent.models.recommenders.sequential_data import NextItems, Sequences, SequenceSplit
+from shopintent.models.recommenders.sequential.data import NextItems, Sequences, SequenceSplit
 
 #: the four models of notebook 08, in the order its tables show them
 MODEL_NAMES = ("popularity", "item_knn", "lstm", "self_attention")

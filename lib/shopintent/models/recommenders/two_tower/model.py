@@ -39,8 +39,9 @@ import scipy.sparse as sp
 
 from shopintent.evaluation.frames import interactions_matrix
 from shopintent.evaluation.ranking import evaluate_ranking, topk_from_scores
-from shopintent.models.recommenders import two_tower_features as ttf
+from shopintent.io import write_npz, write_text
 from shopintent.models.recommenders.base import Interactions, Recommender
+from shopintent.models.recommenders.two_tower import features as ttf
 
 _MISSING = object()
 
@@ -326,8 +327,8 @@ class TwoTowerRecommender(Recommender):
                       **_interaction_arrays(self.data_))
         if self.text is not None:
             arrays["text"] = self.text
-        write_npz_atomic(folder / f"{self.name}.npz", arrays)
-        write_text_atomic(folder / f"{self.name}.json", json.dumps(meta))
+        write_npz(folder / f"{self.name}.npz", arrays)
+        write_text(folder / f"{self.name}.json", json.dumps(meta))
         return folder / f"{self.name}.json"
 
     @classmethod
@@ -364,19 +365,3 @@ def _interactions_from(arrays: dict, meta: dict) -> Interactions:
     m = sp.csr_matrix((arrays["m_data"], arrays["m_indices"], arrays["m_indptr"]), shape=shape)
     t = sp.csr_matrix((arrays["t_data"], arrays["t_indices"], arrays["t_indptr"]), shape=shape)
     return Interactions(m, pd.Index(meta["user_ids"], dtype=object), pd.Index(meta["item_ids"], dtype=object), t)
-
-
-def write_npz_atomic(path: Path, arrays: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp.npz")
-    try:
-        np.savez(tmp, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)

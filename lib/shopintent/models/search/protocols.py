@@ -45,7 +45,7 @@ import scipy.sparse as sp
 
 from shopintent.config import DEFAULT_SEED, get_profile, rng
 from shopintent.evaluation import Interval, bootstrap_mean_ci, ranking_per_user, topk_from_scores
-from shopintent.models.search import HybridRetriever, Retriever, item_texts
+from shopintent.models.search.retrievers import HybridRetriever, Retriever, item_texts
 
 RELEVANT_AT = 2.67
 #: Home Depot sizes per profile: queries evaluated and catalogue size (None = every product)
