@@ -94,7 +94,8 @@ def execute(notebook: Path, executed: Path, parameters: dict, timeout_s: int, lo
            "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": str(parameters["SEED"])}
     with open(log, "w") as out:
         # its own session: a terminal's Ctrl-C reaches this process only, which then stops the tree
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
         try:
             code = proc.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
@@ -113,6 +114,18 @@ def execute(notebook: Path, executed: Path, parameters: dict, timeout_s: int, lo
         tail = log.read_text().strip().splitlines()[-1:] or ["no output"]
         error = f"papermill exited with {code}: {tail[0]}"
     return "failed", error
+
+
+def _die_with_parent() -> None:
+    """In papermill's process, before it starts: SIGTERM it when this process dies, even by
+    ``kill -9`` (Linux ``PR_SET_PDEATHSIG``); its kernel then exits too (ipykernel quits when its
+    parent changes)."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def descendants(pid: int) -> list[int]:

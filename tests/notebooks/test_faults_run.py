@@ -79,6 +79,19 @@ def test_an_interrupted_run_stops_its_notebook_and_says_so(tmp_path, sig, code):
     assert hidden == []  # no temp file, no lock file
 
 
+def test_a_killed_run_takes_its_notebook_down_with_it(tmp_path):
+    proc = _start_run(tmp_path)
+    tree = _wait_for_kernel(proc)
+    proc.kill()  # kill -9: nothing in the run can react; papermill gets SIGTERM from the kernel
+    proc.communicate(timeout=10)
+    deadline = time.monotonic() + 5  # well before notebook 01 could finish on its own
+    while any(_alive(pid) for pid in tree) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert [f"{pid}: {_cmdline(pid)}" for pid in tree if _alive(pid)] == []
+    time.sleep(1)
+    assert not (tmp_path / "reports" / "synthetic-smoke" / "metrics" / f"{NB}.json").exists()
+
+
 def test_a_run_folder_shares_one_plotly_and_shows_paths_relative(workspace):
     assert main(["run", "--profile", "smoke", "--dataset", "synthetic", "--only", "01"]) == 0
     out = workspace / "reports" / "synthetic-smoke"
