@@ -198,3 +198,14 @@ def test_npz_and_parquet_failures_leave_nothing(tmp_path, monkeypatch):
     with pytest.raises(OSError) as caught:
         io.write_npz(tmp_path / "a.npz", {"x": np.arange(2)})
     assert caught.value.filename == str(tmp_path / "a.npz") and _tree(tmp_path) == []
+
+
+def test_remove_temps_clears_what_a_killed_run_left_in_its_folder(tmp_path):
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics" / "01_a.json").write_text("{}")
+    (tmp_path / "metrics" / ".01_a.json.tmp-x1y2").write_text("{")  # killed mid-write
+    (tmp_path / "figures" / ".bars.html.tmp-q" / "deep").mkdir(parents=True)
+    (tmp_path / ".hidden-but-mine").write_text("kept")
+    assert io.remove_temps(tmp_path) == 2
+    found = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*"))
+    assert found == [".hidden-but-mine", "figures", "metrics", "metrics/01_a.json"]
