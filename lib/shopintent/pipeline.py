@@ -26,13 +26,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from shopintent.config import DEFAULT_SEED, PROJECT_ROOT, data_root, get_profile, reports_dir
 from shopintent.io import locked, recover, remove_temps, write_json, write_text
+from shopintent.processes import die_with_parent, shielded, stop_tree
 from shopintent.reporting import git_commit, package_versions, run_dir, run_name, write_plotlyjs
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
@@ -40,7 +40,6 @@ TEMPLATES = Path(__file__).parent / "templates"
 KERNEL = "shopintent"
 _NAME = re.compile(r"^(\d\d)_[A-Za-z0-9_]+\.ipynb$")
 _HEADLINE_MAX = 6
-_STOP_GRACE_S = 5.0
 
 
 @dataclass
@@ -95,11 +94,12 @@ def execute(notebook: Path, executed: Path, parameters: dict, timeout_s: int, lo
     with open(log, "w") as out:
         # its own session: a terminal's Ctrl-C reaches this process only, which then stops the tree
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
-                                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+                                preexec_fn=die_with_parent if sys.platform.startswith("linux") else None)
         try:
             code = proc.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
-            stop_tree(proc)
+            with shielded():
+                stop_tree(proc)
             return "failed", f"timed out after {timeout_s} s (profile limit)"
         except BaseException:
             with shielded():
@@ -114,99 +114,6 @@ def execute(notebook: Path, executed: Path, parameters: dict, timeout_s: int, lo
         tail = log.read_text().strip().splitlines()[-1:] or ["no output"]
         error = f"papermill exited with {code}: {tail[0]}"
     return "failed", error
-
-
-def _die_with_parent() -> None:
-    """In papermill's process, before it starts: SIGTERM it when this process dies, even by
-    ``kill -9`` (Linux ``PR_SET_PDEATHSIG``); its kernel then exits too (ipykernel quits when its
-    parent changes)."""
-    import ctypes
-
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
-def descendants(pid: int) -> list[int]:
-    """Every live process below ``pid`` (children, grandchildren...), from /proc."""
-    parents: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue  # gone meanwhile
-            ppid = int(stat[stat.rindex(")") + 2:].split()[1])
-            parents.setdefault(ppid, []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        kids = parents.get(todo.pop(), [])
-        found += kids
-        todo += kids
-    return found
-
-
-def stop_tree(proc: subprocess.Popen, grace_s: float = _STOP_GRACE_S) -> None:
-    """Stop ``proc`` and everything it started: SIGTERM to their process groups and to each
-    process (the kernel runs in a session of its own), SIGKILL to what is left after ``grace_s``.
-    The tree is listed before anything is signalled: once papermill is gone, its kernel is
-    re-parented and could no longer be found."""
-    pids = [proc.pid, *descendants(proc.pid)]
-    own = os.getpgrp()
-    groups = set()
-    for pid in pids:
-        try:
-            groups.add(os.getpgid(pid))
-        except ProcessLookupError:
-            pass
-    groups.discard(own)
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        for group in groups:
-            _signal(os.killpg, group, sig)
-        for pid in pids:
-            _signal(os.kill, pid, sig)
-        deadline = time.monotonic() + grace_s
-        while time.monotonic() < deadline:
-            proc.poll()  # reaps papermill; its children are reaped by whoever adopts them
-            if not any(_alive(pid) for pid in pids):
-                break
-            time.sleep(0.05)
-        else:
-            continue
-        break
-    proc.wait()
-
-
-def _signal(send, target: int, sig: int) -> None:
-    try:
-        send(target, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _alive(pid: int) -> bool:
-    """Running, and not a zombie waiting to be reaped."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rindex(")") + 2] not in "ZX"
-
-
-@contextmanager
-def shielded():
-    """Ignore SIGINT and SIGTERM for a moment (a second Ctrl-C must not cut a clean-up short)."""
-    try:
-        saved = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
-    except ValueError:  # not the main thread: signals go elsewhere anyway
-        yield
-        return
-    try:
-        yield
-    finally:
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
 
 
 def render_html(executed: Path, html: Path, parameters: dict | None = None) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from shopintent.cli import main
-from shopintent.pipeline import _alive, descendants
+from shopintent.processes import alive, descendants
 
 pytestmark = pytest.mark.notebook
 LIB = Path(__file__).resolve().parents[2] / "lib"
@@ -64,7 +64,7 @@ def test_an_interrupted_run_stops_its_notebook_and_says_so(tmp_path, sig, code):
     assert proc.returncode == code, stderr
     assert stderr.strip().splitlines() == [f"shopintent: interrupted by {sig.name}"]
     assert f"[1/1] {NB}: interrupted after" in stdout
-    survivors = [f"{pid}: {_cmdline(pid)}" for pid in tree if _alive(pid)]
+    survivors = [f"{pid}: {_cmdline(pid)}" for pid in tree if alive(pid)]
     assert survivors == []  # no papermill, no kernel
     out = tmp_path / "reports" / "synthetic-smoke"
     summary = json.loads((out / "run.json").read_text())
@@ -85,9 +85,9 @@ def test_a_killed_run_takes_its_notebook_down_with_it(tmp_path):
     proc.kill()  # kill -9: nothing in the run can react; papermill gets SIGTERM from the kernel
     proc.communicate(timeout=10)
     deadline = time.monotonic() + 5  # well before notebook 01 could finish on its own
-    while any(_alive(pid) for pid in tree) and time.monotonic() < deadline:
+    while any(alive(pid) for pid in tree) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert [f"{pid}: {_cmdline(pid)}" for pid in tree if _alive(pid)] == []
+    assert [f"{pid}: {_cmdline(pid)}" for pid in tree if alive(pid)] == []
     time.sleep(1)
     assert not (tmp_path / "reports" / "synthetic-smoke" / "metrics" / f"{NB}.json").exists()
 
