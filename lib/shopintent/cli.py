@@ -8,15 +8,21 @@
                    [--continue-on-error]
 
 Heavy modules are imported inside the commands, so ``shopintent --help`` answers at once.
+Errors end in one line on stderr: bad input exits 2; a file-system error (disk full, no
+permission, not a folder) names the path and exits 1, as does a folder in use by another
+process; Ctrl-C exits 130 and SIGTERM 143, after ``run`` has stopped its notebooks and marked
+them interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 
 from shopintent.config import DEFAULT_SEED, PROFILES
+from shopintent.io import InUseError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -121,13 +127,50 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C's KeyboardInterrupt so that every clean-up runs."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _raise_interrupted(signum, frame):
+    raise Interrupted(signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        previous = signal.signal(signal.SIGTERM, _raise_interrupted)
+    except ValueError:  # not the main thread
+        previous = None
+    try:
         return args.func(args)
+    except KeyboardInterrupt as err:
+        signum = getattr(err, "signum", signal.SIGINT)
+        print(f"shopintent: interrupted by {signal.Signals(signum).name}", file=sys.stderr)
+        return 128 + signum
     except (ValueError, FileNotFoundError) as err:  # SchemaError and SourceError are ValueErrors
         print(f"shopintent: error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # disk full, permission, not a directory...: the path, not a traceback
+        print(f"shopintent: error: {_os_error(err)}", file=sys.stderr)
+        return 1
+    except InUseError as err:  # another process writes the same dataset or report folder
+        print(f"shopintent: error: {err}", file=sys.stderr)
+        return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _os_error(err: OSError) -> str:
+    """'No space left on device: /path' (errno's words and the path), or the message as it is."""
+    if err.filename is None:
+        return str(err)
+    where = f"{err.filename}" + (f" -> {err.filename2}" if err.filename2 else "")
+    return f"{err.strerror or err}: {where}"
 
 
 if __name__ == "__main__":

@@ -6,7 +6,14 @@ Each notebook runs in its own papermill process on the project kernel ``shopinte
 ``DATASET``, ``PROFILE``, ``SEED``, ``DATA_DIR`` and ``REPORT_DIR`` as parameters and a
 time limit set by the profile. Results go to ``reports/<dataset>-<profile>/``:
 ``executed/`` notebooks, ``html/`` pages, ``metrics/`` JSON (written by the notebooks),
-``logs/``, ``run.json`` and ``index.html``; ``reports/index.html`` lists every run.
+``logs/``, ``run.json``, ``index.html`` and one ``plotly.min.js`` that every page and figure
+references; ``reports/index.html`` lists every run.
+
+A run holds its report folder's lock (``reports/.<dataset>-<profile>.lock``): a second run into
+the same folder stops at once with "... is in use by pid N". Each papermill process and the
+kernel it starts are stopped with the run: on a time-out, on Ctrl-C (SIGINT) or SIGTERM the whole
+process tree is terminated (then killed), the notebook and the run are recorded as
+``interrupted`` in ``run.json`` and the index, and the interrupt is raised on to the caller.
 """
 
 from __future__ import annotations
@@ -24,8 +31,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from shopintent.config import DEFAULT_SEED, PROJECT_ROOT, data_root, get_profile, reports_dir
-from shopintent.io import write_json, write_text
-from shopintent.reporting import git_commit, package_versions, run_dir, run_name
+from shopintent.io import locked, recover, remove_temps, write_json, write_text
+from shopintent.processes import die_with_parent, shielded, stop_tree
+from shopintent.reporting import git_commit, package_versions, run_dir, run_name, write_plotlyjs
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 TEMPLATES = Path(__file__).parent / "templates"
@@ -37,7 +45,7 @@ _HEADLINE_MAX = 6
 @dataclass
 class NotebookResult:
     notebook: str
-    status: str                 # passed / failed / skipped / not run
+    status: str                 # passed / failed / skipped / interrupted / not run
     duration_s: float = 0.0
     error: str | None = None    # failed: the failing cell's error; skipped: the reason
     metrics: dict = field(default_factory=dict)
@@ -73,7 +81,10 @@ def _failing_cell(executed: Path) -> str | None:
 
 
 def execute(notebook: Path, executed: Path, parameters: dict, timeout_s: int, log: Path) -> tuple[str, str | None]:
-    """Run one notebook with papermill in a child process; returns (status, error)."""
+    """Run one notebook with papermill in a child process; returns (status, error).
+
+    An interrupt (KeyboardInterrupt, or the SIGTERM the command line turns into one) stops
+    papermill and its kernel before it is raised on."""
     executed.parent.mkdir(parents=True, exist_ok=True)
     log.parent.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "papermill", str(notebook), str(executed), "-k", KERNEL,
@@ -81,13 +92,19 @@ def execute(notebook: Path, executed: Path, parameters: dict, timeout_s: int, lo
     env = {**os.environ, "SHOPINTENT_DATA": str(parameters["DATA_DIR"]), "TF_USE_LEGACY_KERAS": "1",
            "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": str(parameters["SEED"])}
     with open(log, "w") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        # its own session: a terminal's Ctrl-C reaches this process only, which then stops the tree
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                                preexec_fn=die_with_parent if sys.platform.startswith("linux") else None)
         try:
             code = proc.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)  # papermill and its kernel
-            proc.wait()
+            with shielded():
+                stop_tree(proc)
             return "failed", f"timed out after {timeout_s} s (profile limit)"
+        except BaseException:
+            with shielded():
+                stop_tree(proc)
+            raise
     if code == 0:
         return "passed", None
     error = _failing_cell(executed)
@@ -99,13 +116,53 @@ def execute(notebook: Path, executed: Path, parameters: dict, timeout_s: int, lo
     return "failed", error
 
 
-def render_html(executed: Path, html: Path) -> None:
-    """nbconvert's lab look without CDN scripts; plotly outputs carry plotly.js inline (offline)."""
+def render_html(executed: Path, html: Path, parameters: dict | None = None) -> None:
+    """nbconvert's lab look without CDN scripts; plotly outputs load the run folder's one
+    ``plotly.min.js`` (offline). Local paths in the page (the injected ``DATA_DIR`` and
+    ``REPORT_DIR``, paths a cell prints) are shown relative to the project, or as
+    ``$SHOPINTENT_DATA/...`` and ``$SHOPINTENT_REPORTS/...``; the executed notebook keeps them."""
+    import nbformat
     from nbconvert import HTMLExporter
 
+    nb = nbformat.read(executed, as_version=4)
+    folders = [Path(v) for k, v in (parameters or {}).items() if k.endswith("_DIR")]
+    if "REPORT_DIR" in (parameters or {}):
+        folders.append(Path(parameters["REPORT_DIR"]).parent)
+    _show_paths(nb, {str(p): display_path(p) for p in [*folders, PROJECT_ROOT]})
     exporter = HTMLExporter(template_name="offline", extra_template_basedirs=[str(TEMPLATES / "nbconvert")])
-    body, _ = exporter.from_filename(str(executed))
+    body, _ = exporter.from_notebook_node(nb)
     write_text(html, body)
+
+
+def _show_paths(nb, shown: dict[str, str]) -> None:
+    """Replace each absolute folder in ``shown`` (and paths below it) in sources and text outputs."""
+    pattern = re.compile("|".join(re.escape(p) for p in sorted(shown, key=len, reverse=True)) + r"(?![\w.-])")
+
+    def sub(text):
+        return pattern.sub(lambda m: shown[m.group(0)], text) if isinstance(text, str) else text
+
+    for cell in nb.cells:
+        cell.source = sub(cell.source)
+        for out in cell.get("outputs", []):
+            if "text" in out:
+                out["text"] = sub(out["text"])
+            for mime, value in out.get("data", {}).items():
+                if mime.startswith("text/"):
+                    out["data"][mime] = sub(value)
+            if "traceback" in out:
+                out["traceback"] = [sub(line) for line in out["traceback"]]
+
+
+def display_path(path: str | Path) -> str:
+    """``path`` relative to the project, else to the data or reports root (named by its variable)."""
+    path = Path(path)
+    for root, name in ((PROJECT_ROOT, None), (data_root(), "$SHOPINTENT_DATA"), (reports_dir(), "$SHOPINTENT_REPORTS")):
+        if path == root or root in path.parents:
+            rel = path.relative_to(root).as_posix()
+            if name is None:
+                return rel
+            return name if rel == "." else f"{name}/{rel}"
+    return str(path)
 
 
 def _read_metrics(path: Path) -> dict:
@@ -125,49 +182,82 @@ def run_all(dataset: str = "synthetic", profile: str = "default", seed: int = DE
             source: str | Path | None = None, only: list[str] | None = None, continue_on_error: bool = False,
             notebooks_dir: Path = NOTEBOOKS_DIR, reports_root: Path | None = None,
             echo: Callable[[str], None] = print) -> list[NotebookResult]:
-    """Prepare the dataset if needed, run the notebooks in order, write the run's pages."""
+    """Prepare the dataset if needed, run the notebooks in order, write the run's pages.
+
+    Holds the report folder's lock throughout (``InUseError`` if another run holds it). An
+    interrupt marks the running notebook and the run ``interrupted``, writes ``run.json`` and
+    the indexes, and is raised on."""
     from shopintent.data import registry
 
     prof = get_profile(profile)
     registry.check_dataset(dataset)
     notebooks = discover(notebooks_dir, only)
-    if not registry.is_prepared(dataset, profile):
-        echo(f"preparing {dataset} ({profile}) ...")
-        registry.prepare(dataset, profile=profile, seed=seed, source=source)
     root = reports_root or reports_dir()
     out = run_dir(dataset, profile, root)
-    started = datetime.now(UTC)
-    params = {"DATASET": dataset, "PROFILE": profile, "SEED": seed, "DATA_DIR": str(data_root()),
-              "REPORT_DIR": str(out)}
-    results: list[NotebookResult] = []
-    stop = False
-    for i, nb in enumerate(notebooks, start=1):
-        tag = f"[{i}/{len(notebooks)}] {nb.stem}"
-        if stop:
-            results.append(NotebookResult(nb.stem, "not run", error="an earlier notebook failed"))
-            echo(f"{tag}: not run")
-            continue
-        metrics_path = out / "metrics" / f"{nb.stem}.json"
-        metrics_path.unlink(missing_ok=True)  # a stale result must not pass for this run's
-        echo(f"{tag} ...")
-        t0 = time.perf_counter()
-        executed = out / "executed" / nb.name
-        status, error = execute(nb, executed, params, prof.notebook_timeout_s, out / "logs" / f"{nb.stem}.log")
-        duration = time.perf_counter() - t0
-        recorded = _read_metrics(metrics_path)
-        if status == "passed" and not recorded:
-            status, error = "failed", "the notebook recorded no metrics (its last cell must call run.record)"
-        result = NotebookResult(nb.stem, status, round(duration, 1), error, recorded.get("metrics", {}),
-                                _headline(recorded))
-        if executed.is_file():
-            render_html(executed, out / "html" / f"{nb.stem}.html")
-            result.html = f"html/{nb.stem}.html"
-        results.append(result)
-        echo(f"{tag}: {status} in {duration:.1f} s" + (f" — {error}" if error else ""))
-        stop = status == "failed" and not continue_on_error
-    write_run(out, dataset, profile, seed, started, results)
-    write_reports_index(root)
+    with locked(out):
+        remove_temps(out)  # what a killed run left; no other writer can be here now
+        started = datetime.now(UTC)
+        results: list[NotebookResult] = []
+        current: tuple[str, float] | None = None
+        try:
+            recover(registry.dataset_dir(dataset, profile))
+            if not registry.is_prepared(dataset, profile):
+                echo(f"preparing {dataset} ({profile}) ...")
+                registry.prepare(dataset, profile=profile, seed=seed, source=source)
+            write_plotlyjs(out)
+            params = {"DATASET": dataset, "PROFILE": profile, "SEED": seed, "DATA_DIR": str(data_root()),
+                      "REPORT_DIR": str(out)}
+            stop = False
+            for i, nb in enumerate(notebooks, start=1):
+                tag = f"[{i}/{len(notebooks)}] {nb.stem}"
+                if stop:
+                    results.append(NotebookResult(nb.stem, "not run", error="an earlier notebook failed"))
+                    echo(f"{tag}: not run")
+                    continue
+                metrics_path = out / "metrics" / f"{nb.stem}.json"
+                metrics_path.unlink(missing_ok=True)  # a stale result must not pass for this run's
+                echo(f"{tag} ...")
+                t0 = time.perf_counter()
+                current = (nb.stem, t0)
+                executed = out / "executed" / nb.name
+                status, error = execute(nb, executed, params, prof.notebook_timeout_s,
+                                        out / "logs" / f"{nb.stem}.log")
+                duration = time.perf_counter() - t0
+                recorded = _read_metrics(metrics_path)
+                if status == "passed" and not recorded:
+                    status, error = "failed", "the notebook recorded no metrics (its last cell must call run.record)"
+                result = NotebookResult(nb.stem, status, round(duration, 1), error, recorded.get("metrics", {}),
+                                        _headline(recorded))
+                if executed.is_file():
+                    render_html(executed, out / "html" / f"{nb.stem}.html", params)
+                    result.html = f"html/{nb.stem}.html"
+                results.append(result)
+                current = None
+                echo(f"{tag}: {status} in {duration:.1f} s" + (f" — {error}" if error else ""))
+                stop = status == "failed" and not continue_on_error
+        except KeyboardInterrupt as interrupt:
+            with shielded():
+                _record_interrupt(interrupt, results, current, notebooks, echo)
+                write_run(out, dataset, profile, seed, started, results)
+                write_reports_index(root)
+            raise
+        write_run(out, dataset, profile, seed, started, results)
+        write_reports_index(root)
     return results
+
+
+def _record_interrupt(interrupt: KeyboardInterrupt, results: list[NotebookResult],
+                      current: tuple[str, float] | None, notebooks: list[Path],
+                      echo: Callable[[str], None]) -> None:
+    """The running notebook becomes ``interrupted``, the ones after it ``not run``."""
+    name = signal.Signals(getattr(interrupt, "signum", signal.SIGINT)).name
+    if current is not None:
+        duration = time.perf_counter() - current[1]
+        results.append(NotebookResult(current[0], "interrupted", round(duration, 1), f"stopped by {name}"))
+        echo(f"[{len(results)}/{len(notebooks)}] {current[0]}: interrupted after {duration:.1f} s")
+    done = {r.notebook for r in results}
+    results += [NotebookResult(nb.stem, "not run", error=f"the run was stopped by {name}")
+                for nb in notebooks if nb.stem not in done]
 
 
 def write_run(out: Path, dataset: str, profile: str, seed: int, started: datetime,
@@ -188,6 +278,8 @@ def summary_page(results: list[NotebookResult]) -> str | None:
 
 
 def run_status(results: list[NotebookResult]) -> str:
+    if any(r.status == "interrupted" for r in results):
+        return "interrupted"
     if any(r.status == "failed" for r in results):
         return "failed"
     return "passed" if results else "empty"

@@ -24,8 +24,11 @@ from importlib import metadata
 from pathlib import Path
 
 from shopintent.config import PROJECT_ROOT, reports_dir, seed_everything
-from shopintent.io import write_json
+from shopintent.io import write_json, write_text
 
+#: The one copy of plotly.js in a run folder; pages (``html/``), executed notebooks
+#: (``executed/``) and saved figures (``figures/<notebook>/``) load it by a relative path.
+PLOTLY_JS = "plotly.min.js"
 KEY = re.compile(r"^[a-z0-9_@.\-]+(/[a-z0-9_@.\-]+)+$")
 #: packages whose versions are recorded with every result
 VERSIONED = ("shopintent", "numpy", "pandas", "scikit-learn", "tensorflow", "keras", "keras-hub", "tf-keras",
@@ -43,6 +46,17 @@ def run_name(dataset: str, profile: str) -> str:
 def run_dir(dataset: str, profile: str, root: Path | None = None) -> Path:
     """``reports/<dataset>-<profile>/``: runs on different datasets and profiles sit side by side."""
     return (root or reports_dir()) / run_name(dataset, profile)
+
+
+def write_plotlyjs(out_dir: str | Path) -> Path:
+    """``<run dir>/plotly.min.js`` from the installed plotly package (offline), unless it is there."""
+    from plotly.offline import get_plotlyjs
+
+    path = Path(out_dir) / PLOTLY_JS
+    js = get_plotlyjs()
+    if not path.is_file() or path.stat().st_size != len(js.encode()):
+        write_text(path, js)
+    return path
 
 
 def git_commit() -> str | None:
@@ -123,10 +137,13 @@ class NotebookRun:
         raise NotebookSkipped(reason)
 
     def save_figure(self, fig, name: str):
-        """Save a plotly (HTML, plotly.js embedded) or matplotlib (PNG) figure; returns it for display."""
+        """Save a plotly (HTML loading the run folder's ``plotly.min.js``) or matplotlib (PNG)
+        figure; returns it for display."""
         self.figures_dir.mkdir(parents=True, exist_ok=True)
         if hasattr(fig, "write_html"):
-            fig.write_html(self.figures_dir / f"{name}.html", include_plotlyjs=True, full_html=True)
+            write_plotlyjs(self.out_dir)
+            write_text(self.figures_dir / f"{name}.html",
+                       fig.to_html(include_plotlyjs=f"../../{PLOTLY_JS}", full_html=True))
         else:
             fig.savefig(self.figures_dir / f"{name}.png", dpi=120, bbox_inches="tight")
         return fig
@@ -135,8 +152,9 @@ class NotebookRun:
 def use_offline_plotly() -> None:
     """Plotly figures that render in JupyterLab (mimetype) and in nbconvert's HTML (inline HTML).
 
-    plotly's own "notebook" renderer loads MathJax from a CDN; this one writes plotly.js into
-    the first figure's HTML and nothing external, so a report opens with no network access.
+    plotly's own "notebook" renderer loads MathJax from a CDN; this one makes the first figure's
+    HTML load ``../plotly.min.js`` (the run folder's copy, seen from ``html/`` and ``executed/``)
+    and nothing external, so a report opens with no network access.
     """
     import plotly.io as pio
     from plotly.io.base_renderers import MimetypeRenderer
@@ -145,7 +163,8 @@ def use_offline_plotly() -> None:
         library_sent = False
 
         def to_mimebundle(self, fig_dict):
-            html = pio.to_html(fig_dict, include_plotlyjs=not self.library_sent, include_mathjax=False,
+            script = f"../{PLOTLY_JS}" if not self.library_sent else False
+            html = pio.to_html(fig_dict, include_plotlyjs=script, include_mathjax=False,
                                full_html=False, default_width="100%", default_height=480, validate=False)
             OfflineHtml.library_sent = True
             return {"text/html": html}
@@ -160,12 +179,13 @@ def start_notebook(notebook: str, dataset: str, profile: str, seed: int, data_di
     """Set a notebook up: seeds, data location, offline interactive figures; returns its run.
 
     ``data_dir`` overrides ``$SHOPINTENT_DATA``; ``report_dir`` defaults to
-    ``reports/<dataset>-<profile>/``. Plotly figures embed plotly.js once per page, so the
-    HTML reports work without network access.
+    ``reports/<dataset>-<profile>/``. Plotly figures load the run folder's one ``plotly.min.js``
+    (written here if missing), so the HTML reports work without network access.
     """
     seed_everything(seed)
     if data_dir:
         os.environ["SHOPINTENT_DATA"] = str(data_dir)
     use_offline_plotly()
     out = Path(report_dir) if report_dir else run_dir(dataset, profile)
+    write_plotlyjs(out)
     return NotebookRun(notebook=notebook, dataset=dataset, profile=profile, seed=seed, out_dir=out)

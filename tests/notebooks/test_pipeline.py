@@ -40,7 +40,9 @@ def test_failures_are_reported_and_later_notebooks_run_with_continue_on_error(wo
         html = page.read_text()
         assert not re.search(r"<(script|link)[^>]+(src|href)=\"https?://", html), page.name
     figure_page = (out / "html" / "01_records.html").read_text()
-    assert "Plotly.newPlot" in figure_page and figure_page.count("plotly.js v") == 1
+    assert "Plotly.newPlot" in figure_page and "plotly.js v" not in figure_page  # not a copy of its own
+    assert figure_page.count('<script charset="utf-8" src="../plotly.min.js"></script>') == 1
+    assert (out / "plotly.min.js").read_text().count("plotly.js v") == 1
     assert "synthetic-smoke/index.html" in (workspace / "reports" / "index.html").read_text()
     lines = capsys.readouterr().out
     assert "[2/4] 02_fails: failed" in lines and "2 passed, 1 failed, 1 skipped" in lines

@@ -32,7 +32,9 @@ def test_record_skip_and_figures(tmp_path):
     fig = Figure()
     fig.add_subplot().plot([0, 1])
     run.save_figure(fig, "line")
-    assert (tmp_path / "figures" / "07_example" / "bars.html").read_text().count("plotly.js v") == 1
+    bars = (tmp_path / "figures" / "07_example" / "bars.html").read_text()
+    assert "plotly.js v" not in bars and '<script charset="utf-8" src="../../plotly.min.js"></script>' in bars
+    assert (tmp_path / "plotly.min.js").read_text().count("plotly.js v") == 1  # the run folder's one copy
     assert (tmp_path / "figures" / "07_example" / "line.png").stat().st_size > 1000
     path = run.record({"example/model/auc": 0.75}, headline=["example/model/auc"])
     saved = json.loads(path.read_text())

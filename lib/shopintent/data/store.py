@@ -4,7 +4,9 @@ A dataset is a folder ``data/processed/<name>/`` holding ``events``, ``items``, 
 ``reviews`` (the canonical tables), any extra tables of its source (ground truth of the
 synthetic shop, relevance judgements, knowledge-graph triples...) and ``meta.json``.
 Saving writes everything into a temporary sibling folder and renames it into place, so
-a failed prepare never leaves a half-written dataset behind.
+a failed prepare never leaves a half-written dataset behind. A save holds the folder's lock
+(``.<name>.lock``): a second save of the same folder waits for the first, then replaces it
+whole; what a killed save left behind is cleaned up first.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from shopintent.data.schema import TABLES, SchemaError, conform, empty_table, validate_dataset
-from shopintent.io import staging_dir
+from shopintent.io import locked, staging_dir
 
 CANONICAL = tuple(TABLES)
 SCHEMA_VERSION = 1
@@ -79,7 +81,7 @@ class ShopData:
         """Validate, then write the dataset atomically to the folder ``path``."""
         self.validate()
         path = Path(path)
-        with staging_dir(path) as tmp:
+        with locked(path, wait=True), staging_dir(path) as tmp:
             for name, df in self.tables().items():
                 _write_parquet(df, tmp / f"{name}.parquet", name)
             meta = {**self.meta, "schema_version": SCHEMA_VERSION, "rows": self.row_counts(),
