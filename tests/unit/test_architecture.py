@@ -17,7 +17,7 @@ PACKAGE = LIB / "shopintent"
 #: Layer of each top-level module or package: a module may import a lower layer, or its own
 #: top-level package; never a higher layer, never a sibling package of the same layer.
 LAYERS = {
-    "config": 0, "io": 0,
+    "config": 0, "io": 0, "processes": 0,
     "data": 1, "evaluation": 1,
     "features": 2,
     "models": 3,
