@@ -4,7 +4,7 @@ numbers, draw the figures and write what later notebooks reuse.
 Protocols: ``temporal-global-cutoff`` (ours, on any dataset) and ``msr-stratified-75-25``
 (Microsoft Recommenders' MovieLens benchmark, only to compare with its published table).
 Outputs: fitted states as ``.npz`` in ``models/<dataset>-<profile>/recommenders/`` (load with
-``persist.load_recommender``) and top-k lists as ``recs_<model>.parquet`` beside the dataset.
+``registry.load(name, path)``) and top-k lists as ``recs_<model>.parquet`` beside the dataset.
 """
 
 from __future__ import annotations
