@@ -168,7 +168,8 @@ class LightGBMReranker(Recommender):
     ITEM_COLUMNS = ("item_id", "category", "brand", "price")
 
     def __init__(self, base: str = "item_knn", base_params: dict | None = None,
-                 n_candidates: int = 50, label_frac: float = 0.2, seed: int = 42, rounds: int = 300) -> None:
+                 n_candidates: int = 50, label_frac: float = 0.2, seed: int = 42,
+                 rounds: int = 300) -> None:
         self.base = base
         self.base_params = dict(base_params or {})
         self.n_candidates = int(n_candidates)
@@ -179,9 +180,9 @@ class LightGBMReranker(Recommender):
     def fit(self, train: pd.DataFrame, items: pd.DataFrame, labels: pd.DataFrame | None = None
             ) -> LightGBMReranker:
         """Candidates and features from ``train``, labels from ``labels`` (the period after it;
-        None: the last ``label_frac`` of ``train`` by time), the re-ranker early-stopped on a quarter of
-        those users (``fit_and_evaluate``'s protocol); then the base is refitted on both periods,
-        which are also the history the features of new recommendations read."""
+        None: the last ``label_frac`` of ``train`` by time), the re-ranker early-stopped on a
+        quarter of those users (``fit_and_evaluate``'s protocol); then the base is refitted on
+        both periods, which are also the history the features of new recommendations read."""
         if labels is None:
             from shopintent.data.splits import temporal_split
 
@@ -208,9 +209,11 @@ class LightGBMReranker(Recommender):
         return candidate_stage(self.base_, self.history_, self.features_items_, users,
                                self.n_candidates)
 
-    def _score(self, rows: np.ndarray) -> np.ndarray:
-        """The base model's scores, its candidates lifted above the rest in the re-ranker's order."""
-        users = self.data_.user_ids[rows]
+    def score(self, users) -> np.ndarray:
+        """The base model's scores, its candidates lifted above the rest in the re-ranker's order
+        (users unknown in training too: the base proposes them candidates as to anyone)."""
+        self._check_fitted()
+        users = np.asarray(list(users), dtype=object)
         base = self.base_.score(users)
         stage = self.stage(users)
         logits = self.reranker_.score(stage)
@@ -219,11 +222,14 @@ class LightGBMReranker(Recommender):
         out = base - (np.nanmax(np.abs(base)) * 2 + 1.0)  # every other item below every candidate
         top = np.nanmax(out) + 1.0
         n = order.shape[1]
-        r = np.repeat(np.arange(len(rows)), n).reshape(order.shape)
+        r = np.repeat(np.arange(len(users)), n).reshape(order.shape)
         ok = order >= 0
         steps = np.broadcast_to(np.arange(n, 0, -1, dtype=np.float64), order.shape)
         out[r[ok], order[ok]] = top + steps[ok]
         return out
+
+    def _score(self, rows: np.ndarray) -> np.ndarray:
+        return self.score(self.data_.user_ids[rows])
 
     def _base_file(self) -> str:
         return "base.npz" if registry.get(self.base).saves_to == "file" else "base"
@@ -235,8 +241,9 @@ class LightGBMReranker(Recommender):
         ``meta.json``."""
         self._check_fitted()
         path = Path(path)
-        settings = {"base": self.base, "base_params": self.base_params, "n_candidates": self.n_candidates,
-                    "label_frac": self.label_frac, "seed": self.seed, "rounds": self.rounds}
+        settings = {"base": self.base, "base_params": self.base_params,
+                    "n_candidates": self.n_candidates, "label_frac": self.label_frac,
+                    "seed": self.seed, "rounds": self.rounds}
         meta = {"name": self.name, "settings": settings,
                 "best_iteration": self.reranker_.best_iteration}
         with staging_dir(path) as tmp:

@@ -1,5 +1,6 @@
 """Hyper-parameters chosen on a validation split carved from the training part, never the test.
 
+Models and their grids come from ``registry`` (``MODELS``, ``search_space``).
 ``validation_split`` cuts the training events once more, the same way the test was cut:
 ``temporal`` (the last ``frac`` of the training period validates, for the temporal protocol)
 or ``stratified`` (``frac`` of each user's training rows at random, for the Microsoft
