@@ -108,6 +108,23 @@ def test_every_provider_registers_something():
     assert set(registry.PROVIDERS) <= modules  # the KG and explain layers' models included
 
 
+def test_every_module_that_registers_is_a_provider():
+    """An entry in a module missing from ``PROVIDERS`` would never be found: the scan (``ast``,
+    no imports) finds every call of ``register(...)`` in the library."""
+    import ast
+    from pathlib import Path
+
+    lib = Path(registry.__file__).resolve().parents[3]
+    calling = set()
+    for path in (lib / "shopintent").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call):
+                continue
+            if getattr(node.func, "id", getattr(node.func, "attr", "")) == "register":
+                calling.add(".".join(path.relative_to(lib).with_suffix("").parts))
+    assert calling - {"shopintent.models.recommenders.registry"} == set(registry.PROVIDERS)
+
+
 def test_unknown_names_and_double_registration_are_refused():
     with pytest.raises(KeyError, match="unknown recommender 'nope'.*ease"):
         registry.get("nope")
