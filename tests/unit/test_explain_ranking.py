@@ -52,3 +52,21 @@ def test_reranker_learns_what_the_labels_follow():
     assert (brand[np.arange(len(top)), top] > 0.7)[has].mean() > 0.9
     att = tabular.tree_shap(model.booster, stop.features.iloc[:200], model.best_iteration)
     assert att.importance().index[0] == "user_brand_share"
+
+
+def test_the_registered_reranker_reorders_as_notebook_10(smoke_shop):
+    """``LightGBMReranker`` (the ``Recommender`` behind the registry) fitted on the same periods
+    gives ``fit_and_evaluate``'s re-ranked lists, position for position."""
+    keep = np.sort(smoke_shop.events["user_id"].unique())[:150]
+    events = smoke_shop.events[smoke_shop.events["user_id"].isin(keep)]
+    history, labels, train, test = ranking.split_for_ranking(events)
+    items = smoke_shop.items
+    result = ranking.fit_and_evaluate(history, labels, train, test, items, seed=3, n_candidates=20,
+                                      n_shap=20, n_boot=20)
+    model = ranking.LightGBMReranker(n_candidates=20, seed=3).fit(history, items, labels=labels)
+    assert model.reranker_.best_iteration == result.reranker.best_iteration
+    expected = result.reranker.rerank(result.stage, 10)
+    got = model.recommend(result.stage.users, 10).index
+    valid = expected >= 0
+    assert valid.mean() > 0.9
+    np.testing.assert_array_equal(got[valid], expected[valid])

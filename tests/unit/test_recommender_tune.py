@@ -80,6 +80,7 @@ def test_tune_all_and_the_tuning_table(shop):
     assert list(table.index) == ["popularity", "recent_popularity"] and len(lines) == 2
     assert table.loc["recent_popularity", "grid_points"] == 2
     assert table.loc["popularity", "params"] == {}
-    assert set(tune.search_space("smoke")) == set(tune.MODELS) == set(tune.search_space("default"))
+    # every grid-searched model is one of tune's (tune lists every registered recommender)
+    assert set(tune.search_space("smoke")) == set(tune.search_space("default")) < set(tune.MODELS)
     assert isinstance(table.loc["popularity", "val_ndcg@10"], float | np.floating)
     assert pd.notna(table["refit_s"]).all()

@@ -10,15 +10,25 @@ history before a validation cut-off gives features and candidates, the validatio
 interactions give labels (an item the user then touched = 1); testing does the same with the
 whole training period and the test period, and the re-ranked lists are scored against the
 base model's order on the same candidates (NDCG@10).
+
+``LightGBMReranker`` puts both stages behind ``Recommender`` (fit, recommend, save, load) and
+is registered as ``lightgbm_reranker``: fitted on (history, labels) it re-orders exactly as
+``fit_and_evaluate`` does.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+
+from shopintent.io import staging_dir, write_text
+from shopintent.models.recommenders import registry
+from shopintent.models.recommenders.base import Interactions, Recommender
 
 PAIR_FEATURES = ("base_score", "base_rank_log", "item_popularity", "item_conversion", "user_leaf_share",
                  "user_top_category_share", "user_brand_share", "price_gap", "user_events")
@@ -145,6 +155,124 @@ class Reranker:
         """Top-k catalogue positions per user after re-ranking the candidates."""
         order = np.argsort(-self.score(stage), axis=1, kind="stable")[:, :k]
         return np.take_along_axis(stage.candidates, order, axis=1)
+
+
+class LightGBMReranker(Recommender):
+    """``lightgbm_reranker``: a registered ``base`` (item-kNN, as in notebook 10) proposes
+    ``n_candidates`` unseen items per user, ``Reranker`` re-orders them on ``PAIR_FEATURES``;
+    every other item follows below them in the base model's order."""
+
+    name = "lightgbm_reranker"
+    #: the columns of the events and items that ``pair_features`` reads (what ``save`` keeps)
+    EVENT_COLUMNS = ("user_id", "item_id", "event_type", "ts")
+    ITEM_COLUMNS = ("item_id", "category", "brand", "price")
+
+    def __init__(self, base: str = "item_knn", base_params: dict | None = None,
+                 n_candidates: int = 50, label_frac: float = 0.2, seed: int = 42,
+                 rounds: int = 300) -> None:
+        self.base = base
+        self.base_params = dict(base_params or {})
+        self.n_candidates = int(n_candidates)
+        self.label_frac = float(label_frac)
+        self.seed = int(seed)
+        self.rounds = int(rounds)
+
+    def fit(self, train: pd.DataFrame, items: pd.DataFrame, labels: pd.DataFrame | None = None
+            ) -> LightGBMReranker:
+        """Candidates and features from ``train``, labels from ``labels`` (the period after it;
+        None: the last ``label_frac`` of ``train`` by time), the re-ranker early-stopped on a
+        quarter of those users (``fit_and_evaluate``'s protocol); then the base is refitted on
+        both periods, which are also the history the features of new recommendations read."""
+        if labels is None:
+            from shopintent.data.splits import temporal_split
+
+            inner = temporal_split(train[train["item_id"].notna()], test_frac=self.label_frac)
+            train, labels = inner.train, inner.test
+        items = items.reset_index(drop=True)
+        users = np.intersect1d(train["user_id"].unique(), labels["user_id"].unique())
+        base = registry.create(self.base, **self.base_params).fit(train, items)
+        stage = candidate_stage(base, train, items, users, self.n_candidates, labels)
+        fit_part, stop_part = stage.split_users(0.25, self.seed)
+        self.reranker_ = Reranker.fit(fit_part, stop_part, seed=self.seed, rounds=self.rounds)
+        history = pd.concat([train, labels])
+        self.base_ = registry.create(self.base, **self.base_params).fit(history, items)
+        columns = [c for c in self.EVENT_COLUMNS if c in history]
+        self.history_ = history[columns].reset_index(drop=True)
+        self.features_items_ = items[[c for c in self.ITEM_COLUMNS if c in items]]
+        return super().fit(history, items)
+
+    def _fit(self, data: Interactions, items: pd.DataFrame) -> None:
+        return None
+
+    def stage(self, users) -> RankingStage:
+        """The base model's candidates of ``users`` with their features (no labels)."""
+        return candidate_stage(self.base_, self.history_, self.features_items_, users,
+                               self.n_candidates)
+
+    def score(self, users) -> np.ndarray:
+        """The base model's scores, its candidates lifted above the rest in the re-ranker's order
+        (users unknown in training too: the base proposes them candidates as to anyone)."""
+        self._check_fitted()
+        users = np.asarray(list(users), dtype=object)
+        base = self.base_.score(users)
+        stage = self.stage(users)
+        logits = self.reranker_.score(stage)
+        by_logit = np.argsort(-logits, axis=1, kind="stable")
+        order = np.take_along_axis(stage.candidates, by_logit, axis=1)
+        out = base - (np.nanmax(np.abs(base)) * 2 + 1.0)  # every other item below every candidate
+        top = np.nanmax(out) + 1.0
+        n = order.shape[1]
+        r = np.repeat(np.arange(len(users)), n).reshape(order.shape)
+        ok = order >= 0
+        steps = np.broadcast_to(np.arange(n, 0, -1, dtype=np.float64), order.shape)
+        out[r[ok], order[ok]] = top + steps[ok]
+        return out
+
+    def _score(self, rows: np.ndarray) -> np.ndarray:
+        return self.score(self.data_.user_ids[rows])
+
+    def _base_file(self) -> str:
+        return "base.npz" if registry.get(self.base).saves_to == "file" else "base"
+
+    def save(self, path: str | Path) -> Path:
+        """Write the folder ``path``: ``base.npz`` or ``base/`` (the base model's own format),
+        ``reranker.txt`` (LightGBM's
+        text model), ``history.parquet`` and ``items.parquet`` (what the features read) and
+        ``meta.json``."""
+        self._check_fitted()
+        path = Path(path)
+        settings = {"base": self.base, "base_params": self.base_params,
+                    "n_candidates": self.n_candidates, "label_frac": self.label_frac,
+                    "seed": self.seed, "rounds": self.rounds}
+        meta = {"name": self.name, "settings": settings,
+                "best_iteration": self.reranker_.best_iteration}
+        with staging_dir(path) as tmp:
+            self.base_.save(tmp / self._base_file())
+            write_text(tmp / "reranker.txt", self.reranker_.booster.model_to_string())
+            self.history_.to_parquet(tmp / "history.parquet", index=False)
+            self.features_items_.to_parquet(tmp / "items.parquet", index=False)
+            write_text(tmp / "meta.json", json.dumps(meta, indent=1) + "\n")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> LightGBMReranker:
+        """The model ``save`` wrote: same candidates, same features, same order."""
+        import lightgbm as lgb
+
+        path = Path(path)
+        meta = json.loads((path / "meta.json").read_text())
+        self = cls(**meta["settings"])
+        self.name = meta["name"]
+        self.base_ = registry.load(self.base, path / self._base_file())
+        booster = lgb.Booster(model_str=(path / "reranker.txt").read_text())
+        self.reranker_ = Reranker(booster, int(meta["best_iteration"]))
+        self.history_ = pd.read_parquet(path / "history.parquet")
+        self.features_items_ = pd.read_parquet(path / "items.parquet")
+        self.data_, self.items_ = self.base_.data_, self.base_.items_
+        return self
+
+
+registry.register("lightgbm_reranker", LightGBMReranker, saves_to="folder")
 
 
 def split_for_ranking(events: pd.DataFrame, test_frac: float = 0.2, val_frac: float = 0.1):

@@ -10,16 +10,23 @@ on (so validation fits never see validation co-occurrences), seeds each user wit
 ``n_recent`` latest training items (weighted by event weight) and the entities linked in the
 ``n_queries`` latest training searches, and ranks items by PageRank mass divided by
 ``degree ** degree_power`` (0 = plain PageRank; higher values take mass from hub items, which
-the walk reaches from everywhere). ``blend.KGBlend`` mixes it with a learned model.
+the walk reaches from everywhere). ``blend.KGBlend`` mixes it with a learned model. Saved as a
+folder (``save``/``load``): the graph (``store``), the training interactions, the training
+searches with their texts and the linker's extra aliases, so that a loaded model seeds and
+walks exactly as the fitted one. Registered as ``kg_ppr`` (``models.recommenders.registry``).
 """
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import networkx as nx
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from shopintent.io import staging_dir, write_npz, write_text
 from shopintent.kg.build import ProductKG, build_kg
 from shopintent.kg.linking import (
     EntityLinker,
@@ -28,6 +35,7 @@ from shopintent.kg.linking import (
     user_query_entities,
 )
 from shopintent.models.recommenders.base import Interactions, Recommender
+from shopintent.models.recommenders.registry import register
 
 #: multiplier of each relation's edges in the walk (relations not listed: ``DEFAULT_RELATION_WEIGHT``).
 #: Query intents join every category, so they would leak mass across the whole shop: off.
@@ -130,6 +138,19 @@ class KGPPR(Recommender):
     def _fit(self, data: Interactions, items: pd.DataFrame) -> None:
         self.kg_ = self.kg if self.kg is not None else build_kg(items, self.train_, self.queries, extras=self.extras,
                                                                 **self.build_options)
+        self._index_graph(data)
+        aliases = None
+        if self.queries is not None and self.n_queries > 0 and self.query_weight > 0:
+            aliases = pd.concat([title_category_aliases(self.kg_, items),
+                                 mine_category_aliases(self.train_, self.queries, self.kg_)])
+        train = self.train_
+        searches = train[train["query_id"].notna()] if "query_id" in train else train.iloc[:0]
+        searches = searches[["user_id", "ts", "query_id"]] if len(searches) else None
+        self._set_searches(aliases, searches)
+        self.train_ = None  # not kept: the model holds what it needs
+
+    def _index_graph(self, data: Interactions) -> None:
+        """The walk's matrix over ``kg_``, each catalogue item's node and its degree penalty."""
         self.index_, self.adjacency_ = adjacency(self.kg_, self.relation_weights)
         self.item_pos_ = self.index_.get_indexer(self.kg_.item_nodes(data.item_ids))
         if (self.item_pos_ < 0).any():
@@ -137,16 +158,64 @@ class KGPPR(Recommender):
                              f"(e.g. {data.item_ids[np.flatnonzero(self.item_pos_ < 0)[0]]!r}); build it from the same items")
         degree = np.asarray(self.adjacency_.sum(axis=1)).ravel()[self.item_pos_]
         self.penalty_ = np.power(np.maximum(degree, 1.0), -self.degree_power)
-        self.linker_ = None
-        if self.queries is not None and self.n_queries > 0 and self.query_weight > 0:
-            aliases = pd.concat([title_category_aliases(self.kg_, items),
-                                 mine_category_aliases(self.train_, self.queries, self.kg_)])
-            self.linker_ = EntityLinker(self.kg_, aliases)
-        searches = self.train_[self.train_["query_id"].notna()] if "query_id" in self.train_ else self.train_.iloc[:0]
-        self.searches_ = searches[["user_id", "ts", "query_id"]] if len(searches) else None
+
+    def _set_searches(self, aliases: pd.DataFrame | None, searches: pd.DataFrame | None) -> None:
+        """The linker (None without aliases: searches do not seed) and the training searches."""
+        self.aliases_ = aliases
+        self.linker_ = None if aliases is None else EntityLinker(self.kg_, aliases)
+        self.searches_ = searches
         self.query_entities_ = pd.DataFrame(columns=["user_id", "node_id", "weight"])
         self.linked_users_: set = set()
-        self.train_ = None  # not kept: the model holds what it needs
+
+    # -- persistence ------------------------------------------------------------------------
+    _SETTINGS = ("alpha", "n_recent", "n_queries", "query_weight", "degree_power",
+                 "relation_weights", "build_options", "tol", "batch_size")
+
+    def save(self, path: str | Path) -> Path:
+        """Write the folder ``path`` (replaced atomically): ``kg/`` (``store.save_kg``),
+        ``interactions.npz``, ``searches.parquet`` and ``queries.parquet`` (the training searches
+        and their texts, when searches seed the walk), ``aliases.parquet`` and ``model.json``."""
+        from shopintent.kg.store import save_kg
+        from shopintent.models.recommenders.persist import interaction_arrays
+
+        self._check_fitted()
+        path = Path(path)
+        meta = {"name": self.name, "settings": {k: getattr(self, k) for k in self._SETTINGS},
+                "searches": self.searches_ is not None, "linker": self.linker_ is not None}
+        with staging_dir(path) as tmp:
+            save_kg(self.kg_, tmp / "kg")
+            write_npz(tmp / "interactions.npz", interaction_arrays(self.data_))
+            if self.searches_ is not None:
+                self.searches_.to_parquet(tmp / "searches.parquet", index=False)
+                if self.queries is not None:
+                    asked = self.queries[self.queries["query_id"].isin(self.searches_["query_id"])]
+                    asked[["query_id", "text"]].to_parquet(tmp / "queries.parquet", index=False)
+            if self.aliases_ is not None:
+                self.aliases_[["node_id", "alias"]].to_parquet(tmp / "aliases.parquet", index=False)
+            write_text(tmp / "model.json", json.dumps(meta, indent=1) + "\n")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> KGPPR:
+        """The model ``save`` wrote: same seeds, same walk, same scores."""
+        from shopintent.kg.store import load_kg
+        from shopintent.models.recommenders.persist import interactions_from
+
+        path = Path(path)
+        meta = json.loads((path / "model.json").read_text())
+        queries = path / "queries.parquet"
+        self = cls(load_kg(path / "kg"), **meta["settings"],
+                   queries=pd.read_parquet(queries) if queries.is_file() else None)
+        self.name = meta["name"]
+        with np.load(path / "interactions.npz", allow_pickle=False) as z:
+            self.data_ = interactions_from({k: z[k] for k in z.files})
+        self.items_ = pd.DataFrame({"item_id": self.data_.item_ids})
+        self.kg_, self.train_, self._last = self.kg, None, None
+        self._index_graph(self.data_)
+        read = {f: pd.read_parquet(path / f"{f}.parquet") if (path / f"{f}.parquet").is_file()
+                else None for f in ("aliases", "searches")}
+        self._set_searches(read["aliases"] if meta["linker"] else None, read["searches"])
+        return self
 
     def _query_entities(self, users: pd.Index) -> pd.DataFrame:
         """Linked entities of the users' latest training searches (linked once per user, cached)."""
@@ -215,3 +284,6 @@ class KGPPR(Recommender):
 
     def _score(self, rows: np.ndarray) -> np.ndarray:
         return self.score(self.data_.user_ids[rows])
+
+
+register("kg_ppr", KGPPR, saves_to="folder")

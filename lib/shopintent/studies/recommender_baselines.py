@@ -4,7 +4,7 @@ numbers, draw the figures and write what later notebooks reuse.
 Protocols: ``temporal-global-cutoff`` (ours, on any dataset) and ``msr-stratified-75-25``
 (Microsoft Recommenders' MovieLens benchmark, only to compare with its published table).
 Outputs: fitted states as ``.npz`` in ``models/<dataset>-<profile>/recommenders/`` (load with
-``persist.load_recommender``) and top-k lists as ``recs_<model>.parquet`` beside the dataset.
+``registry.load(name, path)``) and top-k lists as ``recs_<model>.parquet`` beside the dataset.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import scipy.sparse as sp
 
 from shopintent.config import artefact_dir
 from shopintent.evaluation.ranking import map_at_k
+from shopintent.io import write_parquet  # noqa: F401 - notebook 06 writes its lists with it
 from shopintent.models.recommenders.base import Recommender
 from shopintent.models.recommenders.evaluate import RecTask, evaluate_recs, metric_keys
 from shopintent.models.recommenders.tune import Tuned

@@ -22,10 +22,10 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from shopintent.config import artefact_dir
+from shopintent.models.recommenders import registry
 from shopintent.models.recommenders.evaluate import metric_keys
 from shopintent.models.recommenders.sequential.base import (
     MODEL_NAMES,
-    SequencePopularity,
     SequenceRecommender,
     SessionItemKNN,
 )
@@ -37,6 +37,9 @@ SETTINGS: dict[str, dict] = {
     "full": {"dim": 128, "max_len": 100, "epochs": 40, "patience": 3},
 }
 LEARNING_RATES = {"lstm": 5e-3, "self_attention": 3e-3}
+#: the notebook's model names -> their registered names (``models.recommenders.registry``)
+REGISTERED = {"popularity": "sequence_popularity", "item_knn": "session_item_knn", "lstm": "lstm",
+              "self_attention": "self_attention"}
 COLOURS = {"popularity": "#8c8c8c", "item_knn": "#2a9d8f", "lstm": "#e76f51", "self_attention": "#6a4c93"}
 #: MiniLM titles per second on this project's 2-core machine (see purchase_sequence)
 MINILM_TEXTS_PER_S = 130
@@ -94,14 +97,9 @@ def fit_models(split: SequenceSplit, profile: str, item_vectors: np.ndarray | No
     models: dict[str, SequenceRecommender] = {}
     for name in names:
         start = time.perf_counter()
-        if name == "popularity":
-            model = SequencePopularity()
-        elif name == "item_knn":
-            model = SessionItemKNN()
-        else:
-            from shopintent.models.recommenders.sequential.nets import NextItemModel
-
-            model = NextItemModel(name, learning_rate=LEARNING_RATES[name], seed=seed, **cfg)
+        neural = name in LEARNING_RATES
+        params = {"learning_rate": LEARNING_RATES[name], "seed": seed, **cfg} if neural else {}
+        model = registry.create(REGISTERED[name], **params)
         kwargs = {"item_vectors": item_vectors, "log": log} if name in LEARNING_RATES else {}
         models[name] = model.fit(split.train, split.val, **kwargs)
         if log:
@@ -198,5 +196,6 @@ def model_dir(dataset: str, profile: str) -> Path:
 
 
 def save_models(models: dict[str, SequenceRecommender], folder: str | Path) -> dict[str, Path]:
-    """Save the models that can be saved (the neural ones, ``.keras``); the baselines refit in seconds."""
-    return {name: m.save(Path(folder) / name) for name, m in models.items() if hasattr(m, "save")}
+    """Save the neural models (``.keras``); the baselines refit in seconds, so are not kept."""
+    return {name: m.save(Path(folder) / name) for name, m in models.items()
+            if name in LEARNING_RATES}

@@ -153,14 +153,14 @@ def ease_from_notebook_06(dataset: str, profile: str, train: pd.DataFrame,
                           items: pd.DataFrame) -> tuple[Recommender | None, str]:
     """Notebook 06's saved EASE if it was fitted on exactly these training interactions (same
     users, items and weights), so that a run-all does not tune it twice; else (None, why)."""
-    from shopintent.models.recommenders import persist
+    from shopintent.models.recommenders import registry
     from shopintent.models.recommenders.base import build_interactions
     from shopintent.studies import recommender_baselines as comparison
 
     path = comparison.model_dir(dataset, profile) / "ease.npz"
     if not path.is_file():
         return None, f"no EASE saved by notebook 06 at {path}: tuned here"
-    model = persist.load_recommender(path)
+    model = registry.load("ease", path)
     mine = build_interactions(train, items["item_id"], weights=model.weights)
     same = (model.data_.user_ids.equals(mine.user_ids) and model.data_.item_ids.equals(mine.item_ids)
             and (model.data_.matrix != mine.matrix).nnz == 0)

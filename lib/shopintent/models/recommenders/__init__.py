@@ -1,2 +1,4 @@
 """Recommenders behind one interface (``base.Recommender``): fit on training interactions and
-the catalogue, recommend top-k over the whole catalogue, evaluate with ``evaluate``."""
+the catalogue, recommend top-k over the whole catalogue, evaluate with ``evaluate``. Every
+recommender is registered by name in ``registry`` (its factory, search space and loader), which
+``tune``, ``persist`` and the studies read."""

@@ -11,7 +11,11 @@
 
 ``score_history(history)`` scores any CSR ``(n, n_items)`` histories (sessions, sequence
 prefixes) with a fitted item-item model, not only training users: notebooks 07 and 08 use it.
-Every model saves to one ``.npz`` (``save(path)``, ``persist.load_recommender``).
+Every model saves to one ``.npz`` (``save(path)``, ``Class.load(path)``). Each is registered
+(``registry``) with the grid ``tune`` searches: small grids bracketing what validation chose on
+MovieLens-100K and the synthetic shop while they were designed (EASE's l2 500 there, 4000 here;
+log weights won for the item-item models on the shop; on MovieLens every pair weighs 1, so
+log = binary); smoke searches a point or two, as it must run in seconds.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import scipy.sparse as sp
 
 from shopintent.models.recommenders.base import Interactions, Recommender
 from shopintent.models.recommenders.persist import Persistent, sparse_arrays, sparse_from
+from shopintent.models.recommenders.registry import register
 
 WEIGHTINGS = ("binary", "weight", "log")
 _DAY_S = 86_400.0
@@ -229,3 +234,18 @@ class EASE(_Trained):
 
     def _set_state(self, arrays) -> None:
         self.weights_, self.kept_, self.fallback_ = arrays["weights"], arrays["kept"], arrays["fallback"]
+
+
+register("popularity", Popularity, space={"smoke": {}, "default": {}})
+register("recent_popularity", RecentPopularity,
+         space={"smoke": {"half_life_days": [3.0, 14.0, 56.0]},
+                "default": {"half_life_days": [1.0, 3.0, 7.0, 14.0, 28.0, 56.0, 112.0]}})
+register("item_knn", ItemKNN,
+         space={"smoke": {"neighbours": [50, None], "shrinkage": [20.0], "weighting": ["log"]},
+                "default": {"neighbours": [100, None], "shrinkage": [20.0, 100.0],
+                            "weighting": ["log"]}})
+# EASE learns on at most the 4,000 (smoke: 2,000) most popular items: its fit is cubic in them
+register("ease", EASE,
+         space={"smoke": {"l2": [100.0, 500.0, 2000.0], "weighting": ["log"], "max_items": [2000]},
+                "default": {"l2": [250.0, 500.0, 1000.0, 2000.0, 4000.0, 8000.0],
+                            "weighting": ["log"], "max_items": [4000]}})

@@ -11,6 +11,8 @@ so its result does not depend on the thread count and it uses ``threads`` (defau
 the size of this project's machines); BPR's lock-free SGD is only reproducible on one thread,
 its default. BLAS is held to one thread while fitting, as implicit recommends, so the two
 thread pools do not fight. Factors save to ``.npz`` with the interactions (``save``).
+Registered with their grids (``registry``): ALS wanted few factors, alpha 5 and strong
+regularisation, BPR a log-popularity weight near 2 (see ``BPR``), on the synthetic shop.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import pandas as pd
 from shopintent.models.recommenders.base import Interactions, Recommender
 from shopintent.models.recommenders.baselines import weigh
 from shopintent.models.recommenders.persist import Persistent
+from shopintent.models.recommenders.registry import register
 
 
 def default_threads() -> int:
@@ -127,3 +130,14 @@ class BPR(_Factorised):
         return BayesianPersonalizedRanking(factors=self.factors, learning_rate=self.learning_rate,
                                            regularization=self.regularization, iterations=self.iterations,
                                            random_state=self.seed, num_threads=self.threads or default_threads())
+
+
+register("als", ALS,
+         space={"smoke": {"factors": [16], "regularization": [10.0], "alpha": [5.0],
+                          "iterations": [10]},
+                "default": {"factors": [16, 32], "regularization": [10.0, 100.0], "alpha": [5.0],
+                            "iterations": [15]}})
+register("bpr", BPR,
+         space={"smoke": {"factors": [32], "iterations": [50], "pop_weight": [0.0, 2.0]},
+                "default": {"factors": [64, 128], "learning_rate": [0.05], "regularization": [0.01],
+                            "iterations": [100], "pop_weight": [0.0, 1.0, 2.0, 3.0]}})

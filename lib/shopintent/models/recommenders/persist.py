@@ -2,14 +2,15 @@
 
 A file holds the training interactions (so that ``recommend(..., exclude_seen=True)`` and
 cold-user scoring work after loading), the model's learned arrays (``_state``) and a JSON
-header with its kind and constructor parameters. ``load_recommender`` reads it with
-``allow_pickle=False`` and builds only classes listed in ``KINDS``, so a file handed over by
-someone else can carry numbers, never code.
+header with its kind and constructor parameters. ``load_recommender`` (``Class.load``) reads
+it with ``allow_pickle=False`` and builds only the registered classes saved this way (``KINDS``,
+read from ``registry``), so a file handed over by someone else can carry numbers, never code.
+Every other registered recommender saves its own format (a folder: Keras weights, TFRS weights,
+a graph); ``LOADERS`` and ``load(name, path)`` read any of them by registered name.
 """
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import json
 from pathlib import Path
@@ -19,19 +20,31 @@ import pandas as pd
 import scipy.sparse as sp
 
 from shopintent.io import write_npz
+from shopintent.models.recommenders import registry
 from shopintent.models.recommenders.base import Interactions
 
 FORMAT = "shopintent-recommender"
 VERSION = 1
-#: class name -> module: the only classes a file may ask to build
-KINDS: dict[str, str] = {
-    "Popularity": "shopintent.models.recommenders.baselines",
-    "RecentPopularity": "shopintent.models.recommenders.baselines",
-    "ItemKNN": "shopintent.models.recommenders.baselines",
-    "EASE": "shopintent.models.recommenders.baselines",
-    "ALS": "shopintent.models.recommenders.factorization",
-    "BPR": "shopintent.models.recommenders.factorization",
-}
+#: registered name -> ``load(path)``: every registered recommender, whatever its format
+LOADERS = registry.View(lambda entry: entry.load)
+
+
+def kinds() -> dict[str, type]:
+    """Class name -> class: the only classes a ``.npz`` file may ask to build (every registered
+    class that saves through ``Persistent``)."""
+    return {e.target.__name__: e.target for e in registry.entries().values()
+            if isinstance(e.target, type) and issubclass(e.target, Persistent)}
+
+
+def __getattr__(name: str):
+    if name == "KINDS":  # read from the registry when asked, so that it is always complete
+        return kinds()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def load(name: str, path: str | Path):
+    """The registered recommender ``name`` saved at ``path`` (a file or folder, by its format)."""
+    return registry.load(name, path)
 
 
 def _ids(index: pd.Index) -> np.ndarray:
@@ -49,6 +62,18 @@ def sparse_from(arrays, prefix: str) -> sp.csr_matrix:
     shape = tuple(int(x) for x in arrays[f"{prefix}.shape"])
     return sp.csr_matrix((arrays[f"{prefix}.data"], arrays[f"{prefix}.indices"], arrays[f"{prefix}.indptr"]),
                          shape=shape)
+
+
+def interaction_arrays(data: Interactions) -> dict[str, np.ndarray]:
+    """Training interactions as plain arrays: ids, the weight matrix and the latest times."""
+    return {"user_ids": _ids(data.user_ids), "item_ids": _ids(data.item_ids),
+            **sparse_arrays("matrix", data.matrix), **sparse_arrays("last_ts", data.last_ts)}
+
+
+def interactions_from(arrays) -> Interactions:
+    """The ``Interactions`` that ``interaction_arrays`` wrote (ids come back as strings)."""
+    return Interactions(sparse_from(arrays, "matrix"), pd.Index(arrays["user_ids"].astype(object)),
+                        pd.Index(arrays["item_ids"].astype(object)), sparse_from(arrays, "last_ts"))
 
 
 class Persistent:
@@ -71,11 +96,17 @@ class Persistent:
         data: Interactions = self.data_
         header = {"format": FORMAT, "version": VERSION, "kind": type(self).__name__, "name": self.name,
                   "params": self.params()}
-        arrays = {"header": np.asarray(json.dumps(header)), "user_ids": _ids(data.user_ids),
-                  "item_ids": _ids(data.item_ids), **sparse_arrays("matrix", data.matrix),
-                  **sparse_arrays("last_ts", data.last_ts),
+        arrays = {"header": np.asarray(json.dumps(header)), **interaction_arrays(data),
                   **{f"state.{k}": v for k, v in self._state().items()}}
         return write_npz(path, arrays)
+
+    @classmethod
+    def load(cls, path: str | Path):
+        """The model ``save`` wrote to ``path``; refuses a file holding another class."""
+        model = load_recommender(path)
+        if not isinstance(model, cls):
+            raise ValueError(f"{path}: holds a {type(model).__name__}, not a {cls.__name__}")
+        return model
 
 
 def load_recommender(path: str | Path):
@@ -89,14 +120,11 @@ def load_recommender(path: str | Path):
     if header.get("format") != FORMAT or header.get("version") != VERSION:
         raise ValueError(f"{path}: format {header.get('format')!r} version {header.get('version')!r}, "
                          f"expected {FORMAT!r} version {VERSION}")
-    kind = header.get("kind")
-    if kind not in KINDS:
-        raise ValueError(f"{path}: unknown recommender kind {kind!r}; known: {', '.join(KINDS)}")
-    cls = getattr(importlib.import_module(KINDS[kind]), kind)
-    model = cls(**header["params"])
-    item_ids = pd.Index(arrays["item_ids"].astype(object))
-    model.data_ = Interactions(sparse_from(arrays, "matrix"), pd.Index(arrays["user_ids"].astype(object)),
-                               item_ids, sparse_from(arrays, "last_ts"))
-    model.items_ = pd.DataFrame({"item_id": item_ids})
+    kind, known = header.get("kind"), kinds()
+    if kind not in known:
+        raise ValueError(f"{path}: unknown recommender kind {kind!r}; known: {', '.join(known)}")
+    model = known[kind](**header["params"])
+    model.data_ = interactions_from(arrays)
+    model.items_ = pd.DataFrame({"item_id": model.data_.item_ids})
     model._set_state({k[len("state."):]: v for k, v in arrays.items() if k.startswith("state.")})
     return model

@@ -1,5 +1,6 @@
 """Hyper-parameters chosen on a validation split carved from the training part, never the test.
 
+Models and their grids come from ``registry`` (``MODELS``, ``search_space``).
 ``validation_split`` cuts the training events once more, the same way the test was cut:
 ``temporal`` (the last ``frac`` of the training period validates, for the temporal protocol)
 or ``stratified`` (``frac`` of each user's training rows at random, for the Microsoft
@@ -18,6 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import pandas as pd
 from sklearn.model_selection import ParameterGrid
@@ -25,47 +27,24 @@ from sklearn.model_selection import ParameterGrid
 from shopintent.config import DEFAULT_SEED
 from shopintent.data.splits import Split, stratified_user_split, temporal_split
 from shopintent.evaluation.ranking import evaluate_ranking
+from shopintent.models.recommenders import registry
 from shopintent.models.recommenders.base import Recommender
-from shopintent.models.recommenders.baselines import EASE, ItemKNN, Popularity, RecentPopularity
 from shopintent.models.recommenders.evaluate import RecTask, make_task
-from shopintent.models.recommenders.factorization import ALS, BPR
 
 VALIDATIONS = ("temporal", "stratified")
-#: model name -> class; every class takes its hyper-parameters as keyword arguments
-MODELS: dict[str, type[Recommender]] = {"popularity": Popularity, "recent_popularity": RecentPopularity,
-                                        "item_knn": ItemKNN, "ease": EASE, "als": ALS, "bpr": BPR}
+#: name -> factory of every registered recommender (``registry``); each takes its
+#: hyper-parameters as keyword arguments
+MODELS = registry.View(lambda e: partial(e.factory, **e.params) if e.params else e.factory)
 #: the metric a grid point is chosen by (on validation)
 SELECT_BY = "ndcg@10"
 
-_SMOKE: dict[str, dict[str, list]] = {
-    "popularity": {},
-    "recent_popularity": {"half_life_days": [3.0, 14.0, 56.0]},
-    "item_knn": {"neighbours": [50, None], "shrinkage": [20.0], "weighting": ["log"]},
-    "ease": {"l2": [100.0, 500.0, 2000.0], "weighting": ["log"], "max_items": [2000]},
-    "als": {"factors": [16], "regularization": [10.0], "alpha": [5.0], "iterations": [10]},
-    "bpr": {"factors": [32], "iterations": [50], "pop_weight": [0.0, 2.0]},
-}
-#: small grids bracketing what validation chose on MovieLens-100K and the synthetic shop while
-#: they were designed: EASE's l2 500 there, 4000 here; log weights won for the item-item models
-#: on the shop (on MovieLens every pair weighs 1, so log = binary); ALS wanted few factors, alpha
-#: 5 and strong regularisation; BPR a log-popularity weight near 2 (see ``factorization.BPR``).
-#: EASE learns on at most the 4,000 (smoke: 2,000) most popular items: its fit is cubic in them
-_DEFAULT: dict[str, dict[str, list]] = {
-    "popularity": {},
-    "recent_popularity": {"half_life_days": [1.0, 3.0, 7.0, 14.0, 28.0, 56.0, 112.0]},
-    "item_knn": {"neighbours": [100, None], "shrinkage": [20.0, 100.0], "weighting": ["log"]},
-    "ease": {"l2": [250.0, 500.0, 1000.0, 2000.0, 4000.0, 8000.0], "weighting": ["log"], "max_items": [4000]},
-    "als": {"factors": [16, 32], "regularization": [10.0, 100.0], "alpha": [5.0], "iterations": [15]},
-    "bpr": {"factors": [64, 128], "learning_rate": [0.05], "regularization": [0.01], "iterations": [100],
-            "pop_weight": [0.0, 1.0, 2.0, 3.0]},
-}
-
 
 def search_space(profile: str) -> dict[str, dict[str, list]]:
-    """The grid per model for a profile: smoke a point or two (it must run in seconds), default
-    and full the small grids above (each fit takes seconds on 2 cores)."""
-    grids = _SMOKE if profile == "smoke" else _DEFAULT
-    return {name: {k: list(v) for k, v in grid.items()} for name, grid in grids.items()}
+    """The grid per model for a profile, as each model registered it: smoke a point or two (it
+    must run in seconds), default and full small grids (each fit takes seconds on 2 cores).
+    Models without a grid (two-tower, sequential, KG, re-ranker) choose their epochs or weights
+    on validation while fitting and are left out."""
+    return registry.search_spaces("smoke" if profile == "smoke" else "default")
 
 
 def validation_split(train: pd.DataFrame, how: str = "temporal", frac: float = 0.2,
@@ -131,7 +110,8 @@ def grid_search(factory: Callable[..., Recommender], grid: dict[str, list], fold
     ``params``), mean ``ndcg@k`` and ``recall@k`` over the folds, and ``fit_s`` (summed).
     Parameters a class lists in ``score_params`` act only when scoring: points that differ only
     there share one fit (and its ``fit_s``)."""
-    score_only = set(getattr(factory, "score_params", ()))
+    # (a partial's class holds them)
+    score_only = set(getattr(getattr(factory, "func", factory), "score_params", ()))
     rows, fitted = [], {}
     for point in ParameterGrid(grid):
         fit_point = {p: v for p, v in point.items() if p not in score_only}
@@ -155,9 +135,12 @@ def grid_search(factory: Callable[..., Recommender], grid: dict[str, list], fold
 def tune(name: str, grid: dict[str, list], train: pd.DataFrame, items: pd.DataFrame, *,
          folds: list[Fold] | None = None, how: str = "temporal", frac: float = 0.2, seed: int = DEFAULT_SEED,
          repeats: int = 1, fixed: dict | None = None, refit: bool = True) -> Tuned:
-    """Choose ``MODELS[name]``'s parameters on validation (folds built here unless given by
-    ``validation_folds``), then refit the best on all of ``train``. A model without a grid
+    """Choose the registered ``name``'s parameters on validation (folds built here unless given
+    by ``validation_folds``), then refit the best on all of ``train``. A model without a grid
     (popularity) is just fitted; a model taking a ``seed`` gets ``seed``."""
+    entry = registry.get(name)
+    if entry.fits_on != "events":
+        raise ValueError(f"tune: {name} is fitted on {entry.fits_on}, not on events and items")
     cls = MODELS[name]
     folds = folds if folds is not None else validation_folds(train, items, how, frac, seed, repeats)
     fixed = {**({"seed": seed} if "seed" in _init_params(cls) else {}), **(fixed or {})}
@@ -186,10 +169,10 @@ def tune_all(grids: dict[str, dict[str, list]], train: pd.DataFrame, items: pd.D
     return out
 
 
-def _init_params(cls) -> set[str]:
+def _init_params(factory) -> set[str]:
     import inspect
 
-    return set(inspect.signature(cls.__init__).parameters) - {"self"}
+    return set(inspect.signature(factory).parameters)
 
 
 def tuning_table(tuned: dict[str, Tuned]) -> pd.DataFrame:

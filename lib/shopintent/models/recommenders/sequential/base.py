@@ -17,18 +17,26 @@ Baselines under the same protocol (no TensorFlow here):
   sequence: older items down-weighted by ``decay`` per step, the decay chosen on validation
   (the user-history ItemKNN of notebook 06 is order-free: decay 1 over a user's history).
 
-The neural models (LSTM, self-attention) live in ``sequential_nets``.
+The neural models (LSTM, self-attention) live in ``sequential_nets``. All four are registered
+(``registry``) as ``sequence_popularity``, ``session_item_knn``, ``lstm`` and ``self_attention``
+(the baselines' names differ from the user-based models of the same kind); each saves to a
+folder (``save(path)``, ``Class.load(path)``).
 """
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 from shopintent.evaluation.ranking import ndcg_at_k, topk_from_scores
+from shopintent.io import staging_dir, write_npz, write_text
 from shopintent.models.recommenders.base import Recommendations, top_k
 from shopintent.models.recommenders.evaluate import evaluate_recs
+from shopintent.models.recommenders.registry import register
 from shopintent.models.recommenders.sequential.data import NextItems, Sequences, SequenceSplit
 
 #: the four models of notebook 08, in the order its tables show them
@@ -104,7 +112,49 @@ def recency_history(sequences: Sequences, decay: float) -> sp.csr_matrix:
     return m
 
 
-class SequencePopularity(SequenceRecommender):
+class _BaselineSequences(SequenceRecommender):
+    """A sequence model that scores with a fitted ``baselines`` model (``model_``). Saved as a
+    folder: ``model.npz`` (that model, ``Persistent.save``), ``state.npz`` (this model's fitted
+    arrays) and ``meta.json`` (its settings and what it chose on validation)."""
+
+    def _settings(self) -> dict:
+        return {}
+
+    def _fitted(self) -> tuple[dict, dict[str, np.ndarray]]:
+        return {}, {}
+
+    def _set_fitted(self, meta: dict, arrays: dict[str, np.ndarray]) -> None:
+        return None
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        fitted, arrays = self._fitted()
+        meta = {"class": type(self).__name__, "name": self.name, "settings": self._settings(),
+                "fitted": fitted, "item_ids": [str(i) for i in self.item_ids_]}
+        with staging_dir(path) as tmp:
+            self.model_.save(tmp / "model.npz")
+            write_npz(tmp / "state.npz", arrays)
+            write_text(tmp / "meta.json", json.dumps(meta, indent=1) + "\n")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> _BaselineSequences:
+        from shopintent.models.recommenders.persist import load_recommender
+
+        path = Path(path)
+        meta = json.loads((path / "meta.json").read_text())
+        if meta.get("class") != cls.__name__:
+            raise ValueError(f"{path}: holds a {meta.get('class')}, not a {cls.__name__}")
+        model = cls(**meta["settings"])
+        model.name = meta["name"]
+        model.model_ = load_recommender(path / "model.npz")
+        model.item_ids_ = pd.Index(meta["item_ids"])
+        with np.load(path / "state.npz", allow_pickle=False) as z:
+            model._set_fitted(meta["fitted"], {k: z[k] for k in z.files})
+        return model
+
+
+class SequencePopularity(_BaselineSequences):
     """``baselines.Popularity`` on the training sequences (distinct sequences per item): the same
     list for every sequence, the floor to beat."""
 
@@ -120,7 +170,7 @@ class SequencePopularity(SequenceRecommender):
         return self.model_.score_history(sequences.seen())
 
 
-class SessionItemKNN(SequenceRecommender):
+class SessionItemKNN(_BaselineSequences):
     """``baselines.ItemKNN`` on session co-occurrence, read from the end of the sequence.
 
     sim(i, j) = sessions with both / (sqrt(sessions with i x sessions with j) + ``shrinkage``)
@@ -156,6 +206,20 @@ class SessionItemKNN(SequenceRecommender):
         else:
             self.decay_ = float(self.decay)
 
+    def _settings(self) -> dict:
+        return {"decay": self.decay, "decays": list(self.decays), "shrinkage": self.shrinkage,
+                "neighbours": self.neighbours}
+
+    def _fitted(self) -> tuple[dict, dict[str, np.ndarray]]:
+        # validation as pairs: JSON would turn the float keys into strings
+        return ({"decay": self.decay_, "validation": [[d, v] for d, v in self.validation_.items()]},
+                {"tie_break": self.tie_break_})
+
+    def _set_fitted(self, meta: dict, arrays: dict[str, np.ndarray]) -> None:
+        self.decay_ = meta["decay"]
+        self.validation_ = {d: v for d, v in meta["validation"]}
+        self.tie_break_ = arrays["tie_break"]
+
     @property
     def similarity_(self) -> sp.csr_matrix:
         return self.model_.similarity_
@@ -163,6 +227,15 @@ class SessionItemKNN(SequenceRecommender):
     def score_sequences(self, sequences):
         self._check_fitted(sequences)
         return self.model_.score_history(recency_history(sequences, self.decay_)) + self.tie_break_
+
+
+register("sequence_popularity", SequencePopularity, fits_on="sequences", saves_to="folder")
+register("session_item_knn", SessionItemKNN, fits_on="sequences", saves_to="folder")
+# by dotted path: ``nets`` imports Keras (about 10 s), which a lookup should not pay for
+_NETS = "shopintent.models.recommenders.sequential.nets:NextItemModel"
+register("lstm", _NETS, params={"kind": "lstm"}, fits_on="sequences", saves_to="folder")
+register("self_attention", _NETS, params={"kind": "self_attention"}, fits_on="sequences",
+         saves_to="folder")
 
 
 def evaluate_sequences(models: dict[str, SequenceRecommender], split: SequenceSplit, k: int = 20,

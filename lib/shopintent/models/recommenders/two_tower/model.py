@@ -31,6 +31,7 @@ import os
 import sys
 import time
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +42,7 @@ from shopintent.evaluation.frames import interactions_matrix
 from shopintent.evaluation.ranking import evaluate_ranking, topk_from_scores
 from shopintent.io import write_npz, write_text
 from shopintent.models.recommenders.base import Interactions, Recommender
+from shopintent.models.recommenders.registry import register
 from shopintent.models.recommenders.two_tower import features as ttf
 
 _MISSING = object()
@@ -365,3 +367,11 @@ def _interactions_from(arrays: dict, meta: dict) -> Interactions:
     m = sp.csr_matrix((arrays["m_data"], arrays["m_indices"], arrays["m_indptr"]), shape=shape)
     t = sp.csr_matrix((arrays["t_data"], arrays["t_indices"], arrays["t_indptr"]), shape=shape)
     return Interactions(m, pd.Index(meta["user_ids"], dtype=object), pd.Index(meta["item_ids"], dtype=object), t)
+
+
+# no grid for tune: the epoch is chosen on validation while fitting (``fit(..., val=events)``) and
+# the rest by the study's own search over configs (``studies.two_tower_retrieval.tune_two_tower``)
+register("two_tower", TwoTowerRecommender, saves_to="folder",
+         load=partial(TwoTowerRecommender.load, name="two_tower"))
+register("two_tower_text", TwoTowerRecommender, params={"name": "two_tower_text"}, needs=("text",),
+         saves_to="folder", load=partial(TwoTowerRecommender.load, name="two_tower_text"))

@@ -31,8 +31,10 @@ from shopintent.evaluation.frames import interactions_matrix
 from shopintent.evaluation.ranking import evaluate_ranking, topk_from_scores
 from shopintent.io import write_npz, write_text
 from shopintent.models.recommenders.base import Recommender
+from shopintent.models.recommenders.registry import register
 from shopintent.models.recommenders.two_tower import features as ttf
 from shopintent.models.recommenders.two_tower.model import (
+    TwoTowerConfig,
     TwoTowerRecommender,
     import_tfrs,
 )
@@ -159,6 +161,19 @@ class RankedTwoTower(Recommender):
         self.retrieval = retrieval
         self.config = config or RankerConfig()
 
+    def fit(self, train: pd.DataFrame, items: pd.DataFrame, val_frac: float = 0.2,
+            verbose: bool = False) -> RankedTwoTower:
+        """Both stages on ``train`` alone (the module's protocol): a copy of the retrieval model
+        fitted on the first ``1 - val_frac`` of it (by time) proposes the candidates that the
+        last ``val_frac`` labels, then the retrieval model is fitted on all of ``train``."""
+        from shopintent.data.splits import temporal_split
+
+        inner = temporal_split(train, test_frac=val_frac)
+        r = self.retrieval
+        inner_model = TwoTowerRecommender(r.config, r.text, name=r.name).fit(inner.train, items)
+        r.fit(train, items)
+        return self.fit_ranker(inner_model, inner.test, verbose)
+
     def fit_ranker(self, inner: TwoTowerRecommender, val: pd.DataFrame, verbose: bool = False) -> RankedTwoTower:
         """Train the ranker on ``inner``'s candidates for the ``val`` period (see the module docstring)."""
         import tensorflow as tf
@@ -216,33 +231,44 @@ class RankedTwoTower(Recommender):
         return self
 
     def save(self, folder: str | Path) -> Path:
-        """``<folder>/two_tower_ranked.json`` + ``.npz``: the ranker's settings and weights (the
-        retrieval model is saved on its own, ``TwoTowerRecommender.save``)."""
+        """``<folder>/two_tower_ranked.json`` + ``.npz``: the ranker's settings and weights, with
+        the retrieval model it re-orders beside them (``TwoTowerRecommender.save``'s files)."""
         folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
+        self.retrieval.save(folder)
+        # the catalogue's feature columns too: a loaded retrieval model keeps only item ids
         write_npz(folder / f"{self.name}.npz",
-                         {f"weight_{j:03d}": w for j, w in enumerate(self.model_.get_weights())})
+                         {f"weight_{j:03d}": w for j, w in enumerate(self.model_.get_weights())}
+                  | {f"catalogue_{k}": v for k, v in self.catalogue_.arrays().items()})
         meta = {"name": self.name, "config": asdict(self.config), "retrieval": self.retrieval.name,
                 "best_epoch": int(self.best_epoch_)}
         write_text(folder / f"{self.name}.json", json.dumps(meta))
         return folder / f"{self.name}.json"
 
     @classmethod
-    def load(cls, folder: str | Path, retrieval: TwoTowerRecommender) -> RankedTwoTower:
-        """The ranker saved by ``save``, on top of its (loaded) retrieval model."""
+    def load(cls, folder: str | Path, retrieval: TwoTowerRecommender | None = None
+             ) -> RankedTwoTower:
+        """The ranker saved by ``save``, on top of ``retrieval`` (None: the one saved beside it)."""
         folder = Path(folder)
         meta = json.loads((folder / f"{cls.name}.json").read_text())
+        if retrieval is None:
+            retrieval = TwoTowerRecommender.load(folder, meta["retrieval"])
         if meta["retrieval"] != retrieval.name:
             raise ValueError(f"{folder}: the ranker was trained on {meta['retrieval']}'s candidates, "
                              f"not {retrieval.name}'s")
         cfg = meta["config"]
         self = cls(retrieval, RankerConfig(**{**cfg, "hidden": tuple(cfg["hidden"])}))
         self.data_, self.items_ = retrieval.data_, retrieval.items_
-        self.catalogue_ = ttf.item_features(self.items_, np.ones(len(self.items_), dtype=bool))
+        with np.load(folder / f"{cls.name}.npz", allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        if "catalogue_id_index" in arrays:
+            columns = ("id_index", "brand", "category", "top_category", "price_bucket")
+            self.catalogue_ = ttf.ItemFeatures(self.data_.item_ids,
+                                               *(arrays[f"catalogue_{k}"] for k in columns))
+        else:  # saved without the catalogue: the retrieval model must know the items' columns
+            self.catalogue_ = ttf.item_features(self.items_, np.ones(len(self.items_), dtype=bool))
         self.model_ = build_ranker(self.config, self.catalogue_.sizes)
         self.model_({"dense": np.zeros((1, len(DENSE)), np.float32), **{k: np.zeros(1, np.int32) for k in CATEGORICAL}})
-        with np.load(folder / f"{cls.name}.npz", allow_pickle=False) as z:
-            self.model_.set_weights([z[k] for k in sorted(z.files)])
+        self.model_.set_weights([arrays[k] for k in sorted(arrays) if k.startswith("weight_")])
         self.best_epoch_ = meta["best_epoch"]
         return self
 
@@ -273,3 +299,12 @@ class RankedTwoTower(Recommender):
         ok = order >= 0
         out[r[ok], order[ok]] = top + np.broadcast_to(np.arange(n, 0, -1, dtype=np.float64), order.shape)[ok]
         return out
+
+
+def two_tower_ranked(retrieval: TwoTowerConfig | None = None, config: RankerConfig | None = None,
+                     text: np.ndarray | None = None) -> RankedTwoTower:
+    """An unfitted ``two_tower_ranked`` over a fresh retrieval model (``retrieval`` its config)."""
+    return RankedTwoTower(TwoTowerRecommender(retrieval, text), config)
+
+
+register("two_tower_ranked", two_tower_ranked, saves_to="folder", load=RankedTwoTower.load)
