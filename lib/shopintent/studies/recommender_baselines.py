@@ -18,7 +18,6 @@ import scipy.sparse as sp
 
 from shopintent.config import artefact_dir
 from shopintent.evaluation.ranking import map_at_k
-from shopintent.io import write_parquet  # noqa: F401 - notebook 06 writes its lists with it
 from shopintent.models.recommenders.base import Recommender
 from shopintent.models.recommenders.evaluate import RecTask, evaluate_recs, metric_keys
 from shopintent.models.recommenders.tune import Tuned
