@@ -48,22 +48,6 @@ def components(kg: ProductKG) -> dict:
             "items_in_largest": float(items.isin(largest).mean()) if len(items) else float("nan")}
 
 
-def summary_metrics(kg: ProductKG, prefix: str = "kg") -> dict[str, float]:
-    """``kg/nodes``, ``kg/edges``, ``kg/nodes/<type>``, ``kg/edges/<relation>`` (Freebase relations
-    summed as ``fb``), components and mean item degree."""
-    out: dict[str, float] = {f"{prefix}/nodes": kg.n_nodes, f"{prefix}/edges": kg.n_edges}
-    out.update({f"{prefix}/nodes/{t}": int(n) for t, n in node_counts(kg).items()})
-    rel = kg.edges["relation"].where(~kg.edges["relation"].str.startswith("fb:"), "fb")
-    out.update({f"{prefix}/edges/{r}": int(n) for r, n in rel.value_counts().items()})
-    comp = components(kg)
-    out[f"{prefix}/components"] = comp["components"]
-    out[f"{prefix}/largest_component_share"] = comp["largest_share"]
-    out[f"{prefix}/items_in_largest_component"] = comp["items_in_largest"]
-    d = degrees(kg)
-    out[f"{prefix}/item_mean_degree"] = float(d.loc[d["type"] == "item", "degree"].mean())
-    return out
-
-
 def degree_figure(kg: ProductKG):
     """Degree distribution per node type on log-log axes (plotly): hubs (categories, colours)
     against the long tail of items with a handful of edges."""
