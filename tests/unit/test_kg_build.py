@@ -184,3 +184,20 @@ def test_item_features_are_saved_as_safe_arrays(tmp_path):
     with np.load(paths[1], allow_pickle=False) as back:
         assert back["item_id"].tolist() == ["i1", "i2", "i3", "i4", "i5"]
         np.testing.assert_array_equal(back["attribute_ids"], arrays["attribute_ids"])
+
+
+def test_notebook_09_figures():
+    from shopintent.studies import knowledge_graph_figures as figures
+
+    kg = build.build_kg(catalogue(), events())
+    fig = figures.degree_figure(kg)
+    assert sorted(t.name for t in fig.data) == sorted(stats.node_counts(kg).index)
+    d = stats.degrees(kg)
+    items = next(t for t in fig.data if t.name == "item")
+    assert sum(items.y) == int((d.loc[d["type"] == "item", "degree"] > 0).sum())  # isolated: log axis
+    from shopintent.kg.explain import explain_graph
+
+    graph = explain_graph(kg)
+    path = list(graph.nodes)[:1]
+    sub = figures.subgraph_figure(graph, [path], "one node", history=[])
+    assert sub.axes[0].get_title() == "one node"

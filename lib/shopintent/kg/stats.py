@@ -1,5 +1,4 @@
-"""What the KG holds: node and edge counts by type, degrees, connected components, and the
-flat ``kg/...`` metrics a notebook records."""
+"""What the KG holds: node and edge counts by type, degrees and connected components."""
 
 from __future__ import annotations
 
@@ -46,19 +45,3 @@ def components(kg: ProductKG) -> dict:
     return {"components": len(comps), "largest": len(largest),
             "largest_share": len(largest) / max(kg.n_nodes, 1),
             "items_in_largest": float(items.isin(largest).mean()) if len(items) else float("nan")}
-
-
-def degree_figure(kg: ProductKG):
-    """Degree distribution per node type on log-log axes (plotly): hubs (categories, colours)
-    against the long tail of items with a handful of edges."""
-    import plotly.graph_objects as go
-
-    d = degrees(kg)
-    fig = go.Figure()
-    for kind, part in d.groupby("type"):
-        counts = part["degree"].value_counts().sort_index()
-        counts = counts[counts.index > 0]
-        fig.add_trace(go.Scatter(x=counts.index, y=counts.to_numpy(), mode="markers", name=str(kind)))
-    fig.update_layout(title="KG degree distribution by node type", xaxis_title="degree (edges)",
-                      yaxis_title="nodes", xaxis_type="log", yaxis_type="log", template="plotly_white")
-    return fig

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
+import pandas as pd
 
 from shopintent.studies.artefacts import fingerprint, reuse_or_fit
 from shopintent.studies.settings import StudySettings
@@ -182,6 +183,34 @@ def _round_robin(labels: np.ndarray, seed: int) -> np.ndarray:
     groups = [r.permutation(np.flatnonzero(labels == c)) for c in np.unique(labels)]
     longest = max((len(g) for g in groups), default=0)
     return np.array([g[i] for i in range(longest) for g in groups if i < len(g)], dtype=np.int64)
+
+
+def faithfulness_metrics(table: pd.DataFrame, model: str, k: int, seed: int,
+                         n_boot: int = 1000) -> dict:
+    """``explain/faithfulness/<model>/topk_drop`` and ``/random_drop`` at ``k`` (None when no
+    example had more than k features), their per-example difference with a 95% bootstrap
+    interval over examples (``difference``, ``_low``, ``_high``), k, the seed and the count
+    (``table``: ``explain.faithfulness`` rows)."""
+    from shopintent.evaluation.bootstrap import bootstrap_mean_ci
+
+    at = table[table["k"] == k]
+    key = f"explain/faithfulness/{model}"
+    n = len(at)
+    diff = (bootstrap_mean_ci((at["topk_drop"] - at["random_drop"]).to_numpy(), n_boot=n_boot, seed=seed)
+            if n else (None, None, None))
+    return {f"{key}/topk_drop": float(at["topk_drop"].mean()) if n else None,
+            f"{key}/random_drop": float(at["random_drop"].mean()) if n else None,
+            f"{key}/difference": diff[0], f"{key}/difference_low": diff[1],
+            f"{key}/difference_high": diff[2], f"{key}/k": k, f"{key}/examples": n, f"{key}/seed": seed}
+
+
+def reranking_metrics(result) -> dict:
+    """``explain/<model>/<column>`` of a ``explain.ranking.RerankResult``'s scores (None for NaN)."""
+    out = {}
+    for model, row in result.scores.iterrows():
+        for col, value in row.items():
+            out[f"explain/{model}/{col}"] = None if pd.isna(value) else float(value)
+    return out
 
 
 def add_kg_paths(table, shop, train_events, max_len: int = 3, recent: int = 20) -> tuple[object, str]:
