@@ -196,16 +196,17 @@ def faithfulness_metrics(table: pd.DataFrame, model: str, k: int, seed: int,
     at = table[table["k"] == k]
     key = f"explain/faithfulness/{model}"
     n = len(at)
-    diff = (bootstrap_mean_ci((at["topk_drop"] - at["random_drop"]).to_numpy(), n_boot=n_boot, seed=seed)
-            if n else (None, None, None))
+    gap = (at["topk_drop"] - at["random_drop"]).to_numpy()
+    diff = bootstrap_mean_ci(gap, n_boot=n_boot, seed=seed) if n else (None, None, None)
     return {f"{key}/topk_drop": float(at["topk_drop"].mean()) if n else None,
             f"{key}/random_drop": float(at["random_drop"].mean()) if n else None,
             f"{key}/difference": diff[0], f"{key}/difference_low": diff[1],
-            f"{key}/difference_high": diff[2], f"{key}/k": k, f"{key}/examples": n, f"{key}/seed": seed}
+            f"{key}/difference_high": diff[2], f"{key}/k": k, f"{key}/examples": n,
+            f"{key}/seed": seed}
 
 
 def reranking_metrics(result) -> dict:
-    """``explain/<model>/<column>`` of a ``explain.ranking.RerankResult``'s scores (None for NaN)."""
+    """``explain/<model>/<column>`` of an ``explain.ranking.RerankResult``'s scores (NaN: None)."""
     out = {}
     for model, row in result.scores.iterrows():
         for col, value in row.items():

@@ -19,9 +19,11 @@ def degree_figure(kg: ProductKG):
     for kind, part in d.groupby("type"):
         counts = part["degree"].value_counts().sort_index()
         counts = counts[counts.index > 0]
-        fig.add_trace(go.Scatter(x=counts.index, y=counts.to_numpy(), mode="markers", name=str(kind)))
+        fig.add_trace(go.Scatter(x=counts.index, y=counts.to_numpy(), mode="markers",
+                                 name=str(kind)))
     fig.update_layout(title="KG degree distribution by node type", xaxis_title="degree (edges)",
-                      yaxis_title="nodes", xaxis_type="log", yaxis_type="log", template="plotly_white")
+                      yaxis_title="nodes", xaxis_type="log", yaxis_type="log",
+                      template="plotly_white")
     return fig
 
 
@@ -34,8 +36,8 @@ def subgraph_figure(graph: nx.Graph, paths: list[list[str]], title: str = "", se
     import matplotlib.pyplot as plt
 
     recommended = [p[-1] for p in paths if p]
-    shown = list(dict.fromkeys([n for p in paths if p for n in p] + [h for h in (history or []) if h in graph]
-                               [:max_history]))
+    seen = [h for h in (history or []) if h in graph][:max_history]
+    shown = list(dict.fromkeys([n for p in paths if p for n in p] + seen))
     items = [n for n in shown if graph.nodes[n].get("type") == "item"]
     shared = {}
     for it in items:
@@ -54,18 +56,21 @@ def subgraph_figure(graph: nx.Graph, paths: list[list[str]], title: str = "", se
     layout = nx.spring_layout(sub, seed=seed, k=1.5 / max(len(shown), 1) ** 0.5)
     nodes = list(sub.nodes)
     types = [graph.nodes[n].get("type", "item") for n in nodes]
-    rims = ["#f58518" if n in recommended else "#2ca02c" if n in (history or []) else "white" for n in nodes]
-    nx.draw_networkx_nodes(sub, layout, nodelist=nodes, ax=ax, node_color=[colours.get(t, "#888") for t in types],
-                           node_size=520, edgecolors=rims, linewidths=3)
+    rims = ["#f58518" if n in recommended else "#2ca02c" if n in (history or []) else "white"
+            for n in nodes]
+    nx.draw_networkx_nodes(sub, layout, nodelist=nodes, ax=ax,
+                           node_color=[colours.get(t, "#888") for t in types], node_size=520,
+                           edgecolors=rims, linewidths=3)
     nx.draw_networkx_edges(sub, layout, ax=ax, alpha=0.5)
     labels = {n: str(graph.nodes[n].get("name", n))[:30] for n in nodes}
     nx.draw_networkx_labels(sub, layout, labels=labels, ax=ax, font_size=8)
-    nx.draw_networkx_edge_labels(sub, layout, edge_labels=nx.get_edge_attributes(sub, "relation"), ax=ax,
-                                 font_size=7)
+    nx.draw_networkx_edge_labels(sub, layout, edge_labels=nx.get_edge_attributes(sub, "relation"),
+                                 ax=ax, font_size=7)
     for kind, colour in colours.items():
         if kind in types:
             ax.scatter([], [], c=colour, label=kind)
-    ax.scatter([], [], facecolors="none", edgecolors="#2ca02c", linewidths=2, label="user's history")
+    ax.scatter([], [], facecolors="none", edgecolors="#2ca02c", linewidths=2,
+               label="user's history")
     ax.scatter([], [], facecolors="none", edgecolors="#f58518", linewidths=2, label="recommended")
     ax.legend(loc="best", fontsize=8)
     ax.set_title(title)
