@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from shopintent.explain import faithfulness
+from shopintent.studies.explainability import faithfulness_metrics  # notebook 10's recorded keys
 
 
 def _linear(w, b=0.0):
@@ -27,7 +28,7 @@ def test_one_dominant_feature_top_k_drop_beats_random():
     s = faithfulness.summarise(table)
     assert s.loc[1, "topk_drop"] > 3 * s.loc[1, "random_drop"]
     assert s.loc[1, "share_topk_larger"] > 0.7 and s.loc[1, "examples"] == 30
-    m = faithfulness.metrics(table, "linear", 1, 0)
+    m = faithfulness_metrics(table, "linear", 1, 0)
     assert m["explain/faithfulness/linear/topk_drop"] == pytest.approx(table["topk_drop"].mean())
     assert m["explain/faithfulness/linear/random_drop"] == pytest.approx(table["random_drop"].mean())
     low, diff, high = (m[f"explain/faithfulness/linear/difference{s}"] for s in ("_low", "", "_high"))
@@ -58,6 +59,6 @@ def test_examples_with_too_few_features_are_left_out():
     f = faithfulness.tabular_value_fn(_linear([1.0, 1.0]), [1.0, 1.0], np.zeros((1, 2)))
     table = faithfulness.deletion_table([f], [[1.0, 0.5]], ks=(1, 2))
     assert list(table["k"]) == [1]
-    assert faithfulness.metrics(table, "m", 2, 0)["explain/faithfulness/m/topk_drop"] is None
+    assert faithfulness_metrics(table, "m", 2, 0)["explain/faithfulness/m/topk_drop"] is None
     with pytest.raises(ValueError, match="k=2"):
         faithfulness.deletion_drops(f, [1.0, 0.5], k=2)

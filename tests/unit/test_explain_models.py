@@ -22,14 +22,23 @@ def test_saved_purchase_model_is_reused_only_for_the_same_training_data(split, s
     saved.save(tmp_path / "lightgbm")
     got, _, note = models.purchase_models(split, smoke_shop, "synthetic", "smoke", seed=7, names=("lightgbm",),
                                           folder=tmp_path, log=lambda *_: None)
-    assert "loaded from" in note
+    assert note == (f"lightgbm (notebook 05's): reused from {tmp_path / 'lightgbm'} "
+                    "(fitted on the same data)")
     np.testing.assert_allclose(got["lightgbm"].raw_scores(split.test), saved.raw_scores(split.test))
-    weight = purchase.balanced_pos_weight(split.train.labels)
-    assert models._matches(tmp_path / "lightgbm", 7, weight)
-    assert not models._matches(tmp_path / "lightgbm", 8, weight)  # another seed
+    got, _, note = models.purchase_models(split, smoke_shop, "synthetic", "smoke", seed=8,
+                                          names=("lightgbm",), folder=tmp_path,
+                                          log=lambda *_: None)  # another seed
+    assert "fitted on other data: fitted here (seed 8)" in note and got["lightgbm"].seed == 8
     other = purchase.split_examples(split.train, test_frac=0.3, val_frac=0.1)  # other training sessions
-    assert not models._matches(tmp_path / "lightgbm", 7, purchase.balanced_pos_weight(other.train.labels))
-    assert not models._matches(tmp_path / "missing", 7, weight)
+    weight = purchase.balanced_pos_weight
+    assert weight(other.train.labels) != weight(split.train.labels)
+    _, _, note = models.purchase_models(other, smoke_shop, "synthetic", "smoke", seed=7,
+                                        names=("lightgbm",), folder=tmp_path, log=lambda *_: None)
+    assert "fitted on other data" in note
+    _, _, note = models.purchase_models(split, smoke_shop, "synthetic", "smoke", seed=7,
+                                        names=("lightgbm",), folder=tmp_path / "missing",
+                                        log=lambda *_: None)
+    assert "none saved at" in note
 
 
 def test_text_models_on_the_smoke_shop(smoke_shop, tmp_path):
@@ -58,6 +67,7 @@ def test_text_models_load_the_saved_classifier_and_skip_small_tables(smoke_shop,
     found, note = models.text_models(smoke_shop, "synthetic", "smoke", seed=0, min_texts=5000, folders=folders)
     assert not found and "72 reviews with a sentiment or rating (at least 5000" in note
     found, note = models.text_models(smoke_shop, "synthetic", "smoke", seed=0, min_texts=60, folders=folders)
-    assert f"loaded from {tmp_path / 'sentiment'}" in note and f"loaded from {tmp_path / 'intent'}" in note
+    assert f"reused from {tmp_path / 'sentiment'}" in note
+    assert f"reused from {tmp_path / 'intent'}" in note
     p = found["review_sentiment"].predict_proba(["great", "awful"])
     np.testing.assert_allclose(p, np.tile(saved.prior_, (2, 1)))  # the majority model, as saved

@@ -124,7 +124,9 @@ def test_a_taggers_spans_are_linked_and_a_missing_tagger_is_said(linker, tmp_pat
     got = dict(zip(linked["text"], linked["node_id"], strict=True))
     assert got["voltix"] == "brand:Voltix" and got["q7"] == "model:Voltix/Q7"
     assert got["ivory"] == "brand:Ivory" and got["zen 2"] == "model:Ivory/Zen 2"
-    assert linking_eval.saved_tagger(None, "synthetic", "default")[0] is None
-    assert linking_eval.saved_tagger("auto", "synthetic", "smoke")[0] is None
-    tagger, note = linking_eval.saved_tagger(tmp_path / "nothing", "synthetic", "default")
+    from shopintent.studies.knowledge_graph import saved_tagger
+
+    assert saved_tagger(None, "synthetic", "default")[0] is None
+    assert saved_tagger("auto", "synthetic", "smoke", load_auto=False)[0] is None
+    tagger, note = saved_tagger(tmp_path / "nothing", "synthetic", "default")
     assert tagger is None and "no saved neural tagger" in note

@@ -55,3 +55,24 @@ def test_synthetic_models_load_says_what_to_run(tmp_path, monkeypatch):
     monkeypatch.setenv("SHOPINTENT_MODELS", str(tmp_path))
     with pytest.raises(FileNotFoundError, match="run notebook 03 on the synthetic shop"):
         qm.synthetic_models("smoke", mode="load")
+
+
+def test_show_prints_lines_displays_tables_and_saves_figures(capsys, monkeypatch):
+    import IPython.display
+
+    shown, saved = [], []
+    monkeypatch.setattr(IPython.display, "display", shown.append)
+
+    class Run:
+        def save_figure(self, fig, name):
+            saved.append(name)
+            return fig
+
+    table = pd.DataFrame({"f1": [0.5]})
+    part = qm.QueryPart({"intent": ["a line", table, ("intent_f1", "the figure")]}, {}, [],
+                        "no labels here")
+    qm.show(part, "intent", Run())
+    assert capsys.readouterr().out == "a line\n"
+    assert shown[0] is table and shown[1] == "the figure" and saved == ["intent_f1"]
+    qm.show(part, "real_intent", Run())  # a section this dataset does not allow
+    assert capsys.readouterr().out == "no labels here\n" and len(shown) == 2

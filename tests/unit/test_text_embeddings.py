@@ -130,3 +130,78 @@ def test_failed_rewrite_keeps_the_old_file(prepared, tmp_path, monkeypatch):
 def test_unknown_table_is_refused(prepared):
     with pytest.raises(ValueError, match="no text in table"):
         emb.write_embeddings("synthetic", "smoke", BagOfCharsEncoder(), tables=("events",), progress=False)
+
+
+# -- the one rule for a model's text vectors: saved -> encoded now (within a limit) -> fallback ----
+
+class FakeMiniLM(BagOfCharsEncoder):
+    name = "minilm"
+    encoder_id = "fake-minilm@1"
+
+
+def _minilm_factory(monkeypatch, made):
+    from shopintent.features.text import encoders
+
+    def factory(**options):
+        made.append(options)
+        return FakeMiniLM()
+
+    monkeypatch.setitem(encoders._ENCODERS, "minilm", factory)
+
+
+def _tfidf():
+    return np.zeros((3, 2), np.float32), "TF-IDF + SVD vectors of the item titles"
+
+
+def test_item_text_vectors_reads_the_saved_ones(prepared, monkeypatch, tmp_path):
+    emb.write_embeddings("synthetic", "smoke", FakeMiniLM(), tables=("items", "queries"),
+                         cache=tmp_path / "c.sqlite", progress=False)
+    made = []
+    _minilm_factory(monkeypatch, made)
+    found = emb.item_text_vectors(prepared, "synthetic", "smoke", "auto", encode_limit=0,
+                                  tables=("items", "queries"), fallback=_tfidf)
+    assert found.source == "saved" and found.minilm and not made  # nothing encoded
+    assert "saved by notebook 02" in found.note
+    items = prepared.items.sample(frac=1, random_state=0)["item_id"]
+    shuffled = prepared.items.set_index("item_id").loc[items].reset_index()
+    expected = FakeMiniLM().encode(emb.table_texts("items", shuffled))
+    np.testing.assert_allclose(found.aligned("items", items), expected, atol=1e-6)
+
+
+def test_item_text_vectors_encodes_now_under_the_limit(prepared, monkeypatch):
+    made = []
+    _minilm_factory(monkeypatch, made)
+    n_texts = len(set(emb.table_texts("items", prepared.items)))
+    found = emb.item_text_vectors(prepared, "synthetic", "smoke", "auto", encode_limit=n_texts,
+                                  fallback=_tfidf, encoder_options={"jit_compile": False})
+    assert found.source == "encoded" and made == [{"jit_compile": False}]
+    assert found.note.startswith(f"MiniLM vectors of {n_texts:,} distinct texts, encoded now")
+    ids, _ = emb.read_embeddings("synthetic", "smoke", "minilm", "items")  # saved for later
+    assert len(ids) == len(prepared.items)
+    assert emb.item_text_vectors(prepared, "synthetic", "smoke", "auto", 0).source == "saved"
+
+
+def test_item_text_vectors_over_the_limit_takes_the_declared_fallback(prepared, monkeypatch):
+    made = []
+    _minilm_factory(monkeypatch, made)
+    found = emb.item_text_vectors(prepared, "synthetic", "smoke", "auto", encode_limit=10,
+                                  fallback=_tfidf)
+    assert found.source == "fallback" and not found.minilm and not made
+    assert found.vectors.shape == (3, 2)
+    assert "more than encode_limit=10" in found.note
+    assert found.note.endswith("TF-IDF + SVD vectors of the item titles")
+    none = emb.item_text_vectors(prepared, "synthetic", "smoke", "auto", encode_limit=10)
+    assert none.source == "none" and none.vectors is None and none.note.endswith("no text vectors")
+    forced = emb.item_text_vectors(prepared, "synthetic", "smoke", "tfidf", fallback=_tfidf)
+    assert forced.source == "fallback"
+    assert emb.item_text_vectors(prepared, "synthetic", "smoke", "none").source == "none"
+    # "minilm" encodes whatever the count
+    found = emb.item_text_vectors(prepared, "synthetic", "smoke", "minilm", encode_limit=10)
+    assert found.source == "encoded" and len(made) == 1
+
+
+def test_item_text_vectors_rejects_unknown_modes(prepared):
+    with pytest.raises(ValueError, match="unknown text vector mode 'bert'"):
+        emb.item_text_vectors(prepared, "synthetic", "smoke", "bert")
+    with pytest.raises(ValueError, match="declares no TF-IDF fallback"):
+        emb.item_text_vectors(prepared, "synthetic", "smoke", "tfidf")

@@ -263,16 +263,32 @@ def test_ranker_pair_features_by_hand():
     assert feats["brand"].tolist() == catalogue.brand[[5, 3, 4]].tolist()
 
 
-def test_ease_is_reused_from_notebook_06_only_for_the_same_training_data(tmp_path, monkeypatch):
+def test_saved_ease_is_reused_only_for_the_same_training_data(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from shopintent.models.recommenders import tune
     from shopintent.models.recommenders.baselines import EASE
     from shopintent.studies import recommender_baselines as comparison
-    from shopintent.studies.two_tower_retrieval import ease_from_notebook_06
+    from shopintent.studies.two_tower_retrieval import saved_or_fitted_ease
 
     monkeypatch.setenv("SHOPINTENT_MODELS", str(tmp_path))
     items = _items(6)
     train = _events([("a", "i00", 0, "view"), ("a", "i01", 1, "cart"), ("b", "i01", 0, "view"), ("b", "i02", 2, "view")])
-    assert ease_from_notebook_06("shop", "smoke", train, items)[0] is None  # nothing saved yet
+    tuned = []
+
+    def fake_tune(name, grid, data, catalogue, folds, seed):  # tuning: see test_recommender_tune
+        tuned.append((name, len(data), folds))
+        model = EASE(l2=1.0).fit(data, catalogue)
+        return SimpleNamespace(model=model, params={"l2": 1.0}, val_score=0.5)
+
+    monkeypatch.setattr(tune, "tune", fake_tune)
+    model, note = saved_or_fitted_ease("shop", "smoke", train, items, folds=["fold"], seed=3)
+    assert model.l2 == 1.0 and tuned == [("ease", 4, ["fold"])]
+    assert "none saved at" in note  # nothing saved yet
     EASE(l2=10.0).fit(train, items).save(comparison.model_dir("shop", "smoke") / "ease.npz")
-    model, note = ease_from_notebook_06("shop", "smoke", train, items)
-    assert model is not None and model.l2 == 10.0 and "same training" in note
-    assert ease_from_notebook_06("shop", "smoke", train.iloc[:3], items)[0] is None
+    model, note = saved_or_fitted_ease("shop", "smoke", train, items, folds=["fold"], seed=3)
+    assert model.l2 == 10.0 and "reused from" in note and len(tuned) == 1
+    model, note = saved_or_fitted_ease("shop", "smoke", train.iloc[:3], items, folds=["fold"],
+                                       seed=3)
+    assert model.l2 == 1.0 and "fitted on other data" in note
+    assert "validation NDCG@10 0.5000" in note

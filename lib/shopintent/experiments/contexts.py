@@ -17,7 +17,6 @@ they are observable proxies built from the generator, and named as such:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -58,18 +57,6 @@ def user_history(world: World, events: pd.DataFrame, purchase_intent: pd.DataFra
         out["intent_history"] = mean.fillna(rate)
         out["intent_source"] = np.where(mean.notna(), f"purchase_model_{cols[0]}", "purchases_per_session")
     return out
-
-
-def load_purchase_intent(folder) -> pd.DataFrame | None:
-    """Notebook 05's ``purchase_intent.parquet`` in a dataset folder, or None if it was not written."""
-    path = Path(folder) / "purchase_intent.parquet"
-    if not path.is_file():
-        return None
-    table = pd.read_parquet(path)
-    missing = {"user_id", "is_full"} - set(table.columns)
-    if missing:
-        raise ValueError(f"{path}: expected columns user_id, is_full and p_<model>; missing {', '.join(sorted(missing))}")
-    return table
 
 
 def intent_proxy(world: World, sess: Sessions, gen: np.random.Generator, sd: float = INTENT_PROXY_SD) -> np.ndarray:

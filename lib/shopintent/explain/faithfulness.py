@@ -77,23 +77,6 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def metrics(table: pd.DataFrame, model: str, k: int, seed: int, n_boot: int = 1000) -> dict:
-    """``explain/faithfulness/<model>/topk_drop`` and ``/random_drop`` at ``k`` (None when no
-    example had more than k features), their per-example difference with a 95% bootstrap
-    interval over examples (``difference``, ``_low``, ``_high``), k, the seed and the count."""
-    from shopintent.evaluation.bootstrap import bootstrap_mean_ci
-
-    at = table[table["k"] == k]
-    key = f"explain/faithfulness/{model}"
-    n = len(at)
-    diff = bootstrap_mean_ci((at["topk_drop"] - at["random_drop"]).to_numpy(), n_boot=n_boot, seed=seed) if n \
-        else (None, None, None)
-    return {f"{key}/topk_drop": float(at["topk_drop"].mean()) if n else None,
-            f"{key}/random_drop": float(at["random_drop"].mean()) if n else None,
-            f"{key}/difference": diff[0], f"{key}/difference_low": diff[1], f"{key}/difference_high": diff[2],
-            f"{key}/k": k, f"{key}/examples": n, f"{key}/seed": seed}
-
-
 def tabular_value_fn(predict, row, background):
     """``f(keep)`` for one row of a tabular model: features not kept take each background row's
     value, and the output is averaged over the background. ``predict(X (n, d)) -> (n,)``."""

@@ -294,13 +294,6 @@ class RerankResult:
     attributions: object  # shopintent.explain.tabular.TreeAttributions of a sample of test pairs
     item_ids: pd.Index
 
-    def metrics(self) -> dict:
-        out = {}
-        for model, row in self.scores.iterrows():
-            for col, value in row.items():
-                out[f"explain/{model}/{col}"] = None if pd.isna(value) else float(value)
-        return out
-
 
 def fit_and_evaluate(history: pd.DataFrame, labels: pd.DataFrame, train: pd.DataFrame, test: pd.DataFrame,
                      items: pd.DataFrame, seed: int = 42, n_candidates: int = 50, n_shap: int = 2000,

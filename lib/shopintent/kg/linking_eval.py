@@ -88,14 +88,6 @@ def accuracy_table(linked: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("label")
 
 
-def linking_metrics(table: pd.DataFrame, prefix: str = "kg/entity_linking") -> dict[str, float]:
-    out = {f"{prefix}/accuracy": table.loc["all", "accuracy"], f"{prefix}/accuracy_typo": table.loc["all",
-                                                                                                     "accuracy_typo"],
-           f"{prefix}/spans": int(table.loc["all", "spans"])}
-    out.update({f"{prefix}/{label}/accuracy": table.loc[label, "accuracy"] for label in table.index if label != "all"})
-    return out
-
-
 def predicted_span_accuracy(linked_pred: pd.DataFrame, spans: pd.DataFrame) -> dict[str, float]:
     """End to end (a tagger's or the gazetteer's spans, then linking): of the truth spans with a
     known node, the share for which a predicted span overlapping it is linked to that node."""
@@ -155,27 +147,3 @@ def link_predicted_spans(linker: EntityLinker, query_ids, texts, spans) -> pd.Da
             for q, t, found in zip(query_ids, texts, spans, strict=True) for s, e, lab in found]
     frame = pd.DataFrame(rows, columns=["query_id", "start", "end", "text", "label"])
     return linker.link(frame, col_group="query_id") if len(frame) else frame.assign(node_id=None)
-
-
-def saved_tagger(tagger_dir, dataset: str, profile: str):
-    """Notebook 03's neural entity tagger, or (None, why not). ``tagger_dir`` "auto" looks in
-    ``models/<dataset>-<profile>/query_understanding/network`` except in the smoke profile (whose
-    runs stay free of TensorFlow); a path loads from there; None skips."""
-    from pathlib import Path
-
-    if tagger_dir is None:
-        return None, "no neural tagger asked for (TAGGER_DIR = None)"
-    if tagger_dir == "auto":
-        if profile == "smoke":
-            return None, "smoke profile: the neural tagger is not loaded (TensorFlow start-up)"
-        from shopintent.models.understanding.intent import query_models_dir
-
-        tagger_dir = query_models_dir(dataset, profile) / "network"
-    folder = Path(tagger_dir)
-    if not folder.is_dir():
-        return None, f"no saved neural tagger at {folder} (notebook 03 saves one)"
-    from shopintent.models.text.finetune import FineTunedNetwork
-    from shopintent.models.understanding.intent import finetuned_views
-
-    tagger = finetuned_views(FineTunedNetwork.load(folder)).get("tagger")
-    return tagger, (f"neural tagger from {folder}" if tagger is not None else f"{folder} has no tagging head")

@@ -1,5 +1,4 @@
-"""What the KG holds: node and edge counts by type, degrees, connected components, and the
-flat ``kg/...`` metrics a notebook records."""
+"""What the KG holds: node and edge counts by type, degrees and connected components."""
 
 from __future__ import annotations
 
@@ -46,35 +45,3 @@ def components(kg: ProductKG) -> dict:
     return {"components": len(comps), "largest": len(largest),
             "largest_share": len(largest) / max(kg.n_nodes, 1),
             "items_in_largest": float(items.isin(largest).mean()) if len(items) else float("nan")}
-
-
-def summary_metrics(kg: ProductKG, prefix: str = "kg") -> dict[str, float]:
-    """``kg/nodes``, ``kg/edges``, ``kg/nodes/<type>``, ``kg/edges/<relation>`` (Freebase relations
-    summed as ``fb``), components and mean item degree."""
-    out: dict[str, float] = {f"{prefix}/nodes": kg.n_nodes, f"{prefix}/edges": kg.n_edges}
-    out.update({f"{prefix}/nodes/{t}": int(n) for t, n in node_counts(kg).items()})
-    rel = kg.edges["relation"].where(~kg.edges["relation"].str.startswith("fb:"), "fb")
-    out.update({f"{prefix}/edges/{r}": int(n) for r, n in rel.value_counts().items()})
-    comp = components(kg)
-    out[f"{prefix}/components"] = comp["components"]
-    out[f"{prefix}/largest_component_share"] = comp["largest_share"]
-    out[f"{prefix}/items_in_largest_component"] = comp["items_in_largest"]
-    d = degrees(kg)
-    out[f"{prefix}/item_mean_degree"] = float(d.loc[d["type"] == "item", "degree"].mean())
-    return out
-
-
-def degree_figure(kg: ProductKG):
-    """Degree distribution per node type on log-log axes (plotly): hubs (categories, colours)
-    against the long tail of items with a handful of edges."""
-    import plotly.graph_objects as go
-
-    d = degrees(kg)
-    fig = go.Figure()
-    for kind, part in d.groupby("type"):
-        counts = part["degree"].value_counts().sort_index()
-        counts = counts[counts.index > 0]
-        fig.add_trace(go.Scatter(x=counts.index, y=counts.to_numpy(), mode="markers", name=str(kind)))
-    fig.update_layout(title="KG degree distribution by node type", xaxis_title="degree (edges)",
-                      yaxis_title="nodes", xaxis_type="log", yaxis_type="log", template="plotly_white")
-    return fig

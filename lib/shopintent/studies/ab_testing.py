@@ -1,9 +1,44 @@
-"""Notebook 11's recorded metrics: flat ``ab/...`` and ``bandit/...`` keys, true values next to estimates."""
+"""Notebook 11's settings by profile, the purchase-intent scores it reads from notebook 05, and its
+recorded metrics: flat ``ab/...`` and ``bandit/...`` keys, true values next to estimates."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
 import numpy as np
 import pandas as pd
+
+from shopintent.studies.settings import StudySettings
+
+
+@dataclass(frozen=True)
+class Settings(StudySettings):
+    """Simulated experiments for the A/A, power and CUPED checks (``n_reps``) and bandit rounds
+    (``n_rounds``, one session each)."""
+
+    n_reps: int
+    n_rounds: int
+
+    BY_PROFILE: ClassVar[dict[str, dict]] = {
+        "smoke": {"n_reps": 200, "n_rounds": 20_000},
+        "default": {"n_reps": 500, "n_rounds": 100_000},
+        "full": {"n_reps": 1000, "n_rounds": 300_000},
+    }
+
+
+def load_purchase_intent(folder) -> pd.DataFrame | None:
+    """Notebook 05's ``purchase_intent.parquet`` in a dataset folder; None if it was not written."""
+    path = Path(folder) / "purchase_intent.parquet"
+    if not path.is_file():
+        return None
+    table = pd.read_parquet(path)
+    missing = {"user_id", "is_full"} - set(table.columns)
+    if missing:
+        raise ValueError(f"{path}: expected columns user_id, is_full and p_<model>; "
+                         f"missing {', '.join(sorted(missing))}")
+    return table
 
 
 def ab_metrics(table: pd.DataFrame, truth: pd.DataFrame, n_users: int, n_sessions: int) -> dict[str, float]:

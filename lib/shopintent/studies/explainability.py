@@ -1,5 +1,6 @@
-"""The trained models notebook 10 explains: loaded from where an earlier notebook saved them,
-else fitted here (so the notebook runs alone), with a sentence saying which."""
+"""Notebook 10's settings by profile and the trained models it explains: reused from where an
+earlier notebook saved them (``studies.artefacts.reuse_or_fit``), else fitted here (so the notebook
+runs alone), with a sentence saying which."""
 
 from __future__ import annotations
 
@@ -7,63 +8,92 @@ import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
+import pandas as pd
+
+from shopintent.studies.artefacts import fingerprint, reuse_or_fit
+from shopintent.studies.settings import StudySettings
 
 
-def _matches(folder: Path, seed: int, pos_weight: float) -> bool:
-    """A saved model fitted with this seed on these training labels (its class weight, negatives
-    per positive, must be this split's: a model of other data is not explained as this one)."""
-    import json
+@dataclass(frozen=True)
+class Settings(StudySettings):
+    """How much notebook 10 explains: LightGBM rows (``n_shap``), sessions explained group by
+    group (``n_sessions``), texts explained word by word (``n_texts``, each of queries and
+    reviews) with ``max_evals`` model calls each, rows in the LightGBM faithfulness check
+    (``n_faithful``), the hybrid's epochs if notebook 05 saved none, and users whose re-ranked
+    lists are shown (``n_users``)."""
 
-    meta = folder / "meta.json"
-    if not meta.is_file():
-        return False
-    meta = json.loads(meta.read_text())
-    return meta.get("seed") == seed and np.isclose(meta.get("pos_weight", np.nan), pos_weight, rtol=1e-9)
+    n_shap: int
+    n_sessions: int
+    n_texts: int
+    n_faithful: int
+    epochs: int
+    max_evals: int
+    n_users: int
+
+    BY_PROFILE: ClassVar[dict[str, dict]] = {
+        "smoke": {"n_shap": 300, "n_sessions": 16, "n_texts": 6, "n_faithful": 40, "epochs": 3,
+                  "max_evals": 100, "n_users": 3},
+        "default": {"n_shap": 2000, "n_sessions": 80, "n_texts": 12, "n_faithful": 200, "epochs": 8,
+                    "max_evals": 300, "n_users": 5},
+        "full": {"n_shap": 2000, "n_sessions": 80, "n_texts": 12, "n_faithful": 200, "epochs": 8,
+                 "max_evals": 300, "n_users": 5},
+    }
 
 
 def purchase_models(split, shop, dataset: str, profile: str, seed: int = 42, epochs: int = 4,
                     max_len: int = 32, names=("lightgbm", "hybrid"), folder: Path | None = None,
                     log=print) -> tuple[dict, object, str]:
     """(models by name, the hybrid's text vectors, a note): notebook 05's saved purchase-intent
-    models for this dataset and profile when they were fitted on these training sessions with
-    the same seed (and, for the hybrid, its text vectors can be rebuilt: MiniLM from the
-    embeddings cache or the same TF-IDF), else the missing ones fitted on ``split`` now
-    (``epochs`` for the hybrid)."""
+    models for this dataset and profile when they were fitted on these training labels with the
+    same seed (the fingerprint: seed and class weight, negatives per positive; for the hybrid,
+    its text vectors must also be rebuilt here: MiniLM saved, or the same TF-IDF), else the
+    missing ones fitted on ``split`` now (``epochs`` for the hybrid)."""
     from shopintent.models.purchase_intent import base as purchase
     from shopintent.models.purchase_intent import family
     from shopintent.models.purchase_intent.sequence import text_vectors_for
 
     folder = folder or family.model_dir(dataset, profile)
-    pos_weight = purchase.balanced_pos_weight(split.train.labels)
+    mine = fingerprint(seed, purchase.balanced_pos_weight(split.train.labels))
     train_queries = split.train.prefixes["query_id"].dropna()
     models, notes, text = {}, [], None
+
+    def load(path: Path):
+        nonlocal text
+        if not (path / "meta.json").is_file():
+            return None
+        model = family.load_model(path)
+        if path.name == "hybrid" and fingerprint(model.seed, model.pos_weight) == mine:
+            source = model.info.get("text_source")
+            mode = "none" if source is None else "auto" if source == "minilm" else "tfidf"
+            text, _ = text_vectors_for(shop, dataset, profile, mode, encode_limit=0,
+                                       fit_query_ids=train_queries, seed=seed)
+            if (text.dim if text is not None else 0) != model.text_dim:
+                notes.append(f"{path.name}: saved with {source} text vectors that are not saved "
+                             "here")
+                return None
+        return model
+
+    def fitter(name: str):
+        def fit():
+            nonlocal text
+            how = f"{epochs} epochs" if name == "hybrid" else f"seed {seed}"
+            if name == "hybrid" and text is None:
+                text, text_how = text_vectors_for(shop, dataset, profile, "auto", encode_limit=0,
+                                                  fit_query_ids=train_queries, seed=seed)
+                notes.append(f"text vectors: {text_how}")
+            model = family.fit_all(split, text, names=(name,), seed=seed, epochs=epochs,
+                                   max_len=max_len, log=log)[name]
+            return model, how
+        return fit
+
     for name in names:
-        if _matches(folder / name, seed, pos_weight):
-            model = family.load_model(folder / name)
-            if name == "hybrid":
-                source = model.info.get("text_source")
-                mode = "none" if source is None else "auto" if source == "minilm" else "tfidf"
-                text, _ = text_vectors_for(shop, dataset, profile, mode, encode_limit=0,
-                                           fit_query_ids=train_queries, seed=seed)
-                if (text.dim if text is not None else 0) != model.text_dim:
-                    notes.append(f"{name}: saved with {source} text vectors that are not cached here: refitted")
-                    model = None
-            if model is not None:
-                models[name] = model
-                notes.append(f"{name}: loaded from {folder / name} (notebook 05)")
-                continue
-        if name == "hybrid" and text is None:
-            text, how = text_vectors_for(shop, dataset, profile, "auto", encode_limit=0,
-                                         fit_query_ids=train_queries, seed=seed)
-            notes.append(f"text vectors: {how}")
-        models[name] = family.fit_all(split, text, names=(name,), seed=seed, epochs=epochs, max_len=max_len,
-                                        log=log)[name]
-        if not any(n.startswith(f"{name}: saved with") for n in notes):
-            notes.append(f"{name}: fitted here (notebook 05 saved no model of these training sessions with seed {seed})")
-        else:
-            notes.append(f"{name}: fitted here ({epochs} epochs)")
+        models[name], note, _ = reuse_or_fit(folder / name, mine, fitter(name), load,
+                                             lambda m: fingerprint(m.seed, m.pos_weight),
+                                             what=f"{name} (notebook 05's)")
+        notes.append(note)
     return models, text, "; ".join(notes)
 
 
@@ -125,13 +155,20 @@ def _text_model(name: str, split, saved: Path, seed: int) -> TextModel:
 
     tr, va, te = (split.train, split.val, split.test)
     notebook = "03" if name == "query_intent" else "04"
-    model = load_classifier(saved) if (Path(saved) / "classifier.json").is_file() else None
-    if model is not None and set(map(str, model.classes_)) == set(tr["label"].astype(str)):
-        how = f"notebook {notebook}'s tfidf_lr, loaded from {saved}"
-    else:
-        model = TfidfLogisticRegression(seed=seed).fit(tr["text"], tr["label"], va["text"], va["label"])
-        how = (f"tfidf_lr as in notebook {notebook}, fitted here ({len(tr):,} training texts, C = {model.c_} "
-               f"chosen on {len(va):,}; notebook {notebook} saved none)")
+    # the saved classifier carries only its classes: the same label set is the fingerprint
+    labels = fingerprint(sorted(set(tr["label"].astype(str))))
+
+    def fit():
+        fitted = TfidfLogisticRegression(seed=seed).fit(tr["text"], tr["label"], va["text"],
+                                                        va["label"])
+        return fitted, f"{len(tr):,} training texts, C = {fitted.c_} chosen on {len(va):,}"
+
+    def load(folder: Path):
+        return load_classifier(folder) if (folder / "classifier.json").is_file() else None
+
+    model, how, _ = reuse_or_fit(saved, labels, fit, load,
+                                 lambda m: fingerprint(sorted(set(map(str, m.classes_)))),
+                                 what=f"tfidf_lr of notebook {notebook}")
     test_texts, test_labels = te["text"].astype(str).to_numpy(), te["label"].astype(str).to_numpy()
     accuracy = float((model.predict(test_texts) == test_labels).mean())
     picked = _round_robin(test_labels, seed)
@@ -146,6 +183,35 @@ def _round_robin(labels: np.ndarray, seed: int) -> np.ndarray:
     groups = [r.permutation(np.flatnonzero(labels == c)) for c in np.unique(labels)]
     longest = max((len(g) for g in groups), default=0)
     return np.array([g[i] for i in range(longest) for g in groups if i < len(g)], dtype=np.int64)
+
+
+def faithfulness_metrics(table: pd.DataFrame, model: str, k: int, seed: int,
+                         n_boot: int = 1000) -> dict:
+    """``explain/faithfulness/<model>/topk_drop`` and ``/random_drop`` at ``k`` (None when no
+    example had more than k features), their per-example difference with a 95% bootstrap
+    interval over examples (``difference``, ``_low``, ``_high``), k, the seed and the count
+    (``table``: ``explain.faithfulness`` rows)."""
+    from shopintent.evaluation.bootstrap import bootstrap_mean_ci
+
+    at = table[table["k"] == k]
+    key = f"explain/faithfulness/{model}"
+    n = len(at)
+    gap = (at["topk_drop"] - at["random_drop"]).to_numpy()
+    diff = bootstrap_mean_ci(gap, n_boot=n_boot, seed=seed) if n else (None, None, None)
+    return {f"{key}/topk_drop": float(at["topk_drop"].mean()) if n else None,
+            f"{key}/random_drop": float(at["random_drop"].mean()) if n else None,
+            f"{key}/difference": diff[0], f"{key}/difference_low": diff[1],
+            f"{key}/difference_high": diff[2], f"{key}/k": k, f"{key}/examples": n,
+            f"{key}/seed": seed}
+
+
+def reranking_metrics(result) -> dict:
+    """``explain/<model>/<column>`` of an ``explain.ranking.RerankResult``'s scores (NaN: None)."""
+    out = {}
+    for model, row in result.scores.iterrows():
+        for col, value in row.items():
+            out[f"explain/{model}/{col}"] = None if pd.isna(value) else float(value)
+    return out
 
 
 def add_kg_paths(table, shop, train_events, max_len: int = 3, recent: int = 20) -> tuple[object, str]:

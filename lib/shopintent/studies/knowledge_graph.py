@@ -5,6 +5,9 @@ KG path explains, and the MovieLens Freebase ablation."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -17,8 +20,79 @@ from shopintent.kg.build import ProductKG, build_kg
 from shopintent.kg.ppr import KGPPR
 from shopintent.models.recommenders.base import Recommendations, Recommender
 from shopintent.models.recommenders.evaluate import RecTask, evaluate_recs, results_table
+from shopintent.studies.settings import StudySettings
 
 K = 20
+
+
+@dataclass(frozen=True)
+class Settings(StudySettings):
+    """Notebook 09 by profile: Home Depot queries linked (section 2b), test queries whose truth
+    spans are linked, and whether ``TAGGER_DIR="auto"`` loads notebook 03's neural tagger (not in
+    smoke, whose runs stay free of TensorFlow's start-up)."""
+
+    homedepot_queries: int
+    test_queries: int
+    load_tagger: bool
+
+    BY_PROFILE: ClassVar[dict[str, dict]] = {
+        "smoke": {"homedepot_queries": 300, "test_queries": 1000, "load_tagger": False},
+        "default": {"homedepot_queries": 2000, "test_queries": 5000, "load_tagger": True},
+        "full": {"homedepot_queries": 2000, "test_queries": 5000, "load_tagger": True},
+    }
+
+
+def saved_tagger(tagger_dir, dataset: str, profile: str, load_auto: bool = True):
+    """Notebook 03's neural entity tagger, or (None, why not). ``tagger_dir`` "auto" looks in
+    ``models/<dataset>-<profile>/query_understanding/network`` when ``load_auto``
+    (``Settings.load_tagger``); a path loads from there; None skips. The folder is this dataset's
+    and profile's, so the tagger was trained on these queries' training part."""
+    if tagger_dir is None:
+        return None, "no neural tagger asked for (TAGGER_DIR = None)"
+    if tagger_dir == "auto":
+        if not load_auto:
+            return None, f"{profile} profile: the neural tagger is not loaded (TensorFlow start-up)"
+        from shopintent.models.understanding.intent import query_models_dir
+
+        tagger_dir = query_models_dir(dataset, profile) / "network"
+    folder = Path(tagger_dir)
+    if not folder.is_dir():
+        return None, f"no saved neural tagger at {folder} (notebook 03 saves one)"
+    from shopintent.models.text.finetune import FineTunedNetwork
+    from shopintent.models.understanding.intent import finetuned_views
+
+    tagger = finetuned_views(FineTunedNetwork.load(folder)).get("tagger")
+    if tagger is None:
+        return None, f"{folder} has no tagging head"
+    return tagger, f"neural tagger from {folder}"
+
+
+def graph_metrics(kg: ProductKG, prefix: str = "kg") -> dict[str, float]:
+    """``kg/nodes``, ``kg/edges``, ``kg/nodes/<type>``, ``kg/edges/<relation>`` (Freebase relations
+    summed as ``fb``), components and mean item degree."""
+    from shopintent.kg.stats import components, degrees, node_counts
+
+    out: dict[str, float] = {f"{prefix}/nodes": kg.n_nodes, f"{prefix}/edges": kg.n_edges}
+    out.update({f"{prefix}/nodes/{t}": int(n) for t, n in node_counts(kg).items()})
+    rel = kg.edges["relation"].where(~kg.edges["relation"].str.startswith("fb:"), "fb")
+    out.update({f"{prefix}/edges/{r}": int(n) for r, n in rel.value_counts().items()})
+    comp = components(kg)
+    out[f"{prefix}/components"] = comp["components"]
+    out[f"{prefix}/largest_component_share"] = comp["largest_share"]
+    out[f"{prefix}/items_in_largest_component"] = comp["items_in_largest"]
+    d = degrees(kg)
+    out[f"{prefix}/item_mean_degree"] = float(d.loc[d["type"] == "item", "degree"].mean())
+    return out
+
+
+def linking_metrics(table: pd.DataFrame, prefix: str = "kg/entity_linking") -> dict[str, float]:
+    """The recorded keys of ``linking_eval.accuracy_table``: overall, on typos, spans, per label."""
+    out = {f"{prefix}/accuracy": table.loc["all", "accuracy"],
+           f"{prefix}/accuracy_typo": table.loc["all", "accuracy_typo"],
+           f"{prefix}/spans": int(table.loc["all", "spans"])}
+    out.update({f"{prefix}/{label}/accuracy": table.loc[label, "accuracy"]
+                for label in table.index if label != "all"})
+    return out
 
 
 def evaluate_models(models: dict[str, Recommender], task: RecTask, *, n_boot: int = 1000, seed: int = 0

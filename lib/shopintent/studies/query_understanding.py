@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -18,11 +20,29 @@ import pandas as pd
 from shopintent.config import DEFAULT_SEED
 from shopintent.evaluation.class_metrics import paired_difference
 from shopintent.models.understanding import intent as qi
+from shopintent.studies.settings import StudySettings
 
 CLASSIFIERS = ("majority", "tfidf_lr", "minilm_lr", "minilm_finetuned")
 TAGGERS = ("gazetteer", "gazetteer_train", "tagger")
-#: learning-curve sizes (training queries) per profile
-CURVE_SIZES = {"smoke": (50, 150, 600), "default": (100, 300, 1_000, 3_000), "full": (100, 1_000, 10_000, 30_000)}
+
+
+@dataclass(frozen=True)
+class Settings(StudySettings):
+    """``query_sizes``: at most (train, validation, test) labelled queries; ``curve_sizes``: the
+    learning curve's training sizes; ``real_queries``: unlabelled queries analysed (section 8)."""
+
+    query_sizes: tuple[int, int, int]
+    curve_sizes: tuple[int, ...]
+    real_queries: int
+
+    BY_PROFILE: ClassVar[dict[str, dict]] = {
+        "smoke": {"query_sizes": qi.QUERY_SIZES["smoke"], "curve_sizes": (50, 150, 600),
+                  "real_queries": 500},
+        "default": {"query_sizes": qi.QUERY_SIZES["default"],
+                    "curve_sizes": (100, 300, 1_000, 3_000), "real_queries": 3000},
+        "full": {"query_sizes": qi.QUERY_SIZES["full"], "curve_sizes": (100, 1_000, 10_000, 30_000),
+                 "real_queries": 20000},
+    }
 
 
 def fit_query_models(split: qi.QuerySplit, items: pd.DataFrame, encoder, profile: str = "default",
@@ -201,5 +221,173 @@ def metrics_dict(intent_table: pd.DataFrame | None = None, category_table: pd.Da
     return m
 
 
-__all__ = ["CLASSIFIERS", "CURVE_SIZES", "TAGGERS", "as_proba", "category_table", "examples_by_label", "labels_of", "curve_models", "fit_query_models", "metrics_dict",
-           "paired_difference", "predict_all", "synthetic_models", "task_predictions"]
+# -- the notebook's two readings: queries with truth (sections 1-7), real queries (section 8) -----
+
+@dataclass
+class QueryPart:
+    """What notebook 03 shows of one dataset: ``sections`` (name -> lines, tables and
+    ``(name, figure)`` pairs, in order), the recorded ``metrics`` and ``headline`` keys, and the
+    line printed for a section this dataset's queries do not allow (``missing``)."""
+
+    sections: dict[str, list]
+    metrics: dict
+    headline: list[str]
+    missing: str
+
+
+def labelled_part(table: pd.DataFrame, items: pd.DataFrame, encoder, settings: Settings,
+                  profile: str, folder, seed: int = DEFAULT_SEED, n_boot: int = 1000,
+                  log: Callable[[str], None] = print, **finetune) -> QueryPart:
+    """Sections 1-7 on queries labelled with intent, category and entities (the synthetic shop):
+    split by time, fit every model, score intent (with the template oracle and paired
+    differences), the learning curve, category and entities; the models are saved to ``folder``."""
+    from shopintent.models.understanding import entities
+    from shopintent.studies import understanding_figures as figures
+
+    split = qi.split_queries(table, profile, seed=seed, sizes=settings.query_sizes)
+    train, test = split.train, split.test
+    spread = pd.crosstab(train["intent"], train["top_category"], normalize="index").round(2)
+    sections: dict[str, list] = {"split": [split.summary(), spread]}
+    models, network = fit_query_models(split, items, encoder, profile, seed, log=log, **finetune)
+    predictions = predict_all(models, test["text"])
+    intents = task_predictions(predictions, "intent")
+    oracle = as_proba(qi.skeleton_oracle(train, test), qi.INTENTS)
+    intent_table = qi.classification_table(test["intent"], {**intents, "template_oracle": oracle},
+                                           labels=qi.INTENTS, n_boot=n_boot, seed=seed, top_k=2)
+    sections["intent"] = [intent_table.round(4)]
+    pred = {m: labels_of(p) for m, p in intents.items()}
+    differences = {m: paired_difference(test["intent"], pred[m], pred["tfidf_lr"], list(qi.INTENTS),
+                                        n_boot, seed) for m in ("minilm_finetuned", "minilm_lr")}
+    info = {k: network.info[k] for k in ("n_train", "best_epoch", "train_seconds", "trainable")}
+    sections["intent_difference"] = [
+        *(f"macro-F1 {m} − tfidf_lr: {d}" for m, d in differences.items()),
+        f"validation macro-F1 by C — tfidf_lr {models['intent/tfidf_lr'].validation}, "
+        f"minilm_lr {models['intent/minilm_lr'].validation}",
+        f"fine-tuning: {info}", network.history.round(4)]
+    per_class = qi.per_class_f1(test["intent"], intents, qi.INTENTS)
+    conf = qi.confusion(test["intent"], pred["minilm_finetuned"], qi.INTENTS)
+    sections["intent_figures"] = [
+        ("intent_f1", figures.per_class_f1_figure(
+            per_class, "Intent: F1 per class and model (test queries)")),
+        ("intent_confusion", figures.confusion_figure(
+            conf, "Intent confusion, fine-tuned MiniLM (share of each true intent)"))]
+    sections["errors"] = [
+        qi.error_examples(test, *intents["minilm_finetuned"], target="intent", n=10),
+        qi.indicative_terms(models["intent/tfidf_lr"], n=10)]
+    curve = qi.learning_curve(curve_models(models, encoder, seed), train, test, "intent",
+                              settings.curve_sizes, seed=seed)
+    oracle_f1 = intent_table.loc["template_oracle", "macro_f1"]
+    sections["learning_curve"] = [
+        curve.pivot(index="train_queries", columns="model", values="macro_f1").round(4),
+        ("intent_learning_curve", figures.learning_curve_figure(
+            curve, "Intent macro-F1 against training queries", oracle_f1, "template oracle"))]
+    categories = task_predictions(predictions, "category")
+    categories_table = category_table(test["category"], categories, n_boot, seed)
+    tops, p_top = qi.roll_up(categories["minilm_finetuned"][1], categories["minilm_finetuned"][0],
+                             lambda c: c.split(".")[0])
+    conf = qi.confusion(test["top_category"], tops[p_top.argmax(axis=1)],
+                        sorted(test["top_category"].unique()))
+    sections["category"] = [
+        categories_table.astype(float).round(4),
+        ("category_confusion", figures.confusion_figure(
+            conf, "Top-level category confusion, fine-tuned MiniLM"))]
+    spans = {k.split("/")[1]: v for k, v in predictions.items() if k.startswith("entities/")}
+    typos = test["has_typo"].tolist()
+    entity_table = entities.entity_table(test["entities"].tolist(), spans, typos)
+    sections["entities"] = [
+        entity_table.pivot(index="subset", columns="model", values="f1").round(4),
+        ("entities", figures.entity_figure(
+            entity_table, "Entity F1 by label and on queries with typos"))]
+    typo_rows = np.flatnonzero(test["has_typo"].to_numpy())[:10]
+    sections["entity_examples"] = [
+        entities.examples_table(test["text"].tolist(), test["entities"].tolist(), spans, typo_rows)]
+    saved = qi.save_query_models(models, folder, network=network)
+    sections["saved"] = [f"{saved} {sorted(models)}"]
+    extra = {"intent/template_oracle/macro_f1": oracle_f1,
+             "query_understanding/data/train_queries": len(train),
+             "query_understanding/data/test_queries": len(test),
+             "query_understanding/minilm_finetuned/train_seconds": network.info["train_seconds"]}
+    for m, d in differences.items():
+        extra.update({f"intent/{m}/minus_tfidf_lr": d.point,
+                      f"intent/{m}/minus_tfidf_lr_low": d.low,
+                      f"intent/{m}/minus_tfidf_lr_high": d.high})
+    metrics = metrics_dict(intent_table.drop(index="template_oracle"), categories_table,
+                           entity_table, extra)
+    headline = ["intent/minilm_finetuned/macro_f1", "intent/tfidf_lr/macro_f1",
+                "query_category/minilm_finetuned/top1_accuracy", "entities/tagger/f1_typo",
+                "entities/gazetteer/f1_typo"]
+    return QueryPart(sections, metrics, headline,
+                     "these queries carry labels: section 8 is for a dataset whose queries have "
+                     "none")
+
+
+def real_queries_part(table: pd.DataFrame, shop, encoder, settings: Settings, profile: str,
+                      dataset: str, seed: int = DEFAULT_SEED, mode: str = "auto",
+                      log: Callable[[str], None] = print) -> QueryPart:
+    """Section 8 on a dataset whose queries carry no labels: the synthetic shop's models
+    (``synthetic_models``) applied to a seeded sample of ``settings.real_queries`` queries, the
+    predicted intent shares, the entities found and, where the dataset has relevance judgements,
+    the silver brand check."""
+    from shopintent.models.understanding import entities
+    from shopintent.studies import understanding_figures as figures
+
+    models, how = synthetic_models(profile, seed, mode, encoder=encoder, log=log)
+    real = table.sample(n=min(len(table), settings.real_queries), random_state=seed)
+    real = real.reset_index(drop=True)
+    predictions = predict_all(models, real["text"])
+    intents = task_predictions(predictions, "intent")
+    real_intent = {m: labels_of(p) for m, p in intents.items() if m != "majority"}
+    title = f"Predicted intent of {len(real):,} {dataset} queries"
+    sections: dict[str, list] = {"real_intent": [
+        f"synthetic models: {how}",
+        ("real_intent_shares", figures.share_figure(real_intent, title, order=qi.INTENTS)),
+        examples_by_label(real["text"], real_intent["minilm_finetuned"], qi.INTENTS, n=5)]}
+    found = predictions["entities/tagger"]
+    per_label = {lab: float(np.mean([any(s[2] == lab for s in ex) for ex in found]))
+                 for lab in entities.ENTITY_LABELS}
+    relevance = shop.extras.get("relevance")
+    silver = None if relevance is None else entities.silver_brand_spans(real, shop.items, relevance)
+    check = entities.silver_check(silver, found) if silver is not None else None
+    sections["real_entities"] = [
+        f"share of queries with a mention: { {k: round(v, 3) for k, v in per_label.items()} }",
+        entities.examples_table(real["text"].tolist(), None, {"tagger": found}, range(12)),
+        f"silver brand check (tagger): {check}"]
+    shown = real_intent["minilm_finetuned"]
+    extra = {f"real/minilm_finetuned/share_{i}": float(np.mean(shown == i)) for i in qi.INTENTS}
+    extra.update({f"real/tagger/share_with_{lab}": v for lab, v in per_label.items()})
+    extra["real/data/queries"] = len(real)
+    if check is not None:
+        extra.update({"entities/tagger/silver_brand_recall": check["recall"],
+                      "entities/tagger/silver_brand_precision": check["precision"],
+                      "entities/silver/queries_with_brand": check["queries"]})
+    metrics = metrics_dict(extra=extra)
+    headline = [k for k in ("entities/tagger/silver_brand_recall",
+                            "real/minilm_finetuned/share_navigational", "real/data/queries")
+                if k in metrics]
+    return QueryPart(sections, metrics, headline,
+                     f"{dataset}: queries without intent, category or entity labels; sections 1-7 "
+                     "need them, section 8 applies the synthetic shop's models instead")
+
+
+def show(part: QueryPart, section: str, run) -> None:
+    """Show one section of ``part`` in the notebook: lines printed, tables displayed, figures
+    saved through ``run`` (``reporting.start_notebook``) and displayed; a section the part lacks
+    prints why."""
+    from IPython.display import display
+
+    if section not in part.sections:
+        print(part.missing)
+        return
+    for item in part.sections[section]:
+        if isinstance(item, str):
+            print(item)
+        elif isinstance(item, tuple):
+            display(run.save_figure(item[1], item[0]))
+        else:
+            display(item)
+
+
+__all__ = ["CLASSIFIERS", "QueryPart", "Settings", "TAGGERS", "as_proba", "category_table",
+           "curve_models", "examples_by_label", "fit_query_models", "labelled_part", "labels_of",
+           "metrics_dict", "paired_difference", "predict_all", "real_queries_part", "show",
+           "synthetic_models", "task_predictions"]

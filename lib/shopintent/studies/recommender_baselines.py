@@ -9,7 +9,9 @@ Outputs: fitted states as ``.npz`` in ``models/<dataset>-<profile>/recommenders/
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -21,6 +23,7 @@ from shopintent.evaluation.ranking import map_at_k
 from shopintent.models.recommenders.base import Recommender
 from shopintent.models.recommenders.evaluate import RecTask, evaluate_recs, metric_keys
 from shopintent.models.recommenders.tune import Tuned
+from shopintent.studies.settings import StudySettings
 
 MOVIELENS = "movielens-100k"
 MSR_PROTOCOL = "msr_protocol"
@@ -33,6 +36,23 @@ MSR_PUBLISHED = pd.DataFrame([
     {"model": "NCF", "ndcg@10": 0.396},
     {"model": "SAR", "ndcg@10": 0.383},
 ]).set_index("model")
+
+
+@dataclass(frozen=True)
+class Settings(StudySettings):
+    """``msr_val_repeats``: random validation folds averaged when tuning under the MSR protocol
+    (section 5). The models' search spaces by profile belong to the registry
+    (``tune.search_space``)."""
+
+    msr_val_repeats: int
+
+    BY_PROFILE: ClassVar[dict[str, dict]] = {
+        "smoke": {"msr_val_repeats": 1},
+        "default": {"msr_val_repeats": 2},
+        "full": {"msr_val_repeats": 2},
+    }
+
+
 COLOURS = {"popularity": "#8c8c8c", "recent_popularity": "#b5b5b5", "item_knn": "#2a9d8f", "ease": "#264653",
            "als": "#e76f51", "bpr": "#f4a261"}
 

@@ -1,7 +1,7 @@
 """Notebook 08's steps: fit the four next-item models by profile, the text vectors they may read,
 the figures, example lists and the recorded metrics.
 
-Sizes by profile (``SETTINGS``) are chosen for 2 CPU cores: the smoke run trains a few epochs
+Sizes by profile (``Settings``) are chosen for 2 CPU cores: the smoke run trains a few epochs
 of small models in about a minute, the default run both neural models in a few minutes on
 the default synthetic shop; epochs are limits, early stopping on validation NDCG@10 decides.
 The learning rates were chosen on validation NDCG@10 of the default synthetic shop, a few
@@ -14,7 +14,9 @@ epoch 4 (two changes at once); self-attention at 2e-3 reached 0.129 after 8 epoc
 from __future__ import annotations
 
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -30,70 +32,55 @@ from shopintent.models.recommenders.sequential.base import (
     SessionItemKNN,
 )
 from shopintent.models.recommenders.sequential.data import SequenceSplit
+from shopintent.studies.settings import StudySettings
 
-SETTINGS: dict[str, dict] = {
-    "smoke": {"dim": 32, "max_len": 20, "epochs": 4, "patience": 2},
-    "default": {"dim": 64, "max_len": 50, "epochs": 6, "patience": 2},  # both peaked at epoch 5 of 7 run
-    "full": {"dim": 128, "max_len": 100, "epochs": 40, "patience": 3},
-}
 LEARNING_RATES = {"lstm": 5e-3, "self_attention": 3e-3}
 #: the notebook's model names -> their registered names (``models.recommenders.registry``)
 REGISTERED = {"popularity": "sequence_popularity", "item_knn": "session_item_knn", "lstm": "lstm",
               "self_attention": "self_attention"}
 COLOURS = {"popularity": "#8c8c8c", "item_knn": "#2a9d8f", "lstm": "#e76f51", "self_attention": "#6a4c93"}
-#: MiniLM titles per second on this project's 2-core machine (see purchase_sequence)
-MINILM_TEXTS_PER_S = 130
 
 
-def settings(profile: str, epochs: int | None = None, max_len: int | None = None) -> dict:
-    """The neural models' sizes for ``profile``, with the notebook's overrides."""
-    out = dict(SETTINGS.get(profile, SETTINGS["default"]))
-    out.update({k: v for k, v in (("epochs", epochs), ("max_len", max_len)) if v is not None})
-    return out
+@dataclass(frozen=True)
+class Settings(StudySettings):
+    """The neural models' sizes: embedding ``dim``, the ``max_len`` most recent items read, the
+    ``epochs`` limit and early-stopping ``patience`` (on validation NDCG@10)."""
+
+    dim: int
+    max_len: int
+    epochs: int
+    patience: int
+
+    BY_PROFILE: ClassVar[dict[str, dict]] = {
+        "smoke": {"dim": 32, "max_len": 20, "epochs": 4, "patience": 2},
+        # default: both models peaked at epoch 5 of 7 run
+        "default": {"dim": 64, "max_len": 50, "epochs": 6, "patience": 2},
+        "full": {"dim": 128, "max_len": 100, "epochs": 40, "patience": 3},
+    }
 
 
-def item_text_vectors(shop, dataset: str, profile: str, mode: str = "auto", encode_limit: int = 1000
-                      ) -> tuple[np.ndarray | None, str]:
-    """MiniLM title vectors, one row per catalogue item (zeros where missing), and a sentence
-    saying where they come from; None when not asked for or not available.
-
-    ``auto``: the embeddings cache (notebook 02 writes it), else encode now if the catalogue
-    has at most ``encode_limit`` items; ``minilm`` always encodes when nothing is cached.
-    """
+def text_vectors(shop, dataset: str, profile: str, mode: str = "auto", encode_limit: int = 1000
+                 ) -> tuple[np.ndarray | None, str]:
+    """MiniLM title vectors, one row per catalogue item, and a sentence saying where they come
+    from (``embeddings.item_text_vectors``' rule; no fallback: without MiniLM the models read item
+    ids only); None when not asked for or not available."""
     if mode not in ("auto", "minilm", "none"):
         raise ValueError(f"unknown text vector mode {mode!r}: auto, minilm or none")
-    if mode == "none":
-        return None, "no text vectors (not asked for): the models read item ids only"
-    if not shop.items["title"].notna().any():
+    if mode != "none" and not shop.items["title"].notna().any():
         return None, "no text vectors: this dataset has no item titles, so the models read item ids only"
     from shopintent.features.text import embeddings
 
-    try:
-        ids, vectors = embeddings.read_embeddings(dataset, profile, "minilm", "items")
-        where = "MiniLM title vectors from the embeddings cache"
-    except FileNotFoundError:
-        n = len(shop.items)
-        if mode == "auto" and n > encode_limit:
-            return None, (f"no text vectors: none are cached and encoding {n:,} titles would take about "
-                          f"{n / MINILM_TEXTS_PER_S / 60:.1f} min on 2 cores (run notebook 02 first, or raise "
-                          "ENCODE_LIMIT); the models read item ids only")
-        from shopintent.features.text.encoders import get_encoder
-
-        embeddings.write_embeddings(dataset, profile, get_encoder("minilm"), tables=("items",), data=shop,
-                                    progress=False)
-        ids, vectors = embeddings.read_embeddings(dataset, profile, "minilm", "items")
-        where = f"MiniLM title vectors encoded now ({n:,} titles) and saved for later notebooks"
-    pos = pd.Index(ids).get_indexer(shop.items["item_id"].astype(str))
-    out = np.zeros((len(shop.items), vectors.shape[1]), dtype=np.float32)
-    out[pos >= 0] = vectors[pos[pos >= 0]]
-    return out, f"{where} ({int((pos >= 0).sum()):,} of {len(pos):,} items)"
+    found = embeddings.item_text_vectors(shop, dataset, profile, mode, encode_limit)
+    if not found.minilm:
+        return None, f"{found.note}: the models read item ids only"
+    vectors = found.aligned("items", shop.items["item_id"])
+    return vectors, f"{found.note} ({len(vectors):,} items)"
 
 
-def fit_models(split: SequenceSplit, profile: str, item_vectors: np.ndarray | None = None, seed: int = 42,
-               epochs: int | None = None, max_len: int | None = None, names=MODEL_NAMES, log=print
-               ) -> dict[str, SequenceRecommender]:
+def fit_models(split: SequenceSplit, settings: Settings, item_vectors: np.ndarray | None = None,
+               seed: int = 42, names=MODEL_NAMES, log=print) -> dict[str, SequenceRecommender]:
     """Fit each named model on ``split.train``, early-stopped / tuned on ``split.val``."""
-    cfg = settings(profile, epochs, max_len)
+    cfg = asdict(settings)
     models: dict[str, SequenceRecommender] = {}
     for name in names:
         start = time.perf_counter()

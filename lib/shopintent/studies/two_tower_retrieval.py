@@ -35,6 +35,8 @@ from shopintent.models.recommenders.two_tower.model import (
     import_tfrs,
 )
 from shopintent.models.recommenders.two_tower.ranking import RankerConfig
+from shopintent.studies.artefacts import fingerprint, reuse_or_fit
+from shopintent.studies.settings import check_profile
 
 #: published figures of the TFRS tutorials on MovieLens-100K (random 80/20, seen items kept)
 TFRS_PUBLISHED = {"basic retrieval (tutorial)": 0.23, "deep, 2 layers (tutorial)": 0.29}
@@ -51,15 +53,20 @@ class Settings:
     ranker: RankerConfig
     val_frac: float = 0.2
     max_users: int | None = None  # sections 1-7 on a seeded sample of users (smoke); None: all
-    encode_limit: int = 5000  # encode item titles with MiniLM now up to this catalogue size
-
+    encode_limit: int = 5000  # encode item titles with MiniLM now up to this many distinct titles
 
     @property
     def max_epochs(self) -> int:
         return max(c.epochs for c in self.configs)
 
+    @classmethod
+    def for_profile(cls, profile: str, seed: int = DEFAULT_SEED, **overrides) -> Settings:
+        """The profile's grid (``_by_profile``); an override replaces a field unless it is None."""
+        out = _by_profile(check_profile(profile), seed)
+        return replace(out, **{k: v for k, v in overrides.items() if v is not None})
 
-def settings(profile: str, seed: int = DEFAULT_SEED) -> Settings:
+
+def _by_profile(profile: str, seed: int = DEFAULT_SEED) -> Settings:
     """smoke: one point, a few epochs, small batches (seconds); default: the validated point, measured
     to fit notebooks 06-08 in 15 minutes on 2 cores; full: a wider grid."""
     # Chosen while building notebook 07, on validation periods only (numbers: validation NDCG@10
@@ -149,24 +156,57 @@ def tune_two_tower(train: pd.DataFrame, items: pd.DataFrame, configs: list[TwoTo
                          models[best], inner_train, val, histories)
 
 
-def ease_from_notebook_06(dataset: str, profile: str, train: pd.DataFrame,
-                          items: pd.DataFrame) -> tuple[Recommender | None, str]:
-    """Notebook 06's saved EASE if it was fitted on exactly these training interactions (same
-    users, items and weights), so that a run-all does not tune it twice; else (None, why)."""
-    from shopintent.models.recommenders import registry
+def text_vectors(shop, dataset: str, profile: str, mode: str = "auto", encode_limit: int = 5000,
+                 seed: int = 0) -> tuple[np.ndarray | None, str]:
+    """(item text vectors aligned with ``shop.items``, a sentence saying where they come from):
+    ``embeddings.item_text_vectors``' rule, with TF-IDF + SVD of the item texts as the fallback."""
+    from shopintent.features.text import embeddings
+    from shopintent.models.recommenders.two_tower.features import tfidf_item_vectors
+
+    def tfidf() -> tuple[np.ndarray, str]:
+        return tfidf_item_vectors(shop.items, seed=seed), "TF-IDF + SVD vectors of the item titles"
+
+    # plain TensorFlow: for a few thousand titles XLA's per-bucket compile costs more than it saves
+    found = embeddings.item_text_vectors(shop, dataset, profile, mode, encode_limit, fallback=tfidf,
+                                         encoder_options={"jit_compile": False})
+    if found.minilm:
+        return found.aligned("items", shop.items["item_id"]), found.note
+    return found.vectors, found.note
+
+
+def interactions_fingerprint(data) -> str:
+    """The fingerprint of an interaction matrix and its user and item ids."""
+    return fingerprint(np.asarray(data.user_ids, dtype=str), np.asarray(data.item_ids, dtype=str),
+                       data.matrix)
+
+
+def saved_or_fitted_ease(dataset: str, profile: str, train: pd.DataFrame, items: pd.DataFrame,
+                         folds: list, seed: int = DEFAULT_SEED) -> tuple[Recommender, str]:
+    """The EASE notebook 06 saved if it was fitted on exactly these training interactions (same
+    users, items and weights), so that a run-all does not tune it twice; else EASE tuned here on
+    ``folds``. Returns (model, a sentence saying which)."""
+    from shopintent.models.recommenders import registry, tune
     from shopintent.models.recommenders.base import build_interactions
     from shopintent.studies import recommender_baselines as comparison
 
-    path = comparison.model_dir(dataset, profile) / "ease.npz"
-    if not path.is_file():
-        return None, f"no EASE saved by notebook 06 at {path}: tuned here"
-    model = registry.load("ease", path)
-    mine = build_interactions(train, items["item_id"], weights=model.weights)
-    same = (model.data_.user_ids.equals(mine.user_ids) and model.data_.item_ids.equals(mine.item_ids)
-            and (model.data_.matrix != mine.matrix).nnz == 0)
-    if not same:
-        return None, f"notebook 06's EASE at {path} was fitted on other training data: tuned here"
-    return model, f"notebook 06's EASE ({path}, l2={model.l2:g}, {model.weighting}), same training interactions"
+    def fit() -> tuple[Recommender, str]:
+        tuned = tune.tune("ease", tune.search_space(profile)["ease"], train, items, folds=folds,
+                          seed=seed)
+        return tuned.model, f"{tuned.params}, validation NDCG@10 {tuned.val_score:.4f}"
+
+    def mine(saved) -> str:  # these interactions, weighted as the saved model weighs them
+        mine = build_interactions(train, items["item_id"], weights=saved.weights)
+        return interactions_fingerprint(mine)
+
+    def load(path):
+        return registry.load("ease", path) if path.is_file() else None
+
+    def fitted_on(saved) -> str:
+        return interactions_fingerprint(saved.data_)
+
+    folder = comparison.model_dir(dataset, profile) / "ease.npz"
+    model, note, _ = reuse_or_fit(folder, mine, fit, load, fitted_on, what="EASE")
+    return model, note
 
 
 # -- cold items -----------------------------------------------------------------------------

@@ -17,7 +17,10 @@ whole folder, embeddings included, so saved vectors never outlive the tables the
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,6 +33,10 @@ from shopintent.io import atomic_path
 ID_COLUMNS = {"items": "item_id", "queries": "query_id", "reviews": "review_id"}
 TEXT_RULES = {"items": "title, else brand + category path", "queries": "text", "reviews": "text"}
 META_PREFIX = "shopintent."
+#: MiniLM short texts per second on this project's 2-core machine (encoder benchmark, under load):
+#: what a note quotes when encoding now is declined
+MINILM_TEXTS_PER_S = 130
+TEXT_VECTOR_MODES = ("auto", "minilm", "tfidf", "none")
 
 
 def embeddings_dir(dataset: str, profile: str, encoder_name: str) -> Path:
@@ -119,4 +126,87 @@ def _read_vectors(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return ids, vectors
 
 
-__all__ = ["embeddings_dir", "embeddings_meta", "read_embeddings", "table_texts", "write_embeddings"]
+@dataclass(frozen=True)
+class TextVectorSource:
+    """Text vectors and where they come from. ``source``: "saved" (MiniLM vectors an earlier run
+    saved), "encoded" (MiniLM, encoded now and saved), "fallback" (the caller's declared
+    stand-in) or "none"; ``vectors``: table -> (ids, vectors) for MiniLM, the fallback's value,
+    or None; ``note``: a sentence saying which."""
+
+    source: str
+    vectors: Any
+    note: str
+
+    @property
+    def minilm(self) -> bool:
+        return self.source in ("saved", "encoded")
+
+    def aligned(self, table: str, ids) -> np.ndarray:
+        """The MiniLM vectors of ``table`` in the order of ``ids`` (every id is covered)."""
+        saved_ids, vectors = self.vectors[table]
+        return vectors[pd.Index(saved_ids).get_indexer(pd.Index(ids).astype(str))]
+
+
+def item_text_vectors(shop, dataset: str, profile: str, mode: str = "auto",
+                      encode_limit: int = 5000, *, tables=("items",),
+                      fallback: Callable[[], tuple[Any, str]] | None = None,
+                      encoder_options: dict | None = None) -> TextVectorSource:
+    """The one rule for a model's text vectors: MiniLM vectors saved for ``tables`` (by notebook
+    02, or an earlier encode-now), else MiniLM encoded now and saved if the tables hold at most
+    ``encode_limit`` distinct texts, else the caller's declared ``fallback`` (e.g. TF-IDF + SVD:
+    ``() -> (vectors, what they are)``), else none.
+
+    Saved vectors count only if they cover every row of each table. ``mode``: ``auto`` as above;
+    ``minilm`` encodes whatever the count; ``tfidf`` goes straight to the fallback; ``none``
+    gives none. Empty tables are left out. ``encoder_options`` go to ``get_encoder("minilm")``.
+    """
+    if mode not in TEXT_VECTOR_MODES:
+        raise ValueError(f"unknown text vector mode {mode!r}: {', '.join(TEXT_VECTOR_MODES)}")
+    if mode == "none":
+        return TextVectorSource("none", None, "no text vectors (not asked for)")
+    if mode == "tfidf":
+        if fallback is None:
+            raise ValueError("text vector mode 'tfidf': this model declares no TF-IDF fallback")
+        vectors, what = fallback()
+        return TextVectorSource("fallback", vectors, what)
+    tables = tuple(t for t in tables if len(getattr(shop, t)))
+    saved = _saved_minilm(shop, dataset, profile, tables)
+    if saved is not None:
+        return TextVectorSource("saved", saved,
+                                "MiniLM vectors saved by notebook 02 (the embeddings folder)")
+    n_texts = sum(len(set(table_texts(t, getattr(shop, t)))) for t in tables)
+    if mode == "minilm" or n_texts <= encode_limit:
+        from shopintent.features.text.encoders import get_encoder
+
+        encoder = get_encoder("minilm", **(encoder_options or {}))
+        write_embeddings(dataset, profile, encoder, tables=tables, data=shop, progress=False)
+        return TextVectorSource("encoded", _saved_minilm(shop, dataset, profile, tables),
+                                f"MiniLM vectors of {n_texts:,} distinct texts, encoded now and "
+                                "saved for later notebooks")
+    minutes = n_texts / MINILM_TEXTS_PER_S / 60
+    why = (f"no saved MiniLM vectors, and encoding {n_texts:,} distinct texts would take about "
+           f"{minutes:.1f} min on 2 cores, more than encode_limit={encode_limit} allows "
+           "(run notebook 02 first, or raise ENCODE_LIMIT): ")
+    if fallback is None:
+        return TextVectorSource("none", None, why + "no text vectors")
+    vectors, what = fallback()
+    return TextVectorSource("fallback", vectors, why + what)
+
+
+def _saved_minilm(shop, dataset: str, profile: str, tables) -> dict | None:
+    """table -> (ids, vectors) saved for MiniLM; None if a table's file is missing or lacks ids."""
+    out = {}
+    for table in tables:
+        try:
+            ids, vectors = read_embeddings(dataset, profile, "minilm", table)
+        except FileNotFoundError:
+            return None
+        wanted = getattr(shop, table)[ID_COLUMNS[table]].astype(str)
+        if (pd.Index(ids).get_indexer(wanted) < 0).any():
+            return None
+        out[table] = (ids, vectors)
+    return out
+
+
+__all__ = ["MINILM_TEXTS_PER_S", "TextVectorSource", "embeddings_dir", "embeddings_meta",
+           "item_text_vectors", "read_embeddings", "table_texts", "write_embeddings"]

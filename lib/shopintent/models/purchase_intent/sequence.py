@@ -98,59 +98,36 @@ def tfidf_text_vectors(items: pd.DataFrame, queries: pd.DataFrame, fit_query_ids
                        vec["queries"], source=f"tfidf-svd{svd.n_components}")
 
 
-#: MiniLM texts per second measured on this project's 2-core machine (encoder benchmark, under load)
-MINILM_TEXTS_PER_S = 130
-
-
 def text_vectors_for(shop, dataset: str, profile: str, mode: str = "auto", encode_limit: int = 5000,
                      fit_query_ids=None, seed: int = 42) -> tuple[TextVectors | None, str]:
-    """The hybrid's text vectors and a sentence saying where they come from.
-
-    ``auto``: MiniLM vectors from the embeddings cache (``shopintent.features.text.embeddings``,
-    written by notebook 02 or an earlier run); else MiniLM encoded now and saved, if there are
-    at most ``encode_limit`` distinct texts; else ``tfidf_text_vectors``. ``minilm`` encodes
-    whatever the count, ``tfidf`` and ``none`` force those. A dataset without titles or
-    queries gets None.
+    """The hybrid's text vectors (item titles and queries) and a sentence saying where they come
+    from, by the one rule of ``features.text.embeddings.item_text_vectors``: saved MiniLM
+    vectors, else MiniLM encoded now within ``encode_limit`` distinct texts, else
+    ``tfidf_text_vectors`` (fitted on the titles and the queries ``fit_query_ids``). A dataset
+    without titles or queries gets None.
     """
+    from shopintent.features.text import embeddings
+
     has_titles = shop.items["title"].notna().any()
     if mode == "none" or not (has_titles or len(shop.queries)):
         why = "not asked for" if mode == "none" else "this dataset has no item titles and no search queries"
         return None, f"no text vectors ({why}): the hybrid reads the events and the user's history only"
-    tables = ("items", "queries") if len(shop.queries) else ("items",)
-    if mode in ("auto", "minilm"):
-        from shopintent.features.text import embeddings
 
-        try:
-            return _minilm(embeddings, dataset, profile, tables), "MiniLM vectors from the embeddings cache"
-        except FileNotFoundError:
-            pass
-        n_texts = shop.items["title"].nunique() + shop.queries["text"].nunique()
-        if mode == "minilm" or n_texts <= encode_limit:
-            from shopintent.features.text.encoders import get_encoder
+    def tfidf() -> tuple[TextVectors, str]:
+        text = tfidf_text_vectors(shop.items, shop.queries, fit_query_ids, seed=seed)
+        return text, (f"{text.source} vectors (TF-IDF of word and character n-grams fitted on "
+                      "item titles and training queries, reduced by SVD)")
 
-            embeddings.write_embeddings(dataset, profile, get_encoder("minilm"), tables=tables, data=shop,
-                                        progress=False)
-            return (_minilm(embeddings, dataset, profile, tables),
-                    f"MiniLM vectors encoded now ({n_texts:,} distinct texts) and saved for later notebooks")
-        fallback = (f"no MiniLM vectors are cached and encoding {n_texts:,} distinct texts would take about "
-                    f"{n_texts / MINILM_TEXTS_PER_S / 60:.0f} min on 2 cores (run notebook 02 first, or raise "
-                    f"ENCODE_LIMIT): using ")
-    elif mode == "tfidf":
-        fallback = ""
-    else:
-        raise ValueError(f"unknown text vector mode {mode!r}: auto, minilm, tfidf or none")
-    text = tfidf_text_vectors(shop.items, shop.queries, fit_query_ids, seed=seed)
-    return text, fallback + f"{text.source} vectors (TF-IDF of word and character n-grams fitted on item titles "\
-                            "and training queries, reduced by SVD)"
-
-
-def _minilm(embeddings, dataset: str, profile: str, tables) -> TextVectors:
-    item_ids, item_vecs = embeddings.read_embeddings(dataset, profile, "minilm", "items")
-    if "queries" in tables:
-        query_ids, query_vecs = embeddings.read_embeddings(dataset, profile, "minilm", "queries")
+    found = embeddings.item_text_vectors(shop, dataset, profile, mode, encode_limit,
+                                         tables=("items", "queries"), fallback=tfidf)
+    if not found.minilm:
+        return found.vectors, found.note
+    item_ids, item_vecs = found.vectors["items"]
+    if "queries" in found.vectors:
+        query_ids, query_vecs = found.vectors["queries"]
     else:
         query_ids, query_vecs = np.array([], dtype=object), np.zeros((0, item_vecs.shape[1]), np.float32)
-    return TextVectors(item_ids, item_vecs, query_ids, query_vecs, source="minilm")
+    return TextVectors(item_ids, item_vecs, query_ids, query_vecs, source="minilm"), found.note
 
 
 class SequenceBatches:

@@ -43,17 +43,11 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from shopintent.config import DEFAULT_SEED, get_profile, rng
+from shopintent.config import DEFAULT_SEED, rng
 from shopintent.evaluation import Interval, bootstrap_mean_ci, ranking_per_user, topk_from_scores
 from shopintent.models.search.retrievers import HybridRetriever, Retriever, item_texts
 
 RELEVANT_AT = 2.67
-#: Home Depot sizes per profile: queries evaluated and catalogue size (None = every product)
-HOMEDEPOT_SIZES = {
-    "smoke": {"n_test": 100, "n_validation": 50, "n_items": 1_500},
-    "default": {"n_test": 500, "n_validation": 250, "n_items": 10_000},
-    "full": {"n_test": 2_000, "n_validation": 500, "n_items": None},
-}
 
 
 @dataclass
@@ -159,12 +153,6 @@ def homedepot_task(shop, n_test: int = 500, n_validation: int = 250, n_items: in
     return SearchTask(protocol, item_ids, titles.loc[item_ids].tolist(),
                       _query_set(rel, val_keys, first_text, col, relevant_at),
                       _query_set(rel, test_keys, first_text, col, relevant_at), train_pairs, meta)
-
-
-def homedepot_task_for_profile(shop, profile: str = "default", seed: int = DEFAULT_SEED) -> SearchTask:
-    """``homedepot_task`` sized by ``HOMEDEPOT_SIZES[profile]``."""
-    get_profile(profile)
-    return homedepot_task(shop, seed=seed, **HOMEDEPOT_SIZES[profile])
 
 
 def purchase_search_pairs(shop) -> pd.DataFrame:

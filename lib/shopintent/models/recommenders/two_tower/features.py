@@ -5,7 +5,7 @@ Items (candidate tower): an id index that only items seen in training get (0 = t
 out-of-vocabulary bucket, so a new item is still scored from its content), brand, leaf and top
 category (vocabularies from the *training* items: a value only cold items have maps to 0,
 never to an untrained row), a price bucket (deciles of log price, 0 = missing) and, optionally,
-a text vector per item (MiniLM from notebook 02's embeddings, see ``item_text_vectors``).
+a text vector per item (MiniLM from notebook 02's embeddings, or ``tfidf_item_vectors``).
 
 Users (query tower): the last ``history`` distinct items by time (catalogue index + 1, 0 =
 padding) and a few profile numbers (standardised): log item and event counts, share of strong
@@ -193,45 +193,3 @@ def tfidf_item_vectors(items: pd.DataFrame, dim: int = 64, seed: int = 0) -> np.
     x = hstack([word, char]).tocsr()
     svd = TruncatedSVD(n_components=max(1, min(dim, x.shape[1] - 1, x.shape[0] - 1)), random_state=seed)
     return normalize(svd.fit_transform(x)).astype(np.float32)
-
-
-def item_text_vectors(shop, dataset: str, profile: str, mode: str = "auto", encode_limit: int = 5000,
-                      seed: int = 0) -> tuple[np.ndarray | None, str]:
-    """(vectors aligned with ``shop.items``, a sentence saying where they come from).
-
-    ``auto``: MiniLM vectors saved by notebook 02 (``features.text.embeddings``); else MiniLM
-    encoded now (and saved) if the catalogue has at most ``encode_limit`` items; else TF-IDF.
-    ``minilm`` encodes whatever the size; ``tfidf`` and ``none`` force those.
-    """
-    items = shop.items
-    if mode == "none":
-        return None, "no text vectors (not asked for)"
-    if mode not in ("auto", "minilm", "tfidf"):
-        raise ValueError(f"unknown text vector mode {mode!r}: auto, minilm, tfidf or none")
-    if mode != "tfidf":
-        from shopintent.features.text import embeddings
-
-        def aligned() -> np.ndarray:
-            ids, vectors = embeddings.read_embeddings(dataset, profile, "minilm", "items")
-            rows = pd.Index(ids).get_indexer(items["item_id"].astype(str))
-            if (rows < 0).any():
-                raise FileNotFoundError(f"saved MiniLM item embeddings of {dataset} lack {int((rows < 0).sum())} "
-                                        "catalogue items")
-            return vectors[rows]
-
-        try:
-            return aligned(), "MiniLM vectors of the item titles saved by notebook 02"
-        except FileNotFoundError:
-            pass
-        if mode == "minilm" or len(items) <= encode_limit:
-            from shopintent.features.text.encoders import get_encoder
-
-            # plain TensorFlow: for a few thousand titles XLA's per-bucket compile costs more than it saves
-            embeddings.write_embeddings(dataset, profile, get_encoder("minilm", jit_compile=False),
-                                        tables=("items",), data=shop, progress=False)
-            return aligned(), f"MiniLM vectors of {len(items):,} item titles, encoded now and saved for later notebooks"
-        why = (f"no saved MiniLM vectors and {len(items):,} items is more than encode_limit={encode_limit} "
-               "(run notebook 02 first): ")
-    else:
-        why = ""
-    return tfidf_item_vectors(items, seed=seed), why + "TF-IDF + SVD vectors of the item titles"
