@@ -81,13 +81,13 @@ def metrics(table: pd.DataFrame, model: str, k: int, seed: int, n_boot: int = 10
     """``explain/faithfulness/<model>/topk_drop`` and ``/random_drop`` at ``k`` (None when no
     example had more than k features), their per-example difference with a 95% bootstrap
     interval over examples (``difference``, ``_low``, ``_high``), k, the seed and the count."""
-    from shopintent.evaluation.bootstrap import bootstrap_mean_ci
+    from shopintent.evaluation.bootstrap import paired_bootstrap_diff
 
     at = table[table["k"] == k]
     key = f"explain/faithfulness/{model}"
     n = len(at)
-    diff = bootstrap_mean_ci((at["topk_drop"] - at["random_drop"]).to_numpy(), n_boot=n_boot, seed=seed) if n \
-        else (None, None, None)
+    diff = (paired_bootstrap_diff(at["topk_drop"].to_numpy(), at["random_drop"].to_numpy(),
+                                  n_boot=n_boot, seed=seed) if n else (None, None, None))
     return {f"{key}/topk_drop": float(at["topk_drop"].mean()) if n else None,
             f"{key}/random_drop": float(at["random_drop"].mean()) if n else None,
             f"{key}/difference": diff[0], f"{key}/difference_low": diff[1], f"{key}/difference_high": diff[2],
