@@ -1,10 +1,14 @@
-"""Bootstrap intervals: contain the point, repeat with the seed, narrow with data, keep groups whole."""
+"""Bootstrap intervals: contain the point, repeat with the seed, narrow with data, keep groups
+whole; the paired difference of two models draws as each of its five former copies did."""
 
 import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from shopintent.evaluation import bootstrap_ci, bootstrap_mean_ci
+from shopintent.config import rng
+from shopintent.evaluation import bootstrap_ci, bootstrap_mean_ci, paired_bootstrap_diff
+from shopintent.evaluation.bootstrap import resample_counts, resample_indices
+from shopintent.evaluation.classification import encode, macro_f1_codes, roc_auc
 
 
 def _normal(n, seed=0):
@@ -94,3 +98,80 @@ def test_bad_arguments():
         bootstrap_ci(np.mean, np.ones(3), np.ones(4))
     with pytest.raises(ValueError, match="alpha"):
         bootstrap_mean_ci(np.ones(3), alpha=1.5)
+
+
+def test_resamples_do_not_depend_on_the_block_size():
+    """Intervals recorded before the blocks were shared stay the same (numpy draws one by one)."""
+    whole = np.concatenate([i for _, i in resample_indices(rng(1, "bootstrap"), 7, 50, 7 * 50)])
+    for cells in (7, 7 * 3, 7 * 49):
+        blocks = list(resample_indices(rng(1, "bootstrap"), 7, 50, cells))
+        assert [lo for lo, _ in blocks] == list(range(0, 50, max(1, cells // 7)))
+        np.testing.assert_array_equal(np.concatenate([i for _, i in blocks]), whole)
+    counts = np.concatenate([w for _, w in resample_counts(rng(1, "bootstrap"), 7, 50, 21)])
+    np.testing.assert_array_equal(counts, [np.bincount(row, minlength=7) for row in whole])
+
+
+def test_paired_mean_difference_by_hand_and_as_before():
+    a, b = np.array([3.0, 1.0, np.nan, 2.0]), np.array([1.0, 1.0, 5.0, 1.0])
+    # one replicate drawing every unit once: mean of (2, 0, 1), the NaN difference dropped
+    point, low, high = paired_bootstrap_diff(a, b, n_boot=400, seed=0)
+    assert point == pytest.approx(1.0) and 0 <= low < 1 < high <= 2
+    r = np.random.default_rng(42)
+    va, vb = r.random(150), r.random(150)
+    # the search, KG and two-tower differences were bootstrap_mean_ci(a - b): same numbers
+    same = bootstrap_mean_ci(va - vb, n_boot=200, seed=3)
+    assert paired_bootstrap_diff(va, vb, n_boot=200, seed=3) == same
+    assert tuple(paired_bootstrap_diff(va, vb, n_boot=200, seed=3)) == pytest.approx(
+        (-0.0031125749062505263, -0.0712831288851503, 0.06018583488710817), rel=1e-12)
+    groups = np.repeat(np.arange(50), 3)
+    assert paired_bootstrap_diff(va, vb, groups=groups, n_boot=200, seed=3) == \
+        bootstrap_mean_ci(va - vb, groups=groups, n_boot=200, seed=3)
+
+
+def test_paired_metric_difference_rows_and_counts_draw_the_same_resamples():
+    """A metric on resampled rows and the same metric on resampling counts see the same replicates,
+    and each equals scoring both models on the resample by hand."""
+    r = np.random.default_rng(7)
+    y = (r.random(120) < 0.4).astype(float)
+    pa, pb = np.round(0.5 * y + 0.5 * r.random(120), 2), np.round(r.random(120), 2)
+    rows = paired_bootstrap_diff(pa, pb, roc_auc, truth=y, n_boot=300, seed=5)
+    counts = paired_bootstrap_diff(pa, pb, roc_auc, truth=y, weighted=True, n_boot=300, seed=5)
+    assert rows == pytest.approx(tuple(counts), rel=1e-12)
+    assert rows.point == pytest.approx(roc_auc_score(y, pa) - roc_auc_score(y, pb))
+    idx = rng(5, "bootstrap").integers(0, 120, (300, 120))
+    by_hand = [roc_auc_score(y[i], pa[i]) - roc_auc_score(y[i], pb[i]) for i in idx]
+    assert (rows.low, rows.high) == pytest.approx(tuple(np.quantile(by_hand, [0.025, 0.975])))
+    assert paired_bootstrap_diff(pa, pa, roc_auc, truth=y, n_boot=50) == (0.0, 0.0, 0.0)
+
+
+def test_paired_metric_difference_matches_the_former_copies():
+    """Numbers of evaluation.class_metrics.paired_difference (macro-F1, rows resampled) and of
+    evaluation.purchase.paired_difference (ROC-AUC, counts from its own stream) before the merge."""
+    r = np.random.default_rng(42)
+    labels = ["a", "b", "c"]
+    y = r.choice(labels, 200)
+    good = np.where(r.random(200) < 0.8, y, r.choice(labels, 200))
+    bad = np.where(r.random(200) < 0.5, y, r.choice(labels, 200))
+    f1 = paired_bootstrap_diff(encode(labels, good), encode(labels, bad),
+                               lambda t, p: macro_f1_codes(t, p, 3), truth=encode(labels, y),
+                               n_boot=200, seed=3)
+    before = (0.1668466984672099, 0.09479860355468339, 0.25285180823024955)
+    assert tuple(f1) == pytest.approx(before, rel=1e-12)
+    yb = (r.random(300) < 0.3).astype(float)
+    pa = np.round(np.clip(0.4 * yb + 0.6 * r.random(300), 0, 1), 2)
+    pb = np.round(r.random(300), 2)
+    auc = paired_bootstrap_diff(pa, pb, roc_auc, truth=yb, weighted=True, n_boot=200,
+                                seed=rng(3, "purchase_paired_bootstrap"))
+    before = (0.4786805313697199, 0.41189603469655706, 0.5491415969648317)
+    assert tuple(auc) == pytest.approx(before, rel=1e-12)
+
+
+def test_paired_difference_bad_arguments():
+    with pytest.raises(ValueError, match="truth and weighted go with a metric"):
+        paired_bootstrap_diff(np.ones(3), np.ones(3), truth=np.ones(3))
+    with pytest.raises(ValueError, match="needs the truth"):
+        paired_bootstrap_diff(np.ones(3), np.ones(3), roc_auc)
+    with pytest.raises(ValueError, match="same length"):
+        paired_bootstrap_diff(np.ones(3), np.ones(4), roc_auc, truth=np.ones(3))
+    with pytest.raises(ValueError, match="groups resample per-unit values"):
+        paired_bootstrap_diff(np.ones(3), np.ones(3), roc_auc, truth=np.ones(3), groups=[0, 0, 1])

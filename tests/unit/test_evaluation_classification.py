@@ -1,9 +1,10 @@
 """Classification metrics: the report agrees with scikit-learn, calibration error separates a
-calibrated predictor from a miscalibrated one, entity spans count exact matches only."""
+calibrated predictor from a miscalibrated one, entity spans count exact matches only; the metrics
+vectorised over bootstrap replicates equal scikit-learn's per replicate."""
 
 import numpy as np
 import pytest
-from sklearn.metrics import average_precision_score, log_loss, roc_auc_score
+from sklearn.metrics import average_precision_score, f1_score, log_loss, roc_auc_score
 
 from shopintent.evaluation import (
     binary_report,
@@ -11,7 +12,9 @@ from shopintent.evaluation import (
     expected_calibration_error,
     multiclass_report,
     reliability_table,
+    roc_auc,
 )
+from shopintent.evaluation import classification as cl
 
 
 def test_binary_report_matches_scikit_learn():
@@ -114,3 +117,67 @@ def test_entity_prf_perfect_duplicates_and_mismatch():
     assert (res["f1"], res["n_true"]) == (1.0, 2)  # a repeated span counts once
     with pytest.raises(ValueError, match="one list of spans per example"):
         entity_prf(spans, spans[:2])
+
+
+def test_roc_auc_by_hand_with_ties_and_weights():
+    # pairs (positive, negative): 0.5 > 0.2, 0.5 = 0.5 (one half), 0.9 > both: 3.5 / 4
+    y, s = np.array([0, 1, 0, 1]), np.array([0.2, 0.5, 0.5, 0.9])
+    assert roc_auc(y, s) == 0.875
+    assert roc_auc(y, s, np.ones(4)) == pytest.approx([0.875])
+    # weight 2 on the tied positive: (2 x 1 + 2 x 0.5 + 1 + 1) / (3 x 2)
+    w = np.array([1.0, 2.0, 1.0, 1.0])
+    assert roc_auc(y, s, w) == pytest.approx([5 / 6])
+    rows = np.array([0, 1, 1, 2, 3])  # the same weights as a resample that drew row 1 twice
+    assert roc_auc(y[rows], s[rows]) == pytest.approx(5 / 6)
+    assert np.isnan(roc_auc(np.zeros(5, bool), np.arange(5.0)))
+    assert np.isnan(roc_auc(np.zeros(5), np.arange(5.0), np.ones(5))).all()
+
+
+def test_roc_auc_matches_scikit_learn_per_replicate_with_ties():
+    r = np.random.default_rng(1)
+    y = r.random((10, 40)) < 0.3
+    s = np.round(r.random((10, 40)), 1)  # many ties
+    want = [roc_auc_score(a, b) for a, b in zip(y, s, strict=True)]
+    np.testing.assert_allclose(roc_auc(y, s), want)
+    # resampling counts over one shared sort: the same as scoring each resample's rows
+    y1 = (r.random(60) < 0.3).astype(float)
+    s1 = np.round(r.random(60), 1)
+    idx = r.integers(0, 60, (8, 60))
+    counts = np.array([np.bincount(i, minlength=60) for i in idx])
+    want = [roc_auc_score(y1, s1, sample_weight=c) for c in counts]
+    np.testing.assert_allclose(roc_auc(y1, s1, counts), want)
+    np.testing.assert_allclose(roc_auc(y1[idx], s1[idx]), want)
+    p32 = s1.astype(np.float32)  # scores of a Keras model: only their order counts
+    assert roc_auc(y1, p32, np.ones(60))[0] == pytest.approx(roc_auc_score(y1, s1))
+
+
+def test_macro_f1_matches_scikit_learn_row_by_row():
+    r = np.random.default_rng(0)
+    y, pred = r.integers(0, 4, (20, 50)), r.integers(0, 4, (20, 50))
+    pred[3] = 0  # a row that never predicts classes 1-3
+    got = cl.macro_f1_codes(y, pred, 4)
+    want = [f1_score(a, b, labels=[0, 1, 2, 3], average="macro", zero_division=0)
+            for a, b in zip(y, pred, strict=True)]
+    np.testing.assert_allclose(got, want)
+
+
+def test_intervals_and_the_paired_difference():
+    labels = ["a", "b", "c"]
+    r = np.random.default_rng(2)
+    y = r.choice(labels, 300)
+    good = np.where(r.random(300) < 0.9, y, r.choice(labels, 300))
+    bad = np.where(r.random(300) < 0.5, y, r.choice(labels, 300))
+    ci = cl.macro_f1_ci(y, good, labels, n_boot=300)
+    f1_good, f1_bad = f1_score(y, good, average="macro"), f1_score(y, bad, average="macro")
+    assert ci.point == pytest.approx(f1_good) and ci.low < ci.point < ci.high
+    d = cl.macro_f1_difference(y, good, bad, labels, n_boot=300)
+    assert d.point == pytest.approx(f1_good - f1_bad)
+    # the numbers of class_metrics.paired_difference before the paired bootstrap was shared
+    before = (0.25631933076009306, 0.19884471442448337, 0.3247865337885341)
+    assert tuple(d) == pytest.approx(before, rel=1e-12)
+    assert d.low > 0  # clearly better
+    assert cl.macro_f1_difference(y, good, good, labels, n_boot=50) == (0.0, 0.0, 0.0)
+    assert cl.encode(labels, ["b", "z"]).tolist() == [1, -1]
+    auc = cl.roc_auc_ci(y == "a", (good == "a") + r.random(300) * 0.1, n_boot=200)
+    before = (0.9215038215244784, 0.8762506568849691, 0.9606954192661914)
+    assert tuple(auc) == pytest.approx(before, rel=1e-12)

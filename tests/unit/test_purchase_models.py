@@ -7,6 +7,7 @@ import pytest
 from sklearn.metrics import average_precision_score, log_loss, roc_auc_score
 
 from shopintent.evaluation import binary_report, expected_calibration_error
+from shopintent.evaluation import classification as cl
 from shopintent.evaluation import purchase as pe
 from shopintent.features import sessions as fs
 from shopintent.models.purchase_intent import base as pm
@@ -99,10 +100,11 @@ def test_weighted_metrics_match_scikit_learn():
     y = (r.random(500) < 0.2).astype(float)
     p = np.round(np.clip(0.5 * r.random(500) + 0.3 * y, 0, 1), 2)  # rounded: ties
     w = r.integers(0, 3, 500).astype(float)
-    assert pe.weighted_roc_auc(y, p, w)[0] == pytest.approx(roc_auc_score(y, p, sample_weight=w))
-    assert pe.weighted_average_precision(y, p, w)[0] == pytest.approx(average_precision_score(y, p, sample_weight=w))
-    assert pe.weighted_log_loss(y, p, w)[0] == pytest.approx(log_loss(y, p, sample_weight=w))
-    assert pe.weighted_ece(y, p, np.ones(500))[0] == pytest.approx(expected_calibration_error(y, p))
+    assert cl.roc_auc(y, p, w)[0] == pytest.approx(roc_auc_score(y, p, sample_weight=w))
+    assert cl.weighted_average_precision(y, p, w)[0] == pytest.approx(
+        average_precision_score(y, p, sample_weight=w))
+    assert cl.weighted_log_loss(y, p, w)[0] == pytest.approx(log_loss(y, p, sample_weight=w))
+    assert cl.weighted_ece(y, p, np.ones(500))[0] == pytest.approx(expected_calibration_error(y, p))
     ci = pe.metrics_with_intervals(y, p, n_boot=200, seed=5)
     report = binary_report(y, p)
     for m in pe.METRICS:

@@ -5,6 +5,13 @@ session intent, sentiment), ``entity_prf`` (entity spans in queries, exact match
 calibration pieces scikit-learn lacks: the expected calibration error over equal-width bins
 and the reliability table behind a reliability diagram. scikit-learn is imported inside the
 functions that use it, so importing ``shopintent.evaluation`` stays fast.
+
+Bootstrap intervals need a metric on 1,000 resamples, and scikit-learn scores one sample per call
+(seconds per model). The vectorised metrics below score all replicates at once and equal
+scikit-learn's numbers: ``macro_f1_codes`` and unweighted ``roc_auc`` along the last axis of
+(replicates, n) resampled rows; ``roc_auc`` with ``weights`` and the ``weighted_*`` metrics
+over (replicates, n) resampling counts and one shared sort of the scores, so 1,000 replicates
+of 15,000 sessions take about a second.
 """
 
 from __future__ import annotations
@@ -13,6 +20,9 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+
+from shopintent.config import DEFAULT_SEED
+from shopintent.evaluation.bootstrap import Interval, bootstrap_ci, paired_bootstrap_diff
 
 
 def _binary(y_true, y_prob) -> tuple[np.ndarray, np.ndarray]:
@@ -186,3 +196,120 @@ def entity_prf(true_spans: Sequence[Iterable], pred_spans: Sequence[Iterable],
     out = _prf(*map(int, total))
     out["per_label"] = {lab: _prf(*c) for lab, c in sorted(counts.items())}
     return out
+
+
+# -- vectorised over bootstrap replicates -----------------------------------------------------
+
+def encode(labels, values) -> np.ndarray:
+    """Codes of ``values`` in ``labels`` (-1 for a value outside them)."""
+    index = {str(c): i for i, c in enumerate(labels)}
+    return np.array([index.get(str(v), -1) for v in np.asarray(values).ravel()], dtype=np.int64)
+
+
+def macro_f1_codes(y: np.ndarray, pred: np.ndarray, k: int) -> np.ndarray:
+    """Macro-F1 over classes 0..k-1 along the last axis (a class absent from both counts 0, as
+    scikit-learn with ``zero_division=0``)."""
+    f1 = []
+    for c in range(k):
+        t, p = y == c, pred == c
+        tp = (t & p).sum(axis=-1)
+        denom = t.sum(axis=-1) + p.sum(axis=-1)
+        f1.append(np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0))
+    return np.mean(f1, axis=0)
+
+
+def _groups(p: np.ndarray, descending: bool) -> tuple[np.ndarray | slice, np.ndarray]:
+    """Sort order and the start of each run of tied scores in it (a slice if already sorted)."""
+    if len(p) and (np.diff(p) >= 0).all():
+        order = slice(None, None, -1) if descending else slice(None)
+    else:
+        order = np.argsort(-p if descending else p, kind="mergesort")
+    s = p[order]
+    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+    return order, starts
+
+
+def _tied_sums(w: np.ndarray, values: np.ndarray, order, starts: np.ndarray) -> np.ndarray:
+    """Cumulative weighted sums of ``values`` in ``order`` at the end of each run of ties."""
+    c = np.cumsum(w[:, order] * values[order], axis=1)
+    return c[:, np.r_[starts[1:], len(values)] - 1]
+
+
+def roc_auc(y, score, weights=None) -> np.ndarray:
+    """ROC-AUC as ``roc_auc_score`` (tied scores count one half); NaN where a class is absent.
+
+    Without ``weights``: along the last axis of ``y`` (0/1) and ``score``, e.g. (replicates, n)
+    resampled rows, from the Mann-Whitney U of average ranks. With ``weights`` of shape (n,) or
+    (replicates, n), e.g. resampling counts: ``y`` and ``score`` of shape (n,) sorted once for
+    every replicate; returns (replicates,).
+    """
+    if weights is None:
+        from scipy.stats import rankdata
+
+        y01 = np.asarray(y, dtype=bool)
+        ranks = rankdata(score, axis=-1)
+        n_pos = y01.sum(axis=-1)
+        n_neg = y01.shape[-1] - n_pos
+        with np.errstate(invalid="ignore", divide="ignore"):
+            auc = ((ranks * y01).sum(axis=-1) - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+        return np.where((n_pos > 0) & (n_neg > 0), auc, np.nan)
+    y, p = np.asarray(y, dtype=np.float64), np.asarray(score, dtype=np.float64)
+    w = np.atleast_2d(weights).astype(np.float64)
+    order, starts = _groups(p, descending=False)
+    cum_pos, cum_neg = _tied_sums(w, y, order, starts), _tied_sums(w, 1 - y, order, starts)
+    pos = np.diff(cum_pos, axis=1, prepend=0.0)
+    neg = np.diff(cum_neg, axis=1, prepend=0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (pos * (cum_neg - 0.5 * neg)).sum(axis=1) / (cum_pos[:, -1] * cum_neg[:, -1])
+
+
+def weighted_average_precision(y: np.ndarray, p: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Average precision (scikit-learn's step-wise PR-AUC) with weights, per replicate."""
+    w = np.atleast_2d(w).astype(np.float64)
+    order, starts = _groups(p, descending=True)
+    tp, fp = _tied_sums(w, y, order, starts), _tied_sums(w, 1 - y, order, starts)
+    gain = np.diff(tp, axis=1, prepend=0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(tp + fp > 0, tp / (tp + fp), 0.0)
+        return (gain * precision).sum(axis=1) / tp[:, -1]
+
+
+def weighted_log_loss(y: np.ndarray, p: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Log loss (probabilities clipped at machine epsilon) with weights, per replicate."""
+    w = np.atleast_2d(w).astype(np.float64)
+    q = np.clip(p, np.finfo(np.float64).eps, 1 - np.finfo(np.float64).eps)
+    loss = -(y * np.log(q) + (1 - y) * np.log(1 - q))
+    return (w @ loss) / w.sum(axis=1)
+
+
+def weighted_ece(y: np.ndarray, p: np.ndarray, w: np.ndarray, n_bins: int = 10) -> np.ndarray:
+    """Equal-width ECE as ``expected_calibration_error``: Σ_bins |Σ y − Σ p| / n."""
+    w = np.atleast_2d(w).astype(np.float64)
+    b = np.searchsorted(np.linspace(0, 1, n_bins + 1)[1:-1], p, side="right")
+    onehot = np.zeros((len(p), n_bins))
+    onehot[np.arange(len(p)), b] = 1.0
+    gap = (w * (y - p)) @ onehot
+    return np.abs(gap).sum(axis=1) / w.sum(axis=1)
+
+
+def macro_f1_ci(y, pred, labels, n_boot: int = 1000, seed: int = DEFAULT_SEED) -> Interval:
+    """Macro-F1 over ``labels`` with its percentile bootstrap interval (rows resampled)."""
+    k = len(labels)
+    return bootstrap_ci(lambda a, b: macro_f1_codes(a, b, k), encode(labels, y),
+                        encode(labels, pred), n_boot=n_boot, seed=seed, vectorized=True)
+
+
+def roc_auc_ci(y01, score, n_boot: int = 1000, seed: int = DEFAULT_SEED) -> Interval:
+    """ROC-AUC with its percentile bootstrap interval (rows resampled)."""
+    return bootstrap_ci(roc_auc, np.asarray(y01, dtype=bool), np.asarray(score, dtype=np.float64),
+                        n_boot=n_boot, seed=seed, vectorized=True)
+
+
+def macro_f1_difference(y, pred_a, pred_b, labels, n_boot: int = 1000,
+                        seed: int = DEFAULT_SEED) -> Interval:
+    """Macro-F1 of ``pred_a`` minus that of ``pred_b`` on the same rows, with a paired bootstrap
+    interval (both scored on each resample): an interval above 0 means a beats b."""
+    k = len(labels)
+    return paired_bootstrap_diff(encode(labels, pred_a), encode(labels, pred_b),
+                                 lambda t, p: macro_f1_codes(t, p, k), truth=encode(labels, y),
+                                 n_boot=n_boot, seed=seed)

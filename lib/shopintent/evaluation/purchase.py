@@ -1,10 +1,12 @@
-"""Scoring purchase-intent models: metrics with bootstrap intervals, the early-prediction curve,
-lift and gain, the oracle's share of achievable lift, and the errors worth reading.
+"""Scoring purchase-intent models: metrics with bootstrap intervals, the paired difference of
+two models, calibration, the early-prediction curve, lift and gain, and the oracle's share of
+achievable lift.
 
 The bootstrap is vectorised: a replicate is a vector of resampling counts per session, and
 ROC-AUC, average precision, log loss and ECE are computed as count-weighted sums over one
-shared sort, so 1,000 replicates of 15,000 sessions take about a second rather than a minute.
-With unit weights each function equals scikit-learn's (and ``binary_report``'s) number.
+shared sort (``classification.roc_auc`` and the ``weighted_*`` metrics), so 1,000 replicates of
+15,000 sessions take about a second rather than a minute. With unit weights each equals
+scikit-learn's (and ``binary_report``'s) number.
 """
 
 from __future__ import annotations
@@ -13,69 +15,21 @@ import numpy as np
 import pandas as pd
 
 from shopintent.config import DEFAULT_SEED, rng
-from shopintent.evaluation import Interval, binary_report
+from shopintent.evaluation.bootstrap import Interval, paired_bootstrap_diff, resample_counts
+from shopintent.evaluation.classification import (
+    binary_report,
+    roc_auc,
+    weighted_average_precision,
+    weighted_ece,
+    weighted_log_loss,
+)
 
 METRICS = ("roc_auc", "pr_auc", "log_loss", "ece")
-_BLOCK = 1_000_000  # weights held at once (replicates x sessions)
+# The name models/purchase_intent/sequence.py imports (rewritten on the training-loop branch).
+weighted_roc_auc = roc_auc
 
 
-def _groups(p: np.ndarray, descending: bool) -> tuple[np.ndarray | slice, np.ndarray]:
-    """Sort order and the start of each run of tied scores in it (a slice if already sorted)."""
-    if len(p) and (np.diff(p) >= 0).all():
-        order = slice(None, None, -1) if descending else slice(None)
-    else:
-        order = np.argsort(-p if descending else p, kind="mergesort")
-    s = p[order]
-    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
-    return order, starts
-
-
-def _tied_sums(w: np.ndarray, values: np.ndarray, order: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """Cumulative weighted sums of ``values`` in ``order`` at the end of each run of ties."""
-    c = np.cumsum(w[:, order] * values[order], axis=1)
-    return c[:, np.r_[starts[1:], len(values)] - 1]
-
-
-def weighted_roc_auc(y: np.ndarray, p: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """ROC-AUC with weights ``w`` of shape (n,) or (replicates, n); ties count one half."""
-    w = np.atleast_2d(w).astype(np.float64)
-    order, starts = _groups(p, descending=False)
-    cum_pos, cum_neg = _tied_sums(w, y, order, starts), _tied_sums(w, 1 - y, order, starts)
-    pos = np.diff(cum_pos, axis=1, prepend=0.0)
-    neg = np.diff(cum_neg, axis=1, prepend=0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (pos * (cum_neg - 0.5 * neg)).sum(axis=1) / (cum_pos[:, -1] * cum_neg[:, -1])
-
-
-def weighted_average_precision(y: np.ndarray, p: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Average precision (scikit-learn's step-wise PR-AUC) with weights, per replicate."""
-    w = np.atleast_2d(w).astype(np.float64)
-    order, starts = _groups(p, descending=True)
-    tp, fp = _tied_sums(w, y, order, starts), _tied_sums(w, 1 - y, order, starts)
-    gain = np.diff(tp, axis=1, prepend=0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        precision = np.where(tp + fp > 0, tp / (tp + fp), 0.0)
-        return (gain * precision).sum(axis=1) / tp[:, -1]
-
-
-def weighted_log_loss(y: np.ndarray, p: np.ndarray, w: np.ndarray) -> np.ndarray:
-    w = np.atleast_2d(w).astype(np.float64)
-    q = np.clip(p, np.finfo(np.float64).eps, 1 - np.finfo(np.float64).eps)
-    loss = -(y * np.log(q) + (1 - y) * np.log(1 - q))
-    return (w @ loss) / w.sum(axis=1)
-
-
-def weighted_ece(y: np.ndarray, p: np.ndarray, w: np.ndarray, n_bins: int = 10) -> np.ndarray:
-    """Equal-width ECE as ``expected_calibration_error``: Σ_bins |Σ y − Σ p| / n."""
-    w = np.atleast_2d(w).astype(np.float64)
-    b = np.searchsorted(np.linspace(0, 1, n_bins + 1)[1:-1], p, side="right")
-    onehot = np.zeros((len(p), n_bins))
-    onehot[np.arange(len(p)), b] = 1.0
-    gap = (w * (y - p)) @ onehot
-    return np.abs(gap).sum(axis=1) / w.sum(axis=1)
-
-
-_FUNCS = {"roc_auc": weighted_roc_auc, "pr_auc": weighted_average_precision, "log_loss": weighted_log_loss,
+_FUNCS = {"roc_auc": roc_auc, "pr_auc": weighted_average_precision, "log_loss": weighted_log_loss,
           "ece": weighted_ece}
 
 
@@ -91,14 +45,9 @@ def metrics_with_intervals(y, p, n_boot: int = 1000, alpha: float = 0.05, seed: 
     n = len(y)
     point = {m: float(_FUNCS[m](y, p, np.ones(n))[0]) for m in metrics}
     stats = {m: np.empty(n_boot) for m in metrics}
-    r = rng(seed, "purchase_bootstrap")
-    block = max(1, _BLOCK // max(n, 1))
-    for lo in range(0, n_boot, block):
-        b = min(block, n_boot - lo)
-        idx = r.integers(0, n, (b, n)) + (np.arange(b) * n)[:, None]
-        w = np.bincount(idx.ravel(), minlength=b * n).reshape(b, n)
+    for lo, w in resample_counts(rng(seed, "purchase_bootstrap"), n, n_boot):
         for m in metrics:
-            stats[m][lo:lo + b] = _FUNCS[m](y, p, w)
+            stats[m][lo:lo + len(w)] = _FUNCS[m](y, p, w)
     out = {}
     for m in metrics:
         s = stats[m][np.isfinite(stats[m])]
@@ -127,22 +76,10 @@ def paired_difference(y, p_a, p_b, metric: str = "roc_auc", n_boot: int = 1000, 
                       seed: int = DEFAULT_SEED) -> Interval:
     """metric(a) − metric(b) on the same sessions, with a paired bootstrap interval (each
     replicate resamples the sessions once and scores both models on it)."""
-    y = np.asarray(y, dtype=np.float64)
-    f = _FUNCS[metric]
-    n = len(y)
     a, b = np.asarray(p_a, dtype=np.float64), np.asarray(p_b, dtype=np.float64)
-    point = float(f(y, a, np.ones(n))[0] - f(y, b, np.ones(n))[0])
-    r = rng(seed, "purchase_paired_bootstrap")
-    stats = np.empty(n_boot)
-    block = max(1, _BLOCK // max(n, 1))
-    for lo in range(0, n_boot, block):
-        m = min(block, n_boot - lo)
-        idx = r.integers(0, n, (m, n)) + (np.arange(m) * n)[:, None]
-        w = np.bincount(idx.ravel(), minlength=m * n).reshape(m, n)
-        stats[lo:lo + m] = f(y, a, w) - f(y, b, w)
-    s = stats[np.isfinite(stats)]
-    low, high = np.quantile(s, [alpha / 2, 1 - alpha / 2]) if len(s) else (np.nan, np.nan)
-    return Interval(point, float(low), float(high))
+    return paired_bootstrap_diff(a, b, _FUNCS[metric], truth=np.asarray(y, dtype=np.float64),
+                                 weighted=True, n_boot=n_boot, alpha=alpha,
+                                 seed=rng(seed, "purchase_paired_bootstrap"))
 
 
 def share_of_lift(auc: float, oracle_auc: float) -> float:
@@ -170,7 +107,7 @@ def early_curve(examples, probabilities: dict[str, np.ndarray], max_k: int = 10)
         mask = examples.capped_mask(k)
         ones = np.ones(int(mask.sum()))
         for name, p in probabilities.items():
-            auc = weighted_roc_auc(y[mask].astype(np.float64), np.asarray(p)[mask], ones)[0]
+            auc = roc_auc(y[mask].astype(np.float64), np.asarray(p)[mask], ones)[0]
             rows.append({"k": k, "model": name, "roc_auc": float(auc), "sessions": int(mask.sum()),
                          "still_running": int((examples.prefixes["n_events"].to_numpy()[mask] > k).sum())})
     return pd.DataFrame(rows)
@@ -197,88 +134,3 @@ def top_share(y, p, fraction: float = 0.1) -> float:
     y = np.asarray(y, dtype=np.float64)
     k = max(int(round(fraction * len(y))), 1)
     return float(y[np.argsort(-np.asarray(p), kind="mergesort")[:k]].sum() / max(y.sum(), 1))
-
-
-def describe_sessions(prefixes: pd.DataFrame, session_ids, max_events: int = 14) -> pd.Series:
-    """A readable line per session: ``search → view i12 → cart i12 …`` over its observable events."""
-    p = prefixes[prefixes["session_id"].isin(pd.Index(session_ids))]
-    token = p["event_type"].str.cat(p["item_id"].fillna(p["query_id"]).fillna("").astype(str), sep=" ").str.strip()
-    lines = token.groupby(p["session_id"], sort=False).agg(
-        lambda s: " → ".join(s.iloc[:max_events]) + (f" … (+{len(s) - max_events})" if len(s) > max_events else ""))
-    return lines.reindex(pd.Index(session_ids))
-
-
-def errors_worth_reading(examples, p: np.ndarray, n: int = 5, oracle: pd.Series | None = None) -> pd.DataFrame:
-    """The most confident mistakes on whole sessions: ``n`` non-buyers scored highest (false
-    alarms) and ``n`` buyers scored lowest (misses), with their event sequences (and the
-    generator's true probability where known: a high truth means the model missed evidence,
-    a low one means the outcome was luck)."""
-    full = examples.full_mask()
-    f = examples.prefixes.loc[full, ["session_id", "label", "n_events", "n_cart"]].assign(p=np.asarray(p)[full])
-    if oracle is not None:
-        f["true_p"] = f["session_id"].map(oracle)
-    alarms = f[f["label"] == 0].nlargest(n, "p").assign(error="false alarm")
-    misses = f[f["label"] == 1].nsmallest(n, "p").assign(error="miss")
-    out = pd.concat([alarms, misses], ignore_index=True)
-    out["events"] = describe_sessions(examples.prefixes, out["session_id"]).to_numpy()
-    return out
-
-
-def purchase_counts(split) -> dict[str, int]:
-    """Sessions and purchases per part: what a reader needs to judge whether an AUC means anything."""
-    out = {}
-    for part, ex in split.parts().items():
-        out[f"{part}_sessions"] = len(ex.sessions)
-        out[f"{part}_purchases"] = int(ex.sessions["label"].sum())
-    return out
-
-
-def example_sessions(examples, p: np.ndarray, min_events: int = 4, max_events: int = 12) -> list[str]:
-    """Two sessions worth explaining: the highest-scored buyer and the highest-scored non-buyer
-    (a confident false alarm) among whole sessions of ``min_events``–``max_events`` events."""
-    f = examples.prefixes[examples.full_mask()].assign(p=np.asarray(p)[examples.full_mask()])
-    mid = f[(f["n_events"] >= min_events) & (f["n_events"] <= max_events)]
-    f = mid if mid["label"].nunique() == 2 else f
-    out = [f[f["label"] == lab].nlargest(1, "p")["session_id"] for lab in (1, 0)]
-    return [s.iloc[0] for s in out if len(s)]
-
-
-def metrics_dict(table: pd.DataFrame, counts: dict, reliable: bool, curve: pd.DataFrame | None = None,
-                 calibration: pd.DataFrame | None = None, top10: dict | None = None,
-                 oracle: pd.DataFrame | None = None, difference: Interval | None = None,
-                 speed: dict | None = None, ks=(1, 3, 5), calibration_all: pd.DataFrame | None = None) -> dict:
-    """The flat ``purchase_intent/...`` metrics of notebook 05. Model scores are None when the
-    test period has too few purchases (``reliable`` False); the counts are always recorded."""
-    out = {f"purchase_intent/data/{k}": v for k, v in counts.items()}
-
-    def put(key, value):
-        out[f"purchase_intent/{key}"] = (float(value) if value is not None and np.isfinite(value) else None) \
-            if reliable else None
-
-    for model, row in table.iterrows():
-        for col, value in row.items():
-            put(f"{model}/{col}", value)
-    if oracle is not None:
-        for col in ("roc_auc", "roc_auc_low", "roc_auc_high", "pr_auc"):
-            put(f"oracle/{col}", oracle.loc["oracle", col])
-    if curve is not None:
-        for (model, k), auc in curve.set_index(["model", "k"])["roc_auc"].items():
-            if k in ks:
-                put(f"{model}/roc_auc_at_{k}_events", auc)
-    if calibration is not None:
-        raw = calibration[calibration["stage"] == "raw"].set_index("model")
-        for model, row in raw.iterrows():
-            put(f"{model}/ece_raw", row["ece"])
-            put(f"{model}/log_loss_raw", row["log_loss"])
-    if calibration_all is not None:  # every prefix, not only whole sessions
-        done = calibration_all[calibration_all["stage"] == "calibrated"].set_index("model")
-        for model, row in done.iterrows():
-            put(f"{model}/ece_all_prefixes", row["ece"])
-    for model, share in (top10 or {}).items():
-        put(f"{model}/top10_purchase_share", share)
-    if difference is not None:
-        for name, value in zip(("roc_auc", "roc_auc_low", "roc_auc_high"), difference, strict=True):
-            put(f"hybrid_minus_lightgbm/{name}", value)
-    for key, value in (speed or {}).items():
-        out[f"purchase_intent/lstm/{key}"] = value
-    return out

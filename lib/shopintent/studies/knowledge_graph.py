@@ -12,7 +12,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from shopintent.evaluation.bootstrap import Interval, bootstrap_mean_ci
+from shopintent.evaluation.bootstrap import Interval, paired_bootstrap_diff
 from shopintent.evaluation.ranking import ranking_per_user
 from shopintent.kg import explain
 from shopintent.kg.blend import KGBlend, choose_weight
@@ -112,7 +112,7 @@ def paired_difference(a: Recommendations, b: Recommendations, task: RecTask, met
     over users (paired: the spread between users cancels)."""
     pa = ranking_per_user(a.index, task.truth, (10, 20))[metric].to_numpy()
     pb = ranking_per_user(b.index, task.truth, (10, 20))[metric].to_numpy()
-    return bootstrap_mean_ci(pa - pb, n_boot=n_boot, seed=seed)
+    return paired_bootstrap_diff(pa, pb, n_boot=n_boot, seed=seed)
 
 
 def history_sources(task: RecTask, kg: ProductKG, query_entities: pd.DataFrame | None = None) -> list[list[str]]:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from shopintent.config import DEFAULT_SEED
-from shopintent.evaluation.class_metrics import paired_difference
+from shopintent.evaluation.classification import macro_f1_difference as paired_difference
 from shopintent.models.understanding import intent as qi
 from shopintent.studies.settings import StudySettings
 

@@ -25,7 +25,7 @@ import scipy.sparse as sp
 
 from shopintent.config import DEFAULT_SEED, rng
 from shopintent.data.splits import random_split
-from shopintent.evaluation.bootstrap import bootstrap_mean_ci
+from shopintent.evaluation.bootstrap import paired_bootstrap_diff
 from shopintent.evaluation.ranking import evaluate_ranking, ranking_per_user
 from shopintent.models.recommenders.base import Recommender
 from shopintent.models.recommenders.evaluate import RecTask
@@ -295,7 +295,7 @@ def paired_gain(ranked: np.ndarray, base: np.ndarray, task: RecTask, metric: str
     k = int(metric.split("@")[1])
     a = ranking_per_user(ranked, task.truth, (k,))[metric].to_numpy()
     b = ranking_per_user(base, task.truth, (k,))[metric].to_numpy()
-    return bootstrap_mean_ci(a - b, n_boot=n_boot, seed=seed)
+    return paired_bootstrap_diff(a, b, n_boot=n_boot, seed=seed)
 
 
 # -- figures --------------------------------------------------------------------------------

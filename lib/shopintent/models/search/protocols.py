@@ -45,6 +45,7 @@ import scipy.sparse as sp
 
 from shopintent.config import DEFAULT_SEED, rng
 from shopintent.evaluation import Interval, bootstrap_mean_ci, ranking_per_user, topk_from_scores
+from shopintent.evaluation.bootstrap import paired_bootstrap_diff
 from shopintent.models.search.retrievers import HybridRetriever, Retriever, item_texts
 
 RELEVANT_AT = 2.67
@@ -342,5 +343,5 @@ def paired_difference(a: pd.DataFrame, b: pd.DataFrame, metric: str, n_boot: int
     two separate intervals)."""
     if not np.array_equal(a["query_id"].to_numpy(), b["query_id"].to_numpy()):
         raise ValueError("paired_difference: the two tables must hold the same queries in the same order")
-    diff = a[metric].to_numpy(dtype=np.float64) - b[metric].to_numpy(dtype=np.float64)
-    return bootstrap_mean_ci(diff, n_boot=n_boot, seed=seed)
+    return paired_bootstrap_diff(a[metric].to_numpy(dtype=np.float64),
+                                 b[metric].to_numpy(dtype=np.float64), n_boot=n_boot, seed=seed)

@@ -145,7 +145,7 @@ def classification_table(y, predictions: dict[str, tuple], labels=None, n_boot: 
                          seed: int = DEFAULT_SEED, top_k: int = 3) -> pd.DataFrame:
     """One row per model: macro-F1 with its 95% bootstrap interval over queries, accuracy and
     top-k accuracy. ``predictions[name] = (classes, proba)``."""
-    from shopintent.evaluation.class_metrics import macro_f1_ci
+    from shopintent.evaluation.classification import macro_f1_ci
 
     y = np.asarray(y).astype(str)
     labels = sorted(set(y)) if labels is None else list(labels)

@@ -120,7 +120,7 @@ def sentiment_report(y, classes, proba: np.ndarray, n_bins: int = 10) -> dict:
 def comparison_table(y, predictions: dict[str, tuple], n_boot: int = 1000, seed: int = DEFAULT_SEED) -> pd.DataFrame:
     """One row per model: macro-F1 with its 95% bootstrap interval over reviews, ROC-AUC of
     P(negative) with its interval, accuracy, per-class F1, log loss and ECE."""
-    from shopintent.evaluation.class_metrics import macro_f1_ci, roc_auc_ci
+    from shopintent.evaluation.classification import macro_f1_ci, roc_auc_ci
 
     y = np.asarray(y).astype(str)
     neg = (y == "negative").astype(int)
