@@ -37,6 +37,7 @@ from shopintent.config import DEFAULT_SEED, artefact_dir, get_profile, rng
 from shopintent.features.text.encoders import KerasHubBertEncoder, register_encoder
 from shopintent.io import atomic_path, write_json, write_text
 from shopintent.models.text.backbone_parts import FrozenBottom, copy_backbone, freeze_below
+from shopintent.models.training import BestEpoch
 
 NAME = "minilm_finetuned"
 MODEL_FILE, VOCAB_FILE, META_FILE = f"{NAME}.keras", "vocab.txt", f"{NAME}.json"
@@ -165,34 +166,6 @@ def _dataset(arrays: dict[str, np.ndarray], batch: int, shuffle_seed: int | None
     return ds.batch(batch, drop_remainder=True).prefetch(2)
 
 
-class BestEpoch:
-    """Keeps the trainable weights of the epoch with the lowest validation loss, the untrained
-    model counting as epoch 0 (without validation data: the last epoch)."""
-
-    def __init__(self, model, initial_loss: float, monitor: bool):
-        self.model, self.monitor = model, monitor
-        self.best_epoch, self.best_loss = 0, initial_loss
-        self.weights = [v.numpy() for v in model.trainable_variables]
-
-    def callback(self):
-        import keras
-
-        keeper = self
-
-        class Keep(keras.callbacks.Callback):
-            def on_epoch_end(self, epoch, logs=None):
-                loss = (logs or {}).get("val_loss", np.nan)
-                if not keeper.monitor or loss < keeper.best_loss:
-                    keeper.best_epoch, keeper.best_loss = epoch + 1, loss
-                    keeper.weights = [v.numpy() for v in keeper.model.trainable_variables]
-
-        return Keep()
-
-    def restore(self) -> None:
-        for var, value in zip(self.model.trainable_variables, self.weights, strict=True):
-            var.assign(value)
-
-
 def weights_hash(model) -> str:
     """First 12 hex digits of the SHA-256 of all weights."""
     digest = hashlib.sha256()
@@ -245,10 +218,12 @@ def finetune_dual_encoder(base: KerasHubBertEncoder, train_pairs: pd.DataFrame,
                   jit_compile=cfg.jit_compile)
 
     initial = model.evaluate(val_ds, verbose=0) if val_ds is not None else np.nan
-    keeper = BestEpoch(model, initial, monitor=val_ds is not None)
+    # the untrained model is epoch 0; without validation data the last epoch is kept
+    keeper = None if val_ds is None else BestEpoch(model, higher_is_better=False, initial=initial,
+                                                   trainable_only=True)
     fit = model.fit(train_ds, epochs=cfg.epochs, verbose=verbose, validation_data=val_ds, shuffle=False,
-                    callbacks=[keeper.callback()])
-    keeper.restore()
+                    callbacks=[] if keeper is None else [keeper.keras_callback("val_loss")])
+    best_epoch = len(fit.history["loss"]) if keeper is None else keeper.best_epoch
     rows = [{"epoch": 0, "loss": np.nan, "val_loss": initial}]
     rows += [{"epoch": e + 1, "loss": loss, "val_loss": fit.history.get("val_loss", [np.nan] * cfg.epochs)[e]}
              for e, loss in enumerate(fit.history["loss"])]
@@ -259,7 +234,7 @@ def finetune_dual_encoder(base: KerasHubBertEncoder, train_pairs: pd.DataFrame,
     # inference keeps the base encoder's length: longer titles were rare in training, not unseen by the backbone
     encoder = KerasHubBertEncoder(NAME, backbone, base.tokenizer, max_length=base.max_length)
     encoder.encoder_id = f"{NAME}@w{weights_hash(backbone)}+len{encoder.max_length}"  # the embedding cache's key
-    return DualEncoderResult(encoder, cfg, pd.DataFrame(rows), keeper.best_epoch, trainable, len(train),
+    return DualEncoderResult(encoder, cfg, pd.DataFrame(rows), best_epoch, trainable, len(train),
                              0 if val is None else len(val), seconds)
 
 

@@ -34,6 +34,7 @@ import pandas as pd
 
 from shopintent.config import DEFAULT_SEED, artefact_dir, get_profile, seed_everything
 from shopintent.io import atomic_path, write_json, write_text
+from shopintent.models.training import BestEpoch
 
 SPECIAL_TOKENS = ["[PAD]", "[BOS]", "[EOS]", "[UNK]"]
 PAD, BOS, EOS, UNK = range(4)
@@ -329,11 +330,11 @@ def train_shop_gpt(train_queries: Sequence[str], titles: Sequence[str] = (), pro
                   weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
                   jit_compile=config.jit_compile)
     val = [q for q in map(normalize_query, val_queries) if q]
-    callbacks, validation = [], None
+    callbacks, validation, keeper = [], None, None
     if val:
         validation = _lm_arrays(gpt, val)
-        callbacks.append(keras.callbacks.EarlyStopping("val_loss", patience=config.epochs,
-                                                       restore_best_weights=True))
+        keeper = BestEpoch(model, higher_is_better=False)  # all epochs run, the best one is kept
+        callbacks.append(keeper.keras_callback("val_loss"))
     start = time.perf_counter()
     fit = model.fit(x, y, sample_weight=w, batch_size=config.batch_size, epochs=config.epochs, shuffle=True,
                     validation_data=validation, callbacks=callbacks, verbose=verbose)
@@ -344,9 +345,9 @@ def train_shop_gpt(train_queries: Sequence[str], titles: Sequence[str] = (), pro
                "steps": n_batches * len(history), "vocabulary_size": len(vocabulary),
                "oov_rate": float((x["token_ids"] == UNK).sum() / max(1, words.sum())),
                "parameters": int(backbone.count_params())}
-    if val:
-        metrics["best_epoch"] = int(np.argmin(fit.history["val_loss"])) + 1
-        metrics["best_val_loss"] = float(np.min(fit.history["val_loss"]))
+    if keeper is not None:
+        metrics["best_epoch"] = keeper.best_epoch
+        metrics["best_val_loss"] = float(keeper.best_score)
     return ShopGptResult(gpt, history, metrics)
 
 
