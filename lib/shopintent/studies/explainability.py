@@ -121,11 +121,11 @@ def text_models(shop, dataset: str, profile: str = "default", seed: int = 42, mi
 
 
 def _text_model(name: str, split, saved: Path, seed: int) -> TextModel:
-    from shopintent.models.text.classifiers import TfidfLogisticRegression, load_classifier
+    from shopintent.models.text.classifiers import TextClassifier, TfidfLogisticRegression
 
     tr, va, te = (split.train, split.val, split.test)
     notebook = "03" if name == "query_intent" else "04"
-    model = load_classifier(saved) if (Path(saved) / "classifier.json").is_file() else None
+    model = TextClassifier.load(saved) if (Path(saved) / "classifier.json").is_file() else None
     if model is not None and set(map(str, model.classes_)) == set(tr["label"].astype(str)):
         how = f"notebook {notebook}'s tfidf_lr, loaded from {saved}"
     else:

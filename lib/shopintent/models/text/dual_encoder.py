@@ -86,8 +86,48 @@ class DualEncoderResult:
     best_epoch: int
     trainable: list[str]
     n_pairs: int
-    n_validation_pairs: int
+    n_validation_pairs: int | None  # None once loaded: the count is not saved
     train_seconds: float
+
+    def save(self, folder: str | Path) -> Path:
+        """Write ``minilm_finetuned.keras`` (the backbone), ``vocab.txt`` and
+        ``minilm_finetuned.json`` (config, history, tokenizer settings) into ``folder``, each
+        through a temp file; the encoder's ``encoder_id`` becomes the saved file's id, the one
+        ``load`` gives."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        enc = self.encoder
+        # keras insists on the suffix
+        with atomic_path(folder / MODEL_FILE, suffix=".keras") as tmp:
+            enc.backbone.save(tmp)
+        enc.encoder_id = _file_id(folder / MODEL_FILE, enc.max_length)
+        write_text(folder / VOCAB_FILE, "".join(f"{t}\n" for t in enc.tokenizer.get_vocabulary()))
+        meta = {"config": asdict(self.config), "history": self.history.to_dict("list"),
+                "best_epoch": self.best_epoch, "trainable": self.trainable, "n_pairs": self.n_pairs,
+                "train_seconds": self.train_seconds, "max_length": enc.max_length,
+                "lowercase": bool(getattr(enc.tokenizer, "lowercase", True))}
+        write_json(folder / META_FILE, meta, default=str)
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path) -> DualEncoderResult:
+        """The saved fine-tune; its encoder is "minilm_finetuned", ``encoder_id`` from the file."""
+        import keras
+        import keras_hub
+
+        folder = Path(folder)
+        if not (folder / MODEL_FILE).is_file():
+            raise FileNotFoundError(f"no fine-tuned MiniLM in {folder} ({MODEL_FILE} missing): "
+                                    "train one with dual_encoder.finetune_dual_encoder and save it")
+        meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+        backbone = keras.saving.load_model(folder / MODEL_FILE)
+        tokenizer = keras_hub.models.BertTokenizer(vocabulary=str(folder / VOCAB_FILE),
+                                                   lowercase=meta["lowercase"])
+        encoder = KerasHubBertEncoder(NAME, backbone, tokenizer, max_length=int(meta["max_length"]))
+        encoder.encoder_id = _file_id(folder / MODEL_FILE, encoder.max_length)
+        return cls(encoder, DualEncoderConfig(**meta["config"]), pd.DataFrame(meta["history"]),
+                   meta["best_epoch"], meta["trainable"], meta["n_pairs"], None,
+                   meta["train_seconds"])
 
 
 def _pack(encoder: KerasHubBertEncoder, texts: list[str], width: int) -> tuple[np.ndarray, np.ndarray]:
@@ -245,51 +285,16 @@ def finetuned_dir(dataset: str, profile: str) -> Path:
 
 
 
-def save_dual_encoder(result: DualEncoderResult, folder: str | Path) -> Path:
-    """Write ``minilm_finetuned.keras`` (the backbone), ``vocab.txt`` and ``minilm_finetuned.json``
-    (config, history, tokenizer settings) into ``folder``, each through a temp file; the
-    encoder's ``encoder_id`` becomes the saved file's id, the one ``load_dual_encoder`` gives."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    enc = result.encoder
-    with atomic_path(folder / MODEL_FILE, suffix=".keras") as tmp:  # keras insists on the suffix
-        enc.backbone.save(tmp)
-    enc.encoder_id = _file_id(folder / MODEL_FILE, enc.max_length)
-    write_text(folder / VOCAB_FILE, "".join(f"{t}\n" for t in enc.tokenizer.get_vocabulary()))
-    meta = {"config": asdict(result.config), "history": result.history.to_dict("list"), "best_epoch": result.best_epoch,
-            "trainable": result.trainable, "n_pairs": result.n_pairs, "train_seconds": result.train_seconds,
-            "max_length": enc.max_length, "lowercase": bool(getattr(enc.tokenizer, "lowercase", True))}
-    write_json(folder / META_FILE, meta, default=str)
-    return folder
-
-
-def load_dual_encoder(folder: str | Path) -> KerasHubBertEncoder:
-    """The saved fine-tuned encoder (``name`` = "minilm_finetuned", ``encoder_id`` from the file)."""
-    import keras
-    import keras_hub
-
-    folder = Path(folder)
-    if not (folder / MODEL_FILE).is_file():
-        raise FileNotFoundError(f"no fine-tuned MiniLM in {folder} ({MODEL_FILE} missing): train one with "
-                                "shopintent.models.text.dual_encoder.finetune_dual_encoder and save_dual_encoder")
-    meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
-    backbone = keras.saving.load_model(folder / MODEL_FILE)
-    tokenizer = keras_hub.models.BertTokenizer(vocabulary=str(folder / VOCAB_FILE), lowercase=meta["lowercase"])
-    encoder = KerasHubBertEncoder(NAME, backbone, tokenizer, max_length=int(meta["max_length"]))
-    encoder.encoder_id = _file_id(folder / MODEL_FILE, encoder.max_length)
-    return encoder
-
-
 def _encoder_factory(folder: str | Path | None = None, dataset: str | None = None,
                      profile: str = "default") -> KerasHubBertEncoder:
     if folder is None:
         if dataset is None:
             raise ValueError(f"get_encoder('{NAME}') needs folder=... or dataset=... (and profile=...)")
         folder = finetuned_dir(dataset, profile)
-    return load_dual_encoder(folder)
+    return DualEncoderResult.load(folder).encoder
 
 
 register_encoder(NAME, _encoder_factory)
 
 __all__ = ["DualEncoderConfig", "DualEncoderResult", "dual_encoder_config", "finetune_dual_encoder",
-           "finetuned_dir", "load_dual_encoder", "save_dual_encoder"]
+           "finetuned_dir"]

@@ -229,6 +229,23 @@ class ShopGpt:
         write_json(folder / META_FILE, {"config": asdict(self.config)})
         return folder
 
+    @classmethod
+    def load(cls, folder: str | Path) -> ShopGpt:
+        """A saved shop GPT (``.keras`` model, word vocabulary and config)."""
+        import keras
+        import keras_hub
+
+        folder = Path(folder)
+        if not (folder / MODEL_FILE).is_file():
+            raise FileNotFoundError(f"no shop GPT in {folder} ({MODEL_FILE} missing): train one "
+                                    "with shop_gpt.train_shop_gpt and save it")
+        backbone = keras.saving.load_model(folder / MODEL_FILE)
+        model = keras_hub.models.GPT2CausalLM(backbone, preprocessor=None)
+        vocabulary = (folder / VOCAB_FILE).read_text(encoding="utf-8").splitlines()
+        meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+        config = ShopGptConfig(**meta["config"])
+        return cls(model, vocabulary, config)
+
 
 def _parse_prefix(prefix: str) -> tuple[list[str], str]:
     """("nova 4 mi") -> (["nova", "4"], "mi"); a trailing space means the last word is whole."""
@@ -248,21 +265,6 @@ def _empty_cache(model, token_ids):
     return ops.zeros(shape, dtype=model.compute_dtype)
 
 
-
-
-def load_shop_gpt(folder: str | Path) -> ShopGpt:
-    """A saved shop GPT (``.keras`` model, word vocabulary and config)."""
-    import keras
-    import keras_hub
-
-    folder = Path(folder)
-    if not (folder / MODEL_FILE).is_file():
-        raise FileNotFoundError(f"no shop GPT in {folder} ({MODEL_FILE} missing): train one with "
-                                "shopintent.models.text.shop_gpt.train_shop_gpt and save it")
-    model = keras_hub.models.GPT2CausalLM(keras.saving.load_model(folder / MODEL_FILE), preprocessor=None)
-    vocabulary = (folder / VOCAB_FILE).read_text(encoding="utf-8").splitlines()
-    config = ShopGptConfig(**json.loads((folder / META_FILE).read_text(encoding="utf-8"))["config"])
-    return ShopGpt(model, vocabulary, config)
 
 
 def shop_gpt_dir(dataset: str, profile: str) -> Path:
@@ -349,12 +351,6 @@ def train_shop_gpt(train_queries: Sequence[str], titles: Sequence[str] = (), pro
         metrics["best_epoch"] = keeper.best_epoch
         metrics["best_val_loss"] = float(keeper.best_score)
     return ShopGptResult(gpt, history, metrics)
-
-
-def save(result: ShopGptResult | ShopGpt, folder: str | Path) -> Path:
-    """Save a trained shop GPT (``.keras`` + vocabulary + config) into ``folder``."""
-    gpt = result.model if isinstance(result, ShopGptResult) else result
-    return gpt.save(folder)
 
 
 def query_prefix(query: str, prefix: str = "first word", n_chars: int = 3) -> str:
