@@ -86,12 +86,15 @@ def test_in_batch_duplicates_are_not_negatives(tiny_encoder):
 
 
 def test_save_and_load_round_trip(result, pairs, tmp_path):
-    from shopintent.models.text.dual_encoder import load_dual_encoder, save_dual_encoder
+    from shopintent.models.text.dual_encoder import DualEncoderResult
 
     res, _ = result
-    folder = save_dual_encoder(res, tmp_path / "ft")
+    folder = res.save(tmp_path / "ft")
     assert (folder / "minilm_finetuned.keras").is_file() and (folder / "vocab.txt").is_file()
-    loaded = load_dual_encoder(folder)
+    again = DualEncoderResult.load(folder)
+    assert again.config == res.config and again.best_epoch == res.best_epoch
+    np.testing.assert_array_equal(again.history["val_loss"], res.history["val_loss"])
+    loaded = again.encoder
     texts = pairs["item_text"].tolist()[:6]
     np.testing.assert_allclose(loaded.encode(texts), res.encoder.encode(texts), atol=1e-6)
     assert loaded.name == "minilm_finetuned" and loaded.max_length == res.encoder.max_length

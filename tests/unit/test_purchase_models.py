@@ -61,10 +61,14 @@ def test_baselines_beat_chance_and_reload(cls, split, tmp_path):
     scores = model.predict(split.test)
     path = model.save(tmp_path / model.name)
     assert not list(path.rglob("*.pkl")) and (path / "meta.json").is_file()
-    again = family.load_model(path)
+    again = cls.load(path)
+    assert type(again) is cls
     np.testing.assert_allclose(again.predict(split.test), scores, rtol=1e-6, atol=1e-9)
     model.save(path)  # saving over an existing folder replaces it
-    assert family.load_model(path).calibrator.method == model.calibrator.method
+    assert family.load_model(path).calibrator.method == model.calibrator.method  # any kind
+    other = pm.HandmadeLightGBM if cls is pm.CountsLogistic else pm.CountsLogistic
+    with pytest.raises(ValueError, match=f"holds a '{cls.kind}' purchase model"):
+        other.load(path)
 
 
 def test_logreg_reads_carts_as_evidence(split):
@@ -83,7 +87,7 @@ def test_sequence_models_beat_chance_and_reload(split, smoke_shop, tmp_path):
         assert _full_auc(model, split.test, text) > 0.75, model.name
         scores = model.predict(split.test, text)
         assert np.isfinite(scores).all() and len(scores) == len(split.test.prefixes)
-        again = family.load_model(model.save(tmp_path / model.name))
+        again = SequenceModel.load(model.save(tmp_path / model.name))
         assert (tmp_path / model.name / "model.keras").is_file()
         np.testing.assert_allclose(again.predict(split.test, text), scores, rtol=1e-5, atol=1e-6)
     from shopintent.explain.groups import occlusion

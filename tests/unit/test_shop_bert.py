@@ -64,8 +64,12 @@ def test_encoder_vectors_are_normalised(pretrained):
 
 def test_save_then_load_gives_identical_vectors(pretrained, tmp_path):
     texts = ["zentro tablet", "best microwave under 100", "The screen is fine."]
-    folder = shop_bert.save(pretrained, tmp_path / "shopbert")
+    folder = pretrained.save(tmp_path / "shopbert")
     loaded = get_encoder("shopbert", folder=folder)
+    again = shop_bert.ShopBertResult.load(folder)
+    assert again.config == pretrained.config and again.vocabulary == pretrained.vocabulary
+    assert again.history["loss"].tolist() == pretrained.history["loss"].tolist()
+    np.testing.assert_allclose(again.encoder.encode(texts), loaded.encode(texts), atol=1e-6)
     np.testing.assert_allclose(loaded.encode(texts), pretrained.encoder.encode(texts), atol=1e-6)
     assert loaded.encoder_id == pretrained.encoder.encoder_id
     assert re.fullmatch(r"shopbert@[0-9a-f]{12}\+len16", loaded.encoder_id)

@@ -5,10 +5,9 @@ import pytest
 
 from shopintent.models.text.shop_gpt import (
     PrefixFrequency,
+    ShopGpt,
     autocomplete_eval,
-    load_shop_gpt,
     query_prefix,
-    save,
     shop_gpt_config,
     title_as_query,
     train_shop_gpt,
@@ -80,8 +79,8 @@ def test_tiny_gpt_learns_the_frequent_completions(tiny_gpt):
 
 
 def test_tiny_gpt_save_load_round_trip(tiny_gpt, tmp_path):
-    save(tiny_gpt, tmp_path / "shopgpt")
-    loaded = load_shop_gpt(tmp_path / "shopgpt")
+    tiny_gpt.model.save(tmp_path / "shopgpt")
+    loaded = ShopGpt.load(tmp_path / "shopgpt")
     assert loaded.vocabulary == tiny_gpt.model.vocabulary
     x = tiny_gpt.model.sequences(["red shoes", "blue"])[:, :-1]
     inputs = {"token_ids": x, "padding_mask": x != 0}

@@ -12,8 +12,8 @@ from shopintent.models.text.classifiers import (
     EncoderLogisticRegression,
     FineTunedClassifier,
     MajorityClassifier,
+    TextClassifier,
     TfidfLogisticRegression,
-    load_classifier,
 )
 from shopintent.models.text.finetune import (
     FineTunedNetwork,
@@ -85,7 +85,7 @@ def test_binary_labels_work_as_two_softmax_rows():
 def test_save_load_reproduces_predictions_without_pickle(make, tmp_path):
     m = make().fit(*TRAIN, *VAL)
     m.save(tmp_path / "m")
-    again = load_classifier(tmp_path / "m")
+    again = TextClassifier.load(tmp_path / "m")
     assert type(again) is type(m) and list(again.classes_) == list(m.classes_)
     np.testing.assert_array_equal(again.predict_proba(TEST[0]), m.predict_proba(TEST[0]))
     meta = json.loads((tmp_path / "m" / "classifier.json").read_text())
@@ -97,10 +97,14 @@ def test_save_load_reproduces_predictions_without_pickle(make, tmp_path):
 
 def test_load_names_what_is_missing(tmp_path):
     with pytest.raises(FileNotFoundError, match="no saved classifier"):
-        load_classifier(tmp_path)
+        TextClassifier.load(tmp_path)
     (tmp_path / "classifier.json").write_text(json.dumps({"kind": "pickled"}))
     with pytest.raises(ValueError, match="unknown classifier kind 'pickled'"):
-        load_classifier(tmp_path)
+        TextClassifier.load(tmp_path)
+    MajorityClassifier().fit(*TRAIN).save(tmp_path / "majority")
+    assert type(MajorityClassifier.load(tmp_path / "majority")) is MajorityClassifier
+    with pytest.raises(ValueError, match="a majority classifier, not a TfidfLogisticRegression"):
+        TfidfLogisticRegression.load(tmp_path / "majority")
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +120,7 @@ def test_encoder_lr_on_frozen_vectors(tiny, tmp_path):
     m = EncoderLogisticRegression(encoder=encoder, encoder_name="tiny", cache=tmp_path / "cache.sqlite").fit(*TRAIN, *VAL)
     assert m.name == "tiny_lr" and macro_f1(m) > macro_f1(MajorityClassifier().fit(*TRAIN)) + 0.2
     m.save(tmp_path / "m")
-    again = load_classifier(tmp_path / "m", encoder=encoder)
+    again = TextClassifier.load(tmp_path / "m", encoder=encoder)
     np.testing.assert_allclose(again.predict_proba(TEST[0]), m.predict_proba(TEST[0]), atol=1e-6)
     assert json.loads((tmp_path / "m" / "classifier.json").read_text())["encoder_id"] == "tiny@test+len16"
 
@@ -152,7 +156,7 @@ def test_finetuned_save_load_round_trip(finetuned, tmp_path):
     model.save(tmp_path / "ft")
     assert {p.name for p in (tmp_path / "ft").iterdir()} == {"network.keras", "vocab.txt", "network.json",
                                                              "classifier.json"}
-    again = load_classifier(tmp_path / "ft")
+    again = TextClassifier.load(tmp_path / "ft")
     assert isinstance(again, FineTunedClassifier) and list(again.classes_) == list(model.classes_)
     np.testing.assert_allclose(again.predict_proba(TEST[0]), model.predict_proba(TEST[0]), atol=1e-6)
 

@@ -25,8 +25,6 @@ from shopintent.evaluation.classification import (
 )
 
 METRICS = ("roc_auc", "pr_auc", "log_loss", "ece")
-# The name models/purchase_intent/sequence.py imports (rewritten on the training-loop branch).
-weighted_roc_auc = roc_auc
 
 
 _FUNCS = {"roc_auc": roc_auc, "pr_auc": weighted_average_precision, "log_loss": weighted_log_loss,

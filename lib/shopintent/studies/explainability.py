@@ -151,7 +151,7 @@ def text_models(shop, dataset: str, profile: str = "default", seed: int = 42, mi
 
 
 def _text_model(name: str, split, saved: Path, seed: int) -> TextModel:
-    from shopintent.models.text.classifiers import TfidfLogisticRegression, load_classifier
+    from shopintent.models.text.classifiers import TextClassifier, TfidfLogisticRegression
 
     tr, va, te = (split.train, split.val, split.test)
     notebook = "03" if name == "query_intent" else "04"
@@ -164,7 +164,7 @@ def _text_model(name: str, split, saved: Path, seed: int) -> TextModel:
         return fitted, f"{len(tr):,} training texts, C = {fitted.c_} chosen on {len(va):,}"
 
     def load(folder: Path):
-        return load_classifier(folder) if (folder / "classifier.json").is_file() else None
+        return TextClassifier.load(folder) if (folder / "classifier.json").is_file() else None
 
     model, how, _ = reuse_or_fit(saved, labels, fit, load,
                                  lambda m: fingerprint(sorted(set(map(str, m.classes_)))),

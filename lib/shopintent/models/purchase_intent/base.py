@@ -9,7 +9,7 @@ what it has done so far (a prefix, see ``shopintent.features.sessions``)?
 Every model trains on all prefixes of the training sessions with balanced class weights (a
 purchase is rare), so its raw scores over-state the purchase probability; a ``Calibrator``
 fitted on the validation sessions (isotonic, or Platt's logistic when validation has few
-purchases) maps them back to probabilities. ``save``/``load_model`` write a folder with
+purchases) maps them back to probabilities. ``save``/``load`` write a folder with
 ``meta.json`` plus the model's own format (LightGBM text, ``.keras``): no pickles.
 """
 
@@ -223,6 +223,23 @@ class PurchaseModel:
             self._save_files(tmp)
             (tmp / "meta.json").write_text(json.dumps(meta, indent=1, default=float) + "\n")
         return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> PurchaseModel:
+        """The model ``save`` wrote to the folder ``path``, of this class's kind (a folder of any
+        kind: ``family.load_model``, which knows every kind without this module importing them)."""
+        path = Path(path)
+        meta = json.loads((path / "meta.json").read_text())
+        if meta["kind"] != cls.kind:
+            raise ValueError(f"{path} holds a {meta['kind']!r} purchase model, not a {cls.__name__} "
+                             f"({cls.kind!r}): load it with its own class or family.load_model")
+        model = cls.__new__(cls)
+        PurchaseModel.__init__(model, meta["name"], meta["seed"])
+        model.pos_weight = meta["pos_weight"]
+        model.calibrator = Calibrator.from_dict(meta["calibrator"])
+        model.info = meta.get("info", {})
+        model._load_files(path, meta)
+        return model
 
 
 class CountsLogistic(PurchaseModel):

@@ -18,7 +18,6 @@ from shopintent.config import artefact_dir
 from shopintent.io import write_parquet
 from shopintent.models.purchase_intent.base import (
     MODEL_NAMES,
-    Calibrator,
     CountsLogistic,
     HandmadeLightGBM,
     PurchaseModel,
@@ -33,17 +32,11 @@ def _model_classes() -> dict[str, type[PurchaseModel]]:
 
 
 def load_model(path: str | Path) -> PurchaseModel:
-    """A model written by ``PurchaseModel.save``."""
+    """A model written by ``PurchaseModel.save``, whatever its kind: ``<Class>.load`` of the
+    class that the folder's ``meta.json`` names."""
     path = Path(path)
-    meta = json.loads((path / "meta.json").read_text())
-    cls = _model_classes()[meta["kind"]]
-    model = cls.__new__(cls)
-    PurchaseModel.__init__(model, meta["name"], meta["seed"])
-    model.pos_weight = meta["pos_weight"]
-    model.calibrator = Calibrator.from_dict(meta["calibrator"])
-    model.info = meta.get("info", {})
-    model._load_files(path, meta)
-    return model
+    kind = json.loads((path / "meta.json").read_text())["kind"]
+    return _model_classes()[kind].load(path)
 
 
 def fit_all(split: PurchaseSplit, text=None, names=MODEL_NAMES, seed: int = 42, calibration: str = "auto",

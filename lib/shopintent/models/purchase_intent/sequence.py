@@ -38,6 +38,7 @@ from shopintent.features.sessions import (
     text_rows,
 )
 from shopintent.models.purchase_intent.base import PurchaseModel, balanced_pos_weight
+from shopintent.models.training import BestEpoch
 
 BUCKETS = (4, 8, 16, 32, 64, 128, 256)
 EMBED_DIMS = {"event_type": 4, "item_id": 32, "category": 12, "brand": 8}
@@ -251,38 +252,26 @@ class _EpochTimer(keras.callbacks.Callback):
         self.seconds.append(time.perf_counter() - self._start)
 
 
-class _BestWholeSessionAUC(keras.callbacks.Callback):
+class _WholeSessionAUC:
     """Early stopping on what the models are judged by: validation ROC-AUC of whole sessions.
 
     The class-weighted loss keeps falling while scores grow over-confident (calibration fixes
-    that afterwards), so the loss is a poor guide to when ranking stops improving. Keeps the
-    best epoch's weights and stops after ``patience`` epochs without a better AUC.
+    that afterwards), so the loss is a poor guide to when ranking stops improving. Called with
+    an epoch's logs, it adds ``val_auc`` to them and returns it as the epoch's score.
     """
 
-    def __init__(self, model: SequenceModel, val: SessionExamples, text, patience: int):
-        super().__init__()
-        self.owner, self.val, self.text, self.patience = model, val, text, patience
+    def __init__(self, model: SequenceModel, val: SessionExamples, text):
+        self.owner, self.val, self.text = model, val, text
         self.full = val.full_mask()
-        self.aucs: list[float] = []
-        self.best, self.best_epoch, self.best_weights = -np.inf, -1, None
 
-    def on_epoch_end(self, epoch, logs=None):
-        from shopintent.evaluation.purchase import weighted_roc_auc
+    def __call__(self, logs: dict) -> float:
+        from shopintent.evaluation.classification import roc_auc
 
         p = self.owner.raw_scores(self.val, self.text)[self.full]
         y = self.val.labels[self.full].astype(np.float64)
-        auc = float(weighted_roc_auc(y, p, np.ones(len(y)))[0])
-        self.aucs.append(auc)
-        if logs is not None:
-            logs["val_auc"] = auc
-        if auc > self.best:
-            self.best, self.best_epoch, self.best_weights = auc, epoch, self.model.get_weights()
-        elif epoch - self.best_epoch >= self.patience:
-            self.model.stop_training = True
-
-    def on_train_end(self, logs=None):
-        if self.best_weights is not None:
-            self.model.set_weights(self.best_weights)
+        auc = float(roc_auc(y, p, np.ones(len(y)))[0])
+        logs["val_auc"] = auc
+        return auc
 
 
 class SequenceModel(PurchaseModel):
@@ -343,10 +332,12 @@ class SequenceModel(PurchaseModel):
         batch = self.batch_size or int(np.clip(len(train.sessions) // 40, 32, 256))
         self.info["batch_size"] = batch
         data = SequenceBatches(self, train, text, batch, shuffle=True, seed=self.seed)
-        callbacks, val_data = [], None
+        callbacks, val_data, keeper = [], None, None
         if val is not None and len(np.unique(val.sessions["label"])) == 2:
             val_data = SequenceBatches(self, val, text, 1024)
-            callbacks = [_BestWholeSessionAUC(self, val, text, self.patience)]
+            # keeps the best epoch's weights, stops after `patience` epochs without a better AUC
+            keeper = BestEpoch(self.network, higher_is_better=True, patience=self.patience)
+            callbacks = [keeper.keras_callback(_WholeSessionAUC(self, val, text))]
         timer = _EpochTimer()
         callbacks.insert(0, timer)
         start = time.perf_counter()
@@ -356,9 +347,9 @@ class SequenceModel(PurchaseModel):
                                 callbacks=callbacks, verbose=verbose)
         seconds = time.perf_counter() - start
         self.history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
-        if len(callbacks) > 1:
-            self.history["val_auc"] = callbacks[1].aucs
-            self.info["best_epoch"] = callbacks[1].best_epoch + 1
+        if keeper is not None:
+            self.history["val_auc"] = keeper.history
+            self.info["best_epoch"] = keeper.best_epoch
         # speed: epochs after the first (which traces the graphs), else the first
         steady = timer.seconds[1:] or timer.seconds
         per_epoch = float(np.mean(steady))

@@ -1,6 +1,6 @@
 """Text classifiers side by side, one interface: ``fit(texts, labels, val_texts, val_labels)``,
 ``predict_proba(texts) -> (n, classes)`` (columns in ``classes_`` order), ``predict(texts)``,
-``save(folder)`` and ``load_classifier(folder)``.
+``save(folder)`` and ``TextClassifier.load(folder)`` (any kind; a subclass loads its own kind).
 
 - ``majority``: the most frequent training label (the floor every model must clear);
 - ``tfidf_lr``: TF-IDF of words (1-2 grams) and characters (2-5 grams within words) into a
@@ -62,6 +62,33 @@ class TextClassifier:
 
     def _meta(self) -> dict:
         return {"kind": self.kind, "name": self.name, "classes": self.classes_.tolist()}
+
+    @classmethod
+    def load(cls, folder: str | Path, encoder=None) -> TextClassifier:
+        """A classifier written by ``save``, of whichever kind the folder holds (called on a
+        subclass: that kind only); ``encoder`` (a built encoder) spares loading one again."""
+        folder = Path(folder)
+        path = folder / META
+        if not path.is_file():
+            raise FileNotFoundError(f"no saved classifier in {folder} ({META} missing)")
+        meta = json.loads(path.read_text(encoding="utf-8"))
+        kind = meta.get("kind")
+        kinds = {**_KINDS, "finetuned": FineTunedClassifier}
+        if kind not in kinds:
+            raise ValueError(f"{path}: unknown classifier kind {kind!r}; known: {', '.join(kinds)}")
+        if not issubclass(kinds[kind], cls):
+            raise ValueError(f"{path} holds a {kind} classifier, not a {cls.__name__}")
+        if kind == "finetuned":
+            return FineTunedClassifier._from_folder(folder, meta)
+        model = kinds[kind].__new__(kinds[kind])
+        if kind == "encoder_lr":
+            EncoderLogisticRegression.__init__(model, encoder=encoder, encoder_name=meta["encoder"],
+                                               max_length=meta["max_length"])
+        elif kind != "majority":
+            _LinearModel.__init__(model)
+        model.classes_ = np.asarray(meta["classes"], dtype=str)
+        model._load(folder, meta)
+        return model
 
 
 class MajorityClassifier(TextClassifier):
@@ -290,28 +317,5 @@ class FineTunedClassifier(TextClassifier):
 _KINDS = {"majority": MajorityClassifier, "tfidf_lr": TfidfLogisticRegression, "encoder_lr": EncoderLogisticRegression}
 
 
-def load_classifier(folder: str | Path, encoder=None) -> TextClassifier:
-    """A classifier written by ``save``; ``encoder`` (a built encoder) spares loading one again."""
-    folder = Path(folder)
-    path = folder / META
-    if not path.is_file():
-        raise FileNotFoundError(f"no saved classifier in {folder} ({META} missing)")
-    meta = json.loads(path.read_text(encoding="utf-8"))
-    kind = meta.get("kind")
-    if kind == "finetuned":
-        return FineTunedClassifier._from_folder(folder, meta)
-    if kind not in _KINDS:
-        raise ValueError(f"{path}: unknown classifier kind {kind!r}; known: {', '.join([*_KINDS, 'finetuned'])}")
-    model = _KINDS[kind].__new__(_KINDS[kind])
-    if kind == "encoder_lr":
-        EncoderLogisticRegression.__init__(model, encoder=encoder, encoder_name=meta["encoder"],
-                                           max_length=meta["max_length"])
-    elif kind != "majority":
-        _LinearModel.__init__(model)
-    model.classes_ = np.asarray(meta["classes"], dtype=str)
-    model._load(folder, meta)
-    return model
-
-
 __all__ = ["C_GRID", "EncoderLogisticRegression", "FineTunedClassifier", "MajorityClassifier", "TextClassifier",
-           "TfidfLogisticRegression", "load_classifier"]
+           "TfidfLogisticRegression"]

@@ -37,6 +37,7 @@ from shopintent.config import DEFAULT_SEED, artefact_dir, get_profile, rng
 from shopintent.features.text.encoders import KerasHubBertEncoder, register_encoder
 from shopintent.io import atomic_path, write_json, write_text
 from shopintent.models.text.backbone_parts import FrozenBottom, copy_backbone, freeze_below
+from shopintent.models.training import BestEpoch
 
 NAME = "minilm_finetuned"
 MODEL_FILE, VOCAB_FILE, META_FILE = f"{NAME}.keras", "vocab.txt", f"{NAME}.json"
@@ -85,8 +86,48 @@ class DualEncoderResult:
     best_epoch: int
     trainable: list[str]
     n_pairs: int
-    n_validation_pairs: int
+    n_validation_pairs: int | None  # None once loaded: the count is not saved
     train_seconds: float
+
+    def save(self, folder: str | Path) -> Path:
+        """Write ``minilm_finetuned.keras`` (the backbone), ``vocab.txt`` and
+        ``minilm_finetuned.json`` (config, history, tokenizer settings) into ``folder``, each
+        through a temp file; the encoder's ``encoder_id`` becomes the saved file's id, the one
+        ``load`` gives."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        enc = self.encoder
+        # keras insists on the suffix
+        with atomic_path(folder / MODEL_FILE, suffix=".keras") as tmp:
+            enc.backbone.save(tmp)
+        enc.encoder_id = _file_id(folder / MODEL_FILE, enc.max_length)
+        write_text(folder / VOCAB_FILE, "".join(f"{t}\n" for t in enc.tokenizer.get_vocabulary()))
+        meta = {"config": asdict(self.config), "history": self.history.to_dict("list"),
+                "best_epoch": self.best_epoch, "trainable": self.trainable, "n_pairs": self.n_pairs,
+                "train_seconds": self.train_seconds, "max_length": enc.max_length,
+                "lowercase": bool(getattr(enc.tokenizer, "lowercase", True))}
+        write_json(folder / META_FILE, meta, default=str)
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path) -> DualEncoderResult:
+        """The saved fine-tune; its encoder is "minilm_finetuned", ``encoder_id`` from the file."""
+        import keras
+        import keras_hub
+
+        folder = Path(folder)
+        if not (folder / MODEL_FILE).is_file():
+            raise FileNotFoundError(f"no fine-tuned MiniLM in {folder} ({MODEL_FILE} missing): "
+                                    "train one with dual_encoder.finetune_dual_encoder and save it")
+        meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+        backbone = keras.saving.load_model(folder / MODEL_FILE)
+        tokenizer = keras_hub.models.BertTokenizer(vocabulary=str(folder / VOCAB_FILE),
+                                                   lowercase=meta["lowercase"])
+        encoder = KerasHubBertEncoder(NAME, backbone, tokenizer, max_length=int(meta["max_length"]))
+        encoder.encoder_id = _file_id(folder / MODEL_FILE, encoder.max_length)
+        return cls(encoder, DualEncoderConfig(**meta["config"]), pd.DataFrame(meta["history"]),
+                   meta["best_epoch"], meta["trainable"], meta["n_pairs"], None,
+                   meta["train_seconds"])
 
 
 def _pack(encoder: KerasHubBertEncoder, texts: list[str], width: int) -> tuple[np.ndarray, np.ndarray]:
@@ -165,34 +206,6 @@ def _dataset(arrays: dict[str, np.ndarray], batch: int, shuffle_seed: int | None
     return ds.batch(batch, drop_remainder=True).prefetch(2)
 
 
-class BestEpoch:
-    """Keeps the trainable weights of the epoch with the lowest validation loss, the untrained
-    model counting as epoch 0 (without validation data: the last epoch)."""
-
-    def __init__(self, model, initial_loss: float, monitor: bool):
-        self.model, self.monitor = model, monitor
-        self.best_epoch, self.best_loss = 0, initial_loss
-        self.weights = [v.numpy() for v in model.trainable_variables]
-
-    def callback(self):
-        import keras
-
-        keeper = self
-
-        class Keep(keras.callbacks.Callback):
-            def on_epoch_end(self, epoch, logs=None):
-                loss = (logs or {}).get("val_loss", np.nan)
-                if not keeper.monitor or loss < keeper.best_loss:
-                    keeper.best_epoch, keeper.best_loss = epoch + 1, loss
-                    keeper.weights = [v.numpy() for v in keeper.model.trainable_variables]
-
-        return Keep()
-
-    def restore(self) -> None:
-        for var, value in zip(self.model.trainable_variables, self.weights, strict=True):
-            var.assign(value)
-
-
 def weights_hash(model) -> str:
     """First 12 hex digits of the SHA-256 of all weights."""
     digest = hashlib.sha256()
@@ -245,10 +258,12 @@ def finetune_dual_encoder(base: KerasHubBertEncoder, train_pairs: pd.DataFrame,
                   jit_compile=cfg.jit_compile)
 
     initial = model.evaluate(val_ds, verbose=0) if val_ds is not None else np.nan
-    keeper = BestEpoch(model, initial, monitor=val_ds is not None)
+    # the untrained model is epoch 0; without validation data the last epoch is kept
+    keeper = None if val_ds is None else BestEpoch(model, higher_is_better=False, initial=initial,
+                                                   trainable_only=True)
     fit = model.fit(train_ds, epochs=cfg.epochs, verbose=verbose, validation_data=val_ds, shuffle=False,
-                    callbacks=[keeper.callback()])
-    keeper.restore()
+                    callbacks=[] if keeper is None else [keeper.keras_callback("val_loss")])
+    best_epoch = len(fit.history["loss"]) if keeper is None else keeper.best_epoch
     rows = [{"epoch": 0, "loss": np.nan, "val_loss": initial}]
     rows += [{"epoch": e + 1, "loss": loss, "val_loss": fit.history.get("val_loss", [np.nan] * cfg.epochs)[e]}
              for e, loss in enumerate(fit.history["loss"])]
@@ -259,7 +274,7 @@ def finetune_dual_encoder(base: KerasHubBertEncoder, train_pairs: pd.DataFrame,
     # inference keeps the base encoder's length: longer titles were rare in training, not unseen by the backbone
     encoder = KerasHubBertEncoder(NAME, backbone, base.tokenizer, max_length=base.max_length)
     encoder.encoder_id = f"{NAME}@w{weights_hash(backbone)}+len{encoder.max_length}"  # the embedding cache's key
-    return DualEncoderResult(encoder, cfg, pd.DataFrame(rows), keeper.best_epoch, trainable, len(train),
+    return DualEncoderResult(encoder, cfg, pd.DataFrame(rows), best_epoch, trainable, len(train),
                              0 if val is None else len(val), seconds)
 
 
@@ -270,51 +285,16 @@ def finetuned_dir(dataset: str, profile: str) -> Path:
 
 
 
-def save_dual_encoder(result: DualEncoderResult, folder: str | Path) -> Path:
-    """Write ``minilm_finetuned.keras`` (the backbone), ``vocab.txt`` and ``minilm_finetuned.json``
-    (config, history, tokenizer settings) into ``folder``, each through a temp file; the
-    encoder's ``encoder_id`` becomes the saved file's id, the one ``load_dual_encoder`` gives."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    enc = result.encoder
-    with atomic_path(folder / MODEL_FILE, suffix=".keras") as tmp:  # keras insists on the suffix
-        enc.backbone.save(tmp)
-    enc.encoder_id = _file_id(folder / MODEL_FILE, enc.max_length)
-    write_text(folder / VOCAB_FILE, "".join(f"{t}\n" for t in enc.tokenizer.get_vocabulary()))
-    meta = {"config": asdict(result.config), "history": result.history.to_dict("list"), "best_epoch": result.best_epoch,
-            "trainable": result.trainable, "n_pairs": result.n_pairs, "train_seconds": result.train_seconds,
-            "max_length": enc.max_length, "lowercase": bool(getattr(enc.tokenizer, "lowercase", True))}
-    write_json(folder / META_FILE, meta, default=str)
-    return folder
-
-
-def load_dual_encoder(folder: str | Path) -> KerasHubBertEncoder:
-    """The saved fine-tuned encoder (``name`` = "minilm_finetuned", ``encoder_id`` from the file)."""
-    import keras
-    import keras_hub
-
-    folder = Path(folder)
-    if not (folder / MODEL_FILE).is_file():
-        raise FileNotFoundError(f"no fine-tuned MiniLM in {folder} ({MODEL_FILE} missing): train one with "
-                                "shopintent.models.text.dual_encoder.finetune_dual_encoder and save_dual_encoder")
-    meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
-    backbone = keras.saving.load_model(folder / MODEL_FILE)
-    tokenizer = keras_hub.models.BertTokenizer(vocabulary=str(folder / VOCAB_FILE), lowercase=meta["lowercase"])
-    encoder = KerasHubBertEncoder(NAME, backbone, tokenizer, max_length=int(meta["max_length"]))
-    encoder.encoder_id = _file_id(folder / MODEL_FILE, encoder.max_length)
-    return encoder
-
-
 def _encoder_factory(folder: str | Path | None = None, dataset: str | None = None,
                      profile: str = "default") -> KerasHubBertEncoder:
     if folder is None:
         if dataset is None:
             raise ValueError(f"get_encoder('{NAME}') needs folder=... or dataset=... (and profile=...)")
         folder = finetuned_dir(dataset, profile)
-    return load_dual_encoder(folder)
+    return DualEncoderResult.load(folder).encoder
 
 
 register_encoder(NAME, _encoder_factory)
 
 __all__ = ["DualEncoderConfig", "DualEncoderResult", "dual_encoder_config", "finetune_dual_encoder",
-           "finetuned_dir", "load_dual_encoder", "save_dual_encoder"]
+           "finetuned_dir"]

@@ -263,7 +263,7 @@ class FineTunedNetwork:
         import keras
 
         from shopintent.models.text.backbone_parts import FrozenBottom, copy_backbone, freeze_below
-        from shopintent.models.text.dual_encoder import BestEpoch
+        from shopintent.models.training import BestEpoch
 
         cfg = config or FinetuneConfig()
         heads = list(heads)
@@ -294,11 +294,13 @@ class FineTunedNetwork:
         trainer.compile(optimizer=optimizer, jit_compile=cfg.jit_compile)
 
         initial = trainer.evaluate(val_ds, verbose=0) if val_ds is not None else np.nan
-        keeper = BestEpoch(trainer, initial, monitor=val_ds is not None)
-        keeper.best_epoch, keeper.best_loss = 0, np.inf  # the heads start random: epoch 0 is no candidate
+        # the heads start random: epoch 0 scores no better than +inf (its weights come back only
+        # when no epoch has a finite validation loss); without validation data the last epoch is kept
+        keeper = None if val_ds is None else BestEpoch(trainer, higher_is_better=False, initial=np.inf,
+                                                       trainable_only=True)
         fit = trainer.fit(train_ds, epochs=cfg.epochs, verbose=verbose, validation_data=val_ds, shuffle=False,
-                          callbacks=[keeper.callback()])
-        keeper.restore()
+                          callbacks=[] if keeper is None else [keeper.keras_callback("val_loss")])
+        best_epoch = len(fit.history["loss"]) if keeper is None else keeper.best_epoch
         seconds = time.perf_counter() - start
         rows = [{"epoch": 0, "loss": np.nan, "val_loss": initial}]
         rows += [{"epoch": e + 1, "loss": loss,
@@ -307,7 +309,7 @@ class FineTunedNetwork:
         for layer in copy.layers:  # inference: nothing left frozen by accident
             layer.trainable = True
         model.history = pd.DataFrame(rows)
-        model.info = {"config": asdict(cfg), "trainable": trainable, "best_epoch": keeper.best_epoch,
+        model.info = {"config": asdict(cfg), "trainable": trainable, "best_epoch": best_epoch,
                       "n_train": len(train_rows), "n_validation": 0 if val_ds is None else len(val_rows),
                       "train_seconds": round(seconds, 1), "seed": seed,
                       "train_examples_per_s": round(cfg.epochs * len(train_rows) / max(seconds, 1e-9), 1)}

@@ -90,6 +90,45 @@ class ShopBertResult:
     config: ShopBertConfig
     masked_lm: object = None
 
+    def save(self, folder: str | Path) -> Path:
+        """Write ``shopbert.keras`` (the backbone), ``vocab.txt`` and ``shopbert.json`` (config and
+        metrics) into ``folder``, each through a temp file; sets the encoder's ``encoder_id``."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        # keras insists on the suffix
+        with atomic_path(folder / MODEL_FILE, suffix=".keras") as tmp:
+            self.encoder.backbone.save(tmp)
+        write_text(folder / VOCAB_FILE, "".join(f"{t}\n" for t in self.vocabulary))
+        meta = {"config": asdict(self.config), "metrics": self.metrics,
+                "history": self.history.to_dict("list"), "max_length": self.encoder.max_length}
+        write_json(folder / META_FILE, meta, default=str)
+        digest = _file_hash(folder / MODEL_FILE)
+        self.encoder.encoder_id = _encoder_id(digest, self.encoder.max_length)
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path) -> ShopBertResult:
+        """The saved shop BERT (no masked-LM head: it is not saved). Its ``encoder.encoder_id`` is
+        "shopbert@" + the first 12 hex of the .keras file's SHA-256 + "+len<max_length>"."""
+        import keras
+        import keras_hub  # noqa: F401 - registers BertBackbone for deserialisation
+
+        folder = Path(folder)
+        model_path = folder / MODEL_FILE
+        if not model_path.is_file() or not (folder / META_FILE).is_file():
+            raise FileNotFoundError(f"no shop BERT in {folder} ({MODEL_FILE} or {META_FILE} "
+                                    "missing): pretrain one with shop_bert.pretrain_shop_bert "
+                                    "and save it")
+        backbone = keras.saving.load_model(model_path)
+        tokenizer = make_tokenizer(str(folder / VOCAB_FILE))
+        meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+        encoder = KerasHubBertEncoder("shopbert", backbone, tokenizer,
+                                      max_length=int(meta["max_length"]))
+        encoder.encoder_id = _encoder_id(_file_hash(model_path), encoder.max_length)
+        vocabulary = (folder / VOCAB_FILE).read_text(encoding="utf-8").split("\n")[:-1]
+        return cls(encoder, pd.DataFrame(meta["history"]), meta["metrics"], vocabulary,
+                   ShopBertConfig(**meta["config"]))
+
 
 def _texts(corpus) -> list[str]:
     if isinstance(corpus, pd.DataFrame):
@@ -353,49 +392,13 @@ def shop_bert_dir(dataset: str, profile: str) -> Path:
     return artefact_dir(dataset, profile, "shopbert")
 
 
-def save(result: ShopBertResult, folder: str | Path) -> Path:
-    """Write ``shopbert.keras`` (the backbone), ``vocab.txt`` and ``shopbert.json`` (config and
-    metrics) into ``folder``, each through a temp file; sets the encoder's ``encoder_id``."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    with atomic_path(folder / MODEL_FILE, suffix=".keras") as tmp:  # keras insists on the suffix
-        result.encoder.backbone.save(tmp)
-    write_text(folder / VOCAB_FILE, "".join(f"{t}\n" for t in result.vocabulary))
-    meta = {"config": asdict(result.config), "metrics": result.metrics, "history": result.history.to_dict("list"),
-            "max_length": result.encoder.max_length}
-    write_json(folder / META_FILE, meta, default=str)
-    result.encoder.encoder_id = _encoder_id(_file_hash(folder / MODEL_FILE), result.encoder.max_length)
-    return folder
-
-
-
-
-def load_shop_bert(folder: str | Path) -> KerasHubBertEncoder:
-    """The saved shop BERT as an encoder; ``encoder_id`` is "shopbert@" + the first 12 hex of
-    the .keras file's SHA-256 + "+len<max_length>"."""
-    import keras
-    import keras_hub  # noqa: F401 - registers BertBackbone for deserialisation
-
-    folder = Path(folder)
-    model_path = folder / MODEL_FILE
-    if not model_path.is_file():
-        raise FileNotFoundError(f"no shop BERT in {folder} ({MODEL_FILE} missing): pretrain and save one "
-                                "with shopintent.models.text.shop_bert.pretrain_shop_bert and save")
-    backbone = keras.saving.load_model(model_path)
-    tokenizer = make_tokenizer(str(folder / VOCAB_FILE))
-    meta = json.loads((folder / META_FILE).read_text(encoding="utf-8")) if (folder / META_FILE).is_file() else {}
-    encoder = KerasHubBertEncoder("shopbert", backbone, tokenizer, max_length=int(meta.get("max_length", 64)))
-    encoder.encoder_id = _encoder_id(_file_hash(model_path), encoder.max_length)
-    return encoder
-
-
 def _encoder_factory(folder: str | Path | None = None, dataset: str | None = None,
                      profile: str = "default") -> KerasHubBertEncoder:
     if folder is None:
         if dataset is None:
             raise ValueError("get_encoder('shopbert') needs folder=... or dataset=... (and profile=...)")
         folder = shop_bert_dir(dataset, profile)
-    return load_shop_bert(folder)
+    return ShopBertResult.load(folder).encoder
 
 
 register_encoder("shopbert", _encoder_factory)

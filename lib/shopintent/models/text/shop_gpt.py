@@ -34,6 +34,7 @@ import pandas as pd
 
 from shopintent.config import DEFAULT_SEED, artefact_dir, get_profile, seed_everything
 from shopintent.io import atomic_path, write_json, write_text
+from shopintent.models.training import BestEpoch
 
 SPECIAL_TOKENS = ["[PAD]", "[BOS]", "[EOS]", "[UNK]"]
 PAD, BOS, EOS, UNK = range(4)
@@ -228,6 +229,23 @@ class ShopGpt:
         write_json(folder / META_FILE, {"config": asdict(self.config)})
         return folder
 
+    @classmethod
+    def load(cls, folder: str | Path) -> ShopGpt:
+        """A saved shop GPT (``.keras`` model, word vocabulary and config)."""
+        import keras
+        import keras_hub
+
+        folder = Path(folder)
+        if not (folder / MODEL_FILE).is_file():
+            raise FileNotFoundError(f"no shop GPT in {folder} ({MODEL_FILE} missing): train one "
+                                    "with shop_gpt.train_shop_gpt and save it")
+        backbone = keras.saving.load_model(folder / MODEL_FILE)
+        model = keras_hub.models.GPT2CausalLM(backbone, preprocessor=None)
+        vocabulary = (folder / VOCAB_FILE).read_text(encoding="utf-8").splitlines()
+        meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+        config = ShopGptConfig(**meta["config"])
+        return cls(model, vocabulary, config)
+
 
 def _parse_prefix(prefix: str) -> tuple[list[str], str]:
     """("nova 4 mi") -> (["nova", "4"], "mi"); a trailing space means the last word is whole."""
@@ -247,21 +265,6 @@ def _empty_cache(model, token_ids):
     return ops.zeros(shape, dtype=model.compute_dtype)
 
 
-
-
-def load_shop_gpt(folder: str | Path) -> ShopGpt:
-    """A saved shop GPT (``.keras`` model, word vocabulary and config)."""
-    import keras
-    import keras_hub
-
-    folder = Path(folder)
-    if not (folder / MODEL_FILE).is_file():
-        raise FileNotFoundError(f"no shop GPT in {folder} ({MODEL_FILE} missing): train one with "
-                                "shopintent.models.text.shop_gpt.train_shop_gpt and save it")
-    model = keras_hub.models.GPT2CausalLM(keras.saving.load_model(folder / MODEL_FILE), preprocessor=None)
-    vocabulary = (folder / VOCAB_FILE).read_text(encoding="utf-8").splitlines()
-    config = ShopGptConfig(**json.loads((folder / META_FILE).read_text(encoding="utf-8"))["config"])
-    return ShopGpt(model, vocabulary, config)
 
 
 def shop_gpt_dir(dataset: str, profile: str) -> Path:
@@ -329,11 +332,11 @@ def train_shop_gpt(train_queries: Sequence[str], titles: Sequence[str] = (), pro
                   weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
                   jit_compile=config.jit_compile)
     val = [q for q in map(normalize_query, val_queries) if q]
-    callbacks, validation = [], None
+    callbacks, validation, keeper = [], None, None
     if val:
         validation = _lm_arrays(gpt, val)
-        callbacks.append(keras.callbacks.EarlyStopping("val_loss", patience=config.epochs,
-                                                       restore_best_weights=True))
+        keeper = BestEpoch(model, higher_is_better=False)  # all epochs run, the best one is kept
+        callbacks.append(keeper.keras_callback("val_loss"))
     start = time.perf_counter()
     fit = model.fit(x, y, sample_weight=w, batch_size=config.batch_size, epochs=config.epochs, shuffle=True,
                     validation_data=validation, callbacks=callbacks, verbose=verbose)
@@ -344,16 +347,10 @@ def train_shop_gpt(train_queries: Sequence[str], titles: Sequence[str] = (), pro
                "steps": n_batches * len(history), "vocabulary_size": len(vocabulary),
                "oov_rate": float((x["token_ids"] == UNK).sum() / max(1, words.sum())),
                "parameters": int(backbone.count_params())}
-    if val:
-        metrics["best_epoch"] = int(np.argmin(fit.history["val_loss"])) + 1
-        metrics["best_val_loss"] = float(np.min(fit.history["val_loss"]))
+    if keeper is not None:
+        metrics["best_epoch"] = keeper.best_epoch
+        metrics["best_val_loss"] = float(keeper.best_score)
     return ShopGptResult(gpt, history, metrics)
-
-
-def save(result: ShopGptResult | ShopGpt, folder: str | Path) -> Path:
-    """Save a trained shop GPT (``.keras`` + vocabulary + config) into ``folder``."""
-    gpt = result.model if isinstance(result, ShopGptResult) else result
-    return gpt.save(folder)
 
 
 def query_prefix(query: str, prefix: str = "first word", n_chars: int = 3) -> str:

@@ -271,7 +271,7 @@ def save_query_models(models: dict, folder: str | Path, network=None) -> Path:
 def load_query_models(folder: str | Path, encoder=None) -> dict:
     """The models ``save_query_models`` wrote, under the same keys (``intent/minilm_finetuned``,
     ``entities/tagger``, ...); ``encoder`` serves the frozen-MiniLM models if already built."""
-    from shopintent.models.text.classifiers import load_classifier
+    from shopintent.models.text.classifiers import TextClassifier
     from shopintent.models.text.finetune import FineTunedNetwork
     from shopintent.models.understanding.entities import Gazetteer
 
@@ -288,7 +288,7 @@ def load_query_models(folder: str | Path, encoder=None) -> dict:
         elif key.startswith("entities/"):
             out[key] = Gazetteer.load(folder / where)
         else:
-            out[key] = load_classifier(folder / where, encoder=encoder)
+            out[key] = TextClassifier.load(folder / where, encoder=encoder)
     return out
 
 

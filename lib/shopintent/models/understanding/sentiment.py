@@ -237,7 +237,7 @@ def fit_sentiment_models(split: ReviewSplit, encoder, profile: str = "default", 
 
 
 def sentiment_models_dir(dataset: str, profile: str) -> Path:
-    """``models/<dataset>-<profile>/sentiment/``: one folder per model (``load_classifier``)."""
+    """``models/<dataset>-<profile>/sentiment/``: one folder per model (``TextClassifier.load``)."""
     return artefact_dir(dataset, profile, "sentiment")
 
 
@@ -247,13 +247,13 @@ def save_sentiment_models(models: dict, folder: str | Path) -> dict[str, Path]:
 
 def load_sentiment_models(folder: str | Path, encoder=None) -> dict:
     """Every model saved under ``folder`` by ``save_sentiment_models``."""
-    from shopintent.models.text.classifiers import load_classifier
+    from shopintent.models.text.classifiers import TextClassifier
 
     folder = Path(folder)
     found = sorted(p.parent for p in folder.glob("*/classifier.json"))
     if not found:
         raise FileNotFoundError(f"no saved sentiment models in {folder}: run notebook 04 first")
-    return {p.name: load_classifier(p, encoder=encoder) for p in found}
+    return {p.name: TextClassifier.load(p, encoder=encoder) for p in found}
 
 
 __all__ = ["FINETUNE", "REVIEW_LENGTH", "fit_sentiment_models", "REVIEW_SIZES", "ReviewSplit", "SENTIMENTS", "comparison_table", "disagreements",

@@ -235,7 +235,10 @@ class NextItemModel(SequenceRecommender):
         seen_input = np.zeros(n_items, dtype=bool)
         seen_input[items[np.repeat(starts, lengths) + ragged_offsets(lengths)]] = True
         self._encoder = None
-        best, best_epoch, best_weights, epoch_seconds = -np.inf, -1, None, []
+        from shopintent.models.training import BestEpoch
+
+        keeper = BestEpoch(self.network, higher_is_better=True, patience=self.patience)
+        epoch_seconds = []
         self.history = {"loss": [], "val_ndcg@10": []}
         for epoch in range(self.epochs):
             start = time.perf_counter()
@@ -261,15 +264,13 @@ class NextItemModel(SequenceRecommender):
                     + (f", validation NDCG@10 {score:.4f}" if score is not None else ""))
             if score is not None:
                 self.history["val_ndcg@10"].append(score)
-                if score > best:
-                    best, best_epoch, best_weights = score, epoch, self.network.get_weights()
-                elif epoch - best_epoch >= self.patience:
+                if keeper.update(score):
                     break
-        if best_weights is not None:
-            self.network.set_weights(best_weights)
+        keeper.restore()
         steady = epoch_seconds[1:] or epoch_seconds
-        self.info = {"epochs": len(epoch_seconds), "best_epoch": best_epoch + 1 if best_weights is not None else None,
-                     "val_ndcg@10": best if best_weights is not None else None, "softmax": "sampled" if sampled else "full",
+        self.info = {"epochs": len(epoch_seconds), "best_epoch": keeper.best_epoch if keeper.kept else None,
+                     "val_ndcg@10": keeper.best_score if keeper.kept else None,
+                     "softmax": "sampled" if sampled else "full",
                      "text_dim": text_dim, "train_steps": int(lengths.sum()), "tokens_per_batch": batch_tokens,
                      "train_seconds": round(float(np.sum(epoch_seconds)), 2),
                      "steps_per_s": round(float(lengths.sum() / np.mean(steady)), 1)}

@@ -244,7 +244,10 @@ class TwoTowerRecommender(Recommender):
               .shuffle(len(ex), seed=cfg.seed, reshuffle_each_iteration=True)
               .batch(min(cfg.batch_size, len(ex))).prefetch(2))
         val_task = self._val_task(data, val) if val is not None else None
-        rows, best, best_weights, waited = [], -np.inf, None, 0
+        from shopintent.models.training import BestEpoch
+
+        keeper = BestEpoch(self.model_, higher_is_better=True, patience=cfg.patience)
+        rows, stop = [], False
         started = time.perf_counter()
         for epoch in range(1, cfg.epochs + 1):
             t0 = time.perf_counter()
@@ -253,20 +256,14 @@ class TwoTowerRecommender(Recommender):
             if val_task is not None:
                 self._cache_vectors()
                 row[f"val_{cfg.val_metric}"] = score = self._val_score(*val_task)
-                if score > best:
-                    best, best_weights, waited = score, self.model_.get_weights(), 0
-                    self.best_epoch_ = epoch
-                else:
-                    waited += 1
+                stop = keeper.update(score)
             rows.append(row)
             if verbose:
                 print(row)
-            if val_task is not None and waited >= cfg.patience:
+            if stop:
                 break
-        if best_weights is not None:
-            self.model_.set_weights(best_weights)
-        else:
-            self.best_epoch_ = len(rows)
+        keeper.restore()
+        self.best_epoch_ = keeper.best_epoch if keeper.kept else len(rows)
         self.history_ = pd.DataFrame(rows)
         self.train_seconds_ = time.perf_counter() - started
         self.examples_ = len(ex)

@@ -208,8 +208,10 @@ class RankedTwoTower(Recommender):
         base = self._ndcg(hold_idx, hold_truth) if held.any() else float("nan")
         # epoch 0 (the retrieval order) competes too: a ranker that never beats it on the
         # held-out users is kept at its initial weights
-        rows_out, waited = [], 0
-        best, best_w, self.best_epoch_ = base, self.model_.get_weights(), 0
+        from shopintent.models.training import BestEpoch
+
+        keeper = BestEpoch(self.model_, higher_is_better=True, patience=cfg.patience, initial=base)
+        rows_out = []
         rows_out.append({"epoch": 0, "loss": float("nan"), f"holdout_ndcg@{self.eval_k_}": base,
                          f"retrieval_order_ndcg@{self.eval_k_}": base})
         for epoch in range(1, cfg.epochs + 1):
@@ -219,13 +221,10 @@ class RankedTwoTower(Recommender):
                              f"retrieval_order_ndcg@{self.eval_k_}": base})
             if verbose:
                 print(rows_out[-1])
-            if ndcg > best:
-                best, best_w, waited, self.best_epoch_ = ndcg, self.model_.get_weights(), 0, epoch
-            else:
-                waited += 1
-                if waited >= cfg.patience:
-                    break
-        self.model_.set_weights(best_w)
+            if keeper.update(ndcg):
+                break
+        keeper.restore()
+        self.best_epoch_ = keeper.best_epoch
         self.history_ = pd.DataFrame(rows_out)
         self.train_pairs_ = int(keep.sum())
         return self
