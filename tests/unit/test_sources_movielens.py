@@ -126,7 +126,7 @@ def test_a_file_as_source_and_optional_files(tmp_path, recbole):
 
 
 @pytest.mark.parametrize("ext, mutate, message", [
-    ("inter", lambda ls: ls[:30] + [ls[30][:5]], r"ml-100k.inter line 31: column rating: '' is not a number"),
+    ("inter", lambda ls: ls[:30] + [ls[30][:5]], r"ml-100k.inter line 31: expected 4 fields, found 2: column\(s\) rating:float, timestamp:float missing"),
     ("inter", lambda ls: [x.replace("\t", ",") for x in ls],
      r"ml-100k.inter line 1: missing column\(s\) user_id:token, .*looks separated by ','"),
     ("inter", lambda ls: [x.rsplit("\t", 1)[0] + "\n" for x in ls], r"ml-100k.inter line 1: missing column\(s\) timestamp:float"),
