@@ -110,7 +110,7 @@ def test_empty_days_on_a_later_order_is_a_bad_row(folder):
 
 def test_duplicate_order_is_named(folder):
     write_orders(folder, ['10,1,"prior",1,2,"08",\n', '10,1,"prior",2,3,"09",1\n'], ["10,1,1,0\n"])
-    with pytest.raises(SourceError, match=r"orders.csv line 3: column order_id: '10' is listed twice"):
+    with pytest.raises(SourceError, match=r"orders.csv line 3: column order_id: '10' repeats the key of an earlier line with other values"):
         instacart.load(folder)
 
 

@@ -47,6 +47,7 @@ from shopintent.data.sources.reading import (
     BadRows,
     SourceError,
     check_on_bad_rows,
+    duplicates,
     parse,
     read_csv,
     reject_rows,
@@ -61,6 +62,8 @@ ENCODING = "latin-1"
 #: the time of every placeholder search event (the source has no time)
 PLACEHOLDER_TS = pd.Timestamp("2016-01-01", tz="UTC")
 RELEVANCE_RANGE = (1.0, 3.0)
+#: the options ``load`` takes besides ``source`` (the command line refuses others)
+OPTIONS = ("on_bad_rows",)
 
 
 def load(source: Path, on_bad_rows: str = "error") -> ShopData:
@@ -73,6 +76,8 @@ def load(source: Path, on_bad_rows: str = "error") -> ShopData:
     lo, hi = RELEVANCE_RANGE
     raw = reject_rows(raw, path, ~raw["relevance"].between(lo, hi).to_numpy(), "relevance",
                       f"is outside {lo:g}..{hi:g}", on_bad_rows, bad)
+    # a judgement id names one judgement: an exact repeat is dropped (counted), another one is a bad row
+    raw = duplicates(raw, path, bad, key=["id"], on_bad_rows=on_bad_rows)
     if raw.empty:
         raise SourceError(f"{path}: no usable judgement lines")
 

@@ -33,11 +33,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from shopintent.data.sessions import DEFAULT_GAP, sessionize
+from shopintent.data.sessions import DEFAULT_GAP, parse_gap, sessionize
 from shopintent.data.sources.reading import (
     BadRows,
     SourceError,
     check_on_bad_rows,
+    check_range,
+    duplicates,
     parse,
     read_csv,
     source_files,
@@ -52,15 +54,20 @@ SPEC = {"event_time": ("datetime", TIME_FORMAT), "event_type": ("choice", EVENT_
         "category_id": "str", "category_code": "str?", "brand": "str?", "price": "float", "user_id": "str",
         "user_session": "str?"}
 NO_SESSION_PREFIX = "user-"
+#: the options ``load`` takes besides ``source`` (the command line refuses others)
+OPTIONS = ("on_bad_rows", "session_gap")
 
 
 def load(source: Path, on_bad_rows: str = "error", session_gap: str | pd.Timedelta = DEFAULT_GAP) -> ShopData:
     check_on_bad_rows(on_bad_rows)
+    session_gap = parse_gap(session_gap)
     bad = BadRows()
     frames = []
     for path in source_files(source, "rees46", ("*.csv", "*.csv.gz")):
         raw = read_csv(path, COLUMNS, on_bad_rows=on_bad_rows, bad=bad)
         rows = parse(raw, path, SPEC, on_bad_rows=on_bad_rows, bad=bad)
+        rows = check_range(rows, path, "price", 0, None, on_bad_rows, bad)
+        rows = duplicates(rows, path, bad, drop=False)  # the log may record one action twice: counted
         frames.append(rows.drop(columns="_line"))
     raw = pd.concat(frames, ignore_index=True)
     if raw.empty:
