@@ -96,13 +96,30 @@ def test_stray_quotes_fail_naming_the_line_where_the_field_opens(shared_data, tm
             with pytest.raises(SourceError, match=rf"{path.name} line 81: column "):
                 LOADERS[sample].load(folder)
         else:
+            # ... and the closing quote of line 111 is left inside an id, which no id holds
             shop = LOADERS[sample].load(folder, on_bad_rows="skip")
-            assert shop.meta["bad_rows"]["per_file"] == {path.name: 1}
-            assert shop.meta["bad_rows"]["examples"][path.name][0].startswith("line 81: column")
+            assert shop.meta["bad_rows"]["per_file"] == {path.name: 2}
+            first, second = shop.meta["bad_rows"]["examples"][path.name]
+            assert first.startswith("line 81: column") and second.startswith("line 111: column")
+            assert "is not an id: it holds a '\"'" in second
         return
     with pytest.raises(SourceError, match=rf"{path.name} line 81: a quoted field starts on this line and ends "
                                           r"on line 111, merging 31 lines into one record"):
         LOADERS[sample].load(folder, on_bad_rows=mode)
+
+
+@pytest.mark.parametrize("sample", [REES, TAOBAO, DIGI, ML, HD, INSTA_LINES], ids=lambda s: s[1])
+def test_a_lone_stray_quote_in_an_id_is_a_bad_row(shared_data, tmp_path, sample):
+    def one_quote(lines):
+        sep = SEPS.get(sample, ",")
+        fields = lines[110].rstrip("\n").split(sep)
+        fields[2 if sample == REES else 1] += '"'
+        return [*lines[:110], sep.join(fields) + "\n", *lines[111:]]
+    folder, path = mutate(shared_data, tmp_path, sample, one_quote)
+    with pytest.raises(SourceError, match=rf"{path.name} line 111: column \w+: '[^']*\"' is not an id: it holds"):
+        LOADERS[sample].load(folder)
+    shop = LOADERS[sample].load(folder, on_bad_rows="skip")
+    assert shop.meta["bad_rows"]["per_file"] == {path.name: 1}
 
 
 def test_stray_quotes_through_the_cli_keep_the_earlier_dataset(shared_data, tmp_path, data_root, capsys):

@@ -92,13 +92,13 @@ def load(source: Path, on_bad_rows: str = "error") -> ShopData:
     views = _read_views(views_path, on_bad_rows, bad)
     purchases_path = path = source_file(folder, "diginetica", PURCHASES)
     purchases = parse(read_csv(path, PURCHASE_COLUMNS, sep=SEP, na_values=NA, on_bad_rows=on_bad_rows, bad=bad),
-                      path, {"sessionId": "str", "userId": "str?", "timeframe": "int", "eventdate": DATE,
-                             "ordernumber": "str", "itemId": "str"}, on_bad_rows=on_bad_rows, bad=bad)
+                      path, {"sessionId": "id", "userId": "id?", "timeframe": "int", "eventdate": DATE,
+                             "ordernumber": "id", "itemId": "id"}, on_bad_rows=on_bad_rows, bad=bad)
     purchases = check_range(purchases, path, "timeframe", 0, MAX_TIMEFRAME, on_bad_rows, bad, hi_open=True)
     purchases = duplicates(purchases, path, bad, drop=False)  # kept: see the module's docstring
     path = source_file(folder, "diginetica", CATEGORIES)
     categories = parse(read_csv(path, CATEGORY_COLUMNS, sep=SEP, on_bad_rows=on_bad_rows, bad=bad),
-                       path, {"itemId": "str", "categoryId": "str"}, on_bad_rows=on_bad_rows, bad=bad)
+                       path, {"itemId": "id", "categoryId": "id"}, on_bad_rows=on_bad_rows, bad=bad)
     categories = duplicates(categories, path, bad, key=["itemId"], on_bad_rows=on_bad_rows)
     if views.empty:
         raise SourceError(f"diginetica: no valid rows in the views file in {folder}")
@@ -157,7 +157,7 @@ def _read_views(path: Path, on_bad_rows: str, bad: BadRows) -> pd.DataFrame:
     columns = CIKM_VIEW_COLUMNS if "sessionId" in header else VIEW_COLUMNS
     raw = read_csv(path, columns, sep=SEP, na_values=NA, on_bad_rows=on_bad_rows, bad=bad)
     raw = raw.rename(columns=dict(zip(columns, VIEW_COLUMNS, strict=True)))
-    views = parse(raw, path, {"session_id": "str", "user_id": "str?", "item_id": "str", "timeframe": "int",
+    views = parse(raw, path, {"session_id": "id", "user_id": "id?", "item_id": "id", "timeframe": "int",
                               "eventdate": DATE}, on_bad_rows=on_bad_rows, bad=bad)
     views = check_range(views, path, "timeframe", 0, MAX_TIMEFRAME, on_bad_rows, bad, hi_open=True)
     return duplicates(views, path, bad, drop=False)  # a view logged twice: counted, kept

@@ -71,7 +71,7 @@ def load(source: Path, on_bad_rows: str = "error") -> ShopData:
     bad = BadRows()
     path = source_file(source, DATASET, FILES)
     raw = read_csv(path, COLUMNS, encoding=ENCODING, on_bad_rows=on_bad_rows, bad=bad)
-    raw = parse(raw, path, {"id": "str", "product_uid": "str", "product_title": "str?", "search_term": "str",
+    raw = parse(raw, path, {"id": "id", "product_uid": "id", "product_title": "str?", "search_term": "str",
                             "relevance": "float"}, on_bad_rows=on_bad_rows, bad=bad)
     lo, hi = RELEVANCE_RANGE
     raw = reject_rows(raw, path, ~raw["relevance"].between(lo, hi).to_numpy(), "relevance",

@@ -93,11 +93,11 @@ def load(source: Path, on_bad_rows: str = "error") -> ShopData:
         df.attrs["path"] = path
         return df
 
-    products = read("products", PRODUCTS, {"product_id": "str", "product_name": "str?", "aisle_id": "str",
-                                           "department_id": "str"})
-    aisles = read("aisles", AISLES, {"aisle_id": "str", "aisle": "str"})
-    departments = read("departments", DEPARTMENTS, {"department_id": "str", "department": "str"})
-    orders = read("orders", ORDERS, {"order_id": "str", "user_id": "str", "eval_set": "str", "order_number": "int",
+    products = read("products", PRODUCTS, {"product_id": "id", "product_name": "str?", "aisle_id": "id",
+                                           "department_id": "id"})
+    aisles = read("aisles", AISLES, {"aisle_id": "id", "aisle": "str"})
+    departments = read("departments", DEPARTMENTS, {"department_id": "id", "department": "str"})
+    orders = read("orders", ORDERS, {"order_id": "id", "user_id": "id", "eval_set": "str", "order_number": "int",
                                      "order_dow": "int", "order_hour_of_day": "int",
                                      "days_since_prior_order": "float?"})
     for col, lo, hi in RANGES:
@@ -107,7 +107,7 @@ def load(source: Path, on_bad_rows: str = "error") -> ShopData:
         _kept(df, duplicates(df, df.attrs["path"], bad, key=[key], on_bad_rows=on_bad_rows))
         for df, key in ((products, "product_id"), (aisles, "aisle_id"), (departments, "department_id"),
                         (orders, "order_id")))
-    line_spec = {"order_id": "str", "product_id": "str", "add_to_cart_order": "int",
+    line_spec = {"order_id": "id", "product_id": "id", "add_to_cart_order": "int",
                  "reordered": ("choice", ("0", "1"))}
     names = [LINE_FILES[0]]
     if any((source / name).is_file() for name in _names(LINE_FILES[1])):

@@ -94,8 +94,8 @@ GROUPLENS = {
     "u.item": ["item_id", "title", "release_date", "video_release_date", "imdb_url", *GENRES],
     "u.user": ["user_id", "age", "gender", "occupation", "zip_code"],
 }
-RATING_SPEC = {"user_id": "str", "item_id": "str", "rating": "float", "timestamp": "unix_s"}
-USER_SPEC = {"user_id": "str", "age": "int", "gender": "str", "occupation": "str?", "zip_code": "str?"}
+RATING_SPEC = {"user_id": "id", "item_id": "id", "rating": "float", "timestamp": "unix_s"}
+USER_SPEC = {"user_id": "id", "age": "int", "gender": "str", "occupation": "str?", "zip_code": "str?"}
 
 
 def load(source: Path, on_bad_rows: str = "error") -> ShopData:
@@ -152,7 +152,7 @@ def _recbole(inter: Path, on_bad_rows: str, bad: BadRows) -> tuple[pd.DataFrame,
         return parse(raw, path, spec, on_bad_rows=on_bad_rows, bad=bad)
 
     ratings = _check_ratings(read("inter", RATING_SPEC), inter, on_bad_rows, bad)
-    raw = read("item", {"item_id": "str", "movie_title": "str?", "release_year": "str?", "class": "str?"})
+    raw = read("item", {"item_id": "id", "movie_title": "str?", "release_year": "str?", "class": "str?"})
     raw = _unique_items(raw, folder / f"{stem}.item", on_bad_rows, bad)
     genres = (raw["class"].fillna("").str.split().str.join("|")
               .str.replace(rf"(^|\|){NO_GENRE}(?=\||$)", "", regex=True).str.strip("|"))
@@ -162,12 +162,12 @@ def _recbole(inter: Path, on_bad_rows: str, bad: BadRows) -> tuple[pd.DataFrame,
     if (folder / f"{stem}.user").is_file():
         extras["users"] = _users(_keyed(read("user", USER_SPEC), folder / f"{stem}.user", "user_id", on_bad_rows, bad))
     if (folder / f"{stem}.kg").is_file():
-        kg = read("kg", {"head_id": "str", "relation_id": "str", "tail_id": "str"})
+        kg = read("kg", {"head_id": "id", "relation_id": "id", "tail_id": "id"})
         kg = duplicates(kg, folder / f"{stem}.kg", bad)  # a triple twice is one fact: dropped, counted
         extras["kg"] = pd.DataFrame({"head": kg["head_id"].astype(str), "relation": kg["relation_id"].astype(str),
                                      "tail": kg["tail_id"].astype(str)})
     if (folder / f"{stem}.link").is_file():
-        link = _keyed(read("link", {"item_id": "str", "entity_id": "str"}), folder / f"{stem}.link", "item_id",
+        link = _keyed(read("link", {"item_id": "id", "entity_id": "id"}), folder / f"{stem}.link", "item_id",
                       on_bad_rows, bad)
         extras["kg_link"] = pd.DataFrame({"item_id": link["item_id"].astype(str),
                                           "entity_id": link["entity_id"].astype(str)})
@@ -184,7 +184,7 @@ def _grouplens(data: Path, on_bad_rows: str, bad: BadRows) -> tuple[pd.DataFrame
         return parse(raw, path, spec, on_bad_rows=on_bad_rows, bad=bad)
 
     ratings = _check_ratings(read("u.data", RATING_SPEC, "\t"), data, on_bad_rows, bad)
-    raw = read("u.item", {"item_id": "str", "title": "str?", "release_date": "str?", "imdb_url": "str?",
+    raw = read("u.item", {"item_id": "id", "title": "str?", "release_date": "str?", "imdb_url": "str?",
                           **{g: ("choice", ("0", "1")) for g in GENRES}}, "|", encoding="latin-1")
     raw = _unique_items(raw, folder / "u.item", on_bad_rows, bad)
     date = r"^\d{1,2}-[A-Za-z]{3}-(\d{4})$"

@@ -145,6 +145,7 @@ class _Counter(io.RawIOBase):
     def __init__(self, raw):
         self._raw = raw
         self.newlines = 0
+        self.quotes = 0
         self.size = 0
         self.last = b""
 
@@ -156,6 +157,7 @@ class _Counter(io.RawIOBase):
         if n:
             chunk = bytes(memoryview(buffer)[:n])
             self.newlines += chunk.count(b"\n")
+            self.quotes += chunk.count(b'"')
             self.size += n
             self.last = chunk[-1:]
         return n
@@ -330,6 +332,7 @@ def read_csv(path: Path, columns: list[str], *, sep: str = ",", header: bool = T
     df = df[columns]  # other columns of the file are not needed
     df = df.astype(object).where(df.notna(), None)
     df["_line"] = lines
+    df.attrs["quoted"] = counter.quotes > 0  # parse checks ids for stray quotes only then
     return df
 
 
@@ -509,7 +512,8 @@ def reject_rows(raw: pd.DataFrame, path: Path, invalid: np.ndarray, col: str, wh
 
 
 #: kinds understood by ``parse``: what a bad value "is not"
-_KINDS = {"str": "a non-empty value", "int": "an integer", "float": "a number", "unix_s": "unix seconds",
+_KINDS = {"str": "a non-empty value", "id": "an id: it holds a '\"' (a stray quote?)", "int": "an integer",
+          "float": "a number", "unix_s": "unix seconds",
           "datetime": "a date-time"}
 #: the window of plausible timestamps (as in the schema): outside it, a unit or parsing bug
 _TS_RANGE = f"outside [{TS_MIN.date()}, {TS_MAX.date()})"
@@ -519,7 +523,8 @@ def parse(df: pd.DataFrame, path: Path, spec: dict[str, str | tuple], *, on_bad_
           bad: BadRows | None = None) -> pd.DataFrame:
     """Parse string columns by ``spec``; a bad value fails naming file, line, column and value.
 
-    Kinds: ``"str"`` (required), ``"int"``, ``"float"`` (finite), ``"unix_s"`` (to UTC
+    Kinds: ``"str"`` (required), ``"id"`` (a required str without ``"``: in these formats a
+    quote inside an id is a stray one, e.g. a quote that opened on another line), ``"int"``, ``"float"`` (finite), ``"unix_s"`` (to UTC
     timestamps), ``("datetime", format)`` and ``("choice", values)``; a trailing ``"?"``
     (``"float?"``) allows empty values (returned as null). Times outside [1990, 2100) are bad
     rows too, named like the others.
@@ -535,6 +540,10 @@ def parse(df: pd.DataFrame, path: Path, spec: dict[str, str | tuple], *, on_bad_
         name = kind[0] if isinstance(kind, tuple) else kind
         if name == "str":
             parsed = s.where(~empty, None)
+        elif name == "id":
+            parsed = s.where(~empty, None)
+            if df.attrs.get("quoted", True):  # a file without any '"' cannot have a stray one
+                parsed = parsed.where(~s.astype(str).str.contains('"', regex=False).to_numpy(), None)
         elif name in ("int", "float"):
             parsed = pd.to_numeric(s.where(~empty, None), errors="coerce")
             parsed = parsed.where(np.isfinite(parsed.astype("float64")))
@@ -559,6 +568,9 @@ def parse(df: pd.DataFrame, path: Path, spec: dict[str, str | tuple], *, on_bad_
         if invalid.any():
             what = (f"one of {', '.join(map(str, kind[1]))}" if name == "choice"
                     else f"{_KINDS[name]}" + (f" like {kind[1]!r}" if name == "datetime" else ""))
+            if name == "id":
+                first_bad = s.iat[int(np.flatnonzero(invalid)[0])]
+                what = _KINDS["id"] if isinstance(first_bad, str) and '"' in first_bad else _KINDS["str"]
             if on_bad_rows == "error":
                 rows = np.flatnonzero(invalid)
                 first = rows[0]

@@ -50,9 +50,9 @@ COLUMNS = ["event_time", "event_type", "product_id", "category_id", "category_co
            "user_id", "user_session"]
 EVENT_TYPES = ("view", "cart", "purchase", "remove_from_cart")
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S UTC"
-SPEC = {"event_time": ("datetime", TIME_FORMAT), "event_type": ("choice", EVENT_TYPES), "product_id": "str",
-        "category_id": "str", "category_code": "str?", "brand": "str?", "price": "float", "user_id": "str",
-        "user_session": "str?"}
+SPEC = {"event_time": ("datetime", TIME_FORMAT), "event_type": ("choice", EVENT_TYPES), "product_id": "id",
+        "category_id": "id", "category_code": "str?", "brand": "str?", "price": "float", "user_id": "id",
+        "user_session": "id?"}
 NO_SESSION_PREFIX = "user-"
 #: the options ``load`` takes besides ``source`` (the command line refuses others)
 OPTIONS = ("on_bad_rows", "session_gap")

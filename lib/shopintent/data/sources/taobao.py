@@ -39,7 +39,7 @@ def load(source: Path, on_bad_rows: str = "error", session_gap: str | pd.Timedel
     source = Path(source)
     path = source if source.is_file() else source_file(source, "taobao", FILES)
     raw = read_csv(path, COLUMNS, header=False, on_bad_rows=on_bad_rows, bad=bad)
-    raw = parse(raw, path, {"user_id": "str", "item_id": "str", "category_id": "str",
+    raw = parse(raw, path, {"user_id": "id", "item_id": "id", "category_id": "id",
                             "behavior": ("choice", tuple(BEHAVIOUR)), "timestamp": "unix_s"},
                 on_bad_rows=on_bad_rows, bad=bad)
     raw = duplicates(raw, path, bad, drop=False)  # the log may record one action twice: counted
