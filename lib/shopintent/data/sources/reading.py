@@ -626,13 +626,20 @@ def check_times(raw: pd.DataFrame, path: Path, col: str, on_bad_rows: str, bad: 
 
 
 def duplicates(raw: pd.DataFrame, path: Path, bad: BadRows, *, key: list[str] | None = None,
-               drop: bool = True, on_bad_rows: str = "error") -> pd.DataFrame:
+               drop: bool = True, on_bad_rows: str = "error", probe: list[str] | None = None) -> pd.DataFrame:
     """Count exact duplicate rows (all fields equal) in ``bad.duplicates``; drop them when ``drop``.
 
     With ``key``, rows that repeat a key with other values are bad rows (fail, or skip and count).
+    ``probe`` (a few discriminating columns) only speeds this up: all fields are compared among
+    the rows that repeat the probe.
     """
     cols = [c for c in raw.columns if c != "_line"]
-    exact = raw.duplicated(cols, keep="first").to_numpy()
+    if probe:
+        maybe = raw.duplicated(probe, keep=False).to_numpy()
+        exact = np.zeros(len(raw), dtype=bool)
+        exact[maybe] = raw[maybe].duplicated(cols, keep="first").to_numpy()
+    else:
+        exact = raw.duplicated(cols, keep="first").to_numpy()
     if exact.any():
         rows = np.flatnonzero(exact)
         firsts = []

@@ -67,7 +67,8 @@ def load(source: Path, on_bad_rows: str = "error", session_gap: str | pd.Timedel
         raw = read_csv(path, COLUMNS, on_bad_rows=on_bad_rows, bad=bad)
         rows = parse(raw, path, SPEC, on_bad_rows=on_bad_rows, bad=bad)
         rows = check_range(rows, path, "price", 0, None, on_bad_rows, bad)
-        rows = duplicates(rows, path, bad, drop=False)  # the log may record one action twice: counted
+        # the log may record one action twice: counted, kept
+        rows = duplicates(rows, path, bad, drop=False, probe=["user_id", "event_time", "product_id"])
         frames.append(rows.drop(columns="_line"))
     raw = pd.concat(frames, ignore_index=True)
     if raw.empty:

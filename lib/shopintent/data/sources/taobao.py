@@ -42,7 +42,8 @@ def load(source: Path, on_bad_rows: str = "error", session_gap: str | pd.Timedel
     raw = parse(raw, path, {"user_id": "id", "item_id": "id", "category_id": "id",
                             "behavior": ("choice", tuple(BEHAVIOUR)), "timestamp": "unix_s"},
                 on_bad_rows=on_bad_rows, bad=bad)
-    raw = duplicates(raw, path, bad, drop=False)  # the log may record one action twice: counted
+    # the log may record one action twice: counted, kept
+    raw = duplicates(raw, path, bad, drop=False, probe=["user_id", "timestamp", "item_id"])
     events = pd.DataFrame({"user_id": raw["user_id"], "ts": raw["timestamp"],
                            "event_type": raw["behavior"].map(BEHAVIOUR), "item_id": raw["item_id"]})
     events["session_id"] = sessionize(events, session_gap)
