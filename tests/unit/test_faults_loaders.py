@@ -108,7 +108,7 @@ def test_stray_quotes_fail_naming_the_line_where_the_field_opens(shared_data, tm
         LOADERS[sample].load(folder, on_bad_rows=mode)
 
 
-@pytest.mark.parametrize("sample", [REES, TAOBAO, DIGI, ML, HD, INSTA_LINES], ids=lambda s: s[1])
+@pytest.mark.parametrize("sample", [REES, TAOBAO, DIGI, ML, HD, INSTA_LINES, GROC], ids=lambda s: s[1])
 def test_a_lone_stray_quote_in_an_id_is_a_bad_row(shared_data, tmp_path, sample):
     def one_quote(lines):
         sep = SEPS.get(sample, ",")
