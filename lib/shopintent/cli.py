@@ -56,7 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     prep.add_argument("--source", default=None, help="folder or file of the original dataset "
                                                     "(default: data/raw/<dataset>/)")
     prep.add_argument("--on-bad-rows", default=None, choices=["error", "skip"],
-                      help="stop at the first unparseable row (default: error) or skip and count such rows")
+                      help="stop at the first unparseable row (default: error) "
+                           "or skip and count such rows")
     prep.add_argument("--name", default=None, help="save a source's conversion under your own dataset name")
     prep.add_argument("--session-gap", default=None, type=_gap,
                       help="inactivity that ends a session, for sources without sessions (e.g. 30min)")
@@ -110,7 +111,8 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
             bar.update()
 
         given = {"on_bad_rows": args.on_bad_rows, "session_gap": args.session_gap}
-        options = {k: v for k, v in given.items() if v is not None}  # the loader checks what it takes
+        # only the options given: the loader states which it takes
+        options = {k: v for k, v in given.items() if v is not None}
         path = prepare(args.dataset, profile=args.profile, seed=args.seed, source=args.source,
                        progress=progress, save_as=args.name, **options)
     print(f"prepared {args.dataset} in {time.perf_counter() - start:.1f} s -> {path}")
@@ -125,15 +127,17 @@ def _print_rows(path) -> None:
     print("  " + ", ".join(f"{name} {n:,}" for name, n in meta["rows"].items()))
     skipped = meta.get("bad_rows", {})
     for name, n in skipped.get("lines_read", {}).items():
-        print(f"  {name}: {n['lines']:,} lines read = {n['header']} header + {n['records']:,} records"
+        dropped = skipped.get("per_file", {}).get(name)
+        print(f"  {name}: {n['lines']:,} lines read = {n['header']} header"
+              + f" + {n['records']:,} records"
               + (f" + {n['malformed']:,} malformed" if n["malformed"] else "")
-              + (f"; {skipped['per_file'][name]:,} skipped" if skipped.get("per_file", {}).get(name) else ""))
+              + (f"; {dropped:,} skipped" if dropped else ""))
     if skipped.get("total"):
         print(f"  skipped {skipped['total']:,} bad rows: " + "; ".join(
             f"{f}: {', '.join(ex)}" for f, ex in skipped["examples"].items()))
     for name, d in skipped.get("duplicates", {}).items():
-        print(f"  {name}: {d['rows']:,} exact duplicate rows {'dropped' if d['dropped'] else 'kept'} ("
-              + ", ".join(d["examples"]) + ")")
+        fate = "dropped" if d["dropped"] else "kept"
+        print(f"  {name}: {d['rows']:,} exact duplicate rows {fate} (" + ", ".join(d["examples"]) + ")")
 
 
 def _cmd_list(args: argparse.Namespace) -> int:

@@ -29,7 +29,8 @@ def data_root() -> Path:
     for p in (root, *root.parents):  # the nearest existing one must be a folder
         if p.exists():
             if not p.is_dir():
-                raise ValueError(f"SHOPINTENT_DATA={env}: {p} is not a folder (point it at a data folder)")
+                raise ValueError(f"SHOPINTENT_DATA={env}: {p} is not a folder "
+                                 "(point it at a data folder)")
             break
     return root
 

@@ -91,8 +91,8 @@ def prepare(name: str, profile: str = "default", seed: int = DEFAULT_SEED, sourc
     check_options(name, options)
     if save_as is not None:
         if is_reserved(save_as):
-            raise ValueError(f"--name {save_as!r} is reserved: {SYNTHETIC}-<profile> folders hold the synthetic "
-                             "shop of each profile; choose another name")
+            raise ValueError(f"--name {save_as!r} is reserved: {SYNTHETIC}-<profile> folders hold "
+                             "the synthetic shop of each profile; choose another name")
         if name == SYNTHETIC or not save_as.replace("-", "").replace("_", "").isalnum() or save_as in dataset_names():
             raise ValueError(f"--name {save_as!r}: give a public source's conversion a new name of letters, "
                              "digits, - and _ (not a dataset name already used)")
@@ -126,6 +126,10 @@ def load(name: str, profile: str = "default", tables: tuple[str, ...] | None = N
         hint = f" --profile {profile}" if name == SYNTHETIC else ""
         raise FileNotFoundError(f"dataset {name!r} is not prepared at {path}; "
                                 f"run `shopintent data prepare --dataset {name}{hint}`")
+    held = read_meta(path).get("dataset", name)
+    if name == SYNTHETIC and held != SYNTHETIC:  # written by --name before the name was reserved
+        raise ValueError(f"{path} holds the dataset {held!r}, not the synthetic shop; move it away "
+                         f"and run `shopintent data prepare --dataset synthetic --profile {profile}`")
     return ShopData.load(path, tables=tables)
 
 

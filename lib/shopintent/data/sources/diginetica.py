@@ -80,7 +80,8 @@ PURCHASE_DELAY = pd.Timedelta(seconds=1)
 #: the options ``load`` takes besides ``source`` (the command line refuses others)
 OPTIONS = ("on_bad_rows",)
 #: a timeframe (ms) longer than the window of plausible times is a unit or parsing bug
-MAX_TIMEFRAME = int((pd.Timestamp("2100-01-01") - pd.Timestamp("1990-01-01")) / pd.Timedelta(milliseconds=1))
+MAX_TIMEFRAME = int((pd.Timestamp("2100-01-01") - pd.Timestamp("1990-01-01"))
+                    / pd.Timedelta(milliseconds=1))
 
 
 def load(source: Path, on_bad_rows: str = "error") -> ShopData:
@@ -94,7 +95,8 @@ def load(source: Path, on_bad_rows: str = "error") -> ShopData:
     purchases = parse(read_csv(path, PURCHASE_COLUMNS, sep=SEP, na_values=NA, on_bad_rows=on_bad_rows, bad=bad),
                       path, {"sessionId": "id", "userId": "id?", "timeframe": "int", "eventdate": DATE,
                              "ordernumber": "id", "itemId": "id"}, on_bad_rows=on_bad_rows, bad=bad)
-    purchases = check_range(purchases, path, "timeframe", 0, MAX_TIMEFRAME, on_bad_rows, bad, hi_open=True)
+    purchases = check_range(purchases, path, "timeframe", 0, MAX_TIMEFRAME, on_bad_rows, bad,
+                            hi_open=True)
     purchases = duplicates(purchases, path, bad, drop=False)  # kept: see the module's docstring
     path = source_file(folder, "diginetica", CATEGORIES)
     categories = parse(read_csv(path, CATEGORY_COLUMNS, sep=SEP, on_bad_rows=on_bad_rows, bad=bad),

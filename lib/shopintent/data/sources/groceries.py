@@ -55,7 +55,8 @@ def load(source: Path, on_bad_rows: str = "error") -> ShopData:
     raw = read_csv(path, COLUMNS, on_bad_rows=on_bad_rows, bad=bad)
     rows = parse(raw, path, {"transaction": "int", "labels": "id", "level2": "str", "level1": "str"},
                  on_bad_rows=on_bad_rows, bad=bad)
-    rows = check_range(rows, path, "transaction", 0, MAX_TRANSACTION, on_bad_rows, bad, hi_open=True)
+    rows = check_range(rows, path, "transaction", 0, MAX_TRANSACTION, on_bad_rows, bad,
+                       hi_open=True)
     # a basket is a set: an item listed twice in one basket is one item (counted, dropped)
     rows = duplicates(rows, path, bad, key=["transaction", "labels"], on_bad_rows=on_bad_rows)
     if rows.empty:

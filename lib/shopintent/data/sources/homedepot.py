@@ -76,7 +76,7 @@ def load(source: Path, on_bad_rows: str = "error") -> ShopData:
     lo, hi = RELEVANCE_RANGE
     raw = reject_rows(raw, path, ~raw["relevance"].between(lo, hi).to_numpy(), "relevance",
                       f"is outside {lo:g}..{hi:g}", on_bad_rows, bad)
-    # a judgement id names one judgement: an exact repeat is dropped (counted), another one is a bad row
+    # a judgement id names one judgement: an exact repeat is dropped (counted), another is a bad row
     raw = duplicates(raw, path, bad, key=["id"], on_bad_rows=on_bad_rows)
     if raw.empty:
         raise SourceError(f"{path}: no usable judgement lines")

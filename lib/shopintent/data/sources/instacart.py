@@ -101,12 +101,13 @@ def load(source: Path, on_bad_rows: str = "error") -> ShopData:
                                      "order_dow": "int", "order_hour_of_day": "int",
                                      "days_since_prior_order": "float?"})
     for col, lo, hi in RANGES:
-        orders = _kept(orders, check_range(orders, orders.attrs["path"], col, lo, hi, on_bad_rows, bad))
+        checked = check_range(orders, orders.attrs["path"], col, lo, hi, on_bad_rows, bad)
+        orders = _kept(orders, checked)
     orders = _check_first_orders(orders, on_bad_rows, bad)
     products, aisles, departments, orders = (
         _kept(df, duplicates(df, df.attrs["path"], bad, key=[key], on_bad_rows=on_bad_rows))
-        for df, key in ((products, "product_id"), (aisles, "aisle_id"), (departments, "department_id"),
-                        (orders, "order_id")))
+        for df, key in ((products, "product_id"), (aisles, "aisle_id"),
+                        (departments, "department_id"), (orders, "order_id")))
     line_spec = {"order_id": "id", "product_id": "id", "add_to_cart_order": "int",
                  "reordered": ("choice", ("0", "1"))}
     names = [LINE_FILES[0]]
@@ -115,16 +116,18 @@ def load(source: Path, on_bad_rows: str = "error") -> ShopData:
     frames = []
     for stem in names:
         df = read(stem, LINES, line_spec)
-        df = _kept(df, check_range(df, df.attrs["path"], "add_to_cart_order", 1, None, on_bad_rows, bad))
-        # a product is in an order once: an exact repeat is dropped (counted), another one is a bad row
-        frames.append(_kept(df, duplicates(df, df.attrs["path"], bad, key=["order_id", "product_id"],
+        path = df.attrs["path"]
+        df = _kept(df, check_range(df, path, "add_to_cart_order", 1, None, on_bad_rows, bad))
+        # a product is in an order once: an exact repeat is dropped (counted), another is a bad row
+        frames.append(_kept(df, duplicates(df, path, bad, key=["order_id", "product_id"],
                                            on_bad_rows=on_bad_rows)))
     lines = pd.concat(frames, ignore_index=True)
     repeated = lines.duplicated(["order_id", "product_id"]).to_numpy()
     if repeated.any():  # the same order line in the prior and the train file
         first = int(np.flatnonzero(repeated)[0])
+        files = ", ".join(f"{n}.csv" for n in names)
         raise SourceError(f"instacart: order {lines['order_id'].iat[first]} lists product "
-                          f"{lines['product_id'].iat[first]} in both {', '.join(f'{n}.csv' for n in names)}")
+                          f"{lines['product_id'].iat[first]} in both {files}")
 
     orders["ts"] = _order_times(orders)
     orders = _kept(orders, check_times(orders, orders.attrs["path"], "ts", on_bad_rows, bad))

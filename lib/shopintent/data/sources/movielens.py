@@ -160,10 +160,11 @@ def _recbole(inter: Path, on_bad_rows: str, bad: BadRows) -> tuple[pd.DataFrame,
     items = _items(raw["item_id"], raw["movie_title"], genres, {"release_year": year})
     extras = {}
     if (folder / f"{stem}.user").is_file():
-        extras["users"] = _users(_keyed(read("user", USER_SPEC), folder / f"{stem}.user", "user_id", on_bad_rows, bad))
+        users = _keyed(read("user", USER_SPEC), folder / f"{stem}.user", "user_id", on_bad_rows, bad)
+        extras["users"] = _users(users)
     if (folder / f"{stem}.kg").is_file():
         kg = read("kg", {"head_id": "id", "relation_id": "id", "tail_id": "id"})
-        kg = duplicates(kg, folder / f"{stem}.kg", bad)  # a triple twice is one fact: dropped, counted
+        kg = duplicates(kg, folder / f"{stem}.kg", bad)  # a triple twice is one fact: dropped
         extras["kg"] = pd.DataFrame({"head": kg["head_id"].astype(str), "relation": kg["relation_id"].astype(str),
                                      "tail": kg["tail_id"].astype(str)})
     if (folder / f"{stem}.link").is_file():
