@@ -30,6 +30,8 @@ Decisions:
   are NOT behaviour and must not be used as such: ``meta["has_behaviour"]`` is False and
   ``meta["placeholder_ts"]`` records the placeholder.
 * ``reviews``: none in this source (empty table).
+* A judgement line repeated exactly is dropped (counted in ``meta["bad_rows"]["duplicates"]``);
+  one ``id`` with two different lines is a bad row.
 
 Bad input (missing file, wrong separator, missing column, truncated archive, empty ids or
 search terms, relevance that is not a number in 1-3) fails naming the file, line and column,
