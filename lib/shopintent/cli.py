@@ -25,6 +25,28 @@ from shopintent.config import DEFAULT_SEED, PROFILES
 from shopintent.io import InUseError
 
 
+def _seed(text: str) -> int:
+    """A seed for numpy's generators: a whole number in [0, 2**32)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"{text} is outside 0..{2**32 - 1}")
+    return value
+
+
+def _gap(text: str) -> str:
+    """A session gap such as 30min or 1h (checked here, passed on as text)."""
+    from shopintent.data.sessions import parse_gap
+
+    try:
+        parse_gap(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return text
+
+
 def _parser() -> argparse.ArgumentParser:
     from shopintent.data.registry import dataset_names
 
@@ -36,13 +58,14 @@ def _parser() -> argparse.ArgumentParser:
     prep.add_argument("--dataset", default="synthetic", choices=dataset_names())
     prep.add_argument("--profile", default="default", choices=list(PROFILES),
                       help="size of the synthetic shop (real datasets are converted whole)")
-    prep.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    prep.add_argument("--seed", type=_seed, default=DEFAULT_SEED)
     prep.add_argument("--source", default=None, help="folder or file of the original dataset "
                                                     "(default: data/raw/<dataset>/)")
-    prep.add_argument("--on-bad-rows", default="error", choices=["error", "skip"],
-                      help="stop at the first unparseable row (default) or skip and count such rows")
+    prep.add_argument("--on-bad-rows", default=None, choices=["error", "skip"],
+                      help="stop at the first unparseable row (default: error) "
+                           "or skip and count such rows")
     prep.add_argument("--name", default=None, help="save a source's conversion under your own dataset name")
-    prep.add_argument("--session-gap", default=None,
+    prep.add_argument("--session-gap", default=None, type=_gap,
                       help="inactivity that ends a session, for sources without sessions (e.g. 30min)")
     prep.set_defaults(func=_cmd_prepare)
     lst = data.add_parser("list", help="show prepared datasets with row counts")
@@ -52,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--dataset", default="synthetic",
                      help=f"{', '.join(dataset_names())}, or a name given with `data prepare --name`")
     run.add_argument("--profile", default="default", choices=list(PROFILES))
-    run.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    run.add_argument("--seed", type=_seed, default=DEFAULT_SEED)
     run.add_argument("--source", default=None, help="original files, if the dataset is not prepared yet")
     run.add_argument("--only", nargs="+", metavar="NN", help="run only these notebooks (number or name)")
     run.add_argument("--continue-on-error", action="store_true", help="run later notebooks after a failure")
@@ -67,6 +90,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from shopintent.pipeline import NOTEBOOKS_DIR, run_all
     from shopintent.reporting import run_dir
 
+    if args.source is not None and not Path(args.source).exists():
+        raise FileNotFoundError(f"--source {args.source} does not exist")
     start = time.perf_counter()
     results = run_all(args.dataset, args.profile, args.seed, source=args.source, only=args.only,
                       continue_on_error=args.continue_on_error,
@@ -91,9 +116,9 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
             bar.set_postfix_str(stage)
             bar.update()
 
-        options = {} if args.dataset == "synthetic" else {"on_bad_rows": args.on_bad_rows}
-        if args.session_gap is not None:
-            options["session_gap"] = args.session_gap
+        given = {"on_bad_rows": args.on_bad_rows, "session_gap": args.session_gap}
+        # only the options given: the loader states which it takes
+        options = {k: v for k, v in given.items() if v is not None}
         path = prepare(args.dataset, profile=args.profile, seed=args.seed, source=args.source,
                        progress=progress, save_as=args.name, **options)
     print(f"prepared {args.dataset} in {time.perf_counter() - start:.1f} s -> {path}")
@@ -107,9 +132,18 @@ def _print_rows(path) -> None:
     meta = read_meta(path)
     print("  " + ", ".join(f"{name} {n:,}" for name, n in meta["rows"].items()))
     skipped = meta.get("bad_rows", {})
+    for name, n in skipped.get("lines_read", {}).items():
+        dropped = skipped.get("per_file", {}).get(name)
+        print(f"  {name}: {n['lines']:,} lines read = {n['header']} header"
+              + f" + {n['records']:,} records"
+              + (f" + {n['malformed']:,} malformed" if n["malformed"] else "")
+              + (f"; {dropped:,} skipped" if dropped else ""))
     if skipped.get("total"):
         print(f"  skipped {skipped['total']:,} bad rows: " + "; ".join(
             f"{f}: {', '.join(ex)}" for f, ex in skipped["examples"].items()))
+    for name, d in skipped.get("duplicates", {}).items():
+        fate = "dropped" if d["dropped"] else "kept"
+        print(f"  {name}: {d['rows']:,} exact duplicate rows {fate} (" + ", ".join(d["examples"]) + ")")
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -123,8 +157,9 @@ def _cmd_list(args: argparse.Namespace) -> int:
         return 0
     for d in found:
         rows = ", ".join(f"{name} {n:,}" for name, n in d["rows"].items())
-        print(f"{d['name']:<24} {rows}")
-    return 0
+        state = f"BROKEN: {d['broken']}; prepare it again" if d.get("broken") else rows
+        print(f"{d['name']:<24} {state}")
+    return 1 if any(d.get("broken") for d in found) else 0
 
 
 class Interrupted(KeyboardInterrupt):

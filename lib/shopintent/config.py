@@ -23,7 +23,16 @@ DEFAULT_SEED = 42
 def data_root() -> Path:
     """Root of generated and user-supplied data: ``$SHOPINTENT_DATA`` or ``<repo>/data``."""
     env = os.environ.get("SHOPINTENT_DATA")
-    return Path(env).expanduser().resolve() if env else PROJECT_ROOT / "data"
+    if not env:
+        return PROJECT_ROOT / "data"
+    root = Path(env).expanduser().resolve()
+    for p in (root, *root.parents):  # the nearest existing one must be a folder
+        if p.exists():
+            if not p.is_dir():
+                raise ValueError(f"SHOPINTENT_DATA={env}: {p} is not a folder "
+                                 "(point it at a data folder)")
+            break
+    return root
 
 
 def raw_dir(dataset: str) -> Path:

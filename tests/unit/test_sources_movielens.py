@@ -126,7 +126,7 @@ def test_a_file_as_source_and_optional_files(tmp_path, recbole):
 
 
 @pytest.mark.parametrize("ext, mutate, message", [
-    ("inter", lambda ls: ls[:30] + [ls[30][:5]], r"ml-100k.inter line 31: column rating: '' is not a number"),
+    ("inter", lambda ls: ls[:30] + [ls[30][:5]], r"ml-100k.inter line 31: expected 4 fields, found 2: column\(s\) rating:float, timestamp:float missing"),
     ("inter", lambda ls: [x.replace("\t", ",") for x in ls],
      r"ml-100k.inter line 1: missing column\(s\) user_id:token, .*looks separated by ','"),
     ("inter", lambda ls: [x.rsplit("\t", 1)[0] + "\n" for x in ls], r"ml-100k.inter line 1: missing column\(s\) timestamp:float"),
@@ -137,7 +137,8 @@ def test_a_file_as_source_and_optional_files(tmp_path, recbole):
      r"ml-100k.inter line 10: column timestamp: 'yesterday' is not unix seconds"),
     ("inter", lambda ls: ls[:9] + ["196\t9999\t3\t881250949\n"] + ls[9:],
      r"ml-100k.inter line 10: column item_id: '9999' is not in the item file"),
-    ("item", lambda ls: ls + ls[1:2], r"ml-100k.item line 602: column item_id: '1' is a repeated item id"),
+    ("item", lambda ls: ls + ["1\tOther title\t1995\tAnimation\n"],
+     r"ml-100k.item line 602: column item_id: '1' repeats the key of an earlier line with other values"),
     ("item", lambda ls: ls[:1], r"ml-100k.inter line \d+: column item_id: '\d+' is not in the item file"),
     ("user", lambda ls: ls[:4] + ["5\tforty\tM\tother\t12345\n"] + ls[4:], r"ml-100k.user line 5: column age: 'forty' is not an integer"),
     ("kg", lambda ls: ls[:3] + ["m.1\t\tm.2\n"] + ls[3:], r"ml-100k.kg line 4: column relation_id: '' is not a non-empty"),

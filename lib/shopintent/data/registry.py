@@ -32,6 +32,28 @@ def dataset_names() -> list[str]:
     return [SYNTHETIC, *SOURCES]
 
 
+def is_reserved(name: str) -> bool:
+    """Folder names the synthetic shop writes itself: ``synthetic-<profile>`` for any profile,
+    present or future (compared without case: some file systems ignore it)."""
+    low = name.lower()
+    return low == SYNTHETIC or low.startswith(f"{SYNTHETIC}-")
+
+
+def check_options(name: str, options: dict) -> None:
+    """Refuse options the dataset's loader does not take, naming the ones it does."""
+    if name == SYNTHETIC:
+        takes: tuple[str, ...] = ()
+    elif name not in SOURCES:
+        return  # not a dataset: check_dataset says so
+    else:
+        takes = tuple(getattr(importlib.import_module(SOURCES[name]), "OPTIONS", ("on_bad_rows",)))
+    unknown = [k for k in options if k not in takes]
+    if unknown:
+        flags = ", ".join("--" + k.replace("_", "-") for k in unknown)
+        ok = ", ".join("--" + k.replace("_", "-") for k in takes) or "no loader options"
+        raise ValueError(f"{flags} does not apply to {name} (it takes {ok})")
+
+
 def _prepared_names() -> list[str]:
     """Folders prepared under a name of the user's own (``prepare(..., name="myshop")``)."""
     root = processed_root()
@@ -66,7 +88,11 @@ def prepare(name: str, profile: str = "default", seed: int = DEFAULT_SEED, sourc
     ``save_as`` stores a source's conversion under a name of your own (e.g. your shop's logs
     in the REES46 layout as ``myshop``), which ``load`` and ``shopintent run`` then accept.
     """
+    check_options(name, options)
     if save_as is not None:
+        if is_reserved(save_as):
+            raise ValueError(f"--name {save_as!r} is reserved: {SYNTHETIC}-<profile> folders hold "
+                             "the synthetic shop of each profile; choose another name")
         if name == SYNTHETIC or not save_as.replace("-", "").replace("_", "").isalnum() or save_as in dataset_names():
             raise ValueError(f"--name {save_as!r}: give a public source's conversion a new name of letters, "
                              "digits, - and _ (not a dataset name already used)")
@@ -100,6 +126,10 @@ def load(name: str, profile: str = "default", tables: tuple[str, ...] | None = N
         hint = f" --profile {profile}" if name == SYNTHETIC else ""
         raise FileNotFoundError(f"dataset {name!r} is not prepared at {path}; "
                                 f"run `shopintent data prepare --dataset {name}{hint}`")
+    held = read_meta(path).get("dataset", name)
+    if name == SYNTHETIC and held != SYNTHETIC:  # written by --name before the name was reserved
+        raise ValueError(f"{path} holds the dataset {held!r}, not the synthetic shop; move it away "
+                         f"and run `shopintent data prepare --dataset synthetic --profile {profile}`")
     return ShopData.load(path, tables=tables)
 
 
@@ -114,10 +144,29 @@ def list_prepared() -> list[dict]:
             meta = read_meta(path)
         except (OSError, ValueError):
             continue
+        rows = meta.get("rows", {})
         out.append({"name": path.name, "path": str(path), "dataset": meta.get("dataset", path.name),
-                    "profile": meta.get("profile"), "rows": meta.get("rows", {})})
+                    "profile": meta.get("profile"), "rows": rows, "broken": _broken(path, rows)})
     return out
 
 
-__all__ = ["PROFILES", "SOURCES", "check_dataset", "dataset_dir", "dataset_names", "is_prepared",
-           "list_prepared", "load", "prepare"]
+def _broken(path: Path, rows: dict) -> str | None:
+    """Why a prepared folder cannot be read (a table missing, truncated or not the rows meta.json
+    says), from each Parquet footer only; None when it looks whole."""
+    import pyarrow.parquet as pq
+
+    for table, n in rows.items():
+        file = path / f"{table}.parquet"
+        try:
+            found = pq.read_metadata(file).num_rows
+        except FileNotFoundError:
+            return f"{file.name} is missing"
+        except (OSError, ValueError) as err:  # pyarrow.ArrowInvalid is a ValueError
+            return f"{file.name} is truncated or corrupt ({str(err).splitlines()[0]})"
+        if found != n:
+            return f"{file.name} holds {found:,} rows, meta.json says {n:,}"
+    return None
+
+
+__all__ = ["PROFILES", "SOURCES", "check_dataset", "check_options", "dataset_dir", "dataset_names",
+           "is_prepared", "is_reserved", "list_prepared", "load", "prepare"]

@@ -23,3 +23,14 @@ def sessionize(events: pd.DataFrame, gap: pd.Timedelta | str = DEFAULT_GAP, pref
     number = new_session.astype(int).groupby(user.to_numpy()).cumsum()
     ids = prefix + user + "-" + number.astype(str)
     return ids.reindex(events.index)
+
+
+def parse_gap(value: str | pd.Timedelta) -> pd.Timedelta:
+    """A session gap from text such as ``30min`` or ``1h``; a clear ValueError otherwise."""
+    try:
+        gap = pd.Timedelta(value)
+    except (ValueError, TypeError, OverflowError):
+        raise ValueError(f"session gap {value!r} is not a duration like 30min or 1h") from None
+    if pd.isna(gap) or gap <= pd.Timedelta(0):
+        raise ValueError(f"session gap {value!r} must be a positive duration like 30min or 1h")
+    return gap

@@ -69,6 +69,8 @@ PATTERNS = ("*.json", "*.json.gz")
 REQUIRED = ("reviewerID", "asin", "overall", "unixReviewTime")
 OPTIONAL = ("summary", "reviewText", "verified", "style")
 DUPLICATE_KEY = ["user_id", "item_id", "ts", "summary", "reviewText"]
+#: the options ``load`` takes besides ``source`` (the command line refuses others)
+OPTIONS = ("on_bad_rows",)
 
 
 def load(source: Path, on_bad_rows: str = "error") -> ShopData:

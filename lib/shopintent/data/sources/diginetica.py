@@ -37,6 +37,10 @@ Decisions:
   them). Purchase lines are not deduplicated: an item bought in two orders of one session
   is two events. The order number is kept as the extra events column ``order_id`` (null for views).
 - Prices, queries, titles and brands do not exist in this source: they stay null.
+- A negative ``timeframe``, or one that puts a time outside [1990, 2100), is a bad row. Exact
+  duplicate lines of the views and purchases files are counted in
+  ``meta["bad_rows"]["duplicates"]`` and kept; an item listed twice in ``product-categories.csv``
+  is dropped when the lines are equal and a bad row when the categories differ.
 - Items: every item referenced by an event; ``category`` is ``cat<categoryId>`` from
   ``product-categories.csv``, null when the item is not listed there.
 """
@@ -51,6 +55,9 @@ from shopintent.data.sources.reading import (
     BadRows,
     SourceError,
     check_on_bad_rows,
+    check_range,
+    check_times,
+    duplicates,
     parse,
     read_csv,
     source_file,
@@ -70,6 +77,11 @@ SEP = ";"
 NA = ("NA",)
 ANON = "anon-"
 PURCHASE_DELAY = pd.Timedelta(seconds=1)
+#: the options ``load`` takes besides ``source`` (the command line refuses others)
+OPTIONS = ("on_bad_rows",)
+#: a timeframe (ms) longer than the window of plausible times is a unit or parsing bug
+MAX_TIMEFRAME = int((pd.Timestamp("2100-01-01") - pd.Timestamp("1990-01-01"))
+                    / pd.Timedelta(milliseconds=1))
 
 
 def load(source: Path, on_bad_rows: str = "error") -> ShopData:
@@ -79,28 +91,36 @@ def load(source: Path, on_bad_rows: str = "error") -> ShopData:
     bad = BadRows()
     views_path = source_file(source, "diginetica", VIEWS)
     views = _read_views(views_path, on_bad_rows, bad)
-    path = source_file(folder, "diginetica", PURCHASES)
+    purchases_path = path = source_file(folder, "diginetica", PURCHASES)
     purchases = parse(read_csv(path, PURCHASE_COLUMNS, sep=SEP, na_values=NA, on_bad_rows=on_bad_rows, bad=bad),
-                      path, {"sessionId": "str", "userId": "str?", "timeframe": "int", "eventdate": DATE,
-                             "ordernumber": "str", "itemId": "str"}, on_bad_rows=on_bad_rows, bad=bad)
+                      path, {"sessionId": "id", "userId": "id?", "timeframe": "int", "eventdate": DATE,
+                             "ordernumber": "id", "itemId": "id"}, on_bad_rows=on_bad_rows, bad=bad)
+    purchases = check_range(purchases, path, "timeframe", 0, MAX_TIMEFRAME, on_bad_rows, bad,
+                            hi_open=True)
+    purchases = duplicates(purchases, path, bad, drop=False)  # kept: see the module's docstring
     path = source_file(folder, "diginetica", CATEGORIES)
     categories = parse(read_csv(path, CATEGORY_COLUMNS, sep=SEP, on_bad_rows=on_bad_rows, bad=bad),
-                       path, {"itemId": "str", "categoryId": "str"}, on_bad_rows=on_bad_rows, bad=bad)
+                       path, {"itemId": "id", "categoryId": "id"}, on_bad_rows=on_bad_rows, bad=bad)
+    categories = duplicates(categories, path, bad, key=["itemId"], on_bad_rows=on_bad_rows)
     if views.empty:
         raise SourceError(f"diginetica: no valid rows in the views file in {folder}")
 
     views = views.sort_values(["session_id", "timeframe"], kind="stable")
     start = views.groupby("session_id")["eventdate"].min()
     views["ts"] = views["session_id"].map(start) + pd.to_timedelta(views["timeframe"], unit="ms")
+    views = check_times(views, views_path, "ts", on_bad_rows, bad)
     last_view = views.groupby("session_id")["ts"].max()
 
     all_lines = len(purchases)
     purchases = purchases[purchases["sessionId"].isin(start.index)].rename(
         columns={"sessionId": "session_id", "userId": "user_id", "itemId": "item_id"})
+    outside = all_lines - len(purchases)
     at = purchases["session_id"].map(start) + pd.to_timedelta(purchases["timeframe"], unit="ms")
     floor = purchases["session_id"].map(last_view)
-    moved = at < floor
-    purchases["ts"] = at.where(~moved, floor + PURCHASE_DELAY)
+    purchases["_moved"] = at < floor
+    purchases["ts"] = at.where(~purchases["_moved"], floor + PURCHASE_DELAY)
+    purchases = check_times(purchases, purchases_path, "ts", on_bad_rows, bad)
+    moved = purchases.pop("_moved")
 
     users = pd.concat([views[["session_id", "user_id"]],
                        purchases.sort_values(["session_id", "timeframe"], kind="stable")[["session_id", "user_id"]]])
@@ -126,7 +146,7 @@ def load(source: Path, on_bad_rows: str = "error") -> ShopData:
     meta = {"dataset": "diginetica", "bad_rows": bad.as_meta(),
             "views_file": views_path.name,
             "purchase_lines": len(purchases),
-            "purchase_lines_outside_view_sessions": all_lines - len(purchases),
+            "purchase_lines_outside_view_sessions": outside,
             "purchases_moved_after_last_view": int(moved.sum()),
             "sessions_with_several_users": several}
     return ShopData.from_tables(events, items, meta=meta)
@@ -139,6 +159,7 @@ def _read_views(path: Path, on_bad_rows: str, bad: BadRows) -> pd.DataFrame:
     columns = CIKM_VIEW_COLUMNS if "sessionId" in header else VIEW_COLUMNS
     raw = read_csv(path, columns, sep=SEP, na_values=NA, on_bad_rows=on_bad_rows, bad=bad)
     raw = raw.rename(columns=dict(zip(columns, VIEW_COLUMNS, strict=True)))
-    views = parse(raw, path, {"session_id": "str", "user_id": "str?", "item_id": "str", "timeframe": "int",
+    views = parse(raw, path, {"session_id": "id", "user_id": "id?", "item_id": "id", "timeframe": "int",
                               "eventdate": DATE}, on_bad_rows=on_bad_rows, bad=bad)
-    return views
+    views = check_range(views, path, "timeframe", 0, MAX_TIMEFRAME, on_bad_rows, bad, hi_open=True)
+    return duplicates(views, path, bad, drop=False)  # a view logged twice: counted, kept

@@ -16,6 +16,8 @@ Decisions:
   ``<level1>.<level2>`` with spaces replaced by underscores and dots removed inside a level,
   so the path keeps exactly two levels (``drinks.non-alc_drinks``). An item's category is
   taken from its first row. Prices, brands and queries do not exist here: they stay null.
+- A basket is a set: a line repeating another (same basket and item) is dropped and counted in
+  ``meta["bad_rows"]["duplicates"]``; the same item of a basket with another category is a bad row.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from shopintent.data.sources.reading import (
     BadRows,
     SourceError,
     check_on_bad_rows,
+    check_range,
+    duplicates,
     parse,
     read_csv,
     source_file,
@@ -38,6 +42,10 @@ FILES = ("groceries_long.csv", "groceries_long.csv.gz")
 COLUMNS = ["transaction", "labels", "level2", "level1"]
 EPOCH = pd.Timestamp("2000-01-01", tz="UTC")
 USER_PREFIX = "t"
+#: the options ``load`` takes besides ``source`` (the command line refuses others)
+OPTIONS = ("on_bad_rows",)
+#: transaction numbers beyond this would put the synthetic time past 2100
+MAX_TRANSACTION = int((pd.Timestamp("2100-01-01", tz="UTC") - EPOCH) / pd.Timedelta(minutes=1))
 
 
 def load(source: Path, on_bad_rows: str = "error") -> ShopData:
@@ -45,8 +53,12 @@ def load(source: Path, on_bad_rows: str = "error") -> ShopData:
     bad = BadRows()
     path = source_file(source, "groceries", FILES)
     raw = read_csv(path, COLUMNS, on_bad_rows=on_bad_rows, bad=bad)
-    rows = parse(raw, path, {"transaction": "int", "labels": "str", "level2": "str", "level1": "str"},
+    rows = parse(raw, path, {"transaction": "int", "labels": "id", "level2": "str", "level1": "str"},
                  on_bad_rows=on_bad_rows, bad=bad)
+    rows = check_range(rows, path, "transaction", 0, MAX_TRANSACTION, on_bad_rows, bad,
+                       hi_open=True)
+    # a basket is a set: an item listed twice in one basket is one item (counted, dropped)
+    rows = duplicates(rows, path, bad, key=["transaction", "labels"], on_bad_rows=on_bad_rows)
     if rows.empty:
         raise SourceError(f"{path}: no valid rows")
     number = rows["transaction"].astype("int64")

@@ -30,6 +30,8 @@ Decisions:
   are NOT behaviour and must not be used as such: ``meta["has_behaviour"]`` is False and
   ``meta["placeholder_ts"]`` records the placeholder.
 * ``reviews``: none in this source (empty table).
+* A judgement line repeated exactly is dropped (counted in ``meta["bad_rows"]["duplicates"]``);
+  one ``id`` with two different lines is a bad row.
 
 Bad input (missing file, wrong separator, missing column, truncated archive, empty ids or
 search terms, relevance that is not a number in 1-3) fails naming the file, line and column,
@@ -47,6 +49,7 @@ from shopintent.data.sources.reading import (
     BadRows,
     SourceError,
     check_on_bad_rows,
+    duplicates,
     parse,
     read_csv,
     reject_rows,
@@ -61,6 +64,8 @@ ENCODING = "latin-1"
 #: the time of every placeholder search event (the source has no time)
 PLACEHOLDER_TS = pd.Timestamp("2016-01-01", tz="UTC")
 RELEVANCE_RANGE = (1.0, 3.0)
+#: the options ``load`` takes besides ``source`` (the command line refuses others)
+OPTIONS = ("on_bad_rows",)
 
 
 def load(source: Path, on_bad_rows: str = "error") -> ShopData:
@@ -68,11 +73,13 @@ def load(source: Path, on_bad_rows: str = "error") -> ShopData:
     bad = BadRows()
     path = source_file(source, DATASET, FILES)
     raw = read_csv(path, COLUMNS, encoding=ENCODING, on_bad_rows=on_bad_rows, bad=bad)
-    raw = parse(raw, path, {"id": "str", "product_uid": "str", "product_title": "str?", "search_term": "str",
+    raw = parse(raw, path, {"id": "id", "product_uid": "id", "product_title": "str?", "search_term": "str",
                             "relevance": "float"}, on_bad_rows=on_bad_rows, bad=bad)
     lo, hi = RELEVANCE_RANGE
     raw = reject_rows(raw, path, ~raw["relevance"].between(lo, hi).to_numpy(), "relevance",
                       f"is outside {lo:g}..{hi:g}", on_bad_rows, bad)
+    # a judgement id names one judgement: an exact repeat is dropped (counted), another is a bad row
+    raw = duplicates(raw, path, bad, key=["id"], on_bad_rows=on_bad_rows)
     if raw.empty:
         raise SourceError(f"{path}: no usable judgement lines")
 

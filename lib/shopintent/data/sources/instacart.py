@@ -28,6 +28,11 @@ Decisions:
   samples) the days between the listed ones are under-counted. An empty
   ``days_since_prior_order`` on an order other than the user's first (``order_number`` 1)
   is a bad row: it is what a line cut after its hour looks like.
+- Ranges: ``order_number`` >= 1, ``order_dow`` 0-6, ``order_hour_of_day`` 0-23,
+  ``days_since_prior_order`` 0-365, ``add_to_cart_order`` >= 1, ``reordered`` 0 or 1; a value
+  outside is a bad row. Keys: a product, aisle, department or order listed twice, or a product
+  twice in one order, is dropped when the lines are equal (counted in
+  ``meta["bad_rows"]["duplicates"]``) and a bad row when they differ.
 - Orders present in only one of ``orders.csv`` and the order-line files are dropped (in a
   sample, ``orders.csv`` lists test/train orders whose lines are absent, and lines reference
   orders it does not list); ``meta["dropped"]`` counts them.
@@ -44,6 +49,9 @@ from shopintent.data.sources.reading import (
     BadRows,
     SourceError,
     check_on_bad_rows,
+    check_range,
+    check_times,
+    duplicates,
     parse,
     read_csv,
     source_file,
@@ -59,6 +67,11 @@ ORDERS = ["order_id", "user_id", "eval_set", "order_number", "order_dow", "order
           "days_since_prior_order"]
 LINES = ["order_id", "product_id", "add_to_cart_order", "reordered"]
 LINE_FILES = ("order_products__prior", "order_products__train")
+#: the options ``load`` takes besides ``source`` (the command line refuses others)
+OPTIONS = ("on_bad_rows",)
+#: orders.csv columns and their valid ranges (inclusive): a value outside is a bad row
+RANGES = (("order_number", 1, None), ("order_dow", 0, 6), ("order_hour_of_day", 0, 23),
+          ("days_since_prior_order", 0, 365))
 
 
 def _names(stem: str) -> tuple[str, ...]:
@@ -80,24 +93,44 @@ def load(source: Path, on_bad_rows: str = "error") -> ShopData:
         df.attrs["path"] = path
         return df
 
-    products = read("products", PRODUCTS, {"product_id": "str", "product_name": "str?", "aisle_id": "str",
-                                           "department_id": "str"})
-    aisles = read("aisles", AISLES, {"aisle_id": "str", "aisle": "str"})
-    departments = read("departments", DEPARTMENTS, {"department_id": "str", "department": "str"})
-    orders = read("orders", ORDERS, {"order_id": "str", "user_id": "str", "eval_set": "str", "order_number": "int",
+    products = read("products", PRODUCTS, {"product_id": "id", "product_name": "str?", "aisle_id": "id",
+                                           "department_id": "id"})
+    aisles = read("aisles", AISLES, {"aisle_id": "id", "aisle": "str"})
+    departments = read("departments", DEPARTMENTS, {"department_id": "id", "department": "str"})
+    orders = read("orders", ORDERS, {"order_id": "id", "user_id": "id", "eval_set": "str", "order_number": "int",
                                      "order_dow": "int", "order_hour_of_day": "int",
                                      "days_since_prior_order": "float?"})
+    for col, lo, hi in RANGES:
+        checked = check_range(orders, orders.attrs["path"], col, lo, hi, on_bad_rows, bad)
+        orders = _kept(orders, checked)
     orders = _check_first_orders(orders, on_bad_rows, bad)
-    for df, key in ((products, "product_id"), (aisles, "aisle_id"), (departments, "department_id"),
-                    (orders, "order_id")):
-        _check_unique(df, key)
-    line_spec = {"order_id": "str", "product_id": "str", "add_to_cart_order": "int", "reordered": "int"}
-    frames = [read(LINE_FILES[0], LINES, line_spec)]
+    products, aisles, departments, orders = (
+        _kept(df, duplicates(df, df.attrs["path"], bad, key=[key], on_bad_rows=on_bad_rows))
+        for df, key in ((products, "product_id"), (aisles, "aisle_id"),
+                        (departments, "department_id"), (orders, "order_id")))
+    line_spec = {"order_id": "id", "product_id": "id", "add_to_cart_order": "int",
+                 "reordered": ("choice", ("0", "1"))}
+    names = [LINE_FILES[0]]
     if any((source / name).is_file() for name in _names(LINE_FILES[1])):
-        frames.append(read(LINE_FILES[1], LINES, line_spec))
+        names.append(LINE_FILES[1])
+    frames = []
+    for stem in names:
+        df = read(stem, LINES, line_spec)
+        path = df.attrs["path"]
+        df = _kept(df, check_range(df, path, "add_to_cart_order", 1, None, on_bad_rows, bad))
+        # a product is in an order once: an exact repeat is dropped (counted), another is a bad row
+        frames.append(_kept(df, duplicates(df, path, bad, key=["order_id", "product_id"],
+                                           on_bad_rows=on_bad_rows)))
     lines = pd.concat(frames, ignore_index=True)
+    repeated = lines.duplicated(["order_id", "product_id"]).to_numpy()
+    if repeated.any():  # the same order line in the prior and the train file
+        first = int(np.flatnonzero(repeated)[0])
+        files = ", ".join(f"{n}.csv" for n in names)
+        raise SourceError(f"instacart: order {lines['order_id'].iat[first]} lists product "
+                          f"{lines['product_id'].iat[first]} in both {files}")
 
     orders["ts"] = _order_times(orders)
+    orders = _kept(orders, check_times(orders, orders.attrs["path"], "ts", on_bad_rows, bad))
     listed = pd.Index(orders["order_id"])
     has_lines = pd.Index(lines["order_id"].unique())
     unlisted = ~lines["order_id"].isin(listed)
@@ -140,12 +173,10 @@ def _check_first_orders(orders: pd.DataFrame, on_bad_rows: str, bad: BadRows) ->
     return out
 
 
-def _check_unique(df: pd.DataFrame, key: str) -> None:
-    dup = df[key].duplicated()
-    if dup.any():
-        first = int(np.flatnonzero(dup.to_numpy())[0])
-        raise SourceError(f"{df.attrs['path']} line {df['_line'].iat[first]}: column {key}: "
-                          f"{df[key].iat[first]!r} is listed twice ({int(dup.sum())} duplicates)")
+def _kept(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
+    """``after`` with the file path of ``before`` (a filter may drop DataFrame.attrs)."""
+    after.attrs["path"] = before.attrs["path"]
+    return after
 
 
 def _order_times(orders: pd.DataFrame) -> pd.Series:

@@ -45,6 +45,9 @@ Decisions:
   ``kg_link`` (item_id, entity_id). The GroupLens layout has no knowledge graph.
 * ``queries`` and ``reviews``: none in this source (empty tables).
 * A rating of an item missing from the item file is a bad row (named by file and line).
+* Keys: a line repeating another exactly (a rating, an item, a user, a KG triple or link) is
+  dropped and counted in ``meta["bad_rows"]["duplicates"]``; a (user, item, time), item id,
+  user id or linked item repeated with other values is a bad row.
 
 Bad input (missing or unrecognised files, wrong separator, missing column, bytes that are
 not in the file's encoding, truncated lines, unparseable fields) fails naming the file, line
@@ -62,6 +65,7 @@ from shopintent.data.sources.reading import (
     BadRows,
     SourceError,
     check_on_bad_rows,
+    duplicates,
     parse,
     read_csv,
     reject_rows,
@@ -75,6 +79,8 @@ GENRES = ("unknown", "Action", "Adventure", "Animation", "Children's", "Comedy",
 NO_GENRE = "unknown"
 MISSING_TEXT = ("unknown", "unkonwn")  # the publishers' placeholders for a missing title or year
 RATING_RANGE = (0.5, 5.0)
+#: the options ``load`` takes besides ``source`` (the command line refuses others)
+OPTIONS = ("on_bad_rows",)
 
 RECBOLE = {
     "inter": ["user_id:token", "item_id:token", "rating:float", "timestamp:float"],
@@ -88,8 +94,8 @@ GROUPLENS = {
     "u.item": ["item_id", "title", "release_date", "video_release_date", "imdb_url", *GENRES],
     "u.user": ["user_id", "age", "gender", "occupation", "zip_code"],
 }
-RATING_SPEC = {"user_id": "str", "item_id": "str", "rating": "float", "timestamp": "unix_s"}
-USER_SPEC = {"user_id": "str", "age": "int", "gender": "str", "occupation": "str?", "zip_code": "str?"}
+RATING_SPEC = {"user_id": "id", "item_id": "id", "rating": "float", "timestamp": "unix_s"}
+USER_SPEC = {"user_id": "id", "age": "int", "gender": "str", "occupation": "str?", "zip_code": "str?"}
 
 
 def load(source: Path, on_bad_rows: str = "error") -> ShopData:
@@ -146,7 +152,7 @@ def _recbole(inter: Path, on_bad_rows: str, bad: BadRows) -> tuple[pd.DataFrame,
         return parse(raw, path, spec, on_bad_rows=on_bad_rows, bad=bad)
 
     ratings = _check_ratings(read("inter", RATING_SPEC), inter, on_bad_rows, bad)
-    raw = read("item", {"item_id": "str", "movie_title": "str?", "release_year": "str?", "class": "str?"})
+    raw = read("item", {"item_id": "id", "movie_title": "str?", "release_year": "str?", "class": "str?"})
     raw = _unique_items(raw, folder / f"{stem}.item", on_bad_rows, bad)
     genres = (raw["class"].fillna("").str.split().str.join("|")
               .str.replace(rf"(^|\|){NO_GENRE}(?=\||$)", "", regex=True).str.strip("|"))
@@ -154,13 +160,16 @@ def _recbole(inter: Path, on_bad_rows: str, bad: BadRows) -> tuple[pd.DataFrame,
     items = _items(raw["item_id"], raw["movie_title"], genres, {"release_year": year})
     extras = {}
     if (folder / f"{stem}.user").is_file():
-        extras["users"] = _users(read("user", USER_SPEC))
+        users = _keyed(read("user", USER_SPEC), folder / f"{stem}.user", "user_id", on_bad_rows, bad)
+        extras["users"] = _users(users)
     if (folder / f"{stem}.kg").is_file():
-        kg = read("kg", {"head_id": "str", "relation_id": "str", "tail_id": "str"})
+        kg = read("kg", {"head_id": "id", "relation_id": "id", "tail_id": "id"})
+        kg = duplicates(kg, folder / f"{stem}.kg", bad)  # a triple twice is one fact: dropped
         extras["kg"] = pd.DataFrame({"head": kg["head_id"].astype(str), "relation": kg["relation_id"].astype(str),
                                      "tail": kg["tail_id"].astype(str)})
     if (folder / f"{stem}.link").is_file():
-        link = read("link", {"item_id": "str", "entity_id": "str"})
+        link = _keyed(read("link", {"item_id": "id", "entity_id": "id"}), folder / f"{stem}.link", "item_id",
+                      on_bad_rows, bad)
         extras["kg_link"] = pd.DataFrame({"item_id": link["item_id"].astype(str),
                                           "entity_id": link["entity_id"].astype(str)})
     return ratings, items, extras
@@ -176,7 +185,7 @@ def _grouplens(data: Path, on_bad_rows: str, bad: BadRows) -> tuple[pd.DataFrame
         return parse(raw, path, spec, on_bad_rows=on_bad_rows, bad=bad)
 
     ratings = _check_ratings(read("u.data", RATING_SPEC, "\t"), data, on_bad_rows, bad)
-    raw = read("u.item", {"item_id": "str", "title": "str?", "release_date": "str?", "imdb_url": "str?",
+    raw = read("u.item", {"item_id": "id", "title": "str?", "release_date": "str?", "imdb_url": "str?",
                           **{g: ("choice", ("0", "1")) for g in GENRES}}, "|", encoding="latin-1")
     raw = _unique_items(raw, folder / "u.item", on_bad_rows, bad)
     date = r"^\d{1,2}-[A-Za-z]{3}-(\d{4})$"
@@ -191,7 +200,8 @@ def _grouplens(data: Path, on_bad_rows: str, bad: BadRows) -> tuple[pd.DataFrame
     items = _items(raw["item_id"], title, genres, {"release_year": year, "imdb_url": raw["imdb_url"]})
     extras = {}
     if (folder / "u.user").is_file():
-        extras["users"] = _users(read("u.user", USER_SPEC, "|"))
+        extras["users"] = _users(_keyed(read("u.user", USER_SPEC, "|"), folder / "u.user", "user_id", on_bad_rows,
+                                        bad))
     return ratings, items, extras
 
 
@@ -210,8 +220,12 @@ def _items(item_id: pd.Series, title: pd.Series, genres: pd.Series, attrs: dict[
 
 
 def _unique_items(raw: pd.DataFrame, path: Path, on_bad_rows: str, bad: BadRows) -> pd.DataFrame:
-    return reject_rows(raw, path, raw["item_id"].duplicated().to_numpy(), "item_id", "is a repeated item id",
-                 on_bad_rows, bad)
+    return _keyed(raw, path, "item_id", on_bad_rows, bad)
+
+
+def _keyed(raw: pd.DataFrame, path: Path, key: str, on_bad_rows: str, bad: BadRows) -> pd.DataFrame:
+    """An exact repeat of a line is dropped (counted); the key again with other values is a bad row."""
+    return duplicates(raw, path, bad, key=[key], on_bad_rows=on_bad_rows)
 
 
 def _users(raw: pd.DataFrame) -> pd.DataFrame:
@@ -220,8 +234,10 @@ def _users(raw: pd.DataFrame) -> pd.DataFrame:
 
 
 def _check_ratings(raw: pd.DataFrame, path: Path, on_bad_rows: str, bad: BadRows) -> pd.DataFrame:
+    """Ratings in range; a (user, item, time) rated twice is dropped when equal, a bad row otherwise."""
     lo, hi = RATING_RANGE
-    return reject_rows(raw, path, ~raw["rating"].between(lo, hi).to_numpy(), "rating", f"is outside {lo:g}..{hi:g}",
-                 on_bad_rows, bad)
+    raw = reject_rows(raw, path, ~raw["rating"].between(lo, hi).to_numpy(), "rating", f"is outside {lo:g}..{hi:g}",
+                      on_bad_rows, bad)
+    return duplicates(raw, path, bad, key=["user_id", "item_id", "timestamp"], on_bad_rows=on_bad_rows)
 
 

@@ -5,7 +5,17 @@ that is missing or empty, the wrong separator, a missing column, bytes that are 
 expected encoding, a truncated or corrupt archive, or rows whose fields cannot be parsed.
 With ``on_bad_rows="skip"`` unparseable rows are dropped instead and counted in a
 ``BadRows`` report (kept in the dataset's ``meta.json``). Line numbers count from 1 and
-include the header; they assume one record per line, as all supported sources have.
+include the header.
+
+Every physical line is accounted for: none of the supported delimited formats has multi-line
+fields, so after reading a file the lines in it must equal the header plus the records parsed
+plus the lines skipped as malformed. When they do not (a stray ``"`` that opens a quoted field
+running over many lines), the read fails naming the line where that field starts, whatever
+``on_bad_rows`` says. A UTF-8 byte-order mark is stripped; the header is taken literally (no
+implicit index column); a last line without a final newline is accepted only when it is
+complete by type (all its fields, the last one as wide as in every other line: a date, a
+UUID), otherwise it is reported as possibly cut short. ``BadRows`` also records the lines
+read per file and the duplicate rows found.
 """
 
 from __future__ import annotations
@@ -22,6 +32,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from shopintent.data.schema import TS_MAX, TS_MIN
+
 ON_BAD_ROWS = ("error", "skip")
 _EXAMPLES = 5
 
@@ -36,6 +48,10 @@ class BadRows:
 
     counts: dict[str, int] = field(default_factory=dict)
     examples: dict[str, list[str]] = field(default_factory=dict)
+    #: per file: physical lines, header lines, records parsed, lines the reader skipped
+    lines: dict[str, dict] = field(default_factory=dict)
+    #: per file: exact duplicate rows found, whether they were dropped, and the first examples
+    duplicates: dict[str, dict] = field(default_factory=dict)
 
     def add(self, path: Path, lines: np.ndarray, reason: str | list[str]) -> None:
         """Count ``lines`` as skipped; ``reason`` is one for all or one per line."""
@@ -45,12 +61,21 @@ class BadRows:
         reasons = [reason] * len(lines) if isinstance(reason, str) else list(reason)
         ex.extend(f"line {int(n)}: {r}" for n, r in list(zip(lines, reasons, strict=True))[: _EXAMPLES - len(ex)])
 
+    def add_duplicates(self, path: Path, lines: np.ndarray, firsts: np.ndarray, dropped: bool) -> None:
+        """Record exact duplicate rows at ``lines`` (each repeating the row at ``firsts``)."""
+        entry = self.duplicates.setdefault(Path(path).name, {"rows": 0, "dropped": dropped, "examples": []})
+        entry["rows"] += len(lines)
+        room = _EXAMPLES - len(entry["examples"])
+        entry["examples"].extend(f"line {int(n)} repeats line {int(f)}"
+                                 for n, f in list(zip(lines, firsts, strict=True))[:max(room, 0)])
+
     @property
     def total(self) -> int:
         return sum(self.counts.values())
 
     def as_meta(self) -> dict:
-        return {"total": self.total, "per_file": self.counts, "examples": self.examples}
+        return {"total": self.total, "per_file": self.counts, "examples": self.examples,
+                "lines_read": self.lines, "duplicates": self.duplicates}
 
 
 def check_on_bad_rows(value: str) -> None:
@@ -58,8 +83,32 @@ def check_on_bad_rows(value: str) -> None:
         raise ValueError(f"on_bad_rows must be one of {', '.join(ON_BAD_ROWS)}, got {value!r}")
 
 
+#: endings of a compressed copy of a file: ``x.csv`` and ``x.csv.gz`` are the same data
+COMPRESSED = (".gz", ".zip")
+
+
+def _plain_name(path: Path) -> str:
+    name = Path(path).name
+    for ext in COMPRESSED:
+        name = name.removesuffix(ext)
+    return name
+
+
+def refuse_copies(files: list[Path], dataset: str) -> None:
+    """Fail when one file is present both plain and compressed (``2019-Oct.csv`` and ``.csv.gz``)."""
+    seen: dict[str, Path] = {}
+    for path in files:
+        other = seen.setdefault(_plain_name(path), path)
+        if other != path:
+            raise SourceError(f"{dataset}: {other.name} and {path.name} in {path.parent} hold the same file "
+                              "plain and compressed: reading both would count every row twice; keep one")
+
+
 def source_files(source: Path, dataset: str, patterns: tuple[str, ...]) -> list[Path]:
-    """The files of ``source`` (a file, or a folder searched for ``patterns``), sorted."""
+    """The files of ``source`` (a file, or a folder searched for ``patterns``), sorted.
+
+    A folder holding one file both plain and compressed is refused (its rows would be read twice).
+    """
     source = Path(source)
     if source.is_file():
         return [source]
@@ -68,34 +117,90 @@ def source_files(source: Path, dataset: str, patterns: tuple[str, ...]) -> list[
     files = sorted({p for pat in patterns for p in source.glob(pat) if p.is_file()})
     if not files:
         raise SourceError(f"{dataset}: no file matching {', '.join(patterns)} in {source}")
+    refuse_copies(files, dataset)
     return files
 
 
 def source_file(source: Path, dataset: str, names: tuple[str, ...]) -> Path:
-    """The first of ``names`` (e.g. ``train.csv``, ``train.csv.zip``) found in the folder ``source``."""
+    """The first of ``names`` (e.g. ``train.csv``, ``train.csv.zip``) found in the folder ``source``.
+
+    Two of ``names`` that are one file plain and compressed are refused when both are present.
+    """
     source = Path(source)
     if source.is_file() and source.name in names:
         return source
-    for name in names:
-        if (source / name).is_file():
-            return source / name
+    found = [source / name for name in names if (source / name).is_file()]
+    if found:
+        refuse_copies(found, dataset)
+        return found[0]
     raise SourceError(f"{dataset}: expected {' or '.join(names)} in {source}")
 
 
-def _open_text(path: Path, encoding: str, errors: str = "strict") -> io.TextIOBase:
-    """A text stream of a plain, .gz or single-member .zip file."""
+BOM = b"\xef\xbb\xbf"
+
+
+class _Counter(io.RawIOBase):
+    """A byte stream that counts the newlines passing through it and keeps the last byte."""
+
+    def __init__(self, raw):
+        self._raw = raw
+        self.newlines = 0
+        self.quotes = 0
+        self.size = 0
+        self.last = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = self._raw.readinto(buffer)
+        if n:
+            chunk = bytes(memoryview(buffer)[:n])
+            self.newlines += chunk.count(b"\n")
+            self.quotes += chunk.count(b'"')
+            self.size += n
+            self.last = chunk[-1:]
+        return n
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+    def physical_lines(self) -> int:
+        """Lines in the stream: a last line without a newline counts too."""
+        return self.newlines + (1 if self.size and self.last != b"\n" else 0)
+
+
+def _open_counted(path: Path, encoding: str, errors: str = "strict") -> tuple[io.TextIOBase, _Counter]:
+    """A text stream of a plain, .gz or single-member .zip file, past any UTF-8 byte-order
+    mark, and the counter of its bytes."""
     if path.suffix == ".gz":
         import gzip
 
-        return gzip.open(path, "rt", encoding=encoding, errors=errors, newline="")
-    if path.suffix == ".zip":
+        raw = gzip.open(path, "rb")
+    elif path.suffix == ".zip":
         with zipfile.ZipFile(path) as zf:
             members = [m for m in zf.namelist() if not m.endswith("/") and not m.startswith("__MACOSX")]
             if len(members) != 1:
                 raise SourceError(f"{path}: expected one file in the zip archive, found {len(members)}")
-            data = zf.read(members[0])
-        return io.TextIOWrapper(io.BytesIO(data), encoding=encoding, errors=errors, newline="")
-    return open(path, encoding=encoding, errors=errors, newline="")
+            raw = io.BytesIO(zf.read(members[0]))
+    else:
+        raw = open(path, "rb")  # noqa: SIM115 - closed with the text stream
+    try:
+        if raw.read(len(BOM)) != BOM:
+            raw.seek(0)
+    except BaseException:
+        raw.close()
+        raise
+    counter = _Counter(raw)
+    text = io.TextIOWrapper(io.BufferedReader(counter, buffer_size=1 << 20), encoding=encoding, errors=errors,
+                            newline="")
+    return text, counter
+
+
+def _open_text(path: Path, encoding: str, errors: str = "strict") -> io.TextIOBase:
+    """A text stream of a plain, .gz or single-member .zip file (a UTF-8 byte-order mark skipped)."""
+    return _open_counted(path, encoding, errors)[0]
 
 
 def _first_line(path: Path, encoding: str) -> str:
@@ -150,58 +255,189 @@ def read_csv(path: Path, columns: list[str], *, sep: str = ",", header: bool = T
     """``columns`` of a delimited file as strings (missing fields as None) plus ``_line``.
 
     ``header=False`` names the fields ``columns`` in order. Fails, or with
-    ``on_bad_rows="skip"`` drops and counts, rows with the wrong number of fields or
-    bytes that are not ``encoding``.
+    ``on_bad_rows="skip"`` drops and counts, rows with the wrong number of fields, bytes that
+    are not ``encoding`` and a last line that may be cut short. Always fails when a record
+    spans lines (see the module's docstring); the lines read are recorded in ``bad.lines``.
     """
     check_on_bad_rows(on_bad_rows)
     bad = bad if bad is not None else BadRows()
     path = Path(path)
     if not path.is_file():
         raise SourceError(f"{path}: file not found")
-    _check_header(path, _first_line(path, encoding), columns, sep, header)
+    first_line = _first_line(path, encoding)
+    _check_header(path, first_line, columns, sep, header)
+    n_header = 1 if header else 0
+    width = len(_split(first_line, sep)) if header else len(columns)
     skipped: list[int] = []  # file line numbers of rows with the wrong number of fields
+    counted: list[_Counter] = []
 
     def read(errors: str) -> pd.DataFrame:
-        with _open_text(path, encoding, errors) as f, warnings.catch_warnings(record=True) as caught:
+        skipped.clear()
+        text, counter = _open_counted(path, encoding, errors)
+        counted[:] = [counter]
+        with text as f, warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", pd.errors.ParserWarning)
             df = pd.read_csv(f, sep=sep, header=0 if header else None, names=None if header else columns,
                              dtype=str, keep_default_na=False, na_values=list(na_values), engine="c",
+                             index_col=False, skip_blank_lines=False,
                              on_bad_lines="error" if on_bad_rows == "error" else "warn")
+        widened = False
         for w in caught:  # "Skipping line 7: expected 5 fields, saw 6" (1-based file lines)
             skipped.extend(int(n) for n in re.findall(r"Skipping line (\d+)", str(w.message)))
-        # Line of each kept row: the data lines in order, minus those skipped.
-        first = 2 if header else 1
-        lines = np.arange(first, first + len(df) + len(skipped))
+            widened |= "does not match length of data" in str(w.message)
+        if widened:  # the first data line has more fields than the header: pandas would drop the rest
+            _extra_field_on_first_line(path, sep, width, n_header + 1, on_bad_rows)
+            skipped.append(n_header + 1)
+            df = df.iloc[1:]
+        # Line of each kept row: the data lines in order, minus those skipped (checked below).
+        lines = np.arange(n_header + 1, n_header + 1 + len(df) + len(skipped))
+        df = df.reset_index(drop=True)
         df["_line"] = np.setdiff1d(lines, skipped, assume_unique=True)[: len(df)]
         return df
 
+    marked = False
     try:
-        df = read("strict")
-    except UnicodeDecodeError:
-        n, detail = _bad_byte_line(path, encoding)
-        if on_bad_rows == "error":
-            raise SourceError(f"{path} line {n}: bytes that are not valid {encoding} ({detail})") from None
-        skipped.clear()
-        df = _drop_marked(read("replace"), path, bad)
-    except pd.errors.ParserError as err:
-        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(err))
-        eof = re.search(r"EOF inside string starting at row (\d+)", str(err))
-        if m:
-            where = f" line {m.group(2)}: expected {m.group(1)} fields, found {m.group(3)} (a stray {sep!r}?)"
-        elif eof:  # pandas counts the file's lines from 0
-            where = f" line {int(eof.group(1)) + 1}: a quoted field never ends (truncated file?)"
-        else:
-            where = f": {err}"
-        raise SourceError(f"{path}{where}") from None
+        try:
+            df = read("strict")
+        except UnicodeDecodeError:
+            n, detail = _bad_byte_line(path, encoding)
+            if on_bad_rows == "error":
+                raise SourceError(f"{path} line {n}: bytes that are not valid {encoding} ({detail})") from None
+            df = read("replace")
+            marked = True
+        except pd.errors.ParserError as err:
+            _fail_on_multiline_record(path, encoding, sep)
+            m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(err))
+            eof = re.search(r"EOF inside string starting at row (\d+)", str(err))
+            if m:
+                where = f" line {m.group(2)}: expected {m.group(1)} fields, found {m.group(3)} (a stray {sep!r}?)"
+            elif eof:  # pandas counts the file's lines from 0
+                where = f" line {int(eof.group(1)) + 1}: a quoted field never ends (truncated file?)"
+            else:
+                where = f": {err}"
+            raise SourceError(f"{path}{where}") from None
     except (EOFError, OSError, zipfile.BadZipFile) as err:
         raise SourceError(f"{path}: truncated or corrupt file ({err})") from None
+    counter = counted[0]
+    physical = counter.physical_lines()
+    _account(path, encoding, sep, physical, n_header, df, skipped, bad)
     if skipped:
         bad.add(path, np.array(skipped), "wrong number of fields")
+    if marked:
+        df = _drop_marked(df, path, bad)
+    if len(df) and counter.last not in (b"\n", b"\r") and int(df["_line"].iat[-1]) == physical:
+        df = _check_last_line(df, path, encoding, sep, width, on_bad_rows, bad)
+    df = _drop_blank(df, path, on_bad_rows, bad)
     lines = df["_line"].to_numpy()
     df = df[columns]  # other columns of the file are not needed
     df = df.astype(object).where(df.notna(), None)
     df["_line"] = lines
+    df.attrs["quoted"] = counter.quotes > 0  # parse checks ids for stray quotes only then
     return df
+
+
+def _account(path: Path, encoding: str, sep: str, physical: int, n_header: int, df: pd.DataFrame,
+             skipped: list[int], bad: BadRows) -> None:
+    """Every physical line is the header, a record read, or a line skipped as malformed."""
+    records = len(df)
+    bad.lines[path.name] = {"lines": physical, "header": n_header, "records": records,
+                            "malformed": len(skipped)}
+    if physical == n_header + records + len(skipped):
+        return
+    _fail_on_multiline_record(path, encoding, sep)
+    raise SourceError(f"{path}: {physical:,} lines, but {n_header} header + {records:,} records + "
+                      f"{len(skipped):,} skipped lines account for {n_header + records + len(skipped):,} "
+                      "(carriage returns inside a line?)")
+
+
+def _fail_on_multiline_record(path: Path, encoding: str, sep: str) -> None:
+    """Raise naming the first record that spans lines (a quoted field with a newline), if any.
+
+    Slow (the csv module, line by line): called only once a read went wrong.
+    """
+    prev = 0
+    with _open_text(path, encoding, errors="replace") as f:
+        reader = csv.reader(f, delimiter=sep)
+        try:
+            for _ in reader:
+                if reader.line_num - prev > 1:
+                    break
+                prev = reader.line_num
+            else:
+                return
+        except csv.Error as err:  # e.g. a field over the csv module's size limit: the quote never closed
+            raise SourceError(f"{path} line {prev + 1}: a quoted field starts on this line and does not "
+                              f"end on it ({err}); this format has no multi-line fields: a stray '\"'?") from None
+    raise SourceError(f"{path} line {prev + 1}: a quoted field starts on this line and ends on line "
+                      f"{reader.line_num}, merging {reader.line_num - prev} lines into one record; this format "
+                      "has no multi-line fields: a stray '\"'?")
+
+
+def _extra_field_on_first_line(path: Path, sep: str, width: int, line: int, on_bad_rows: str) -> None:
+    if on_bad_rows == "error":
+        raise SourceError(f"{path} line {line}: expected {width} fields, found more (a stray {sep!r}?)")
+
+
+def _check_last_line(df: pd.DataFrame, path: Path, encoding: str, sep: str, width: int, on_bad_rows: str,
+                     bad: BadRows) -> pd.DataFrame:
+    """A last line without a final newline must be complete: all its fields, the last one as wide
+    as in every other line (a date, a UUID). Otherwise it may be cut short: fail, or skip it."""
+    line = int(df["_line"].iat[-1])
+    found = len(_split(_last_line(path, encoding), sep))
+    names = [c for c in df.columns if c != "_line"]
+    if found < width:
+        reason = (f"expected {width} fields, found {found}: column(s) {', '.join(names[found:])} "
+                  "missing (a truncated line?)")
+    else:
+        col = names[-1]
+        values = df[col].iloc[:-1].dropna().astype(str)
+        value = df[col].iat[-1]
+        widths = values.str.len()
+        if len(values) and widths.min() == widths.max() and isinstance(value, str) and len(value) == widths.iat[0]:
+            return df
+        reason = (f"column {col}: {value!r} ends the file without a newline and may be cut short "
+                  "(a truncated download?)")
+    if on_bad_rows == "error":
+        raise SourceError(f"{path} line {line}: {reason}")
+    bad.add(path, np.array([line]), reason)
+    return df.iloc[:-1]
+
+
+def _last_line(path: Path, encoding: str) -> str:
+    """The file's last line (a plain file is read from its end; a compressed one streamed)."""
+    if path.suffix not in COMPRESSED:
+        with open(path, "rb") as f:
+            f.seek(0, 2)
+            f.seek(max(0, f.tell() - 65536))
+            tail = f.read()
+    else:
+        tail = b""
+        with _open_text(path, "latin-1") as f:  # latin-1 maps bytes 1:1
+            while chunk := f.read(1 << 20):
+                tail = (tail + chunk.encode("latin-1"))[-65536:]
+    return tail.decode(encoding, "replace").splitlines()[-1]
+
+
+def _drop_blank(df: pd.DataFrame, path: Path, on_bad_rows: str, bad: BadRows) -> pd.DataFrame:
+    """Blank lines are records with no fields: fail on them, or skip and count them."""
+    text = df.drop(columns="_line")
+    if text.empty:
+        return df
+    first = text.iloc[:, 0]
+    maybe = (first.isna() | (first == "")).to_numpy()
+    if not maybe.any():
+        return df
+    sub = text[maybe]
+    blank = np.zeros(len(text), dtype=bool)
+    blank[np.flatnonzero(maybe)] = (sub.isna() | (sub == "")).all(axis=1).to_numpy()
+    if not blank.any():
+        return df
+    lines = df["_line"].to_numpy()[blank]
+    if on_bad_rows == "error":
+        more = f" ({len(lines)} such lines)" if len(lines) > 1 else ""
+        raise SourceError(f"{path} line {lines[0]}: a blank line{more}")
+    bad.add(path, lines, "a blank line")
+    return df[~blank].reset_index(drop=True)
 
 
 def _drop_marked(df: pd.DataFrame, path: Path, bad: BadRows) -> pd.DataFrame:
@@ -276,17 +512,22 @@ def reject_rows(raw: pd.DataFrame, path: Path, invalid: np.ndarray, col: str, wh
 
 
 #: kinds understood by ``parse``: what a bad value "is not"
-_KINDS = {"str": "a non-empty value", "int": "an integer", "float": "a number", "unix_s": "unix seconds",
+_KINDS = {"str": "a non-empty value", "id": "an id: it holds a '\"' (a stray quote?)", "int": "an integer",
+          "float": "a number", "unix_s": "unix seconds",
           "datetime": "a date-time"}
+#: the window of plausible timestamps (as in the schema): outside it, a unit or parsing bug
+_TS_RANGE = f"outside [{TS_MIN.date()}, {TS_MAX.date()})"
 
 
 def parse(df: pd.DataFrame, path: Path, spec: dict[str, str | tuple], *, on_bad_rows: str = "error",
           bad: BadRows | None = None) -> pd.DataFrame:
     """Parse string columns by ``spec``; a bad value fails naming file, line, column and value.
 
-    Kinds: ``"str"`` (required), ``"int"``, ``"float"``, ``"unix_s"`` (to UTC timestamps),
-    ``("datetime", format)`` and ``("choice", values)``; a trailing ``"?"`` (``"float?"``)
-    allows empty values (returned as null).
+    Kinds: ``"str"`` (required), ``"id"`` (a required str without ``"``: in these formats a
+    quote inside an id is a stray one, e.g. a quote that opened on another line), ``"int"``, ``"float"`` (finite), ``"unix_s"`` (to UTC
+    timestamps), ``("datetime", format)`` and ``("choice", values)``; a trailing ``"?"``
+    (``"float?"``) allows empty values (returned as null). Times outside [1990, 2100) are bad
+    rows too, named like the others.
     """
     bad = bad if bad is not None else BadRows()
     out = df.copy()
@@ -299,23 +540,37 @@ def parse(df: pd.DataFrame, path: Path, spec: dict[str, str | tuple], *, on_bad_
         name = kind[0] if isinstance(kind, tuple) else kind
         if name == "str":
             parsed = s.where(~empty, None)
+        elif name == "id":
+            parsed = s.where(~empty, None)
+            if df.attrs.get("quoted", True):  # a file without any '"' cannot have a stray one
+                parsed = parsed.where(~s.astype(str).str.contains('"', regex=False).to_numpy(), None)
         elif name in ("int", "float"):
             parsed = pd.to_numeric(s.where(~empty, None), errors="coerce")
+            parsed = parsed.where(np.isfinite(parsed.astype("float64")))
             if name == "int":
                 parsed = parsed.where(parsed == np.floor(parsed))
         elif name == "unix_s":
-            num = pd.to_numeric(s.where(~empty, None), errors="coerce")
-            parsed = pd.to_datetime(num, unit="s", utc=True, errors="coerce")
+            num = pd.to_numeric(s.where(~empty, None), errors="coerce").astype("float64")
+            outside = (num < TS_MIN.timestamp()) | (num >= TS_MAX.timestamp())
+            keep = _range_fail(df, path, col, s, outside.to_numpy(), keep, on_bad_rows, bad)
+            parsed = pd.to_datetime(num.where(~outside), unit="s", utc=True, errors="coerce")
+            empty = empty | outside.to_numpy()  # reported already
         elif name == "datetime":
             parsed = pd.to_datetime(s.where(~empty, None), format=kind[1], utc=True, errors="coerce")
+            outside = (parsed < TS_MIN) | (parsed >= TS_MAX)
+            keep = _range_fail(df, path, col, s, outside.to_numpy(), keep, on_bad_rows, bad)
+            empty = empty | outside.to_numpy()
         elif name == "choice":
             parsed = s.where(s.isin(kind[1]))
         else:
             raise AssertionError(kind)
-        invalid = (~empty & pd.isna(parsed).to_numpy()) | (empty & (not optional))
+        invalid = (~empty & pd.isna(parsed).to_numpy()) | (empty & (not optional) & keep)
         if invalid.any():
             what = (f"one of {', '.join(map(str, kind[1]))}" if name == "choice"
                     else f"{_KINDS[name]}" + (f" like {kind[1]!r}" if name == "datetime" else ""))
+            if name == "id":
+                first_bad = s.iat[int(np.flatnonzero(invalid)[0])]
+                what = _KINDS["id"] if isinstance(first_bad, str) and '"' in first_bad else _KINDS["str"]
             if on_bad_rows == "error":
                 rows = np.flatnonzero(invalid)
                 first = rows[0]
@@ -329,3 +584,78 @@ def parse(df: pd.DataFrame, path: Path, spec: dict[str, str | tuple], *, on_bad_
             keep &= ~invalid
         out[col] = parsed
     return out[keep].reset_index(drop=True)
+
+
+def _range_fail(df: pd.DataFrame, path: Path, col: str, s: pd.Series, outside: np.ndarray, keep: np.ndarray,
+                on_bad_rows: str, bad: BadRows) -> np.ndarray:
+    """Fail on (or count) times outside [1990, 2100); returns ``keep`` without them."""
+    if not outside.any():
+        return keep
+    rows = np.flatnonzero(outside)
+    if on_bad_rows == "error":
+        more = f" ({len(rows)} such rows)" if len(rows) > 1 else ""
+        raise SourceError(f"{path} line {df['_line'].iat[rows[0]]}: column {col}: {_plain(s.iat[rows[0]])!r} is "
+                          f"{_TS_RANGE}{more}")
+    new = outside & keep
+    if new.any():
+        bad.add(path, df["_line"].to_numpy()[new], f"column {col}: a time {_TS_RANGE}")
+    return keep & ~outside
+
+
+def check_range(raw: pd.DataFrame, path: Path, col: str, lo: float | None, hi: float | None, on_bad_rows: str,
+                bad: BadRows, *, hi_open: bool = False) -> pd.DataFrame:
+    """Fail on (or skip and count) rows whose ``col`` is outside [lo, hi] (``hi_open``: [lo, hi))."""
+    v = raw[col]
+    invalid = np.zeros(len(raw), dtype=bool)
+    if lo is not None:
+        invalid |= (v < lo).to_numpy()
+    if hi is not None:
+        invalid |= ((v >= hi) if hi_open else (v > hi)).to_numpy()
+    lo_s = "" if lo is None else f"{lo:g}"
+    hi_s = "" if hi is None else f"{hi:g}"
+    what = ("is negative" if lo == 0 and hi is None
+            else f"is outside [{lo_s}, {hi_s}{')' if hi_open else ']'}")
+    return reject_rows(raw, path, invalid, col, what, on_bad_rows, bad)
+
+
+def check_times(raw: pd.DataFrame, path: Path, col: str, on_bad_rows: str, bad: BadRows) -> pd.DataFrame:
+    """Fail on (or skip and count) rows whose computed time ``col`` is outside [1990, 2100)."""
+    ts = raw[col]
+    invalid = (ts.isna() | (ts < TS_MIN) | (ts >= TS_MAX)).to_numpy()
+    return reject_rows(raw, path, invalid, col, f"gives a time {_TS_RANGE}", on_bad_rows, bad)
+
+
+def duplicates(raw: pd.DataFrame, path: Path, bad: BadRows, *, key: list[str] | None = None,
+               drop: bool = True, on_bad_rows: str = "error", probe: list[str] | None = None) -> pd.DataFrame:
+    """Count exact duplicate rows (all fields equal) in ``bad.duplicates``; drop them when ``drop``.
+
+    With ``key``, rows that repeat a key with other values are bad rows (fail, or skip and count).
+    ``probe`` (a few discriminating columns) only speeds this up: all fields are compared among
+    the rows that repeat the probe.
+    """
+    cols = [c for c in raw.columns if c != "_line"]
+    if probe:
+        maybe = raw.duplicated(probe, keep=False).to_numpy()
+        exact = np.zeros(len(raw), dtype=bool)
+        exact[maybe] = raw[maybe].duplicated(cols, keep="first").to_numpy()
+    else:
+        exact = raw.duplicated(cols, keep="first").to_numpy()
+    if exact.any():
+        rows = np.flatnonzero(exact)
+        firsts = []
+        for i in rows[:_EXAMPLES]:
+            same = np.ones(len(raw), dtype=bool)
+            for c in cols:
+                a, v = raw[c], raw[c].iat[i]
+                same &= (a.isna() if pd.isna(v) else (a == v).fillna(False)).to_numpy()
+            firsts.append(raw["_line"].iat[int(np.flatnonzero(same)[0])])
+        bad.add_duplicates(path, raw["_line"].to_numpy()[rows[:_EXAMPLES]], np.array(firsts), drop)
+        bad.duplicates[Path(path).name]["rows"] += len(rows) - len(rows[:_EXAMPLES])
+        if drop:
+            raw = raw[~exact].reset_index(drop=True)
+    if key:
+        repeated = raw.duplicated(key, keep="first").to_numpy()
+        named = f" ({', '.join(key)})" if len(key) > 1 else ""
+        raw = reject_rows(raw, path, repeated, key[-1], f"repeats the key{named} of an earlier line with other "
+                          "values", on_bad_rows, bad)
+    return raw

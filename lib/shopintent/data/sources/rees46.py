@@ -22,24 +22,24 @@ Decisions:
   code, brand and category id also come from the item's latest event that has them. The
   source has no titles, descriptions or attributes: those stay null. The numeric
   ``category_id`` is kept as an extra items column.
-- A plain file whose last line lacks its final fields (a download cut mid-line) fails, or
-  is skipped, even when only the optional ``user_session`` is missing: pandas would
-  otherwise read the absent field as an empty session.
+- A file whose last line lacks its final fields or its final newline (a download cut
+  mid-line) fails, or is skipped, even when only the optional ``user_session`` is missing or
+  cut short (see ``reading.read_csv``).
 """
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from shopintent.data.sessions import DEFAULT_GAP, sessionize
+from shopintent.data.sessions import DEFAULT_GAP, parse_gap, sessionize
 from shopintent.data.sources.reading import (
     BadRows,
     SourceError,
     check_on_bad_rows,
+    check_range,
+    duplicates,
     parse,
     read_csv,
     source_files,
@@ -50,20 +50,25 @@ COLUMNS = ["event_time", "event_type", "product_id", "category_id", "category_co
            "user_id", "user_session"]
 EVENT_TYPES = ("view", "cart", "purchase", "remove_from_cart")
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S UTC"
-SPEC = {"event_time": ("datetime", TIME_FORMAT), "event_type": ("choice", EVENT_TYPES), "product_id": "str",
-        "category_id": "str", "category_code": "str?", "brand": "str?", "price": "float", "user_id": "str",
-        "user_session": "str?"}
+SPEC = {"event_time": ("datetime", TIME_FORMAT), "event_type": ("choice", EVENT_TYPES), "product_id": "id",
+        "category_id": "id", "category_code": "str?", "brand": "str?", "price": "float", "user_id": "id",
+        "user_session": "id?"}
 NO_SESSION_PREFIX = "user-"
+#: the options ``load`` takes besides ``source`` (the command line refuses others)
+OPTIONS = ("on_bad_rows", "session_gap")
 
 
 def load(source: Path, on_bad_rows: str = "error", session_gap: str | pd.Timedelta = DEFAULT_GAP) -> ShopData:
     check_on_bad_rows(on_bad_rows)
+    session_gap = parse_gap(session_gap)
     bad = BadRows()
     frames = []
     for path in source_files(source, "rees46", ("*.csv", "*.csv.gz")):
         raw = read_csv(path, COLUMNS, on_bad_rows=on_bad_rows, bad=bad)
-        raw = _drop_short_last_line(raw, path, on_bad_rows, bad)
         rows = parse(raw, path, SPEC, on_bad_rows=on_bad_rows, bad=bad)
+        rows = check_range(rows, path, "price", 0, None, on_bad_rows, bad)
+        # the log may record one action twice: counted, kept
+        rows = duplicates(rows, path, bad, drop=False, probe=["user_id", "event_time", "product_id"])
         frames.append(rows.drop(columns="_line"))
     raw = pd.concat(frames, ignore_index=True)
     if raw.empty:
@@ -91,30 +96,3 @@ def load(source: Path, on_bad_rows: str = "error", session_gap: str | pd.Timedel
             "events_without_session": int(no_session.sum())}
     return ShopData.from_tables(events, items, meta=meta)
 
-
-def _drop_short_last_line(raw: pd.DataFrame, path: Path, on_bad_rows: str, bad: BadRows) -> pd.DataFrame:
-    """Fail (or drop and count) a last line with fewer fields than the header.
-
-    pandas reads an absent trailing field as an empty one, which for the optional
-    ``user_session`` would pass unnoticed. Only plain files are checked: a cut ``.gz``
-    already fails to decompress.
-    """
-    if raw.empty or path.suffix == ".gz":
-        return raw
-    with open(path, "rb") as f:
-        f.seek(0, 2)
-        f.seek(max(0, f.tell() - 65536))
-        tail = f.read()
-    if tail.endswith(b"\n"):
-        return raw
-    last = tail.rsplit(b"\n", 1)[-1].decode("utf-8", "replace")
-    found = len(next(csv.reader([last])))
-    if found >= len(COLUMNS):
-        return raw
-    line = int(raw["_line"].iat[-1])
-    reason = (f"expected {len(COLUMNS)} fields, found {found}: column(s) {', '.join(COLUMNS[found:])} "
-              "missing (a truncated line?)")
-    if on_bad_rows == "error":
-        raise SourceError(f"{path} line {line}: {reason}")
-    bad.add(path, np.array([line]), reason)
-    return raw.iloc[:-1]
