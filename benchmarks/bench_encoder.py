@@ -32,7 +32,10 @@ def shop_texts(n: int, seed: int = 0) -> list[str]:
     queries = shop.queries["text"].dropna().drop_duplicates().to_numpy()
     titles = shop.items["title"].dropna().drop_duplicates().to_numpy()
     n_titles = min(len(titles), n // 3)
-    picked = [*rng.choice(queries, n - n_titles, replace=False), *rng.choice(titles, n_titles, replace=False)]
+    picked = [
+        *rng.choice(queries, n - n_titles, replace=False),
+        *rng.choice(titles, n_titles, replace=False),
+    ]
     return [str(t) for t in rng.permutation(np.array(picked, dtype=object))]
 
 
@@ -76,30 +79,60 @@ def main() -> None:
     xla = load_minilm()  # the library default
     load_s = time.perf_counter() - t0
     plain = KerasHubBertEncoder("minilm", xla.backbone, xla.tokenizer, jit_compile=False)
-    plain256 = KerasHubBertEncoder("minilm", xla.backbone, xla.tokenizer, max_length=256, jit_compile=False)
-    xla256 = KerasHubBertEncoder("minilm", xla.backbone, xla.tokenizer, max_length=256, jit_compile=True)
+    plain256 = KerasHubBertEncoder(
+        "minilm", xla.backbone, xla.tokenizer, max_length=256, jit_compile=False
+    )
+    xla256 = KerasHubBertEncoder(
+        "minilm", xla.backbone, xla.tokenizer, max_length=256, jit_compile=True
+    )
     warm = bucket_samples(xla, texts)
     long_texts = texts[: args.long_n]
     lengths = [len(t) + 2 for t in xla.tokenize(texts)]
-    print(f"{len(texts)} texts ({args.long_n} for the 256-token rows), tokens incl. [CLS]/[SEP]: "
-          f"median {np.median(lengths):.0f}, max {max(lengths)}; model load {load_s:.1f} s; "
-          f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    print(
+        f"{len(texts)} texts ({args.long_n} for the 256-token rows), tokens incl. [CLS]/[SEP]: "
+        f"median {np.median(lengths):.0f}, max {max(lengths)}; model load {load_s:.1f} s; "
+        f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
+    )
 
     rows = [
         ("bucketed, XLA, 1024 tokens/batch (default)", lambda ts: xla.encode(ts), False),
         ("bucketed, no XLA, 1024 tokens/batch", lambda ts: plain.encode(ts), False),
-        ("bucketed, no XLA, 4096 tokens/batch (old default)", lambda ts: plain.encode(ts, batch_tokens=4096), False),
-        *[(f"bucketed, XLA, {b} tokens/batch", lambda ts, b=b: xla.encode(ts, batch_tokens=b), False)
-          for b in (512, 2048, 4096, 8192) if b != BATCH_TOKENS],
+        (
+            "bucketed, no XLA, 4096 tokens/batch (old default)",
+            lambda ts: plain.encode(ts, batch_tokens=4096),
+            False,
+        ),
+        *[
+            (
+                f"bucketed, XLA, {b} tokens/batch",
+                lambda ts, b=b: xla.encode(ts, batch_tokens=b),
+                False,
+            )
+            for b in (512, 2048, 4096, 8192)
+            if b != BATCH_TOKENS
+        ],
         ("unbucketed 64, XLA", lambda ts: xla.encode(ts, bucketed=False), False),
         ("unbucketed 64, no XLA", lambda ts: plain.encode(ts, bucketed=False), False),
-        ("unbucketed 256, XLA, 1024 tokens/batch", lambda ts: xla256.encode(ts, bucketed=False), True),
-        ("unbucketed 256, no XLA, 1024 tokens/batch", lambda ts: plain256.encode(ts, bucketed=False), True),
+        (
+            "unbucketed 256, XLA, 1024 tokens/batch",
+            lambda ts: xla256.encode(ts, bucketed=False),
+            True,
+        ),
+        (
+            "unbucketed 256, no XLA, 1024 tokens/batch",
+            lambda ts: plain256.encode(ts, bucketed=False),
+            True,
+        ),
     ]
     embedder = keras_hub.models.BertTextEmbedder.from_preset(str(minilm_preset_dir()))
     embedder.preprocessor.sequence_length = 256
-    rows.append(("keras-hub BertTextEmbedder.predict, 256, batch 32",
-                 lambda ts: np.asarray(embedder.predict(np.array(ts), batch_size=32, verbose=0)), True))
+    rows.append(
+        (
+            "keras-hub BertTextEmbedder.predict, 256, batch 32",
+            lambda ts: np.asarray(embedder.predict(np.array(ts), batch_size=32, verbose=0)),
+            True,
+        )
+    )
 
     print(f"{'configuration':<52} {'texts/s':>8} {'/CPU-s':>7} {'warm-up s':>9} {'max |diff|':>11}")
     for label, fn, long in rows:
@@ -108,9 +141,11 @@ def main() -> None:
         if label.endswith("(default)"):
             reference = vectors
         diff = np.abs(vectors - reference[: len(sample)]).max()
-        print(f"{label:<52} {speed:>8.0f} {per_cpu_s:>7.0f} {warm_s:>9.1f} {diff:>11.1e}"
-              f"   (load {os.getloadavg()[0]:.2f})",
-              flush=True)
+        print(
+            f"{label:<52} {speed:>8.0f} {per_cpu_s:>7.0f} {warm_s:>9.1f} {diff:>11.1e}"
+            f"   (load {os.getloadavg()[0]:.2f})",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

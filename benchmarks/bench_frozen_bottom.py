@@ -48,8 +48,12 @@ def step_times(trainable: int, steps: int) -> None:
     head = keras.layers.Dense(8)
     optimizer = keras.optimizers.AdamW(1e-4)
     rng = np.random.default_rng(0)
-    print(f"MiniLM, top {trainable} blocks trainable, cut after {parts.cut}; load average {os.getloadavg()[0]:.2f}")
-    print(f"{'batch x pieces':>15} {'whole ms/step':>14} {'top ms/step':>12} {'top/whole':>10} {'bottom ms/batch':>16}")
+    print(
+        f"MiniLM, top {trainable} blocks trainable, cut after {parts.cut}; load average {os.getloadavg()[0]:.2f}"
+    )
+    print(
+        f"{'batch x pieces':>15} {'whole ms/step':>14} {'top ms/step':>12} {'top/whole':>10} {'bottom ms/batch':>16}"
+    )
     for batch, width in SHAPES:
         ids = rng.integers(1000, 20000, (batch, width)).astype("int32")
         mask = np.ones((batch, width), dtype=bool)
@@ -63,7 +67,9 @@ def step_times(trainable: int, steps: int) -> None:
             optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
             return loss
 
-        whole = tf.function(lambda x=inputs: train(lambda: backbone(x, training=True)["sequence_output"]))
+        whole = tf.function(
+            lambda x=inputs: train(lambda: backbone(x, training=True)["sequence_output"])
+        )
         top = tf.function(lambda h=hidden, m=mask: train(lambda: parts.top(h, m, training=True)))
         bottom = tf.function(lambda x=inputs: parts.bottom(x, training=False))
         w, t, b = per_call_ms(whole, steps), per_call_ms(top, steps), per_call_ms(bottom, steps)
@@ -82,21 +88,31 @@ def fit_times() -> None:
     split = intent.split_queries(intent.query_table(shop), "default", seed=42)
     start = time.perf_counter()
     network = intent.fit_query_network(minilm.backbone, minilm.tokenizer, split, "default", 42)
-    print(f"query network (notebook 03): {time.perf_counter() - start:.1f} s for {network.info['n_train']:,} "
-          f"queries, best epoch {network.info['best_epoch']}; load average {os.getloadavg()[0]:.2f}")
+    print(
+        f"query network (notebook 03): {time.perf_counter() - start:.1f} s for {network.info['n_train']:,} "
+        f"queries, best epoch {network.info['best_epoch']}; load average {os.getloadavg()[0]:.2f}"
+    )
     task = protocols.synthetic_task(shop)
     start = time.perf_counter()
-    result = finetune_dual_encoder(minilm, task.train_pairs, task.pairs("validation"), profile="default", seed=42)
-    print(f"dual encoder (notebook 02): {time.perf_counter() - start:.1f} s for {result.n_pairs:,} pairs, "
-          f"best epoch {result.best_epoch}, validation loss {result.history['val_loss'].min():.4f}; "
-          f"load average {os.getloadavg()[0]:.2f}")
+    result = finetune_dual_encoder(
+        minilm, task.train_pairs, task.pairs("validation"), profile="default", seed=42
+    )
+    print(
+        f"dual encoder (notebook 02): {time.perf_counter() - start:.1f} s for {result.n_pairs:,} pairs, "
+        f"best epoch {result.best_epoch}, validation loss {result.history['val_loss'].min():.4f}; "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trainable", type=int, default=2, help="top transformer blocks trained (default 2)")
+    parser.add_argument(
+        "--trainable", type=int, default=2, help="top transformer blocks trained (default 2)"
+    )
     parser.add_argument("--steps", type=int, default=10, help="timed steps per shape (default 10)")
-    parser.add_argument("--fits", action="store_true", help="also time the default profile's two fine-tunes")
+    parser.add_argument(
+        "--fits", action="store_true", help="also time the default profile's two fine-tunes"
+    )
     args = parser.parse_args()
     step_times(args.trainable, args.steps)
     if args.fits:

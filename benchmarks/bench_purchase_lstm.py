@@ -22,7 +22,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="default")
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--hybrid", action="store_true", help="also time the hybrid (TF-IDF text vectors)")
+    parser.add_argument(
+        "--hybrid", action="store_true", help="also time the hybrid (TF-IDF text vectors)"
+    )
     args = parser.parse_args()
 
     from shopintent.data.synthetic import generate
@@ -33,7 +35,9 @@ def main() -> None:
     shop = generate(args.profile)
     split = split_examples(build_examples(shop.events, shop.items, synthetic_decision_cut(shop)))
     train = split.train
-    print(f"synthetic/{args.profile}: {len(train.sessions):,} training sessions, {len(train.prefixes):,} prefixes")
+    print(
+        f"synthetic/{args.profile}: {len(train.sessions):,} training sessions, {len(train.prefixes):,} prefixes"
+    )
     text = tfidf_text_vectors(shop.items, shop.queries, train.prefixes["query_id"].dropna())
     for hybrid in (False, True) if args.hybrid else (False,):
         model = SequenceModel(hybrid=hybrid, epochs=args.epochs + 1, patience=args.epochs + 1)
@@ -41,10 +45,12 @@ def main() -> None:
         model.fit(train, None, text=text)
         total = time.perf_counter() - start
         epochs = model.info["epoch_seconds"]
-        print(f"{model.name}: {len(epochs)} epochs in {total:.1f} s (per epoch: {epochs}), batch "
-              f"{model.info['batch_size']} -> {model.info['sessions_per_s']:,.0f} sessions/s, "
-              f"{model.info['prefixes_per_s']:,.0f} prefixes/s after the first epoch "
-              f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
+        print(
+            f"{model.name}: {len(epochs)} epochs in {total:.1f} s (per epoch: {epochs}), batch "
+            f"{model.info['batch_size']} -> {model.info['sessions_per_s']:,.0f} sessions/s, "
+            f"{model.info['prefixes_per_s']:,.0f} prefixes/s after the first epoch "
+            f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)"
+        )
 
 
 if __name__ == "__main__":

@@ -18,7 +18,9 @@ from shopintent.config import rng
 from shopintent.evaluation import evaluate_ranking, item_popularity, topk_from_scores
 
 
-def _random_rows(r: np.random.Generator, n_users: int, n_items: int, per_user: int) -> sp.csr_matrix:
+def _random_rows(
+    r: np.random.Generator, n_users: int, n_items: int, per_user: int
+) -> sp.csr_matrix:
     rows = np.repeat(np.arange(n_users), per_user)
     cols = r.integers(0, n_items, n_users * per_user)
     m = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n_users, n_items))
@@ -44,11 +46,15 @@ def main() -> None:
     recs = (base[r.integers(0, 200, n_users)] + r.integers(0, n_items, (n_users, 1))) % n_items
     truth = _random_rows(r, n_users, n_items, 5)
     popularity = item_popularity(_random_rows(r, n_users, n_items, 20))
-    print(f"evaluate_ranking: {n_users:,} users x top-{k}, {n_items:,} items, "
-          f"{truth.nnz / n_users:.2f} relevant per user")
+    print(
+        f"evaluate_ranking: {n_users:,} users x top-{k}, {n_items:,} items, "
+        f"{truth.nnz / n_users:.2f} relevant per user"
+    )
     secs, res = _timed(lambda: evaluate_ranking(recs, truth, ks=(10, 20, 100)))
-    print(f"  ks=(10, 20, 100), accuracy + coverage        {secs:6.2f} s   "
-          f"(recall@100 {res['recall@100']:.4f}, expected ~{k / n_items:.4f} at random)")
+    print(
+        f"  ks=(10, 20, 100), accuracy + coverage        {secs:6.2f} s   "
+        f"(recall@100 {res['recall@100']:.4f}, expected ~{k / n_items:.4f} at random)"
+    )
     secs, _ = _timed(lambda: evaluate_ranking(recs, truth, ks=(10, 20, 100), popularity=popularity))
     print(f"  ks=(10, 20, 100), + novelty, long-tail share  {secs:6.2f} s")
 

@@ -30,10 +30,14 @@ print(json.dumps({"profile": profile, "generate_s": t1 - t0, "save_s": t2 - t1,
 def main(profiles: list[str]) -> None:
     print(f"{'profile':<8} {'generate s':>10} {'save s':>7} {'peak MiB':>9}  rows")
     for profile in profiles:
-        out = subprocess.run([sys.executable, "-c", CHILD, profile], check=True, capture_output=True, text=True)
+        out = subprocess.run(
+            [sys.executable, "-c", CHILD, profile], check=True, capture_output=True, text=True
+        )
         r = json.loads(out.stdout.strip().splitlines()[-1])
         rows = ", ".join(f"{k} {v:,}" for k, v in r["rows"].items() if not k.endswith("_truth"))
-        print(f"{profile:<8} {r['generate_s']:>10.1f} {r['save_s']:>7.1f} {r['peak_rss_mib']:>9.0f}  {rows}")
+        print(
+            f"{profile:<8} {r['generate_s']:>10.1f} {r['save_s']:>7.1f} {r['peak_rss_mib']:>9.0f}  {rows}"
+        )
 
 
 if __name__ == "__main__":

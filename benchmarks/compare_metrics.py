@@ -29,7 +29,9 @@ def load_run(folder: Path) -> dict[str, dict]:
         recorded = json.loads(path.read_text())
         out[path.stem] = {"status": recorded.get("status"), **recorded.get("metrics", {})}
     if not out:
-        raise SystemExit(f"{folder}: no metrics/*.json (is it a run folder like reports/synthetic-smoke?)")
+        raise SystemExit(
+            f"{folder}: no metrics/*.json (is it a run folder like reports/synthetic-smoke?)"
+        )
     return out
 
 
@@ -61,17 +63,23 @@ def compare(after: dict[str, dict], before: dict[str, dict], rtol: float = 0.0) 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("after", type=Path, help="run folder to check, e.g. reports/synthetic-smoke")
+    parser.add_argument(
+        "after", type=Path, help="run folder to check, e.g. reports/synthetic-smoke"
+    )
     parser.add_argument("before", type=Path, help="run folder it should match")
-    parser.add_argument("--rtol", type=float, default=0.0, help="relative tolerance (default: exact)")
+    parser.add_argument(
+        "--rtol", type=float, default=0.0, help="relative tolerance (default: exact)"
+    )
     args = parser.parse_args(argv)
     after, before = load_run(args.after), load_run(args.before)
     lines = compare(after, before, args.rtol)
     n_keys = sum(len(m) for m in after.values())
     for line in lines:
         print(line)
-    print(f"{len(after)} notebooks, {n_keys} keys: "
-          + (f"{len(lines)} differences" if lines else "the same (timings aside)"))
+    print(
+        f"{len(after)} notebooks, {n_keys} keys: "
+        + (f"{len(lines)} differences" if lines else "the same (timings aside)")
+    )
     return 1 if lines else 0
 
 

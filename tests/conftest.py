@@ -32,5 +32,7 @@ def smoke_shop():
 def shared_data() -> Path:
     """The real samples in ../shared/data; tests using them skip when the folder is absent."""
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"real data samples not found at {SHARED_DATA} (a fresh clone has none; CI has them)")
+        pytest.skip(
+            f"real data samples not found at {SHARED_DATA} (a fresh clone has none; CI has them)"
+        )
     return SHARED_DATA

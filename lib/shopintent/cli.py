@@ -53,33 +53,64 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="shopintent", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    data = sub.add_parser("data", help="prepare and list datasets").add_subparsers(dest="action", required=True)
-    prep = data.add_parser("prepare", help="build a dataset's canonical tables under data/processed/")
+    data = sub.add_parser("data", help="prepare and list datasets").add_subparsers(
+        dest="action", required=True
+    )
+    prep = data.add_parser(
+        "prepare", help="build a dataset's canonical tables under data/processed/"
+    )
     prep.add_argument("--dataset", default="synthetic", choices=dataset_names())
-    prep.add_argument("--profile", default="default", choices=list(PROFILES),
-                      help="size of the synthetic shop (real datasets are converted whole)")
+    prep.add_argument(
+        "--profile",
+        default="default",
+        choices=list(PROFILES),
+        help="size of the synthetic shop (real datasets are converted whole)",
+    )
     prep.add_argument("--seed", type=_seed, default=DEFAULT_SEED)
-    prep.add_argument("--source", default=None, help="folder or file of the original dataset "
-                                                    "(default: data/raw/<dataset>/)")
-    prep.add_argument("--on-bad-rows", default=None, choices=["error", "skip"],
-                      help="stop at the first unparseable row (default: error) "
-                           "or skip and count such rows")
-    prep.add_argument("--name", default=None, help="save a source's conversion under your own dataset name")
-    prep.add_argument("--session-gap", default=None, type=_gap,
-                      help="inactivity that ends a session, for sources without sessions (e.g. 30min)")
+    prep.add_argument(
+        "--source",
+        default=None,
+        help="folder or file of the original dataset (default: data/raw/<dataset>/)",
+    )
+    prep.add_argument(
+        "--on-bad-rows",
+        default=None,
+        choices=["error", "skip"],
+        help="stop at the first unparseable row (default: error) or skip and count such rows",
+    )
+    prep.add_argument(
+        "--name", default=None, help="save a source's conversion under your own dataset name"
+    )
+    prep.add_argument(
+        "--session-gap",
+        default=None,
+        type=_gap,
+        help="inactivity that ends a session, for sources without sessions (e.g. 30min)",
+    )
     prep.set_defaults(func=_cmd_prepare)
     lst = data.add_parser("list", help="show prepared datasets with row counts")
     lst.set_defaults(func=_cmd_list)
 
     run = sub.add_parser("run", help="execute the notebooks with papermill and write HTML reports")
-    run.add_argument("--dataset", default="synthetic",
-                     help=f"{', '.join(dataset_names())}, or a name given with `data prepare --name`")
+    run.add_argument(
+        "--dataset",
+        default="synthetic",
+        help=f"{', '.join(dataset_names())}, or a name given with `data prepare --name`",
+    )
     run.add_argument("--profile", default="default", choices=list(PROFILES))
     run.add_argument("--seed", type=_seed, default=DEFAULT_SEED)
-    run.add_argument("--source", default=None, help="original files, if the dataset is not prepared yet")
-    run.add_argument("--only", nargs="+", metavar="NN", help="run only these notebooks (number or name)")
-    run.add_argument("--continue-on-error", action="store_true", help="run later notebooks after a failure")
-    run.add_argument("--notebooks", default=None, help=argparse.SUPPRESS)  # tests: another notebook folder
+    run.add_argument(
+        "--source", default=None, help="original files, if the dataset is not prepared yet"
+    )
+    run.add_argument(
+        "--only", nargs="+", metavar="NN", help="run only these notebooks (number or name)"
+    )
+    run.add_argument(
+        "--continue-on-error", action="store_true", help="run later notebooks after a failure"
+    )
+    run.add_argument(
+        "--notebooks", default=None, help=argparse.SUPPRESS
+    )  # tests: another notebook folder
     run.set_defaults(func=_cmd_run)
     return parser
 
@@ -93,15 +124,26 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.source is not None and not Path(args.source).exists():
         raise FileNotFoundError(f"--source {args.source} does not exist")
     start = time.perf_counter()
-    results = run_all(args.dataset, args.profile, args.seed, source=args.source, only=args.only,
-                      continue_on_error=args.continue_on_error,
-                      notebooks_dir=Path(args.notebooks) if args.notebooks else NOTEBOOKS_DIR,
-                      echo=lambda line: print(line, flush=True))
+    results = run_all(
+        args.dataset,
+        args.profile,
+        args.seed,
+        source=args.source,
+        only=args.only,
+        continue_on_error=args.continue_on_error,
+        notebooks_dir=Path(args.notebooks) if args.notebooks else NOTEBOOKS_DIR,
+        echo=lambda line: print(line, flush=True),
+    )
     failed = [r.notebook for r in results if r.status == "failed"]
-    print(f"{len(results)} notebooks in {time.perf_counter() - start:.0f} s: "
-          + ", ".join(f"{sum(r.status == s for r in results)} {s}" for s in ("passed", "failed", "skipped", "not run")
-                      if any(r.status == s for r in results))
-          + f" -> {run_dir(args.dataset, args.profile) / 'index.html'}")
+    print(
+        f"{len(results)} notebooks in {time.perf_counter() - start:.0f} s: "
+        + ", ".join(
+            f"{sum(r.status == s for r in results)} {s}"
+            for s in ("passed", "failed", "skipped", "not run")
+            if any(r.status == s for r in results)
+        )
+        + f" -> {run_dir(args.dataset, args.profile) / 'index.html'}"
+    )
     return 1 if failed else 0
 
 
@@ -112,6 +154,7 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     with tqdm(desc=f"prepare {args.dataset}", unit="step", file=sys.stderr, leave=False) as bar:
+
         def progress(stage: str) -> None:
             bar.set_postfix_str(stage)
             bar.update()
@@ -119,8 +162,15 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
         given = {"on_bad_rows": args.on_bad_rows, "session_gap": args.session_gap}
         # only the options given: the loader states which it takes
         options = {k: v for k, v in given.items() if v is not None}
-        path = prepare(args.dataset, profile=args.profile, seed=args.seed, source=args.source,
-                       progress=progress, save_as=args.name, **options)
+        path = prepare(
+            args.dataset,
+            profile=args.profile,
+            seed=args.seed,
+            source=args.source,
+            progress=progress,
+            save_as=args.name,
+            **options,
+        )
     print(f"prepared {args.dataset} in {time.perf_counter() - start:.1f} s -> {path}")
     _print_rows(path)
     return 0
@@ -134,16 +184,24 @@ def _print_rows(path) -> None:
     skipped = meta.get("bad_rows", {})
     for name, n in skipped.get("lines_read", {}).items():
         dropped = skipped.get("per_file", {}).get(name)
-        print(f"  {name}: {n['lines']:,} lines read = {n['header']} header"
-              + f" + {n['records']:,} records"
-              + (f" + {n['malformed']:,} malformed" if n["malformed"] else "")
-              + (f"; {dropped:,} skipped" if dropped else ""))
+        print(
+            f"  {name}: {n['lines']:,} lines read = {n['header']} header"
+            + f" + {n['records']:,} records"
+            + (f" + {n['malformed']:,} malformed" if n["malformed"] else "")
+            + (f"; {dropped:,} skipped" if dropped else "")
+        )
     if skipped.get("total"):
-        print(f"  skipped {skipped['total']:,} bad rows: " + "; ".join(
-            f"{f}: {', '.join(ex)}" for f, ex in skipped["examples"].items()))
+        print(
+            f"  skipped {skipped['total']:,} bad rows: "
+            + "; ".join(f"{f}: {', '.join(ex)}" for f, ex in skipped["examples"].items())
+        )
     for name, d in skipped.get("duplicates", {}).items():
         fate = "dropped" if d["dropped"] else "kept"
-        print(f"  {name}: {d['rows']:,} exact duplicate rows {fate} (" + ", ".join(d["examples"]) + ")")
+        print(
+            f"  {name}: {d['rows']:,} exact duplicate rows {fate} ("
+            + ", ".join(d["examples"])
+            + ")"
+        )
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -152,8 +210,10 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
     found = list_prepared()
     if not found:
-        print(f"no prepared datasets under {processed_root()}; "
-              "run `shopintent data prepare --dataset synthetic --profile smoke`")
+        print(
+            f"no prepared datasets under {processed_root()}; "
+            "run `shopintent data prepare --dataset synthetic --profile smoke`"
+        )
         return 0
     for d in found:
         rows = ", ".join(f"{name} {n:,}" for name, n in d["rows"].items())

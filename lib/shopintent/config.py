@@ -29,8 +29,9 @@ def data_root() -> Path:
     for p in (root, *root.parents):  # the nearest existing one must be a folder
         if p.exists():
             if not p.is_dir():
-                raise ValueError(f"SHOPINTENT_DATA={env}: {p} is not a folder "
-                                 "(point it at a data folder)")
+                raise ValueError(
+                    f"SHOPINTENT_DATA={env}: {p} is not a folder (point it at a data folder)"
+                )
             break
     return root
 
@@ -81,9 +82,15 @@ class Profile:
 
 
 PROFILES: dict[str, Profile] = {
-    "smoke": Profile("smoke", 300, 500, 20_000, 56, 600, "CI and tests: every notebook end to end in minutes"),
-    "default": Profile("default", 5_000, 3_000, 500_000, 120, 1_800, "make run: results that mean something"),
-    "full": Profile("full", 50_000, 20_000, 5_000_000, 180, 6 * 3600, "research runs: hours, GPU if present"),
+    "smoke": Profile(
+        "smoke", 300, 500, 20_000, 56, 600, "CI and tests: every notebook end to end in minutes"
+    ),
+    "default": Profile(
+        "default", 5_000, 3_000, 500_000, 120, 1_800, "make run: results that mean something"
+    ),
+    "full": Profile(
+        "full", 50_000, 20_000, 5_000_000, 180, 6 * 3600, "research runs: hours, GPU if present"
+    ),
 }
 
 
@@ -92,7 +99,9 @@ def get_profile(name: str) -> Profile:
     try:
         return PROFILES[name]
     except KeyError:
-        raise ValueError(f"unknown profile {name!r}; valid profiles: {', '.join(PROFILES)}") from None
+        raise ValueError(
+            f"unknown profile {name!r}; valid profiles: {', '.join(PROFILES)}"
+        ) from None
 
 
 def rng(seed: int, *stream: str | int) -> np.random.Generator:

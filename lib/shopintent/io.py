@@ -79,10 +79,13 @@ def write_text(path: str | Path, text: str, encoding: str = "utf-8") -> Path:
     return Path(path)
 
 
-def write_json(path: str | Path, obj, *, indent: int = 2, sort_keys: bool = False,
-               default=None) -> Path:
+def write_json(
+    path: str | Path, obj, *, indent: int = 2, sort_keys: bool = False, default=None
+) -> Path:
     """Write ``obj`` as JSON (with a final newline) to ``path`` atomically."""
-    return write_text(path, json.dumps(obj, indent=indent, sort_keys=sort_keys, default=default) + "\n")
+    return write_text(
+        path, json.dumps(obj, indent=indent, sort_keys=sort_keys, default=default) + "\n"
+    )
 
 
 def write_npz(path: str | Path, arrays: dict, compressed: bool = False) -> Path:
@@ -223,8 +226,11 @@ def _recover_locked(target: Path) -> None:
     if not parent.is_dir():
         return
     name = target.name
-    olds = sorted((p for p in parent.glob(f".{name}{OLD_MARK}*") if p.is_dir()),
-                  key=lambda p: p.stat().st_mtime, reverse=True)
+    olds = sorted(
+        (p for p in parent.glob(f".{name}{OLD_MARK}*") if p.is_dir()),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
     if olds and not target.exists():
         os.replace(olds.pop(0), target)  # the newest earlier version comes back
     for stale in [*olds, *parent.glob(f".{name}{TMP_MARK}*")]:
@@ -249,4 +255,3 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
     else:
         path.unlink(missing_ok=True)
-

@@ -45,18 +45,20 @@ _HEADLINE_MAX = 6
 @dataclass
 class NotebookResult:
     notebook: str
-    status: str                 # passed / failed / skipped / interrupted / not run
+    status: str  # passed / failed / skipped / interrupted / not run
     duration_s: float = 0.0
-    error: str | None = None    # failed: the failing cell's error; skipped: the reason
+    error: str | None = None  # failed: the failing cell's error; skipped: the reason
     metrics: dict = field(default_factory=dict)
     headline: dict = field(default_factory=dict)
-    html: str | None = None     # relative to the run folder
+    html: str | None = None  # relative to the run folder
 
 
 def discover(notebooks_dir: Path = NOTEBOOKS_DIR, only: list[str] | None = None) -> list[Path]:
     """``NN_topic.ipynb`` in numeric order, without the template (00); ``only`` filters by NN or stem."""
-    found = sorted((p for p in Path(notebooks_dir).glob("*.ipynb") if _NAME.match(p.name)),
-                   key=lambda p: (int(p.name[:2]), p.name))
+    found = sorted(
+        (p for p in Path(notebooks_dir).glob("*.ipynb") if _NAME.match(p.name)),
+        key=lambda p: (int(p.name[:2]), p.name),
+    )
     found = [p for p in found if not p.name.startswith("00_")]
     if only:
         wanted = set(only)
@@ -76,25 +78,54 @@ def _failing_cell(executed: Path) -> str | None:
     for cell in nb.get("cells", []):
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
-                return f"{out.get('ename')}: {out.get('evalue')} (In [{cell.get('execution_count')}])"
+                return (
+                    f"{out.get('ename')}: {out.get('evalue')} (In [{cell.get('execution_count')}])"
+                )
     return None
 
 
-def execute(notebook: Path, executed: Path, parameters: dict, timeout_s: int, log: Path) -> tuple[str, str | None]:
+def execute(
+    notebook: Path, executed: Path, parameters: dict, timeout_s: int, log: Path
+) -> tuple[str, str | None]:
     """Run one notebook with papermill in a child process; returns (status, error).
 
     An interrupt (KeyboardInterrupt, or the SIGTERM the command line turns into one) stops
     papermill and its kernel before it is raised on."""
     executed.parent.mkdir(parents=True, exist_ok=True)
     log.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "papermill", str(notebook), str(executed), "-k", KERNEL,
-           "-y", json.dumps(parameters), "--cwd", str(PROJECT_ROOT), "--no-progress-bar", "--log-level", "WARNING"]
-    env = {**os.environ, "SHOPINTENT_DATA": str(parameters["DATA_DIR"]), "TF_USE_LEGACY_KERAS": "1",
-           "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": str(parameters["SEED"])}
+    cmd = [
+        sys.executable,
+        "-m",
+        "papermill",
+        str(notebook),
+        str(executed),
+        "-k",
+        KERNEL,
+        "-y",
+        json.dumps(parameters),
+        "--cwd",
+        str(PROJECT_ROOT),
+        "--no-progress-bar",
+        "--log-level",
+        "WARNING",
+    ]
+    env = {
+        **os.environ,
+        "SHOPINTENT_DATA": str(parameters["DATA_DIR"]),
+        "TF_USE_LEGACY_KERAS": "1",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "PYTHONHASHSEED": str(parameters["SEED"]),
+    }
     with open(log, "w") as out:
         # its own session: a terminal's Ctrl-C reaches this process only, which then stops the tree
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
-                                preexec_fn=die_with_parent if sys.platform.startswith("linux") else None)
+        proc = subprocess.Popen(
+            cmd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+            preexec_fn=die_with_parent if sys.platform.startswith("linux") else None,
+        )
         try:
             code = proc.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
@@ -129,14 +160,18 @@ def render_html(executed: Path, html: Path, parameters: dict | None = None) -> N
     if "REPORT_DIR" in (parameters or {}):
         folders.append(Path(parameters["REPORT_DIR"]).parent)
     _show_paths(nb, {str(p): display_path(p) for p in [*folders, PROJECT_ROOT]})
-    exporter = HTMLExporter(template_name="offline", extra_template_basedirs=[str(TEMPLATES / "nbconvert")])
+    exporter = HTMLExporter(
+        template_name="offline", extra_template_basedirs=[str(TEMPLATES / "nbconvert")]
+    )
     body, _ = exporter.from_notebook_node(nb)
     write_text(html, body)
 
 
 def _show_paths(nb, shown: dict[str, str]) -> None:
     """Replace each absolute folder in ``shown`` (and paths below it) in sources and text outputs."""
-    pattern = re.compile("|".join(re.escape(p) for p in sorted(shown, key=len, reverse=True)) + r"(?![\w.-])")
+    pattern = re.compile(
+        "|".join(re.escape(p) for p in sorted(shown, key=len, reverse=True)) + r"(?![\w.-])"
+    )
 
     def sub(text):
         return pattern.sub(lambda m: shown[m.group(0)], text) if isinstance(text, str) else text
@@ -156,7 +191,11 @@ def _show_paths(nb, shown: dict[str, str]) -> None:
 def display_path(path: str | Path) -> str:
     """``path`` relative to the project, else to the data or reports root (named by its variable)."""
     path = Path(path)
-    for root, name in ((PROJECT_ROOT, None), (data_root(), "$SHOPINTENT_DATA"), (reports_dir(), "$SHOPINTENT_REPORTS")):
+    for root, name in (
+        (PROJECT_ROOT, None),
+        (data_root(), "$SHOPINTENT_DATA"),
+        (reports_dir(), "$SHOPINTENT_REPORTS"),
+    ):
         if path == root or root in path.parents:
             rel = path.relative_to(root).as_posix()
             if name is None:
@@ -178,10 +217,17 @@ def _headline(recorded: dict) -> dict:
     return {k: metrics[k] for k in keys if k in metrics}
 
 
-def run_all(dataset: str = "synthetic", profile: str = "default", seed: int = DEFAULT_SEED,
-            source: str | Path | None = None, only: list[str] | None = None, continue_on_error: bool = False,
-            notebooks_dir: Path = NOTEBOOKS_DIR, reports_root: Path | None = None,
-            echo: Callable[[str], None] = print) -> list[NotebookResult]:
+def run_all(
+    dataset: str = "synthetic",
+    profile: str = "default",
+    seed: int = DEFAULT_SEED,
+    source: str | Path | None = None,
+    only: list[str] | None = None,
+    continue_on_error: bool = False,
+    notebooks_dir: Path = NOTEBOOKS_DIR,
+    reports_root: Path | None = None,
+    echo: Callable[[str], None] = print,
+) -> list[NotebookResult]:
     """Prepare the dataset if needed, run the notebooks in order, write the run's pages.
 
     Holds the report folder's lock throughout (``InUseError`` if another run holds it). An
@@ -205,13 +251,20 @@ def run_all(dataset: str = "synthetic", profile: str = "default", seed: int = DE
                 echo(f"preparing {dataset} ({profile}) ...")
                 registry.prepare(dataset, profile=profile, seed=seed, source=source)
             write_plotlyjs(out)
-            params = {"DATASET": dataset, "PROFILE": profile, "SEED": seed, "DATA_DIR": str(data_root()),
-                      "REPORT_DIR": str(out)}
+            params = {
+                "DATASET": dataset,
+                "PROFILE": profile,
+                "SEED": seed,
+                "DATA_DIR": str(data_root()),
+                "REPORT_DIR": str(out),
+            }
             stop = False
             for i, nb in enumerate(notebooks, start=1):
                 tag = f"[{i}/{len(notebooks)}] {nb.stem}"
                 if stop:
-                    results.append(NotebookResult(nb.stem, "not run", error="an earlier notebook failed"))
+                    results.append(
+                        NotebookResult(nb.stem, "not run", error="an earlier notebook failed")
+                    )
                     echo(f"{tag}: not run")
                     continue
                 metrics_path = out / "metrics" / f"{nb.stem}.json"
@@ -220,14 +273,24 @@ def run_all(dataset: str = "synthetic", profile: str = "default", seed: int = DE
                 t0 = time.perf_counter()
                 current = (nb.stem, t0)
                 executed = out / "executed" / nb.name
-                status, error = execute(nb, executed, params, prof.notebook_timeout_s,
-                                        out / "logs" / f"{nb.stem}.log")
+                status, error = execute(
+                    nb, executed, params, prof.notebook_timeout_s, out / "logs" / f"{nb.stem}.log"
+                )
                 duration = time.perf_counter() - t0
                 recorded = _read_metrics(metrics_path)
                 if status == "passed" and not recorded:
-                    status, error = "failed", "the notebook recorded no metrics (its last cell must call run.record)"
-                result = NotebookResult(nb.stem, status, round(duration, 1), error, recorded.get("metrics", {}),
-                                        _headline(recorded))
+                    status, error = (
+                        "failed",
+                        "the notebook recorded no metrics (its last cell must call run.record)",
+                    )
+                result = NotebookResult(
+                    nb.stem,
+                    status,
+                    round(duration, 1),
+                    error,
+                    recorded.get("metrics", {}),
+                    _headline(recorded),
+                )
                 if executed.is_file():
                     render_html(executed, out / "html" / f"{nb.stem}.html", params)
                     result.html = f"html/{nb.stem}.html"
@@ -246,35 +309,64 @@ def run_all(dataset: str = "synthetic", profile: str = "default", seed: int = DE
     return results
 
 
-def _record_interrupt(interrupt: KeyboardInterrupt, results: list[NotebookResult],
-                      current: tuple[str, float] | None, notebooks: list[Path],
-                      echo: Callable[[str], None]) -> None:
+def _record_interrupt(
+    interrupt: KeyboardInterrupt,
+    results: list[NotebookResult],
+    current: tuple[str, float] | None,
+    notebooks: list[Path],
+    echo: Callable[[str], None],
+) -> None:
     """The running notebook becomes ``interrupted``, the ones after it ``not run``."""
     name = signal.Signals(getattr(interrupt, "signum", signal.SIGINT)).name
     if current is not None:
         duration = time.perf_counter() - current[1]
-        results.append(NotebookResult(current[0], "interrupted", round(duration, 1), f"stopped by {name}"))
+        results.append(
+            NotebookResult(current[0], "interrupted", round(duration, 1), f"stopped by {name}")
+        )
         echo(f"[{len(results)}/{len(notebooks)}] {current[0]}: interrupted after {duration:.1f} s")
     done = {r.notebook for r in results}
-    results += [NotebookResult(nb.stem, "not run", error=f"the run was stopped by {name}")
-                for nb in notebooks if nb.stem not in done]
+    results += [
+        NotebookResult(nb.stem, "not run", error=f"the run was stopped by {name}")
+        for nb in notebooks
+        if nb.stem not in done
+    ]
 
 
-def write_run(out: Path, dataset: str, profile: str, seed: int, started: datetime,
-              results: list[NotebookResult]) -> None:
+def write_run(
+    out: Path,
+    dataset: str,
+    profile: str,
+    seed: int,
+    started: datetime,
+    results: list[NotebookResult],
+) -> None:
     """``run.json`` (machine-readable) and ``index.html`` (for people) of one run."""
-    summary = {"run": run_name(dataset, profile), "dataset": dataset, "profile": profile, "seed": seed,
-               "started": started.isoformat(timespec="seconds"), "git_commit": git_commit(),
-               "versions": package_versions(), "status": run_status(results),
-               "notebooks": [asdict(r) for r in results], "summary_html": summary_page(results)}
+    summary = {
+        "run": run_name(dataset, profile),
+        "dataset": dataset,
+        "profile": profile,
+        "seed": seed,
+        "started": started.isoformat(timespec="seconds"),
+        "git_commit": git_commit(),
+        "versions": package_versions(),
+        "status": run_status(results),
+        "notebooks": [asdict(r) for r in results],
+        "summary_html": summary_page(results),
+    }
     write_json(out / "run.json", summary)
     _write_page(out / "index.html", "run_index.html.j2", summary)
 
 
 def summary_page(results: list[NotebookResult]) -> str | None:
     """The results summary's HTML page (notebook ``NN_results_summary``), if it ran and rendered."""
-    return next((r.html for r in results if r.notebook.endswith("_results_summary") and r.html
-                 and r.status == "passed"), None)
+    return next(
+        (
+            r.html
+            for r in results
+            if r.notebook.endswith("_results_summary") and r.html and r.status == "passed"
+        ),
+        None,
+    )
 
 
 def run_status(results: list[NotebookResult]) -> str:
@@ -302,8 +394,10 @@ def write_reports_index(root: Path) -> Path:
 def _write_page(path: Path, template: str, context: dict) -> Path:
     import jinja2
 
-    env = jinja2.Environment(loader=jinja2.PackageLoader("shopintent", "templates"),
-                             autoescape=jinja2.select_autoescape(["html", "j2"]))
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("shopintent", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+    )
     env.filters["metric"] = _format_metric
     html = env.get_template(template).render(**context)
     return write_text(path, html)

@@ -40,7 +40,7 @@ def descendants(pid: int) -> list[int]:
                 stat = (entry / "stat").read_text()
             except OSError:
                 continue  # gone meanwhile
-            ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+            ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
             parents.setdefault(ppid, []).append(int(entry.name))
     found, todo = [], [pid]
     while todo:

@@ -31,8 +31,23 @@ from shopintent.io import write_json, write_text
 PLOTLY_JS = "plotly.min.js"
 KEY = re.compile(r"^[a-z0-9_@.\-]+(/[a-z0-9_@.\-]+)+$")
 #: packages whose versions are recorded with every result
-VERSIONED = ("shopintent", "numpy", "pandas", "scikit-learn", "tensorflow", "keras", "keras-hub", "tf-keras",
-             "tensorflow-recommenders", "lightgbm", "shap", "networkx", "mlxtend", "plotly", "papermill")
+VERSIONED = (
+    "shopintent",
+    "numpy",
+    "pandas",
+    "scikit-learn",
+    "tensorflow",
+    "keras",
+    "keras-hub",
+    "tf-keras",
+    "tensorflow-recommenders",
+    "lightgbm",
+    "shap",
+    "networkx",
+    "mlxtend",
+    "plotly",
+    "papermill",
+)
 
 
 class NotebookSkipped(Exception):  # noqa: N818 - the name is what a reader sees in the notebook
@@ -61,8 +76,13 @@ def write_plotlyjs(out_dir: str | Path) -> Path:
 
 def git_commit() -> str | None:
     try:
-        out = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=PROJECT_ROOT, capture_output=True,
-                             text=True, timeout=10)
+        out = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     if out.returncode != 0:
@@ -85,15 +105,19 @@ def check_metrics(metrics: dict) -> dict[str, float | None]:
     out = {}
     for key, value in metrics.items():
         if not isinstance(key, str) or not KEY.match(key):
-            raise ValueError(f"metric key {key!r} must be flat, lower-case and slash-separated, "
-                             "like 'purchase_intent/lstm/roc_auc'")
+            raise ValueError(
+                f"metric key {key!r} must be flat, lower-case and slash-separated, "
+                "like 'purchase_intent/lstm/roc_auc'"
+            )
         if value is None:
             out[key] = None
             continue
         if hasattr(value, "item"):  # numpy scalars
             value = value.item()
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"metric {key}: expected a number, got {type(value).__name__} {value!r}")
+            raise ValueError(
+                f"metric {key}: expected a number, got {type(value).__name__} {value!r}"
+            )
         out[key] = None if isinstance(value, float) and not math.isfinite(value) else value
     return out
 
@@ -118,18 +142,27 @@ class NotebookRun:
         return self.out_dir / "figures" / self.notebook
 
     def _payload(self, status: str, metrics: dict, **extra) -> dict:
-        return {"notebook": self.notebook, "dataset": self.dataset, "profile": self.profile, "seed": self.seed,
-                "status": status, "git_commit": git_commit(), "versions": package_versions(),
-                "duration_s": round(time.perf_counter() - self.started, 3), **extra,
-                "metrics": check_metrics(metrics)}
+        return {
+            "notebook": self.notebook,
+            "dataset": self.dataset,
+            "profile": self.profile,
+            "seed": self.seed,
+            "status": status,
+            "git_commit": git_commit(),
+            "versions": package_versions(),
+            "duration_s": round(time.perf_counter() - self.started, 3),
+            **extra,
+            "metrics": check_metrics(metrics),
+        }
 
     def record(self, metrics: dict, headline: tuple[str, ...] | list[str] | None = None) -> Path:
         """Write the notebook's metrics JSON; ``headline`` picks the keys shown in the run index."""
         missing = [k for k in headline or () if k not in metrics]
         if missing:
             raise ValueError(f"headline keys not among the metrics: {', '.join(missing)}")
-        return write_json(self.metrics_path, self._payload("passed", metrics,
-                                                                  headline=list(headline or [])))
+        return write_json(
+            self.metrics_path, self._payload("passed", metrics, headline=list(headline or []))
+        )
 
     def skip(self, reason: str) -> None:
         """Record that this dataset cannot serve the notebook, then stop it."""
@@ -142,8 +175,10 @@ class NotebookRun:
         self.figures_dir.mkdir(parents=True, exist_ok=True)
         if hasattr(fig, "write_html"):
             write_plotlyjs(self.out_dir)
-            write_text(self.figures_dir / f"{name}.html",
-                       fig.to_html(include_plotlyjs=f"../../{PLOTLY_JS}", full_html=True))
+            write_text(
+                self.figures_dir / f"{name}.html",
+                fig.to_html(include_plotlyjs=f"../../{PLOTLY_JS}", full_html=True),
+            )
         else:
             fig.savefig(self.figures_dir / f"{name}.png", dpi=120, bbox_inches="tight")
         return fig
@@ -164,8 +199,15 @@ def use_offline_plotly() -> None:
 
         def to_mimebundle(self, fig_dict):
             script = f"../{PLOTLY_JS}" if not self.library_sent else False
-            html = pio.to_html(fig_dict, include_plotlyjs=script, include_mathjax=False,
-                               full_html=False, default_width="100%", default_height=480, validate=False)
+            html = pio.to_html(
+                fig_dict,
+                include_plotlyjs=script,
+                include_mathjax=False,
+                full_html=False,
+                default_width="100%",
+                default_height=480,
+                validate=False,
+            )
             OfflineHtml.library_sent = True
             return {"text/html": html}
 
@@ -174,8 +216,14 @@ def use_offline_plotly() -> None:
     pio.renderers.default = "plotly_mimetype+shopintent_offline"
 
 
-def start_notebook(notebook: str, dataset: str, profile: str, seed: int, data_dir: str | None = None,
-                   report_dir: str | None = None) -> NotebookRun:
+def start_notebook(
+    notebook: str,
+    dataset: str,
+    profile: str,
+    seed: int,
+    data_dir: str | None = None,
+    report_dir: str | None = None,
+) -> NotebookRun:
     """Set a notebook up: seeds, data location, offline interactive figures; returns its run.
 
     ``data_dir`` overrides ``$SHOPINTENT_DATA``; ``report_dir`` defaults to

@@ -14,7 +14,11 @@ import pytest
 
 from shopintent.cli import main
 
-_FOLDERS = {"SHOPINTENT_DATA": "data", "SHOPINTENT_REPORTS": "reports", "SHOPINTENT_MODELS": "models"}
+_FOLDERS = {
+    "SHOPINTENT_DATA": "data",
+    "SHOPINTENT_REPORTS": "reports",
+    "SHOPINTENT_MODELS": "models",
+}
 _RUN_ALL: dict = {}
 
 
@@ -59,5 +63,7 @@ def synthetic_run(_synthetic_smoke_run, monkeypatch) -> Path:
 
 def pytest_terminal_summary(terminalreporter):
     if _RUN_ALL:
-        terminalreporter.write_line(f"smoke run-all on the synthetic shop: {_RUN_ALL['seconds']:.0f} s "
-                                    f"(reports in {_RUN_ALL['root'] / 'reports'})")
+        terminalreporter.write_line(
+            f"smoke run-all on the synthetic shop: {_RUN_ALL['seconds']:.0f} s "
+            f"(reports in {_RUN_ALL['root'] / 'reports'})"
+        )

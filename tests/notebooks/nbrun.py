@@ -11,8 +11,9 @@ def run_notebook(workspace: Path, number: str, dataset: str, source=None) -> dic
     shared synthetic run-all); assert it passed and rendered; return its metrics payload."""
     out = workspace / "reports" / f"{dataset}-smoke"
     run_json = out / "run.json"
-    done = run_json.is_file() and any(nb["notebook"][:2] == number
-                                      for nb in json.loads(run_json.read_text())["notebooks"])
+    done = run_json.is_file() and any(
+        nb["notebook"][:2] == number for nb in json.loads(run_json.read_text())["notebooks"]
+    )
     if not done:
         args = ["run", "--profile", "smoke", "--dataset", dataset, "--only", number]
         assert main(args + (["--source", str(source)] if source else [])) == 0

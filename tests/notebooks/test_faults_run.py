@@ -33,12 +33,31 @@ def _cmdline(pid: int) -> str:
 
 
 def _start_run(root: Path) -> subprocess.Popen:
-    env = {**os.environ, "SHOPINTENT_DATA": str(root / "data"), "SHOPINTENT_REPORTS": str(root / "reports"),
-           "SHOPINTENT_MODELS": str(root / "models"),
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(LIB), os.environ.get("PYTHONPATH")]))}
-    return subprocess.Popen([sys.executable, "-m", "shopintent.cli", "run", "--profile", "smoke",
-                             "--dataset", "synthetic", "--only", "01"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    env = {
+        **os.environ,
+        "SHOPINTENT_DATA": str(root / "data"),
+        "SHOPINTENT_REPORTS": str(root / "reports"),
+        "SHOPINTENT_MODELS": str(root / "models"),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(LIB), os.environ.get("PYTHONPATH")])),
+    }
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "shopintent.cli",
+            "run",
+            "--profile",
+            "smoke",
+            "--dataset",
+            "synthetic",
+            "--only",
+            "01",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _wait_for_kernel(proc: subprocess.Popen, timeout_s: float = 60) -> list[int]:
@@ -54,7 +73,9 @@ def _wait_for_kernel(proc: subprocess.Popen, timeout_s: float = 60) -> list[int]
     raise AssertionError("no kernel started within a minute")
 
 
-@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize(
+    ("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"]
+)
 def test_an_interrupted_run_stops_its_notebook_and_says_so(tmp_path, sig, code):
     proc = _start_run(tmp_path)
     tree = _wait_for_kernel(proc)
@@ -70,7 +91,8 @@ def test_an_interrupted_run_stops_its_notebook_and_says_so(tmp_path, sig, code):
     summary = json.loads((out / "run.json").read_text())
     assert summary["status"] == "interrupted"
     assert [(nb["notebook"], nb["status"], nb["error"]) for nb in summary["notebooks"]] == [
-        (NB, "interrupted", f"stopped by {sig.name}")]
+        (NB, "interrupted", f"stopped by {sig.name}")
+    ]
     assert "interrupted" in (out / "index.html").read_text()
     assert "interrupted" in (tmp_path / "reports" / "index.html").read_text()
     time.sleep(1)
@@ -101,7 +123,9 @@ def test_a_run_folder_shares_one_plotly_and_shows_paths_relative(workspace):
     assert pages
     for page in pages:
         html = page.read_text()
-        assert not re.search(r"<script[^>]+src=\"(https?:)?//", html), page.name  # nothing from the network
+        assert not re.search(r"<script[^>]+src=\"(https?:)?//", html), (
+            page.name
+        )  # nothing from the network
         assert "plotly.js v" not in html, page.name  # no copy of its own
         depth = len(page.relative_to(out).parts) - 1
         if "Plotly.newPlot" in html:
@@ -115,8 +139,10 @@ def test_a_run_folder_shares_one_plotly_and_shows_paths_relative(workspace):
     assert str(workspace) not in page  # no absolute local path in the injected parameters
 
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
-    print(f"\nsmoke --only 01 run folder: {size / 1e6:.2f} MB, of which plotly.min.js "
-          f"{shared.stat().st_size / 1e6:.2f} MB")
+    print(
+        f"\nsmoke --only 01 run folder: {size / 1e6:.2f} MB, of which plotly.min.js "
+        f"{shared.stat().st_size / 1e6:.2f} MB"
+    )
     # was 10.7 MB: plotly.js in the page and again in the executed notebook; now the one shared
     # copy (4.8 MB) and everything else under 1.5 MB
     assert size - shared.stat().st_size < 1_500_000

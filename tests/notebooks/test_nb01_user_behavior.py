@@ -6,8 +6,15 @@ import pytest
 from nbrun import run_notebook
 
 pytestmark = pytest.mark.notebook
-KEYS = ("eda/events/count", "eda/sessions/count", "eda/funnel/view_to_cart", "eda/funnel/cart_to_purchase",
-        "eda/funnel/session_conversion", "eda/items/gini", "eda/rules/count")
+KEYS = (
+    "eda/events/count",
+    "eda/sessions/count",
+    "eda/funnel/view_to_cart",
+    "eda/funnel/cart_to_purchase",
+    "eda/funnel/session_conversion",
+    "eda/items/gini",
+    "eda/rules/count",
+)
 SAMPLES = {"taobao": "taobao-userbehavior-sample", "rees46": "rees46-2019oct-head1000"}
 
 
@@ -32,6 +39,8 @@ def test_notebook_01_on_the_synthetic_shop(synthetic_run):
 def test_notebook_01_on_real_samples(workspace, shared_data, dataset):
     m = _run_01(workspace, dataset, shared_data / SAMPLES[dataset])
     if dataset == "taobao":
-        assert m["eda/events/count"] == 4321 and m["eda/queries/count"] is None  # no search in Taobao
+        assert (
+            m["eda/events/count"] == 4321 and m["eda/queries/count"] is None
+        )  # no search in Taobao
     else:
         assert m["eda/events/count"] == 1000 and m["eda/funnel/cart_to_purchase"] is not None

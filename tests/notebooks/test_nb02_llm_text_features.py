@@ -17,10 +17,15 @@ def _run_02(workspace, dataset, source=None):
     for model in MODELS:
         for metric in ("recall@10", "ndcg@10"):
             assert 0 <= metrics[f"search/{model}/{metric}"] <= 1
-    assert metrics["encode/minilm/texts_per_s"] > 0 and 0 < metrics["mlm/shopbert/masked_accuracy"] < 1
+    assert (
+        metrics["encode/minilm/texts_per_s"] > 0 and 0 < metrics["mlm/shopbert/masked_accuracy"] < 1
+    )
     if dataset == "synthetic":  # titles name the product type: both probes clear the majority class
         for name in ("minilm", "tfidf"):
-            assert metrics[f"probe/{name}/category_accuracy"] > metrics["probe/majority/category_accuracy"] + 0.2
+            assert (
+                metrics[f"probe/{name}/category_accuracy"]
+                > metrics["probe/majority/category_accuracy"] + 0.2
+            )
     return metrics
 
 
@@ -28,7 +33,11 @@ def test_notebook_02_on_the_synthetic_shop(synthetic_run):
     m = _run_02(synthetic_run, "synthetic")
     assert {"autocomplete/shopgpt/mrr@5", "autocomplete/prefix_frequency/mrr@5"} <= m.keys()
     emb = synthetic_run / "data" / "processed" / "synthetic-smoke" / "embeddings" / "minilm"
-    assert {p.name for p in emb.iterdir()} == {"items.parquet", "queries.parquet", "reviews.parquet"}
+    assert {p.name for p in emb.iterdir()} == {
+        "items.parquet",
+        "queries.parquet",
+        "reviews.parquet",
+    }
 
 
 @pytest.mark.slow  # real sample: make test-all (CI keeps the smoke run-all under budget)

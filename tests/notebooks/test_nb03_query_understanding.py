@@ -10,8 +10,13 @@ from shopintent.models.understanding.intent import load_query_models, query_mode
 
 pytestmark = pytest.mark.notebook
 MODELS = ("majority", "tfidf_lr", "minilm_lr", "minilm_finetuned")
-KEYS = (*(f"intent/{m}/macro_f1" for m in MODELS), *(f"query_category/{m}/top1_accuracy" for m in MODELS),
-        "entities/gazetteer/f1", "entities/tagger/f1", "entities/tagger/f1_typo")
+KEYS = (
+    *(f"intent/{m}/macro_f1" for m in MODELS),
+    *(f"query_category/{m}/top1_accuracy" for m in MODELS),
+    "entities/gazetteer/f1",
+    "entities/tagger/f1",
+    "entities/tagger/f1_typo",
+)
 
 
 def _run_03(workspace, dataset, source=None):
@@ -29,16 +34,34 @@ def test_notebook_03_on_the_synthetic_shop(synthetic_run):
     assert majority < 0.25  # one class of four
     oracle = m["intent/template_oracle/macro_f1"]
     assert 0.85 < oracle <= 1.0
-    for model in ("tfidf_lr", "minilm_lr", "minilm_finetuned"):  # all learn; none far above the template oracle
+    for model in (
+        "tfidf_lr",
+        "minilm_lr",
+        "minilm_finetuned",
+    ):  # all learn; none far above the template oracle
         assert majority + 0.3 < m[f"intent/{model}/macro_f1"] < oracle + 0.05, model
         low, high = m[f"intent/{model}/macro_f1_low"], m[f"intent/{model}/macro_f1_high"]
         assert low <= m[f"intent/{model}/macro_f1"] <= high
-    assert m["query_category/tfidf_lr/top1_accuracy"] > m["query_category/majority/top1_accuracy"] + 0.3
-    assert m["query_category/minilm_finetuned/top3_accuracy"] >= m["query_category/minilm_finetuned/top1_accuracy"]
+    assert (
+        m["query_category/tfidf_lr/top1_accuracy"]
+        > m["query_category/majority/top1_accuracy"] + 0.3
+    )
+    assert (
+        m["query_category/minilm_finetuned/top3_accuracy"]
+        >= m["query_category/minilm_finetuned/top1_accuracy"]
+    )
     assert 0.75 < m["entities/gazetteer/f1"] <= 1 and 0.5 < m["entities/tagger/f1"] <= 1
-    assert 0 <= m["entities/tagger/f1_typo"] <= 1 and m["entities/gazetteer_train/f1"] >= m["entities/gazetteer/f1"]
+    assert (
+        0 <= m["entities/tagger/f1_typo"] <= 1
+        and m["entities/gazetteer_train/f1"] >= m["entities/gazetteer/f1"]
+    )
     models = load_query_models(query_models_dir("synthetic", "smoke"))  # saved for later notebooks
-    assert {"intent/minilm_finetuned", "category/tfidf_lr", "entities/tagger", "entities/gazetteer"} <= models.keys()
+    assert {
+        "intent/minilm_finetuned",
+        "category/tfidf_lr",
+        "entities/tagger",
+        "entities/gazetteer",
+    } <= models.keys()
     text = "nexora q480 vs voltix"
     assert all(text[s:e] for s, e, _ in models["entities/tagger"].predict([text])[0])
 
@@ -48,8 +71,13 @@ def test_notebook_03_on_home_depot_queries(workspace, shared_data):
     m = _run_03(workspace, "homedepot", shared_data / "homedepot-search-relevance")
     assert all(m[k] is None for k in KEYS)  # no labels: nothing to score against
     assert m["real/data/queries"] == 500
-    shares = [m[f"real/minilm_finetuned/share_{i}"] for i in ("navigational", "exploratory", "comparison",
-                                                               "purchase_ready")]
+    shares = [
+        m[f"real/minilm_finetuned/share_{i}"]
+        for i in ("navigational", "exploratory", "comparison", "purchase_ready")
+    ]
     assert sum(shares) == pytest.approx(1.0)
     assert m["entities/silver/queries_with_brand"] > 20
-    assert 0 <= m["entities/tagger/silver_brand_recall"] <= 1 and 0 <= m["entities/tagger/silver_brand_precision"] <= 1
+    assert (
+        0 <= m["entities/tagger/silver_brand_recall"] <= 1
+        and 0 <= m["entities/tagger/silver_brand_precision"] <= 1
+    )

@@ -10,8 +10,11 @@ from shopintent.models.understanding.sentiment import load_sentiment_models, sen
 
 pytestmark = pytest.mark.notebook
 MODELS = ("tfidf_lr", "minilm_lr", "minilm_finetuned")
-KEYS = (*(f"sentiment/{m}/{k}" for m in MODELS for k in ("macro_f1", "roc_auc_negative")),
-        "sentiment/majority/macro_f1", "sentiment/data/test_reviews")
+KEYS = (
+    *(f"sentiment/{m}/{k}" for m in MODELS for k in ("macro_f1", "roc_auc_negative")),
+    "sentiment/majority/macro_f1",
+    "sentiment/data/test_reviews",
+)
 
 
 def _run_04(workspace, dataset, source=None):
@@ -22,8 +25,11 @@ def _run_04(workspace, dataset, source=None):
     assert set(KEYS) <= metrics.keys()
     for model in MODELS:
         for k in ("macro_f1", "roc_auc_negative"):
-            assert metrics[f"sentiment/{model}/{k}_low"] <= metrics[f"sentiment/{model}/{k}"] \
-                <= metrics[f"sentiment/{model}/{k}_high"], (model, k)
+            assert (
+                metrics[f"sentiment/{model}/{k}_low"]
+                <= metrics[f"sentiment/{model}/{k}"]
+                <= metrics[f"sentiment/{model}/{k}_high"]
+            ), (model, k)
     return metrics
 
 
@@ -38,7 +44,10 @@ def test_notebook_04_on_amazon_reviews(workspace, shared_data):
     # fine-tuned on 200 reviews for 2 epochs in the smoke profile: it must learn something, not win
     assert m["sentiment/minilm_finetuned/roc_auc_negative"] > 0.6
     assert m["sentiment/minilm_finetuned/macro_f1"] >= majority
-    assert set(load_sentiment_models(sentiment_models_dir("amazon-reviews", "smoke"))) == {"majority", *MODELS}
+    assert set(load_sentiment_models(sentiment_models_dir("amazon-reviews", "smoke"))) == {
+        "majority",
+        *MODELS,
+    }
 
 
 def test_notebook_04_on_the_synthetic_shop(synthetic_run):

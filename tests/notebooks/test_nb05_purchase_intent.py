@@ -8,8 +8,11 @@ from nbrun import run_notebook
 
 pytestmark = pytest.mark.notebook
 MODELS = ("logreg", "lightgbm", "lstm", "hybrid")
-KEYS = (*(f"purchase_intent/{m}/{k}" for m in MODELS for k in ("roc_auc", "pr_auc", "log_loss", "ece")),
-        "purchase_intent/hybrid/roc_auc_at_3_events", "purchase_intent/data/test_purchases")
+KEYS = (
+    *(f"purchase_intent/{m}/{k}" for m in MODELS for k in ("roc_auc", "pr_auc", "log_loss", "ece")),
+    "purchase_intent/hybrid/roc_auc_at_3_events",
+    "purchase_intent/data/test_purchases",
+)
 
 
 def _run_05(workspace, dataset, source=None):
@@ -18,7 +21,12 @@ def _run_05(workspace, dataset, source=None):
     assert (out / "html" / "05_purchase_intent.html").stat().st_size > 100_000
     metrics = json.loads((out / "metrics" / "05_purchase_intent.json").read_text())["metrics"]
     assert set(KEYS) <= metrics.keys()
-    folder = workspace / "data" / "processed" / (f"{dataset}-smoke" if dataset == "synthetic" else dataset)
+    folder = (
+        workspace
+        / "data"
+        / "processed"
+        / (f"{dataset}-smoke" if dataset == "synthetic" else dataset)
+    )
     predictions = pd.read_parquet(folder / "purchase_intent.parquet")
     assert {f"p_{m}" for m in MODELS} <= set(predictions.columns)
     assert predictions.groupby("session_id")["is_full"].sum().eq(1).all()
@@ -32,7 +40,9 @@ def test_notebook_05_on_the_synthetic_shop(synthetic_run):
     for model in MODELS:  # every model well above chance, none above the truth's own score
         assert 0.75 < m[f"purchase_intent/{model}/roc_auc"] < oracle, model
         assert 0 <= m[f"purchase_intent/{model}/ece"] < 0.1
-        assert m[f"purchase_intent/{model}/ece_raw"] > m[f"purchase_intent/{model}/ece"]  # calibration helps
+        assert (
+            m[f"purchase_intent/{model}/ece_raw"] > m[f"purchase_intent/{model}/ece"]
+        )  # calibration helps
     assert m["purchase_intent/data/test_purchases"] > 20
 
 

@@ -13,10 +13,16 @@ from shopintent.studies.recommender_baselines import model_dir
 pytestmark = pytest.mark.notebook
 MODELS = ("popularity", "recent_popularity", "item_knn", "ease", "als", "bpr")
 LEARNED = ("item_knn", "ease", "als", "bpr")
-KEYS = tuple(f"recs/{m}/{k}" for m in MODELS for k in ("ndcg@10", "recall@20", "mrr@20", "coverage", "ndcg@10_low",
-                                                        "ndcg@10_high"))
-MSR_KEYS = tuple(f"msr_protocol/{m}/{k}" for m in ("popularity", "ease", "als", "bpr")
-                 for k in ("ndcg@10", "precision@10", "recall@10", "map@10"))
+KEYS = tuple(
+    f"recs/{m}/{k}"
+    for m in MODELS
+    for k in ("ndcg@10", "recall@20", "mrr@20", "coverage", "ndcg@10_low", "ndcg@10_high")
+)
+MSR_KEYS = tuple(
+    f"msr_protocol/{m}/{k}"
+    for m in ("popularity", "ease", "als", "bpr")
+    for k in ("ndcg@10", "precision@10", "recall@10", "map@10")
+)
 
 
 def _run_06(workspace, dataset, source=None):
@@ -26,19 +32,37 @@ def _run_06(workspace, dataset, source=None):
     metrics = json.loads((out / "metrics" / "06_recommender_baselines.json").read_text())["metrics"]
     assert set(KEYS) <= metrics.keys()
     for key, value in metrics.items():  # every rate in [0, 1]; the interval around its estimate
-        if key.split("/")[-1].split("@")[0] in ("ndcg", "recall", "mrr", "coverage", "precision", "map"):
+        if key.split("/")[-1].split("@")[0] in (
+            "ndcg",
+            "recall",
+            "mrr",
+            "coverage",
+            "precision",
+            "map",
+        ):
             assert 0 <= value <= 1, key
     for m in MODELS:
-        assert metrics[f"recs/{m}/ndcg@10_low"] <= metrics[f"recs/{m}/ndcg@10"] <= metrics[f"recs/{m}/ndcg@10_high"]
+        assert (
+            metrics[f"recs/{m}/ndcg@10_low"]
+            <= metrics[f"recs/{m}/ndcg@10"]
+            <= metrics[f"recs/{m}/ndcg@10_high"]
+        )
     return metrics
 
 
 def _check_saved(workspace, dataset):
-    folder = workspace / "data" / "processed" / (f"{dataset}-smoke" if dataset == "synthetic" else dataset)
+    folder = (
+        workspace
+        / "data"
+        / "processed"
+        / (f"{dataset}-smoke" if dataset == "synthetic" else dataset)
+    )
     lists = pd.read_parquet(folder / "recs_ease.parquet")
     assert list(lists.columns) == ["user_id", "rank", "item_id", "score", "model", "protocol"]
     assert lists.groupby("user_id")["item_id"].nunique().eq(50).all()  # SAVE_K distinct items each
-    ease = load_recommender(model_dir(dataset, "smoke") / "ease.npz")  # the saved state gives the same lists
+    ease = load_recommender(
+        model_dir(dataset, "smoke") / "ease.npz"
+    )  # the saved state gives the same lists
     users = lists["user_id"].drop_duplicates().to_numpy()[:20]
     again = ease.recommend(users, 50).to_frame(users)
     mine = lists[lists["user_id"].isin(users)]
@@ -62,7 +86,9 @@ def test_notebook_06_on_movielens(workspace, shared_data):
     assert 0.44 < m["msr_protocol/ease/ndcg@10"] < 0.52
     assert m["msr_protocol/ease/ndcg@10_low"] > m["msr_protocol/popularity/ndcg@10"] + 0.15
     for model in ("als", "bpr"):
-        assert m[f"msr_protocol/{model}/ndcg@10"] > m["msr_protocol/popularity/ndcg@10"] + 0.1, model
+        assert m[f"msr_protocol/{model}/ndcg@10"] > m["msr_protocol/popularity/ndcg@10"] + 0.1, (
+            model
+        )
     # the legacy MAP (divided by all relevant items) is below MAP@10 (divided by at most 10)
     assert m["msr_protocol/ease/map_legacy@10"] < m["msr_protocol/ease/map@10"]
     _check_saved(workspace, "movielens-100k")

@@ -10,12 +10,20 @@ SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"  # 
 
 pytestmark = pytest.mark.notebook
 MODELS = ("popularity", "ease", "two_tower", "two_tower_text", "two_tower_ranked")
-KEYS = (*(f"recs/{m}/{k}" for m in MODELS for k in ("ndcg@10", "recall@20", "mrr@20", "coverage")),
-        "recs/two_tower_text/cold_item_recall@50", "recs/two_tower/cold_item_recall@50",
-        "ann/scann/recall@100_vs_bruteforce", "ann/scann/ms_per_query", "ann/bruteforce/ms_per_query",
-        "recs/two_tower_ranked/ndcg@10_gain")
-PROTOCOL = tuple(f"tfrs_protocol/{m}/top100_accuracy{s}" for m in ("popularity", "ease", "two_tower")
-                 for s in ("", "_seen_removed"))
+KEYS = (
+    *(f"recs/{m}/{k}" for m in MODELS for k in ("ndcg@10", "recall@20", "mrr@20", "coverage")),
+    "recs/two_tower_text/cold_item_recall@50",
+    "recs/two_tower/cold_item_recall@50",
+    "ann/scann/recall@100_vs_bruteforce",
+    "ann/scann/ms_per_query",
+    "ann/bruteforce/ms_per_query",
+    "recs/two_tower_ranked/ndcg@10_gain",
+)
+PROTOCOL = tuple(
+    f"tfrs_protocol/{m}/top100_accuracy{s}"
+    for m in ("popularity", "ease", "two_tower")
+    for s in ("", "_seen_removed")
+)
 
 
 def _run_07(workspace, dataset, source=None):
@@ -45,18 +53,30 @@ def test_notebook_07_on_the_synthetic_shop(synthetic_run):
     # MovieLens from ../shared/data: the TFRS protocol section ran, and removing seen items helps
     assert set(PROTOCOL) <= m.keys()
     for model in ("popularity", "ease", "two_tower"):
-        assert m[f"tfrs_protocol/{model}/top100_accuracy_seen_removed"] > m[f"tfrs_protocol/{model}/top100_accuracy"]
-    assert 0.35 < m["tfrs_protocol/popularity/top100_accuracy_seen_removed"] < 0.45  # ≈0.41 measured by hand
+        assert (
+            m[f"tfrs_protocol/{model}/top100_accuracy_seen_removed"]
+            > m[f"tfrs_protocol/{model}/top100_accuracy"]
+        )
+    assert (
+        0.35 < m["tfrs_protocol/popularity/top100_accuracy_seen_removed"] < 0.45
+    )  # ≈0.41 measured by hand
     assert m["tfrs_protocol/two_tower/factorized_top100_accuracy"] == pytest.approx(
-        m["tfrs_protocol/two_tower/top100_accuracy"], abs=0.01)
+        m["tfrs_protocol/two_tower/top100_accuracy"], abs=0.01
+    )
 
 
 @pytest.mark.slow  # real sample: make test-all (CI keeps the smoke run-all under budget)
 def test_notebook_07_on_movielens(workspace, shared_data):
     m = _run_07(workspace, "movielens-100k", shared_data / "movielens-100k-recbole")
     assert set(PROTOCOL) <= m.keys()  # the TFRS protocol on the notebook's own dataset
-    assert 0.58 < m["tfrs_protocol/ease/top100_accuracy_seen_removed"] < 0.66  # ≈0.62 measured by hand
+    assert (
+        0.58 < m["tfrs_protocol/ease/top100_accuracy_seen_removed"] < 0.66
+    )  # ≈0.62 measured by hand
     # one epoch in smoke: already well above popularity once seen items are removed
-    assert m["tfrs_protocol/two_tower/top100_accuracy_seen_removed"] > \
-        m["tfrs_protocol/popularity/top100_accuracy_seen_removed"] + 0.05
-    assert m["recs/two_tower/ndcg@10"] > 0.1  # temporal split on 300 sampled users: popularity ≈0.37
+    assert (
+        m["tfrs_protocol/two_tower/top100_accuracy_seen_removed"]
+        > m["tfrs_protocol/popularity/top100_accuracy_seen_removed"] + 0.05
+    )
+    assert (
+        m["recs/two_tower/ndcg@10"] > 0.1
+    )  # temporal split on 300 sampled users: popularity ≈0.37

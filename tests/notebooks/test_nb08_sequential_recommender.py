@@ -7,15 +7,29 @@ from nbrun import run_notebook
 
 pytestmark = pytest.mark.notebook
 MODELS = ("popularity", "item_knn", "lstm", "self_attention")
-KEYS = tuple(f"recs/{m}/{k}" for m in MODELS for k in ("ndcg@10", "ndcg@10_low", "ndcg@10_high", "recall@20",
-                                                        "mrr@20", "coverage", "novelty@10", "longtail_recall@20"))
+KEYS = tuple(
+    f"recs/{m}/{k}"
+    for m in MODELS
+    for k in (
+        "ndcg@10",
+        "ndcg@10_low",
+        "ndcg@10_high",
+        "recall@20",
+        "mrr@20",
+        "coverage",
+        "novelty@10",
+        "longtail_recall@20",
+    )
+)
 
 
 def _run_08(workspace, dataset, source=None):
     run_notebook(workspace, "08", dataset, source)
     out = workspace / "reports" / f"{dataset}-smoke"
     assert (out / "html" / "08_sequential_recommender.html").stat().st_size > 100_000
-    metrics = json.loads((out / "metrics" / "08_sequential_recommender.json").read_text())["metrics"]
+    metrics = json.loads((out / "metrics" / "08_sequential_recommender.json").read_text())[
+        "metrics"
+    ]
     assert set(KEYS) <= metrics.keys()
     for model in MODELS:
         low, value, high = (metrics[f"recs/{model}/ndcg@10{s}"] for s in ("_low", "", "_high"))
@@ -30,8 +44,13 @@ def test_notebook_08_on_the_synthetic_shop(synthetic_run):
     m = _run_08(synthetic_run, "synthetic")
     assert m["recs/protocol/leave-last-out-user"] == 1
     assert m["recs/data/test_sequences"] > 200
-    assert m["recs/item_knn/ndcg@10"] > m["recs/popularity/ndcg@10_high"]  # co-occurrence clearly helps
-    for model in ("lstm", "self_attention"):  # a few smoke epochs: at least popularity's level, from its bias
+    assert (
+        m["recs/item_knn/ndcg@10"] > m["recs/popularity/ndcg@10_high"]
+    )  # co-occurrence clearly helps
+    for model in (
+        "lstm",
+        "self_attention",
+    ):  # a few smoke epochs: at least popularity's level, from its bias
         assert m[f"recs/{model}/ndcg@10"] > 0.8 * m["recs/popularity/ndcg@10"], model
         assert 1 <= m[f"recs/{model}/best_epoch"] <= m[f"recs/{model}/epochs"] <= 4, model
 

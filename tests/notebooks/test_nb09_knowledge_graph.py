@@ -8,17 +8,32 @@ import pytest
 from nbrun import run_notebook
 
 pytestmark = pytest.mark.notebook
-KEYS = ("kg/nodes", "kg/edges", "recs/kg_ppr/ndcg@10", "recs/ease_kg_blend/ndcg@10",
-        "recs/ease_kg_blend/longtail_recall@20", "recs/ease/longtail_recall@20", "kg/explained_share")
+KEYS = (
+    "kg/nodes",
+    "kg/edges",
+    "recs/kg_ppr/ndcg@10",
+    "recs/ease_kg_blend/ndcg@10",
+    "recs/ease_kg_blend/longtail_recall@20",
+    "recs/ease/longtail_recall@20",
+    "kg/explained_share",
+)
 
 
 def _run_09(workspace, dataset, source=None):
     run_notebook(workspace, "09", dataset, source)
     out = workspace / "reports" / f"{dataset}-smoke"
-    assert (out / "figures" / "09_knowledge_graph" / "explanation_subgraph.png").stat().st_size > 10_000
+    assert (
+        out / "figures" / "09_knowledge_graph" / "explanation_subgraph.png"
+    ).stat().st_size > 10_000
     metrics = json.loads((out / "metrics" / "09_knowledge_graph.json").read_text())["metrics"]
     assert set(KEYS) <= metrics.keys()
-    folder = workspace / "data" / "processed" / (f"{dataset}-smoke" if dataset == "synthetic" else dataset) / "kg"
+    folder = (
+        workspace
+        / "data"
+        / "processed"
+        / (f"{dataset}-smoke" if dataset == "synthetic" else dataset)
+        / "kg"
+    )
     nodes = pd.read_parquet(folder / "nodes.parquet")
     assert len(nodes) == metrics["kg/nodes"] and (folder / "kg.json").is_file()
     assert len(pd.read_parquet(folder / "item_features.parquet")) == metrics["kg/nodes/item"]
@@ -45,6 +60,11 @@ def test_notebook_09_on_movielens_with_freebase(workspace, shared_data):
     assert "kg/entity_linking/accuracy" not in m  # MovieLens has no annotated queries
     for tag in ("freebase", "no_freebase"):
         assert 0.02 < m[f"recs/kg_ppr_{tag}/ndcg@10"] < 0.5
-        low, high = m[f"recs/ease_kg_blend_{tag}/ndcg@10_low"], m[f"recs/ease_kg_blend_{tag}/ndcg@10_high"]
+        low, high = (
+            m[f"recs/ease_kg_blend_{tag}/ndcg@10_low"],
+            m[f"recs/ease_kg_blend_{tag}/ndcg@10_high"],
+        )
         assert low <= m[f"recs/ease_kg_blend_{tag}/ndcg@10"] <= high
-    assert m["recs/kg_ppr_freebase/ndcg@10"] == pytest.approx(m["recs/kg_ppr/ndcg@10"])  # the same model
+    assert m["recs/kg_ppr_freebase/ndcg@10"] == pytest.approx(
+        m["recs/kg_ppr/ndcg@10"]
+    )  # the same model

@@ -22,15 +22,34 @@ def test_failures_are_reported_and_later_notebooks_run_with_continue_on_error(wo
     out = workspace / "reports" / "synthetic-smoke"
     summary = json.loads((out / "run.json").read_text())
     status = {nb["notebook"]: nb["status"] for nb in summary["notebooks"]}
-    assert status == {"01_records": "passed", "02_fails": "failed", "03_skips": "skipped", "04_after": "passed"}
+    assert status == {
+        "01_records": "passed",
+        "02_fails": "failed",
+        "03_skips": "skipped",
+        "04_after": "passed",
+    }
     errors = {nb["notebook"]: nb["error"] for nb in summary["notebooks"]}
-    assert errors["02_fails"].startswith("ValueError: deliberate failure for the run-all test (In [")
+    assert errors["02_fails"].startswith(
+        "ValueError: deliberate failure for the run-all test (In ["
+    )
     assert errors["03_skips"] == "this fixture needs reviews"
-    assert summary["status"] == "failed" and summary["dataset"] == "synthetic" and summary["profile"] == "smoke"
+    assert (
+        summary["status"] == "failed"
+        and summary["dataset"] == "synthetic"
+        and summary["profile"] == "smoke"
+    )
 
     recorded = json.loads((out / "metrics" / "01_records.json").read_text())
     assert recorded["metrics"] == {"fixture/answer/value": 42, "fixture/answer/ratio": 0.5}
-    assert {"notebook", "dataset", "profile", "seed", "git_commit", "versions", "duration_s"} <= recorded.keys()
+    assert {
+        "notebook",
+        "dataset",
+        "profile",
+        "seed",
+        "git_commit",
+        "versions",
+        "duration_s",
+    } <= recorded.keys()
     assert recorded["versions"]["pandas"] and recorded["seed"] == 42
 
     index = (out / "index.html").read_text()
@@ -40,7 +59,9 @@ def test_failures_are_reported_and_later_notebooks_run_with_continue_on_error(wo
         html = page.read_text()
         assert not re.search(r"<(script|link)[^>]+(src|href)=\"https?://", html), page.name
     figure_page = (out / "html" / "01_records.html").read_text()
-    assert "Plotly.newPlot" in figure_page and "plotly.js v" not in figure_page  # not a copy of its own
+    assert (
+        "Plotly.newPlot" in figure_page and "plotly.js v" not in figure_page
+    )  # not a copy of its own
     assert figure_page.count('<script charset="utf-8" src="../plotly.min.js"></script>') == 1
     assert (out / "plotly.min.js").read_text().count("plotly.js v") == 1
     assert "synthetic-smoke/index.html" in (workspace / "reports" / "index.html").read_text()

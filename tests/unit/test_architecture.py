@@ -17,13 +17,21 @@ PACKAGE = LIB / "shopintent"
 #: Layer of each top-level module or package: a module may import a lower layer, or its own
 #: top-level package; never a higher layer, never a sibling package of the same layer.
 LAYERS = {
-    "config": 0, "io": 0, "processes": 0,
-    "data": 1, "evaluation": 1,
+    "config": 0,
+    "io": 0,
+    "processes": 0,
+    "data": 1,
+    "evaluation": 1,
     "features": 2,
     "models": 3,
-    "eda": 4, "kg": 4, "explain": 4, "experiments": 4,
+    "eda": 4,
+    "kg": 4,
+    "explain": 4,
+    "experiments": 4,
     "studies": 5,
-    "reporting": 6, "pipeline": 7, "cli": 8,
+    "reporting": 6,
+    "pipeline": 7,
+    "cli": 8,
 }
 
 
@@ -41,7 +49,11 @@ def _imports(path: Path, modules: set[str]) -> set[str]:
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             out.update(a.name for a in node.names if a.name.startswith("shopintent"))
-        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("shopintent"):
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.module
+            and node.module.startswith("shopintent")
+        ):
             for alias in node.names:
                 full = f"{node.module}.{alias.name}"
                 out.add(full if full in modules else node.module)
@@ -74,7 +86,10 @@ def upward_imports(graph: dict[str, set[str]]) -> list[str]:
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     """Strongly connected components with more than one module (Tarjan), ignoring a package's
     ``__init__`` re-exporting its own submodules (an import of the package runs it anyway)."""
-    edges = {m: {d for d in ds if d in graph and not (m == d.rsplit(".", 1)[0])} for m, ds in graph.items()}
+    edges = {
+        m: {d for d in ds if d in graph and not (m == d.rsplit(".", 1)[0])}
+        for m, ds in graph.items()
+    }
     index, low, stack, on, out, counter = {}, {}, [], set(), [], [0]
 
     def visit(v):
@@ -119,12 +134,17 @@ def test_no_import_cycle():
 
 
 def test_the_checks_catch_what_they_are_for():
-    graph = {"shopintent.data.a": {"shopintent.models.b"}, "shopintent.models.b": {"shopintent.models.c"},
-             "shopintent.models.c": {"shopintent.models.b"}, "shopintent.kg.x": {"shopintent.explain.y"},
-             "shopintent.explain.y": set()}
+    graph = {
+        "shopintent.data.a": {"shopintent.models.b"},
+        "shopintent.models.b": {"shopintent.models.c"},
+        "shopintent.models.c": {"shopintent.models.b"},
+        "shopintent.kg.x": {"shopintent.explain.y"},
+        "shopintent.explain.y": set(),
+    }
     assert upward_imports(graph) == [
         "shopintent.data.a imports shopintent.models.b (data: layer 1, models: layer 3)",
-        "shopintent.kg.x imports shopintent.explain.y (kg: layer 4, explain: layer 4)"]
+        "shopintent.kg.x imports shopintent.explain.y (kg: layer 4, explain: layer 4)",
+    ]
     assert cycles(graph) == [["shopintent.models.b", "shopintent.models.c"]]
 
 
@@ -137,17 +157,30 @@ def test_only_studies_name_a_notebook_in_code(path):
     if module_name(path).startswith("shopintent.studies"):
         return
     tree = ast.parse(path.read_text())
-    docstrings = {id(n.body[0].value) for n in ast.walk(tree)
-                  if isinstance(n, (ast.Module, ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))
-                  and n.body and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+    docstrings = {
+        id(n.body[0].value)
+        for n in ast.walk(tree)
+        if isinstance(n, (ast.Module, ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))
+        and n.body
+        and isinstance(n.body[0], ast.Expr)
+        and isinstance(n.body[0].value, ast.Constant)
+    }
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Name | ast.FunctionDef | ast.ClassDef | ast.arg | ast.Attribute):
-            name = getattr(node, "id", None) or getattr(node, "name", None) or getattr(node, "arg", None) \
+            name = (
+                getattr(node, "id", None)
+                or getattr(node, "name", None)
+                or getattr(node, "arg", None)
                 or getattr(node, "attr", "")
+            )
             if NOTEBOOK_NAME.search(name):
                 found.append(name)
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in docstrings
+        ):
             if NOTEBOOK_NAME.search(node.value):
                 found.append(node.value)
     assert found == []

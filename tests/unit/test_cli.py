@@ -29,10 +29,13 @@ def test_list_with_nothing_prepared_says_how_to_start(data_root, capsys):
     assert "shopintent data prepare" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("args, valid", [
-    (["--dataset", "nope"], "'synthetic'"),
-    (["--profile", "huge"], "'smoke', 'default', 'full'"),
-])
+@pytest.mark.parametrize(
+    "args, valid",
+    [
+        (["--dataset", "nope"], "'synthetic'"),
+        (["--profile", "huge"], "'smoke', 'default', 'full'"),
+    ],
+)
 def test_unknown_names_fail_with_the_valid_ones(data_root, capsys, args, valid):
     with pytest.raises(SystemExit) as exc:
         main(["data", "prepare", *args])
@@ -41,14 +44,18 @@ def test_unknown_names_fail_with_the_valid_ones(data_root, capsys, args, valid):
 
 
 def test_loading_an_unprepared_dataset_says_how_to_prepare_it(data_root):
-    with pytest.raises(FileNotFoundError, match="shopintent data prepare --dataset synthetic --profile full"):
+    with pytest.raises(
+        FileNotFoundError, match="shopintent data prepare --dataset synthetic --profile full"
+    ):
         load("synthetic", "full")
 
 
 def test_command_line_starts_without_tensorflow(data_root):
-    code = ("import sys; from shopintent.cli import main; main(['data', 'list']); "
-            "heavy = [m for m in ('tensorflow', 'keras', 'keras_hub', 'sklearn') if m in sys.modules]; "
-            "assert not heavy, heavy")
+    code = (
+        "import sys; from shopintent.cli import main; main(['data', 'list']); "
+        "heavy = [m for m in ('tensorflow', 'keras', 'keras_hub', 'sklearn') if m in sys.modules]; "
+        "assert not heavy, heavy"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
 
 
@@ -60,12 +67,26 @@ def test_installed_entry_point_answers(data_root):
 
 def test_own_logs_in_a_public_layout_get_their_own_name(data_root, shared_data, capsys):
     source = shared_data / "rees46-2019oct-head1000"
-    assert main(["data", "prepare", "--dataset", "rees46", "--source", str(source), "--name", "myshop"]) == 0
+    assert (
+        main(
+            ["data", "prepare", "--dataset", "rees46", "--source", str(source), "--name", "myshop"]
+        )
+        == 0
+    )
     shop = load("myshop")
-    assert len(shop.events) == 1000 and shop.meta["dataset"] == "myshop" and shop.meta["format"] == "rees46"
+    assert (
+        len(shop.events) == 1000
+        and shop.meta["dataset"] == "myshop"
+        and shop.meta["format"] == "rees46"
+    )
     assert main(["data", "list"]) == 0
     assert "myshop" in capsys.readouterr().out
-    assert main(["data", "prepare", "--dataset", "rees46", "--source", str(source), "--name", "taobao"]) == 2
+    assert (
+        main(
+            ["data", "prepare", "--dataset", "rees46", "--source", str(source), "--name", "taobao"]
+        )
+        == 2
+    )
     assert "--name 'taobao'" in capsys.readouterr().err
     with pytest.raises(ValueError, match="prepared under own names: myshop"):
         load("othershop")

@@ -21,10 +21,17 @@ from shopintent.data.store import ShopData
 
 
 def _shop(n: int = 3) -> ShopData:
-    events = pd.DataFrame({"user_id": ["u"] * n, "session_id": ["s"] * n,
-                           "ts": pd.date_range("2024-01-01", periods=n, freq="min", tz="UTC"),
-                           "event_type": ["view"] * n, "item_id": [f"i{k}" for k in range(n)],
-                           "query_id": [None] * n, "price": [1.0] * n})
+    events = pd.DataFrame(
+        {
+            "user_id": ["u"] * n,
+            "session_id": ["s"] * n,
+            "ts": pd.date_range("2024-01-01", periods=n, freq="min", tz="UTC"),
+            "event_type": ["view"] * n,
+            "item_id": [f"i{k}" for k in range(n)],
+            "query_id": [None] * n,
+            "price": [1.0] * n,
+        }
+    )
     items = pd.DataFrame({"item_id": [f"i{k}" for k in range(n)], "title": ["t"] * n})
     return ShopData.from_tables(events, items)
 
@@ -57,7 +64,9 @@ def test_a_kill_between_the_two_renames_leaves_the_dataset_restorable(tmp_path, 
     stray = tmp_path / ".mini.tmp-killed"  # what a kill -9 of the writer would also have left
     stray.mkdir()
     (stray / "events.parquet").write_bytes(b"half")
-    assert not path.exists() and any(n.startswith(".mini.old-") for n in _tree(tmp_path))  # issue 17, 5.
+    assert not path.exists() and any(
+        n.startswith(".mini.old-") for n in _tree(tmp_path)
+    )  # issue 17, 5.
 
     assert io.recover(path) is True
     assert _tree(tmp_path) == ["mini"]  # restored; no temp, old or lock left
@@ -100,14 +109,18 @@ def test_a_second_save_waits_for_the_first_and_both_succeed(tmp_path):
         worker = threading.Thread(target=second_prepare)
         worker.start()
         time.sleep(0.5)
-        assert "path" not in done and len(ShopData.load(path).events) == 3  # waiting, nothing touched
+        assert (
+            "path" not in done and len(ShopData.load(path).events) == 3
+        )  # waiting, nothing touched
         released = time.monotonic()
     worker.join(10)
     assert done["at"] >= released and len(ShopData.load(path).events) == 6
     assert _tree(tmp_path) == ["mini"]
 
 
-def test_a_second_run_into_a_report_folder_in_use_stops_with_the_holders_pid(tmp_path, monkeypatch, capsys):
+def test_a_second_run_into_a_report_folder_in_use_stops_with_the_holders_pid(
+    tmp_path, monkeypatch, capsys
+):
     monkeypatch.setenv("SHOPINTENT_DATA", str(tmp_path / "data"))
     monkeypatch.setenv("SHOPINTENT_REPORTS", str(tmp_path / "reports"))
     out = tmp_path / "reports" / "synthetic-smoke"
@@ -116,14 +129,18 @@ def test_a_second_run_into_a_report_folder_in_use_stops_with_the_holders_pid(tmp
     with io.locked(out):
         assert main(["run", "--profile", "smoke", "--only", "01"]) == 1
     err = capsys.readouterr().err.strip()
-    assert err == (f"shopintent: error: {out} is in use by pid {os.getpid()}; "
-                   "wait for it to finish or stop it")
+    assert err == (
+        f"shopintent: error: {out} is in use by pid {os.getpid()}; wait for it to finish or stop it"
+    )
     assert (out / "metrics" / "01_user_behavior_eda.json").read_text() == "{}"  # untouched
     assert not (tmp_path / "data" / "processed").exists()  # it stopped before preparing anything
 
 
 def test_in_use_names_the_holder(tmp_path):
-    with io.locked(tmp_path / "x"), pytest.raises(io.InUseError, match=f"in use by pid {os.getpid()}"):
+    with (
+        io.locked(tmp_path / "x"),
+        pytest.raises(io.InUseError, match=f"in use by pid {os.getpid()}"),
+    ):
         with io.locked(tmp_path / "x"):
             pass
 
@@ -139,7 +156,8 @@ def test_a_full_disk_is_one_line_naming_the_dataset_folder(tmp_path, monkeypatch
     err = capsys.readouterr().err  # the progress bar, then one line
     target = tmp_path / "data" / "processed" / "synthetic-smoke"
     assert err.rsplit("\r", 1)[-1].strip().splitlines()[-1:] == [
-        f"shopintent: error: No space left on device: {target}"]
+        f"shopintent: error: No space left on device: {target}"
+    ]
     assert "Traceback" not in err
     assert _tree(tmp_path / "data" / "processed") == []  # no temp folder, no lock file
 
@@ -151,7 +169,9 @@ def test_a_full_disk_while_writing_a_report_file_names_it(tmp_path, monkeypatch)
     monkeypatch.setattr(io.Path, "write_text", disk_full)
     with pytest.raises(OSError, match="No space left on device") as caught:
         io.write_json(tmp_path / "run.json", {"a": 1})
-    assert caught.value.filename == str(tmp_path / "run.json") and caught.value.errno == errno.ENOSPC
+    assert (
+        caught.value.filename == str(tmp_path / "run.json") and caught.value.errno == errno.ENOSPC
+    )
     assert _tree(tmp_path) == []
 
 

@@ -16,8 +16,9 @@ from shopintent.reporting import (
 
 
 def test_metric_keys_and_values_are_checked():
-    assert check_metrics({"eda/events/count": np.int64(3), "a/b/c": 0.5, "x/y": None, "s/t@10": float("nan")}) == {
-        "eda/events/count": 3, "a/b/c": 0.5, "x/y": None, "s/t@10": None}
+    assert check_metrics(
+        {"eda/events/count": np.int64(3), "a/b/c": 0.5, "x/y": None, "s/t@10": float("nan")}
+    ) == {"eda/events/count": 3, "a/b/c": 0.5, "x/y": None, "s/t@10": None}
     with pytest.raises(ValueError, match="flat, lower-case and slash-separated"):
         check_metrics({"Purchase Intent/AUC": 0.7})
     with pytest.raises(ValueError, match="expected a number, got str"):
@@ -33,12 +34,21 @@ def test_record_skip_and_figures(tmp_path):
     fig.add_subplot().plot([0, 1])
     run.save_figure(fig, "line")
     bars = (tmp_path / "figures" / "07_example" / "bars.html").read_text()
-    assert "plotly.js v" not in bars and '<script charset="utf-8" src="../../plotly.min.js"></script>' in bars
-    assert (tmp_path / "plotly.min.js").read_text().count("plotly.js v") == 1  # the run folder's one copy
+    assert (
+        "plotly.js v" not in bars
+        and '<script charset="utf-8" src="../../plotly.min.js"></script>' in bars
+    )
+    assert (tmp_path / "plotly.min.js").read_text().count(
+        "plotly.js v"
+    ) == 1  # the run folder's one copy
     assert (tmp_path / "figures" / "07_example" / "line.png").stat().st_size > 1000
     path = run.record({"example/model/auc": 0.75}, headline=["example/model/auc"])
     saved = json.loads(path.read_text())
-    assert saved["status"] == "passed" and saved["seed"] == 3 and saved["metrics"] == {"example/model/auc": 0.75}
+    assert (
+        saved["status"] == "passed"
+        and saved["seed"] == 3
+        and saved["metrics"] == {"example/model/auc": 0.75}
+    )
     with pytest.raises(ValueError, match="headline keys not among the metrics"):
         run.record({"example/model/auc": 0.75}, headline=["example/model/f1"])
     with pytest.raises(NotebookSkipped, match="needs reviews"):

@@ -67,7 +67,9 @@ def check_dataset(name: str) -> None:
     if name not in dataset_names() and name not in _prepared_names():
         prepared = _prepared_names()
         mine = f"; prepared under own names: {', '.join(prepared)}" if prepared else ""
-        raise ValueError(f"unknown dataset {name!r}; valid datasets: {', '.join(dataset_names())}{mine}")
+        raise ValueError(
+            f"unknown dataset {name!r}; valid datasets: {', '.join(dataset_names())}{mine}"
+        )
 
 
 def dataset_dir(name: str, profile: str = "default") -> Path:
@@ -81,8 +83,15 @@ def is_prepared(name: str, profile: str = "default") -> bool:
     return (dataset_dir(name, profile) / "meta.json").is_file()
 
 
-def prepare(name: str, profile: str = "default", seed: int = DEFAULT_SEED, source: str | Path | None = None,
-            progress: Callable[[str], None] | None = None, save_as: str | None = None, **options) -> Path:
+def prepare(
+    name: str,
+    profile: str = "default",
+    seed: int = DEFAULT_SEED,
+    source: str | Path | None = None,
+    progress: Callable[[str], None] | None = None,
+    save_as: str | None = None,
+    **options,
+) -> Path:
     """Build a dataset's canonical tables and save them atomically; returns the folder.
 
     ``save_as`` stores a source's conversion under a name of your own (e.g. your shop's logs
@@ -91,11 +100,19 @@ def prepare(name: str, profile: str = "default", seed: int = DEFAULT_SEED, sourc
     check_options(name, options)
     if save_as is not None:
         if is_reserved(save_as):
-            raise ValueError(f"--name {save_as!r} is reserved: {SYNTHETIC}-<profile> folders hold "
-                             "the synthetic shop of each profile; choose another name")
-        if name == SYNTHETIC or not save_as.replace("-", "").replace("_", "").isalnum() or save_as in dataset_names():
-            raise ValueError(f"--name {save_as!r}: give a public source's conversion a new name of letters, "
-                             "digits, - and _ (not a dataset name already used)")
+            raise ValueError(
+                f"--name {save_as!r} is reserved: {SYNTHETIC}-<profile> folders hold "
+                "the synthetic shop of each profile; choose another name"
+            )
+        if (
+            name == SYNTHETIC
+            or not save_as.replace("-", "").replace("_", "").isalnum()
+            or save_as in dataset_names()
+        ):
+            raise ValueError(
+                f"--name {save_as!r}: give a public source's conversion a new name of letters, "
+                "digits, - and _ (not a dataset name already used)"
+            )
         check_dataset(name)
         target = processed_root() / save_as
     else:
@@ -109,8 +126,10 @@ def prepare(name: str, profile: str = "default", seed: int = DEFAULT_SEED, sourc
     else:
         src = Path(source) if source is not None else raw_dir(name)
         if not src.exists():
-            raise FileNotFoundError(f"{name}: source {src} does not exist; download the dataset there "
-                                    f"or pass --source PATH")
+            raise FileNotFoundError(
+                f"{name}: source {src} does not exist; download the dataset there "
+                f"or pass --source PATH"
+            )
         module = importlib.import_module(SOURCES[name])
         data = module.load(src, **options)
         data.meta.setdefault("source", str(src))
@@ -124,12 +143,16 @@ def load(name: str, profile: str = "default", tables: tuple[str, ...] | None = N
     path = dataset_dir(name, profile)
     if not is_prepared(name, profile):
         hint = f" --profile {profile}" if name == SYNTHETIC else ""
-        raise FileNotFoundError(f"dataset {name!r} is not prepared at {path}; "
-                                f"run `shopintent data prepare --dataset {name}{hint}`")
+        raise FileNotFoundError(
+            f"dataset {name!r} is not prepared at {path}; "
+            f"run `shopintent data prepare --dataset {name}{hint}`"
+        )
     held = read_meta(path).get("dataset", name)
     if name == SYNTHETIC and held != SYNTHETIC:  # written by --name before the name was reserved
-        raise ValueError(f"{path} holds the dataset {held!r}, not the synthetic shop; move it away "
-                         f"and run `shopintent data prepare --dataset synthetic --profile {profile}`")
+        raise ValueError(
+            f"{path} holds the dataset {held!r}, not the synthetic shop; move it away "
+            f"and run `shopintent data prepare --dataset synthetic --profile {profile}`"
+        )
     return ShopData.load(path, tables=tables)
 
 
@@ -145,8 +168,16 @@ def list_prepared() -> list[dict]:
         except (OSError, ValueError):
             continue
         rows = meta.get("rows", {})
-        out.append({"name": path.name, "path": str(path), "dataset": meta.get("dataset", path.name),
-                    "profile": meta.get("profile"), "rows": rows, "broken": _broken(path, rows)})
+        out.append(
+            {
+                "name": path.name,
+                "path": str(path),
+                "dataset": meta.get("dataset", path.name),
+                "profile": meta.get("profile"),
+                "rows": rows,
+                "broken": _broken(path, rows),
+            }
+        )
     return out
 
 
@@ -168,5 +199,16 @@ def _broken(path: Path, rows: dict) -> str | None:
     return None
 
 
-__all__ = ["PROFILES", "SOURCES", "check_dataset", "check_options", "dataset_dir", "dataset_names",
-           "is_prepared", "is_reserved", "list_prepared", "load", "prepare"]
+__all__ = [
+    "PROFILES",
+    "SOURCES",
+    "check_dataset",
+    "check_options",
+    "dataset_dir",
+    "dataset_names",
+    "is_prepared",
+    "is_reserved",
+    "list_prepared",
+    "load",
+    "prepare",
+]

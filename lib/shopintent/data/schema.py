@@ -90,12 +90,20 @@ def columns(table: str) -> list[str]:
 
 def empty_table(table: str) -> pd.DataFrame:
     """A canonical table with no rows (for a source that lacks it, e.g. reviews)."""
-    return conform(table, pd.DataFrame({c.name: pd.Series([], dtype=object) for c in TABLES[table]
-                                        if c.required}))
+    return conform(
+        table,
+        pd.DataFrame({c.name: pd.Series([], dtype=object) for c in TABLES[table] if c.required}),
+    )
 
 
-def _fail(table: str, column: str | None, what: str, df: pd.DataFrame, bad: np.ndarray,
-          values: pd.Series | None = None) -> None:
+def _fail(
+    table: str,
+    column: str | None,
+    what: str,
+    df: pd.DataFrame,
+    bad: np.ndarray,
+    values: pd.Series | None = None,
+) -> None:
     """Raise a SchemaError quoting the first offending row positions (and their values)."""
     rows = np.flatnonzero(bad)
     where = f"{table}.{column}" if column else table
@@ -127,23 +135,45 @@ def _coerce(table: str, col: Column, s: pd.Series, df: pd.DataFrame) -> pd.Serie
         return out.where(~missing, None).astype("str")
     if col.kind == "ts":
         out = _to_utc(s)
-        _check(table, col.name, "values cannot be parsed as timestamps", df,
-               out.isna().to_numpy() & ~missing, s)
+        _check(
+            table,
+            col.name,
+            "values cannot be parsed as timestamps",
+            df,
+            out.isna().to_numpy() & ~missing,
+            s,
+        )
         return out
     if col.kind in ("float", "int"):
         out = pd.to_numeric(s, errors="coerce")
-        _check(table, col.name, f"values cannot be parsed as {col.kind}", df,
-               out.isna().to_numpy() & ~missing, s)
+        _check(
+            table,
+            col.name,
+            f"values cannot be parsed as {col.kind}",
+            df,
+            out.isna().to_numpy() & ~missing,
+            s,
+        )
         if col.kind == "int":
             out_f = out.astype("float64")
-            _check(table, col.name, "values are not whole numbers", df,
-                   (out_f.notna() & (out_f != np.floor(out_f))).to_numpy(), s)
+            _check(
+                table,
+                col.name,
+                "values are not whole numbers",
+                df,
+                (out_f.notna() & (out_f != np.floor(out_f))).to_numpy(),
+                s,
+            )
             return out.astype("int64" if not out.isna().any() else "Int64")
         return out.astype("float64")
     if col.kind in ("dict", "entities"):
         want = dict if col.kind == "dict" else list
-        vals = [None if _is_null(v) else (list(v) if want is list and isinstance(v, (tuple, np.ndarray)) else v)
-                for v in s.tolist()]
+        vals = [
+            None
+            if _is_null(v)
+            else (list(v) if want is list and isinstance(v, (tuple, np.ndarray)) else v)
+            for v in s.tolist()
+        ]
         bad = np.array([v is not None and not isinstance(v, want) for v in vals], dtype=bool)
         _check(table, col.name, f"values are not {want.__name__}s", df, bad, s)
         return pd.Series(vals, index=s.index, dtype=object)
@@ -160,8 +190,10 @@ def _to_utc(s: pd.Series) -> pd.Series:
     elif pd.api.types.is_datetime64_dtype(s):
         out = s.dt.tz_localize("UTC")
     elif pd.api.types.is_numeric_dtype(s):
-        raise SchemaError(f"timestamps must be parsed by the loader, got numbers ({s.name}); "
-                          "convert unix time with pd.to_datetime(..., unit='s', utc=True)")
+        raise SchemaError(
+            f"timestamps must be parsed by the loader, got numbers ({s.name}); "
+            "convert unix time with pd.to_datetime(..., unit='s', utc=True)"
+        )
     else:
         out = pd.to_datetime(s, utc=True, errors="coerce", format="ISO8601")
     return out.astype(TS_DTYPE)
@@ -184,8 +216,10 @@ def conform(table: str, df: pd.DataFrame) -> pd.DataFrame:
         raise SchemaError(f"{table}: expected a pandas DataFrame, got {type(df).__name__}")
     missing = [c.name for c in TABLES[table] if c.required and c.name not in df.columns]
     if missing:
-        raise SchemaError(f"{table}: missing required column(s) {', '.join(missing)} "
-                          f"(expected columns: {', '.join(columns(table))}; got: {', '.join(map(str, df.columns))})")
+        raise SchemaError(
+            f"{table}: missing required column(s) {', '.join(missing)} "
+            f"(expected columns: {', '.join(columns(table))}; got: {', '.join(map(str, df.columns))})"
+        )
     df = df.reset_index(drop=True)
     out = {}
     for col in TABLES[table]:
@@ -203,67 +237,146 @@ def validate_table(table: str, df: pd.DataFrame) -> None:
     """Check one canonical table's columns, nulls, keys and value domains."""
     for col in TABLES[table]:
         if col.name not in df.columns:
-            raise SchemaError(f"{table}: missing column {col.name} (expected columns: {', '.join(columns(table))})")
+            raise SchemaError(
+                f"{table}: missing column {col.name} (expected columns: {', '.join(columns(table))})"
+            )
         s = df[col.name]
         if col.kind == "ts" and str(s.dtype) != TS_DTYPE:
             raise SchemaError(f"{table}.{col.name}: expected dtype {TS_DTYPE}, got {s.dtype}")
         if not col.nullable:
-            _check(table, col.name, "null values where a value is required", df, s.isna().to_numpy())
+            _check(
+                table, col.name, "null values where a value is required", df, s.isna().to_numpy()
+            )
         if col.kind == "ts":
             bad = (s.notna() & ((s < TS_MIN) | (s >= TS_MAX))).to_numpy()
-            _check(table, col.name, f"timestamps outside [{TS_MIN.date()}, {TS_MAX.date()})", df, bad, s)
+            _check(
+                table,
+                col.name,
+                f"timestamps outside [{TS_MIN.date()}, {TS_MAX.date()})",
+                df,
+                bad,
+                s,
+            )
     if table in KEYS:
         key = KEYS[table]
-        _check(table, key, "duplicate keys", df, df[key].duplicated(keep="first").to_numpy(), df[key])
+        _check(
+            table, key, "duplicate keys", df, df[key].duplicated(keep="first").to_numpy(), df[key]
+        )
     if table == "events":
         if len(df) == 0:
             raise SchemaError("events: the table is empty (expected at least one event)")
-        _check(table, "event_type", f"unknown event types (expected one of {', '.join(EVENT_TYPES)})",
-               df, ~df["event_type"].isin(EVENT_TYPES).to_numpy(), df["event_type"])
+        _check(
+            table,
+            "event_type",
+            f"unknown event types (expected one of {', '.join(EVENT_TYPES)})",
+            df,
+            ~df["event_type"].isin(EVENT_TYPES).to_numpy(),
+            df["event_type"],
+        )
         is_search = (df["event_type"] == "search").to_numpy()
-        _check(table, "query_id", "search events without a query_id", df,
-               is_search & df["query_id"].isna().to_numpy())
-        _check(table, "item_id", "non-search events without an item_id", df,
-               ~is_search & df["item_id"].isna().to_numpy(), df["event_type"])
+        _check(
+            table,
+            "query_id",
+            "search events without a query_id",
+            df,
+            is_search & df["query_id"].isna().to_numpy(),
+        )
+        _check(
+            table,
+            "item_id",
+            "non-search events without an item_id",
+            df,
+            ~is_search & df["item_id"].isna().to_numpy(),
+            df["event_type"],
+        )
     if "price" in df.columns:
-        _check(table, "price", "negative or infinite prices", df,
-               (df["price"].notna() & ~np.isfinite(df["price"].fillna(0)) | (df["price"] < 0)).to_numpy(),
-               df["price"])
+        _check(
+            table,
+            "price",
+            "negative or infinite prices",
+            df,
+            (
+                df["price"].notna() & ~np.isfinite(df["price"].fillna(0)) | (df["price"] < 0)
+            ).to_numpy(),
+            df["price"],
+        )
     if table == "reviews":
-        _check(table, "rating", "ratings outside 1..5", df, ~df["rating"].between(1, 5).to_numpy(), df["rating"])
-        _check(table, "sentiment", f"unknown sentiments (expected one of {', '.join(SENTIMENTS)})", df,
-               (df["sentiment"].notna() & ~df["sentiment"].isin(SENTIMENTS)).to_numpy(), df["sentiment"])
+        _check(
+            table,
+            "rating",
+            "ratings outside 1..5",
+            df,
+            ~df["rating"].between(1, 5).to_numpy(),
+            df["rating"],
+        )
+        _check(
+            table,
+            "sentiment",
+            f"unknown sentiments (expected one of {', '.join(SENTIMENTS)})",
+            df,
+            (df["sentiment"].notna() & ~df["sentiment"].isin(SENTIMENTS)).to_numpy(),
+            df["sentiment"],
+        )
     if table == "queries":
         _validate_entities(df)
 
 
 def _validate_entities(queries: pd.DataFrame) -> None:
     bad = np.zeros(len(queries), dtype=bool)
-    for i, (text, ents) in enumerate(zip(queries["text"].tolist(), queries["entities"].tolist(), strict=True)):
+    for i, (text, ents) in enumerate(
+        zip(queries["text"].tolist(), queries["entities"].tolist(), strict=True)
+    ):
         if ents is None:
             continue
         for e in ents:
-            if not (isinstance(e, dict) and {"start", "end", "label"} <= e.keys()
-                    and 0 <= int(e["start"]) < int(e["end"]) <= len(text)):
+            if not (
+                isinstance(e, dict)
+                and {"start", "end", "label"} <= e.keys()
+                and 0 <= int(e["start"]) < int(e["end"]) <= len(text)
+            ):
                 bad[i] = True
                 break
-    _check("queries", "entities", "entity spans that are not {start, end, label} inside the text",
-           queries, bad, queries["entities"])
+    _check(
+        "queries",
+        "entities",
+        "entity spans that are not {start, end, label} inside the text",
+        queries,
+        bad,
+        queries["entities"],
+    )
 
 
-def validate_dataset(events: pd.DataFrame, items: pd.DataFrame, queries: pd.DataFrame,
-                     reviews: pd.DataFrame) -> None:
+def validate_dataset(
+    events: pd.DataFrame, items: pd.DataFrame, queries: pd.DataFrame, reviews: pd.DataFrame
+) -> None:
     """Each table, then the references between them (every event's item and query exist)."""
-    for name, df in (("events", events), ("items", items), ("queries", queries), ("reviews", reviews)):
+    for name, df in (
+        ("events", events),
+        ("items", items),
+        ("queries", queries),
+        ("reviews", reviews),
+    ):
         validate_table(name, df)
     known_items = pd.Index(items["item_id"])  # keys are unique (checked above)
     for name, df in (("events", events), ("reviews", reviews)):
         ids = df["item_id"]
-        _check(name, "item_id", "item ids not found in items.item_id", df,
-               (ids.notna() & ~_known(ids, known_items)).to_numpy(), ids)
+        _check(
+            name,
+            "item_id",
+            "item ids not found in items.item_id",
+            df,
+            (ids.notna() & ~_known(ids, known_items)).to_numpy(),
+            ids,
+        )
     q = events["query_id"]
-    _check("events", "query_id", "query ids not found in queries.query_id", events,
-           (q.notna() & ~_known(q, pd.Index(queries["query_id"]))).to_numpy(), q)
+    _check(
+        "events",
+        "query_id",
+        "query ids not found in queries.query_id",
+        events,
+        (q.notna() & ~_known(q, pd.Index(queries["query_id"]))).to_numpy(),
+        q,
+    )
 
 
 def _known(values: pd.Series, keys: pd.Index) -> pd.Series:

@@ -7,7 +7,9 @@ import pandas as pd
 DEFAULT_GAP = pd.Timedelta(minutes=30)
 
 
-def sessionize(events: pd.DataFrame, gap: pd.Timedelta | str = DEFAULT_GAP, prefix: str = "") -> pd.Series:
+def sessionize(
+    events: pd.DataFrame, gap: pd.Timedelta | str = DEFAULT_GAP, prefix: str = ""
+) -> pd.Series:
     """Session ids for ``events`` (columns ``user_id``, ``ts``): a new session starts at a user's
     first event and after every gap longer than ``gap``. Ids read ``<prefix><user>-<n>``, n from 1.
 

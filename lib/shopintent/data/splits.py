@@ -38,9 +38,16 @@ class Split:
     def summary(self, col_user: str = "user_id", col_ts: str = "ts") -> pd.DataFrame:
         """Rows, users and time range of each part: the table to show under a split."""
         parts = {"train": self.train, "val": self.val, "test": self.test}
-        rows = [{"part": name, "rows": len(df), "users": df[col_user].nunique() if col_user in df else pd.NA,
-                 "first": df[col_ts].min() if len(df) else pd.NaT, "last": df[col_ts].max() if len(df) else pd.NaT}
-                for name, df in parts.items()]
+        rows = [
+            {
+                "part": name,
+                "rows": len(df),
+                "users": df[col_user].nunique() if col_user in df else pd.NA,
+                "first": df[col_ts].min() if len(df) else pd.NaT,
+                "last": df[col_ts].max() if len(df) else pd.NaT,
+            }
+            for name, df in parts.items()
+        ]
         return pd.DataFrame(rows).set_index("part").rename_axis(self.protocol)
 
 
@@ -60,12 +67,17 @@ class TextSplit:
     unit: ClassVar[str] = "texts"
 
     @classmethod
-    def capped(cls, parts, caps, seed: int, stream: str, cutoff, protocol: str = "temporal-global-cutoff"):
+    def capped(
+        cls, parts, caps, seed: int, stream: str, cutoff, protocol: str = "temporal-global-cutoff"
+    ):
         """Keep at most ``caps`` (train, val, test) rows of each part, drawn in time order (seeded)."""
         out = []
         for name, df, cap in zip(("train", "val", "test"), parts, caps, strict=True):
-            keep = np.sort(rng(seed, f"{stream}-{name}").choice(len(df), cap, replace=False)) if len(df) > cap \
+            keep = (
+                np.sort(rng(seed, f"{stream}-{name}").choice(len(df), cap, replace=False))
+                if len(df) > cap
                 else np.arange(len(df))
+            )
             out.append(df.iloc[keep].reset_index(drop=True))
         return cls(*out, cutoff=cutoff, protocol=protocol)
 
@@ -77,8 +89,16 @@ class TextSplit:
         return {}
 
     def summary(self) -> pd.DataFrame:
-        rows = [{"part": name, self.unit: len(df), **self.columns(df), "first": df["ts"].min(), "last": df["ts"].max()}
-                for name, df in self.parts().items()]
+        rows = [
+            {
+                "part": name,
+                self.unit: len(df),
+                **self.columns(df),
+                "first": df["ts"].min(),
+                "last": df["ts"].max(),
+            }
+            for name, df in self.parts().items()
+        ]
         return pd.DataFrame(rows).set_index("part").rename_axis(self.protocol)
 
 
@@ -89,10 +109,14 @@ def _utc(ts) -> pd.Timestamp:
 
 def _times(events: pd.DataFrame, col_ts: str) -> pd.Series:
     if col_ts not in events.columns:
-        raise KeyError(f"events: no {col_ts!r} column to split by time (has: {', '.join(map(str, events.columns))})")
+        raise KeyError(
+            f"events: no {col_ts!r} column to split by time (has: {', '.join(map(str, events.columns))})"
+        )
     ts = events[col_ts]
     if ts.isna().any():
-        raise ValueError(f"events.{col_ts}: {int(ts.isna().sum())} missing timestamps; a time split needs all")
+        raise ValueError(
+            f"events.{col_ts}: {int(ts.isna().sum())} missing timestamps; a time split needs all"
+        )
     return ts
 
 
@@ -101,8 +125,14 @@ def _check_frac(name: str, value: float, allow_zero: bool = False) -> None:
         raise ValueError(f"{name} must be in {'[0' if allow_zero else '(0'}, 1), got {value}")
 
 
-def temporal_split(events: pd.DataFrame, cutoff=None, test_frac: float = 0.2, val_frac: float = 0.0,
-                   *, col_ts: str = "ts") -> Split:
+def temporal_split(
+    events: pd.DataFrame,
+    cutoff=None,
+    test_frac: float = 0.2,
+    val_frac: float = 0.0,
+    *,
+    col_ts: str = "ts",
+) -> Split:
     """Protocol "temporal-global-cutoff": train on the past, test on the future.
 
     Test is every event at or after ``cutoff`` (naive times are read as UTC); without one,
@@ -127,22 +157,37 @@ def temporal_split(events: pd.DataFrame, cutoff=None, test_frac: float = 0.2, va
         n_before = int((~is_test).sum())
         n_val = int(round(n * val_frac))
         if n_val >= n_before:
-            raise ValueError(f"val_frac={val_frac} asks for {n_val} validation events but only "
-                             f"{n_before} lie before the cut-off {cutoff}")
+            raise ValueError(
+                f"val_frac={val_frac} asks for {n_val} validation events but only "
+                f"{n_before} lie before the cut-off {cutoff}"
+            )
         val_cutoff = _utc(ordered.iloc[n_before - n_val])
         is_val = ((ts >= val_cutoff).to_numpy()) & ~is_test
     else:
         is_val = np.zeros(n, dtype=bool)
     is_train = ~is_test & ~is_val
-    return Split(events[is_train], events[is_val], events[is_test], "temporal-global-cutoff",
-                 cutoff, val_cutoff)
+    return Split(
+        events[is_train],
+        events[is_val],
+        events[is_test],
+        "temporal-global-cutoff",
+        cutoff,
+        val_cutoff,
+    )
 
 
 _GROUP_COLUMNS = {"user": "user_id", "session": "session_id"}
 
 
-def leave_last_out(events: pd.DataFrame, by: str = "user", n: int = 1, validation: bool = False,
-                   *, col_ts: str = "ts", col_item: str = "item_id") -> Split:
+def leave_last_out(
+    events: pd.DataFrame,
+    by: str = "user",
+    n: int = 1,
+    validation: bool = False,
+    *,
+    col_ts: str = "ts",
+    col_item: str = "item_id",
+) -> Split:
     """Protocol "leave-last-out-user" / "-session": each group's latest interaction is test.
 
     Groups are users (``by="user"``) or sessions. Each group's last ``n`` interactions by time
@@ -162,12 +207,19 @@ def leave_last_out(events: pd.DataFrame, by: str = "user", n: int = 1, validatio
     ts = _times(events, col_ts)
     no_item = events[col_item].isna().to_numpy()
     if no_item.any():
-        raise ValueError(f"leave_last_out: {int(no_item.sum())} rows have no {col_item} (searches?); "
-                         "filter events to the interactions to hold out first, e.g. "
-                         "events[events.event_type == 'purchase']")
-    frame = pd.DataFrame({"g": events[col].reset_index(drop=True), "ts": ts.reset_index(drop=True),
-                          "item": events[col_item].astype(str).reset_index(drop=True),
-                          "pos": np.arange(len(events))})
+        raise ValueError(
+            f"leave_last_out: {int(no_item.sum())} rows have no {col_item} (searches?); "
+            "filter events to the interactions to hold out first, e.g. "
+            "events[events.event_type == 'purchase']"
+        )
+    frame = pd.DataFrame(
+        {
+            "g": events[col].reset_index(drop=True),
+            "ts": ts.reset_index(drop=True),
+            "item": events[col_item].astype(str).reset_index(drop=True),
+            "pos": np.arange(len(events)),
+        }
+    )
     frame = frame.sort_values(["g", "ts", "item", "pos"], kind="stable")
     groups = frame.groupby("g", sort=False)
     from_end = groups.cumcount(ascending=False).to_numpy()
@@ -187,8 +239,9 @@ def _percent_name(prefix: str, train_share: float) -> str:
     return f"{prefix}-{a}-{100 - a}"
 
 
-def random_split(events: pd.DataFrame, test_frac: float = 0.2,
-                 seed: int | np.random.Generator = DEFAULT_SEED) -> Split:
+def random_split(
+    events: pd.DataFrame, test_frac: float = 0.2, seed: int | np.random.Generator = DEFAULT_SEED
+) -> Split:
     """Protocol "tfrs-random-80-20": TensorFlow Recommenders' tutorials' split, a seeded shuffle
     whose first 80% of rows train and the rest test. Only for comparing with their published
     numbers: it trains on the future and leaves seen items in the test."""
@@ -199,12 +252,21 @@ def random_split(events: pd.DataFrame, test_frac: float = 0.2,
     n_train = n - int(round(n * test_frac))
     is_test = np.ones(n, dtype=bool)
     is_test[perm[:n_train]] = False
-    return Split(events[~is_test], events.iloc[:0], events[is_test],
-                 _percent_name("tfrs-random", 1 - test_frac))
+    return Split(
+        events[~is_test],
+        events.iloc[:0],
+        events[is_test],
+        _percent_name("tfrs-random", 1 - test_frac),
+    )
 
 
-def stratified_user_split(events: pd.DataFrame, ratio: float = 0.75,
-                          seed: int | np.random.Generator = DEFAULT_SEED, *, col_user: str = "user_id") -> Split:
+def stratified_user_split(
+    events: pd.DataFrame,
+    ratio: float = 0.75,
+    seed: int | np.random.Generator = DEFAULT_SEED,
+    *,
+    col_user: str = "user_id",
+) -> Split:
     """Protocol "msr-stratified-75-25": Microsoft Recommenders' ``python_stratified_split``.
 
     Each user's rows are shuffled (seeded) and the first round(ratio x n_user) train, the rest
@@ -213,18 +275,31 @@ def stratified_user_split(events: pd.DataFrame, ratio: float = 0.75,
     """
     _check_frac("ratio", ratio)
     r = seed if isinstance(seed, np.random.Generator) else rng(int(seed), "stratified_user_split")
-    frame = pd.DataFrame({"g": events[col_user].to_numpy(), "key": r.random(len(events)),
-                          "pos": np.arange(len(events))}).sort_values(["g", "key"], kind="stable")
+    frame = pd.DataFrame(
+        {
+            "g": events[col_user].to_numpy(),
+            "key": r.random(len(events)),
+            "pos": np.arange(len(events)),
+        }
+    ).sort_values(["g", "key"], kind="stable")
     groups = frame.groupby("g", sort=False)
     rank = groups.cumcount().to_numpy()
     size = groups["pos"].transform("size").to_numpy()
     is_test = np.zeros(len(events), dtype=bool)
     is_test[frame["pos"].to_numpy()[rank >= np.round(ratio * size)]] = True
-    return Split(events[~is_test], events.iloc[:0], events[is_test], _percent_name("msr-stratified", ratio))
+    return Split(
+        events[~is_test], events.iloc[:0], events[is_test], _percent_name("msr-stratified", ratio)
+    )
 
 
-def assert_no_leakage(train: pd.DataFrame, test: pd.DataFrame, cutoff=None, *, by: str | None = None,
-                      col_ts: str = "ts") -> None:
+def assert_no_leakage(
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    cutoff=None,
+    *,
+    by: str | None = None,
+    col_ts: str = "ts",
+) -> None:
     """Raise AssertionError, naming the rows, if training data reaches into the test period.
 
     With ``cutoff`` (the first instant of the test period, as ``Split.cutoff``) a training row
@@ -250,8 +325,13 @@ def assert_no_leakage(train: pd.DataFrame, test: pd.DataFrame, cutoff=None, *, b
         what = f"later than the earliest test event ({limit})"
     if bad.any():
         rows = train[bad]
-        shown = ", ".join(f"{idx!r} at {t}" + (f" ({by} {g!r})" if by else "")
-                          for idx, t, g in zip(rows.index[:5], rows[col_ts][:5],
-                                               rows[by][:5] if by else [None] * 5, strict=False))
-        raise AssertionError(f"leakage: {int(bad.sum())} training rows are {what} "
-                             f"(index {shown}{', ...' if bad.sum() > 5 else ''})")
+        shown = ", ".join(
+            f"{idx!r} at {t}" + (f" ({by} {g!r})" if by else "")
+            for idx, t, g in zip(
+                rows.index[:5], rows[col_ts][:5], rows[by][:5] if by else [None] * 5, strict=False
+            )
+        )
+        raise AssertionError(
+            f"leakage: {int(bad.sum())} training rows are {what} "
+            f"(index {shown}{', ...' if bad.sum() > 5 else ''})"
+        )

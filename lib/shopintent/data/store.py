@@ -31,7 +31,9 @@ _ARROW = {
     "float": pa.float64(),
     "int": pa.int64(),
     "dict": pa.map_(pa.string(), pa.string()),
-    "entities": pa.list_(pa.struct([("start", pa.int32()), ("end", pa.int32()), ("label", pa.string())])),
+    "entities": pa.list_(
+        pa.struct([("start", pa.int32()), ("end", pa.int32()), ("label", pa.string())])
+    ),
 }
 
 
@@ -47,9 +49,15 @@ class ShopData:
     meta: dict = field(default_factory=dict)
 
     @classmethod
-    def from_tables(cls, events: pd.DataFrame, items: pd.DataFrame | None = None,
-                    queries: pd.DataFrame | None = None, reviews: pd.DataFrame | None = None,
-                    extras: dict[str, pd.DataFrame] | None = None, meta: dict | None = None) -> ShopData:
+    def from_tables(
+        cls,
+        events: pd.DataFrame,
+        items: pd.DataFrame | None = None,
+        queries: pd.DataFrame | None = None,
+        reviews: pd.DataFrame | None = None,
+        extras: dict[str, pd.DataFrame] | None = None,
+        meta: dict | None = None,
+    ) -> ShopData:
         """Conform a loader's tables to the canonical schema and validate them together."""
         data = cls(
             events=conform("events", events),
@@ -63,8 +71,13 @@ class ShopData:
         return data
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        return {"events": self.events, "items": self.items, "queries": self.queries,
-                "reviews": self.reviews, **self.extras}
+        return {
+            "events": self.events,
+            "items": self.items,
+            "queries": self.queries,
+            "reviews": self.reviews,
+            **self.extras,
+        }
 
     def row_counts(self) -> dict[str, int]:
         return {name: len(df) for name, df in self.tables().items()}
@@ -73,9 +86,13 @@ class ShopData:
         validate_dataset(self.events, self.items, self.queries, self.reviews)
         for name, df in self.extras.items():
             if not name.isidentifier() or name in CANONICAL:
-                raise SchemaError(f"extra table name {name!r} must be an identifier other than {CANONICAL}")
+                raise SchemaError(
+                    f"extra table name {name!r} must be an identifier other than {CANONICAL}"
+                )
             if not isinstance(df, pd.DataFrame):
-                raise SchemaError(f"extra table {name}: expected a DataFrame, got {type(df).__name__}")
+                raise SchemaError(
+                    f"extra table {name}: expected a DataFrame, got {type(df).__name__}"
+                )
 
     def save(self, path: str | Path) -> Path:
         """Validate, then write the dataset atomically to the folder ``path``."""
@@ -84,9 +101,15 @@ class ShopData:
         with locked(path, wait=True), staging_dir(path) as tmp:
             for name, df in self.tables().items():
                 _write_parquet(df, tmp / f"{name}.parquet", name)
-            meta = {**self.meta, "schema_version": SCHEMA_VERSION, "rows": self.row_counts(),
-                    "extras": sorted(self.extras)}
-            (tmp / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
+            meta = {
+                **self.meta,
+                "schema_version": SCHEMA_VERSION,
+                "rows": self.row_counts(),
+                "extras": sorted(self.extras),
+            }
+            (tmp / "meta.json").write_text(
+                json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n"
+            )
         return path
 
     @classmethod
@@ -95,12 +118,17 @@ class ShopData:
         path = Path(path)
         meta_file = path / "meta.json"
         if not meta_file.is_file():
-            raise FileNotFoundError(f"{path} is not a prepared dataset (no meta.json); "
-                                    "run `shopintent data prepare --dataset ...` first")
+            raise FileNotFoundError(
+                f"{path} is not a prepared dataset (no meta.json); "
+                "run `shopintent data prepare --dataset ...` first"
+            )
         meta = json.loads(meta_file.read_text())
         canon = {name: _read_parquet(path / f"{name}.parquet", name) for name in CANONICAL}
-        extras = {name: _read_parquet(path / f"{name}.parquet", name) for name in meta.get("extras", [])
-                  if tables is None or name in tables}
+        extras = {
+            name: _read_parquet(path / f"{name}.parquet", name)
+            for name in meta.get("extras", [])
+            if tables is None or name in tables
+        }
         data = cls(**canon, extras=extras, meta=meta)
         data.validate()
         return data
@@ -135,7 +163,9 @@ def _read_parquet(path: Path, table: str) -> pd.DataFrame:
     if table in TABLES:
         for c in TABLES[table]:
             if c.kind == "entities":
-                df[c.name] = [None if v is None else [dict(e) for e in v] for v in df[c.name].tolist()]
+                df[c.name] = [
+                    None if v is None else [dict(e) for e in v] for v in df[c.name].tolist()
+                ]
             if c.kind == "dict":
                 df[c.name] = pd.Series(df[c.name].tolist(), dtype=object)
     return df

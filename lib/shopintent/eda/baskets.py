@@ -18,13 +18,26 @@ from shopintent.eda.quality import unavailable
 
 BASKET_KEYS = {"session": "session_id", "user": "user_id"}
 ITEMSET_COLUMNS = ["itemset", "size", "support", "count"]
-RULE_COLUMNS = ["antecedents", "consequents", "antecedent_support", "consequent_support", "support",
-                "confidence", "lift", "count"]
+RULE_COLUMNS = [
+    "antecedents",
+    "consequents",
+    "antecedent_support",
+    "consequent_support",
+    "support",
+    "confidence",
+    "lift",
+    "count",
+]
 
 
-def basket_items(events: pd.DataFrame, items: pd.DataFrame | None = None, by: str = "session",
-                 level: str = "item", category_level: int | None = None,
-                 event_types: tuple[str, ...] = ("purchase",)) -> pd.DataFrame:
+def basket_items(
+    events: pd.DataFrame,
+    items: pd.DataFrame | None = None,
+    by: str = "session",
+    level: str = "item",
+    category_level: int | None = None,
+    event_types: tuple[str, ...] = ("purchase",),
+) -> pd.DataFrame:
     """Distinct (``basket``, ``item``) pairs of the ``event_types`` events (purchases by default).
 
     ``level="category"`` replaces each item by its category (cut to ``category_level`` parts;
@@ -34,16 +47,22 @@ def basket_items(events: pd.DataFrame, items: pd.DataFrame | None = None, by: st
         raise ValueError(f"by must be one of {', '.join(BASKET_KEYS)}, got {by!r}")
     if level not in ("item", "category"):
         raise ValueError(f"level must be 'item' or 'category', got {level!r}")
-    chosen = events.loc[events["event_type"].isin(event_types) & events["item_id"].notna(),
-                        [BASKET_KEYS[by], "item_id"]]
+    chosen = events.loc[
+        events["event_type"].isin(event_types) & events["item_id"].notna(),
+        [BASKET_KEYS[by], "item_id"],
+    ]
     if chosen.empty:
         return unavailable(["basket", "item"], f"the log has no {' or '.join(event_types)} events")
-    out = pd.DataFrame({"basket": chosen[BASKET_KEYS[by]].to_numpy(), "item": chosen["item_id"].to_numpy()})
+    out = pd.DataFrame(
+        {"basket": chosen[BASKET_KEYS[by]].to_numpy(), "item": chosen["item_id"].to_numpy()}
+    )
     if level == "category":
         if items is None or "category" not in items or items["category"].notna().sum() == 0:
             return unavailable(["basket", "item"], "the items table has no categories")
-        lookup = pd.Series(category_path(items["category"], category_level).to_numpy(),
-                           index=items["item_id"].to_numpy())
+        lookup = pd.Series(
+            category_path(items["category"], category_level).to_numpy(),
+            index=items["item_id"].to_numpy(),
+        )
         out["item"] = out["item"].map(lookup)
         out = out.dropna(subset=["item"])
     return out.drop_duplicates(ignore_index=True)
@@ -54,8 +73,12 @@ def basket_stats(baskets: pd.DataFrame) -> dict[str, float | None]:
     if baskets.empty:
         return {"baskets": 0, "multi_item_baskets": 0, "mean_size": None, "items": 0}
     size = baskets.groupby("basket").size()
-    return {"baskets": len(size), "multi_item_baskets": int((size >= 2).sum()),
-            "mean_size": float(size.mean()), "items": int(baskets["item"].nunique())}
+    return {
+        "baskets": len(size),
+        "multi_item_baskets": int((size >= 2).sum()),
+        "mean_size": float(size.mean()),
+        "items": int(baskets["item"].nunique()),
+    }
 
 
 def one_hot(baskets: pd.DataFrame, max_items: int | None = 500) -> pd.DataFrame:
@@ -68,11 +91,13 @@ def one_hot(baskets: pd.DataFrame, max_items: int | None = 500) -> pd.DataFrame:
 
     basket_code, basket_ids = pd.factorize(baskets["basket"], sort=True)
     freq = baskets["item"].value_counts()
-    kept = freq.index[: max_items] if max_items else freq.index
+    kept = freq.index[:max_items] if max_items else freq.index
     keep = baskets["item"].isin(kept).to_numpy()
     item_code = pd.Index(kept).get_indexer(baskets["item"][keep])
-    m = sparse.csr_matrix((np.ones(keep.sum(), dtype=bool), (basket_code[keep], item_code)),
-                          shape=(len(basket_ids), len(kept)))
+    m = sparse.csr_matrix(
+        (np.ones(keep.sum(), dtype=bool), (basket_code[keep], item_code)),
+        shape=(len(basket_ids), len(kept)),
+    )
     out = pd.DataFrame.sparse.from_spmatrix(m, index=basket_ids, columns=kept.astype(str))
     return out.astype(pd.SparseDtype(bool, False))
 
@@ -83,8 +108,13 @@ def _too_few(baskets: pd.DataFrame, min_count: int) -> str | None:
     return f"only {n} basket{plural}, fewer than min_count={min_count}" if n < min_count else None
 
 
-def _fpgrowth(baskets: pd.DataFrame, min_support: float, min_count: int, max_items: int | None,
-              max_len: int | None) -> tuple[pd.DataFrame, int, float]:
+def _fpgrowth(
+    baskets: pd.DataFrame,
+    min_support: float,
+    min_count: int,
+    max_items: int | None,
+    max_len: int | None,
+) -> tuple[pd.DataFrame, int, float]:
     """mlxtend's own itemset table (frozensets), the number of baskets and the support used."""
     from mlxtend.frequent_patterns import fpgrowth  # imported here: only this module needs it
 
@@ -94,8 +124,13 @@ def _fpgrowth(baskets: pd.DataFrame, min_support: float, min_count: int, max_ite
     return fpgrowth(onehot, min_support=threshold, use_colnames=True, max_len=max_len), n, threshold
 
 
-def frequent_itemsets(baskets: pd.DataFrame, min_support: float = 0.01, min_count: int = 2,
-                      max_items: int | None = 500, max_len: int | None = 3) -> pd.DataFrame:
+def frequent_itemsets(
+    baskets: pd.DataFrame,
+    min_support: float = 0.01,
+    min_count: int = 2,
+    max_items: int | None = 500,
+    max_len: int | None = 3,
+) -> pd.DataFrame:
     """Itemsets in at least max(``min_support``·N, ``min_count``) of the N baskets (FP-growth):
     ``itemset`` (sorted tuple), ``size``, ``support``, ``count``; most supported first."""
     if baskets.empty:
@@ -103,18 +138,29 @@ def frequent_itemsets(baskets: pd.DataFrame, min_support: float = 0.01, min_coun
     if _too_few(baskets, min_count):
         return unavailable(ITEMSET_COLUMNS, _too_few(baskets, min_count))
     found, n, threshold = _fpgrowth(baskets, min_support, min_count, max_items, max_len)
-    out = pd.DataFrame({"itemset": [tuple(sorted(s)) for s in found["itemsets"]],
-                        "support": found["support"].to_numpy(dtype=float)})
+    out = pd.DataFrame(
+        {
+            "itemset": [tuple(sorted(s)) for s in found["itemsets"]],
+            "support": found["support"].to_numpy(dtype=float),
+        }
+    )
     out.insert(1, "size", out["itemset"].map(len).astype(np.int64))
     out["count"] = np.rint(out["support"] * n).astype(np.int64)
-    out = out.sort_values(["support", "size"], ascending=[False, True], kind="stable", ignore_index=True)
+    out = out.sort_values(
+        ["support", "size"], ascending=[False, True], kind="stable", ignore_index=True
+    )
     out.attrs.update({"baskets": n, "min_support": threshold})
     return out
 
 
-def association_rules(baskets: pd.DataFrame, min_support: float = 0.01, min_confidence: float = 0.1,
-                      min_count: int = 2, max_items: int | None = 500,
-                      max_len: int | None = 3) -> pd.DataFrame:
+def association_rules(
+    baskets: pd.DataFrame,
+    min_support: float = 0.01,
+    min_confidence: float = 0.1,
+    min_count: int = 2,
+    max_items: int | None = 500,
+    max_len: int | None = 3,
+) -> pd.DataFrame:
     """Rules A → C from ``basket_items``: ``antecedents, consequents`` (sorted tuples),
     ``antecedent_support, consequent_support, support, confidence, lift, count``, by lift.
 
@@ -128,8 +174,11 @@ def association_rules(baskets: pd.DataFrame, min_support: float = 0.01, min_conf
     if stats["baskets"] == 0:
         return unavailable(RULE_COLUMNS, baskets.attrs.get("reason", "no baskets"))
     if stats["multi_item_baskets"] == 0:
-        out = unavailable(RULE_COLUMNS, f"no basket has two or more distinct items "
-                                        f"({stats['baskets']} baskets, all of one item)")
+        out = unavailable(
+            RULE_COLUMNS,
+            f"no basket has two or more distinct items "
+            f"({stats['baskets']} baskets, all of one item)",
+        )
         out.attrs.update(stats)
         return out
     if _too_few(baskets, min_count):
@@ -138,32 +187,58 @@ def association_rules(baskets: pd.DataFrame, min_support: float = 0.01, min_conf
         return out
     frozen, n, threshold = _fpgrowth(baskets, min_support, min_count, max_items, max_len)
     if (frozen["itemsets"].map(len) >= 2).any():
-        found = mine(frozen, num_itemsets=n, metric="confidence", min_threshold=min_confidence,
-                     return_metrics=["antecedent support", "consequent support", "support",
-                                     "confidence", "lift"])
+        found = mine(
+            frozen,
+            num_itemsets=n,
+            metric="confidence",
+            min_threshold=min_confidence,
+            return_metrics=[
+                "antecedent support",
+                "consequent support",
+                "support",
+                "confidence",
+                "lift",
+            ],
+        )
     else:
-        found = pd.DataFrame(columns=["antecedents", "consequents", "antecedent support",
-                                      "consequent support", "support", "confidence", "lift"])
-    out = pd.DataFrame({
-        "antecedents": [tuple(sorted(s)) for s in found["antecedents"]],
-        "consequents": [tuple(sorted(s)) for s in found["consequents"]],
-        "antecedent_support": found["antecedent support"].to_numpy(dtype=float),
-        "consequent_support": found["consequent support"].to_numpy(dtype=float),
-        "support": found["support"].to_numpy(dtype=float),
-        "confidence": found["confidence"].to_numpy(dtype=float),
-        "lift": found["lift"].to_numpy(dtype=float),
-    })
+        found = pd.DataFrame(
+            columns=[
+                "antecedents",
+                "consequents",
+                "antecedent support",
+                "consequent support",
+                "support",
+                "confidence",
+                "lift",
+            ]
+        )
+    out = pd.DataFrame(
+        {
+            "antecedents": [tuple(sorted(s)) for s in found["antecedents"]],
+            "consequents": [tuple(sorted(s)) for s in found["consequents"]],
+            "antecedent_support": found["antecedent support"].to_numpy(dtype=float),
+            "consequent_support": found["consequent support"].to_numpy(dtype=float),
+            "support": found["support"].to_numpy(dtype=float),
+            "confidence": found["confidence"].to_numpy(dtype=float),
+            "lift": found["lift"].to_numpy(dtype=float),
+        }
+    )
     out["count"] = np.rint(out["support"] * n).astype(np.int64)
-    out = out.sort_values(["lift", "confidence", "support"], ascending=False, kind="stable",
-                          ignore_index=True)
-    out.attrs.update({**stats, "min_support": threshold,
-                      "min_confidence": min_confidence})
+    out = out.sort_values(
+        ["lift", "confidence", "support"], ascending=False, kind="stable", ignore_index=True
+    )
+    out.attrs.update({**stats, "min_support": threshold, "min_confidence": min_confidence})
     return out
 
 
-def purchase_rules(events: pd.DataFrame, items: pd.DataFrame | None = None, by: str = "session",
-                   level: str = "item", category_level: int | None = None,
-                   **thresholds) -> pd.DataFrame:
+def purchase_rules(
+    events: pd.DataFrame,
+    items: pd.DataFrame | None = None,
+    by: str = "session",
+    level: str = "item",
+    category_level: int | None = None,
+    **thresholds,
+) -> pd.DataFrame:
     """``association_rules`` on the purchase baskets of ``events`` in one call
     (``thresholds``: min_support, min_confidence, min_count, max_items, max_len)."""
     baskets = basket_items(events, items, by=by, level=level, category_level=category_level)

@@ -44,7 +44,9 @@ def funnel_table(events: pd.DataFrame, unit: str = "session") -> pd.DataFrame:
     present = events["event_type"].value_counts().reindex(list(FUNNEL), fill_value=0).gt(0)
     units = reached.sum().astype(np.int64)
     total = len(reached)
-    out = pd.DataFrame({"stage": list(FUNNEL), "present": present.to_numpy(), "units": units.to_numpy()})
+    out = pd.DataFrame(
+        {"stage": list(FUNNEL), "present": present.to_numpy(), "units": units.to_numpy()}
+    )
     out["share_of_all"] = (units / total).where(present).to_numpy() if total else np.nan
     prev_units = out["units"].shift(1)
     ok = out["present"] & out["present"].shift(1, fill_value=False) & prev_units.gt(0)
@@ -88,8 +90,15 @@ def funnel_both(events: pd.DataFrame) -> pd.DataFrame:
     """Sessions and users side by side: ``stage, present, sessions, session_step_rate,
     session_from_previous, users, user_step_rate, user_from_previous``."""
     s, u = funnel_table(events, "session"), funnel_table(events, "user")
-    return pd.DataFrame({"stage": s["stage"], "present": s["present"],
-                         "sessions": s["units"], "session_step_rate": s["step_rate"],
-                         "session_from_previous": s["from_previous"],
-                         "users": u["units"], "user_step_rate": u["step_rate"],
-                         "user_from_previous": u["from_previous"]})
+    return pd.DataFrame(
+        {
+            "stage": s["stage"],
+            "present": s["present"],
+            "sessions": s["units"],
+            "session_step_rate": s["step_rate"],
+            "session_from_previous": s["from_previous"],
+            "users": u["units"],
+            "user_step_rate": u["step_rate"],
+            "user_from_previous": u["from_previous"],
+        }
+    )

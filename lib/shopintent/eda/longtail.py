@@ -40,8 +40,9 @@ def top_share(counts, frac: float = 0.2) -> float | None:
     return float(x[:k].sum() / x.sum())
 
 
-def item_popularity(events: pd.DataFrame, event_type: str = "view",
-                    catalogue: pd.Series | None = None) -> pd.DataFrame:
+def item_popularity(
+    events: pd.DataFrame, event_type: str = "view", catalogue: pd.Series | None = None
+) -> pd.DataFrame:
     """Items by popularity, most popular first:
     ``rank, item_id, events, share, cum_share, item_frac`` (the popularity curve).
 
@@ -50,14 +51,23 @@ def item_popularity(events: pd.DataFrame, event_type: str = "view",
     """
     chosen = events.loc[events["event_type"] == event_type, "item_id"].dropna()
     if chosen.empty:
-        return unavailable(POPULARITY_COLUMNS, f"the events have no {event_type!r} events with an item")
+        return unavailable(
+            POPULARITY_COLUMNS, f"the events have no {event_type!r} events with an item"
+        )
     counts = chosen.value_counts()
     if catalogue is not None and len(catalogue):
-        counts = counts.reindex(counts.index.union(pd.Index(catalogue.dropna().unique())), fill_value=0)
+        counts = counts.reindex(
+            counts.index.union(pd.Index(catalogue.dropna().unique())), fill_value=0
+        )
     counts = counts.sort_values(ascending=False, kind="stable")
     total = counts.sum()
-    out = pd.DataFrame({"rank": np.arange(1, len(counts) + 1), "item_id": counts.index.astype(str),
-                        "events": counts.to_numpy(dtype=np.int64)})
+    out = pd.DataFrame(
+        {
+            "rank": np.arange(1, len(counts) + 1),
+            "item_id": counts.index.astype(str),
+            "events": counts.to_numpy(dtype=np.int64),
+        }
+    )
     out["share"] = out["events"] / total
     out["cum_share"] = out["events"].cumsum() / total
     out["item_frac"] = out["rank"] / len(out)
@@ -70,8 +80,12 @@ def concentration(popularity: pd.DataFrame, frac: float = 0.2) -> dict[str, floa
     if popularity.empty:
         return {"gini": None, "top_share": None, "zero_share": None, "items": 0}
     counts = popularity["events"]
-    return {"gini": gini(counts), "top_share": top_share(counts, frac),
-            "zero_share": float((counts == 0).mean()), "items": len(counts)}
+    return {
+        "gini": gini(counts),
+        "top_share": top_share(counts, frac),
+        "zero_share": float((counts == 0).mean()),
+        "items": len(counts),
+    }
 
 
 def category_path(category: pd.Series, level: int | None = 1) -> pd.Series:
@@ -84,8 +98,13 @@ def category_path(category: pd.Series, level: int | None = 1) -> pd.Series:
     return category.str.split(".", n=level).str[:level].str.join(".")
 
 
-def attribute_shares(events: pd.DataFrame, items: pd.DataFrame, by: str = "brand",
-                     event_type: str = "view", level: int | None = 1) -> pd.DataFrame:
+def attribute_shares(
+    events: pd.DataFrame,
+    items: pd.DataFrame,
+    by: str = "brand",
+    event_type: str = "view",
+    level: int | None = 1,
+) -> pd.DataFrame:
     """Catalogue items and ``event_type`` events per brand or category:
     ``<by>, items, item_share, events, event_share``, most events first.
 
@@ -104,7 +123,11 @@ def attribute_shares(events: pd.DataFrame, items: pd.DataFrame, by: str = "brand
     n_items = key.value_counts()
     n_events = ev_key.value_counts()
     out = pd.concat({"items": n_items, "events": n_events}, axis=1).fillna(0).astype(np.int64)
-    out = out.sort_values(["events", "items"], ascending=False, kind="stable").rename_axis(by).reset_index()
+    out = (
+        out.sort_values(["events", "items"], ascending=False, kind="stable")
+        .rename_axis(by)
+        .reset_index()
+    )
     out.insert(2, "item_share", out["items"] / max(out["items"].sum(), 1))
     out["event_share"] = out["events"] / out["events"].sum() if out["events"].sum() else np.nan
     out.attrs["unknown_events"] = int(ev_key.isna().sum())
@@ -120,7 +143,9 @@ def item_prices(events: pd.DataFrame, items: pd.DataFrame) -> pd.Series:
     return cat.fillna(seen.reindex(cat.index)).rename("price").rename_axis("item_id")
 
 
-def price_by_category(events: pd.DataFrame, items: pd.DataFrame, level: int | None = 1) -> pd.DataFrame:
+def price_by_category(
+    events: pd.DataFrame, items: pd.DataFrame, level: int | None = 1
+) -> pd.DataFrame:
     """Price distribution of catalogue items per category (cut to ``level``):
     ``category, items, mean, min, p10 .. p99, max``, by median price descending."""
     cols = ["category", "items", "mean", "min", *[f"p{round(q * 100)}" for q in QUANTILES], "max"]
@@ -129,13 +154,23 @@ def price_by_category(events: pd.DataFrame, items: pd.DataFrame, level: int | No
     if items["category"].notna().sum() == 0:
         return unavailable(cols, "the items table has no categories")
     price = item_prices(events, items).to_numpy()
-    df = pd.DataFrame({"category": category_path(items["category"], level).to_numpy(), "price": price})
+    df = pd.DataFrame(
+        {"category": category_path(items["category"], level).to_numpy(), "price": price}
+    )
     df = df.dropna()
     if df.empty:
         return unavailable(cols, "no item has a price (neither in items nor on events)")
     g = df.groupby("category")["price"]
     q = g.quantile(list(QUANTILES)).unstack()
     q.columns = [f"p{round(p * 100)}" for p in QUANTILES]
-    out = pd.concat([g.size().rename("items"), g.mean().rename("mean"), g.min().rename("min"), q,
-                     g.max().rename("max")], axis=1)
+    out = pd.concat(
+        [
+            g.size().rename("items"),
+            g.mean().rename("mean"),
+            g.min().rename("min"),
+            q,
+            g.max().rename("max"),
+        ],
+        axis=1,
+    )
     return out.sort_values("p50", ascending=False, kind="stable").reset_index()[cols]

@@ -40,16 +40,29 @@ def distribution(values: pd.Series | Mapping[str, pd.Series]) -> pd.DataFrame:
     for name, s in named.items():
         s = pd.to_numeric(pd.Series(s), errors="coerce").dropna()
         q = s.quantile(QUANTILES).to_numpy() if len(s) else np.full(len(QUANTILES), np.nan)
-        rows.append([name, len(s), s.mean() if len(s) else np.nan, s.min() if len(s) else np.nan,
-                     *q, s.max() if len(s) else np.nan])
+        rows.append(
+            [
+                name,
+                len(s),
+                s.mean() if len(s) else np.nan,
+                s.min() if len(s) else np.nan,
+                *q,
+                s.max() if len(s) else np.nan,
+            ]
+        )
     cols = ["variable", "count", "mean", "min", *[f"p{round(p * 100)}" for p in QUANTILES], "max"]
     return pd.DataFrame(rows, columns=cols)
 
 
 def row_counts(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """Rows and columns of each table (e.g. ``shop.tables()``), in the mapping's order."""
-    return pd.DataFrame({"table": list(tables), "rows": [len(df) for df in tables.values()],
-                         "columns": [df.shape[1] for df in tables.values()]})
+    return pd.DataFrame(
+        {
+            "table": list(tables),
+            "rows": [len(df) for df in tables.values()],
+            "columns": [df.shape[1] for df in tables.values()],
+        }
+    )
 
 
 def null_counts(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
@@ -60,8 +73,16 @@ def null_counts(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     frames = []
     for name, df in tables.items():
         nulls = df.isna().sum()
-        frames.append(pd.DataFrame({"table": name, "column": nulls.index.astype(str), "rows": len(df),
-                                    "nulls": nulls.to_numpy(dtype=np.int64)}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "table": name,
+                    "column": nulls.index.astype(str),
+                    "rows": len(df),
+                    "nulls": nulls.to_numpy(dtype=np.int64),
+                }
+            )
+        )
     if not frames:
         return unavailable(["table", "column", "rows", "nulls", "null_share"], "no tables given")
     out = pd.concat(frames, ignore_index=True)
@@ -84,11 +105,20 @@ def time_span(events: pd.DataFrame) -> dict[str, object]:
     """First and last event time, the span in days, and on how many distinct UTC days there are events."""
     ts = events["ts"].dropna() if "ts" in events else pd.Series([], dtype="datetime64[us, UTC]")
     if ts.empty:
-        return {"start": None, "end": None, "days": None, "active_days": None,
-                "reason": "no event timestamps"}
+        return {
+            "start": None,
+            "end": None,
+            "days": None,
+            "active_days": None,
+            "reason": "no event timestamps",
+        }
     start, end = ts.min(), ts.max()
-    return {"start": start, "end": end, "days": (end - start) / pd.Timedelta(days=1),
-            "active_days": int(ts.dt.floor("D").nunique())}
+    return {
+        "start": start,
+        "end": end,
+        "days": (end - start) / pd.Timedelta(days=1),
+        "active_days": int(ts.dt.floor("D").nunique()),
+    }
 
 
 def event_type_counts(events: pd.DataFrame) -> pd.DataFrame:
@@ -97,8 +127,9 @@ def event_type_counts(events: pd.DataFrame) -> pd.DataFrame:
     Canonical types first, in funnel order (types the log does not have are left out).
     """
     g = events.groupby("event_type", observed=True)
-    out = pd.DataFrame({"events": g.size(), "sessions": g["session_id"].nunique(),
-                        "users": g["user_id"].nunique()})
+    out = pd.DataFrame(
+        {"events": g.size(), "sessions": g["session_id"].nunique(), "users": g["user_id"].nunique()}
+    )
     order = [t for t in EVENT_TYPES if t in out.index] + sorted(set(out.index) - set(EVENT_TYPES))
     out = out.loc[order].rename_axis("event_type").reset_index()
     out.insert(2, "share", out["events"] / len(events) if len(events) else np.nan)
@@ -110,7 +141,14 @@ def quality_summary(tables: Mapping[str, pd.DataFrame]) -> dict[str, object]:
     events = tables["events"]
     dup = duplicate_events(events)
     span = time_span(events)
-    return {"events": len(events), "duplicate_events": dup["count"], "duplicate_share": dup["share"],
-            "sessions": int(events["session_id"].nunique()), "users": int(events["user_id"].nunique()),
-            "start": span["start"], "end": span["end"], "days": span["days"],
-            "active_days": span["active_days"]}
+    return {
+        "events": len(events),
+        "duplicate_events": dup["count"],
+        "duplicate_share": dup["share"],
+        "sessions": int(events["session_id"].nunique()),
+        "users": int(events["user_id"].nunique()),
+        "start": span["start"],
+        "end": span["end"],
+        "days": span["days"],
+        "active_days": span["active_days"],
+    }

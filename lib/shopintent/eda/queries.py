@@ -29,21 +29,29 @@ def query_lengths(queries: pd.DataFrame) -> pd.DataFrame:
     if _texts(queries).empty:
         return unavailable(["query_id", "words", "chars"], "the dataset has no search queries")
     text = queries["text"].fillna("").astype(str)
-    return pd.DataFrame({"query_id": queries["query_id"].to_numpy(),
-                         "words": text.str.count(_WORD).to_numpy(dtype=np.int64),
-                         "chars": text.str.strip().str.len().to_numpy(dtype=np.int64)})
+    return pd.DataFrame(
+        {
+            "query_id": queries["query_id"].to_numpy(),
+            "words": text.str.count(_WORD).to_numpy(dtype=np.int64),
+            "chars": text.str.strip().str.len().to_numpy(dtype=np.int64),
+        }
+    )
 
 
 def length_stats(lengths: pd.DataFrame) -> pd.DataFrame:
     """Distribution of words and characters per query, from ``query_lengths``."""
     if lengths.empty:
-        out = distribution({"words": pd.Series([], dtype=float), "chars": pd.Series([], dtype=float)})
+        out = distribution(
+            {"words": pd.Series([], dtype=float), "chars": pd.Series([], dtype=float)}
+        )
         out.attrs.update(lengths.attrs)
         return out
     return distribution({"words": lengths["words"], "chars": lengths["chars"]})
 
 
-def top_terms(queries: pd.DataFrame, n: int = 30, stopwords: frozenset[str] = STOPWORDS) -> pd.DataFrame:
+def top_terms(
+    queries: pd.DataFrame, n: int = 30, stopwords: frozenset[str] = STOPWORDS
+) -> pd.DataFrame:
     """The ``n`` words in most queries: ``term, queries, query_share, occurrences``.
 
     ``queries`` counts each query once however often it repeats the word.
@@ -58,7 +66,9 @@ def top_terms(queries: pd.DataFrame, n: int = 30, stopwords: frozenset[str] = ST
         return unavailable(cols, "the queries contain no words")
     occurrences = words.value_counts()
     in_queries = words.reset_index().drop_duplicates().iloc[:, 1].value_counts()
-    out = pd.DataFrame({"queries": in_queries, "occurrences": occurrences.reindex(in_queries.index)})
+    out = pd.DataFrame(
+        {"queries": in_queries, "occurrences": occurrences.reindex(in_queries.index)}
+    )
     out = out.sort_values(["queries", "occurrences"], ascending=False, kind="stable").head(n)
     out.insert(1, "query_share", out["queries"] / len(text))
     return out.rename_axis("term").reset_index()[cols]
@@ -94,8 +104,12 @@ def brand_mentions(queries: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
     if found.empty:
         return pd.DataFrame({c: pd.Series([], dtype=object) for c in cols})
     rows = found.index.get_level_values(0).to_numpy()
-    return pd.DataFrame({"query_id": queries["query_id"].to_numpy()[rows],
-                         "brand": found[0].str.lower().map(spelling).to_numpy()})
+    return pd.DataFrame(
+        {
+            "query_id": queries["query_id"].to_numpy()[rows],
+            "brand": found[0].str.lower().map(spelling).to_numpy(),
+        }
+    )
 
 
 def brand_share(queries: pd.DataFrame, items: pd.DataFrame) -> dict[str, float | None]:
@@ -114,7 +128,9 @@ def brand_share(queries: pd.DataFrame, items: pd.DataFrame) -> dict[str, float |
 def brand_query_counts(mentions: pd.DataFrame, n: int = 20) -> pd.DataFrame:
     """The ``n`` brands named in most queries: ``brand, queries``, from ``brand_mentions``."""
     if mentions.empty:
-        return unavailable(["brand", "queries"], mentions.attrs.get("reason", "no brand is mentioned"))
+        return unavailable(
+            ["brand", "queries"], mentions.attrs.get("reason", "no brand is mentioned")
+        )
     counts = mentions.drop_duplicates()["brand"].value_counts().head(n)
     return counts.rename("queries").rename_axis("brand").reset_index()
 
@@ -124,5 +140,10 @@ def intent_shares(queries: pd.DataFrame) -> pd.DataFrame:
     if "intent" not in queries or queries["intent"].notna().sum() == 0:
         return unavailable(["intent", "queries", "share"], "the queries carry no intent labels")
     counts = queries["intent"].value_counts()
-    return pd.DataFrame({"intent": counts.index.astype(str), "queries": counts.to_numpy(),
-                         "share": counts.to_numpy() / counts.sum()})
+    return pd.DataFrame(
+        {
+            "intent": counts.index.astype(str),
+            "queries": counts.to_numpy(),
+            "share": counts.to_numpy() / counts.sum(),
+        }
+    )

@@ -14,8 +14,15 @@ import pandas as pd
 
 from shopintent.eda.quality import unavailable
 
-RFM_COLUMNS = ["user_id", "last_ts", "recency_days", "frequency", "monetary", "purchases",
-               "purchase_sessions"]
+RFM_COLUMNS = [
+    "user_id",
+    "last_ts",
+    "recency_days",
+    "frequency",
+    "monetary",
+    "purchases",
+    "purchase_sessions",
+]
 
 #: Segment of each (R, F) score pair: SEGMENT_GRID[r - 1][f - 1], after the widely used RFM map.
 _GRID_ROWS = {
@@ -26,8 +33,18 @@ _GRID_ROWS = {
     5: ["new", "potential_loyalist", "potential_loyalist", "champions", "champions"],
 }
 SEGMENT_GRID = np.array([_GRID_ROWS[r] for r in range(1, 6)], dtype=object)
-SEGMENTS = ("champions", "loyal", "potential_loyalist", "new", "promising", "need_attention",
-            "about_to_sleep", "at_risk", "cant_lose", "hibernating")
+SEGMENTS = (
+    "champions",
+    "loyal",
+    "potential_loyalist",
+    "new",
+    "promising",
+    "need_attention",
+    "about_to_sleep",
+    "at_risk",
+    "cant_lose",
+    "hibernating",
+)
 
 
 def rfm_features(events: pd.DataFrame, now: pd.Timestamp | None = None) -> pd.DataFrame:
@@ -47,7 +64,9 @@ def rfm_features(events: pd.DataFrame, now: pd.Timestamp | None = None) -> pd.Da
     bought = events[events["event_type"] == "purchase"]
     pg = bought.groupby("user_id")
     out["purchases"] = pg.size().reindex(out.index, fill_value=0).astype(np.int64)
-    out["purchase_sessions"] = pg["session_id"].nunique().reindex(out.index, fill_value=0).astype(np.int64)
+    out["purchase_sessions"] = (
+        pg["session_id"].nunique().reindex(out.index, fill_value=0).astype(np.int64)
+    )
     why = None
     if bought.empty:
         why = "the log has no purchases"
@@ -117,17 +136,31 @@ def segment_summary(segments: pd.DataFrame) -> pd.DataFrame:
     ``buyer_share`` = users with a purchase / users; ``session_conversion`` = sessions with a
     purchase / sessions of the segment's users. Both NaN when the log has no purchases.
     """
-    cols = ["segment", "users", "user_share", "mean_recency_days", "mean_frequency", "mean_monetary",
-            "buyer_share", "session_conversion"]
+    cols = [
+        "segment",
+        "users",
+        "user_share",
+        "mean_recency_days",
+        "mean_frequency",
+        "mean_monetary",
+        "buyer_share",
+        "session_conversion",
+    ]
     if segments.empty or segments["segment"].isna().all():
-        return unavailable(cols, segments.attrs.get("reason") or "no segments (named only for q = 5)")
+        return unavailable(
+            cols, segments.attrs.get("reason") or "no segments (named only for q = 5)"
+        )
     g = segments.groupby("segment")
-    out = pd.DataFrame({
-        "users": g.size(), "mean_recency_days": g["recency_days"].mean(),
-        "mean_frequency": g["frequency"].mean(), "mean_monetary": g["monetary"].mean(),
-        "buyer_share": segments["purchases"].gt(0).groupby(segments["segment"]).mean(),
-        "session_conversion": g["purchase_sessions"].sum() / g["frequency"].sum(),
-    })
+    out = pd.DataFrame(
+        {
+            "users": g.size(),
+            "mean_recency_days": g["recency_days"].mean(),
+            "mean_frequency": g["frequency"].mean(),
+            "mean_monetary": g["monetary"].mean(),
+            "buyer_share": segments["purchases"].gt(0).groupby(segments["segment"]).mean(),
+            "session_conversion": g["purchase_sessions"].sum() / g["frequency"].sum(),
+        }
+    )
     no_purchases = segments["purchases"].sum() == 0
     if no_purchases:
         out[["buyer_share", "session_conversion"]] = np.nan

@@ -22,8 +22,12 @@ def session_table(events: pd.DataFrame) -> pd.DataFrame:
     """
     code, ids = pd.factorize(events["session_id"])
     g = events.groupby(code, sort=True)
-    out = g.agg(user_id=("user_id", "first"), start=("ts", "min"), end=("ts", "max"),
-                events=("event_type", "size"))
+    out = g.agg(
+        user_id=("user_id", "first"),
+        start=("ts", "min"),
+        end=("ts", "max"),
+        events=("event_type", "size"),
+    )
     out.insert(0, "session_id", ids[out.index])
     out["duration_min"] = (out["end"] - out["start"]) / pd.Timedelta(minutes=1)
     present = set(events["event_type"].unique())
@@ -38,8 +42,9 @@ def session_table(events: pd.DataFrame) -> pd.DataFrame:
 
 def session_stats(sessions: pd.DataFrame) -> pd.DataFrame:
     """Distribution of events per session and session duration (minutes), from ``session_table``."""
-    return distribution({"events_per_session": sessions["events"],
-                         "duration_min": sessions["duration_min"]})
+    return distribution(
+        {"events_per_session": sessions["events"], "duration_min": sessions["duration_min"]}
+    )
 
 
 def length_counts(sessions: pd.DataFrame, cap: int = 30) -> pd.DataFrame:
@@ -56,23 +61,36 @@ def user_activity(events: pd.DataFrame) -> pd.DataFrame:
     most events first. ``active_days``: distinct UTC days with at least one event."""
     day = events["ts"].dt.floor("D")
     g = events.assign(day=day).groupby("user_id", sort=False)
-    out = g.agg(events=("event_type", "size"), sessions=("session_id", "nunique"),
-                active_days=("day", "nunique"), first_ts=("ts", "min"), last_ts=("ts", "max"))
+    out = g.agg(
+        events=("event_type", "size"),
+        sessions=("session_id", "nunique"),
+        active_days=("day", "nunique"),
+        first_ts=("ts", "min"),
+        last_ts=("ts", "max"),
+    )
     return out.sort_values("events", ascending=False, kind="stable").reset_index()
 
 
 def activity_stats(users: pd.DataFrame) -> pd.DataFrame:
     """Distribution of events, sessions and active days per user, from ``user_activity``."""
-    return distribution({"events_per_user": users["events"], "sessions_per_user": users["sessions"],
-                         "active_days_per_user": users["active_days"]})
+    return distribution(
+        {
+            "events_per_user": users["events"],
+            "sessions_per_user": users["sessions"],
+            "active_days_per_user": users["active_days"],
+        }
+    )
 
 
 def daily_activity(events: pd.DataFrame) -> pd.DataFrame:
     """Per UTC day with events: ``date, users, sessions, events`` (active users per day)."""
     day = events["ts"].dt.floor("D")
     g = events.assign(date=day).groupby("date")
-    return g.agg(users=("user_id", "nunique"), sessions=("session_id", "nunique"),
-                 events=("event_type", "size")).reset_index()
+    return g.agg(
+        users=("user_id", "nunique"),
+        sessions=("session_id", "nunique"),
+        events=("event_type", "size"),
+    ).reset_index()
 
 
 def hour_weekday_matrix(events: pd.DataFrame, value: str = "events") -> pd.DataFrame:
@@ -88,5 +106,6 @@ def hour_weekday_matrix(events: pd.DataFrame, value: str = "events") -> pd.DataF
         raise ValueError(f"value must be 'events' or 'sessions', got {value!r}")
     cell = ts.dt.day_of_week.to_numpy() * 24 + ts.dt.hour.to_numpy()
     counts = np.bincount(cell, minlength=7 * 24).reshape(7, 24)
-    return pd.DataFrame(counts, index=pd.Index(WEEKDAYS, name="weekday"),
-                        columns=pd.Index(range(24), name="hour"))
+    return pd.DataFrame(
+        counts, index=pd.Index(WEEKDAYS, name="weekday"), columns=pd.Index(range(24), name="hour")
+    )

@@ -49,8 +49,12 @@ def _interval(point: float, stats: np.ndarray, alpha: float) -> Interval:
     if bad.all():
         return Interval(float(point), float("nan"), float("nan"))
     if bad.any():
-        warnings.warn(f"bootstrap: the metric is undefined on {bad.sum()} of {len(stats)} resamples "
-                      "(e.g. one class only); the interval uses the others", RuntimeWarning, stacklevel=3)
+        warnings.warn(
+            f"bootstrap: the metric is undefined on {bad.sum()} of {len(stats)} resamples "
+            "(e.g. one class only); the interval uses the others",
+            RuntimeWarning,
+            stacklevel=3,
+        )
     low, high = np.quantile(stats[~bad], [alpha / 2, 1 - alpha / 2])
     return Interval(float(point), float(low), float(high))
 
@@ -85,7 +89,9 @@ def _group_index(groups) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return order, starts, sizes
 
 
-def _expand(order: np.ndarray, starts: np.ndarray, sizes: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+def _expand(
+    order: np.ndarray, starts: np.ndarray, sizes: np.ndarray, chosen: np.ndarray
+) -> np.ndarray:
     """Row indices of the chosen groups, each group whole (with repeats when drawn twice)."""
     lengths = sizes[chosen]
     ends = np.cumsum(lengths)
@@ -93,9 +99,15 @@ def _expand(order: np.ndarray, starts: np.ndarray, sizes: np.ndarray, chosen: np
     return order[np.arange(ends[-1] if len(ends) else 0) + offsets]
 
 
-def bootstrap_ci(metric_fn: Callable[..., float], *arrays, groups=None, n_boot: int = 1000,
-                 alpha: float = 0.05, seed: int | np.random.Generator = DEFAULT_SEED,
-                 vectorized: bool = False) -> Interval:
+def bootstrap_ci(
+    metric_fn: Callable[..., float],
+    *arrays,
+    groups=None,
+    n_boot: int = 1000,
+    alpha: float = 0.05,
+    seed: int | np.random.Generator = DEFAULT_SEED,
+    vectorized: bool = False,
+) -> Interval:
     """``metric_fn(*arrays)`` and its percentile ``1 - alpha`` interval from ``n_boot`` resamples.
 
     Every array (numpy, or pandas, taken by position) has one row per observation; each
@@ -130,7 +142,9 @@ def bootstrap_ci(metric_fn: Callable[..., float], *arrays, groups=None, n_boot: 
     elif vectorized:
         data = [np.asarray(a) for a in arrays]
         for lo, idx in resample_indices(r, n, n_boot):
-            stats[lo:lo + len(idx)] = np.asarray(metric_fn(*(a[idx] for a in data)), dtype=np.float64)
+            stats[lo : lo + len(idx)] = np.asarray(
+                metric_fn(*(a[idx] for a in data)), dtype=np.float64
+            )
     else:
         for b in range(n_boot):
             rows = r.integers(0, n, n)
@@ -138,8 +152,13 @@ def bootstrap_ci(metric_fn: Callable[..., float], *arrays, groups=None, n_boot: 
     return _interval(point, stats, alpha)
 
 
-def bootstrap_mean_ci(values, groups=None, n_boot: int = 1000, alpha: float = 0.05,
-                      seed: int | np.random.Generator = DEFAULT_SEED) -> Interval:
+def bootstrap_mean_ci(
+    values,
+    groups=None,
+    n_boot: int = 1000,
+    alpha: float = 0.05,
+    seed: int | np.random.Generator = DEFAULT_SEED,
+) -> Interval:
     """Mean of ``values`` (e.g. per-user NDCG) with its percentile bootstrap interval.
 
     NaN values (users the metric excludes, such as users without relevant items) are dropped
@@ -165,14 +184,22 @@ def bootstrap_mean_ci(values, groups=None, n_boot: int = 1000, alpha: float = 0.
     m = len(sums)
     for lo, idx in resample_indices(r, m, n_boot):
         total = sums[idx].sum(axis=1)
-        stats[lo:lo + len(idx)] = total / (m if sizes is None else sizes[idx].sum(axis=1))
+        stats[lo : lo + len(idx)] = total / (m if sizes is None else sizes[idx].sum(axis=1))
     return _interval(float(v.mean()), stats, alpha)
 
 
-def paired_bootstrap_diff(a, b, metric: Callable | None = None, *, truth=None,
-                          weighted: bool = False, groups=None, n_boot: int = 1000,
-                          alpha: float = 0.05,
-                          seed: int | np.random.Generator = DEFAULT_SEED) -> Interval:
+def paired_bootstrap_diff(
+    a,
+    b,
+    metric: Callable | None = None,
+    *,
+    truth=None,
+    weighted: bool = False,
+    groups=None,
+    n_boot: int = 1000,
+    alpha: float = 0.05,
+    seed: int | np.random.Generator = DEFAULT_SEED,
+) -> Interval:
     """Model ``a`` minus model ``b`` on the same units, with a paired percentile interval: each
     replicate resamples the units once and scores both on it, so the spread between units
     cancels and the interval is tighter than two separate ones. Two ways, named by the call:
@@ -210,10 +237,10 @@ def paired_bootstrap_diff(a, b, metric: Callable | None = None, *, truth=None,
         ones = np.ones(n)
         point = float(metric(t, a, ones)[0] - metric(t, b, ones)[0])
         for lo, w in resample_counts(r, n, n_boot):
-            stats[lo:lo + len(w)] = metric(t, a, w) - metric(t, b, w)
+            stats[lo : lo + len(w)] = metric(t, a, w) - metric(t, b, w)
     else:
         point = float(metric(t, a) - metric(t, b))
         for lo, idx in resample_indices(r, n, n_boot):
             diff = metric(t[idx], a[idx]) - metric(t[idx], b[idx])
-            stats[lo:lo + len(idx)] = np.asarray(diff, dtype=np.float64)
+            stats[lo : lo + len(idx)] = np.asarray(diff, dtype=np.float64)
     return _interval(point, stats, alpha)

@@ -31,7 +31,9 @@ def _binary(y_true, y_prob) -> tuple[np.ndarray, np.ndarray]:
     if y.shape != p.shape:
         raise ValueError(f"y_true has {y.size} values, y_prob {p.size}: they must match")
     if not np.isin(y, (0, 1)).all():
-        raise ValueError(f"y_true must hold 0/1 labels, found {sorted(set(np.unique(y).tolist()) - {0, 1})[:5]}")
+        raise ValueError(
+            f"y_true must hold 0/1 labels, found {sorted(set(np.unique(y).tolist()) - {0, 1})[:5]}"
+        )
     if p.size and (np.isnan(p).any() or p.min() < 0 or p.max() > 1):
         raise ValueError("y_prob must hold probabilities in [0, 1] (no NaN)")
     return y.astype(np.int64), p
@@ -68,9 +70,17 @@ def reliability_table(y_true, y_prob, n_bins: int = 10) -> pd.DataFrame:
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_pred = np.bincount(b, weights=conf, minlength=n_bins) / count
         frac_pos = np.bincount(b, weights=outcome, minlength=n_bins) / count
-    return pd.DataFrame({"bin": np.arange(n_bins), "lower": edges[:-1], "upper": edges[1:], "count": count,
-                         "mean_predicted": mean_pred, "fraction_positive": frac_pos,
-                         "gap": frac_pos - mean_pred})
+    return pd.DataFrame(
+        {
+            "bin": np.arange(n_bins),
+            "lower": edges[:-1],
+            "upper": edges[1:],
+            "count": count,
+            "mean_predicted": mean_pred,
+            "fraction_positive": frac_pos,
+            "gap": frac_pos - mean_pred,
+        }
+    )
 
 
 def expected_calibration_error(y_true, y_prob, n_bins: int = 10) -> float:
@@ -138,7 +148,9 @@ def multiclass_report(y_true, y_pred, labels: Sequence | None = None) -> dict:
         "n": int(len(y)),
         "accuracy": float(skm.accuracy_score(y, pred)),
         "macro_f1": float(skm.f1_score(y, pred, labels=labels, average="macro", zero_division=0)),
-        "weighted_f1": float(skm.f1_score(y, pred, labels=labels, average="weighted", zero_division=0)),
+        "weighted_f1": float(
+            skm.f1_score(y, pred, labels=labels, average="weighted", zero_division=0)
+        ),
         "per_class_f1": {_plain(lab): float(f) for lab, f in zip(labels, per_class, strict=True)},
     }
 
@@ -164,12 +176,21 @@ def _prf(correct: int, n_true: int, n_pred: int) -> dict:
     precision = correct / n_pred if n_pred else 0.0
     recall = correct / n_true if n_true else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": precision, "recall": recall, "f1": f1,
-            "n_correct": correct, "n_true": n_true, "n_pred": n_pred}
+    return {
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "n_correct": correct,
+        "n_true": n_true,
+        "n_pred": n_pred,
+    }
 
 
-def entity_prf(true_spans: Sequence[Iterable], pred_spans: Sequence[Iterable],
-               labels: Sequence[str] | None = None) -> dict:
+def entity_prf(
+    true_spans: Sequence[Iterable],
+    pred_spans: Sequence[Iterable],
+    labels: Sequence[str] | None = None,
+) -> dict:
     """Entity-level exact-span precision, recall and F1 (as CoNLL / seqeval).
 
     ``true_spans`` and ``pred_spans`` hold one list per example of (start, end, label) tuples
@@ -180,8 +201,10 @@ def entity_prf(true_spans: Sequence[Iterable], pred_spans: Sequence[Iterable],
     spans of those labels count. A ratio with a zero denominator is 0.
     """
     if len(true_spans) != len(pred_spans):
-        raise ValueError(f"true_spans has {len(true_spans)} examples, pred_spans {len(pred_spans)}: "
-                         "one list of spans per example in both")
+        raise ValueError(
+            f"true_spans has {len(true_spans)} examples, pred_spans {len(pred_spans)}: "
+            "one list of spans per example in both"
+        )
     keep = None if labels is None else {str(lab) for lab in labels}
     counts: dict[str, list[int]] = {str(lab): [0, 0, 0] for lab in labels or ()}
     for t_ex, p_ex in zip(true_spans, pred_spans, strict=True):
@@ -199,6 +222,7 @@ def entity_prf(true_spans: Sequence[Iterable], pred_spans: Sequence[Iterable],
 
 
 # -- vectorised over bootstrap replicates -----------------------------------------------------
+
 
 def encode(labels, values) -> np.ndarray:
     """Codes of ``values`` in ``labels`` (-1 for a value outside them)."""
@@ -295,21 +319,39 @@ def weighted_ece(y: np.ndarray, p: np.ndarray, w: np.ndarray, n_bins: int = 10) 
 def macro_f1_ci(y, pred, labels, n_boot: int = 1000, seed: int = DEFAULT_SEED) -> Interval:
     """Macro-F1 over ``labels`` with its percentile bootstrap interval (rows resampled)."""
     k = len(labels)
-    return bootstrap_ci(lambda a, b: macro_f1_codes(a, b, k), encode(labels, y),
-                        encode(labels, pred), n_boot=n_boot, seed=seed, vectorized=True)
+    return bootstrap_ci(
+        lambda a, b: macro_f1_codes(a, b, k),
+        encode(labels, y),
+        encode(labels, pred),
+        n_boot=n_boot,
+        seed=seed,
+        vectorized=True,
+    )
 
 
 def roc_auc_ci(y01, score, n_boot: int = 1000, seed: int = DEFAULT_SEED) -> Interval:
     """ROC-AUC with its percentile bootstrap interval (rows resampled)."""
-    return bootstrap_ci(roc_auc, np.asarray(y01, dtype=bool), np.asarray(score, dtype=np.float64),
-                        n_boot=n_boot, seed=seed, vectorized=True)
+    return bootstrap_ci(
+        roc_auc,
+        np.asarray(y01, dtype=bool),
+        np.asarray(score, dtype=np.float64),
+        n_boot=n_boot,
+        seed=seed,
+        vectorized=True,
+    )
 
 
-def macro_f1_difference(y, pred_a, pred_b, labels, n_boot: int = 1000,
-                        seed: int = DEFAULT_SEED) -> Interval:
+def macro_f1_difference(
+    y, pred_a, pred_b, labels, n_boot: int = 1000, seed: int = DEFAULT_SEED
+) -> Interval:
     """Macro-F1 of ``pred_a`` minus that of ``pred_b`` on the same rows, with a paired bootstrap
     interval (both scored on each resample): an interval above 0 means a beats b."""
     k = len(labels)
-    return paired_bootstrap_diff(encode(labels, pred_a), encode(labels, pred_b),
-                                 lambda t, p: macro_f1_codes(t, p, k), truth=encode(labels, y),
-                                 n_boot=n_boot, seed=seed)
+    return paired_bootstrap_diff(
+        encode(labels, pred_a),
+        encode(labels, pred_b),
+        lambda t, p: macro_f1_codes(t, p, k),
+        truth=encode(labels, y),
+        n_boot=n_boot,
+        seed=seed,
+    )

@@ -27,12 +27,17 @@ from shopintent.evaluation.classification import (
 METRICS = ("roc_auc", "pr_auc", "log_loss", "ece")
 
 
-_FUNCS = {"roc_auc": roc_auc, "pr_auc": weighted_average_precision, "log_loss": weighted_log_loss,
-          "ece": weighted_ece}
+_FUNCS = {
+    "roc_auc": roc_auc,
+    "pr_auc": weighted_average_precision,
+    "log_loss": weighted_log_loss,
+    "ece": weighted_ece,
+}
 
 
-def metrics_with_intervals(y, p, n_boot: int = 1000, alpha: float = 0.05, seed: int = DEFAULT_SEED,
-                           metrics=METRICS) -> dict[str, Interval]:
+def metrics_with_intervals(
+    y, p, n_boot: int = 1000, alpha: float = 0.05, seed: int = DEFAULT_SEED, metrics=METRICS
+) -> dict[str, Interval]:
     """Each metric on (y, p) with its percentile bootstrap interval over resampled rows (sessions).
 
     Replicates where a metric is undefined (one class only) are left out of its interval.
@@ -45,7 +50,7 @@ def metrics_with_intervals(y, p, n_boot: int = 1000, alpha: float = 0.05, seed: 
     stats = {m: np.empty(n_boot) for m in metrics}
     for lo, w in resample_counts(rng(seed, "purchase_bootstrap"), n, n_boot):
         for m in metrics:
-            stats[m][lo:lo + len(w)] = _FUNCS[m](y, p, w)
+            stats[m][lo : lo + len(w)] = _FUNCS[m](y, p, w)
     out = {}
     for m in metrics:
         s = stats[m][np.isfinite(stats[m])]
@@ -54,8 +59,13 @@ def metrics_with_intervals(y, p, n_boot: int = 1000, alpha: float = 0.05, seed: 
     return out
 
 
-def comparison_table(y, probabilities: dict[str, np.ndarray], n_boot: int = 1000, seed: int = DEFAULT_SEED,
-                     oracle_auc: float | None = None) -> pd.DataFrame:
+def comparison_table(
+    y,
+    probabilities: dict[str, np.ndarray],
+    n_boot: int = 1000,
+    seed: int = DEFAULT_SEED,
+    oracle_auc: float | None = None,
+) -> pd.DataFrame:
     """One row per model: each metric with its 95% interval (``<metric>``, ``_low``, ``_high``),
     and with an oracle, the share of achievable lift (AUC − 0.5) / (oracle AUC − 0.5)."""
     rows = []
@@ -65,19 +75,36 @@ def comparison_table(y, probabilities: dict[str, np.ndarray], n_boot: int = 1000
         for m, iv in ci.items():
             row |= {m: iv.point, f"{m}_low": iv.low, f"{m}_high": iv.high}
         if oracle_auc is not None:
-            row |= {f"lift_share{s}": share_of_lift(row[f"roc_auc{s}"], oracle_auc) for s in ("", "_low", "_high")}
+            row |= {
+                f"lift_share{s}": share_of_lift(row[f"roc_auc{s}"], oracle_auc)
+                for s in ("", "_low", "_high")
+            }
         rows.append(row)
     return pd.DataFrame(rows).set_index("model")
 
 
-def paired_difference(y, p_a, p_b, metric: str = "roc_auc", n_boot: int = 1000, alpha: float = 0.05,
-                      seed: int = DEFAULT_SEED) -> Interval:
+def paired_difference(
+    y,
+    p_a,
+    p_b,
+    metric: str = "roc_auc",
+    n_boot: int = 1000,
+    alpha: float = 0.05,
+    seed: int = DEFAULT_SEED,
+) -> Interval:
     """metric(a) − metric(b) on the same sessions, with a paired bootstrap interval (each
     replicate resamples the sessions once and scores both models on it)."""
     a, b = np.asarray(p_a, dtype=np.float64), np.asarray(p_b, dtype=np.float64)
-    return paired_bootstrap_diff(a, b, _FUNCS[metric], truth=np.asarray(y, dtype=np.float64),
-                                 weighted=True, n_boot=n_boot, alpha=alpha,
-                                 seed=rng(seed, "purchase_paired_bootstrap"))
+    return paired_bootstrap_diff(
+        a,
+        b,
+        _FUNCS[metric],
+        truth=np.asarray(y, dtype=np.float64),
+        weighted=True,
+        n_boot=n_boot,
+        alpha=alpha,
+        seed=rng(seed, "purchase_paired_bootstrap"),
+    )
 
 
 def share_of_lift(auc: float, oracle_auc: float) -> float:
@@ -85,14 +112,25 @@ def share_of_lift(auc: float, oracle_auc: float) -> float:
     return float((auc - 0.5) / (oracle_auc - 0.5)) if oracle_auc > 0.5 else float("nan")
 
 
-def calibration_table(y, raw: dict[str, np.ndarray], calibrated: dict[str, np.ndarray]) -> pd.DataFrame:
+def calibration_table(
+    y, raw: dict[str, np.ndarray], calibrated: dict[str, np.ndarray]
+) -> pd.DataFrame:
     """Log loss, Brier score and ECE of each model's raw (class-weighted) and calibrated scores."""
     rows = []
     for name in raw:
         for stage, p in (("raw", raw[name]), ("calibrated", calibrated[name])):
             r = binary_report(y, np.clip(p, 0, 1))
-            rows.append({"model": name, "stage": stage, "log_loss": r["log_loss"], "brier": r["brier"],
-                         "ece": r["ece"], "mean_p": float(np.mean(p)), "positive_rate": r["positive_rate"]})
+            rows.append(
+                {
+                    "model": name,
+                    "stage": stage,
+                    "log_loss": r["log_loss"],
+                    "brier": r["brier"],
+                    "ece": r["ece"],
+                    "mean_p": float(np.mean(p)),
+                    "positive_rate": r["positive_rate"],
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -106,8 +144,17 @@ def early_curve(examples, probabilities: dict[str, np.ndarray], max_k: int = 10)
         ones = np.ones(int(mask.sum()))
         for name, p in probabilities.items():
             auc = roc_auc(y[mask].astype(np.float64), np.asarray(p)[mask], ones)[0]
-            rows.append({"k": k, "model": name, "roc_auc": float(auc), "sessions": int(mask.sum()),
-                         "still_running": int((examples.prefixes["n_events"].to_numpy()[mask] > k).sum())})
+            rows.append(
+                {
+                    "k": k,
+                    "model": name,
+                    "roc_auc": float(auc),
+                    "sessions": int(mask.sum()),
+                    "still_running": int(
+                        (examples.prefixes["n_events"].to_numpy()[mask] > k).sum()
+                    ),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -122,8 +169,14 @@ def gain_table(y, probabilities: dict[str, np.ndarray], points: int = 100) -> pd
     for name, p in {**probabilities, "perfect": y}.items():
         order = np.argsort(-np.asarray(p), kind="mergesort")
         gain = np.cumsum(y[order])[top - 1] / max(total, 1)
-        rows.append(pd.DataFrame({"model": name, "top_share": frac, "purchase_share": gain, "lift": gain / frac}))
-    rows.append(pd.DataFrame({"model": "random", "top_share": frac, "purchase_share": frac, "lift": 1.0}))
+        rows.append(
+            pd.DataFrame(
+                {"model": name, "top_share": frac, "purchase_share": gain, "lift": gain / frac}
+            )
+        )
+    rows.append(
+        pd.DataFrame({"model": "random", "top_share": frac, "purchase_share": frac, "lift": 1.0})
+    )
     return pd.concat(rows, ignore_index=True)
 
 

@@ -30,8 +30,10 @@ _CHUNK_ELEMENTS = 1 << 24  # scores per chunk in topk_from_scores (~128 MB as fl
 def _check_recs(recs, n_items: int | None = None) -> np.ndarray:
     recs = np.asarray(recs)
     if recs.ndim != 2 or (recs.size and not np.issubdtype(recs.dtype, np.integer)):
-        raise ValueError(f"recs must be a 2-D integer array (n_users, k) of item indices, -1 = padding; "
-                         f"got shape {recs.shape}, dtype {recs.dtype}")
+        raise ValueError(
+            f"recs must be a 2-D integer array (n_users, k) of item indices, -1 = padding; "
+            f"got shape {recs.shape}, dtype {recs.dtype}"
+        )
     if recs.size:
         lo, hi = int(recs.min()), int(recs.max())
         if lo < -1 or (n_items is not None and hi >= n_items):
@@ -61,7 +63,9 @@ def _hits(recs, truth) -> _Hits:
     recs = _check_recs(recs)
     truth = sp.csr_matrix(truth, dtype=np.float64, copy=True)
     if truth.shape[0] != recs.shape[0]:
-        raise ValueError(f"truth has {truth.shape[0]} rows but recs has {recs.shape[0]}: one row per user in both")
+        raise ValueError(
+            f"truth has {truth.shape[0]} rows but recs has {recs.shape[0]}: one row per user in both"
+        )
     truth.sum_duplicates()
     truth.eliminate_zeros()
     if truth.nnz and truth.data.min() < 0:
@@ -72,8 +76,10 @@ def _hits(recs, truth) -> _Hits:
     dup = ((s[:, 1:] == s[:, :-1]) & (s[:, 1:] >= 0)).any(axis=1)
     if dup.any():
         rows = np.flatnonzero(dup)
-        raise ValueError(f"recs recommend the same item twice to {len(rows)} users "
-                         f"(rows {', '.join(map(str, rows[:5]))}{', ...' if len(rows) > 5 else ''})")
+        raise ValueError(
+            f"recs recommend the same item twice to {len(rows)} users "
+            f"(rows {', '.join(map(str, rows[:5]))}{', ...' if len(rows) > 5 else ''})"
+        )
     valid = recs >= 0
     ranks = np.broadcast_to(np.arange(1, k + 1, dtype=np.float64), recs.shape)[valid]
     indptr = np.r_[0, np.cumsum(valid.sum(axis=1), dtype=np.int64)]
@@ -88,8 +94,10 @@ def _hits(recs, truth) -> _Hits:
 
 def _check_k(k: int, h: _Hits) -> int:
     if not 1 <= int(k) <= h.k_max:
-        raise ValueError(f"k={k} but the lists hold {h.k_max} items; k must be in [1, {h.k_max}] "
-                         "(pad the lists with -1 to evaluate a larger k)")
+        raise ValueError(
+            f"k={k} but the lists hold {h.k_max} items; k must be in [1, {h.k_max}] "
+            "(pad the lists with -1 to evaluate a larger k)"
+        )
     return int(k)
 
 
@@ -192,7 +200,11 @@ def ndcg_at_k(recs, truth, k: int = 10, *, relevance: str = "graded", per_user: 
 def catalog_coverage(recs, n_items: int, k: int | None = None) -> float:
     """Share of the catalogue's ``n_items`` that appear in at least one top-k list."""
     top = _check_recs(recs, n_items)[:, :k]
-    return float((np.bincount(top[top >= 0], minlength=n_items) > 0).sum() / n_items) if n_items else float("nan")
+    return (
+        float((np.bincount(top[top >= 0], minlength=n_items) > 0).sum() / n_items)
+        if n_items
+        else float("nan")
+    )
 
 
 def item_popularity(interactions, n_items: int | None = None) -> np.ndarray:
@@ -231,15 +243,17 @@ def _slot_mean(recs, k: int | None, item_values: np.ndarray, per_user: bool):
     return float(v.sum() / valid.sum()) if valid.any() else float("nan")
 
 
-def long_tail_share(recs, popularity, k: int | None = None, *, head_frac: float = 0.2,
-                    per_user: bool = False):
+def long_tail_share(
+    recs, popularity, k: int | None = None, *, head_frac: float = 0.2, per_user: bool = False
+):
     """Share of recommended slots (padding aside) holding a long-tail item, the tail being
     ``long_tail_mask(popularity, head_frac)``; per user: the share of each list."""
     return _slot_mean(recs, k, long_tail_mask(popularity, head_frac).astype(np.float64), per_user)
 
 
-def novelty(recs, popularity, k: int | None = None, *, n_users: int | None = None,
-            per_user: bool = False):
+def novelty(
+    recs, popularity, k: int | None = None, *, n_users: int | None = None, per_user: bool = False
+):
     """Mean self-information -log2 p(i) of the recommended items, in bits.
 
     p(i) = popularity(i) / n_users when ``n_users`` (the training users) is given, as in
@@ -259,13 +273,23 @@ def _restrict(recs, truth, users, relevant_items):
     if relevant_items is not None:
         mask = np.asarray(relevant_items, dtype=bool)
         if mask.shape != (truth.shape[1],):
-            raise ValueError(f"relevant_items must be a boolean mask over the {truth.shape[1]} items")
+            raise ValueError(
+                f"relevant_items must be a boolean mask over the {truth.shape[1]} items"
+            )
         truth = sp.csr_matrix(truth @ sp.diags(mask.astype(np.float64)))
     return recs, truth
 
 
-def ranking_per_user(recs, truth, ks=(10, 20), *, relevance: str = "graded", popularity=None,
-                     head_frac: float = 0.2, n_users: int | None = None) -> pd.DataFrame:
+def ranking_per_user(
+    recs,
+    truth,
+    ks=(10, 20),
+    *,
+    relevance: str = "graded",
+    popularity=None,
+    head_frac: float = 0.2,
+    n_users: int | None = None,
+) -> pd.DataFrame:
     """One row per user (row of ``recs``): ``precision@k recall@k ndcg@k hit_rate@k mrr@k
     map@k`` (NaN for users without relevant items), with ``popularity`` also ``novelty@k
     long_tail_share@k``, and ``n_relevant``. A column into ``bootstrap_mean_ci`` gives the
@@ -276,14 +300,27 @@ def ranking_per_user(recs, truth, ks=(10, 20), *, relevance: str = "graded", pop
         out.update({f"{name}@{k}": fn(h, k, relevance) for name, fn in _ACCURACY.items()})
         if popularity is not None:
             out[f"novelty@{k}"] = novelty(recs, popularity, k, n_users=n_users, per_user=True)
-            out[f"long_tail_share@{k}"] = long_tail_share(recs, popularity, k, head_frac=head_frac, per_user=True)
+            out[f"long_tail_share@{k}"] = long_tail_share(
+                recs, popularity, k, head_frac=head_frac, per_user=True
+            )
     out["n_relevant"] = h.n_relevant
     return pd.DataFrame(out)
 
 
-def evaluate_ranking(recs, truth, ks=(10, 20), *, relevance: str = "graded", n_items: int | None = None,
-                     popularity=None, head_frac: float = 0.2, n_users: int | None = None,
-                     users=None, relevant_items=None, protocol: str | None = None) -> dict:
+def evaluate_ranking(
+    recs,
+    truth,
+    ks=(10, 20),
+    *,
+    relevance: str = "graded",
+    n_items: int | None = None,
+    popularity=None,
+    head_frac: float = 0.2,
+    n_users: int | None = None,
+    users=None,
+    relevant_items=None,
+    protocol: str | None = None,
+) -> dict:
     """All ranking metrics at each k, as one flat dict.
 
     Keys: ``precision@k recall@k ndcg@k hit_rate@k mrr@k map@k coverage@k`` for each k, and
@@ -325,18 +362,24 @@ def topk_from_scores(scores, k: int, exclude=None, *, chunk_size: int | None = N
     """
     scores = np.asarray(scores)
     if scores.ndim != 2 or int(k) < 1:
-        raise ValueError(f"scores must be 2-D (n_users, n_items) and k >= 1; got shape {scores.shape}, k={k}")
+        raise ValueError(
+            f"scores must be 2-D (n_users, n_items) and k >= 1; got shape {scores.shape}, k={k}"
+        )
     n_users, n_items = scores.shape
     if exclude is not None:
         exclude = sp.csr_matrix(exclude)
         if exclude.shape != scores.shape:
-            raise ValueError(f"exclude has shape {exclude.shape}, scores {scores.shape}: they must match")
+            raise ValueError(
+                f"exclude has shape {exclude.shape}, scores {scores.shape}: they must match"
+            )
     kk = min(int(k), n_items)
     out = np.full((n_users, int(k)), -1, dtype=np.int64)
     step = chunk_size or max(1, _CHUNK_ELEMENTS // max(n_items, 1))
     for lo in range(0, n_users, step):
         hi = min(lo + step, n_users)
-        neg = -scores[lo:hi].astype(np.result_type(scores.dtype, np.float32))  # best = smallest; NaN last
+        neg = -scores[lo:hi].astype(
+            np.result_type(scores.dtype, np.float32)
+        )  # best = smallest; NaN last
         if exclude is not None:
             block = exclude[lo:hi]
             neg[np.repeat(np.arange(hi - lo), np.diff(block.indptr)), block.indices] = np.inf
@@ -346,6 +389,9 @@ def topk_from_scores(scores, k: int, exclude=None, *, chunk_size: int | None = N
             part = np.broadcast_to(np.arange(n_items), neg.shape).copy()
         vals = np.take_along_axis(neg, part, axis=1)
         order = np.lexsort((part, vals), axis=1)
-        part, vals = np.take_along_axis(part, order, axis=1), np.take_along_axis(vals, order, axis=1)
+        part, vals = (
+            np.take_along_axis(part, order, axis=1),
+            np.take_along_axis(vals, order, axis=1),
+        )
         out[lo:hi, :kk] = np.where(vals < np.inf, part, -1)  # NaN compares False: padding too
     return out

@@ -51,8 +51,9 @@ def two_proportion_ztest(x_a, n_a, x_b, n_b) -> tuple[np.ndarray, np.ndarray]:
     return z, 2 * stats.norm.sf(np.abs(z))
 
 
-def relative_lift(mean_a: float, var_mean_a: float, mean_b: float, var_mean_b: float,
-                  alpha: float = ALPHA) -> tuple[float, float, float]:
+def relative_lift(
+    mean_a: float, var_mean_a: float, mean_b: float, var_mean_b: float, alpha: float = ALPHA
+) -> tuple[float, float, float]:
     """B / A − 1 and its delta-method interval (independent groups; variances of the two means)."""
     lift = mean_b / mean_a - 1
     se = np.sqrt(var_mean_b / mean_a**2 + mean_b**2 * var_mean_a / mean_a**4)
@@ -77,8 +78,19 @@ def compare_conversion(converted, treated, alpha: float = ALPHA) -> Comparison:
     va, vb = pa * (1 - pa) / len(a), pb * (1 - pb) / len(b)
     half = stats.norm.ppf(1 - alpha / 2) * np.sqrt(va + vb)
     lift = relative_lift(pa, va, pb, vb, alpha)
-    return Comparison("conversion", "two-proportion z-test", len(a), len(b), pa, pb, pb - pa, pb - pa - half,
-                      pb - pa + half, *lift, float(p))
+    return Comparison(
+        "conversion",
+        "two-proportion z-test",
+        len(a),
+        len(b),
+        pa,
+        pb,
+        pb - pa,
+        pb - pa - half,
+        pb - pa + half,
+        *lift,
+        float(p),
+    )
 
 
 def compare_means(y, treated, metric: str = "revenue", alpha: float = ALPHA) -> Comparison:
@@ -87,26 +99,58 @@ def compare_means(y, treated, metric: str = "revenue", alpha: float = ALPHA) -> 
     res = stats.ttest_ind(b, a, equal_var=False)
     ci = res.confidence_interval(1 - alpha)
     lift = relative_lift(a.mean(), a.var(ddof=1) / len(a), b.mean(), b.var(ddof=1) / len(b), alpha)
-    return Comparison(metric, "Welch t-test", len(a), len(b), a.mean(), b.mean(), b.mean() - a.mean(),
-                      float(ci.low), float(ci.high), *lift, float(res.pvalue))
+    return Comparison(
+        metric,
+        "Welch t-test",
+        len(a),
+        len(b),
+        a.mean(),
+        b.mean(),
+        b.mean() - a.mean(),
+        float(ci.low),
+        float(ci.high),
+        *lift,
+        float(res.pvalue),
+    )
 
 
-def bootstrap_diff(y, treated, n_boot: int = 2000, seed: int = 0, alpha: float = ALPHA,
-                   method: str = "BCa") -> tuple[float, float]:
+def bootstrap_diff(
+    y, treated, n_boot: int = 2000, seed: int = 0, alpha: float = ALPHA, method: str = "BCa"
+) -> tuple[float, float]:
     """Bootstrap interval of mean(B) − mean(A), each group resampled on its own (scipy.stats.bootstrap)."""
     a, b = _split(y, treated)
-    res = stats.bootstrap((b, a), lambda x, z, axis: x.mean(axis=axis) - z.mean(axis=axis), n_resamples=n_boot,
-                          confidence_level=1 - alpha, method=method, vectorized=True,
-                          random_state=rng(seed, "experiments", "bootstrap"))
+    res = stats.bootstrap(
+        (b, a),
+        lambda x, z, axis: x.mean(axis=axis) - z.mean(axis=axis),
+        n_resamples=n_boot,
+        confidence_level=1 - alpha,
+        method=method,
+        vectorized=True,
+        random_state=rng(seed, "experiments", "bootstrap"),
+    )
     return float(res.confidence_interval.low), float(res.confidence_interval.high)
 
 
-def ab_table(converted, revenue, treated, n_boot: int = 2000, seed: int = 0, alpha: float = ALPHA) -> pd.DataFrame:
+def ab_table(
+    converted, revenue, treated, n_boot: int = 2000, seed: int = 0, alpha: float = ALPHA
+) -> pd.DataFrame:
     """One row per metric and test, with the bootstrap interval next to Welch's for revenue."""
-    rows = [asdict(compare_conversion(converted, treated, alpha)), asdict(compare_means(revenue, treated, "revenue", alpha))]
+    rows = [
+        asdict(compare_conversion(converted, treated, alpha)),
+        asdict(compare_means(revenue, treated, "revenue", alpha)),
+    ]
     low, high = bootstrap_diff(revenue, treated, n_boot, seed, alpha)
-    rows.append({**rows[1], "method": "bootstrap (BCa)", "diff_low": low, "diff_high": high, "p_value": np.nan,
-                 "lift_low": np.nan, "lift_high": np.nan})
+    rows.append(
+        {
+            **rows[1],
+            "method": "bootstrap (BCa)",
+            "diff_low": low,
+            "diff_high": high,
+            "p_value": np.nan,
+            "lift_low": np.nan,
+            "lift_high": np.nan,
+        }
+    )
     return pd.DataFrame(rows)
 
 

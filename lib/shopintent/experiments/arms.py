@@ -78,32 +78,53 @@ def price_position(world: World) -> np.ndarray:
     logp = np.log(world.prices)
     frame = pd.DataFrame({"logp": logp, "category": world.cat.items["category"].to_numpy()})
     grouped = frame.groupby("category")["logp"]
-    return ((logp - grouped.transform("mean")) / grouped.transform("std", ddof=0).replace(0.0, 1.0)).to_numpy()
+    return (
+        (logp - grouped.transform("mean")) / grouped.transform("std", ddof=0).replace(0.0, 1.0)
+    ).to_numpy()
 
 
-def personal_arm(world: World, matrix: sp.csr_matrix, k: int = SLATE_K, price: str | None = None) -> Arm:
+def personal_arm(
+    world: World, matrix: sp.csr_matrix, k: int = SLATE_K, price: str | None = None
+) -> Arm:
     """Popular items of the user's favourite categories: score = log share(top) + log popularity,
     top-k per user over a pool of each category's k most popular items; ``price`` = "budget" or
     "premium" keeps only items priced below −0.3 or above +0.3 within their category."""
     pop = _popularity(matrix) + 1.0
     top = world.cat.top
-    keep = {None: np.ones(len(top), bool), "budget": price_position(world) < -0.3,
-            "premium": price_position(world) > 0.3}[price]
-    pool = np.concatenate([np.flatnonzero((top == t) & keep)[np.argsort(-pop[(top == t) & keep], kind="stable")[:k]]
-                           for t in range(len(TOPS))])
+    keep = {
+        None: np.ones(len(top), bool),
+        "budget": price_position(world) < -0.3,
+        "premium": price_position(world) > 0.3,
+    }[price]
+    pool = np.concatenate(
+        [
+            np.flatnonzero((top == t) & keep)[
+                np.argsort(-pop[(top == t) & keep], kind="stable")[:k]
+            ]
+            for t in range(len(TOPS))
+        ]
+    )
     if len(pool) < k:
-        raise ValueError(f"personal arm ({price or 'any price'}): only {len(pool)} candidate items for a slate of {k}")
+        raise ValueError(
+            f"personal arm ({price or 'any price'}): only {len(pool)} candidate items for a slate of {k}"
+        )
     score = np.log(category_shares(world, matrix)[:, top[pool]]) + np.log(pop[pool])[None, :]
     best = np.argsort(-score, axis=1, kind="stable")[:, :k]
-    return Arm("personal" if price is None else f"personal_{price}", pool[best], len(world.item_ids), k)
+    return Arm(
+        "personal" if price is None else f"personal_{price}", pool[best], len(world.item_ids), k
+    )
 
 
-def top_rated_arm(world: World, reviews: pd.DataFrame, matrix: sp.csr_matrix, k: int = SLATE_K) -> Arm:
+def top_rated_arm(
+    world: World, reviews: pd.DataFrame, matrix: sp.csr_matrix, k: int = SLATE_K
+) -> Arm:
     """The k items with the best Bayesian-average rating (ties and unrated items by popularity)."""
     idx = pd.Index(world.item_ids).get_indexer(reviews["item_id"])
     ok = idx >= 0
     n = np.bincount(idx[ok], minlength=len(world.item_ids))
-    total = np.bincount(idx[ok], weights=reviews["rating"].to_numpy(float)[ok], minlength=len(world.item_ids))
+    total = np.bincount(
+        idx[ok], weights=reviews["rating"].to_numpy(float)[ok], minlength=len(world.item_ids)
+    )
     mean = total.sum() / max(n.sum(), 1)
     score = (total + RATING_PRIOR * mean) / (n + RATING_PRIOR)
     order = np.lexsort((-_popularity(matrix), -score))[:k]
@@ -124,20 +145,37 @@ def recommender_arm(name: str, model, world: World, k: int = SLATE_K) -> Arm:
     return Arm(name, rec.index.astype(np.int64), len(world.item_ids), k)
 
 
-def standard_arms(world: World, matrix: sp.csr_matrix, reviews: pd.DataFrame, k: int = SLATE_K) -> dict[str, Arm]:
+def standard_arms(
+    world: World, matrix: sp.csr_matrix, reviews: pd.DataFrame, k: int = SLATE_K
+) -> dict[str, Arm]:
     """The arms of notebook 11, fitted on the pre-period log (``interactions(world, events)``)."""
     m = matrix
-    arms = [popularity_arm(world, m, k), personal_arm(world, m, k), personal_arm(world, m, k, "budget"),
-            personal_arm(world, m, k, "premium"), top_rated_arm(world, reviews, m, k), random_arm(world, k)]
+    arms = [
+        popularity_arm(world, m, k),
+        personal_arm(world, m, k),
+        personal_arm(world, m, k, "budget"),
+        personal_arm(world, m, k, "premium"),
+        top_rated_arm(world, reviews, m, k),
+        random_arm(world, k),
+    ]
     return {a.name: a for a in arms}
 
 
-def describe(world: World, arms: dict[str, Arm], user: int, gen: np.random.Generator) -> pd.DataFrame:
+def describe(
+    world: World, arms: dict[str, Arm], user: int, gen: np.random.Generator
+) -> pd.DataFrame:
     """The slate each arm shows one user: title, category and price by position (for reading)."""
     items = world.cat.items
     rows = []
     for name, arm in arms.items():
         for pos, i in enumerate(arm.slates(np.array([user]), gen)[0]):
-            rows.append({"arm": name, "position": pos + 1, "title": items["title"].iat[i],
-                         "category": items["category"].iat[i], "price": items["price"].iat[i]})
+            rows.append(
+                {
+                    "arm": name,
+                    "position": pos + 1,
+                    "title": items["title"].iat[i],
+                    "category": items["category"].iat[i],
+                    "price": items["price"].iat[i],
+                }
+            )
     return pd.DataFrame(rows).set_index(["arm", "position"])

@@ -74,7 +74,7 @@ class LinearThompson(_Ridge):
         self.chol = np.linalg.cholesky((self.A_inv + self.A_inv.transpose(0, 2, 1)) / 2)
 
     def choose(self, X: np.ndarray, gen: np.random.Generator) -> np.ndarray:
-        z = gen.standard_normal((len(X), *self.theta.shape))                 # (n, K, d)
+        z = gen.standard_normal((len(X), *self.theta.shape))  # (n, K, d)
         draws = self.theta[None] + self.v * np.einsum("kij,nkj->nki", self.chol, z)
         return np.argmax(np.einsum("nd,nkd->nk", X, draws), axis=1)
 
@@ -97,7 +97,9 @@ class BetaThompson:
         cell = self.bins(X) * self.alpha.shape[1] + actions
         size = self.alpha.size
         self.alpha += np.bincount(cell, weights=rewards, minlength=size).reshape(self.alpha.shape)
-        self.beta += np.bincount(cell, weights=1.0 - rewards, minlength=size).reshape(self.beta.shape)
+        self.beta += np.bincount(cell, weights=1.0 - rewards, minlength=size).reshape(
+            self.beta.shape
+        )
 
 
 @dataclass
@@ -131,15 +133,21 @@ class BanditRun:
     name: str
     actions: np.ndarray
     rewards: np.ndarray
-    regret: np.ndarray       # max_a E[r | x_t, a] − E[r | x_t, a_t]
+    regret: np.ndarray  # max_a E[r | x_t, a] − E[r | x_t, a_t]
 
     @property
     def cumulative_regret(self) -> np.ndarray:
         return np.cumsum(self.regret)
 
 
-def run(policy, X: np.ndarray, expected: np.ndarray, uniforms: np.ndarray, gen: np.random.Generator,
-        batch: int = 50) -> BanditRun:
+def run(
+    policy,
+    X: np.ndarray,
+    expected: np.ndarray,
+    uniforms: np.ndarray,
+    gen: np.random.Generator,
+    batch: int = 50,
+) -> BanditRun:
     """Play ``policy`` over the rounds; reward_t = 1[u_t < E[r | x_t, a_t]].
 
     Sharing ``uniforms`` across policies gives them common random numbers: a round rewards
@@ -147,8 +155,10 @@ def run(policy, X: np.ndarray, expected: np.ndarray, uniforms: np.ndarray, gen: 
     """
     T, K = expected.shape
     if X.shape[0] != T or uniforms.shape != (T,):
-        raise ValueError(f"contexts {X.shape}, expected rewards {expected.shape} and uniforms {uniforms.shape} "
-                         "must have one row per round")
+        raise ValueError(
+            f"contexts {X.shape}, expected rewards {expected.shape} and uniforms {uniforms.shape} "
+            "must have one row per round"
+        )
     actions = np.empty(T, dtype=np.int64)
     for start in range(0, T, batch):
         sl = np.arange(start, min(start + batch, T))
@@ -159,10 +169,15 @@ def run(policy, X: np.ndarray, expected: np.ndarray, uniforms: np.ndarray, gen: 
     return BanditRun(policy.name, actions, rewards, expected.max(axis=1) - expected[rows, actions])
 
 
-def play_all(policies, X: np.ndarray, expected: np.ndarray, seed: int, batch: int = 50) -> list[BanditRun]:
+def play_all(
+    policies, X: np.ndarray, expected: np.ndarray, seed: int, batch: int = 50
+) -> list[BanditRun]:
     """Every policy on the same rounds with the same reward uniforms (common random numbers)."""
     uniforms = rng(seed, "experiments", "rewards").random(len(X))
-    return [run(p, X, expected, uniforms, rng(seed, "experiments", "policy", p.name), batch) for p in policies]
+    return [
+        run(p, X, expected, uniforms, rng(seed, "experiments", "policy", p.name), batch)
+        for p in policies
+    ]
 
 
 def best_fixed_arm(expected: np.ndarray) -> int:
@@ -178,20 +193,30 @@ def summary(runs: list[BanditRun], arm_names: list[str], expected: np.ndarray) -
     for r in runs:
         mean_reward = float(expected[np.arange(len(r.actions)), r.actions].sum())
         shares = np.bincount(r.actions, minlength=len(arm_names)) / len(r.actions)
-        rows.append({"policy": r.name, "cumulative_regret": float(r.regret.sum()),
-                     "regret_vs_best_fixed": fixed - mean_reward, "expected_reward": mean_reward,
-                     "drawn_reward": float(r.rewards.sum()),
-                     **{f"share_{a}": s for a, s in zip(arm_names, shares, strict=True)}})
+        rows.append(
+            {
+                "policy": r.name,
+                "cumulative_regret": float(r.regret.sum()),
+                "regret_vs_best_fixed": fixed - mean_reward,
+                "expected_reward": mean_reward,
+                "drawn_reward": float(r.rewards.sum()),
+                **{f"share_{a}": s for a, s in zip(arm_names, shares, strict=True)},
+            }
+        )
     return pd.DataFrame(rows).set_index("policy")
 
 
-def tune(make_policy, grid, X: np.ndarray, expected: np.ndarray, seed: int, batch: int = 50) -> tuple[float, pd.Series]:
+def tune(
+    make_policy, grid, X: np.ndarray, expected: np.ndarray, seed: int, batch: int = 50
+) -> tuple[float, pd.Series]:
     """Pick the hyper-parameter with the least cumulative regret on a *validation* stream (its own
     contexts and rewards, never the evaluation rounds). Returns the value and every value's regret."""
     regrets = {}
     for value in grid:
         gen = rng(seed, "experiments", "tune")
         uniforms = gen.random(len(X))
-        regrets[value] = float(run(make_policy(value), X, expected, uniforms, gen, batch).regret.sum())
+        regrets[value] = float(
+            run(make_policy(value), X, expected, uniforms, gen, batch).regret.sum()
+        )
     table = pd.Series(regrets, name="cumulative_regret").rename_axis("value")
     return float(table.idxmin()), table

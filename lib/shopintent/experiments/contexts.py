@@ -35,31 +35,57 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
-def user_history(world: World, events: pd.DataFrame, purchase_intent: pd.DataFrame | None = None) -> pd.DataFrame:
+def user_history(
+    world: World, events: pd.DataFrame, purchase_intent: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """One row per world user (world order): ``sessions, events, purchases, revenue, price_position``
     (mean over the user's item events) and ``intent_history`` (see the module docstring), all from
     the pre-period ``events``."""
     users = pd.Index(world.user_ids, name="user_id")
     grouped = events.groupby("user_id")
     buys = events[events["event_type"] == "purchase"].groupby("user_id")
-    out = pd.DataFrame({"sessions": grouped["session_id"].nunique(), "events": grouped.size(),
-                        "purchases": buys.size(), "revenue": buys["price"].sum()}).reindex(users).fillna(0.0)
+    out = (
+        pd.DataFrame(
+            {
+                "sessions": grouped["session_id"].nunique(),
+                "events": grouped.size(),
+                "purchases": buys.size(),
+                "revenue": buys["price"].sum(),
+            }
+        )
+        .reindex(users)
+        .fillna(0.0)
+    )
     ev = events[events["item_id"].notna()]
     pos = pd.Series(price_position(world), index=world.item_ids)
-    out["price_position"] = pos.reindex(ev["item_id"]).groupby(ev["user_id"].to_numpy()).mean().reindex(users).fillna(0.0)
+    out["price_position"] = (
+        pos.reindex(ev["item_id"])
+        .groupby(ev["user_id"].to_numpy())
+        .mean()
+        .reindex(users)
+        .fillna(0.0)
+    )
     rate = (out["purchases"] + 0.1) / (out["sessions"] + 1.0)
     out["intent_history"] = rate
     out["intent_source"] = "purchases_per_session"
-    cols = [c for c in ("p_hybrid", "p_lightgbm") if purchase_intent is not None and c in purchase_intent]
+    cols = [
+        c
+        for c in ("p_hybrid", "p_lightgbm")
+        if purchase_intent is not None and c in purchase_intent
+    ]
     if cols:
         full = purchase_intent[purchase_intent["is_full"].astype(bool)]
         mean = full.groupby("user_id")[cols[0]].mean().reindex(users)
         out["intent_history"] = mean.fillna(rate)
-        out["intent_source"] = np.where(mean.notna(), f"purchase_model_{cols[0]}", "purchases_per_session")
+        out["intent_source"] = np.where(
+            mean.notna(), f"purchase_model_{cols[0]}", "purchases_per_session"
+        )
     return out
 
 
-def intent_proxy(world: World, sess: Sessions, gen: np.random.Generator, sd: float = INTENT_PROXY_SD) -> np.ndarray:
+def intent_proxy(
+    world: World, sess: Sessions, gen: np.random.Generator, sd: float = INTENT_PROXY_SD
+) -> np.ndarray:
     """Start-of-session purchase probability of the organic target (noise term 0), logit-blurred."""
     p = buy_given_click(world, sess, sess.target[:, None], noise=np.zeros(len(sess)))[:, 0]
     return 1.0 / (1.0 + np.exp(-(_logit(p) + gen.normal(0.0, sd, len(sess)))))
@@ -69,14 +95,24 @@ def intent_proxy(world: World, sess: Sessions, gen: np.random.Generator, sd: flo
 class ContextSpace:
     """Turns users and sessions into context vectors; scaling is fixed on the pre-period users."""
 
-    shares: np.ndarray       # (n_users, n_tops) category shares
-    history: pd.DataFrame    # user_history(...)
+    shares: np.ndarray  # (n_users, n_tops) category shares
+    history: pd.DataFrame  # user_history(...)
     names: tuple[str, ...]
 
     @classmethod
     def fit(cls, shares: np.ndarray, history: pd.DataFrame) -> ContextSpace:
-        names = ("bias", *(f"share_{t}" for t in TOPS), "log_sessions", "log_purchases", "cold", "price_position",
-                 "intent_history", "intent_proxy", *(f"query_{i}" for i in INTENTS), "no_query")
+        names = (
+            "bias",
+            *(f"share_{t}" for t in TOPS),
+            "log_sessions",
+            "log_purchases",
+            "cold",
+            "price_position",
+            "intent_history",
+            "intent_proxy",
+            *(f"query_{i}" for i in INTENTS),
+            "no_query",
+        )
         return cls(shares=shares, history=history, names=names)
 
     def _user_part(self, users: np.ndarray) -> np.ndarray:
@@ -85,7 +121,14 @@ class ContextSpace:
         scaled = [(c - c.mean()) / (c.std() or 1.0) for c in cols]
         hist = _logit(h["intent_history"].to_numpy())
         hist = (hist - hist.mean()) / (hist.std() or 1.0)
-        table = np.c_[self.shares, scaled[0], scaled[1], (h["sessions"].to_numpy() == 0), h["price_position"], hist]
+        table = np.c_[
+            self.shares,
+            scaled[0],
+            scaled[1],
+            (h["sessions"].to_numpy() == 0),
+            h["price_position"],
+            hist,
+        ]
         return table[users]
 
     def transform(self, sess: Sessions, proxy: np.ndarray) -> np.ndarray:
@@ -93,7 +136,9 @@ class ContextSpace:
         has_query = sess.n_queries > 0
         query = np.zeros((len(sess), len(INTENTS)))
         query[np.flatnonzero(has_query), sess.intent[has_query]] = 1.0
-        return np.c_[np.ones(len(sess)), self._user_part(sess.user), _logit(proxy) / 2.0, query, ~has_query]
+        return np.c_[
+            np.ones(len(sess)), self._user_part(sess.user), _logit(proxy) / 2.0, query, ~has_query
+        ]
 
     @property
     def dim(self) -> int:
@@ -106,4 +151,6 @@ class ContextSpace:
         (budget < −0.3 ≤ mid ≤ 0.3 < premium)."""
         cols = [self.names.index(f"query_{i}") for i in INTENTS] + [self.names.index("no_query")]
         price = X[:, self.names.index("price_position")]
-        return X[:, cols].argmax(axis=1) * 3 + (price >= -0.3).astype(int) + (price > 0.3).astype(int)
+        return (
+            X[:, cols].argmax(axis=1) * 3 + (price >= -0.3).astype(int) + (price > 0.3).astype(int)
+        )

@@ -18,8 +18,8 @@ from shopintent.experiments.ab import ALPHA, Comparison, compare_means
 
 @dataclass(frozen=True)
 class Cuped:
-    theta: np.ndarray           # one coefficient per covariate
-    variance_reduction: float   # 1 − var(adjusted) / var(original), pooled over both groups
+    theta: np.ndarray  # one coefficient per covariate
+    variance_reduction: float  # 1 − var(adjusted) / var(original), pooled over both groups
     adjusted: np.ndarray
 
 
@@ -44,14 +44,29 @@ def adjust(y, x) -> Cuped:
     return Cuped(t, float(1 - adjusted.var(ddof=1) / var) if var > 0 else 0.0, adjusted)
 
 
-def compare(y, x, treated, metric: str = "revenue", alpha: float = ALPHA) -> tuple[Comparison, Cuped]:
+def compare(
+    y, x, treated, metric: str = "revenue", alpha: float = ALPHA
+) -> tuple[Comparison, Cuped]:
     """Welch's test on the CUPED-adjusted metric. Means are of the adjusted metric; the lift is the
     difference as a share of group A's *unadjusted* mean."""
     res = adjust(y, x)
     c = compare_means(res.adjusted, treated, f"{metric}_cuped", alpha)
     base = np.asarray(y, dtype=float)[~np.asarray(treated, dtype=bool)].mean()
-    c = Comparison(c.metric, "CUPED + Welch t-test", c.n_a, c.n_b, c.mean_a, c.mean_b, c.diff, c.diff_low,
-                   c.diff_high, c.diff / base, c.diff_low / base, c.diff_high / base, c.p_value)
+    c = Comparison(
+        c.metric,
+        "CUPED + Welch t-test",
+        c.n_a,
+        c.n_b,
+        c.mean_a,
+        c.mean_b,
+        c.diff,
+        c.diff_low,
+        c.diff_high,
+        c.diff / base,
+        c.diff_low / base,
+        c.diff_high / base,
+        c.p_value,
+    )
     return c, res
 
 

@@ -28,24 +28,37 @@ class BanditProblem:
     revenue: np.ndarray
     arm_names: tuple[str, ...]
     feature_names: tuple[str, ...]
-    intent: np.ndarray        # the sessions' true intents (for slicing results, never a feature)
+    intent: np.ndarray  # the sessions' true intents (for slicing results, never a feature)
 
     def __len__(self) -> int:
         return len(self.X)
 
 
-def bandit_problem(world: World, arms: dict[str, Arm], space: ContextSpace, n_rounds: int, seed: int,
-                   stream: str = "online") -> BanditProblem:
+def bandit_problem(
+    world: World,
+    arms: dict[str, Arm],
+    space: ContextSpace,
+    n_rounds: int,
+    seed: int,
+    stream: str = "online",
+) -> BanditProblem:
     """``n_rounds`` sessions; ``stream`` names an independent draw (online, validation, log, truth)."""
     gen = rng(seed, "experiments", "bandit", stream)
     sess = traffic(world, n_rounds, gen)
-    order = gen.permutation(len(sess))  # traffic comes sorted by user; rounds arrive in random order
+    order = gen.permutation(
+        len(sess)
+    )  # traffic comes sorted by user; rounds arrive in random order
     sess = type(sess)(**{k: v[order] for k, v in vars(sess).items()})
     X = space.transform(sess, intent_proxy(world, sess, gen))
     probs = [slate_probs(world, sess, arm.slates(sess.user, gen)) for arm in arms.values()]
-    return BanditProblem(X=X, expected=np.column_stack([p.p_buy for p in probs]),
-                         revenue=np.column_stack([p.revenue(world.prices) for p in probs]),
-                         arm_names=tuple(arms), feature_names=space.names, intent=sess.intent)
+    return BanditProblem(
+        X=X,
+        expected=np.column_stack([p.p_buy for p in probs]),
+        revenue=np.column_stack([p.revenue(world.prices) for p in probs]),
+        arm_names=tuple(arms),
+        feature_names=space.names,
+        intent=sess.intent,
+    )
 
 
 def arm_table(problem: BanditProblem) -> pd.DataFrame:
@@ -53,9 +66,17 @@ def arm_table(problem: BanditProblem) -> pd.DataFrame:
     (for reading only: a policy never sees the intent), and how often it is the best arm."""
     from shopintent.data.synthetic.vocabulary import INTENTS
 
-    best = np.bincount(problem.expected.argmax(axis=1), minlength=len(problem.arm_names)) / len(problem)
-    table = pd.DataFrame({"purchase_rate": problem.expected.mean(axis=0), "revenue": problem.revenue.mean(axis=0),
-                          "best_share": best}, index=pd.Index(problem.arm_names, name="arm"))
+    best = np.bincount(problem.expected.argmax(axis=1), minlength=len(problem.arm_names)) / len(
+        problem
+    )
+    table = pd.DataFrame(
+        {
+            "purchase_rate": problem.expected.mean(axis=0),
+            "revenue": problem.revenue.mean(axis=0),
+            "best_share": best,
+        },
+        index=pd.Index(problem.arm_names, name="arm"),
+    )
     for i, name in enumerate(INTENTS):
         table[f"purchase_rate_{name}"] = problem.expected[problem.intent == i].mean(axis=0)
     return table

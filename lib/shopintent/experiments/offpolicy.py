@@ -69,8 +69,18 @@ def evaluate(log: Log, targets: dict[str, np.ndarray], truth: dict[str, float]) 
     for name, target in targets.items():
         value, used = replay(log, target)
         low, high = ips_interval(log, target)
-        rows.append({"policy": name, "truth": truth[name], "replay": value, "replay_rounds": used,
-                     "ips": ips(log, target), "ips_low": low, "ips_high": high, "snips": snips(log, target)})
+        rows.append(
+            {
+                "policy": name,
+                "truth": truth[name],
+                "replay": value,
+                "replay_rounds": used,
+                "ips": ips(log, target),
+                "ips_low": low,
+                "ips_high": high,
+                "snips": snips(log, target),
+            }
+        )
     out = pd.DataFrame(rows).set_index("policy")
     for est in ("replay", "ips", "snips"):
         out[f"{est}_error"] = out[est] - out["truth"]
@@ -78,7 +88,9 @@ def evaluate(log: Log, targets: dict[str, np.ndarray], truth: dict[str, float]) 
     return out
 
 
-def target_actions(X: np.ndarray, arm_names, learned: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+def target_actions(
+    X: np.ndarray, arm_names, learned: dict[str, np.ndarray] | None = None
+) -> dict[str, np.ndarray]:
     """Arms chosen on contexts ``X`` by every fixed-arm policy and by greedy linear policies
     (``learned``: name → (K, d) coefficients, e.g. a trained LinUCB's ``theta``)."""
     out = {name: np.full(len(X), i) for i, name in enumerate(arm_names)}

@@ -22,15 +22,23 @@ def _z(alpha: float, power: float) -> tuple[float, float]:
     return stats.norm.ppf(1 - alpha / 2), stats.norm.ppf(power)
 
 
-def sample_size_two_proportions(p_a: float, p_b: float, alpha: float = ALPHA, power: float = 0.8,
-                                ratio: float = 1.0, continuity: bool = False) -> int:
+def sample_size_two_proportions(
+    p_a: float,
+    p_b: float,
+    alpha: float = ALPHA,
+    power: float = 0.8,
+    ratio: float = 1.0,
+    continuity: bool = False,
+) -> int:
     """Users in group A (group B gets ``ratio`` × as many) for a two-sided test to detect p_a → p_b;
     ``continuity`` applies Fleiss' continuity correction (as in Zar's *Biostatistical Analysis*)."""
     if p_a == p_b:
         raise ValueError("p_a equals p_b: no difference to detect")
     za, zb = _z(alpha, power)
     pbar = (p_a + ratio * p_b) / (1 + ratio)
-    root = za * np.sqrt(pbar * (1 - pbar) * (1 + 1 / ratio)) + zb * np.sqrt(p_a * (1 - p_a) + p_b * (1 - p_b) / ratio)
+    root = za * np.sqrt(pbar * (1 - pbar) * (1 + 1 / ratio)) + zb * np.sqrt(
+        p_a * (1 - p_a) + p_b * (1 - p_b) / ratio
+    )
     delta = abs(p_a - p_b)
     n = root**2 / delta**2
     if continuity:
@@ -38,7 +46,9 @@ def sample_size_two_proportions(p_a: float, p_b: float, alpha: float = ALPHA, po
     return int(np.ceil(n - 1e-9))
 
 
-def power_two_proportions(p_a: float, p_b: float, n_a: int, n_b: int | None = None, alpha: float = ALPHA) -> float:
+def power_two_proportions(
+    p_a: float, p_b: float, n_a: int, n_b: int | None = None, alpha: float = ALPHA
+) -> float:
     """Power of the two-sided two-proportion z-test with n_a and n_b users (both tails counted)."""
     n_b = n_a if n_b is None else n_b
     za = stats.norm.ppf(1 - alpha / 2)
@@ -49,8 +59,11 @@ def power_two_proportions(p_a: float, p_b: float, n_a: int, n_b: int | None = No
     return float(stats.norm.cdf((d - za * se0) / se1) + stats.norm.cdf((-d - za * se0) / se1))
 
 
-def minimum_detectable_lift(p_a: float, n_per_group: int, alpha: float = ALPHA, power: float = 0.8) -> float:
+def minimum_detectable_lift(
+    p_a: float, n_per_group: int, alpha: float = ALPHA, power: float = 0.8
+) -> float:
     """Smallest relative lift (p_b / p_a − 1 > 0) detected with the given power at this size."""
+
     def gap(lift: float) -> float:
         return power_two_proportions(p_a, p_a * (1 + lift), n_per_group, alpha=alpha) - power
 
@@ -70,14 +83,27 @@ def _ztest_on_samples(a, b, axis=-1):
     return two_proportion_ztest(a.sum(axis=axis), a.shape[axis], b.sum(axis=axis), b.shape[axis])[1]
 
 
-def simulated_power(p_a: float, p_b: float, n_a: int, n_b: int | None = None, alpha: float = ALPHA,
-                    n_sims: int = 4000, seed: int = 0) -> float:
+def simulated_power(
+    p_a: float,
+    p_b: float,
+    n_a: int,
+    n_b: int | None = None,
+    alpha: float = ALPHA,
+    n_sims: int = 4000,
+    seed: int = 0,
+) -> float:
     """Share of z-tests rejecting H0 on ``n_sims`` simulated Bernoulli experiments (scipy.stats.power)."""
     gen = rng(seed, "experiments", "power")
     n_b = n_a if n_b is None else n_b
-    res = stats.power(_ztest_on_samples, (lambda size: gen.random(size) < p_a, lambda size: gen.random(size) < p_b),
-                      (n_a, n_b), significance=alpha, n_resamples=n_sims, vectorized=True,
-                      batch=max(1, int(4_000_000 // (n_a + n_b))))  # ~32 MB of draws at a time
+    res = stats.power(
+        _ztest_on_samples,
+        (lambda size: gen.random(size) < p_a, lambda size: gen.random(size) < p_b),
+        (n_a, n_b),
+        significance=alpha,
+        n_resamples=n_sims,
+        vectorized=True,
+        batch=max(1, int(4_000_000 // (n_a + n_b))),
+    )  # ~32 MB of draws at a time
     return float(res.power)
 
 

@@ -30,8 +30,9 @@ def _masks(a: np.ndarray, ks, n_random: int, rng: np.random.Generator) -> np.nda
     return keep
 
 
-def deletion_drops(value_fn, attributions, k: int, n_random: int = 20,
-                   rng: np.random.Generator | None = None) -> tuple[float, float]:
+def deletion_drops(
+    value_fn, attributions, k: int, n_random: int = 20, rng: np.random.Generator | None = None
+) -> tuple[float, float]:
     """(top-k drop, mean random-k drop) of one example: |f(all) − f(without the k features of
     largest |attribution|)| and the same averaged over ``n_random`` random sets of k features."""
     a = np.asarray(attributions, dtype=np.float64)
@@ -43,8 +44,9 @@ def deletion_drops(value_fn, attributions, k: int, n_random: int = 20,
     return float(drops[0]), float(drops[1:].mean())
 
 
-def deletion_table(value_fns, attributions, ks=(1, 3), n_random: int = 20, seed: int = 0,
-                   names=None) -> pd.DataFrame:
+def deletion_table(
+    value_fns, attributions, ks=(1, 3), n_random: int = 20, seed: int = 0, names=None
+) -> pd.DataFrame:
     """One row per (example, k): ``example, n_features, k, topk_drop, random_drop``; an example
     with no more than k features is left out at that k. One call of each value function for
     all k. Seeded: the same seed draws the same random sets."""
@@ -59,9 +61,16 @@ def deletion_table(value_fns, attributions, ks=(1, 3), n_random: int = 20, seed:
         out = np.asarray(fn(keep), dtype=np.float64).reshape(len(keep))
         for j, k in enumerate(valid):
             start = 1 + j * (1 + n_random)
-            drops = np.abs(out[0] - out[start:start + 1 + n_random])
-            rows.append({"example": names[i] if names is not None else i, "n_features": len(a), "k": k,
-                         "topk_drop": float(drops[0]), "random_drop": float(drops[1:].mean())})
+            drops = np.abs(out[0] - out[start : start + 1 + n_random])
+            rows.append(
+                {
+                    "example": names[i] if names is not None else i,
+                    "n_features": len(a),
+                    "k": k,
+                    "topk_drop": float(drops[0]),
+                    "random_drop": float(drops[1:].mean()),
+                }
+            )
     return pd.DataFrame(rows, columns=["example", "n_features", "k", "topk_drop", "random_drop"])
 
 
@@ -71,8 +80,9 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
     g = table.groupby("k")
     out = g[["topk_drop", "random_drop"]].mean()
     out["ratio"] = out["topk_drop"] / out["random_drop"].where(out["random_drop"] > 0)
-    out["share_topk_larger"] = g.apply(lambda t: float((t["topk_drop"] > t["random_drop"]).mean()),
-                                       include_groups=False)
+    out["share_topk_larger"] = g.apply(
+        lambda t: float((t["topk_drop"] > t["random_drop"]).mean()), include_groups=False
+    )
     out["examples"] = g.size()
     return out
 
@@ -88,6 +98,7 @@ def tabular_value_fn(predict, row, background):
         m, b = len(keep), len(bg)
         x = np.where(np.repeat(keep, b, axis=0), np.repeat(row, m * b, axis=0), np.tile(bg, (m, 1)))
         return np.asarray(predict(x), dtype=np.float64).reshape(m, b).mean(axis=1)
+
     return f
 
 
@@ -95,7 +106,9 @@ def text_value_fn(predict, masker, text: str, output: int):
     """``f(keep)`` for one text: the tokens not kept are deleted by shap's Text ``masker``
     (the same masker the explanation used), ``predict(list of str) -> (n, classes)``, and the
     output is column ``output``."""
+
     def f(keep):
         texts = [str(masker(np.asarray(k, dtype=bool), text)[0][0]) for k in keep]
         return np.asarray(predict(texts), dtype=np.float64)[:, output]
+
     return f

@@ -41,8 +41,9 @@ def _logit(p) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
-def group_shapley(value_fn, n_groups: int, method: str = "exact", max_evals: int | None = None,
-                  seed: int = 0) -> tuple[np.ndarray, float, float]:
+def group_shapley(
+    value_fn, n_groups: int, method: str = "exact", max_evals: int | None = None, seed: int = 0
+) -> tuple[np.ndarray, float, float]:
     """Shapley values of ``n_groups`` players for ``value_fn(masks (m, G) of 0/1) -> (m,)``.
 
     Returns (values (G,), base = f(no group), output = f(all groups)); values sum to
@@ -59,7 +60,9 @@ def group_shapley(value_fn, n_groups: int, method: str = "exact", max_evals: int
         sv = shap.explainers.Exact(f, masker)(np.ones((1, n_groups)), silent=True)
     elif method == "permutation":
         evals = max_evals or 10 * (2 * n_groups + 1)
-        sv = shap.explainers.Permutation(f, masker, seed=seed)(np.ones((1, n_groups)), max_evals=evals, silent=True)
+        sv = shap.explainers.Permutation(f, masker, seed=seed)(
+            np.ones((1, n_groups)), max_evals=evals, silent=True
+        )
     else:
         raise ValueError(f"unknown method {method!r}: exact or permutation")
     values = np.asarray(sv.values[0], dtype=np.float64)
@@ -92,8 +95,11 @@ class SequenceReference:
     @classmethod
     def fit(cls, prefixes: pd.DataFrame) -> SequenceReference:
         items = prefixes["item_id"].notna()
-        return cls(float(prefixes.loc[prefixes["k"] > 1, "ev_log_gap"].mean()),
-                   float(prefixes.loc[items, "ev_item_conv"].mean()), float(prefixes.loc[items, "ev_item_views"].mean()))
+        return cls(
+            float(prefixes.loc[prefixes["k"] > 1, "ev_log_gap"].mean()),
+            float(prefixes.loc[items, "ev_item_conv"].mean()),
+            float(prefixes.loc[items, "ev_item_views"].mean()),
+        )
 
 
 def sequence_groups(model) -> tuple[str, ...]:
@@ -118,7 +124,7 @@ def session_input(model, examples: SessionExamples, session_id: str, text=None) 
         if row in rows:
             x, _, _ = data.inputs(i)
             j = int(np.flatnonzero(rows == row)[0])
-            return {k: v[j:j + 1] for k, v in x.items()}, int(step)
+            return {k: v[j : j + 1] for k, v in x.items()}, int(step)
     raise AssertionError("every row is in one batch")
 
 
@@ -139,7 +145,11 @@ def masked_inputs(model, x: dict, groups, masks: np.ndarray, reference: Sequence
         elif name == "timing":
             out["numeric"][..., _NUM["log_gap"]][step] = reference.log_gap
             if "user" in out:
-                out["user"][off[:, None, None] & valid[..., None] & np.isin(np.arange(out["user"].shape[-1]), _HOURS)] = 0
+                out["user"][
+                    off[:, None, None]
+                    & valid[..., None]
+                    & np.isin(np.arange(out["user"].shape[-1]), _HOURS)
+                ] = 0
         elif name == "price":
             out["numeric"][..., _NUM["rel_price"]][step] = 0.0
         elif name == "items":
@@ -152,7 +162,11 @@ def masked_inputs(model, x: dict, groups, masks: np.ndarray, reference: Sequence
         elif name == "text":
             out["text"][off] = 0.0
         elif name == "user history":
-            out["user"][off[:, None, None] & valid[..., None] & np.isin(np.arange(out["user"].shape[-1]), _USER)] = 0
+            out["user"][
+                off[:, None, None]
+                & valid[..., None]
+                & np.isin(np.arange(out["user"].shape[-1]), _USER)
+            ] = 0
         else:
             raise ValueError(f"unknown group {name!r}: one of {', '.join(SEQUENCE_GROUPS)}")
     return out
@@ -160,14 +174,23 @@ def masked_inputs(model, x: dict, groups, masks: np.ndarray, reference: Sequence
 
 def sequence_value_fn(model, x: dict, step: int, groups, reference: SequenceReference):
     """``f(masks) -> log-odds`` of one session's raw whole-session score with groups removed."""
+
     def f(masks):
         inputs = masked_inputs(model, x, groups, np.asarray(masks), reference)
         return _logit(np.asarray(model.network.predict_on_batch(inputs))[:, step, 0])
+
     return f
 
 
-def sequence_group_shap(model, examples: SessionExamples, session_ids, reference: SequenceReference, text=None,
-                        method: str = "exact", seed: int = 0) -> GroupAttributions:
+def sequence_group_shap(
+    model,
+    examples: SessionExamples,
+    session_ids,
+    reference: SequenceReference,
+    text=None,
+    method: str = "exact",
+    seed: int = 0,
+) -> GroupAttributions:
     """Group Shapley values of a sequence model's whole-session log-odds, one row per session."""
     groups = sequence_groups(model)
     rows, base, out, fns = [], [], [], {}
@@ -179,9 +202,14 @@ def sequence_group_shap(model, examples: SessionExamples, session_ids, reference
         base.append(b)
         out.append(o)
     index = pd.Index(list(session_ids), name="session_id")
-    return GroupAttributions(pd.DataFrame(np.array(rows).reshape(len(index), len(groups)), index=index,
-                                          columns=list(groups)),
-                             pd.Series(base, index=index), pd.Series(out, index=index), fns)
+    return GroupAttributions(
+        pd.DataFrame(
+            np.array(rows).reshape(len(index), len(groups)), index=index, columns=list(groups)
+        ),
+        pd.Series(base, index=index),
+        pd.Series(out, index=index),
+        fns,
+    )
 
 
 def occlusion(model, examples: SessionExamples, session_id: str, text=None) -> pd.DataFrame:
@@ -217,9 +245,16 @@ def occlusion(model, examples: SessionExamples, session_id: str, text=None) -> p
     return out.reset_index(drop=True)
 
 
-def faithfulness_table(model, examples: SessionExamples, attributions: GroupAttributions,
-                       reference: SequenceReference, text=None, ks=(1, 2, 3), n_random: int = 20,
-                       seed: int = 42) -> pd.DataFrame:
+def faithfulness_table(
+    model,
+    examples: SessionExamples,
+    attributions: GroupAttributions,
+    reference: SequenceReference,
+    text=None,
+    ks=(1, 2, 3),
+    n_random: int = 20,
+    seed: int = 42,
+) -> pd.DataFrame:
     """Deletion check of group attributions: removing the top-k groups vs k random groups
     (each replaced by its reference), change of the whole-session log-odds."""
     from shopintent.explain import faithfulness
@@ -232,5 +267,6 @@ def faithfulness_table(model, examples: SessionExamples, attributions: GroupAttr
             continue
         x, step = session_input(model, examples, sid, text)
         fns.append(sequence_value_fn(model, x, step, groups, reference))
-    return faithfulness.deletion_table(fns, attributions.values.to_numpy(), ks, n_random, seed,
-                                       names=attributions.values.index)
+    return faithfulness.deletion_table(
+        fns, attributions.values.to_numpy(), ks, n_random, seed, names=attributions.values.index
+    )

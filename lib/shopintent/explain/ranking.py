@@ -30,17 +30,33 @@ from shopintent.io import staging_dir, write_text
 from shopintent.models.recommenders import registry
 from shopintent.models.recommenders.base import Interactions, Recommender
 
-PAIR_FEATURES = ("base_score", "base_rank_log", "item_popularity", "item_conversion", "user_leaf_share",
-                 "user_top_category_share", "user_brand_share", "price_gap", "user_events")
+PAIR_FEATURES = (
+    "base_score",
+    "base_rank_log",
+    "item_popularity",
+    "item_conversion",
+    "user_leaf_share",
+    "user_top_category_share",
+    "user_brand_share",
+    "price_gap",
+    "user_events",
+)
 
 
 def _onehot(values: pd.Series) -> sp.csr_matrix:
     codes, _ = pd.factorize(values.fillna("(none)"))
-    return sp.csr_matrix((np.ones(len(codes)), (np.arange(len(codes)), codes)), shape=(len(codes), codes.max() + 1))
+    return sp.csr_matrix(
+        (np.ones(len(codes)), (np.arange(len(codes)), codes)), shape=(len(codes), codes.max() + 1)
+    )
 
 
-def pair_features(history: pd.DataFrame, items: pd.DataFrame, users, candidates: np.ndarray,
-                  base_scores: np.ndarray) -> pd.DataFrame:
+def pair_features(
+    history: pd.DataFrame,
+    items: pd.DataFrame,
+    users,
+    candidates: np.ndarray,
+    base_scores: np.ndarray,
+) -> pd.DataFrame:
     """Features of each (user, candidate item) pair: rows in user order, then candidate order.
 
     ``candidates`` (n_users, C) are catalogue positions (``items`` order, -1 = none) and
@@ -63,22 +79,32 @@ def pair_features(history: pd.DataFrame, items: pd.DataFrame, users, candidates:
     total = np.asarray(counts.sum(axis=1)).ravel()
     with np.errstate(invalid="ignore", divide="ignore"):
         share = {}
-        for name, column in (("leaf", items["category"]),
-                             ("top", items["category"].fillna("").str.split(".").str[0].replace("", None)),
-                             ("brand", items["brand"])):
+        for name, column in (
+            ("leaf", items["category"]),
+            ("top", items["category"].fillna("").str.split(".").str[0].replace("", None)),
+            ("brand", items["brand"]),
+        ):
             onehot = _onehot(column)
             per_user = (counts @ onehot).toarray() / total[:, None]
             share[name] = per_user[user, onehot.indices[item]]  # each item has exactly one column
         log_price = np.log(items["price"].astype(np.float64).where(items["price"] > 0)).to_numpy()
         seen_price = counts.multiply(~np.isnan(log_price)[None, :]).tocsr()
-        mean_price = (seen_price @ np.nan_to_num(log_price)) / np.asarray(seen_price.sum(axis=1)).ravel()
-    frame = pd.DataFrame({
-        "base_score": base_scores.ravel(), "base_rank_log": np.log1p(np.tile(np.arange(c), n_users)),
-        "item_popularity": np.log1p(users_per_item[item]).ravel(),
-        "item_conversion": ((buys[item] + 0.1) / (views[item] + 2.0)).ravel(),
-        "user_leaf_share": share["leaf"].ravel(), "user_top_category_share": share["top"].ravel(),
-        "user_brand_share": share["brand"].ravel(), "price_gap": (log_price[item] - mean_price[user]).ravel(),
-        "user_events": np.log1p(total[user]).ravel()})
+        mean_price = (seen_price @ np.nan_to_num(log_price)) / np.asarray(
+            seen_price.sum(axis=1)
+        ).ravel()
+    frame = pd.DataFrame(
+        {
+            "base_score": base_scores.ravel(),
+            "base_rank_log": np.log1p(np.tile(np.arange(c), n_users)),
+            "item_popularity": np.log1p(users_per_item[item]).ravel(),
+            "item_conversion": ((buys[item] + 0.1) / (views[item] + 2.0)).ravel(),
+            "user_leaf_share": share["leaf"].ravel(),
+            "user_top_category_share": share["top"].ravel(),
+            "user_brand_share": share["brand"].ravel(),
+            "price_gap": (log_price[item] - mean_price[user]).ravel(),
+            "user_events": np.log1p(total[user]).ravel(),
+        }
+    )
     frame.loc[~valid.ravel()] = np.nan
     return frame
 
@@ -96,8 +122,12 @@ class RankingStage:
         """The stage of the users at ``rows`` (positions)."""
         c = self.candidates.shape[1]
         flat = (np.asarray(rows)[:, None] * c + np.arange(c)[None, :]).ravel()
-        return RankingStage(self.users[rows], self.candidates[rows], self.features.iloc[flat].reset_index(drop=True),
-                            None if self.labels is None else self.labels[flat])
+        return RankingStage(
+            self.users[rows],
+            self.candidates[rows],
+            self.features.iloc[flat].reset_index(drop=True),
+            None if self.labels is None else self.labels[flat],
+        )
 
     def split_users(self, frac: float = 0.25, seed: int = 42) -> tuple[RankingStage, RankingStage]:
         """(fit, early-stopping) parts, ``frac`` of the users held out (seeded)."""
@@ -106,8 +136,14 @@ class RankingStage:
         return self.subset(np.sort(order[n:])), self.subset(np.sort(order[:n]))
 
 
-def candidate_stage(base, history: pd.DataFrame, items: pd.DataFrame, users, n_candidates: int,
-                    future: pd.DataFrame | None = None) -> RankingStage:
+def candidate_stage(
+    base,
+    history: pd.DataFrame,
+    items: pd.DataFrame,
+    users,
+    n_candidates: int,
+    future: pd.DataFrame | None = None,
+) -> RankingStage:
     """The base recommender (fitted on ``history``) proposes ``n_candidates`` unseen items per
     user; with ``future`` events, a candidate the user touched then is labelled 1."""
     users = np.asarray(users, dtype=object)
@@ -118,8 +154,13 @@ def candidate_stage(base, history: pd.DataFrame, items: pd.DataFrame, users, n_c
         fut = future[future["item_id"].notna()]
         pairs = set(zip(fut["user_id"], fut["item_id"], strict=True))
         ids = recs.item_ids.ravel()
-        labels = np.array([(u, i) in pairs for u, i in zip(np.repeat(users, recs.index.shape[1]), ids, strict=True)],
-                          dtype=np.int64)
+        labels = np.array(
+            [
+                (u, i) in pairs
+                for u, i in zip(np.repeat(users, recs.index.shape[1]), ids, strict=True)
+            ],
+            dtype=np.int64,
+        )
     return RankingStage(users, recs.index, feats, labels)
 
 
@@ -131,11 +172,22 @@ class Reranker:
     best_iteration: int
 
     @classmethod
-    def fit(cls, train: RankingStage, val: RankingStage | None = None, seed: int = 42, rounds: int = 300):
+    def fit(
+        cls, train: RankingStage, val: RankingStage | None = None, seed: int = 42, rounds: int = 300
+    ):
         import lightgbm as lgb
 
-        params = {"objective": "binary", "learning_rate": 0.05, "num_leaves": 15, "min_data_in_leaf": 20,
-                  "feature_fraction": 0.9, "lambda_l2": 1.0, "verbose": -1, "num_threads": 1, "seed": seed}
+        params = {
+            "objective": "binary",
+            "learning_rate": 0.05,
+            "num_leaves": 15,
+            "min_data_in_leaf": 20,
+            "feature_fraction": 0.9,
+            "lambda_l2": 1.0,
+            "verbose": -1,
+            "num_threads": 1,
+            "seed": seed,
+        }
         keep = train.candidates.ravel() >= 0
         data = lgb.Dataset(train.features[keep], train.labels[keep])
         sets, callbacks = [], []
@@ -167,9 +219,15 @@ class LightGBMReranker(Recommender):
     EVENT_COLUMNS = ("user_id", "item_id", "event_type", "ts")
     ITEM_COLUMNS = ("item_id", "category", "brand", "price")
 
-    def __init__(self, base: str = "item_knn", base_params: dict | None = None,
-                 n_candidates: int = 50, label_frac: float = 0.2, seed: int = 42,
-                 rounds: int = 300) -> None:
+    def __init__(
+        self,
+        base: str = "item_knn",
+        base_params: dict | None = None,
+        n_candidates: int = 50,
+        label_frac: float = 0.2,
+        seed: int = 42,
+        rounds: int = 300,
+    ) -> None:
         self.base = base
         self.base_params = dict(base_params or {})
         self.n_candidates = int(n_candidates)
@@ -177,8 +235,9 @@ class LightGBMReranker(Recommender):
         self.seed = int(seed)
         self.rounds = int(rounds)
 
-    def fit(self, train: pd.DataFrame, items: pd.DataFrame, labels: pd.DataFrame | None = None
-            ) -> LightGBMReranker:
+    def fit(
+        self, train: pd.DataFrame, items: pd.DataFrame, labels: pd.DataFrame | None = None
+    ) -> LightGBMReranker:
         """Candidates and features from ``train``, labels from ``labels`` (the period after it;
         None: the last ``label_frac`` of ``train`` by time), the re-ranker early-stopped on a
         quarter of those users (``fit_and_evaluate``'s protocol); then the base is refitted on
@@ -206,8 +265,9 @@ class LightGBMReranker(Recommender):
 
     def stage(self, users) -> RankingStage:
         """The base model's candidates of ``users`` with their features (no labels)."""
-        return candidate_stage(self.base_, self.history_, self.features_items_, users,
-                               self.n_candidates)
+        return candidate_stage(
+            self.base_, self.history_, self.features_items_, users, self.n_candidates
+        )
 
     def score(self, users) -> np.ndarray:
         """The base model's scores, its candidates lifted above the rest in the re-ranker's order
@@ -241,11 +301,19 @@ class LightGBMReranker(Recommender):
         ``meta.json``."""
         self._check_fitted()
         path = Path(path)
-        settings = {"base": self.base, "base_params": self.base_params,
-                    "n_candidates": self.n_candidates, "label_frac": self.label_frac,
-                    "seed": self.seed, "rounds": self.rounds}
-        meta = {"name": self.name, "settings": settings,
-                "best_iteration": self.reranker_.best_iteration}
+        settings = {
+            "base": self.base,
+            "base_params": self.base_params,
+            "n_candidates": self.n_candidates,
+            "label_frac": self.label_frac,
+            "seed": self.seed,
+            "rounds": self.rounds,
+        }
+        meta = {
+            "name": self.name,
+            "settings": settings,
+            "best_iteration": self.reranker_.best_iteration,
+        }
         with staging_dir(path) as tmp:
             self.base_.save(tmp / self._base_file())
             write_text(tmp / "reranker.txt", self.reranker_.booster.model_to_string())
@@ -295,9 +363,17 @@ class RerankResult:
     item_ids: pd.Index
 
 
-def fit_and_evaluate(history: pd.DataFrame, labels: pd.DataFrame, train: pd.DataFrame, test: pd.DataFrame,
-                     items: pd.DataFrame, seed: int = 42, n_candidates: int = 50, n_shap: int = 2000,
-                     n_boot: int = 1000) -> RerankResult:
+def fit_and_evaluate(
+    history: pd.DataFrame,
+    labels: pd.DataFrame,
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    items: pd.DataFrame,
+    seed: int = 42,
+    n_candidates: int = 50,
+    n_shap: int = 2000,
+    n_boot: int = 1000,
+) -> RerankResult:
     """Item-kNN candidates, a re-ranker fitted on (``history`` → ``labels``) with early stopping
     on a quarter of those users, then both orders scored on (``train`` → ``test``) over the same
     candidates: NDCG@10 and Recall@10 with 95% bootstrap intervals over test users (protocol
@@ -310,12 +386,17 @@ def fit_and_evaluate(history: pd.DataFrame, labels: pd.DataFrame, train: pd.Data
 
     items = items.reset_index(drop=True)
     users = np.intersect1d(history["user_id"].unique(), labels["user_id"].unique())
-    fit_stage = candidate_stage(ItemKNN().fit(history, items), history, items, users, n_candidates, labels)
+    fit_stage = candidate_stage(
+        ItemKNN().fit(history, items), history, items, users, n_candidates, labels
+    )
     fit_part, stop_part = fit_stage.split_users(0.25, seed)
     reranker = Reranker.fit(fit_part, stop_part, seed=seed)
     task = make_task(train, test, items, "temporal-global-cutoff")
     stage = candidate_stage(ItemKNN().fit(train, items), train, items, task.users, n_candidates)
-    lists = {"itemknn_base": stage.candidates[:, :10], "lightgbm_reranker": reranker.rerank(stage, 10)}
+    lists = {
+        "itemknn_base": stage.candidates[:, :10],
+        "lightgbm_reranker": reranker.rerank(stage, 10),
+    }
     rows = {}
     for name, index in lists.items():
         row = {}
@@ -323,8 +404,9 @@ def fit_and_evaluate(history: pd.DataFrame, labels: pd.DataFrame, train: pd.Data
             per_user = fn(index, task.truth, 10, per_user=True)
             ci = bootstrap_mean_ci(per_user[np.isfinite(per_user)], n_boot=n_boot, seed=seed)
             row |= {metric: ci.point, f"{metric}_low": ci.low, f"{metric}_high": ci.high}
-        row["candidate_recall@50"] = float(np.nanmean(recall_at_k(stage.candidates, task.truth, n_candidates,
-                                                                  per_user=True)))
+        row["candidate_recall@50"] = float(
+            np.nanmean(recall_at_k(stage.candidates, task.truth, n_candidates, per_user=True))
+        )
         rows[name] = row
     scores = pd.DataFrame(rows).T.rename_axis(f"test users: {len(task.users):,}")
     rng = np.random.default_rng(seed)
@@ -334,28 +416,50 @@ def fit_and_evaluate(history: pd.DataFrame, labels: pd.DataFrame, train: pd.Data
     return RerankResult(reranker, stage, scores, attributions, pd.Index(items["item_id"]))
 
 
-def explanation_table(result: RerankResult, items: pd.DataFrame, n_users: int = 5, k: int = 3, top: int = 3,
-                      seed: int = 42) -> pd.DataFrame:
+def explanation_table(
+    result: RerankResult,
+    items: pd.DataFrame,
+    n_users: int = 5,
+    k: int = 3,
+    top: int = 3,
+    seed: int = 42,
+) -> pd.DataFrame:
     """The re-ranked top-``k`` of ``n_users`` test users (drawn with ``seed`` among those with a
     history) with the ``top`` features that raised or lowered each item's score most (SHAP)."""
     from shopintent.explain.tabular import tree_shap
 
     stage, c = result.stage, result.stage.candidates.shape[1]
-    active = np.flatnonzero(stage.features["user_events"].to_numpy().reshape(-1, c)[:, 0] > np.log1p(2))
-    pick = np.sort(np.random.default_rng(seed).choice(active, min(n_users, len(active)), replace=False))
+    active = np.flatnonzero(
+        stage.features["user_events"].to_numpy().reshape(-1, c)[:, 0] > np.log1p(2)
+    )
+    pick = np.sort(
+        np.random.default_rng(seed).choice(active, min(n_users, len(active)), replace=False)
+    )
     scores = result.reranker.score(stage)
     titles = items.set_index("item_id")["title"] if "title" in items else None
     rows = []
     for u in pick:
         order = np.argsort(-scores[u], kind="stable")[:k]
         flat = u * c + order
-        att = tree_shap(result.reranker.booster, stage.features.iloc[flat], result.reranker.best_iteration)
+        att = tree_shap(
+            result.reranker.booster, stage.features.iloc[flat], result.reranker.best_iteration
+        )
         for rank, (j, f) in enumerate(zip(order, flat, strict=True), start=1):
             v = att.values.loc[f]
-            why = [f"{name} = {stage.features.loc[f, name]:.2f} ({v[name]:+.2f})"
-                   for name in v.abs().sort_values(ascending=False).index[:top]]
+            why = [
+                f"{name} = {stage.features.loc[f, name]:.2f} ({v[name]:+.2f})"
+                for name in v.abs().sort_values(ascending=False).index[:top]
+            ]
             item = result.item_ids[stage.candidates[u, j]]
-            rows.append({"user_id": stage.users[u], "rank": rank, "item_id": item,
-                         "title": titles.get(item) if titles is not None else None,
-                         "base_rank": int(j) + 1, "score": float(scores[u, j]), "why (re-ranker SHAP)": "; ".join(why)})
+            rows.append(
+                {
+                    "user_id": stage.users[u],
+                    "rank": rank,
+                    "item_id": item,
+                    "title": titles.get(item) if titles is not None else None,
+                    "base_rank": int(j) + 1,
+                    "score": float(scores[u, j]),
+                    "why (re-ranker SHAP)": "; ".join(why),
+                }
+            )
     return pd.DataFrame(rows)

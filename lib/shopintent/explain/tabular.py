@@ -18,12 +18,43 @@ from shopintent.features.sessions import USER_FEATURES
 #: the purchase-intent hand-made features by what they describe; the same groups as the
 #: sequence models' inputs (``shopintent.explain.groups.SEQUENCE_GROUPS``), text aside
 PURCHASE_FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
-    "event types": ("k", "n_search", "n_view", "n_cart", "n_fav", "n_remove_from_cart", "events_since_cart"),
-    "timing": ("duration_log_s", "mean_log_gap", "max_log_gap", "last_log_gap", "hour_sin", "hour_cos", "weekday"),
-    "price": ("rel_price_mean", "rel_price_min", "rel_price_max", "rel_price_last", "cart_rel_price",
-              "cart_minus_view_price", "cart_minus_user_price"),
-    "items": ("n_distinct_items", "n_distinct_categories", "max_item_views", "repeat_share", "item_conv_last",
-              "item_conv_max", "item_conv_cart", "item_views_last"),
+    "event types": (
+        "k",
+        "n_search",
+        "n_view",
+        "n_cart",
+        "n_fav",
+        "n_remove_from_cart",
+        "events_since_cart",
+    ),
+    "timing": (
+        "duration_log_s",
+        "mean_log_gap",
+        "max_log_gap",
+        "last_log_gap",
+        "hour_sin",
+        "hour_cos",
+        "weekday",
+    ),
+    "price": (
+        "rel_price_mean",
+        "rel_price_min",
+        "rel_price_max",
+        "rel_price_last",
+        "cart_rel_price",
+        "cart_minus_view_price",
+        "cart_minus_user_price",
+    ),
+    "items": (
+        "n_distinct_items",
+        "n_distinct_categories",
+        "max_item_views",
+        "repeat_share",
+        "item_conv_last",
+        "item_conv_max",
+        "item_conv_cart",
+        "item_views_last",
+    ),
     "user history": USER_FEATURES,
 }
 
@@ -62,11 +93,15 @@ def tree_shap(booster, x: pd.DataFrame, num_iteration: int | None = None) -> Tre
     if values.ndim == 3:  # some shap versions return one matrix per class
         values = values[..., -1]
     base = float(np.ravel(explainer.expected_value)[-1])
-    output = np.asarray(booster.predict(x, raw_score=True, num_iteration=num_iteration), dtype=np.float64)
+    output = np.asarray(
+        booster.predict(x, raw_score=True, num_iteration=num_iteration), dtype=np.float64
+    )
     return TreeAttributions(pd.DataFrame(values, index=x.index, columns=x.columns), x, base, output)
 
 
-def lightgbm_shap(model, examples, n: int = 2000, seed: int = 42, mask: np.ndarray | None = None) -> TreeAttributions:
+def lightgbm_shap(
+    model, examples, n: int = 2000, seed: int = 42, mask: np.ndarray | None = None
+) -> TreeAttributions:
     """SHAP of a purchase-intent ``HandmadeLightGBM`` on up to ``n`` prefixes of ``examples``
     (drawn with ``seed`` among ``mask``, default all); the index is the prefix row number."""
     rows = np.flatnonzero(np.ones(len(examples.prefixes), bool) if mask is None else mask)
@@ -134,21 +169,43 @@ def compare_groups(values: dict[str, pd.DataFrame]) -> GroupComparison:
     return GroupComparison(table, rho)
 
 
-def purchase_faithfulness(model, attributions: TreeAttributions, train, n_rows: int = 200, ks=(1, 2, 3),
-                          n_random: int = 20, seed: int = 42, n_background: int = 30) -> pd.DataFrame:
+def purchase_faithfulness(
+    model,
+    attributions: TreeAttributions,
+    train,
+    n_rows: int = 200,
+    ks=(1, 2, 3),
+    n_random: int = 20,
+    seed: int = 42,
+    n_background: int = 30,
+) -> pd.DataFrame:
     """Deletion check of a purchase ``HandmadeLightGBM``'s SHAP values on ``n_rows`` of the
     explained rows: features removed take the values of ``n_background`` training prefixes
     (averaged), output in raw log-odds. See ``shopintent.explain.faithfulness``."""
     from shopintent.explain import faithfulness
 
     rng = np.random.default_rng(seed)
-    rows = np.sort(rng.choice(len(attributions.values), min(n_rows, len(attributions.values)), replace=False))
-    background = model.matrix(train).sample(min(n_background, len(train.prefixes)), random_state=seed).to_numpy()
+    rows = np.sort(
+        rng.choice(len(attributions.values), min(n_rows, len(attributions.values)), replace=False)
+    )
+    background = (
+        model.matrix(train)
+        .sample(min(n_background, len(train.prefixes)), random_state=seed)
+        .to_numpy()
+    )
 
     def predict(x):
-        return model.booster.predict(x, raw_score=True, num_iteration=model.info.get("best_iteration"))
+        return model.booster.predict(
+            x, raw_score=True, num_iteration=model.info.get("best_iteration")
+        )
 
     x = attributions.features.to_numpy()
     fns = [faithfulness.tabular_value_fn(predict, x[r], background) for r in rows]
-    return faithfulness.deletion_table(fns, attributions.values.to_numpy()[rows], ks, n_random, seed,
-                                       names=attributions.values.index[rows])
+    return faithfulness.deletion_table(
+        fns,
+        attributions.values.to_numpy()[rows],
+        ks,
+        n_random,
+        seed,
+        names=attributions.values.index[rows],
+    )

@@ -24,9 +24,13 @@ _NUMPY_SCALAR = re.compile(r"np\.(?:float|int)\d*\(([^()]*)\)")
 
 def log_odds(predict_proba):
     """``texts -> (n, classes)`` log-odds from a ``texts -> probabilities`` function."""
+
     def f(texts):
-        p = np.clip(np.asarray(predict_proba([str(t) for t in texts]), dtype=np.float64), 1e-7, 1 - 1e-7)
+        p = np.clip(
+            np.asarray(predict_proba([str(t) for t in texts]), dtype=np.float64), 1e-7, 1 - 1e-7
+        )
         return np.log(p / (1 - p))
+
     return f
 
 
@@ -47,8 +51,9 @@ def masker():
     return shap.maskers.Text(TOKEN_PATTERN, mask_token=" ")
 
 
-def explain_texts(predict_proba, texts, class_names, max_evals: int = 200, batch_size: int = 256,
-                  text_masker=None):
+def explain_texts(
+    predict_proba, texts, class_names, max_evals: int = 200, batch_size: int = 256, text_masker=None
+):
     """A ``shap.Explanation`` (texts × tokens × classes, log-odds) of ``texts`` (at least two
     tokens each: see ``explainable``). ``max_evals`` bounds model calls per text."""
     import shap
@@ -56,16 +61,24 @@ def explain_texts(predict_proba, texts, class_names, max_evals: int = 200, batch
     texts = list(texts)
     short = [t for t in texts if n_tokens(t) < 2]
     if short:
-        raise ValueError(f"{len(short)} texts have fewer than two word tokens (e.g. {short[0]!r}): "
-                         "filter them with explainable()")
-    explainer = shap.Explainer(log_odds(predict_proba), text_masker or masker(), output_names=list(class_names))
+        raise ValueError(
+            f"{len(short)} texts have fewer than two word tokens (e.g. {short[0]!r}): "
+            "filter them with explainable()"
+        )
+    explainer = shap.Explainer(
+        log_odds(predict_proba), text_masker or masker(), output_names=list(class_names)
+    )
     return explainer(texts, max_evals=max_evals, batch_size=batch_size, silent=True)
 
 
 def predicted(explanation) -> np.ndarray:
     """The predicted class (largest output) of each explained text."""
-    return np.array([int(np.argmax(np.asarray(e.base_values) + np.asarray(e.values).sum(axis=0)))
-                     for e in explanation])
+    return np.array(
+        [
+            int(np.argmax(np.asarray(e.base_values) + np.asarray(e.values).sum(axis=0)))
+            for e in explanation
+        ]
+    )
 
 
 def html(explanation, classes: np.ndarray | None = None) -> str:
@@ -73,7 +86,9 @@ def html(explanation, classes: np.ndarray | None = None) -> str:
     import shap
 
     classes = predicted(explanation) if classes is None else classes
-    out = "".join(shap.plots.text(explanation[i, :, int(c)], display=False) for i, c in enumerate(classes))
+    out = "".join(
+        shap.plots.text(explanation[i, :, int(c)], display=False) for i, c in enumerate(classes)
+    )
     # shap 0.51 writes colours with numpy 2's scalar repr, rgb(np.float64(255.0), ...), which no
     # browser reads (every bar and word turns black): keep the numbers only
     return _NUMPY_SCALAR.sub(r"\1", out)
@@ -90,9 +105,15 @@ def token_table(explanation, class_names, top: int = 3) -> pd.DataFrame:
         order = np.argsort(-v, kind="stable")
         up = [f"{tokens[j]} (+{v[j]:.2f})" for j in order[:top] if v[j] > 0]
         down = [f"{tokens[j]} ({v[j]:.2f})" for j in order[::-1][:top] if v[j] < 0]
-        rows.append({"text": "".join(map(str, e.data)), "predicted": class_names[int(c)],
-                     "log_odds": float(e.base_values + v.sum()), "raised_by": ", ".join(up),
-                     "lowered_by": ", ".join(down)})
+        rows.append(
+            {
+                "text": "".join(map(str, e.data)),
+                "predicted": class_names[int(c)],
+                "log_odds": float(e.base_values + v.sum()),
+                "raised_by": ", ".join(up),
+                "lowered_by": ", ".join(down),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -102,7 +123,9 @@ def class_token_importance(explanation, class_names, min_count: int = 2) -> pd.D
     rows = []
     for e in explanation:
         for tok, vals in zip(e.data, np.asarray(e.values), strict=True):
-            rows.append({"token": str(tok).strip().lower(), **dict(zip(class_names, vals, strict=True))})
+            rows.append(
+                {"token": str(tok).strip().lower(), **dict(zip(class_names, vals, strict=True))}
+            )
     frame = pd.DataFrame(rows)
     frame = frame[frame["token"] != ""]
     counts = frame.groupby("token").size()
@@ -110,8 +133,9 @@ def class_token_importance(explanation, class_names, min_count: int = 2) -> pd.D
     return means[counts.reindex(means.index) >= min_count].assign(count=counts)
 
 
-def faithfulness_table(predict_proba, texts, explanation, ks=(1, 2, 3), n_random: int = 20,
-                       seed: int = 42) -> pd.DataFrame:
+def faithfulness_table(
+    predict_proba, texts, explanation, ks=(1, 2, 3), n_random: int = 20, seed: int = 42
+) -> pd.DataFrame:
     """Deletion check of token attributions for each text's predicted class: deleting its top-k
     words (by |value|) vs k random words, change of that class's log-odds."""
     from shopintent.explain import faithfulness

@@ -24,20 +24,57 @@ PURCHASE = "purchase"
 EVENT_TYPES = ("search", "view", "cart", "fav", "remove_from_cart")
 #: the counts behind the logistic-regression baseline
 COUNT_FEATURES = ("k", *(f"n_{t}" for t in EVENT_TYPES), "n_distinct_items")
-USER_FEATURES = ("user_sessions", "user_purchase_sessions", "user_conversion", "user_recency_h",
-                 "user_tenure_d", "user_events", "user_carts", "user_rel_price")
-SESSION_FEATURES = ("n_distinct_categories", "max_item_views", "repeat_share", "events_since_cart",
-                    "duration_log_s", "mean_log_gap", "max_log_gap", "last_log_gap", "rel_price_mean",
-                    "rel_price_min", "rel_price_max", "rel_price_last", "cart_rel_price", "cart_minus_view_price",
-                    "cart_minus_user_price", "item_conv_last", "item_conv_max", "item_conv_cart", "item_views_last",
-                    "hour_sin", "hour_cos", "weekday")
+USER_FEATURES = (
+    "user_sessions",
+    "user_purchase_sessions",
+    "user_conversion",
+    "user_recency_h",
+    "user_tenure_d",
+    "user_events",
+    "user_carts",
+    "user_rel_price",
+)
+SESSION_FEATURES = (
+    "n_distinct_categories",
+    "max_item_views",
+    "repeat_share",
+    "events_since_cart",
+    "duration_log_s",
+    "mean_log_gap",
+    "max_log_gap",
+    "last_log_gap",
+    "rel_price_mean",
+    "rel_price_min",
+    "rel_price_max",
+    "rel_price_last",
+    "cart_rel_price",
+    "cart_minus_view_price",
+    "cart_minus_user_price",
+    "item_conv_last",
+    "item_conv_max",
+    "item_conv_cart",
+    "item_views_last",
+    "hour_sin",
+    "hour_cos",
+    "weekday",
+)
 #: the hand-made features of one prefix: the LightGBM baseline's input
 HANDMADE_FEATURES = (*COUNT_FEATURES, *SESSION_FEATURES, *USER_FEATURES)
 #: per-event numeric inputs of the sequence models (fixed scales, no fitting)
 EVENT_NUMERIC = ("log_gap", "rel_price", "has_price", "repeat", "item_conv", "item_views")
 #: per-session inputs of the hybrid model (standardised inside the model's wrapper)
-HYBRID_USER_FEATURES = ("user_sessions", "user_purchase_sessions", "user_conversion", "has_history",
-                        "user_recency_h", "user_tenure_d", "user_carts", "user_rel_price", "hour_sin", "hour_cos")
+HYBRID_USER_FEATURES = (
+    "user_sessions",
+    "user_purchase_sessions",
+    "user_conversion",
+    "has_history",
+    "user_recency_h",
+    "user_tenure_d",
+    "user_carts",
+    "user_rel_price",
+    "hour_sin",
+    "hour_cos",
+)
 
 
 @dataclass
@@ -75,7 +112,7 @@ class SessionExamples:
     def capped_mask(self, k: int) -> np.ndarray:
         """One prefix per session: its first min(k, n) events (every session scored after at most k)."""
         p = self.prefixes
-        return (p["k"].to_numpy() == np.minimum(k, p["n_events"].to_numpy()))
+        return p["k"].to_numpy() == np.minimum(k, p["n_events"].to_numpy())
 
 
 def _ordered(events: pd.DataFrame) -> pd.DataFrame:
@@ -112,13 +149,22 @@ def _asof(left: pd.DataFrame, right: pd.DataFrame, by: str, cols: list[str]) -> 
     before ``at`` (cumulative columns, so: totals of everything before ``at``); 0 if none."""
     left = left.assign(_i=np.arange(len(left))).sort_values("at", kind="stable")
     right = right.sort_values("ts", kind="stable")
-    merged = pd.merge_asof(left, right[["ts", by, *cols]], left_on="at", right_on="ts", by=by,
-                           allow_exact_matches=False, direction="backward")
+    merged = pd.merge_asof(
+        left,
+        right[["ts", by, *cols]],
+        left_on="at",
+        right_on="ts",
+        by=by,
+        allow_exact_matches=False,
+        direction="backward",
+    )
     merged = merged.sort_values("_i")
     return merged[cols].fillna(0).reset_index(drop=True)
 
 
-def user_history(events: pd.DataFrame, sessions: pd.DataFrame, rel_price: pd.Series | None = None) -> pd.DataFrame:
+def user_history(
+    events: pd.DataFrame, sessions: pd.DataFrame, rel_price: pd.Series | None = None
+) -> pd.DataFrame:
     """User features of each session from the user's events strictly before the session starts.
 
     ``user_sessions`` (sessions started before), ``user_purchase_sessions`` (sessions whose first
@@ -137,37 +183,55 @@ def user_history(events: pd.DataFrame, sessions: pd.DataFrame, rel_price: pd.Ser
     e["rp_sum"] = e["rp"].where(viewed, 0.0).groupby(e["user_id"]).cumsum()
     e["rp_n"] = viewed.astype(np.int64).groupby(e["user_id"]).cumsum()
     e["first_ts"] = g["ts"].transform("min")
-    left = pd.DataFrame({"user_id": sessions["user_id"], "at": sessions["start"]}).reset_index(drop=True)
+    left = pd.DataFrame({"user_id": sessions["user_id"], "at": sessions["start"]}).reset_index(
+        drop=True
+    )
     hist = _asof(left, e, "user_id", ["events", "carts", "rp_sum", "rp_n"])
     last = _asof_time(left, e, "user_id")
 
-    starts = sessions[["user_id", "start"]].rename(columns={"start": "ts"}).sort_values("ts", kind="stable")
+    starts = (
+        sessions[["user_id", "start"]]
+        .rename(columns={"start": "ts"})
+        .sort_values("ts", kind="stable")
+    )
     starts["n"] = starts.groupby("user_id").cumcount() + 1
     firsts = sessions.loc[sessions["first_purchase"].notna(), ["user_id", "first_purchase"]]
     firsts = firsts.rename(columns={"first_purchase": "ts"}).sort_values("ts", kind="stable")
     firsts["n"] = firsts.groupby("user_id").cumcount() + 1
     n_sess = _asof(left, starts, "user_id", ["n"])["n"].to_numpy()
-    n_buy = _asof(left, firsts, "user_id", ["n"])["n"].to_numpy() if len(firsts) else np.zeros(len(left))
+    n_buy = (
+        _asof(left, firsts, "user_id", ["n"])["n"].to_numpy()
+        if len(firsts)
+        else np.zeros(len(left))
+    )
     start = sessions["start"]
     hours = (start.reset_index(drop=True) - last["last"]).dt.total_seconds().to_numpy() / 3600
     first = sessions["user_id"].map(e.groupby("user_id")["first_ts"].first())
     tenure = (start - first).dt.total_seconds().to_numpy() / 86400
     with np.errstate(invalid="ignore", divide="ignore"):
-        return pd.DataFrame({
-            "user_sessions": n_sess, "user_purchase_sessions": n_buy,
-            "user_conversion": np.where(n_sess > 0, n_buy / np.maximum(n_sess, 1), np.nan),
-            "user_recency_h": np.log1p(hours.astype(np.float64)),
-            "user_tenure_d": np.where(hist["events"].to_numpy() > 0, tenure, np.nan),
-            "user_events": hist["events"].to_numpy(), "user_carts": hist["carts"].to_numpy(),
-            "user_rel_price": np.where(hist["rp_n"] > 0, hist["rp_sum"] / hist["rp_n"].clip(lower=1), np.nan),
-        })
+        return pd.DataFrame(
+            {
+                "user_sessions": n_sess,
+                "user_purchase_sessions": n_buy,
+                "user_conversion": np.where(n_sess > 0, n_buy / np.maximum(n_sess, 1), np.nan),
+                "user_recency_h": np.log1p(hours.astype(np.float64)),
+                "user_tenure_d": np.where(hist["events"].to_numpy() > 0, tenure, np.nan),
+                "user_events": hist["events"].to_numpy(),
+                "user_carts": hist["carts"].to_numpy(),
+                "user_rel_price": np.where(
+                    hist["rp_n"] > 0, hist["rp_sum"] / hist["rp_n"].clip(lower=1), np.nan
+                ),
+            }
+        )
 
 
 def _asof_time(left: pd.DataFrame, events: pd.DataFrame, by: str) -> pd.DataFrame:
     """Time of each left row's last ``by`` event strictly before ``at`` (NaT if none)."""
     right = events[[by, "ts"]].assign(last=events["ts"]).sort_values("ts", kind="stable")
     left = left.assign(_i=np.arange(len(left))).sort_values("at", kind="stable")
-    merged = pd.merge_asof(left, right, left_on="at", right_on="ts", by=by, allow_exact_matches=False)
+    merged = pd.merge_asof(
+        left, right, left_on="at", right_on="ts", by=by, allow_exact_matches=False
+    )
     return merged.sort_values("_i").reset_index(drop=True)[["last"]]
 
 
@@ -175,7 +239,9 @@ def item_history(events: pd.DataFrame, item_id: pd.Series, at: pd.Series) -> pd.
     """Each (item, time) pair's views and purchases in the whole log strictly before that time:
     ``item_views`` (log1p of views) and ``item_conv`` (purchases per view, smoothed towards 0:
     (purchases + 0.1) / (views + 2)). NaN where there is no item (searches)."""
-    e = events.loc[events["item_id"].notna(), ["item_id", "ts", "event_type"]].sort_values("ts", kind="stable")
+    e = events.loc[events["item_id"].notna(), ["item_id", "ts", "event_type"]].sort_values(
+        "ts", kind="stable"
+    )
     e["views"] = (e["event_type"] == "view").astype(np.int64).groupby(e["item_id"]).cumsum()
     e["buys"] = (e["event_type"] == PURCHASE).astype(np.int64).groupby(e["item_id"]).cumsum()
     has = item_id.notna().to_numpy()
@@ -188,7 +254,9 @@ def item_history(events: pd.DataFrame, item_id: pd.Series, at: pd.Series) -> pd.
     return pd.DataFrame({"item_views": views, "item_conv": conv})
 
 
-def relative_price(events: pd.DataFrame, items: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
+def relative_price(
+    events: pd.DataFrame, items: pd.DataFrame
+) -> tuple[pd.Series, pd.Series, pd.Series]:
     """(category, brand, log(price / median catalogue price of its category)) per event.
 
     The item's catalogue price, else the event's own price; the median is over the catalogue
@@ -197,7 +265,12 @@ def relative_price(events: pd.DataFrame, items: pd.DataFrame) -> tuple[pd.Series
     meta = items.drop_duplicates("item_id").set_index("item_id")
     category = events["item_id"].map(meta["category"])
     brand = events["item_id"].map(meta["brand"])
-    price = events["item_id"].map(meta["price"]).astype(np.float64).fillna(events["price"].astype(np.float64))
+    price = (
+        events["item_id"]
+        .map(meta["price"])
+        .astype(np.float64)
+        .fillna(events["price"].astype(np.float64))
+    )
     medians = meta.groupby("category")["price"].median()
     overall = meta["price"].median()
     median = category.map(medians).astype(np.float64).fillna(overall)
@@ -207,7 +280,9 @@ def relative_price(events: pd.DataFrame, items: pd.DataFrame) -> tuple[pd.Series
     return category, brand, rel
 
 
-def build_examples(events: pd.DataFrame, items: pd.DataFrame, cut_at: pd.Series | None = None) -> SessionExamples:
+def build_examples(
+    events: pd.DataFrame, items: pd.DataFrame, cut_at: pd.Series | None = None
+) -> SessionExamples:
     """Sessions and prefixes with every feature, from the canonical ``events`` and ``items``.
 
     ``cut_at`` (boolean, aligned with ``events``) marks events at which a session's observable
@@ -219,12 +294,17 @@ def build_examples(events: pd.DataFrame, items: pd.DataFrame, cut_at: pd.Series 
     obs_mask = observable_mask(e, e["_cut"].to_numpy(bool))
     n_obs = e.loc[obs_mask].groupby("session_id").size()
     sessions["n_events"] = sessions["session_id"].map(n_obs).fillna(0).astype(np.int64)
-    counts = {"sessions": len(sessions), "sessions_without_observable_events": int((sessions["n_events"] == 0).sum()),
-              "events": len(e), "observable_events": int(obs_mask.sum()),
-              "cut_events": int(e["_cut"].sum()) if cut_at is not None else 0}
+    counts = {
+        "sessions": len(sessions),
+        "sessions_without_observable_events": int((sessions["n_events"] == 0).sum()),
+        "events": len(e),
+        "observable_events": int(obs_mask.sum()),
+        "cut_events": int(e["_cut"].sum()) if cut_at is not None else 0,
+    }
     sessions = sessions.join(user_history(e, sessions, rel))
-    sessions = sessions[sessions["n_events"] > 0].sort_values(["start", "session_id"], kind="stable",
-                                                              ignore_index=True)
+    sessions = sessions[sessions["n_events"] > 0].sort_values(
+        ["start", "session_id"], kind="stable", ignore_index=True
+    )
 
     p = e.loc[obs_mask, ["session_id", "user_id", "ts", "event_type", "item_id", "query_id"]].copy()
     p["category"], p["brand"], p["rel_price"] = category[obs_mask], brand[obs_mask], rel[obs_mask]
@@ -267,7 +347,9 @@ def _prefix_features(p: pd.DataFrame, info: pd.DataFrame) -> pd.DataFrame:
     out["n_distinct_items"] = (has_item & ~repeat).astype(np.int64).groupby(sid).cumsum()
     first_cat = p["category"].notna() & ~p.duplicated(["session_id", "category"])
     out["n_distinct_categories"] = first_cat.astype(np.int64).groupby(sid).cumsum()
-    item_views = (is_view.astype(np.int64).groupby([sid, p["item_id"].fillna("")]).cumsum()).where(is_view, 0)
+    item_views = (is_view.astype(np.int64).groupby([sid, p["item_id"].fillna("")]).cumsum()).where(
+        is_view, 0
+    )
     out["max_item_views"] = item_views.groupby(sid).cummax()
     n_item_events = has_item.astype(np.int64).groupby(sid).cumsum()
     out["repeat_share"] = 1 - out["n_distinct_items"] / n_item_events.where(n_item_events > 0)
@@ -297,13 +379,26 @@ def _prefix_features(p: pd.DataFrame, info: pd.DataFrame) -> pd.DataFrame:
     out["hour_cos"] = np.cos(2 * np.pi * hour / 24)
     out["weekday"] = p["start"].dt.day_of_week
     feats = pd.DataFrame(out).astype(np.float64)
-    events = pd.DataFrame({"log_gap": log_gap.fillna(0) / 5, "rel_price": rel.fillna(0).clip(-3, 3),
-                           "has_price": rel.notna().astype(np.float64), "repeat": repeat.astype(np.float64),
-                           "item_conv": np.sqrt(p["item_conv"].fillna(0)) * 3,
-                           "item_views": p["item_views"].fillna(0) / 5})
+    events = pd.DataFrame(
+        {
+            "log_gap": log_gap.fillna(0) / 5,
+            "rel_price": rel.fillna(0).clip(-3, 3),
+            "has_price": rel.notna().astype(np.float64),
+            "repeat": repeat.astype(np.float64),
+            "item_conv": np.sqrt(p["item_conv"].fillna(0)) * 3,
+            "item_views": p["item_views"].fillna(0) / 5,
+        }
+    )
     user = user.assign(has_history=(user["user_sessions"] > 0).astype(np.float64))
-    return pd.concat([p.reset_index(drop=True), events.add_prefix("ev_"), feats,
-                      user.drop(columns=[c for c in user.columns if c in feats.columns])], axis=1)
+    return pd.concat(
+        [
+            p.reset_index(drop=True),
+            events.add_prefix("ev_"),
+            feats,
+            user.drop(columns=[c for c in user.columns if c in feats.columns]),
+        ],
+        axis=1,
+    )
 
 
 def handmade_matrix(prefixes: pd.DataFrame, columns=HANDMADE_FEATURES) -> pd.DataFrame:
@@ -328,7 +423,9 @@ class Vocabulary:
     values: dict[str, list[str]]
 
     @classmethod
-    def fit(cls, prefixes: pd.DataFrame, min_count: int = 2, item_min_count: int | None = None) -> Vocabulary:
+    def fit(
+        cls, prefixes: pd.DataFrame, min_count: int = 2, item_min_count: int | None = None
+    ) -> Vocabulary:
         """``item_min_count`` overrides ``min_count`` for items; None leaves every item unknown."""
         values = {}
         for f in SEQUENCE_FIELDS:

@@ -59,8 +59,13 @@ def log_scores(kg: np.ndarray) -> np.ndarray:
     return np.log(np.maximum(kg, floor))
 
 
-def blend_scores(base: np.ndarray, kg: np.ndarray, weight: float, tail: np.ndarray | None = None,
-                 transform: str = "log") -> np.ndarray:
+def blend_scores(
+    base: np.ndarray,
+    kg: np.ndarray,
+    weight: float,
+    tail: np.ndarray | None = None,
+    transform: str = "log",
+) -> np.ndarray:
     """``z(base) + weight * z(t(kg))`` with ``t`` = ``log_scores`` or identity (``raw``); with
     ``tail``, the KG scores of head items are set to the row's lowest value first."""
     if transform not in TRANSFORMS:
@@ -75,8 +80,14 @@ def blend_scores(base: np.ndarray, kg: np.ndarray, weight: float, tail: np.ndarr
 class KGBlend(Recommender):
     """``<base>_kg_blend``: a fitted-together learned model and ``KGPPR`` (see the module doc)."""
 
-    def __init__(self, base: Recommender, kg_model: KGPPR, weight: float = 0.3, scope: str = "tail",
-                 transform: str = "log") -> None:
+    def __init__(
+        self,
+        base: Recommender,
+        kg_model: KGPPR,
+        weight: float = 0.3,
+        scope: str = "tail",
+        transform: str = "log",
+    ) -> None:
         if scope not in SCOPES:
             raise ValueError(f"scope must be one of {', '.join(SCOPES)}, got {scope!r}")
         if transform not in TRANSFORMS:
@@ -102,8 +113,13 @@ class KGBlend(Recommender):
     def score(self, users) -> np.ndarray:
         self._check_fitted()
         users = list(users)
-        return blend_scores(self.base.score(users), self.kg_model.score(users), self.weight, self.tail_,
-                            self.transform)
+        return blend_scores(
+            self.base.score(users),
+            self.kg_model.score(users),
+            self.weight,
+            self.tail_,
+            self.transform,
+        )
 
     def _score(self, rows: np.ndarray) -> np.ndarray:
         return self.score(self.data_.user_ids[rows])
@@ -114,8 +130,13 @@ class KGBlend(Recommender):
         self._check_fitted()
         base = _registered_name(self.base)
         path = Path(path)
-        meta = {"name": self.name, "base": base, "weight": self.weight, "scope": self.scope,
-                "transform": self.transform}
+        meta = {
+            "name": self.name,
+            "base": base,
+            "weight": self.weight,
+            "scope": self.scope,
+            "transform": self.transform,
+        }
         with staging_dir(path) as tmp:
             self.base.save(tmp / _base_file(base))
             self.kg_model.save(tmp / "kg_ppr")
@@ -140,8 +161,9 @@ def _registered_name(model: Recommender) -> str:
     """The registry name of ``model``'s class (its own name when several entries share it)."""
     matches = [n for n, e in registry.entries().items() if e.target is type(model)]
     if not matches:
-        raise ValueError(f"{type(model).__name__} is not a registered recommender: "
-                         "a blend cannot save it")
+        raise ValueError(
+            f"{type(model).__name__} is not a registered recommender: a blend cannot save it"
+        )
     return model.name if model.name in matches else matches[0]
 
 
@@ -149,11 +171,22 @@ def _base_file(name: str) -> str:
     return "base.npz" if registry.get(name).saves_to == "file" else "base"
 
 
-def kg_blend(base: str = "ease", base_params: dict | None = None, kg_params: dict | None = None,
-             weight: float = 0.3, scope: str = "tail", transform: str = "log") -> KGBlend:
+def kg_blend(
+    base: str = "ease",
+    base_params: dict | None = None,
+    kg_params: dict | None = None,
+    weight: float = 0.3,
+    scope: str = "tail",
+    transform: str = "log",
+) -> KGBlend:
     """An unfitted ``KGBlend`` of the registered ``base`` and a ``KGPPR`` (``kg_params``)."""
-    return KGBlend(registry.create(base, **(base_params or {})), KGPPR(**(kg_params or {})), weight,
-                   scope, transform)
+    return KGBlend(
+        registry.create(base, **(base_params or {})),
+        KGPPR(**(kg_params or {})),
+        weight,
+        scope,
+        transform,
+    )
 
 
 registry.register("kg_blend", kg_blend, saves_to="folder", load=KGBlend.load)
@@ -170,9 +203,19 @@ class BlendChoice:
     transform: str = "log"
 
 
-def choose_weight(base: Recommender, kg_model: KGPPR, fit_events: pd.DataFrame, items: pd.DataFrame,
-                  task: RecTask, *, weights=WEIGHTS, scope: str = "tail", transform: str = "log",
-                  n_boot: int = 200, seed: int = 0) -> BlendChoice:
+def choose_weight(
+    base: Recommender,
+    kg_model: KGPPR,
+    fit_events: pd.DataFrame,
+    items: pd.DataFrame,
+    task: RecTask,
+    *,
+    weights=WEIGHTS,
+    scope: str = "tail",
+    transform: str = "log",
+    n_boot: int = 200,
+    seed: int = 0,
+) -> BlendChoice:
     """Fit ``base`` and ``kg_model`` (fresh instances) on ``fit_events`` (the earlier part of
     training) and score each weight on the validation ``task``; see the module doc for the rule."""
     base.fit(fit_events, items)
@@ -185,9 +228,23 @@ def choose_weight(base: Recommender, kg_model: KGPPR, fit_events: pd.DataFrame, 
     for w in sorted({0.0, *map(float, weights)}):
         rec = top_k(blend_scores(b, k, w, tail, transform), task.train.item_ids, 20, task.seen)
         r = evaluate_recs(f"w={w:g}", rec.index, task, n_boot=n_boot, seed=seed)
-        rows.append({"weight": w, **{m: r[m] for m in ("ndcg@10", "ndcg@10_low", "ndcg@10_high", "recall@20",
-                                                          "longtail_recall@20", "coverage")},
-                     "cold_users/ndcg@10": r.get("cold_users/ndcg@10")})
+        rows.append(
+            {
+                "weight": w,
+                **{
+                    m: r[m]
+                    for m in (
+                        "ndcg@10",
+                        "ndcg@10_low",
+                        "ndcg@10_high",
+                        "recall@20",
+                        "longtail_recall@20",
+                        "coverage",
+                    )
+                },
+                "cold_users/ndcg@10": r.get("cold_users/ndcg@10"),
+            }
+        )
     table = pd.DataFrame(rows).set_index("weight")
     floor = float(table.loc[0.0, "ndcg@10_low"])
     eligible = table[table["ndcg@10"] >= floor]
@@ -197,7 +254,8 @@ def choose_weight(base: Recommender, kg_model: KGPPR, fit_events: pd.DataFrame, 
     return BlendChoice(weight, table, floor, scope, transform)
 
 
-def blend_factory(base_factory: Callable[[], Recommender], kg_factory: Callable[[], KGPPR], choice: BlendChoice
-                  ) -> KGBlend:
+def blend_factory(
+    base_factory: Callable[[], Recommender], kg_factory: Callable[[], KGPPR], choice: BlendChoice
+) -> KGBlend:
     """A fresh, unfitted ``KGBlend`` with the chosen weight and scope."""
     return KGBlend(base_factory(), kg_factory(), choice.weight, choice.scope, choice.transform)

@@ -27,9 +27,19 @@ import scipy.sparse as sp
 
 NODE_COLUMNS = ("node_id", "type", "name", "count")
 EDGE_COLUMNS = ("source", "target", "relation", "weight")
-PREFIX = {"item": "item", "brand": "brand", "model": "model", "category": "category", "attribute": "attr",
-          "intent": "intent", "entity": "entity"}
-CO_RELATIONS = {"co_viewed": None, "co_bought": ("purchase",)}  # relation -> event types (None: any item event)
+PREFIX = {
+    "item": "item",
+    "brand": "brand",
+    "model": "model",
+    "category": "category",
+    "attribute": "attr",
+    "intent": "intent",
+    "entity": "entity",
+}
+CO_RELATIONS = {
+    "co_viewed": None,
+    "co_bought": ("purchase",),
+}  # relation -> event types (None: any item event)
 
 
 def node_id(kind: str, key: str) -> str:
@@ -48,19 +58,28 @@ class ProductKG:
     meta: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for name, df, cols in (("nodes", self.nodes, NODE_COLUMNS), ("edges", self.edges, EDGE_COLUMNS)):
+        for name, df, cols in (
+            ("nodes", self.nodes, NODE_COLUMNS),
+            ("edges", self.edges, EDGE_COLUMNS),
+        ):
             missing = [c for c in cols if c not in df.columns]
             if missing:
-                raise ValueError(f"ProductKG.{name}: missing column(s) {', '.join(missing)} (expected {cols})")
+                raise ValueError(
+                    f"ProductKG.{name}: missing column(s) {', '.join(missing)} (expected {cols})"
+                )
         dup = self.nodes["node_id"].duplicated()
         if dup.any():
-            raise ValueError(f"ProductKG.nodes: repeated node_id {self.nodes.loc[dup, 'node_id'].iloc[0]!r}")
+            raise ValueError(
+                f"ProductKG.nodes: repeated node_id {self.nodes.loc[dup, 'node_id'].iloc[0]!r}"
+            )
         known = pd.Index(self.nodes["node_id"])
         for end in ("source", "target"):
             bad = ~self.edges[end].isin(known)
             if bad.any():
-                raise ValueError(f"ProductKG.edges.{end}: {int(bad.sum())} edges name unknown nodes "
-                                 f"(first {self.edges.loc[bad, end].iloc[0]!r}, row {int(np.flatnonzero(bad)[0])})")
+                raise ValueError(
+                    f"ProductKG.edges.{end}: {int(bad.sum())} edges name unknown nodes "
+                    f"(first {self.edges.loc[bad, end].iloc[0]!r}, row {int(np.flatnonzero(bad)[0])})"
+                )
         self._graph: nx.MultiGraph | None = None
 
     @property
@@ -76,10 +95,14 @@ class ProductKG:
         row keyed by its relation, with ``relation`` and ``weight`` attributes."""
         if self._graph is None:
             g = nx.MultiGraph()
-            g.add_nodes_from((n, {"type": t, "name": nm, "count": c}) for n, t, nm, c in
-                             self.nodes[list(NODE_COLUMNS)].itertuples(index=False, name=None))
-            g.add_edges_from((s, t, r, {"relation": r, "weight": w}) for s, t, r, w in
-                             self.edges[list(EDGE_COLUMNS)].itertuples(index=False, name=None))
+            g.add_nodes_from(
+                (n, {"type": t, "name": nm, "count": c})
+                for n, t, nm, c in self.nodes[list(NODE_COLUMNS)].itertuples(index=False, name=None)
+            )
+            g.add_edges_from(
+                (s, t, r, {"relation": r, "weight": w})
+                for s, t, r, w in self.edges[list(EDGE_COLUMNS)].itertuples(index=False, name=None)
+            )
             self._graph = g
         return self._graph
 
@@ -95,8 +118,14 @@ def _nodes(ids, kind: str, names) -> pd.DataFrame:
 
 
 def _edges(source, target, relation: str, weight=1.0) -> pd.DataFrame:
-    return pd.DataFrame({"source": list(source), "target": list(target), "relation": relation,
-                         "weight": np.broadcast_to(np.asarray(weight, dtype=np.float64), (len(source),)).copy()})
+    return pd.DataFrame(
+        {
+            "source": list(source),
+            "target": list(target),
+            "relation": relation,
+            "weight": np.broadcast_to(np.asarray(weight, dtype=np.float64), (len(source),)).copy(),
+        }
+    )
 
 
 def _clean(values: pd.Series) -> pd.Series:
@@ -131,7 +160,11 @@ def catalogue_graph(items: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         if ok.any():
             keys = (brand[ok] + "/" + model[ok]).to_numpy()
             uniq = pd.unique(keys)
-            nodes.append(_nodes([node_id("model", k) for k in uniq], "model", [k.split("/", 1)[1] for k in uniq]))
+            nodes.append(
+                _nodes(
+                    [node_id("model", k) for k in uniq], "model", [k.split("/", 1)[1] for k in uniq]
+                )
+            )
             edges.append(_edges(inode[ok], [node_id("model", k) for k in keys], "has_model"))
     if "category" in items:
         cat = _clean(items["category"])
@@ -139,14 +172,26 @@ def catalogue_graph(items: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         chains = {c: category_chain(c) for c in pd.unique(cat[ok])}
         chains = {c: ch for c, ch in chains.items() if ch}
         all_cats = sorted({p for ch in chains.values() for p in ch})
-        nodes.append(_nodes([node_id("category", c) for c in all_cats], "category",
-                            [c.rsplit(".", 1)[-1].replace("_", " ") for c in all_cats]))
+        nodes.append(
+            _nodes(
+                [node_id("category", c) for c in all_cats],
+                "category",
+                [c.rsplit(".", 1)[-1].replace("_", " ") for c in all_cats],
+            )
+        )
         leaf = cat[ok].map(lambda c: chains[c][-1] if c in chains else None)
         keep = leaf.notna().to_numpy()
-        edges.append(_edges(inode[ok][keep], [node_id("category", c) for c in leaf[keep]], "in_category"))
+        edges.append(
+            _edges(inode[ok][keep], [node_id("category", c) for c in leaf[keep]], "in_category")
+        )
         pairs = sorted({(ch[i], ch[i - 1]) for ch in chains.values() for i in range(1, len(ch))})
-        edges.append(_edges([node_id("category", a) for a, _ in pairs], [node_id("category", b) for _, b in pairs],
-                            "parent"))
+        edges.append(
+            _edges(
+                [node_id("category", a) for a, _ in pairs],
+                [node_id("category", b) for _, b in pairs],
+                "parent",
+            )
+        )
     if "attributes" in items:
         src, tgt, names = [], [], {}
         for node, attrs in zip(inode, items["attributes"], strict=True):
@@ -165,12 +210,21 @@ def catalogue_graph(items: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
             edges.append(_edges(src, tgt, "has_attribute"))
     node_table = pd.concat(nodes, ignore_index=True)
     edge_table = pd.concat(edges, ignore_index=True) if edges else _edges([], [], "none")
-    return node_table, edge_table.drop_duplicates(["source", "target", "relation"], ignore_index=True)
+    return node_table, edge_table.drop_duplicates(
+        ["source", "target", "relation"], ignore_index=True
+    )
 
 
-def co_occurrence_edges(train_events: pd.DataFrame, item_ids, relation: str = "co_viewed",
-                        event_types: tuple[str, ...] | None = None, *, unit: str = "session_id",
-                        min_count: int = 1, max_neighbours: int | None = 50) -> pd.DataFrame:
+def co_occurrence_edges(
+    train_events: pd.DataFrame,
+    item_ids,
+    relation: str = "co_viewed",
+    event_types: tuple[str, ...] | None = None,
+    *,
+    unit: str = "session_id",
+    min_count: int = 1,
+    max_neighbours: int | None = 50,
+) -> pd.DataFrame:
     """Item pairs interacted with in the same ``unit`` (a session), weight = number of units.
 
     Counts only the rows of ``train_events`` (pass the training period). Each item keeps its
@@ -186,7 +240,9 @@ def co_occurrence_edges(train_events: pd.DataFrame, item_ids, relation: str = "c
     col = item_ids.get_indexer(ev["item_id"].astype(str))
     if (col < 0).any():
         bad = ev["item_id"].to_numpy()[col < 0][0]
-        raise ValueError(f"events: {int((col < 0).sum())} rows name items missing from the catalogue (e.g. {bad!r})")
+        raise ValueError(
+            f"events: {int((col < 0).sum())} rows name items missing from the catalogue (e.g. {bad!r})"
+        )
     row, _ = pd.factorize(ev[unit])
     s = sp.csr_matrix((np.ones(len(col)), (row, col)), shape=(row.max() + 1, len(item_ids)))
     s.sum_duplicates()
@@ -198,31 +254,55 @@ def co_occurrence_edges(train_events: pd.DataFrame, item_ids, relation: str = "c
         frame = frame.sort_values(["a", "w", "b"], ascending=[True, False, True], kind="stable")
         frame = frame[frame.groupby("a").cumcount() < max_neighbours]
     lo, hi = np.minimum(frame["a"], frame["b"]), np.maximum(frame["a"], frame["b"])
-    pairs = pd.DataFrame({"a": lo, "b": hi, "w": frame["w"]}).drop_duplicates(["a", "b"]).sort_values(["a", "b"])
+    pairs = (
+        pd.DataFrame({"a": lo, "b": hi, "w": frame["w"]})
+        .drop_duplicates(["a", "b"])
+        .sort_values(["a", "b"])
+    )
     ids = np.asarray(item_ids, dtype=object)
-    return _edges([node_id("item", i) for i in ids[pairs["a"]]], [node_id("item", i) for i in ids[pairs["b"]]],
-                  relation, pairs["w"].to_numpy())
+    return _edges(
+        [node_id("item", i) for i in ids[pairs["a"]]],
+        [node_id("item", i) for i in ids[pairs["b"]]],
+        relation,
+        pairs["w"].to_numpy(),
+    )
 
 
-def intent_edges(train_events: pd.DataFrame, queries: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
+def intent_edges(
+    train_events: pd.DataFrame, queries: pd.DataFrame, items: pd.DataFrame
+) -> pd.DataFrame:
     """Query intent to leaf category, weight = training sessions with a search of that intent and
     an item of that category. Empty when the queries carry no intent."""
-    if queries is None or "intent" not in queries or queries["intent"].isna().all() or "category" not in items:
+    if (
+        queries is None
+        or "intent" not in queries
+        or queries["intent"].isna().all()
+        or "category" not in items
+    ):
         return _edges([], [], "intent_category")
     searches = train_events[train_events["query_id"].notna()][["session_id", "query_id"]]
-    intent = searches.merge(queries[["query_id", "intent"]].dropna(), on="query_id")[["session_id", "intent"]]
+    intent = searches.merge(queries[["query_id", "intent"]].dropna(), on="query_id")[
+        ["session_id", "intent"]
+    ]
     leaf = _clean(items["category"]).map(lambda c: category_chain(c)[-1] if c else None)
     item_cat = pd.DataFrame({"item_id": items["item_id"].astype(str), "leaf": leaf}).dropna()
-    viewed = train_events[train_events["item_id"].notna()][["session_id", "item_id"]].astype({"item_id": str})
+    viewed = train_events[train_events["item_id"].notna()][["session_id", "item_id"]].astype(
+        {"item_id": str}
+    )
     cats = viewed.merge(item_cat, on="item_id")[["session_id", "leaf"]].drop_duplicates()
     pairs = intent.drop_duplicates().merge(cats, on="session_id")
     counts = pairs.groupby(["intent", "leaf"]).size().reset_index(name="w")
-    return _edges([node_id("intent", i) for i in counts["intent"]], [node_id("category", c) for c in counts["leaf"]],
-                  "intent_category", counts["w"].to_numpy())
+    return _edges(
+        [node_id("intent", i) for i in counts["intent"]],
+        [node_id("category", c) for c in counts["leaf"]],
+        "intent_category",
+        counts["w"].to_numpy(),
+    )
 
 
-def freebase_graph(kg: pd.DataFrame, kg_link: pd.DataFrame, item_ids, *, min_items: int = 2
-                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def freebase_graph(
+    kg: pd.DataFrame, kg_link: pd.DataFrame, item_ids, *, min_items: int = 2
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Freebase triples (``head relation tail``) touching a linked item, a film's entity replaced by
     its item node; an entity kept only if it touches at least ``min_items`` items (one that touches
     a single item links nothing). A relation and its inverse (``film.film.actor`` /
@@ -235,27 +315,48 @@ def freebase_graph(kg: pd.DataFrame, kg_link: pd.DataFrame, item_ids, *, min_ite
     touches = (h_item.notna() | t_item.notna()).to_numpy()
     h = np.where(h_item.notna(), "item:" + h_item.fillna(""), "entity:" + head)[touches]
     t = np.where(t_item.notna(), "item:" + t_item.fillna(""), "entity:" + tail)[touches]
-    frame = pd.DataFrame({"h": h, "t": t, "relation": "fb:" + kg["relation"].astype(str).to_numpy()[touches],
-                          "head_is_item": h_item.notna().to_numpy()[touches]})
+    frame = pd.DataFrame(
+        {
+            "h": h,
+            "t": t,
+            "relation": "fb:" + kg["relation"].astype(str).to_numpy()[touches],
+            "head_is_item": h_item.notna().to_numpy()[touches],
+        }
+    )
     frame = frame[frame["h"] != frame["t"]]
     frame["a"], frame["b"] = np.minimum(frame["h"], frame["t"]), np.maximum(frame["h"], frame["t"])
-    frame = frame.sort_values(["a", "b", "head_is_item", "relation"], ascending=[True, True, False, True])
+    frame = frame.sort_values(
+        ["a", "b", "head_is_item", "relation"], ascending=[True, True, False, True]
+    )
     frame = frame.drop_duplicates(["a", "b"])
-    ent = pd.concat([frame.loc[frame["h"].str.startswith("entity:"), ["h", "t"]].set_axis(["e", "i"], axis=1),
-                     frame.loc[frame["t"].str.startswith("entity:"), ["t", "h"]].set_axis(["e", "i"], axis=1)])
+    ent = pd.concat(
+        [
+            frame.loc[frame["h"].str.startswith("entity:"), ["h", "t"]].set_axis(
+                ["e", "i"], axis=1
+            ),
+            frame.loc[frame["t"].str.startswith("entity:"), ["t", "h"]].set_axis(
+                ["e", "i"], axis=1
+            ),
+        ]
+    )
     n_items = ent[ent["i"].str.startswith("item:")].groupby("e")["i"].nunique()
     kept = set(n_items[n_items >= min_items].index)
-    ok = [(not a.startswith("entity:") or a in kept) and (not b.startswith("entity:") or b in kept)
-          for a, b in zip(frame["a"], frame["b"], strict=True)]
+    ok = [
+        (not a.startswith("entity:") or a in kept) and (not b.startswith("entity:") or b in kept)
+        for a, b in zip(frame["a"], frame["b"], strict=True)
+    ]
     frame = frame[ok]
     src = np.where(frame["head_is_item"], frame["h"], frame["t"])
     tgt = np.where(frame["head_is_item"], frame["t"], frame["h"])
     ents = sorted(kept & set(np.concatenate([src, tgt])))
-    return _nodes(ents, "entity", [e.split(":", 1)[1] for e in ents]), \
-        pd.DataFrame({"source": src, "target": tgt, "relation": frame["relation"].to_numpy(), "weight": 1.0})
+    return _nodes(ents, "entity", [e.split(":", 1)[1] for e in ents]), pd.DataFrame(
+        {"source": src, "target": tgt, "relation": frame["relation"].to_numpy(), "weight": 1.0}
+    )
 
 
-def _counts(nodes: pd.DataFrame, edges: pd.DataFrame, train_events: pd.DataFrame | None) -> pd.Series:
+def _counts(
+    nodes: pd.DataFrame, edges: pd.DataFrame, train_events: pd.DataFrame | None
+) -> pd.Series:
     """Distinct training users per item; a brand/model/category/attribute sums its items (a
     category its whole subtree's items)."""
     counts = pd.Series(0, index=pd.Index(nodes["node_id"]), dtype=np.int64)
@@ -264,13 +365,22 @@ def _counts(nodes: pd.DataFrame, edges: pd.DataFrame, train_events: pd.DataFrame
     ev = train_events[train_events["item_id"].notna()]
     users = ev.groupby(ev["item_id"].astype(str))["user_id"].nunique()
     users.index = "item:" + users.index
-    counts.loc[users.index.intersection(counts.index)] = users[users.index.intersection(counts.index)]
+    counts.loc[users.index.intersection(counts.index)] = users[
+        users.index.intersection(counts.index)
+    ]
     item_count = counts[nodes.loc[nodes["type"].eq("item").to_numpy(), "node_id"]]
-    facts = edges[edges["relation"].isin(["has_brand", "has_model", "has_attribute", "in_category"])]
+    facts = edges[
+        edges["relation"].isin(["has_brand", "has_model", "has_attribute", "in_category"])
+    ]
     summed = facts.assign(c=facts["source"].map(item_count).fillna(0)).groupby("target")["c"].sum()
     counts.loc[summed.index] = summed.astype(np.int64)
-    parents = dict(zip(edges.loc[edges["relation"] == "parent", "source"], edges.loc[edges["relation"] == "parent",
-                                                                                  "target"], strict=True))
+    parents = dict(
+        zip(
+            edges.loc[edges["relation"] == "parent", "source"],
+            edges.loc[edges["relation"] == "parent", "target"],
+            strict=True,
+        )
+    )
     leaf_counts = counts[[n for n in summed.index if n.startswith("category:")]].copy()
     for leaf, c in leaf_counts.items():
         node = parents.get(leaf)
@@ -280,17 +390,33 @@ def _counts(nodes: pd.DataFrame, edges: pd.DataFrame, train_events: pd.DataFrame
     return counts
 
 
-def build_kg(items: pd.DataFrame, train_events: pd.DataFrame | None = None, queries: pd.DataFrame | None = None,
-             *, extras: dict | None = None, co_min_count: int = 1, max_neighbours: int | None = 50,
-             freebase: bool = True, freebase_min_items: int = 2) -> ProductKG:
+def build_kg(
+    items: pd.DataFrame,
+    train_events: pd.DataFrame | None = None,
+    queries: pd.DataFrame | None = None,
+    *,
+    extras: dict | None = None,
+    co_min_count: int = 1,
+    max_neighbours: int | None = 50,
+    freebase: bool = True,
+    freebase_min_items: int = 2,
+) -> ProductKG:
     """The KG of a catalogue, with behaviour counted on ``train_events`` only (None: catalogue
     facts alone). ``extras`` with ``kg`` and ``kg_link`` tables (MovieLens) adds Freebase."""
     nodes, edges = catalogue_graph(items)
     parts_n, parts_e = [nodes], [edges]
     if train_events is not None and len(train_events):
         for rel, types in CO_RELATIONS.items():
-            parts_e.append(co_occurrence_edges(train_events, items["item_id"], rel, types, min_count=co_min_count,
-                                               max_neighbours=max_neighbours))
+            parts_e.append(
+                co_occurrence_edges(
+                    train_events,
+                    items["item_id"],
+                    rel,
+                    types,
+                    min_count=co_min_count,
+                    max_neighbours=max_neighbours,
+                )
+            )
         if queries is not None and "query_id" in train_events:
             ie = intent_edges(train_events, queries, items)
             if len(ie):
@@ -299,24 +425,37 @@ def build_kg(items: pd.DataFrame, train_events: pd.DataFrame | None = None, quer
                 parts_e.append(ie)
     extras = extras or {}
     if freebase and "kg" in extras and "kg_link" in extras:
-        fn, fe = freebase_graph(extras["kg"], extras["kg_link"], items["item_id"], min_items=freebase_min_items)
+        fn, fe = freebase_graph(
+            extras["kg"], extras["kg_link"], items["item_id"], min_items=freebase_min_items
+        )
         parts_n.append(fn)
         parts_e.append(fe)
     nodes = pd.concat(parts_n, ignore_index=True)
     edges = pd.concat([e for e in parts_e if len(e)], ignore_index=True)
     nodes["count"] = _counts(nodes, edges, train_events).to_numpy()
-    meta = {"co_min_count": co_min_count, "max_neighbours": max_neighbours,
-            "freebase": bool(freebase and "kg" in extras and "kg_link" in extras),
-            "train_events": 0 if train_events is None else len(train_events),
-            "train_until": None if train_events is None or train_events.empty else str(train_events["ts"].max())}
+    meta = {
+        "co_min_count": co_min_count,
+        "max_neighbours": max_neighbours,
+        "freebase": bool(freebase and "kg" in extras and "kg_link" in extras),
+        "train_events": 0 if train_events is None else len(train_events),
+        "train_until": None
+        if train_events is None or train_events.empty
+        else str(train_events["ts"].max()),
+    }
     return ProductKG(nodes, edges, meta)
 
 
 _BRAND_STOP = {"the", "a", "an", "new", "set", "pack", "case", "pair"}
 
 
-def silver_title_brands(items: pd.DataFrame, *, min_items: int = 5, max_tokens: int = 3,
-                        keep_share: float = 0.7, min_first_share: float = 0.5) -> pd.Series:
+def silver_title_brands(
+    items: pd.DataFrame,
+    *,
+    min_items: int = 5,
+    max_tokens: int = 3,
+    keep_share: float = 0.7,
+    min_first_share: float = 0.5,
+) -> pd.Series:
     """A SILVER brand per item for catalogues without a brand column (Home Depot): the leading
     words of the title shared by at least ``min_items`` titles, extended by a word while at
     least ``keep_share`` of those titles continue the same way ("Hampton" -> "Hampton Bay").
@@ -325,22 +464,33 @@ def silver_title_brands(items: pd.DataFrame, *, min_items: int = 5, max_tokens: 
     at the start. A heuristic, not truth: it misses brands that are not the title's first words."""
     tokens = items["title"].fillna("").astype(str).str.split()
     out = pd.Series([None] * len(items), index=items.index, dtype=object)
-    prefixes = {n: tokens.map(lambda t, n=n: " ".join(t[:n]) if len(t) >= n else None)
-                for n in range(1, max_tokens + 1)}
+    prefixes = {
+        n: tokens.map(lambda t, n=n: " ".join(t[:n]) if len(t) >= n else None)
+        for n in range(1, max_tokens + 1)
+    }
     counts = {n: p.value_counts() for n, p in prefixes.items()}
     words = tokens.explode().dropna().str.lower()
     position = words.groupby(level=0).cumcount()
     first_share = (position == 0).groupby(words.to_numpy()).mean()
     first = prefixes[1]
-    ok = first.notna() & first.str.match(r"^[A-Z][A-Za-z&+'\-]*$", na=False) & \
-        ~first.str.lower().isin(_BRAND_STOP) & first.map(counts[1]).ge(min_items) & \
-        first.str.lower().map(first_share).ge(min_first_share)
+    ok = (
+        first.notna()
+        & first.str.match(r"^[A-Z][A-Za-z&+'\-]*$", na=False)
+        & ~first.str.lower().isin(_BRAND_STOP)
+        & first.map(counts[1]).ge(min_items)
+        & first.str.lower().map(first_share).ge(min_first_share)
+    )
     out[ok] = first[ok]
     for n in range(2, max_tokens + 1):
         longer = prefixes[n]
         c_prev = out.map(lambda b, n=n: counts[n - 1].get(b, 0) if b else 0)
         c_new = longer.map(lambda p, n=n: counts[n].get(p, 0) if p else 0)
-        extend = out.notna() & longer.notna() & (c_new >= keep_share * c_prev) & \
-            (out.str.count(" ").fillna(-1) == n - 2) & longer.str.split().str[-1].str.match(r"^[A-Z]", na=False)
+        extend = (
+            out.notna()
+            & longer.notna()
+            & (c_new >= keep_share * c_prev)
+            & (out.str.count(" ").fillna(-1) == n - 2)
+            & longer.str.split().str[-1].str.match(r"^[A-Z]", na=False)
+        )
         out[extend] = longer[extend]
     return out

@@ -24,10 +24,22 @@ MAX_LEN = 3  # edges: "you viewed X — same brand B — Y" is two
 #: an attribute value on more than this share of the items ("black") explains nothing
 MAX_ATTRIBUTE_SHARE = 0.02
 #: relations an explanation may use and their tie-break cost (added to 1 per edge)
-EXPLAIN_COSTS = {"co_bought": 0.01, "has_model": 0.02, "has_brand": 0.03, "co_viewed": 0.04, "in_category": 0.05,
-                 "fb:": 0.05, "has_attribute": 0.08, "parent": 0.09}
-_READ = {"brand": "same brand {}", "model": "same product line {}", "category": "same category {}",
-         "intent": "searched as {}"}
+EXPLAIN_COSTS = {
+    "co_bought": 0.01,
+    "has_model": 0.02,
+    "has_brand": 0.03,
+    "co_viewed": 0.04,
+    "in_category": 0.05,
+    "fb:": 0.05,
+    "has_attribute": 0.08,
+    "parent": 0.09,
+}
+_READ = {
+    "brand": "same brand {}",
+    "model": "same product line {}",
+    "category": "same category {}",
+    "intent": "searched as {}",
+}
 _ITEM_ITEM = {"co_viewed": "often viewed together with", "co_bought": "often bought together with"}
 
 
@@ -41,8 +53,9 @@ def _cost(relation: str) -> float | None:
 BEHAVIOUR = ("co_viewed", "co_bought")
 
 
-def explainable_edges(kg: ProductKG, max_attribute_share: float = MAX_ATTRIBUTE_SHARE,
-                      behaviour: bool = True) -> pd.DataFrame:
+def explainable_edges(
+    kg: ProductKG, max_attribute_share: float = MAX_ATTRIBUTE_SHARE, behaviour: bool = True
+) -> pd.DataFrame:
     """The edges an explanation may use, with their ``cost``: the ``EXPLAIN_COSTS`` relations,
     without attribute values that more than ``max_attribute_share`` of the items carry (and
     without the co-viewed / co-bought edges when ``behaviour`` is False: catalogue facts only)."""
@@ -62,10 +75,16 @@ def explain_graph(kg: ProductKG, max_attribute_share: float = MAX_ATTRIBUTE_SHAR
     e = explainable_edges(kg, max_attribute_share)
     e = e.sort_values("cost", kind="stable").drop_duplicates(["source", "target"])
     g = nx.Graph()
-    g.add_nodes_from((n, {"type": t, "name": nm}) for n, t, nm in
-                     kg.nodes[["node_id", "type", "name"]].itertuples(index=False, name=None))
-    g.add_edges_from((s, t, {"relation": r, "cost": 1.0 + c}) for s, t, r, c in
-                     e[["source", "target", "relation", "cost"]].itertuples(index=False, name=None))
+    g.add_nodes_from(
+        (n, {"type": t, "name": nm})
+        for n, t, nm in kg.nodes[["node_id", "type", "name"]].itertuples(index=False, name=None)
+    )
+    g.add_edges_from(
+        (s, t, {"relation": r, "cost": 1.0 + c})
+        for s, t, r, c in e[["source", "target", "relation", "cost"]].itertuples(
+            index=False, name=None
+        )
+    )
     return g
 
 
@@ -76,7 +95,9 @@ def find_path(graph: nx.Graph, sources, target: str, max_len: int = MAX_LEN) -> 
     if not sources or target not in graph:
         return None
     try:
-        cost, path = nx.multi_source_dijkstra(graph, sources, target, cutoff=max_len + 0.5, weight="cost")
+        cost, path = nx.multi_source_dijkstra(
+            graph, sources, target, cutoff=max_len + 0.5, weight="cost"
+        )
     except nx.NetworkXNoPath:
         return None
     return path if len(path) - 1 <= max_len else None
@@ -94,10 +115,13 @@ def _describe(graph: nx.Graph, node: str) -> str:
 
 
 def render_path(graph: nx.Graph, path: list[str]) -> str:
-    """"you viewed X — same brand B — Y" (a source entity reads "you searched for ...")."""
+    """ "you viewed X — same brand B — Y" (a source entity reads "you searched for ...")."""
     first = graph.nodes[path[0]]
-    start = f"you viewed {first['name']}" if first.get("type") == "item" else \
-        f"you searched for {first.get('type')} {first['name']}"
+    start = (
+        f"you viewed {first['name']}"
+        if first.get("type") == "item"
+        else f"you searched for {first.get('type')} {first['name']}"
+    )
     parts = [start]
     for i in range(1, len(path) - 1):
         node, rel = path[i], graph.edges[path[i - 1], path[i]]["relation"]
@@ -124,14 +148,17 @@ def explain_path(graph: nx.Graph, sources, item_node: str, max_len: int = MAX_LE
     return {"path": path, "relations": rels, "text": render_path(graph, path)}
 
 
-def explain_adjacency(kg: ProductKG, max_attribute_share: float = MAX_ATTRIBUTE_SHARE, behaviour: bool = True
-                      ) -> tuple[pd.Index, sp.csr_matrix]:
+def explain_adjacency(
+    kg: ProductKG, max_attribute_share: float = MAX_ATTRIBUTE_SHARE, behaviour: bool = True
+) -> tuple[pd.Index, sp.csr_matrix]:
     """Binary symmetric adjacency of the explainable edges, rows in ``kg.nodes`` order."""
     index = pd.Index(kg.nodes["node_id"])
     e = explainable_edges(kg, max_attribute_share, behaviour)
     s, t = index.get_indexer(e["source"]), index.get_indexer(e["target"])
     n = len(index)
-    a = sp.csr_matrix((np.ones(2 * len(s), dtype=np.float32), (np.r_[s, t], np.r_[t, s])), shape=(n, n))
+    a = sp.csr_matrix(
+        (np.ones(2 * len(s), dtype=np.float32), (np.r_[s, t], np.r_[t, s])), shape=(n, n)
+    )
     a.sum_duplicates()
     a.data[:] = 1.0
     return index, a
@@ -144,15 +171,22 @@ def source_matrix(index: pd.Index, sources: list) -> sp.csr_matrix:
     pos = index.get_indexer(pd.Index(flat, dtype=object)) if flat else np.zeros(0, dtype=np.int64)
     rows = np.repeat(np.arange(len(sources)), lengths)
     keep = pos >= 0
-    m = sp.csr_matrix((np.ones(int(keep.sum()), dtype=np.float32), (rows[keep], pos[keep])),
-                      shape=(len(sources), len(index)))
+    m = sp.csr_matrix(
+        (np.ones(int(keep.sum()), dtype=np.float32), (rows[keep], pos[keep])),
+        shape=(len(sources), len(index)),
+    )
     m.sum_duplicates()
     m.data[:] = 1.0
     return m
 
 
-def reachable(kg: ProductKG, sources: list, max_len: int = MAX_LEN, batch_size: int = 512,
-              adjacency: tuple[pd.Index, sp.csr_matrix] | None = None) -> tuple[pd.Index, list[np.ndarray]]:
+def reachable(
+    kg: ProductKG,
+    sources: list,
+    max_len: int = MAX_LEN,
+    batch_size: int = 512,
+    adjacency: tuple[pd.Index, sp.csr_matrix] | None = None,
+) -> tuple[pd.Index, list[np.ndarray]]:
     """Which nodes each user reaches from their ``sources`` (lists of node ids) in at most h
     explainable edges: (node index, [bool (n_users, n_nodes) for h = 1 .. max_len]). A walk of at
     most h edges implies a path of at most h edges, so this is path existence."""
@@ -160,28 +194,43 @@ def reachable(kg: ProductKG, sources: list, max_len: int = MAX_LEN, batch_size: 
     at = sp.csr_matrix(a.T)
     out = [np.zeros((len(sources), len(index)), dtype=bool) for _ in range(max_len)]
     for lo in range(0, len(sources), batch_size):
-        x = source_matrix(index, sources[lo:lo + batch_size]).toarray()
+        x = source_matrix(index, sources[lo : lo + batch_size]).toarray()
         reach = np.zeros(x.shape, dtype=bool)
         for h in range(max_len):
             x = (np.asarray((at @ x.T).T) > 0).astype(np.float32)
             reach |= x > 0
-            out[h][lo:lo + len(x)] = reach
+            out[h][lo : lo + len(x)] = reach
     return index, out
 
 
-def explained(kg: ProductKG, sources: list, targets: np.ndarray, max_len: int = MAX_LEN, batch_size: int = 512,
-              adjacency: tuple[pd.Index, sp.csr_matrix] | None = None,
-              reach: tuple[pd.Index, list[np.ndarray]] | None = None) -> np.ndarray:
+def explained(
+    kg: ProductKG,
+    sources: list,
+    targets: np.ndarray,
+    max_len: int = MAX_LEN,
+    batch_size: int = 512,
+    adjacency: tuple[pd.Index, sp.csr_matrix] | None = None,
+    reach: tuple[pd.Index, list[np.ndarray]] | None = None,
+) -> np.ndarray:
     """Boolean (n_users, k): does a path of at most ``max_len`` explainable edges lead from the
     user's ``sources`` (node ids) to each target node (``targets``: (n_users, k) node ids, None =
     padding, never explained)? A target that is one of the user's own sources is not explained.
     ``reach`` (from ``reachable``) reuses one computation for several models' lists."""
     index, levels = reach or reachable(kg, sources, max_len, batch_size, adjacency)
     targets = np.asarray(targets, dtype=object)
-    pos = np.where(pd.isna(targets), -1, index.get_indexer(pd.Index(targets.ravel().astype(str))).reshape(targets.shape))
+    pos = np.where(
+        pd.isna(targets),
+        -1,
+        index.get_indexer(pd.Index(targets.ravel().astype(str))).reshape(targets.shape),
+    )
     own = source_matrix(index, sources).tocsr()
     rows = np.arange(len(pos))[:, None]
     ok = pos >= 0
     safe = np.where(ok, pos, 0)
-    is_own = np.asarray(own[np.repeat(np.arange(len(pos)), pos.shape[1]), safe.ravel()]).reshape(pos.shape) > 0
+    is_own = (
+        np.asarray(own[np.repeat(np.arange(len(pos)), pos.shape[1]), safe.ravel()]).reshape(
+            pos.shape
+        )
+        > 0
+    )
     return levels[max_len - 1][rows, safe] & ~is_own & ok

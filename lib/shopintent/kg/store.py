@@ -18,24 +18,46 @@ from shopintent.kg.build import EDGE_COLUMNS, NODE_COLUMNS, ProductKG
 
 FORMAT = "shopintent-kg"
 VERSION = 1
-NODE_SCHEMA = pa.schema([("node_id", pa.string()), ("type", pa.string()), ("name", pa.string()),
-                         ("count", pa.int64())])
-EDGE_SCHEMA = pa.schema([("source", pa.string()), ("target", pa.string()), ("relation", pa.string()),
-                         ("weight", pa.float64())])
+NODE_SCHEMA = pa.schema(
+    [("node_id", pa.string()), ("type", pa.string()), ("name", pa.string()), ("count", pa.int64())]
+)
+EDGE_SCHEMA = pa.schema(
+    [
+        ("source", pa.string()),
+        ("target", pa.string()),
+        ("relation", pa.string()),
+        ("weight", pa.float64()),
+    ]
+)
 
 
 def save_kg(kg: ProductKG, path: str | Path) -> Path:
     """Write ``nodes.parquet``, ``edges.parquet`` and ``kg.json`` to the folder ``path`` atomically."""
     path = Path(path)
     with staging_dir(path) as tmp:
-        nodes = kg.nodes[list(NODE_COLUMNS)].astype({"node_id": str, "type": str, "name": str, "count": "int64"})
-        edges = kg.edges[list(EDGE_COLUMNS)].astype({"source": str, "target": str, "relation": str,
-                                                     "weight": "float64"})
-        pq.write_table(pa.Table.from_pandas(nodes, schema=NODE_SCHEMA, preserve_index=False), tmp / "nodes.parquet",
-                       compression="zstd")
-        pq.write_table(pa.Table.from_pandas(edges, schema=EDGE_SCHEMA, preserve_index=False), tmp / "edges.parquet",
-                       compression="zstd")
-        meta = {"format": FORMAT, "version": VERSION, "nodes": len(nodes), "edges": len(edges), "meta": kg.meta}
+        nodes = kg.nodes[list(NODE_COLUMNS)].astype(
+            {"node_id": str, "type": str, "name": str, "count": "int64"}
+        )
+        edges = kg.edges[list(EDGE_COLUMNS)].astype(
+            {"source": str, "target": str, "relation": str, "weight": "float64"}
+        )
+        pq.write_table(
+            pa.Table.from_pandas(nodes, schema=NODE_SCHEMA, preserve_index=False),
+            tmp / "nodes.parquet",
+            compression="zstd",
+        )
+        pq.write_table(
+            pa.Table.from_pandas(edges, schema=EDGE_SCHEMA, preserve_index=False),
+            tmp / "edges.parquet",
+            compression="zstd",
+        )
+        meta = {
+            "format": FORMAT,
+            "version": VERSION,
+            "nodes": len(nodes),
+            "edges": len(edges),
+            "meta": kg.meta,
+        }
         (tmp / "kg.json").write_text(json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
     return path
 
@@ -45,11 +67,15 @@ def load_kg(path: str | Path) -> ProductKG:
     path = Path(path)
     info_file = path / "kg.json"
     if not info_file.is_file():
-        raise FileNotFoundError(f"{path} is not a saved knowledge graph (no kg.json); write one with save_kg")
+        raise FileNotFoundError(
+            f"{path} is not a saved knowledge graph (no kg.json); write one with save_kg"
+        )
     info = json.loads(info_file.read_text())
     if info.get("format") != FORMAT or info.get("version") != VERSION:
-        raise ValueError(f"{info_file}: format {info.get('format')!r} version {info.get('version')!r}, "
-                         f"expected {FORMAT!r} version {VERSION}")
+        raise ValueError(
+            f"{info_file}: format {info.get('format')!r} version {info.get('version')!r}, "
+            f"expected {FORMAT!r} version {VERSION}"
+        )
     tables = {}
     for name, schema in (("nodes", NODE_SCHEMA), ("edges", EDGE_SCHEMA)):
         file = path / f"{name}.parquet"
@@ -57,8 +83,10 @@ def load_kg(path: str | Path) -> ProductKG:
             raise FileNotFoundError(f"{path}: {file.name} is missing")
         table = pq.read_table(file)
         if not table.schema.equals(schema):
-            raise ValueError(f"{file}: columns {table.schema.names} with types "
-                             f"{[str(t) for t in table.schema.types]}, expected {schema}")
+            raise ValueError(
+                f"{file}: columns {table.schema.names} with types "
+                f"{[str(t) for t in table.schema.types]}, expected {schema}"
+            )
         tables[name] = table.to_pandas()
         if len(tables[name]) != info[name]:
             raise ValueError(f"{file}: {len(tables[name])} rows, kg.json says {info[name]}")

@@ -30,10 +30,18 @@ class BestEpoch:
     the last epoch's weights alone.
     """
 
-    def __init__(self, model, higher_is_better: bool, patience: int | None = None,
-                 initial: float | None = None, trainable_only: bool = False):
+    def __init__(
+        self,
+        model,
+        higher_is_better: bool,
+        patience: int | None = None,
+        initial: float | None = None,
+        trainable_only: bool = False,
+    ):
         if patience is not None and patience < 1:
-            raise ValueError(f"patience must be at least 1 epoch (or None: never stop), got {patience}")
+            raise ValueError(
+                f"patience must be at least 1 epoch (or None: never stop), got {patience}"
+            )
         self.model, self.higher_is_better, self.patience = model, higher_is_better, patience
         self.trainable_only = trainable_only
         self.best_epoch = 0

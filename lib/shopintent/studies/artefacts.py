@@ -55,10 +55,14 @@ def _pieces(part: Any):
         yield repr(part).encode()
 
 
-def reuse_or_fit(folder: str | Path, fingerprint: str | Callable[[Any], str],
-                 fit: Callable[[], tuple[Any, str]], load: Callable[[Path], Any],
-                 fitted_on: Callable[[Any], str | None],
-                 what: str = "model") -> tuple[Any, str, bool]:
+def reuse_or_fit(
+    folder: str | Path,
+    fingerprint: str | Callable[[Any], str],
+    fit: Callable[[], tuple[Any, str]],
+    load: Callable[[Path], Any],
+    fitted_on: Callable[[Any], str | None],
+    what: str = "model",
+) -> tuple[Any, str, bool]:
     """(artefact, a sentence saying where it comes from, whether it was reused).
 
     ``load(folder)`` gives the saved artefact, or None when nothing usable is there;

@@ -87,16 +87,24 @@ def graph_metrics(kg: ProductKG, prefix: str = "kg") -> dict[str, float]:
 
 def linking_metrics(table: pd.DataFrame, prefix: str = "kg/entity_linking") -> dict[str, float]:
     """The recorded keys of ``linking_eval.accuracy_table``: overall, on typos, spans, per label."""
-    out = {f"{prefix}/accuracy": table.loc["all", "accuracy"],
-           f"{prefix}/accuracy_typo": table.loc["all", "accuracy_typo"],
-           f"{prefix}/spans": int(table.loc["all", "spans"])}
-    out.update({f"{prefix}/{label}/accuracy": table.loc[label, "accuracy"]
-                for label in table.index if label != "all"})
+    out = {
+        f"{prefix}/accuracy": table.loc["all", "accuracy"],
+        f"{prefix}/accuracy_typo": table.loc["all", "accuracy_typo"],
+        f"{prefix}/spans": int(table.loc["all", "spans"]),
+    }
+    out.update(
+        {
+            f"{prefix}/{label}/accuracy": table.loc[label, "accuracy"]
+            for label in table.index
+            if label != "all"
+        }
+    )
     return out
 
 
-def evaluate_models(models: dict[str, Recommender], task: RecTask, *, n_boot: int = 1000, seed: int = 0
-                    ) -> tuple[pd.DataFrame, dict[str, dict], dict[str, Recommendations]]:
+def evaluate_models(
+    models: dict[str, Recommender], task: RecTask, *, n_boot: int = 1000, seed: int = 0
+) -> tuple[pd.DataFrame, dict[str, dict], dict[str, Recommendations]]:
     """Top-``K`` lists of fitted models for the task's users, scored by ``evaluate_recs``:
     (table best first, rows by name, recommendations by name)."""
     rows, recs = {}, {}
@@ -106,8 +114,14 @@ def evaluate_models(models: dict[str, Recommender], task: RecTask, *, n_boot: in
     return results_table(list(rows.values())), rows, recs
 
 
-def paired_difference(a: Recommendations, b: Recommendations, task: RecTask, metric: str = "ndcg@10",
-                      n_boot: int = 1000, seed: int = 0) -> Interval:
+def paired_difference(
+    a: Recommendations,
+    b: Recommendations,
+    task: RecTask,
+    metric: str = "ndcg@10",
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> Interval:
     """Mean per-user ``metric`` of ``a`` minus ``b`` on the same users, with a bootstrap interval
     over users (paired: the spread between users cancels)."""
     pa = ranking_per_user(a.index, task.truth, (10, 20))[metric].to_numpy()
@@ -115,12 +129,17 @@ def paired_difference(a: Recommendations, b: Recommendations, task: RecTask, met
     return paired_bootstrap_diff(pa, pb, n_boot=n_boot, seed=seed)
 
 
-def history_sources(task: RecTask, kg: ProductKG, query_entities: pd.DataFrame | None = None) -> list[list[str]]:
+def history_sources(
+    task: RecTask, kg: ProductKG, query_entities: pd.DataFrame | None = None
+) -> list[list[str]]:
     """Per test user, the explanation sources: their training items' nodes and the entities
     their latest training searches named (``KGPPR.query_entities_``)."""
     item_nodes = np.asarray(kg.item_nodes(task.train.item_ids), dtype=object)
     seen = task.seen.tocsr()
-    sources = [list(item_nodes[seen.indices[seen.indptr[r]:seen.indptr[r + 1]]]) for r in range(seen.shape[0])]
+    sources = [
+        list(item_nodes[seen.indices[seen.indptr[r] : seen.indptr[r + 1]]])
+        for r in range(seen.shape[0])
+    ]
     if query_entities is not None and len(query_entities):
         by_user = query_entities.groupby("user_id")["node_id"].agg(list)
         for r, u in enumerate(task.users):
@@ -128,28 +147,44 @@ def history_sources(task: RecTask, kg: ProductKG, query_entities: pd.DataFrame |
     return sources
 
 
-def explained_shares(kg: ProductKG, sources: list[list[str]], recs: dict[str, Recommendations], k: int = 10,
-                     max_len: int = explain.MAX_LEN) -> pd.DataFrame:
+def explained_shares(
+    kg: ProductKG,
+    sources: list[list[str]],
+    recs: dict[str, Recommendations],
+    k: int = 10,
+    max_len: int = explain.MAX_LEN,
+) -> pd.DataFrame:
     """Per model, the share of its top-``k`` slots (padding aside) with a KG path of at most
     1 .. ``max_len`` edges from the user's sources (columns ``paths<=h``), and with a path of
     catalogue facts alone, no co-view or co-purchase edge (``facts_only<=max_len``).
     Reachability is computed once for all models."""
     reach = explain.reachable(kg, sources, max_len)
-    facts = explain.reachable(kg, sources, max_len, adjacency=explain.explain_adjacency(kg, behaviour=False))
+    facts = explain.reachable(
+        kg, sources, max_len, adjacency=explain.explain_adjacency(kg, behaviour=False)
+    )
     rows = {}
     for name, r in recs.items():
         ids = r.item_ids[:, :k]
         valid = ~pd.isna(ids)
-        targets = np.where(valid, np.asarray(["item:" + str(i) for i in ids.ravel()], dtype=object)
-                           .reshape(ids.shape), None)
-        row = {f"paths<={h}": explain.explained(kg, sources, targets, h, reach=reach)[valid].mean()
-               for h in range(1, max_len + 1)}
-        row[f"facts_only<={max_len}"] = explain.explained(kg, sources, targets, max_len, reach=facts)[valid].mean()
+        targets = np.where(
+            valid,
+            np.asarray(["item:" + str(i) for i in ids.ravel()], dtype=object).reshape(ids.shape),
+            None,
+        )
+        row = {
+            f"paths<={h}": explain.explained(kg, sources, targets, h, reach=reach)[valid].mean()
+            for h in range(1, max_len + 1)
+        }
+        row[f"facts_only<={max_len}"] = explain.explained(
+            kg, sources, targets, max_len, reach=facts
+        )[valid].mean()
         rows[name] = {c: float(v) if valid.any() else float("nan") for c, v in row.items()}
     return pd.DataFrame(rows).T
 
 
-def example_rows(sources: list[list[str]], n: int = 3, seed: int = 0, min_sources: int = 3) -> list[int]:
+def example_rows(
+    sources: list[list[str]], n: int = 3, seed: int = 0, min_sources: int = 3
+) -> list[int]:
     """``n`` users (row positions) drawn at random among those with at least ``min_sources``
     sources (fewer if not enough have them): a user without history has nothing to explain from."""
     eligible = np.flatnonzero([len(s) >= min_sources for s in sources])
@@ -159,8 +194,9 @@ def example_rows(sources: list[list[str]], n: int = 3, seed: int = 0, min_source
     return sorted(int(r) for r in pick)
 
 
-def explanation_examples(graph, sources: list[list[str]], recs: Recommendations, users, rows: list[int],
-                         k: int = 3) -> pd.DataFrame:
+def explanation_examples(
+    graph, sources: list[list[str]], recs: Recommendations, users, rows: list[int], k: int = 3
+) -> pd.DataFrame:
     """The rendered path of the top-``k`` items of the users at ``rows`` (empty text: no path)."""
     out = []
     for r in rows:
@@ -168,34 +204,72 @@ def explanation_examples(graph, sources: list[list[str]], recs: Recommendations,
             if item is None:
                 continue
             e = explain.explain_path(graph, sources[r], f"item:{item}")
-            out.append({"user_id": users[r], "rank": rank, "item_id": item, "edges": len(e["path"]) - 1
-                        if e["path"] else None, "explanation": e["text"] or "(no path of length <= 3)",
-                        "path": e["path"]})
+            out.append(
+                {
+                    "user_id": users[r],
+                    "rank": rank,
+                    "item_id": item,
+                    "edges": len(e["path"]) - 1 if e["path"] else None,
+                    "explanation": e["text"] or "(no path of length <= 3)",
+                    "path": e["path"],
+                }
+            )
     return pd.DataFrame(out)
 
 
-def kg_blend_run(base_factory: Callable[[], Recommender], kg_factory: Callable[[], KGPPR], kg: ProductKG,
-                 train: pd.DataFrame, items: pd.DataFrame, validation: tuple[pd.DataFrame, RecTask], *,
-                 base_model: Recommender | None = None, scope: str = "tail", transform: str = "log",
-                 n_boot_val: int = 200, seed: int = 0):
+def kg_blend_run(
+    base_factory: Callable[[], Recommender],
+    kg_factory: Callable[[], KGPPR],
+    kg: ProductKG,
+    train: pd.DataFrame,
+    items: pd.DataFrame,
+    validation: tuple[pd.DataFrame, RecTask],
+    *,
+    base_model: Recommender | None = None,
+    scope: str = "tail",
+    transform: str = "log",
+    n_boot_val: int = 200,
+    seed: int = 0,
+):
     """Choose the blend weight on ``validation`` (fresh models fitted on its earlier part), then
     fit on all of ``train``: returns (choice, fitted KGPPR on ``kg``, fitted KGBlend). ``kg`` must
     be built from ``train``; ``base_model`` reuses a base already fitted on ``train``."""
     fit_events, val_task = validation
-    choice = choose_weight(base_factory(), kg_factory(), fit_events, items, val_task, scope=scope,
-                           transform=transform, n_boot=n_boot_val, seed=seed)
+    choice = choose_weight(
+        base_factory(),
+        kg_factory(),
+        fit_events,
+        items,
+        val_task,
+        scope=scope,
+        transform=transform,
+        n_boot=n_boot_val,
+        seed=seed,
+    )
     kg_model = kg_factory()
     kg_model.kg = kg
     kg_model.fit(train, items)
     base = base_model if base_model is not None else base_factory().fit(train, items)
-    blended = KGBlend(base, kg_model, choice.weight, choice.scope, choice.transform).fit(train, items, fitted=True)
+    blended = KGBlend(base, kg_model, choice.weight, choice.scope, choice.transform).fit(
+        train, items, fitted=True
+    )
     return choice, kg_model, blended
 
 
-def freebase_ablation(base_factory: Callable[[], Recommender], kg_factory: Callable[[], KGPPR], shop_extras: dict,
-                      train: pd.DataFrame, items: pd.DataFrame, task: RecTask, validation: tuple[pd.DataFrame, RecTask],
-                      *, base_model: Recommender, build_options: dict | None = None, n_boot: int = 1000,
-                      seed: int = 0) -> tuple[pd.DataFrame, dict[str, dict]]:
+def freebase_ablation(
+    base_factory: Callable[[], Recommender],
+    kg_factory: Callable[[], KGPPR],
+    shop_extras: dict,
+    train: pd.DataFrame,
+    items: pd.DataFrame,
+    task: RecTask,
+    validation: tuple[pd.DataFrame, RecTask],
+    *,
+    base_model: Recommender,
+    build_options: dict | None = None,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> tuple[pd.DataFrame, dict[str, dict]]:
     """The KG with and without the shipped Freebase triples, each as ``kg_ppr`` and as the blend
     (its weight chosen on validation for that KG): rows named ``..._freebase`` / ``..._no_freebase``."""
     models: dict[str, Recommender] = {}
@@ -209,12 +283,21 @@ def freebase_ablation(base_factory: Callable[[], Recommender], kg_factory: Calla
             return m
 
         kg = build_kg(items, train, extras=shop_extras, **opts)
-        choice, kg_model, blended = kg_blend_run(base_factory, factory, kg, train, items, validation,
-                                                 base_model=base_model, seed=seed)
+        choice, kg_model, blended = kg_blend_run(
+            base_factory, factory, kg, train, items, validation, base_model=base_model, seed=seed
+        )
         kg_model.name, blended.name = f"kg_ppr_{tag}", f"{base_model.name}_kg_blend_{tag}"
         models[kg_model.name], models[blended.name] = kg_model, blended
         weights[tag] = choice.weight
     table, rows, _ = evaluate_models(models, task, n_boot=n_boot, seed=seed)
-    table["blend_weight"] = [weights["freebase" if n.endswith("_freebase") and not n.endswith("no_freebase")
-                                     else "no_freebase"] if "blend" in n else np.nan for n in table.index]
+    table["blend_weight"] = [
+        weights[
+            "freebase"
+            if n.endswith("_freebase") and not n.endswith("no_freebase")
+            else "no_freebase"
+        ]
+        if "blend" in n
+        else np.nan
+        for n in table.index
+    ]
     return table, rows

@@ -37,13 +37,17 @@ def describe_sessions(prefixes: pd.DataFrame, session_ids, max_events: int = 14)
     what = p["item_id"].fillna(p["query_id"]).fillna("").astype(str)
     token = p["event_type"].str.cat(what, sep=" ").str.strip()
     lines = token.groupby(p["session_id"], sort=False).agg(
-        lambda s: " → ".join(s.iloc[:max_events])
-        + (f" … (+{len(s) - max_events})" if len(s) > max_events else ""))
+        lambda s: (
+            " → ".join(s.iloc[:max_events])
+            + (f" … (+{len(s) - max_events})" if len(s) > max_events else "")
+        )
+    )
     return lines.reindex(pd.Index(session_ids))
 
 
-def errors_worth_reading(examples, p: np.ndarray, n: int = 5,
-                         oracle: pd.Series | None = None) -> pd.DataFrame:
+def errors_worth_reading(
+    examples, p: np.ndarray, n: int = 5, oracle: pd.Series | None = None
+) -> pd.DataFrame:
     """The most confident mistakes on whole sessions: ``n`` non-buyers scored highest (false
     alarms) and ``n`` buyers scored lowest (misses), with their event sequences (and the
     generator's true probability where known: a high truth means the model missed evidence,
@@ -70,8 +74,9 @@ def purchase_counts(split) -> dict[str, int]:
     return out
 
 
-def example_sessions(examples, p: np.ndarray, min_events: int = 4,
-                     max_events: int = 12) -> list[str]:
+def example_sessions(
+    examples, p: np.ndarray, min_events: int = 4, max_events: int = 12
+) -> list[str]:
     """Two sessions worth explaining: the highest-scored buyer and the highest-scored non-buyer
     (a confident false alarm) among whole sessions of ``min_events``–``max_events`` events."""
     f = examples.prefixes[examples.full_mask()].assign(p=np.asarray(p)[examples.full_mask()])
@@ -81,11 +86,19 @@ def example_sessions(examples, p: np.ndarray, min_events: int = 4,
     return [s.iloc[0] for s in out if len(s)]
 
 
-def metrics_dict(table: pd.DataFrame, counts: dict, reliable: bool,
-                 curve: pd.DataFrame | None = None, calibration: pd.DataFrame | None = None,
-                 top10: dict | None = None, oracle: pd.DataFrame | None = None,
-                 difference: Interval | None = None, speed: dict | None = None, ks=(1, 3, 5),
-                 calibration_all: pd.DataFrame | None = None) -> dict:
+def metrics_dict(
+    table: pd.DataFrame,
+    counts: dict,
+    reliable: bool,
+    curve: pd.DataFrame | None = None,
+    calibration: pd.DataFrame | None = None,
+    top10: dict | None = None,
+    oracle: pd.DataFrame | None = None,
+    difference: Interval | None = None,
+    speed: dict | None = None,
+    ks=(1, 3, 5),
+    calibration_all: pd.DataFrame | None = None,
+) -> dict:
     """The flat ``purchase_intent/...`` metrics of notebook 05. Model scores are None when the
     test period has too few purchases (``reliable`` False); the counts are always recorded."""
     out = {f"purchase_intent/data/{k}": v for k, v in counts.items()}

@@ -9,8 +9,15 @@ from plotly.subplots import make_subplots
 
 from shopintent.evaluation import reliability_table
 
-COLOURS = {"logreg": "#8c8c8c", "lightgbm": "#2a9d8f", "lstm": "#e76f51", "hybrid": "#264653",
-           "oracle": "#e9c46a", "random": "#cccccc", "perfect": "#b5b5b5"}
+COLOURS = {
+    "logreg": "#8c8c8c",
+    "lightgbm": "#2a9d8f",
+    "lstm": "#e76f51",
+    "hybrid": "#264653",
+    "oracle": "#e9c46a",
+    "random": "#cccccc",
+    "perfect": "#b5b5b5",
+}
 
 
 def _colour(name: str, i: int) -> str:
@@ -30,12 +37,34 @@ def roc_pr_figure(y, probabilities: dict[str, np.ndarray]) -> go.Figure:
         prec, rec, _ = precision_recall_curve(y, p)
         dash = "dash" if name == "oracle" else None
         label = f"{name} (AUC {roc_auc_score(y, p):.3f})"
-        fig.add_scatter(x=fpr, y=tpr, name=label, legendgroup=name, line={"color": _colour(name, i), "dash": dash},
-                        row=1, col=1)
-        fig.add_scatter(x=rec, y=prec, name=name, legendgroup=name, showlegend=False,
-                        line={"color": _colour(name, i), "dash": dash}, row=1, col=2)
-    fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line={"color": "#ccc", "dash": "dot"}, showlegend=False,
-                    row=1, col=1)
+        fig.add_scatter(
+            x=fpr,
+            y=tpr,
+            name=label,
+            legendgroup=name,
+            line={"color": _colour(name, i), "dash": dash},
+            row=1,
+            col=1,
+        )
+        fig.add_scatter(
+            x=rec,
+            y=prec,
+            name=name,
+            legendgroup=name,
+            showlegend=False,
+            line={"color": _colour(name, i), "dash": dash},
+            row=1,
+            col=2,
+        )
+    fig.add_scatter(
+        x=[0, 1],
+        y=[0, 1],
+        mode="lines",
+        line={"color": "#ccc", "dash": "dot"},
+        showlegend=False,
+        row=1,
+        col=1,
+    )
     fig.add_hline(y=float(y.mean()), line={"color": "#ccc", "dash": "dot"}, row=1, col=2)
     fig.update_xaxes(title_text="false positive rate", row=1, col=1)
     fig.update_yaxes(title_text="true positive rate", row=1, col=1)
@@ -49,29 +78,64 @@ def early_curve_figure(curve: pd.DataFrame, oracle_auc: float | None = None) -> 
     """How early can intent be read: ROC-AUC after at most k events (same sessions at every k)."""
     fig = go.Figure()
     for i, (name, g) in enumerate(curve.groupby("model", sort=False)):
-        fig.add_scatter(x=g["k"], y=g["roc_auc"], mode="lines+markers", name=name, line={"color": _colour(name, i)})
+        fig.add_scatter(
+            x=g["k"],
+            y=g["roc_auc"],
+            mode="lines+markers",
+            name=name,
+            line={"color": _colour(name, i)},
+        )
     if oracle_auc is not None:
-        fig.add_hline(y=oracle_auc, line={"color": COLOURS["oracle"], "dash": "dash"},
-                      annotation_text=f"oracle, whole session ({oracle_auc:.3f})")
-    fig.update_layout(title="Early prediction: ROC-AUC after at most k events", xaxis_title="events seen (k)",
-                      yaxis_title="ROC-AUC", height=420)
+        fig.add_hline(
+            y=oracle_auc,
+            line={"color": COLOURS["oracle"], "dash": "dash"},
+            annotation_text=f"oracle, whole session ({oracle_auc:.3f})",
+        )
+    fig.update_layout(
+        title="Early prediction: ROC-AUC after at most k events",
+        xaxis_title="events seen (k)",
+        yaxis_title="ROC-AUC",
+        height=420,
+    )
     return fig
 
 
-def calibration_figure(y, raw: dict[str, np.ndarray], calibrated: dict[str, np.ndarray], n_bins: int = 10) -> go.Figure:
+def calibration_figure(
+    y, raw: dict[str, np.ndarray], calibrated: dict[str, np.ndarray], n_bins: int = 10
+) -> go.Figure:
     """Do the scores mean what they say? Observed purchase rate per score bin, before and after calibration."""
-    fig = make_subplots(1, 2, subplot_titles=("raw (class-weighted training)", "calibrated on validation"),
-                        shared_yaxes=True)
+    fig = make_subplots(
+        1,
+        2,
+        subplot_titles=("raw (class-weighted training)", "calibrated on validation"),
+        shared_yaxes=True,
+    )
     for col, scores in ((1, raw), (2, calibrated)):
         for i, (name, p) in enumerate(scores.items()):
             t = reliability_table(y, np.clip(p, 0, 1), n_bins)
             t = t[t["count"] > 0]
-            fig.add_scatter(x=t["mean_predicted"], y=t["fraction_positive"], mode="lines+markers", name=name,
-                            legendgroup=name, showlegend=col == 1, line={"color": _colour(name, i)},
-                            customdata=t["count"], hovertemplate="predicted %{x:.3f}<br>observed %{y:.3f}"
-                                                                 "<br>%{customdata} sessions", row=1, col=col)
-        fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line={"color": "#ccc", "dash": "dot"}, showlegend=False,
-                        row=1, col=col)
+            fig.add_scatter(
+                x=t["mean_predicted"],
+                y=t["fraction_positive"],
+                mode="lines+markers",
+                name=name,
+                legendgroup=name,
+                showlegend=col == 1,
+                line={"color": _colour(name, i)},
+                customdata=t["count"],
+                hovertemplate="predicted %{x:.3f}<br>observed %{y:.3f}<br>%{customdata} sessions",
+                row=1,
+                col=col,
+            )
+        fig.add_scatter(
+            x=[0, 1],
+            y=[0, 1],
+            mode="lines",
+            line={"color": "#ccc", "dash": "dot"},
+            showlegend=False,
+            row=1,
+            col=col,
+        )
         fig.update_xaxes(title_text="mean predicted probability", range=[0, 1], row=1, col=col)
     fig.update_yaxes(title_text="observed purchase rate", range=[0, 1], row=1, col=1)
     fig.update_layout(title="Reliability: points on the diagonal are calibrated", height=440)
@@ -83,25 +147,47 @@ def gain_figure(gain: pd.DataFrame, mark: float = 0.1) -> go.Figure:
     fig = go.Figure()
     for i, (name, g) in enumerate(gain.groupby("model", sort=False)):
         dash = "dot" if name in ("random", "perfect") else None
-        fig.add_scatter(x=g["top_share"], y=g["purchase_share"], mode="lines", name=name,
-                        line={"color": _colour(name, i), "dash": dash})
+        fig.add_scatter(
+            x=g["top_share"],
+            y=g["purchase_share"],
+            mode="lines",
+            name=name,
+            line={"color": _colour(name, i), "dash": dash},
+        )
     fig.add_vline(x=mark, line={"color": "#999", "dash": "dash"}, annotation_text=f"top {mark:.0%}")
-    fig.update_layout(title="Cumulative gain: purchases captured by targeting the top-scored sessions",
-                      xaxis_title="share of sessions targeted (highest scores first)",
-                      yaxis_title="share of all purchases", xaxis_tickformat=".0%", yaxis_tickformat=".0%",
-                      height=420)
+    fig.update_layout(
+        title="Cumulative gain: purchases captured by targeting the top-scored sessions",
+        xaxis_title="share of sessions targeted (highest scores first)",
+        yaxis_title="share of all purchases",
+        xaxis_tickformat=".0%",
+        yaxis_tickformat=".0%",
+        height=420,
+    )
     return fig
 
 
 def prefix_balance_figure(prefixes: pd.DataFrame, max_k: int = 20) -> go.Figure:
     """Label balance by prefix length: the share of prefixes of k events whose session buys."""
-    g = prefixes.assign(k=prefixes["k"].clip(upper=max_k)).groupby("k")["label"].agg(["mean", "size"])
+    g = (
+        prefixes.assign(k=prefixes["k"].clip(upper=max_k))
+        .groupby("k")["label"]
+        .agg(["mean", "size"])
+    )
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     fig.add_bar(x=g.index, y=g["size"], name="prefixes", marker_color="#ddd", secondary_y=False)
-    fig.add_scatter(x=g.index, y=g["mean"], name="purchase rate", mode="lines+markers",
-                    line={"color": COLOURS["hybrid"]}, secondary_y=True)
-    fig.update_layout(title=f"Prefixes and their purchase rate by events seen (k ≥ {max_k} pooled)", height=380,
-                      xaxis_title="events seen (k)")
+    fig.add_scatter(
+        x=g.index,
+        y=g["mean"],
+        name="purchase rate",
+        mode="lines+markers",
+        line={"color": COLOURS["hybrid"]},
+        secondary_y=True,
+    )
+    fig.update_layout(
+        title=f"Prefixes and their purchase rate by events seen (k ≥ {max_k} pooled)",
+        height=380,
+        xaxis_title="events seen (k)",
+    )
     fig.update_yaxes(title_text="prefixes", secondary_y=False)
     fig.update_yaxes(title_text="purchase rate", tickformat=".0%", secondary_y=True)
     return fig
@@ -113,8 +199,16 @@ def training_curve_figure(histories: dict[str, dict]) -> go.Figure:
     for i, (name, h) in enumerate(histories.items()):
         for key, dash in (("loss", None), ("val_loss", "dash")):
             if key in h:
-                fig.add_scatter(x=np.arange(1, len(h[key]) + 1), y=h[key], name=f"{name} {key}",
-                                line={"color": _colour(name, i), "dash": dash})
-    fig.update_layout(title="Sequence models: class-weighted loss per epoch", xaxis_title="epoch",
-                      yaxis_title="loss", height=360)
+                fig.add_scatter(
+                    x=np.arange(1, len(h[key]) + 1),
+                    y=h[key],
+                    name=f"{name} {key}",
+                    line={"color": _colour(name, i), "dash": dash},
+                )
+    fig.update_layout(
+        title="Sequence models: class-weighted loss per epoch",
+        xaxis_title="epoch",
+        yaxis_title="loss",
+        height=360,
+    )
     return fig

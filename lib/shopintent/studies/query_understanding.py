@@ -36,17 +36,33 @@ class Settings(StudySettings):
     real_queries: int
 
     BY_PROFILE: ClassVar[dict[str, dict]] = {
-        "smoke": {"query_sizes": qi.QUERY_SIZES["smoke"], "curve_sizes": (50, 150, 600),
-                  "real_queries": 500},
-        "default": {"query_sizes": qi.QUERY_SIZES["default"],
-                    "curve_sizes": (100, 300, 1_000, 3_000), "real_queries": 3000},
-        "full": {"query_sizes": qi.QUERY_SIZES["full"], "curve_sizes": (100, 1_000, 10_000, 30_000),
-                 "real_queries": 20000},
+        "smoke": {
+            "query_sizes": qi.QUERY_SIZES["smoke"],
+            "curve_sizes": (50, 150, 600),
+            "real_queries": 500,
+        },
+        "default": {
+            "query_sizes": qi.QUERY_SIZES["default"],
+            "curve_sizes": (100, 300, 1_000, 3_000),
+            "real_queries": 3000,
+        },
+        "full": {
+            "query_sizes": qi.QUERY_SIZES["full"],
+            "curve_sizes": (100, 1_000, 10_000, 30_000),
+            "real_queries": 20000,
+        },
     }
 
 
-def fit_query_models(split: qi.QuerySplit, items: pd.DataFrame, encoder, profile: str = "default",
-                     seed: int = DEFAULT_SEED, log: Callable[[str], None] = print, **finetune) -> tuple[dict, object]:
+def fit_query_models(
+    split: qi.QuerySplit,
+    items: pd.DataFrame,
+    encoder,
+    profile: str = "default",
+    seed: int = DEFAULT_SEED,
+    log: Callable[[str], None] = print,
+    **finetune,
+) -> tuple[dict, object]:
     """Fit every model the split's labels allow; returns (models by key, the fine-tuned network).
 
     ``encoder`` is the frozen MiniLM (``load_minilm()``): its vectors feed the ``minilm_lr``
@@ -65,22 +81,31 @@ def fit_query_models(split: qi.QuerySplit, items: pd.DataFrame, encoder, profile
     for task, col in (("intent", "intent"), ("category", "category")):
         if train[col].isna().any() or train[col].nunique() < 2:
             continue
-        for name, make in (("majority", MajorityClassifier), ("tfidf_lr", TfidfLogisticRegression),
-                           ("minilm_lr", lambda: EncoderLogisticRegression(encoder=encoder, seed=seed))):
+        for name, make in (
+            ("majority", MajorityClassifier),
+            ("tfidf_lr", TfidfLogisticRegression),
+            ("minilm_lr", lambda: EncoderLogisticRegression(encoder=encoder, seed=seed)),
+        ):
             start = time.perf_counter()
             models[f"{task}/{name}"] = make().fit(train["text"], train[col], val["text"], val[col])
             log(f"{task}/{name}: {time.perf_counter() - start:.1f} s")
     start = time.perf_counter()
-    network = qi.fit_query_network(encoder.backbone, encoder.tokenizer, split, profile, seed, **finetune)
-    log(f"fine-tuned network {sorted(network.heads)}: {time.perf_counter() - start:.1f} s, "
-        f"best epoch {network.info['best_epoch']}")
+    network = qi.fit_query_network(
+        encoder.backbone, encoder.tokenizer, split, profile, seed, **finetune
+    )
+    log(
+        f"fine-tuned network {sorted(network.heads)}: {time.perf_counter() - start:.1f} s, "
+        f"best epoch {network.info['best_epoch']}"
+    )
     views = qi.finetuned_views(network)
     for task in ("intent", "category"):
         if task in views:
             models[f"{task}/minilm_finetuned"] = views[task]
     if "tagger" in views:
         models["entities/gazetteer"] = Gazetteer.from_catalog(items)
-        models["entities/gazetteer_train"] = Gazetteer.from_catalog(items).add_spans(train["text"], train["entities"])
+        models["entities/gazetteer_train"] = Gazetteer.from_catalog(items).add_spans(
+            train["text"], train["entities"]
+        )
         models["entities/tagger"] = views["tagger"]
     return models, network
 
@@ -102,7 +127,9 @@ def task_predictions(predictions: dict, task: str) -> dict:
     return {m: predictions[f"{task}/{m}"] for m in CLASSIFIERS if f"{task}/{m}" in predictions}
 
 
-def category_table(y_leaf, predictions: dict[str, tuple], n_boot: int = 1000, seed: int = DEFAULT_SEED) -> pd.DataFrame:
+def category_table(
+    y_leaf, predictions: dict[str, tuple], n_boot: int = 1000, seed: int = DEFAULT_SEED
+) -> pd.DataFrame:
     """Leaf category: top-1 accuracy (with its 95% bootstrap interval), top-3 accuracy, macro-F1;
     top level: accuracy of the leaf probabilities summed per top-level category."""
     from shopintent.evaluation import bootstrap_ci
@@ -115,10 +142,14 @@ def category_table(y_leaf, predictions: dict[str, tuple], n_boot: int = 1000, se
         hit = (np.asarray(classes)[proba.argmax(axis=1)] == y).astype(float)
         ci = bootstrap_ci(lambda h: h.mean(axis=-1), hit, n_boot=n_boot, seed=seed, vectorized=True)
         tops, p_top = qi.roll_up(proba, classes, lambda c: c.split(".")[0])
-        rows[name] = {"top1_accuracy": ci.point, "top1_accuracy_low": ci.low, "top1_accuracy_high": ci.high,
-                      "top3_accuracy": table.loc[name, "top3_accuracy"],
-                      "top_level_accuracy": float((tops[p_top.argmax(axis=1)] == top).mean()),
-                      "macro_f1": table.loc[name, "macro_f1"]}
+        rows[name] = {
+            "top1_accuracy": ci.point,
+            "top1_accuracy_low": ci.low,
+            "top1_accuracy_high": ci.high,
+            "top3_accuracy": table.loc[name, "top3_accuracy"],
+            "top_level_accuracy": float((tops[p_top.argmax(axis=1)] == top).mean()),
+            "macro_f1": table.loc[name, "macro_f1"],
+        }
     return pd.DataFrame(rows).T.rename_axis("model")
 
 
@@ -151,12 +182,19 @@ def curve_models(models: dict, encoder, seed: int = DEFAULT_SEED) -> dict:
     )
 
     c_tfidf, c_minilm = models["intent/tfidf_lr"].c_, models["intent/minilm_lr"].c_
-    return {"tfidf_lr": lambda: TfidfLogisticRegression(c=c_tfidf, seed=seed),
-            "minilm_lr": lambda: EncoderLogisticRegression(encoder=encoder, c=c_minilm, seed=seed)}
+    return {
+        "tfidf_lr": lambda: TfidfLogisticRegression(c=c_tfidf, seed=seed),
+        "minilm_lr": lambda: EncoderLogisticRegression(encoder=encoder, c=c_minilm, seed=seed),
+    }
 
 
-def synthetic_models(profile: str, seed: int = DEFAULT_SEED, mode: str = "auto", encoder=None,
-                     log: Callable[[str], None] = print) -> tuple[dict, str]:
+def synthetic_models(
+    profile: str,
+    seed: int = DEFAULT_SEED,
+    mode: str = "auto",
+    encoder=None,
+    log: Callable[[str], None] = print,
+) -> tuple[dict, str]:
     """The synthetic shop's query models for applying to another dataset: (models, how got).
 
     ``mode``: ``load`` (saved by notebook 03 on ``synthetic``/``profile``), ``train`` (fit them
@@ -169,8 +207,10 @@ def synthetic_models(profile: str, seed: int = DEFAULT_SEED, mode: str = "auto",
     if mode in ("auto", "load") and (folder / "index.json").is_file():
         return qi.load_query_models(folder, encoder=encoder), f"loaded from {folder}"
     if mode == "load":
-        raise FileNotFoundError(f"no synthetic query models in {folder}: run notebook 03 on the synthetic shop "
-                                f"(profile {profile}) first, or set SYNTHETIC_MODELS = 'train'")
+        raise FileNotFoundError(
+            f"no synthetic query models in {folder}: run notebook 03 on the synthetic shop "
+            f"(profile {profile}) first, or set SYNTHETIC_MODELS = 'train'"
+        )
     if registry.is_prepared("synthetic", profile):
         shop = registry.load("synthetic", profile)
     else:
@@ -187,8 +227,12 @@ def synthetic_models(profile: str, seed: int = DEFAULT_SEED, mode: str = "auto",
     return models, f"trained now on the synthetic shop ({profile}) and saved to {folder}"
 
 
-def metrics_dict(intent_table: pd.DataFrame | None = None, category_table: pd.DataFrame | None = None,
-                 entity_table: pd.DataFrame | None = None, extra: dict | None = None) -> dict:
+def metrics_dict(
+    intent_table: pd.DataFrame | None = None,
+    category_table: pd.DataFrame | None = None,
+    entity_table: pd.DataFrame | None = None,
+    extra: dict | None = None,
+) -> dict:
     """Flat metric keys: ``intent/<model>/macro_f1`` (+ ``_low``/``_high``, ``accuracy``),
     ``query_category/<model>/top1_accuracy``, ``top3_accuracy``, ``top_level_accuracy``,
     ``macro_f1``; ``entities/<tagger>/f1`` (+ precision, recall, ``f1_typo``, ``f1_<label>``).
@@ -204,17 +248,35 @@ def metrics_dict(intent_table: pd.DataFrame | None = None, category_table: pd.Da
         m.update({f"query_category/{k}/top1_accuracy": None for k in CLASSIFIERS})
     else:
         for model, row in category_table.iterrows():
-            for col in ("top1_accuracy", "top1_accuracy_low", "top1_accuracy_high", "top3_accuracy",
-                        "top_level_accuracy", "macro_f1"):
+            for col in (
+                "top1_accuracy",
+                "top1_accuracy_low",
+                "top1_accuracy_high",
+                "top3_accuracy",
+                "top_level_accuracy",
+                "macro_f1",
+            ):
                 if col in row:
                     m[f"query_category/{model}/{col}"] = float(row[col])
     if entity_table is None:
-        m.update({"entities/gazetteer/f1": None, "entities/tagger/f1": None, "entities/tagger/f1_typo": None})
+        m.update(
+            {
+                "entities/gazetteer/f1": None,
+                "entities/tagger/f1": None,
+                "entities/tagger/f1_typo": None,
+            }
+        )
     else:
         for _, row in entity_table.iterrows():
             base = f"entities/{row['model']}"
             if row["subset"] == "all":
-                m.update({f"{base}/f1": row["f1"], f"{base}/precision": row["precision"], f"{base}/recall": row["recall"]})
+                m.update(
+                    {
+                        f"{base}/f1": row["f1"],
+                        f"{base}/precision": row["precision"],
+                        f"{base}/recall": row["recall"],
+                    }
+                )
             else:
                 m[f"{base}/f1_{row['subset']}"] = row["f1"]
     m.update(extra or {})
@@ -222,6 +284,7 @@ def metrics_dict(intent_table: pd.DataFrame | None = None, category_table: pd.Da
 
 
 # -- the notebook's two readings: queries with truth (sections 1-7), real queries (section 8) -----
+
 
 @dataclass
 class QueryPart:
@@ -235,9 +298,18 @@ class QueryPart:
     missing: str
 
 
-def labelled_part(table: pd.DataFrame, items: pd.DataFrame, encoder, settings: Settings,
-                  profile: str, folder, seed: int = DEFAULT_SEED, n_boot: int = 1000,
-                  log: Callable[[str], None] = print, **finetune) -> QueryPart:
+def labelled_part(
+    table: pd.DataFrame,
+    items: pd.DataFrame,
+    encoder,
+    settings: Settings,
+    profile: str,
+    folder,
+    seed: int = DEFAULT_SEED,
+    n_boot: int = 1000,
+    log: Callable[[str], None] = print,
+    **finetune,
+) -> QueryPart:
     """Sections 1-7 on queries labelled with intent, category and entities (the synthetic shop):
     split by time, fit every model, score intent (with the template oracle and paired
     differences), the learning curve, category and entities; the models are saved to ``folder``."""
@@ -252,78 +324,137 @@ def labelled_part(table: pd.DataFrame, items: pd.DataFrame, encoder, settings: S
     predictions = predict_all(models, test["text"])
     intents = task_predictions(predictions, "intent")
     oracle = as_proba(qi.skeleton_oracle(train, test), qi.INTENTS)
-    intent_table = qi.classification_table(test["intent"], {**intents, "template_oracle": oracle},
-                                           labels=qi.INTENTS, n_boot=n_boot, seed=seed, top_k=2)
+    intent_table = qi.classification_table(
+        test["intent"],
+        {**intents, "template_oracle": oracle},
+        labels=qi.INTENTS,
+        n_boot=n_boot,
+        seed=seed,
+        top_k=2,
+    )
     sections["intent"] = [intent_table.round(4)]
     pred = {m: labels_of(p) for m, p in intents.items()}
-    differences = {m: paired_difference(test["intent"], pred[m], pred["tfidf_lr"], list(qi.INTENTS),
-                                        n_boot, seed) for m in ("minilm_finetuned", "minilm_lr")}
+    differences = {
+        m: paired_difference(
+            test["intent"], pred[m], pred["tfidf_lr"], list(qi.INTENTS), n_boot, seed
+        )
+        for m in ("minilm_finetuned", "minilm_lr")
+    }
     info = {k: network.info[k] for k in ("n_train", "best_epoch", "train_seconds", "trainable")}
     sections["intent_difference"] = [
         *(f"macro-F1 {m} − tfidf_lr: {d}" for m, d in differences.items()),
         f"validation macro-F1 by C — tfidf_lr {models['intent/tfidf_lr'].validation}, "
         f"minilm_lr {models['intent/minilm_lr'].validation}",
-        f"fine-tuning: {info}", network.history.round(4)]
+        f"fine-tuning: {info}",
+        network.history.round(4),
+    ]
     per_class = qi.per_class_f1(test["intent"], intents, qi.INTENTS)
     conf = qi.confusion(test["intent"], pred["minilm_finetuned"], qi.INTENTS)
     sections["intent_figures"] = [
-        ("intent_f1", figures.per_class_f1_figure(
-            per_class, "Intent: F1 per class and model (test queries)")),
-        ("intent_confusion", figures.confusion_figure(
-            conf, "Intent confusion, fine-tuned MiniLM (share of each true intent)"))]
+        (
+            "intent_f1",
+            figures.per_class_f1_figure(per_class, "Intent: F1 per class and model (test queries)"),
+        ),
+        (
+            "intent_confusion",
+            figures.confusion_figure(
+                conf, "Intent confusion, fine-tuned MiniLM (share of each true intent)"
+            ),
+        ),
+    ]
     sections["errors"] = [
         qi.error_examples(test, *intents["minilm_finetuned"], target="intent", n=10),
-        qi.indicative_terms(models["intent/tfidf_lr"], n=10)]
-    curve = qi.learning_curve(curve_models(models, encoder, seed), train, test, "intent",
-                              settings.curve_sizes, seed=seed)
+        qi.indicative_terms(models["intent/tfidf_lr"], n=10),
+    ]
+    curve = qi.learning_curve(
+        curve_models(models, encoder, seed), train, test, "intent", settings.curve_sizes, seed=seed
+    )
     oracle_f1 = intent_table.loc["template_oracle", "macro_f1"]
     sections["learning_curve"] = [
         curve.pivot(index="train_queries", columns="model", values="macro_f1").round(4),
-        ("intent_learning_curve", figures.learning_curve_figure(
-            curve, "Intent macro-F1 against training queries", oracle_f1, "template oracle"))]
+        (
+            "intent_learning_curve",
+            figures.learning_curve_figure(
+                curve, "Intent macro-F1 against training queries", oracle_f1, "template oracle"
+            ),
+        ),
+    ]
     categories = task_predictions(predictions, "category")
     categories_table = category_table(test["category"], categories, n_boot, seed)
-    tops, p_top = qi.roll_up(categories["minilm_finetuned"][1], categories["minilm_finetuned"][0],
-                             lambda c: c.split(".")[0])
-    conf = qi.confusion(test["top_category"], tops[p_top.argmax(axis=1)],
-                        sorted(test["top_category"].unique()))
+    tops, p_top = qi.roll_up(
+        categories["minilm_finetuned"][1],
+        categories["minilm_finetuned"][0],
+        lambda c: c.split(".")[0],
+    )
+    conf = qi.confusion(
+        test["top_category"], tops[p_top.argmax(axis=1)], sorted(test["top_category"].unique())
+    )
     sections["category"] = [
         categories_table.astype(float).round(4),
-        ("category_confusion", figures.confusion_figure(
-            conf, "Top-level category confusion, fine-tuned MiniLM"))]
+        (
+            "category_confusion",
+            figures.confusion_figure(conf, "Top-level category confusion, fine-tuned MiniLM"),
+        ),
+    ]
     spans = {k.split("/")[1]: v for k, v in predictions.items() if k.startswith("entities/")}
     typos = test["has_typo"].tolist()
     entity_table = entities.entity_table(test["entities"].tolist(), spans, typos)
     sections["entities"] = [
         entity_table.pivot(index="subset", columns="model", values="f1").round(4),
-        ("entities", figures.entity_figure(
-            entity_table, "Entity F1 by label and on queries with typos"))]
+        (
+            "entities",
+            figures.entity_figure(entity_table, "Entity F1 by label and on queries with typos"),
+        ),
+    ]
     typo_rows = np.flatnonzero(test["has_typo"].to_numpy())[:10]
     sections["entity_examples"] = [
-        entities.examples_table(test["text"].tolist(), test["entities"].tolist(), spans, typo_rows)]
+        entities.examples_table(test["text"].tolist(), test["entities"].tolist(), spans, typo_rows)
+    ]
     saved = qi.save_query_models(models, folder, network=network)
     sections["saved"] = [f"{saved} {sorted(models)}"]
-    extra = {"intent/template_oracle/macro_f1": oracle_f1,
-             "query_understanding/data/train_queries": len(train),
-             "query_understanding/data/test_queries": len(test),
-             "query_understanding/minilm_finetuned/train_seconds": network.info["train_seconds"]}
+    extra = {
+        "intent/template_oracle/macro_f1": oracle_f1,
+        "query_understanding/data/train_queries": len(train),
+        "query_understanding/data/test_queries": len(test),
+        "query_understanding/minilm_finetuned/train_seconds": network.info["train_seconds"],
+    }
     for m, d in differences.items():
-        extra.update({f"intent/{m}/minus_tfidf_lr": d.point,
-                      f"intent/{m}/minus_tfidf_lr_low": d.low,
-                      f"intent/{m}/minus_tfidf_lr_high": d.high})
-    metrics = metrics_dict(intent_table.drop(index="template_oracle"), categories_table,
-                           entity_table, extra)
-    headline = ["intent/minilm_finetuned/macro_f1", "intent/tfidf_lr/macro_f1",
-                "query_category/minilm_finetuned/top1_accuracy", "entities/tagger/f1_typo",
-                "entities/gazetteer/f1_typo"]
-    return QueryPart(sections, metrics, headline,
-                     "these queries carry labels: section 8 is for a dataset whose queries have "
-                     "none")
+        extra.update(
+            {
+                f"intent/{m}/minus_tfidf_lr": d.point,
+                f"intent/{m}/minus_tfidf_lr_low": d.low,
+                f"intent/{m}/minus_tfidf_lr_high": d.high,
+            }
+        )
+    metrics = metrics_dict(
+        intent_table.drop(index="template_oracle"), categories_table, entity_table, extra
+    )
+    headline = [
+        "intent/minilm_finetuned/macro_f1",
+        "intent/tfidf_lr/macro_f1",
+        "query_category/minilm_finetuned/top1_accuracy",
+        "entities/tagger/f1_typo",
+        "entities/gazetteer/f1_typo",
+    ]
+    return QueryPart(
+        sections,
+        metrics,
+        headline,
+        "these queries carry labels: section 8 is for a dataset whose queries have none",
+    )
 
 
-def real_queries_part(table: pd.DataFrame, shop, encoder, settings: Settings, profile: str,
-                      dataset: str, seed: int = DEFAULT_SEED, mode: str = "auto",
-                      log: Callable[[str], None] = print) -> QueryPart:
+def real_queries_part(
+    table: pd.DataFrame,
+    shop,
+    encoder,
+    settings: Settings,
+    profile: str,
+    dataset: str,
+    seed: int = DEFAULT_SEED,
+    mode: str = "auto",
+    log: Callable[[str], None] = print,
+) -> QueryPart:
     """Section 8 on a dataset whose queries carry no labels: the synthetic shop's models
     (``synthetic_models``) applied to a seeded sample of ``settings.real_queries`` queries, the
     predicted intent shares, the entities found and, where the dataset has relevance judgements,
@@ -338,35 +469,55 @@ def real_queries_part(table: pd.DataFrame, shop, encoder, settings: Settings, pr
     intents = task_predictions(predictions, "intent")
     real_intent = {m: labels_of(p) for m, p in intents.items() if m != "majority"}
     title = f"Predicted intent of {len(real):,} {dataset} queries"
-    sections: dict[str, list] = {"real_intent": [
-        f"synthetic models: {how}",
-        ("real_intent_shares", figures.share_figure(real_intent, title, order=qi.INTENTS)),
-        examples_by_label(real["text"], real_intent["minilm_finetuned"], qi.INTENTS, n=5)]}
+    sections: dict[str, list] = {
+        "real_intent": [
+            f"synthetic models: {how}",
+            ("real_intent_shares", figures.share_figure(real_intent, title, order=qi.INTENTS)),
+            examples_by_label(real["text"], real_intent["minilm_finetuned"], qi.INTENTS, n=5),
+        ]
+    }
     found = predictions["entities/tagger"]
-    per_label = {lab: float(np.mean([any(s[2] == lab for s in ex) for ex in found]))
-                 for lab in entities.ENTITY_LABELS}
+    per_label = {
+        lab: float(np.mean([any(s[2] == lab for s in ex) for ex in found]))
+        for lab in entities.ENTITY_LABELS
+    }
     relevance = shop.extras.get("relevance")
     silver = None if relevance is None else entities.silver_brand_spans(real, shop.items, relevance)
     check = entities.silver_check(silver, found) if silver is not None else None
     sections["real_entities"] = [
         f"share of queries with a mention: { {k: round(v, 3) for k, v in per_label.items()} }",
         entities.examples_table(real["text"].tolist(), None, {"tagger": found}, range(12)),
-        f"silver brand check (tagger): {check}"]
+        f"silver brand check (tagger): {check}",
+    ]
     shown = real_intent["minilm_finetuned"]
     extra = {f"real/minilm_finetuned/share_{i}": float(np.mean(shown == i)) for i in qi.INTENTS}
     extra.update({f"real/tagger/share_with_{lab}": v for lab, v in per_label.items()})
     extra["real/data/queries"] = len(real)
     if check is not None:
-        extra.update({"entities/tagger/silver_brand_recall": check["recall"],
-                      "entities/tagger/silver_brand_precision": check["precision"],
-                      "entities/silver/queries_with_brand": check["queries"]})
+        extra.update(
+            {
+                "entities/tagger/silver_brand_recall": check["recall"],
+                "entities/tagger/silver_brand_precision": check["precision"],
+                "entities/silver/queries_with_brand": check["queries"],
+            }
+        )
     metrics = metrics_dict(extra=extra)
-    headline = [k for k in ("entities/tagger/silver_brand_recall",
-                            "real/minilm_finetuned/share_navigational", "real/data/queries")
-                if k in metrics]
-    return QueryPart(sections, metrics, headline,
-                     f"{dataset}: queries without intent, category or entity labels; sections 1-7 "
-                     "need them, section 8 applies the synthetic shop's models instead")
+    headline = [
+        k
+        for k in (
+            "entities/tagger/silver_brand_recall",
+            "real/minilm_finetuned/share_navigational",
+            "real/data/queries",
+        )
+        if k in metrics
+    ]
+    return QueryPart(
+        sections,
+        metrics,
+        headline,
+        f"{dataset}: queries without intent, category or entity labels; sections 1-7 "
+        "need them, section 8 applies the synthetic shop's models instead",
+    )
 
 
 def show(part: QueryPart, section: str, run) -> None:
@@ -387,7 +538,23 @@ def show(part: QueryPart, section: str, run) -> None:
             display(item)
 
 
-__all__ = ["CLASSIFIERS", "QueryPart", "Settings", "TAGGERS", "as_proba", "category_table",
-           "curve_models", "examples_by_label", "fit_query_models", "labelled_part", "labels_of",
-           "metrics_dict", "paired_difference", "predict_all", "real_queries_part", "show",
-           "synthetic_models", "task_predictions"]
+__all__ = [
+    "CLASSIFIERS",
+    "QueryPart",
+    "Settings",
+    "TAGGERS",
+    "as_proba",
+    "category_table",
+    "curve_models",
+    "examples_by_label",
+    "fit_query_models",
+    "labelled_part",
+    "labels_of",
+    "metrics_dict",
+    "paired_difference",
+    "predict_all",
+    "real_queries_part",
+    "show",
+    "synthetic_models",
+    "task_predictions",
+]

@@ -27,15 +27,31 @@ from shopintent.studies.settings import StudySettings
 
 MOVIELENS = "movielens-100k"
 MSR_PROTOCOL = "msr_protocol"
-MSR_METRICS = ("ndcg@10", "ndcg@10_low", "ndcg@10_high", "precision@10", "recall@10", "map@10", "map_legacy@10")
+MSR_METRICS = (
+    "ndcg@10",
+    "ndcg@10_low",
+    "ndcg@10_high",
+    "precision@10",
+    "recall@10",
+    "map@10",
+    "map_legacy@10",
+)
 #: Microsoft Recommenders' MovieLens-100K benchmark (stratified 75/25, k=10, seen items removed),
 #: as quoted in issue 8 and ../shared/data/README.md; their MAP predates MAP@k (see ``legacy_map_at_k``)
-MSR_PUBLISHED = pd.DataFrame([
-    {"model": "BiVAE", "ndcg@10": 0.475},
-    {"model": "BPR (cornac)", "ndcg@10": 0.442, "precision@10": 0.388, "recall@10": 0.213, "map_legacy@10": 0.133},
-    {"model": "NCF", "ndcg@10": 0.396},
-    {"model": "SAR", "ndcg@10": 0.383},
-]).set_index("model")
+MSR_PUBLISHED = pd.DataFrame(
+    [
+        {"model": "BiVAE", "ndcg@10": 0.475},
+        {
+            "model": "BPR (cornac)",
+            "ndcg@10": 0.442,
+            "precision@10": 0.388,
+            "recall@10": 0.213,
+            "map_legacy@10": 0.133,
+        },
+        {"model": "NCF", "ndcg@10": 0.396},
+        {"model": "SAR", "ndcg@10": 0.383},
+    ]
+).set_index("model")
 
 
 @dataclass(frozen=True)
@@ -53,8 +69,14 @@ class Settings(StudySettings):
     }
 
 
-COLOURS = {"popularity": "#8c8c8c", "recent_popularity": "#b5b5b5", "item_knn": "#2a9d8f", "ease": "#264653",
-           "als": "#e76f51", "bpr": "#f4a261"}
+COLOURS = {
+    "popularity": "#8c8c8c",
+    "recent_popularity": "#b5b5b5",
+    "item_knn": "#2a9d8f",
+    "ease": "#264653",
+    "als": "#e76f51",
+    "bpr": "#f4a261",
+}
 
 
 def legacy_map_at_k(recs, truth, k: int = 10) -> float:
@@ -67,8 +89,9 @@ def legacy_map_at_k(recs, truth, k: int = 10) -> float:
     return float(np.nanmean(ap * np.minimum(k, n_rel) / np.maximum(n_rel, 1)))
 
 
-def evaluate_models(models: dict[str, Recommender], task: RecTask, *, n_boot: int = 1000, seed: int = 0,
-                    k: int = 20) -> tuple[list[dict], dict[str, np.ndarray]]:
+def evaluate_models(
+    models: dict[str, Recommender], task: RecTask, *, n_boot: int = 1000, seed: int = 0, k: int = 20
+) -> tuple[list[dict], dict[str, np.ndarray]]:
     """Each model's top-``k`` for the task's users (seen items removed) and its ``evaluate_recs``
     row, plus ``map_legacy@10``; returns the rows and the top-k index per model."""
     rows, recs = [], {}
@@ -82,14 +105,22 @@ def evaluate_models(models: dict[str, Recommender], task: RecTask, *, n_boot: in
 
 def msr_comparison(rows: list[dict]) -> pd.DataFrame:
     """Our models under the MSR protocol stacked over the published table (``source`` says which)."""
-    ours = pd.DataFrame(rows).set_index("model")[[c for c in MSR_METRICS if c != "ndcg@10_low"
-                                                 and c != "ndcg@10_high"]].assign(source="measured here")
+    ours = (
+        pd.DataFrame(rows)
+        .set_index("model")[[c for c in MSR_METRICS if c != "ndcg@10_low" and c != "ndcg@10_high"]]
+        .assign(source="measured here")
+    )
     theirs = MSR_PUBLISHED.assign(source="published (Microsoft Recommenders)")
     return pd.concat([ours, theirs]).sort_values("ndcg@10", ascending=False)
 
 
-def metrics_dict(rows: list[dict], tuned: dict[str, Tuned], msr_rows: list[dict] | None = None,
-                 msr_tuned: dict[str, Tuned] | None = None, counts: dict | None = None) -> dict:
+def metrics_dict(
+    rows: list[dict],
+    tuned: dict[str, Tuned],
+    msr_rows: list[dict] | None = None,
+    msr_tuned: dict[str, Tuned] | None = None,
+    counts: dict | None = None,
+) -> dict:
     """The flat keys notebook 06 records: ``recs/<model>/...`` (``evaluate.metric_keys``), each
     model's validation NDCG@10 and chosen numeric parameters (``tuning/<model>/...``), and under
     the MSR protocol ``msr_protocol/<model>/<metric>`` for ``MSR_METRICS``."""
@@ -100,8 +131,15 @@ def metrics_dict(rows: list[dict], tuned: dict[str, Tuned], msr_rows: list[dict]
     for prefix, group in (("tuning", tuned), ("msr_tuning", msr_tuned or {})):
         for name, t in group.items():
             out[f"{prefix}/{name}/val_ndcg@10"] = t.val_score
-            out.update({f"{prefix}/{name}/{p}": float(v) for p, v in t.params.items()
-                        if isinstance(v, (int, float)) and not isinstance(v, bool) and p not in ("seed", "threads")})
+            out.update(
+                {
+                    f"{prefix}/{name}/{p}": float(v)
+                    for p, v in t.params.items()
+                    if isinstance(v, (int, float))
+                    and not isinstance(v, bool)
+                    and p not in ("seed", "threads")
+                }
+            )
     for row in msr_rows or []:
         out.update({f"{MSR_PROTOCOL}/{row['model']}/{m}": float(row[m]) for m in MSR_METRICS})
     out.update({f"recs/data/{k}": v for k, v in (counts or {}).items()})
@@ -111,8 +149,12 @@ def metrics_dict(rows: list[dict], tuned: dict[str, Tuned], msr_rows: list[dict]
 def task_counts(task: RecTask, prefix: str = "") -> dict[str, int]:
     """How many users a task scores, how many of them are cold, and the catalogue size."""
     evaluated = np.diff(task.truth.indptr) > 0
-    return {f"{prefix}test_users": int(evaluated.sum()), f"{prefix}cold_users": int((task.cold_users & evaluated).sum()),
-            f"{prefix}train_users": int(task.train.n_users), f"{prefix}items": int(task.train.n_items)}
+    return {
+        f"{prefix}test_users": int(evaluated.sum()),
+        f"{prefix}cold_users": int((task.cold_users & evaluated).sum()),
+        f"{prefix}train_users": int(task.train.n_users),
+        f"{prefix}items": int(task.train.n_items),
+    }
 
 
 def best_by_validation(tuned: dict[str, Tuned], exclude=("popularity", "recent_popularity")) -> str:
@@ -122,17 +164,36 @@ def best_by_validation(tuned: dict[str, Tuned], exclude=("popularity", "recent_p
 
 # ---- figures -------------------------------------------------------------------------------------
 
-def ndcg_figure(table: pd.DataFrame, title: str, reference: dict[str, float] | None = None) -> go.Figure:
+
+def ndcg_figure(
+    table: pd.DataFrame, title: str, reference: dict[str, float] | None = None
+) -> go.Figure:
     """Which model ranks the held-out items highest, and is the gap larger than the bootstrap noise?"""
     t = table.sort_values("ndcg@10")
-    fig = go.Figure(go.Bar(x=t["ndcg@10"], y=t.index, orientation="h",
-                           marker_color=[COLOURS.get(m, "#6a4c93") for m in t.index],
-                           error_x={"type": "data", "symmetric": False, "array": t["ndcg@10_high"] - t["ndcg@10"],
-                                    "arrayminus": t["ndcg@10"] - t["ndcg@10_low"]}))
+    fig = go.Figure(
+        go.Bar(
+            x=t["ndcg@10"],
+            y=t.index,
+            orientation="h",
+            marker_color=[COLOURS.get(m, "#6a4c93") for m in t.index],
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": t["ndcg@10_high"] - t["ndcg@10"],
+                "arrayminus": t["ndcg@10"] - t["ndcg@10_low"],
+            },
+        )
+    )
     for i, (label, value) in enumerate((reference or {}).items()):
-        fig.add_vline(x=value, line={"dash": "dot", "color": "#999"}, annotation_text=label,
-                      annotation_position="top" if i % 2 == 0 else "bottom")
-    fig.update_layout(title=title, xaxis_title="NDCG@10 (95% bootstrap interval over users)", height=380)
+        fig.add_vline(
+            x=value,
+            line={"dash": "dot", "color": "#999"},
+            annotation_text=label,
+            annotation_position="top" if i % 2 == 0 else "bottom",
+        )
+    fig.update_layout(
+        title=title, xaxis_title="NDCG@10 (95% bootstrap interval over users)", height=380
+    )
     return fig
 
 
@@ -140,11 +201,25 @@ def tradeoff_figure(table: pd.DataFrame) -> go.Figure:
     """Accuracy against breadth: does a model buy its NDCG by recommending the same few items?"""
     fig = go.Figure()
     for name, row in table.iterrows():
-        fig.add_scatter(x=[row["coverage"]], y=[row["ndcg@10"]], mode="markers+text", text=[name],
-                        textposition="top center", name=name, marker={"size": 8 + 2 * row.get("novelty@10", 0),
-                                                                      "color": COLOURS.get(name, "#6a4c93")})
-    fig.update_layout(title="NDCG@10 against catalogue coverage of the top-10 lists (marker size: novelty)",
-                      xaxis_title="catalogue coverage@10", yaxis_title="NDCG@10", showlegend=False, height=420)
+        fig.add_scatter(
+            x=[row["coverage"]],
+            y=[row["ndcg@10"]],
+            mode="markers+text",
+            text=[name],
+            textposition="top center",
+            name=name,
+            marker={
+                "size": 8 + 2 * row.get("novelty@10", 0),
+                "color": COLOURS.get(name, "#6a4c93"),
+            },
+        )
+    fig.update_layout(
+        title="NDCG@10 against catalogue coverage of the top-10 lists (marker size: novelty)",
+        xaxis_title="catalogue coverage@10",
+        yaxis_title="NDCG@10",
+        showlegend=False,
+        height=420,
+    )
     return fig
 
 
@@ -152,15 +227,24 @@ def tuning_figure(tuned: Tuned, param: str, by: str | None = None) -> go.Figure:
     """How sensitive is a model to its main parameter on validation (log x axis)?"""
     t = tuned.table.sort_values(param)
     fig = go.Figure()
-    for key, g in (t.groupby(by, sort=True) if by and by in t else [(None, t)]):
-        fig.add_scatter(x=g[param], y=g["ndcg@10"], mode="lines+markers", name=f"{by}={key}" if by else tuned.name)
+    for key, g in t.groupby(by, sort=True) if by and by in t else [(None, t)]:
+        fig.add_scatter(
+            x=g[param],
+            y=g["ndcg@10"],
+            mode="lines+markers",
+            name=f"{by}={key}" if by else tuned.name,
+        )
     fig.update_xaxes(type="log", title_text=param)
-    fig.update_layout(title=f"{tuned.name}: validation NDCG@10 against {param} ({tuned.protocol})",
-                      yaxis_title="validation NDCG@10", height=360)
+    fig.update_layout(
+        title=f"{tuned.name}: validation NDCG@10 against {param} ({tuned.protocol})",
+        yaxis_title="validation NDCG@10",
+        height=360,
+    )
     return fig
 
 
 # ---- outputs -------------------------------------------------------------------------------------
+
 
 def model_dir(dataset: str, profile: str) -> Path:
     """``models/<dataset>-<profile>/recommenders/``: where notebook 06 saves fitted states."""
@@ -172,8 +256,6 @@ def recs_frame(model: Recommender, users, k: int, protocol: str) -> pd.DataFrame
     """Long table ``user_id, rank, item_id, score, model, protocol`` of ``model``'s top-k."""
     frame = model.recommend(users, k).to_frame(users).rename(columns={"query": "user_id"})
     return frame.assign(model=model.name, protocol=protocol)
-
-
 
 
 def movielens_for_msr(dataset: str, shop, source: str | Path | None):
@@ -193,5 +275,8 @@ def movielens_for_msr(dataset: str, shop, source: str | Path | None):
             from shopintent.data.sources import movielens
 
             return movielens.load(path), f"read from {path} (in memory, not saved)"
-        return None, f"MovieLens-100K is not prepared and MOVIELENS_SOURCE={source} does not exist ({path})"
+        return (
+            None,
+            f"MovieLens-100K is not prepared and MOVIELENS_SOURCE={source} does not exist ({path})",
+        )
     return None, "MovieLens-100K is not prepared and MOVIELENS_SOURCE is empty"

@@ -33,8 +33,8 @@ class Anchor:
 @dataclass(frozen=True)
 class Task:
     title: str
-    notebook: str          # the notebook's two-digit number
-    prefix: str            # first part of the metric keys
+    notebook: str  # the notebook's two-digit number
+    prefix: str  # first part of the metric keys
     metrics: tuple[str, ...]
     baselines: frozenset[str] = frozenset()
     lower_is_better: frozenset[str] = frozenset()
@@ -50,44 +50,147 @@ _REC_BASELINES = frozenset({"popularity", "recent_popularity", "item_knn"})
 _REC_METRICS = ("ndcg@10", "recall@20", "mrr@20", "coverage", "longtail_recall@20")
 
 TASKS: tuple[Task, ...] = (
-    Task("Product search", "02", "search", ("recall@10", "ndcg@10"), frozenset({"tfidf_word", "tfidf_char"}),
-         protocol="full-catalogue retrieval of held-out queries' relevant products", exclude=frozenset({"catalogue", "test"})),
-    Task("Query auto-completion", "02", "autocomplete", ("mrr@5",), frozenset({"prefix_frequency"}),
-         protocol="held-out later queries, MRR@5 of the true query among 5 completions"),
-    Task("Shop BERT masked-LM", "02", "mlm", ("masked_accuracy", "perplexity"), frozenset({"unigram"}),
-         lower_is_better=frozenset({"perplexity"}), protocol="held-out shop text"),
-    Task("Query intent", "03", "intent", ("macro_f1", "accuracy"), frozenset({"majority", "tfidf_lr"}),
-         protocol="held-out queries, macro-F1 over intents"),
-    Task("Query category", "03", "query_category", ("top1_accuracy", "top3_accuracy"),
-         frozenset({"majority", "tfidf_lr"}), protocol="held-out queries"),
-    Task("Query entities", "03", "entities", ("f1", "f1_typo", "precision", "recall"), frozenset({"gazetteer"}),
-         protocol="exact-span entity F1 on held-out queries"),
-    Task("Review sentiment", "04", "sentiment", ("macro_f1", "roc_auc_negative"), frozenset({"majority", "tfidf_lr"}),
-         protocol="held-out reviews, 3 classes"),
-    Task("Purchase intent", "05", "purchase_intent", ("roc_auc", "pr_auc", "log_loss", "ece"), frozenset({"logreg"}),
-         lower_is_better=frozenset({"log_loss", "ece"}), exclude=frozenset({"data"}),
-         protocol="whole sessions of a later period, temporal split"),
-    Task("Recommendation: baselines and factorisation", "06", "recs", _REC_METRICS, _REC_BASELINES,
-         protocol="temporal split, full-catalogue ranking, seen items removed"),
-    Task("Recommendation: MSR protocol (MovieLens-100K)", "06", "msr_protocol",
-         ("ndcg@10", "precision@10", "recall@10", "map@10"), frozenset({"popularity"}), protocol=_MSR,
-         anchors=(Anchor("BiVAE (published)", {"ndcg@10": 0.475}, _MSR),
-                  Anchor("BPR (published)", {"ndcg@10": 0.442, "precision@10": 0.388, "recall@10": 0.213,
-                                             "map@10": 0.133}, _MSR),
-                  Anchor("NCF (published)", {"ndcg@10": 0.396}, _MSR),
-                  Anchor("SAR (published)", {"ndcg@10": 0.383}, _MSR))),
-    Task("Recommendation: two-tower retrieval", "07", "recs", (*_REC_METRICS, "cold_item_recall@50"),
-         _REC_BASELINES | {"ease"}, protocol="temporal split, full-catalogue ranking, seen items removed"),
-    Task("Recommendation: TFRS protocol (MovieLens-100K)", "07", "tfrs_protocol",
-         ("top100_accuracy", "top100_accuracy_seen_removed"), frozenset({"popularity"}), protocol=_TFRS,
-         anchors=(Anchor("TFRS basic retrieval (published)", {"top100_accuracy": 0.23}, _TFRS),
-                  Anchor("TFRS deep retrieval with features (published)", {"top100_accuracy": 0.29}, _TFRS))),
-    Task("Recommendation: sequential", "08", "recs", _REC_METRICS, _REC_BASELINES,
-         protocol="leave-last-out next item, full-catalogue ranking"),
-    Task("Recommendation: knowledge graph", "09", "recs", _REC_METRICS, _REC_BASELINES,
-         protocol="temporal split, full-catalogue ranking, seen items removed"),
-    Task("Bandits", "11", "bandit", ("cumulative_regret",), frozenset({"random"}),
-         lower_is_better=frozenset({"cumulative_regret"}), protocol="online against the synthetic shop's simulator"),
+    Task(
+        "Product search",
+        "02",
+        "search",
+        ("recall@10", "ndcg@10"),
+        frozenset({"tfidf_word", "tfidf_char"}),
+        protocol="full-catalogue retrieval of held-out queries' relevant products",
+        exclude=frozenset({"catalogue", "test"}),
+    ),
+    Task(
+        "Query auto-completion",
+        "02",
+        "autocomplete",
+        ("mrr@5",),
+        frozenset({"prefix_frequency"}),
+        protocol="held-out later queries, MRR@5 of the true query among 5 completions",
+    ),
+    Task(
+        "Shop BERT masked-LM",
+        "02",
+        "mlm",
+        ("masked_accuracy", "perplexity"),
+        frozenset({"unigram"}),
+        lower_is_better=frozenset({"perplexity"}),
+        protocol="held-out shop text",
+    ),
+    Task(
+        "Query intent",
+        "03",
+        "intent",
+        ("macro_f1", "accuracy"),
+        frozenset({"majority", "tfidf_lr"}),
+        protocol="held-out queries, macro-F1 over intents",
+    ),
+    Task(
+        "Query category",
+        "03",
+        "query_category",
+        ("top1_accuracy", "top3_accuracy"),
+        frozenset({"majority", "tfidf_lr"}),
+        protocol="held-out queries",
+    ),
+    Task(
+        "Query entities",
+        "03",
+        "entities",
+        ("f1", "f1_typo", "precision", "recall"),
+        frozenset({"gazetteer"}),
+        protocol="exact-span entity F1 on held-out queries",
+    ),
+    Task(
+        "Review sentiment",
+        "04",
+        "sentiment",
+        ("macro_f1", "roc_auc_negative"),
+        frozenset({"majority", "tfidf_lr"}),
+        protocol="held-out reviews, 3 classes",
+    ),
+    Task(
+        "Purchase intent",
+        "05",
+        "purchase_intent",
+        ("roc_auc", "pr_auc", "log_loss", "ece"),
+        frozenset({"logreg"}),
+        lower_is_better=frozenset({"log_loss", "ece"}),
+        exclude=frozenset({"data"}),
+        protocol="whole sessions of a later period, temporal split",
+    ),
+    Task(
+        "Recommendation: baselines and factorisation",
+        "06",
+        "recs",
+        _REC_METRICS,
+        _REC_BASELINES,
+        protocol="temporal split, full-catalogue ranking, seen items removed",
+    ),
+    Task(
+        "Recommendation: MSR protocol (MovieLens-100K)",
+        "06",
+        "msr_protocol",
+        ("ndcg@10", "precision@10", "recall@10", "map@10"),
+        frozenset({"popularity"}),
+        protocol=_MSR,
+        anchors=(
+            Anchor("BiVAE (published)", {"ndcg@10": 0.475}, _MSR),
+            Anchor(
+                "BPR (published)",
+                {"ndcg@10": 0.442, "precision@10": 0.388, "recall@10": 0.213, "map@10": 0.133},
+                _MSR,
+            ),
+            Anchor("NCF (published)", {"ndcg@10": 0.396}, _MSR),
+            Anchor("SAR (published)", {"ndcg@10": 0.383}, _MSR),
+        ),
+    ),
+    Task(
+        "Recommendation: two-tower retrieval",
+        "07",
+        "recs",
+        (*_REC_METRICS, "cold_item_recall@50"),
+        _REC_BASELINES | {"ease"},
+        protocol="temporal split, full-catalogue ranking, seen items removed",
+    ),
+    Task(
+        "Recommendation: TFRS protocol (MovieLens-100K)",
+        "07",
+        "tfrs_protocol",
+        ("top100_accuracy", "top100_accuracy_seen_removed"),
+        frozenset({"popularity"}),
+        protocol=_TFRS,
+        anchors=(
+            Anchor("TFRS basic retrieval (published)", {"top100_accuracy": 0.23}, _TFRS),
+            Anchor(
+                "TFRS deep retrieval with features (published)", {"top100_accuracy": 0.29}, _TFRS
+            ),
+        ),
+    ),
+    Task(
+        "Recommendation: sequential",
+        "08",
+        "recs",
+        _REC_METRICS,
+        _REC_BASELINES,
+        protocol="leave-last-out next item, full-catalogue ranking",
+    ),
+    Task(
+        "Recommendation: knowledge graph",
+        "09",
+        "recs",
+        _REC_METRICS,
+        _REC_BASELINES,
+        protocol="temporal split, full-catalogue ranking, seen items removed",
+    ),
+    Task(
+        "Bandits",
+        "11",
+        "bandit",
+        ("cumulative_regret",),
+        frozenset({"random"}),
+        lower_is_better=frozenset({"cumulative_regret"}),
+        protocol="online against the synthetic shop's simulator",
+    ),
 )
 
 
@@ -117,7 +220,9 @@ def read_run(folder: str | Path, exclude: tuple[str, ...] = ()) -> RunMetrics:
         except (OSError, ValueError) as err:
             raise ValueError(f"{path}: not a readable metrics JSON ({err})") from err
         if not isinstance(payload, dict) or "status" not in payload:
-            raise ValueError(f"{path}: expected a metrics JSON written by run.record (with 'status' and 'metrics')")
+            raise ValueError(
+                f"{path}: expected a metrics JSON written by run.record (with 'status' and 'metrics')"
+            )
         notebooks[path.stem] = payload
     return RunMetrics(folder, notebooks)
 
@@ -125,9 +230,19 @@ def read_run(folder: str | Path, exclude: tuple[str, ...] = ()) -> RunMetrics:
 def run_times(run: RunMetrics) -> pd.DataFrame:
     """One row per notebook: status, its own recorded duration (from start_notebook to record)
     and the skip reason if any."""
-    rows = [{"notebook": stem, "status": p.get("status"), "duration_s": p.get("duration_s"),
-             "metrics": len(p.get("metrics", {})), "note": p.get("reason", "")} for stem, p in run.notebooks.items()]
-    return pd.DataFrame(rows, columns=["notebook", "status", "duration_s", "metrics", "note"]).set_index("notebook")
+    rows = [
+        {
+            "notebook": stem,
+            "status": p.get("status"),
+            "duration_s": p.get("duration_s"),
+            "metrics": len(p.get("metrics", {})),
+            "note": p.get("reason", ""),
+        }
+        for stem, p in run.notebooks.items()
+    ]
+    return pd.DataFrame(
+        rows, columns=["notebook", "status", "duration_s", "metrics", "note"]
+    ).set_index("notebook")
 
 
 def _kind(task: Task, model: str) -> str:
@@ -149,20 +264,34 @@ def leaderboard(run: RunMetrics, task: Task) -> pd.DataFrame | None:
         if not m or m.group(1) in task.exclude:
             continue
         model, metric = m.groups()
-        base = metric[:-4] if metric.endswith("_low") else metric[:-5] if metric.endswith("_high") else metric
+        base = (
+            metric[:-4]
+            if metric.endswith("_low")
+            else metric[:-5]
+            if metric.endswith("_high")
+            else metric
+        )
         if base in task.metrics:
             cells.setdefault(model, {})[metric] = value
-    cells = {model: values for model, values in cells.items() if any(k in values for k in task.metrics)}
+    cells = {
+        model: values for model, values in cells.items() if any(k in values for k in task.metrics)
+    }
     if not cells:
         return None
     table = pd.DataFrame.from_dict(cells, orient="index")
     table.insert(0, "kind", [_kind(task, m) for m in table.index])
     for anchor in task.anchors:
         table.loc[anchor.name] = {"kind": "anchor", **anchor.values}
-    columns = ["kind"] + [c for metric in task.metrics for c in (metric, f"{metric}_low", f"{metric}_high")
-                          if c in table]
+    columns = ["kind"] + [
+        c
+        for metric in task.metrics
+        for c in (metric, f"{metric}_low", f"{metric}_high")
+        if c in table
+    ]
     table = table[columns]
-    head = task.metrics[0] if task.metrics[0] in table else next(m for m in task.metrics if m in table)
+    head = (
+        task.metrics[0] if task.metrics[0] in table else next(m for m in task.metrics if m in table)
+    )
     table = table.sort_values(head, ascending=head in task.lower_is_better, na_position="last")
     table.index.name = "model"
     return table
@@ -171,13 +300,19 @@ def leaderboard(run: RunMetrics, task: Task) -> pd.DataFrame | None:
 def best_model(table: pd.DataFrame, task: Task) -> str | None:
     """The best measured row (not an anchor, not the oracle) on the task's headline metric."""
     head = next((m for m in task.metrics if m in table), None)
-    rows = table[(table["kind"].isin(["model", "baseline"])) & table[head].notna()] if head else table.iloc[:0]
+    rows = (
+        table[(table["kind"].isin(["model", "baseline"])) & table[head].notna()]
+        if head
+        else table.iloc[:0]
+    )
     if rows.empty:
         return None
     return str(rows[head].idxmin() if head in task.lower_is_better else rows[head].idxmax())
 
 
-def leaderboards(run: RunMetrics, tasks: tuple[Task, ...] = TASKS) -> dict[str, tuple[Task, pd.DataFrame]]:
+def leaderboards(
+    run: RunMetrics, tasks: tuple[Task, ...] = TASKS
+) -> dict[str, tuple[Task, pd.DataFrame]]:
     """Every task the run has metrics for: title -> (task, table)."""
     out = {}
     for task in tasks:
@@ -194,12 +329,22 @@ def best_per_task(boards: dict[str, tuple[Task, pd.DataFrame]]) -> pd.DataFrame:
         head = next(m for m in task.metrics if m in table)
         best = best_model(table, task)
         baselines = table[(table["kind"] == "baseline") & table[head].notna()]
-        base = (baselines[head].idxmin() if head in task.lower_is_better else baselines[head].idxmax()) \
-            if len(baselines) else None
-        rows.append({"task": title, "metric": head, "best": best,
-                     "value": table.loc[best, head] if best else math.nan,
-                     "best_baseline": base, "baseline_value": table.loc[base, head] if base else math.nan,
-                     "protocol": task.protocol})
+        base = (
+            (baselines[head].idxmin() if head in task.lower_is_better else baselines[head].idxmax())
+            if len(baselines)
+            else None
+        )
+        rows.append(
+            {
+                "task": title,
+                "metric": head,
+                "best": best,
+                "value": table.loc[best, head] if best else math.nan,
+                "best_baseline": base,
+                "baseline_value": table.loc[base, head] if base else math.nan,
+                "protocol": task.protocol,
+            }
+        )
     return pd.DataFrame(rows).set_index("task")
 
 

@@ -36,9 +36,18 @@ from shopintent.studies.settings import StudySettings
 
 LEARNING_RATES = {"lstm": 5e-3, "self_attention": 3e-3}
 #: the notebook's model names -> their registered names (``models.recommenders.registry``)
-REGISTERED = {"popularity": "sequence_popularity", "item_knn": "session_item_knn", "lstm": "lstm",
-              "self_attention": "self_attention"}
-COLOURS = {"popularity": "#8c8c8c", "item_knn": "#2a9d8f", "lstm": "#e76f51", "self_attention": "#6a4c93"}
+REGISTERED = {
+    "popularity": "sequence_popularity",
+    "item_knn": "session_item_knn",
+    "lstm": "lstm",
+    "self_attention": "self_attention",
+}
+COLOURS = {
+    "popularity": "#8c8c8c",
+    "item_knn": "#2a9d8f",
+    "lstm": "#e76f51",
+    "self_attention": "#6a4c93",
+}
 
 
 @dataclass(frozen=True)
@@ -59,15 +68,19 @@ class Settings(StudySettings):
     }
 
 
-def text_vectors(shop, dataset: str, profile: str, mode: str = "auto", encode_limit: int = 1000
-                 ) -> tuple[np.ndarray | None, str]:
+def text_vectors(
+    shop, dataset: str, profile: str, mode: str = "auto", encode_limit: int = 1000
+) -> tuple[np.ndarray | None, str]:
     """MiniLM title vectors, one row per catalogue item, and a sentence saying where they come
     from (``embeddings.item_text_vectors``' rule; no fallback: without MiniLM the models read item
     ids only); None when not asked for or not available."""
     if mode not in ("auto", "minilm", "none"):
         raise ValueError(f"unknown text vector mode {mode!r}: auto, minilm or none")
     if mode != "none" and not shop.items["title"].notna().any():
-        return None, "no text vectors: this dataset has no item titles, so the models read item ids only"
+        return (
+            None,
+            "no text vectors: this dataset has no item titles, so the models read item ids only",
+        )
     from shopintent.features.text import embeddings
 
     found = embeddings.item_text_vectors(shop, dataset, profile, mode, encode_limit)
@@ -77,8 +90,14 @@ def text_vectors(shop, dataset: str, profile: str, mode: str = "auto", encode_li
     return vectors, f"{found.note} ({len(vectors):,} items)"
 
 
-def fit_models(split: SequenceSplit, settings: Settings, item_vectors: np.ndarray | None = None,
-               seed: int = 42, names=MODEL_NAMES, log=print) -> dict[str, SequenceRecommender]:
+def fit_models(
+    split: SequenceSplit,
+    settings: Settings,
+    item_vectors: np.ndarray | None = None,
+    seed: int = 42,
+    names=MODEL_NAMES,
+    log=print,
+) -> dict[str, SequenceRecommender]:
     """Fit each named model on ``split.train``, early-stopped / tuned on ``split.val``."""
     cfg = asdict(settings)
     models: dict[str, SequenceRecommender] = {}
@@ -97,19 +116,36 @@ def fit_models(split: SequenceSplit, settings: Settings, item_vectors: np.ndarra
 def results_figure(table: pd.DataFrame, title: str) -> go.Figure:
     """NDCG@10 per model with its 95% bootstrap interval, and Recall@20 beside it."""
     t = table.reset_index()
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("NDCG@10 (95% bootstrap interval)", "Recall@20"))
+    fig = make_subplots(
+        rows=1, cols=2, subplot_titles=("NDCG@10 (95% bootstrap interval)", "Recall@20")
+    )
     colours = [COLOURS.get(m, "#555555") for m in t["model"]]
-    fig.add_bar(x=t["model"], y=t["ndcg@10"], marker_color=colours, showlegend=False, row=1, col=1,
-                error_y={"type": "data", "symmetric": False, "array": t["ndcg@10_high"] - t["ndcg@10"],
-                         "arrayminus": t["ndcg@10"] - t["ndcg@10_low"]})
-    fig.add_bar(x=t["model"], y=t["recall@20"], marker_color=colours, showlegend=False, row=1, col=2)
+    fig.add_bar(
+        x=t["model"],
+        y=t["ndcg@10"],
+        marker_color=colours,
+        showlegend=False,
+        row=1,
+        col=1,
+        error_y={
+            "type": "data",
+            "symmetric": False,
+            "array": t["ndcg@10_high"] - t["ndcg@10"],
+            "arrayminus": t["ndcg@10"] - t["ndcg@10_low"],
+        },
+    )
+    fig.add_bar(
+        x=t["model"], y=t["recall@20"], marker_color=colours, showlegend=False, row=1, col=2
+    )
     fig.update_layout(title=title, height=380)
     return fig
 
 
 def training_figure(models: dict[str, SequenceRecommender]) -> go.Figure:
     """Training loss and validation NDCG@10 per epoch of the neural models (best epoch marked)."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("training loss (cross-entropy)", "validation NDCG@10"))
+    fig = make_subplots(
+        rows=1, cols=2, subplot_titles=("training loss (cross-entropy)", "validation NDCG@10")
+    )
     for name, model in models.items():
         history = getattr(model, "history", None)
         if not history:
@@ -117,12 +153,26 @@ def training_figure(models: dict[str, SequenceRecommender]) -> go.Figure:
         epochs = np.arange(1, len(history["loss"]) + 1)
         colour = COLOURS.get(name, "#555555")
         fig.add_scatter(x=epochs, y=history["loss"], name=name, line_color=colour, row=1, col=1)
-        fig.add_scatter(x=epochs[:len(history["val_ndcg@10"])], y=history["val_ndcg@10"], name=name,
-                        line_color=colour, showlegend=False, row=1, col=2)
+        fig.add_scatter(
+            x=epochs[: len(history["val_ndcg@10"])],
+            y=history["val_ndcg@10"],
+            name=name,
+            line_color=colour,
+            showlegend=False,
+            row=1,
+            col=2,
+        )
         best = model.info.get("best_epoch")
         if best:
-            fig.add_scatter(x=[best], y=[history["val_ndcg@10"][best - 1]], mode="markers", showlegend=False,
-                            marker={"color": colour, "size": 11, "symbol": "star"}, row=1, col=2)
+            fig.add_scatter(
+                x=[best],
+                y=[history["val_ndcg@10"][best - 1]],
+                mode="markers",
+                showlegend=False,
+                marker={"color": colour, "size": 11, "symbol": "star"},
+                row=1,
+                col=2,
+            )
     fig.update_xaxes(title_text="epoch")
     fig.update_layout(height=360)
     return fig
@@ -132,15 +182,24 @@ def prefix_length_figure(table: pd.DataFrame) -> go.Figure:
     """NDCG@10 by the test prefix's length (``sequential.ndcg_by_prefix_length``)."""
     fig = go.Figure()
     for name, g in table.groupby("model", sort=False):
-        fig.add_scatter(x=g["prefix_length"], y=g["ndcg@10"], name=name, mode="lines+markers",
-                        line_color=COLOURS.get(name, "#555555"),
-                        customdata=g["prefixes"], hovertemplate="%{x}: %{y:.3f} (%{customdata} prefixes)")
-    fig.update_layout(xaxis_title="items in the prefix (before the target)", yaxis_title="NDCG@10", height=360)
+        fig.add_scatter(
+            x=g["prefix_length"],
+            y=g["ndcg@10"],
+            name=name,
+            mode="lines+markers",
+            line_color=COLOURS.get(name, "#555555"),
+            customdata=g["prefixes"],
+            hovertemplate="%{x}: %{y:.3f} (%{customdata} prefixes)",
+        )
+    fig.update_layout(
+        xaxis_title="items in the prefix (before the target)", yaxis_title="NDCG@10", height=360
+    )
     return fig
 
 
-def example_lists(split: SequenceSplit, recs: dict, items: pd.DataFrame, row: int = 0, k: int = 5,
-                  last: int = 5) -> pd.DataFrame:
+def example_lists(
+    split: SequenceSplit, recs: dict, items: pd.DataFrame, row: int = 0, k: int = 5, last: int = 5
+) -> pd.DataFrame:
     """One test prefix's last items, its target and each model's top k, as titles when the
     catalogue has them (else item ids): a reader's check that the lists make sense."""
     label = items.set_index("item_id")["title"] if items["title"].notna().any() else None
@@ -150,22 +209,35 @@ def example_lists(split: SequenceSplit, recs: dict, items: pd.DataFrame, row: in
 
     seq = split.test.inputs.sequence(row)[-last:]
     ids = np.asarray(split.test.inputs.item_ids, dtype=object)
-    columns = {"prefix (most recent last)": [name(i) for i in ids[seq]],
-               "target": [name(ids[split.test.targets[row]])]}
+    columns = {
+        "prefix (most recent last)": [name(i) for i in ids[seq]],
+        "target": [name(ids[split.test.targets[row]])],
+    }
     for model, r in recs.items():
-        columns[model] = [("✓ " if i == ids[split.test.targets[row]] else "") + name(i) for i in r.item_ids[row, :k]]
+        columns[model] = [
+            ("✓ " if i == ids[split.test.targets[row]] else "") + name(i)
+            for i in r.item_ids[row, :k]
+        ]
     width = max(len(v) for v in columns.values())
     return pd.DataFrame({c: v + [""] * (width - len(v)) for c, v in columns.items()})
 
 
-def metrics_dict(rows: list[dict], split: SequenceSplit, models: dict[str, SequenceRecommender]) -> dict:
+def metrics_dict(
+    rows: list[dict], split: SequenceSplit, models: dict[str, SequenceRecommender]
+) -> dict:
     """``recs/<model>/<metric>`` of every model, the protocol, the data counts and training facts."""
     out: dict = {f"recs/protocol/leave-last-out-{split.by}": 1}
     for row in rows:
         out.update(metric_keys(row))
     counts = split.counts
-    for key in ("train_sequences", "train_items", "test_sequences", "catalogue_items", "items_in_training",
-                "test_targets_unseen_in_training"):
+    for key in (
+        "train_sequences",
+        "train_items",
+        "test_sequences",
+        "catalogue_items",
+        "items_in_training",
+        "test_targets_unseen_in_training",
+    ):
         out[f"recs/data/{key}"] = counts[key]
     for name, model in models.items():
         info = getattr(model, "info", {})
@@ -184,5 +256,6 @@ def model_dir(dataset: str, profile: str) -> Path:
 
 def save_models(models: dict[str, SequenceRecommender], folder: str | Path) -> dict[str, Path]:
     """Save the neural models (``.keras``); the baselines refit in seconds, so are not kept."""
-    return {name: m.save(Path(folder) / name) for name, m in models.items()
-            if name in LEARNING_RATES}
+    return {
+        name: m.save(Path(folder) / name) for name, m in models.items() if name in LEARNING_RATES
+    }

@@ -27,19 +27,37 @@ class Settings(StudySettings):
 
     BY_PROFILE: ClassVar[dict[str, dict]] = {
         # seconds, not minutes: a seeded sample of the shop's text
-        "smoke": {"corpus_sample": 5_000, "embed_homedepot": False, "homedepot_test": 100,
-                  "homedepot_validation": 50, "homedepot_items": 1_500},
-        "default": {"corpus_sample": None, "embed_homedepot": True, "homedepot_test": 500,
-                    "homedepot_validation": 250, "homedepot_items": 10_000},
-        "full": {"corpus_sample": None, "embed_homedepot": True, "homedepot_test": 2_000,
-                 "homedepot_validation": 500, "homedepot_items": None},
+        "smoke": {
+            "corpus_sample": 5_000,
+            "embed_homedepot": False,
+            "homedepot_test": 100,
+            "homedepot_validation": 50,
+            "homedepot_items": 1_500,
+        },
+        "default": {
+            "corpus_sample": None,
+            "embed_homedepot": True,
+            "homedepot_test": 500,
+            "homedepot_validation": 250,
+            "homedepot_items": 10_000,
+        },
+        "full": {
+            "corpus_sample": None,
+            "embed_homedepot": True,
+            "homedepot_test": 2_000,
+            "homedepot_validation": 500,
+            "homedepot_items": None,
+        },
     }
 
     @property
     def homedepot_sizes(self) -> dict:
         """Keyword arguments of ``models.search.protocols.homedepot_task``."""
-        return {"n_test": self.homedepot_test, "n_validation": self.homedepot_validation,
-                "n_items": self.homedepot_items}
+        return {
+            "n_test": self.homedepot_test,
+            "n_validation": self.homedepot_validation,
+            "n_items": self.homedepot_items,
+        }
 
 
 __all__ = ["Settings"]

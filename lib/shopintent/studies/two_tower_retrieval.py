@@ -81,21 +81,35 @@ def _by_profile(profile: str, seed: int = DEFAULT_SEED) -> Settings:
     if profile == "smoke":
         shop = (replace(base, dim=32, hidden=(64,), learning_rate=3e-3, epochs=3, batch_size=256),)
         movielens = (replace(base, hidden=(64,), learning_rate=1e-2, epochs=1, **ml),)
-        return Settings(shop, movielens, RankerConfig(epochs=3, seed=seed, batch_size=256), max_users=300,
-                        encode_limit=0)
+        return Settings(
+            shop,
+            movielens,
+            RankerConfig(epochs=3, seed=seed, batch_size=256),
+            max_users=300,
+            encode_limit=0,
+        )
     if profile == "default":
         # one point, the winner of (64, 1e-3) vs (32, 3e-3) on validation (0.1164 vs 0.1137): the grid cost 17 s
         shop = (replace(base, dim=64, learning_rate=1e-3, epochs=6, patience=1),)
         movielens = (replace(base, learning_rate=1e-2, epochs=6, patience=1, history=50, **ml),)
         return Settings(shop, movielens, RankerConfig(seed=seed))
-    shop = tuple(replace(base, dim=d, learning_rate=lr, user_id=u, epochs=12)
-                 for d in (32, 64, 128) for lr in (1e-3, 3e-3) for u in (False, True))
-    movielens = tuple(replace(base, learning_rate=lr, epochs=20, history=50, **{**ml, "dim": d})
-                      for d in (32, 64) for lr in (3e-3, 1e-2))
+    shop = tuple(
+        replace(base, dim=d, learning_rate=lr, user_id=u, epochs=12)
+        for d in (32, 64, 128)
+        for lr in (1e-3, 3e-3)
+        for u in (False, True)
+    )
+    movielens = tuple(
+        replace(base, learning_rate=lr, epochs=20, history=50, **{**ml, "dim": d})
+        for d in (32, 64)
+        for lr in (3e-3, 1e-2)
+    )
     return Settings(shop, movielens, RankerConfig(epochs=15, seed=seed))
 
 
-def sample_users(events: pd.DataFrame, max_users: int | None, seed: int = DEFAULT_SEED) -> pd.DataFrame:
+def sample_users(
+    events: pd.DataFrame, max_users: int | None, seed: int = DEFAULT_SEED
+) -> pd.DataFrame:
     """The events of a seeded sample of ``max_users`` users (all of them when None or fewer)."""
     users = np.sort(pd.unique(events["user_id"]).astype(str))
     if max_users is None or len(users) <= max_users:
@@ -114,11 +128,14 @@ class TwoTowerTuned:
     inner_model: TwoTowerRecommender
     inner_train: pd.DataFrame
     val: pd.DataFrame
-    histories: dict[str, pd.DataFrame]  # per config ("dim 64, lr 0.001, ..."): loss and metric per epoch
+    histories: dict[
+        str, pd.DataFrame
+    ]  # per config ("dim 64, lr 0.001, ..."): loss and metric per epoch
 
 
-def carve_validation(train: pd.DataFrame, how: str = "temporal", frac: float = 0.2,
-                     seed: int = DEFAULT_SEED) -> tuple[pd.DataFrame, pd.DataFrame]:
+def carve_validation(
+    train: pd.DataFrame, how: str = "temporal", frac: float = 0.2, seed: int = DEFAULT_SEED
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(inner training, validation) from ``train``: the last ``frac`` by time, or a seeded random
     ``frac`` of rows (``how="random"``, for the random TFRS protocol)."""
     if how == "random":
@@ -130,34 +147,62 @@ def carve_validation(train: pd.DataFrame, how: str = "temporal", frac: float = 0
     return inner.train, inner.val
 
 
-def tune_two_tower(train: pd.DataFrame, items: pd.DataFrame, configs: list[TwoTowerConfig],
-                   text: np.ndarray | None = None, *, how: str = "temporal", frac: float = 0.2,
-                   seed: int = DEFAULT_SEED, name: str | None = None,
-                   validation: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> TwoTowerTuned:
+def tune_two_tower(
+    train: pd.DataFrame,
+    items: pd.DataFrame,
+    configs: list[TwoTowerConfig],
+    text: np.ndarray | None = None,
+    *,
+    how: str = "temporal",
+    frac: float = 0.2,
+    seed: int = DEFAULT_SEED,
+    name: str | None = None,
+    validation: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+) -> TwoTowerTuned:
     """Fit each config on the inner part with per-epoch validation; keep the best (config, epoch)."""
     if not configs:
         raise ValueError("tune_two_tower: give at least one config")
-    inner_train, val = validation if validation is not None else carve_validation(train, how, frac, seed)
+    inner_train, val = (
+        validation if validation is not None else carve_validation(train, how, frac, seed)
+    )
     rows, models, histories = [], [], {}
     for cfg in configs:
         t0 = time.perf_counter()
         model = TwoTowerRecommender(cfg, text, name=name).fit(inner_train, items, val=val)
         metric = f"val_{cfg.val_metric}"
-        rows.append({**{k: v for k, v in asdict(cfg).items() if k in ("dim", "hidden", "learning_rate", "optimizer",
-                                                                     "user_id", "item_id_dropout")},
-                     "best_epoch": model.best_epoch_, metric: float(model.history_[metric].max()),
-                     "epochs_run": len(model.history_), "fit_s": round(time.perf_counter() - t0, 1)})
+        rows.append(
+            {
+                **{
+                    k: v
+                    for k, v in asdict(cfg).items()
+                    if k
+                    in ("dim", "hidden", "learning_rate", "optimizer", "user_id", "item_id_dropout")
+                },
+                "best_epoch": model.best_epoch_,
+                metric: float(model.history_[metric].max()),
+                "epochs_run": len(model.history_),
+                "fit_s": round(time.perf_counter() - t0, 1),
+            }
+        )
         models.append(model)
-        histories[f"dim {cfg.dim}, lr {cfg.learning_rate:g}" + (", user id" if cfg.user_id else "")] = model.history_
+        histories[
+            f"dim {cfg.dim}, lr {cfg.learning_rate:g}" + (", user id" if cfg.user_id else "")
+        ] = model.history_
     table = pd.DataFrame(rows)
     best = int(np.argmax(table.iloc[:, table.columns.str.startswith("val_")].to_numpy()[:, 0]))
-    return TwoTowerTuned(replace(configs[best], epochs=int(table["best_epoch"][best])),
-                         table.sort_values(table.columns[table.columns.str.startswith("val_")][0], ascending=False),
-                         models[best], inner_train, val, histories)
+    return TwoTowerTuned(
+        replace(configs[best], epochs=int(table["best_epoch"][best])),
+        table.sort_values(table.columns[table.columns.str.startswith("val_")][0], ascending=False),
+        models[best],
+        inner_train,
+        val,
+        histories,
+    )
 
 
-def text_vectors(shop, dataset: str, profile: str, mode: str = "auto", encode_limit: int = 5000,
-                 seed: int = 0) -> tuple[np.ndarray | None, str]:
+def text_vectors(
+    shop, dataset: str, profile: str, mode: str = "auto", encode_limit: int = 5000, seed: int = 0
+) -> tuple[np.ndarray | None, str]:
     """(item text vectors aligned with ``shop.items``, a sentence saying where they come from):
     ``embeddings.item_text_vectors``' rule, with TF-IDF + SVD of the item texts as the fallback."""
     from shopintent.features.text import embeddings
@@ -167,8 +212,15 @@ def text_vectors(shop, dataset: str, profile: str, mode: str = "auto", encode_li
         return tfidf_item_vectors(shop.items, seed=seed), "TF-IDF + SVD vectors of the item titles"
 
     # plain TensorFlow: for a few thousand titles XLA's per-bucket compile costs more than it saves
-    found = embeddings.item_text_vectors(shop, dataset, profile, mode, encode_limit, fallback=tfidf,
-                                         encoder_options={"jit_compile": False})
+    found = embeddings.item_text_vectors(
+        shop,
+        dataset,
+        profile,
+        mode,
+        encode_limit,
+        fallback=tfidf,
+        encoder_options={"jit_compile": False},
+    )
     if found.minilm:
         return found.aligned("items", shop.items["item_id"]), found.note
     return found.vectors, found.note
@@ -176,12 +228,19 @@ def text_vectors(shop, dataset: str, profile: str, mode: str = "auto", encode_li
 
 def interactions_fingerprint(data) -> str:
     """The fingerprint of an interaction matrix and its user and item ids."""
-    return fingerprint(np.asarray(data.user_ids, dtype=str), np.asarray(data.item_ids, dtype=str),
-                       data.matrix)
+    return fingerprint(
+        np.asarray(data.user_ids, dtype=str), np.asarray(data.item_ids, dtype=str), data.matrix
+    )
 
 
-def saved_or_fitted_ease(dataset: str, profile: str, train: pd.DataFrame, items: pd.DataFrame,
-                         folds: list, seed: int = DEFAULT_SEED) -> tuple[Recommender, str]:
+def saved_or_fitted_ease(
+    dataset: str,
+    profile: str,
+    train: pd.DataFrame,
+    items: pd.DataFrame,
+    folds: list,
+    seed: int = DEFAULT_SEED,
+) -> tuple[Recommender, str]:
     """The EASE notebook 06 saved if it was fitted on exactly these training interactions (same
     users, items and weights), so that a run-all does not tune it twice; else EASE tuned here on
     ``folds``. Returns (model, a sentence saying which)."""
@@ -190,8 +249,9 @@ def saved_or_fitted_ease(dataset: str, profile: str, train: pd.DataFrame, items:
     from shopintent.studies import recommender_baselines as comparison
 
     def fit() -> tuple[Recommender, str]:
-        tuned = tune.tune("ease", tune.search_space(profile)["ease"], train, items, folds=folds,
-                          seed=seed)
+        tuned = tune.tune(
+            "ease", tune.search_space(profile)["ease"], train, items, folds=folds, seed=seed
+        )
         return tuned.model, f"{tuned.params}, validation NDCG@10 {tuned.val_score:.4f}"
 
     def mine(saved) -> str:  # these interactions, weighted as the saved model weighs them
@@ -211,8 +271,10 @@ def saved_or_fitted_ease(dataset: str, profile: str, train: pd.DataFrame, items:
 
 # -- cold items -----------------------------------------------------------------------------
 
-def cold_item_holdout(train: pd.DataFrame, items: pd.DataFrame, frac: float = 0.1,
-                      seed: int = DEFAULT_SEED) -> tuple[pd.DataFrame, np.ndarray]:
+
+def cold_item_holdout(
+    train: pd.DataFrame, items: pd.DataFrame, frac: float = 0.1, seed: int = DEFAULT_SEED
+) -> tuple[pd.DataFrame, np.ndarray]:
     """(training events without the cold items, boolean mask of cold items over the catalogue).
 
     Cold items are a seeded ``frac`` of the items that have training events."""
@@ -220,7 +282,9 @@ def cold_item_holdout(train: pd.DataFrame, items: pd.DataFrame, frac: float = 0.
         raise ValueError(f"frac must be in (0, 1), got {frac}")
     trained = pd.Index(pd.unique(train["item_id"].dropna()))
     n = max(1, int(round(frac * len(trained))))
-    chosen = pd.Index(rng(seed, "cold_items").choice(np.sort(trained.to_numpy().astype(str)), n, replace=False))
+    chosen = pd.Index(
+        rng(seed, "cold_items").choice(np.sort(trained.to_numpy().astype(str)), n, replace=False)
+    )
     cold = items["item_id"].astype(str).isin(chosen).to_numpy()
     return train[~train["item_id"].astype(str).isin(chosen)], cold
 
@@ -234,21 +298,29 @@ def cold_item_recall(model: Recommender, task: RecTask, cold: np.ndarray, k: int
     recs = model.recommend(users, k).index
     truth = task.truth[np.flatnonzero(has)]
     out = evaluate_ranking(recs, truth, (k,), relevant_items=cold)
-    return {f"cold_item_recall@{k}": out[f"recall@{k}"], "cold_item_users": int(has.sum()),
-            "cold_item_pairs": int(truth[:, np.flatnonzero(cold)].nnz)}
+    return {
+        f"cold_item_recall@{k}": out[f"recall@{k}"],
+        "cold_item_users": int(has.sum()),
+        "cold_item_pairs": int(truth[:, np.flatnonzero(cold)].nnz),
+    }
 
 
 # -- the TFRS tutorials' protocol ----------------------------------------------------------
 
-def top_k_accuracy(model: Recommender, test: pd.DataFrame, k: int = 100, exclude_seen: bool = False) -> float:
+
+def top_k_accuracy(
+    model: Recommender, test: pd.DataFrame, k: int = 100, exclude_seen: bool = False
+) -> float:
     """Share of the ``test`` rows (user, item) whose item is in the user's top ``k``."""
     test = test[test["item_id"].notna()]
     users = pd.unique(test["user_id"])
     recs = model.recommend(users, k, exclude_seen=exclude_seen).index
     n_items = model.data_.n_items
     valid = recs >= 0
-    listed = sp.csr_matrix((np.ones(int(valid.sum())), (np.nonzero(valid)[0], recs[valid])),
-                           shape=(len(users), n_items))
+    listed = sp.csr_matrix(
+        (np.ones(int(valid.sum())), (np.nonzero(valid)[0], recs[valid])),
+        shape=(len(users), n_items),
+    )
     u = pd.Index(users).get_indexer(test["user_id"])
     i = model.data_.item_ids.get_indexer(test["item_id"])
     hit = np.zeros(len(test), dtype=bool)
@@ -257,7 +329,9 @@ def top_k_accuracy(model: Recommender, test: pd.DataFrame, k: int = 100, exclude
     return float(hit.mean())
 
 
-def factorized_top_k_accuracy(model: TwoTowerRecommender, test: pd.DataFrame, k: int = 100) -> float:
+def factorized_top_k_accuracy(
+    model: TwoTowerRecommender, test: pd.DataFrame, k: int = 100
+) -> float:
     """``top_k_accuracy`` (seen items kept) computed by ``tfrs.metrics.FactorizedTopK`` over a
     ``BruteForce`` index of all item vectors: the tutorials' own metric, for test users known
     in training (the metric needs their query vectors)."""
@@ -273,24 +347,44 @@ def factorized_top_k_accuracy(model: TwoTowerRecommender, test: pd.DataFrame, k:
     metric = tfrs.metrics.FactorizedTopK(candidates=index, ks=(k,))
     q, c = model.user_vectors_[rows[ok]], model.item_vectors_[items[ok]]
     for lo in range(0, len(q), 4096):
-        metric.update_state(tf.constant(q[lo:lo + 4096]), tf.constant(c[lo:lo + 4096]))
+        metric.update_state(tf.constant(q[lo : lo + 4096]), tf.constant(c[lo : lo + 4096]))
     return float(metric.result()[0])
 
 
-def tfrs_protocol_table(models: dict[str, Recommender], test: pd.DataFrame, k: int = 100) -> pd.DataFrame:
+def tfrs_protocol_table(
+    models: dict[str, Recommender], test: pd.DataFrame, k: int = 100
+) -> pd.DataFrame:
     """One row per model: top-k accuracy with seen items kept (as the tutorials) and removed."""
-    rows = [{"model": name, f"top{k}_accuracy": top_k_accuracy(m, test, k, exclude_seen=False),
-             f"top{k}_accuracy_seen_removed": top_k_accuracy(m, test, k, exclude_seen=True)}
-            for name, m in models.items()]
-    rows += [{"model": f"published: {name}", f"top{k}_accuracy": value, f"top{k}_accuracy_seen_removed": np.nan}
-             for name, value in TFRS_PUBLISHED.items()]
+    rows = [
+        {
+            "model": name,
+            f"top{k}_accuracy": top_k_accuracy(m, test, k, exclude_seen=False),
+            f"top{k}_accuracy_seen_removed": top_k_accuracy(m, test, k, exclude_seen=True),
+        }
+        for name, m in models.items()
+    ]
+    rows += [
+        {
+            "model": f"published: {name}",
+            f"top{k}_accuracy": value,
+            f"top{k}_accuracy_seen_removed": np.nan,
+        }
+        for name, value in TFRS_PUBLISHED.items()
+    ]
     return pd.DataFrame(rows).set_index("model")
 
 
 # -- the ranking stage's gain ---------------------------------------------------------------
 
-def paired_gain(ranked: np.ndarray, base: np.ndarray, task: RecTask, metric: str = "ndcg@10",
-                n_boot: int = 1000, seed: int = DEFAULT_SEED):
+
+def paired_gain(
+    ranked: np.ndarray,
+    base: np.ndarray,
+    task: RecTask,
+    metric: str = "ndcg@10",
+    n_boot: int = 1000,
+    seed: int = DEFAULT_SEED,
+):
     """Mean per-user difference (ranked - base) of ``metric`` with a paired bootstrap interval."""
     k = int(metric.split("@")[1])
     a = ranking_per_user(ranked, task.truth, (k,))[metric].to_numpy()
@@ -300,16 +394,27 @@ def paired_gain(ranked: np.ndarray, base: np.ndarray, task: RecTask, metric: str
 
 # -- figures --------------------------------------------------------------------------------
 
+
 def results_figure(table: pd.DataFrame, metric: str = "ndcg@10"):
     """Bars of ``metric`` per model with its 95% bootstrap interval (``evaluate_recs`` columns)."""
     import plotly.graph_objects as go
 
     t = table.sort_values(metric)
-    err = {"type": "data", "array": t[f"{metric}_high"] - t[metric], "arrayminus": t[metric] - t[f"{metric}_low"]} \
-        if f"{metric}_low" in t else None
+    err = (
+        {
+            "type": "data",
+            "array": t[f"{metric}_high"] - t[metric],
+            "arrayminus": t[metric] - t[f"{metric}_low"],
+        }
+        if f"{metric}_low" in t
+        else None
+    )
     fig = go.Figure(go.Bar(x=t[metric], y=t.index, orientation="h", error_x=err))
-    fig.update_layout(title=f"{metric.upper()} on the test period (95% bootstrap interval over users)",
-                      xaxis_title=metric, height=120 + 40 * len(t))
+    fig.update_layout(
+        title=f"{metric.upper()} on the test period (95% bootstrap interval over users)",
+        xaxis_title=metric,
+        height=120 + 40 * len(t),
+    )
     return fig
 
 
@@ -318,12 +423,21 @@ def protocol_figure(table: pd.DataFrame, k: int = 100):
     import plotly.graph_objects as go
 
     own = table[~table.index.str.startswith("published")]
-    fig = go.Figure([go.Bar(name="seen items kept (as the tutorials)", x=own.index, y=own[f"top{k}_accuracy"]),
-                     go.Bar(name="seen items removed", x=own.index, y=own[f"top{k}_accuracy_seen_removed"])])
+    fig = go.Figure(
+        [
+            go.Bar(
+                name="seen items kept (as the tutorials)", x=own.index, y=own[f"top{k}_accuracy"]
+            ),
+            go.Bar(name="seen items removed", x=own.index, y=own[f"top{k}_accuracy_seen_removed"]),
+        ]
+    )
     for name, value in TFRS_PUBLISHED.items():
         fig.add_hline(y=value, line_dash="dot", annotation_text=f"{name} {value}")
-    fig.update_layout(barmode="group", title=f"MovieLens-100K, TFRS protocol (random 80/20, seed 42): top-{k} accuracy",
-                      yaxis_title=f"top-{k} accuracy")
+    fig.update_layout(
+        barmode="group",
+        title=f"MovieLens-100K, TFRS protocol (random 80/20, seed 42): top-{k} accuracy",
+        yaxis_title=f"top-{k} accuracy",
+    )
     return fig
 
 
@@ -331,7 +445,16 @@ def training_figure(histories: dict[str, pd.DataFrame], metric: str = "val_ndcg@
     """Validation metric per epoch of each fit (the epoch kept is each curve's maximum)."""
     import plotly.graph_objects as go
 
-    fig = go.Figure([go.Scatter(x=h["epoch"], y=h[metric], mode="lines+markers", name=name)
-                     for name, h in histories.items() if metric in h])
-    fig.update_layout(title=f"{metric} per epoch on the validation period", xaxis_title="epoch", yaxis_title=metric)
+    fig = go.Figure(
+        [
+            go.Scatter(x=h["epoch"], y=h[metric], mode="lines+markers", name=name)
+            for name, h in histories.items()
+            if metric in h
+        ]
+    )
+    fig.update_layout(
+        title=f"{metric} per epoch on the validation period",
+        xaxis_title="epoch",
+        yaxis_title=metric,
+    )
     return fig

@@ -13,8 +13,13 @@ from shopintent.data.store import ShopData
 from shopintent.eda import baskets, funnel, longtail, quality, queries, sessions
 
 #: Thresholds of the rules counted in the headline (see ``baskets.association_rules``).
-RULE_THRESHOLDS = {"min_support": 0.01, "min_confidence": 0.1, "min_count": 2, "max_items": 500,
-                   "max_len": 3}
+RULE_THRESHOLDS = {
+    "min_support": 0.01,
+    "min_confidence": 0.1,
+    "min_count": 2,
+    "max_items": 500,
+    "max_len": 3,
+}
 
 
 def _headline(shop: ShopData) -> tuple[dict[str, float | None], dict[str, str]]:
@@ -50,12 +55,19 @@ def _headline(shop: ShopData) -> tuple[dict[str, float | None], dict[str, str]]:
     put("eda/funnel/view_to_cart", by_session["view_to_cart"], missing("view", "cart"))
     put("eda/funnel/cart_to_purchase", by_session["cart_to_purchase"], missing("cart", "purchase"))
     put("eda/funnel/session_conversion", by_session["conversion"], missing("purchase"))
-    put("eda/funnel/user_conversion", funnel.funnel_rates(ev, "user")["conversion"], missing("purchase"))
+    put(
+        "eda/funnel/user_conversion",
+        funnel.funnel_rates(ev, "user")["conversion"],
+        missing("purchase"),
+    )
 
     pop = longtail.item_popularity(ev, "view", shop.items["item_id"])
     conc = longtail.concentration(pop)
-    for key, value in (("gini", conc["gini"]), ("top20_view_share", conc["top_share"]),
-                       ("never_viewed_share", conc["zero_share"])):
+    for key, value in (
+        ("gini", conc["gini"]),
+        ("top20_view_share", conc["top_share"]),
+        ("never_viewed_share", conc["zero_share"]),
+    ):
         put(f"eda/items/{key}", value, quality.reason(pop))
 
     for level, key in (("item", "eda/rules/count"), ("category", "eda/rules/category_count")):
@@ -67,7 +79,9 @@ def _headline(shop: ShopData) -> tuple[dict[str, float | None], dict[str, str]]:
     lengths = queries.query_lengths(shop.queries)
     no_queries = quality.reason(lengths)
     put("eda/queries/count", None if no_queries else len(lengths), no_queries)
-    put("eda/queries/mean_words", None if no_queries else float(lengths["words"].mean()), no_queries)
+    put(
+        "eda/queries/mean_words", None if no_queries else float(lengths["words"].mean()), no_queries
+    )
     share = queries.brand_share(shop.queries, shop.items)
     put("eda/queries/brand_share", share["share"], share.get("reason"))
     return m, why
@@ -96,5 +110,10 @@ def headline_metrics(shop: ShopData) -> dict[str, float | None]:
 def headline_table(shop: ShopData) -> pd.DataFrame:
     """``headline_metrics`` as a table ``metric, value, reason`` (reason set where value is None)."""
     m, why = _headline(shop)
-    return pd.DataFrame({"metric": list(m), "value": pd.Series(list(m.values()), dtype=object),
-                         "reason": [why.get(k) for k in m]})
+    return pd.DataFrame(
+        {
+            "metric": list(m),
+            "value": pd.Series(list(m.values()), dtype=object),
+            "reason": [why.get(k) for k in m],
+        }
+    )

@@ -14,8 +14,12 @@ from shopintent.eda.quality import reason
 def _figure(title: str, x: str, y: str, table=None) -> go.Figure:
     why = reason(table) if table is not None else None
     fig = go.Figure()
-    fig.update_layout(title=f"{title} — not available: {why}" if why else title,
-                      xaxis_title=x, yaxis_title=y, template="plotly_white")
+    fig.update_layout(
+        title=f"{title} — not available: {why}" if why else title,
+        xaxis_title=x,
+        yaxis_title=y,
+        template="plotly_white",
+    )
     return fig
 
 
@@ -30,21 +34,42 @@ def funnel_figure(funnel) -> go.Figure:
 
 def popularity_curve_figure(popularity, event_type: str = "view") -> go.Figure:
     """Concentration curve from ``item_popularity``: share of events on the top x% of items."""
-    fig = _figure(f"Item popularity: cumulative share of {event_type}s by item rank",
-                  "share of items (most popular first)", f"cumulative share of {event_type}s", popularity)
+    fig = _figure(
+        f"Item popularity: cumulative share of {event_type}s by item rank",
+        "share of items (most popular first)",
+        f"cumulative share of {event_type}s",
+        popularity,
+    )
     if not popularity.empty:
-        fig.add_trace(go.Scatter(x=popularity["item_frac"], y=popularity["cum_share"], mode="lines",
-                                 name="items"))
-        fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="all equal",
-                                 line={"dash": "dot", "color": "grey"}))
+        fig.add_trace(
+            go.Scatter(
+                x=popularity["item_frac"], y=popularity["cum_share"], mode="lines", name="items"
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=[0, 1],
+                y=[0, 1],
+                mode="lines",
+                name="all equal",
+                line={"dash": "dot", "color": "grey"},
+            )
+        )
     return fig
 
 
 def hour_weekday_figure(matrix) -> go.Figure:
     """Heat map of activity by weekday and UTC hour, from ``hour_weekday_matrix``."""
     fig = _figure("Activity by weekday and hour (UTC)", "hour of day (UTC)", "weekday")
-    fig.add_trace(go.Heatmap(z=matrix.to_numpy(), x=list(matrix.columns), y=list(matrix.index),
-                             colorscale="Blues", colorbar={"title": "events"}))
+    fig.add_trace(
+        go.Heatmap(
+            z=matrix.to_numpy(),
+            x=list(matrix.columns),
+            y=list(matrix.index),
+            colorscale="Blues",
+            colorbar={"title": "events"},
+        )
+    )
     fig.update_yaxes(autorange="reversed")
     return fig
 
@@ -69,7 +94,9 @@ def shares_figure(shares, n: int = 20) -> go.Figure:
     by = shares.columns[0]
     fig = _figure(f"Top {n} {by} values by share of events", "share of events", by, shares)
     top = shares.head(n)
-    fig.add_trace(go.Bar(x=top["event_share"], y=top[by].astype(str), orientation="h", name="events"))
+    fig.add_trace(
+        go.Bar(x=top["event_share"], y=top[by].astype(str), orientation="h", name="events")
+    )
     fig.add_trace(go.Bar(x=top["item_share"], y=top[by].astype(str), orientation="h", name="items"))
     fig.update_yaxes(autorange="reversed")
     return fig
@@ -79,9 +106,18 @@ def price_figure(prices) -> go.Figure:
     """Price distribution per category as boxes (p10/p25/p50/p75/p90), from ``price_by_category``."""
     fig = _figure("Item price by category (whiskers p10–p90)", "category", "price", prices)
     if not prices.empty:
-        fig.add_trace(go.Box(x=prices["category"], q1=prices["p25"], median=prices["p50"],
-                             q3=prices["p75"], lowerfence=prices["p10"], upperfence=prices["p90"],
-                             mean=prices["mean"], name="price"))
+        fig.add_trace(
+            go.Box(
+                x=prices["category"],
+                q1=prices["p25"],
+                median=prices["p50"],
+                q3=prices["p75"],
+                lowerfence=prices["p10"],
+                upperfence=prices["p90"],
+                mean=prices["mean"],
+                name="price",
+            )
+        )
     return fig
 
 
@@ -89,8 +125,15 @@ def segment_figure(summary) -> go.Figure:
     """Users per RFM segment and their session conversion, from ``segment_summary``."""
     fig = _figure("RFM segments: size and session conversion", "segment", "users", summary)
     fig.add_trace(go.Bar(x=summary["segment"], y=summary["users"], name="users"))
-    fig.add_trace(go.Scatter(x=summary["segment"], y=summary["session_conversion"], yaxis="y2",
-                             mode="markers+lines", name="session conversion"))
+    fig.add_trace(
+        go.Scatter(
+            x=summary["segment"],
+            y=summary["session_conversion"],
+            yaxis="y2",
+            mode="markers+lines",
+            name="session conversion",
+        )
+    )
     fig.update_layout(yaxis2={"title": "session conversion", "overlaying": "y", "side": "right"})
     return fig
 
@@ -99,11 +142,23 @@ def rules_figure(rules) -> go.Figure:
     """Rules as points (support × confidence, colour = lift), from ``association_rules``."""
     fig = _figure("Association rules: support, confidence and lift", "support", "confidence", rules)
     if not rules.empty:
-        label = [f"{' + '.join(a)} → {' + '.join(c)}" for a, c in
-                 zip(rules["antecedents"], rules["consequents"], strict=True)]
-        fig.add_trace(go.Scatter(x=rules["support"], y=rules["confidence"], mode="markers", text=label,
-                                 marker={"color": rules["lift"], "colorscale": "Viridis",
-                                         "colorbar": {"title": "lift"}}))
+        label = [
+            f"{' + '.join(a)} → {' + '.join(c)}"
+            for a, c in zip(rules["antecedents"], rules["consequents"], strict=True)
+        ]
+        fig.add_trace(
+            go.Scatter(
+                x=rules["support"],
+                y=rules["confidence"],
+                mode="markers",
+                text=label,
+                marker={
+                    "color": rules["lift"],
+                    "colorscale": "Viridis",
+                    "colorbar": {"title": "lift"},
+                },
+            )
+        )
     return fig
 
 

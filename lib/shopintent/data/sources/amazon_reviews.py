@@ -88,15 +88,36 @@ def load(source: Path, on_bad_rows: str = "error") -> ShopData:
     summary, body = raw["summary"].astype("string"), raw["reviewText"].astype("string")
     text = (summary + ". " + body).fillna(summary).fillna(body).astype(object)
     text = text.where(text.notna(), None)
-    reviews = pd.DataFrame({"review_id": raw["review_id"], "user_id": raw["user_id"], "item_id": raw["item_id"],
-                            "ts": raw["ts"], "rating": raw["rating"], "text": text, "sentiment": None,
-                            "style": raw["style"]})
-    events = pd.DataFrame({"user_id": raw["user_id"], "session_id": raw["review_id"], "ts": raw["ts"],
-                           "event_type": "purchase", "item_id": raw["item_id"], "verified": raw["verified"]})
+    reviews = pd.DataFrame(
+        {
+            "review_id": raw["review_id"],
+            "user_id": raw["user_id"],
+            "item_id": raw["item_id"],
+            "ts": raw["ts"],
+            "rating": raw["rating"],
+            "text": text,
+            "sentiment": None,
+            "style": raw["style"],
+        }
+    )
+    events = pd.DataFrame(
+        {
+            "user_id": raw["user_id"],
+            "session_id": raw["review_id"],
+            "ts": raw["ts"],
+            "event_type": "purchase",
+            "item_id": raw["item_id"],
+            "verified": raw["verified"],
+        }
+    )
     events = events.sort_values(["ts", "session_id"], kind="stable")
     items = pd.DataFrame({"item_id": raw["item_id"].drop_duplicates()})
-    meta = {"dataset": DATASET, "bad_rows": bad.as_meta(), "duplicates_dropped": int(duplicated.sum()),
-            "events_from": "one purchase per review (see the verified column)"}
+    meta = {
+        "dataset": DATASET,
+        "bad_rows": bad.as_meta(),
+        "duplicates_dropped": int(duplicated.sum()),
+        "events_from": "one purchase per review (see the verified column)",
+    }
     return ShopData.from_tables(events, items, reviews=reviews, meta=meta)
 
 
@@ -107,24 +128,54 @@ def _read(path: Path, on_bad_rows: str, bad: BadRows) -> pd.DataFrame:
             raw[col] = None
     # JSON numbers arrive as numpy columns: as Python objects, error messages quote them as written
     raw = raw.astype({col: object for col in (*REQUIRED, *OPTIONAL)})
-    raw = parse(raw, path, {"reviewerID": "str", "asin": "str", "overall": "int", "unixReviewTime": "unix_s",
-                            "summary": "str?", "reviewText": "str?"}, on_bad_rows=on_bad_rows, bad=bad)
-    raw = reject_rows(raw, path, ~raw["overall"].between(1, 5).to_numpy(), "overall", "is outside 1..5",
-                on_bad_rows, bad)
+    raw = parse(
+        raw,
+        path,
+        {
+            "reviewerID": "str",
+            "asin": "str",
+            "overall": "int",
+            "unixReviewTime": "unix_s",
+            "summary": "str?",
+            "reviewText": "str?",
+        },
+        on_bad_rows=on_bad_rows,
+        bad=bad,
+    )
+    raw = reject_rows(
+        raw,
+        path,
+        ~raw["overall"].between(1, 5).to_numpy(),
+        "overall",
+        "is outside 1..5",
+        on_bad_rows,
+        bad,
+    )
     # JSON values may be of any type: these checks look at each parsed object (no text to vectorise over)
-    not_bool = np.array([not (v is None or v is True or v is False or v != v) for v in raw["verified"]], dtype=bool)
+    not_bool = np.array(
+        [not (v is None or v is True or v is False or v != v) for v in raw["verified"]], dtype=bool
+    )
     raw = reject_rows(raw, path, not_bool, "verified", "is not true or false", on_bad_rows, bad)
-    not_obj = np.array([not (v is None or isinstance(v, dict) or v != v) for v in raw["style"]], dtype=bool)
+    not_obj = np.array(
+        [not (v is None or isinstance(v, dict) or v != v) for v in raw["style"]], dtype=bool
+    )
     raw = reject_rows(raw, path, not_obj, "style", "is not a JSON object", on_bad_rows, bad)
     stem = path.name.removesuffix(".gz").removesuffix(".json")
-    return pd.DataFrame({
-        "review_id": stem + ":" + raw["_line"].astype(str),
-        "user_id": raw["reviewerID"].astype(str), "item_id": raw["asin"].astype(str), "ts": raw["unixReviewTime"],
-        "rating": raw["overall"].astype("int64"),
-        "summary": raw["summary"].astype(object).where(raw["summary"].notna(), None),
-        "reviewText": raw["reviewText"].astype(object).where(raw["reviewText"].notna(), None),
-        "verified": pd.array([None if v is None or v != v else bool(v) for v in raw["verified"]], dtype="boolean"),
-        "style": [json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else None for v in raw["style"]],
-    })
-
-
+    return pd.DataFrame(
+        {
+            "review_id": stem + ":" + raw["_line"].astype(str),
+            "user_id": raw["reviewerID"].astype(str),
+            "item_id": raw["asin"].astype(str),
+            "ts": raw["unixReviewTime"],
+            "rating": raw["overall"].astype("int64"),
+            "summary": raw["summary"].astype(object).where(raw["summary"].notna(), None),
+            "reviewText": raw["reviewText"].astype(object).where(raw["reviewText"].notna(), None),
+            "verified": pd.array(
+                [None if v is None or v != v else bool(v) for v in raw["verified"]], dtype="boolean"
+            ),
+            "style": [
+                json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else None
+                for v in raw["style"]
+            ],
+        }
+    )

@@ -80,8 +80,9 @@ PURCHASE_DELAY = pd.Timedelta(seconds=1)
 #: the options ``load`` takes besides ``source`` (the command line refuses others)
 OPTIONS = ("on_bad_rows",)
 #: a timeframe (ms) longer than the window of plausible times is a unit or parsing bug
-MAX_TIMEFRAME = int((pd.Timestamp("2100-01-01") - pd.Timestamp("1990-01-01"))
-                    / pd.Timedelta(milliseconds=1))
+MAX_TIMEFRAME = int(
+    (pd.Timestamp("2100-01-01") - pd.Timestamp("1990-01-01")) / pd.Timedelta(milliseconds=1)
+)
 
 
 def load(source: Path, on_bad_rows: str = "error") -> ShopData:
@@ -92,15 +93,32 @@ def load(source: Path, on_bad_rows: str = "error") -> ShopData:
     views_path = source_file(source, "diginetica", VIEWS)
     views = _read_views(views_path, on_bad_rows, bad)
     purchases_path = path = source_file(folder, "diginetica", PURCHASES)
-    purchases = parse(read_csv(path, PURCHASE_COLUMNS, sep=SEP, na_values=NA, on_bad_rows=on_bad_rows, bad=bad),
-                      path, {"sessionId": "id", "userId": "id?", "timeframe": "int", "eventdate": DATE,
-                             "ordernumber": "id", "itemId": "id"}, on_bad_rows=on_bad_rows, bad=bad)
-    purchases = check_range(purchases, path, "timeframe", 0, MAX_TIMEFRAME, on_bad_rows, bad,
-                            hi_open=True)
+    purchases = parse(
+        read_csv(path, PURCHASE_COLUMNS, sep=SEP, na_values=NA, on_bad_rows=on_bad_rows, bad=bad),
+        path,
+        {
+            "sessionId": "id",
+            "userId": "id?",
+            "timeframe": "int",
+            "eventdate": DATE,
+            "ordernumber": "id",
+            "itemId": "id",
+        },
+        on_bad_rows=on_bad_rows,
+        bad=bad,
+    )
+    purchases = check_range(
+        purchases, path, "timeframe", 0, MAX_TIMEFRAME, on_bad_rows, bad, hi_open=True
+    )
     purchases = duplicates(purchases, path, bad, drop=False)  # kept: see the module's docstring
     path = source_file(folder, "diginetica", CATEGORIES)
-    categories = parse(read_csv(path, CATEGORY_COLUMNS, sep=SEP, on_bad_rows=on_bad_rows, bad=bad),
-                       path, {"itemId": "id", "categoryId": "id"}, on_bad_rows=on_bad_rows, bad=bad)
+    categories = parse(
+        read_csv(path, CATEGORY_COLUMNS, sep=SEP, on_bad_rows=on_bad_rows, bad=bad),
+        path,
+        {"itemId": "id", "categoryId": "id"},
+        on_bad_rows=on_bad_rows,
+        bad=bad,
+    )
     categories = duplicates(categories, path, bad, key=["itemId"], on_bad_rows=on_bad_rows)
     if views.empty:
         raise SourceError(f"diginetica: no valid rows in the views file in {folder}")
@@ -113,7 +131,8 @@ def load(source: Path, on_bad_rows: str = "error") -> ShopData:
 
     all_lines = len(purchases)
     purchases = purchases[purchases["sessionId"].isin(start.index)].rename(
-        columns={"sessionId": "session_id", "userId": "user_id", "itemId": "item_id"})
+        columns={"sessionId": "session_id", "userId": "user_id", "itemId": "item_id"}
+    )
     outside = all_lines - len(purchases)
     at = purchases["session_id"].map(start) + pd.to_timedelta(purchases["timeframe"], unit="ms")
     floor = purchases["session_id"].map(last_view)
@@ -122,18 +141,41 @@ def load(source: Path, on_bad_rows: str = "error") -> ShopData:
     purchases = check_times(purchases, purchases_path, "ts", on_bad_rows, bad)
     moved = purchases.pop("_moved")
 
-    users = pd.concat([views[["session_id", "user_id"]],
-                       purchases.sort_values(["session_id", "timeframe"], kind="stable")[["session_id", "user_id"]]])
+    users = pd.concat(
+        [
+            views[["session_id", "user_id"]],
+            purchases.sort_values(["session_id", "timeframe"], kind="stable")[
+                ["session_id", "user_id"]
+            ],
+        ]
+    )
     known = users.dropna(subset=["user_id"]).drop_duplicates()
     several = int(known.groupby("session_id").size().gt(1).sum())
     session_user = known.drop_duplicates("session_id").set_index("session_id")["user_id"]
 
-    events = pd.concat([
-        pd.DataFrame({"session_id": views["session_id"], "ts": views["ts"], "event_type": "view",
-                      "item_id": views["item_id"], "order_id": None}),
-        pd.DataFrame({"session_id": purchases["session_id"], "ts": purchases["ts"], "event_type": "purchase",
-                      "item_id": purchases["item_id"], "order_id": purchases["ordernumber"]}),
-    ], ignore_index=True)
+    events = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "session_id": views["session_id"],
+                    "ts": views["ts"],
+                    "event_type": "view",
+                    "item_id": views["item_id"],
+                    "order_id": None,
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "session_id": purchases["session_id"],
+                    "ts": purchases["ts"],
+                    "event_type": "purchase",
+                    "item_id": purchases["item_id"],
+                    "order_id": purchases["ordernumber"],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
     known_user = events["session_id"].map(session_user)
     events["user_id"] = (ANON + events["session_id"]).where(known_user.isna(), known_user)
     events = events.sort_values(["ts", "session_id"], kind="stable")
@@ -141,14 +183,19 @@ def load(source: Path, on_bad_rows: str = "error") -> ShopData:
     category = categories.drop_duplicates("itemId").set_index("itemId")["categoryId"]
     item_ids = pd.Index(events["item_id"].unique()).sort_values()
     cat = pd.Series(item_ids, index=item_ids).map(category)
-    items = pd.DataFrame({"item_id": item_ids, "category": ("cat" + cat).where(cat.notna(), None).to_numpy()})
+    items = pd.DataFrame(
+        {"item_id": item_ids, "category": ("cat" + cat).where(cat.notna(), None).to_numpy()}
+    )
 
-    meta = {"dataset": "diginetica", "bad_rows": bad.as_meta(),
-            "views_file": views_path.name,
-            "purchase_lines": len(purchases),
-            "purchase_lines_outside_view_sessions": outside,
-            "purchases_moved_after_last_view": int(moved.sum()),
-            "sessions_with_several_users": several}
+    meta = {
+        "dataset": "diginetica",
+        "bad_rows": bad.as_meta(),
+        "views_file": views_path.name,
+        "purchase_lines": len(purchases),
+        "purchase_lines_outside_view_sessions": outside,
+        "purchases_moved_after_last_view": int(moved.sum()),
+        "sessions_with_several_users": several,
+    }
     return ShopData.from_tables(events, items, meta=meta)
 
 
@@ -159,7 +206,18 @@ def _read_views(path: Path, on_bad_rows: str, bad: BadRows) -> pd.DataFrame:
     columns = CIKM_VIEW_COLUMNS if "sessionId" in header else VIEW_COLUMNS
     raw = read_csv(path, columns, sep=SEP, na_values=NA, on_bad_rows=on_bad_rows, bad=bad)
     raw = raw.rename(columns=dict(zip(columns, VIEW_COLUMNS, strict=True)))
-    views = parse(raw, path, {"session_id": "id", "user_id": "id?", "item_id": "id", "timeframe": "int",
-                              "eventdate": DATE}, on_bad_rows=on_bad_rows, bad=bad)
+    views = parse(
+        raw,
+        path,
+        {
+            "session_id": "id",
+            "user_id": "id?",
+            "item_id": "id",
+            "timeframe": "int",
+            "eventdate": DATE,
+        },
+        on_bad_rows=on_bad_rows,
+        bad=bad,
+    )
     views = check_range(views, path, "timeframe", 0, MAX_TIMEFRAME, on_bad_rows, bad, hi_open=True)
     return duplicates(views, path, bad, drop=False)  # a view logged twice: counted, kept

@@ -53,27 +53,48 @@ def load(source: Path, on_bad_rows: str = "error") -> ShopData:
     bad = BadRows()
     path = source_file(source, "groceries", FILES)
     raw = read_csv(path, COLUMNS, on_bad_rows=on_bad_rows, bad=bad)
-    rows = parse(raw, path, {"transaction": "int", "labels": "id", "level2": "str", "level1": "str"},
-                 on_bad_rows=on_bad_rows, bad=bad)
-    rows = check_range(rows, path, "transaction", 0, MAX_TRANSACTION, on_bad_rows, bad,
-                       hi_open=True)
+    rows = parse(
+        raw,
+        path,
+        {"transaction": "int", "labels": "id", "level2": "str", "level1": "str"},
+        on_bad_rows=on_bad_rows,
+        bad=bad,
+    )
+    rows = check_range(
+        rows, path, "transaction", 0, MAX_TRANSACTION, on_bad_rows, bad, hi_open=True
+    )
     # a basket is a set: an item listed twice in one basket is one item (counted, dropped)
     rows = duplicates(rows, path, bad, key=["transaction", "labels"], on_bad_rows=on_bad_rows)
     if rows.empty:
         raise SourceError(f"{path}: no valid rows")
     number = rows["transaction"].astype("int64")
     basket = number.astype(str)
-    events = pd.DataFrame({"user_id": USER_PREFIX + basket, "session_id": basket,
-                           "ts": EPOCH + pd.to_timedelta(number, unit="min"),
-                           "event_type": "purchase", "item_id": rows["labels"]})
+    events = pd.DataFrame(
+        {
+            "user_id": USER_PREFIX + basket,
+            "session_id": basket,
+            "ts": EPOCH + pd.to_timedelta(number, unit="min"),
+            "event_type": "purchase",
+            "item_id": rows["labels"],
+        }
+    )
     events = events.sort_values(["ts"], kind="stable")
 
     first = rows.drop_duplicates("labels")
-    items = pd.DataFrame({"item_id": first["labels"], "title": first["labels"],
-                          "category": _level(first["level1"]) + "." + _level(first["level2"])})
+    items = pd.DataFrame(
+        {
+            "item_id": first["labels"],
+            "title": first["labels"],
+            "category": _level(first["level1"]) + "." + _level(first["level2"]),
+        }
+    )
     items = items.sort_values("item_id", kind="stable")
-    meta = {"dataset": "groceries", "bad_rows": bad.as_meta(), "baskets": int(basket.nunique()),
-            "synthetic_time": f"{EPOCH.isoformat()} + transaction minutes (order only)"}
+    meta = {
+        "dataset": "groceries",
+        "bad_rows": bad.as_meta(),
+        "baskets": int(basket.nunique()),
+        "synthetic_time": f"{EPOCH.isoformat()} + transaction minutes (order only)",
+    }
     return ShopData.from_tables(events, items, meta=meta)
 
 

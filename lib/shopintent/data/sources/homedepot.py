@@ -73,11 +73,29 @@ def load(source: Path, on_bad_rows: str = "error") -> ShopData:
     bad = BadRows()
     path = source_file(source, DATASET, FILES)
     raw = read_csv(path, COLUMNS, encoding=ENCODING, on_bad_rows=on_bad_rows, bad=bad)
-    raw = parse(raw, path, {"id": "id", "product_uid": "id", "product_title": "str?", "search_term": "str",
-                            "relevance": "float"}, on_bad_rows=on_bad_rows, bad=bad)
+    raw = parse(
+        raw,
+        path,
+        {
+            "id": "id",
+            "product_uid": "id",
+            "product_title": "str?",
+            "search_term": "str",
+            "relevance": "float",
+        },
+        on_bad_rows=on_bad_rows,
+        bad=bad,
+    )
     lo, hi = RELEVANCE_RANGE
-    raw = reject_rows(raw, path, ~raw["relevance"].between(lo, hi).to_numpy(), "relevance",
-                      f"is outside {lo:g}..{hi:g}", on_bad_rows, bad)
+    raw = reject_rows(
+        raw,
+        path,
+        ~raw["relevance"].between(lo, hi).to_numpy(),
+        "relevance",
+        f"is outside {lo:g}..{hi:g}",
+        on_bad_rows,
+        bad,
+    )
     # a judgement id names one judgement: an exact repeat is dropped (counted), another is a bad row
     raw = duplicates(raw, path, bad, key=["id"], on_bad_rows=on_bad_rows)
     if raw.empty:
@@ -86,17 +104,33 @@ def load(source: Path, on_bad_rows: str = "error") -> ShopData:
     codes, terms = pd.factorize(raw["search_term"])  # in order of first appearance
     query_ids = pd.Index("q" + pd.Series(np.arange(1, len(terms) + 1)).astype(str))
     queries = pd.DataFrame({"query_id": query_ids, "text": terms.astype(str)})
-    relevance = pd.DataFrame({"judgement_id": raw["id"].astype(str), "query_id": query_ids[codes],
-                              "item_id": raw["product_uid"].astype(str),
-                              "relevance": raw["relevance"].astype("float64")})
-    items = (raw.drop_duplicates("product_uid")
-             .rename(columns={"product_uid": "item_id", "product_title": "title"})[["item_id", "title"]])
+    relevance = pd.DataFrame(
+        {
+            "judgement_id": raw["id"].astype(str),
+            "query_id": query_ids[codes],
+            "item_id": raw["product_uid"].astype(str),
+            "relevance": raw["relevance"].astype("float64"),
+        }
+    )
+    items = raw.drop_duplicates("product_uid").rename(
+        columns={"product_uid": "item_id", "product_title": "title"}
+    )[["item_id", "title"]]
     several = int((raw.groupby("product_uid")["product_title"].nunique() > 1).sum())
-    events = pd.DataFrame({"user_id": "anon-" + queries["query_id"], "session_id": queries["query_id"],
-                           "ts": PLACEHOLDER_TS, "event_type": "search", "query_id": queries["query_id"]})
-    meta = {"dataset": DATASET, "bad_rows": bad.as_meta(), "has_behaviour": False,
-            "placeholder_ts": PLACEHOLDER_TS.isoformat(), "items_with_several_titles": several,
-            "judgements": len(relevance)}
+    events = pd.DataFrame(
+        {
+            "user_id": "anon-" + queries["query_id"],
+            "session_id": queries["query_id"],
+            "ts": PLACEHOLDER_TS,
+            "event_type": "search",
+            "query_id": queries["query_id"],
+        }
+    )
+    meta = {
+        "dataset": DATASET,
+        "bad_rows": bad.as_meta(),
+        "has_behaviour": False,
+        "placeholder_ts": PLACEHOLDER_TS.isoformat(),
+        "items_with_several_titles": several,
+        "judgements": len(relevance),
+    }
     return ShopData.from_tables(events, items, queries, extras={"relevance": relevance}, meta=meta)
-
-

@@ -63,15 +63,26 @@ MISSING = "missing"
 PRODUCTS = ["product_id", "product_name", "aisle_id", "department_id"]
 AISLES = ["aisle_id", "aisle"]
 DEPARTMENTS = ["department_id", "department"]
-ORDERS = ["order_id", "user_id", "eval_set", "order_number", "order_dow", "order_hour_of_day",
-          "days_since_prior_order"]
+ORDERS = [
+    "order_id",
+    "user_id",
+    "eval_set",
+    "order_number",
+    "order_dow",
+    "order_hour_of_day",
+    "days_since_prior_order",
+]
 LINES = ["order_id", "product_id", "add_to_cart_order", "reordered"]
 LINE_FILES = ("order_products__prior", "order_products__train")
 #: the options ``load`` takes besides ``source`` (the command line refuses others)
 OPTIONS = ("on_bad_rows",)
 #: orders.csv columns and their valid ranges (inclusive): a value outside is a bad row
-RANGES = (("order_number", 1, None), ("order_dow", 0, 6), ("order_hour_of_day", 0, 23),
-          ("days_since_prior_order", 0, 365))
+RANGES = (
+    ("order_number", 1, None),
+    ("order_dow", 0, 6),
+    ("order_hour_of_day", 0, 23),
+    ("days_since_prior_order", 0, 365),
+)
 
 
 def _names(stem: str) -> tuple[str, ...]:
@@ -82,8 +93,10 @@ def load(source: Path, on_bad_rows: str = "error") -> ShopData:
     check_on_bad_rows(on_bad_rows)
     source = Path(source)
     if not source.is_dir():
-        raise SourceError(f"instacart: {source} is not a folder (expected products.csv, aisles.csv, "
-                          "departments.csv, orders.csv, order_products__prior.csv in it)")
+        raise SourceError(
+            f"instacart: {source} is not a folder (expected products.csv, aisles.csv, "
+            "departments.csv, orders.csv, order_products__prior.csv in it)"
+        )
     bad = BadRows()
 
     def read(stem: str, columns: list[str], spec: dict) -> pd.DataFrame:
@@ -93,23 +106,45 @@ def load(source: Path, on_bad_rows: str = "error") -> ShopData:
         df.attrs["path"] = path
         return df
 
-    products = read("products", PRODUCTS, {"product_id": "id", "product_name": "str?", "aisle_id": "id",
-                                           "department_id": "id"})
+    products = read(
+        "products",
+        PRODUCTS,
+        {"product_id": "id", "product_name": "str?", "aisle_id": "id", "department_id": "id"},
+    )
     aisles = read("aisles", AISLES, {"aisle_id": "id", "aisle": "str"})
     departments = read("departments", DEPARTMENTS, {"department_id": "id", "department": "str"})
-    orders = read("orders", ORDERS, {"order_id": "id", "user_id": "id", "eval_set": "str", "order_number": "int",
-                                     "order_dow": "int", "order_hour_of_day": "int",
-                                     "days_since_prior_order": "float?"})
+    orders = read(
+        "orders",
+        ORDERS,
+        {
+            "order_id": "id",
+            "user_id": "id",
+            "eval_set": "str",
+            "order_number": "int",
+            "order_dow": "int",
+            "order_hour_of_day": "int",
+            "days_since_prior_order": "float?",
+        },
+    )
     for col, lo, hi in RANGES:
         checked = check_range(orders, orders.attrs["path"], col, lo, hi, on_bad_rows, bad)
         orders = _kept(orders, checked)
     orders = _check_first_orders(orders, on_bad_rows, bad)
     products, aisles, departments, orders = (
         _kept(df, duplicates(df, df.attrs["path"], bad, key=[key], on_bad_rows=on_bad_rows))
-        for df, key in ((products, "product_id"), (aisles, "aisle_id"),
-                        (departments, "department_id"), (orders, "order_id")))
-    line_spec = {"order_id": "id", "product_id": "id", "add_to_cart_order": "int",
-                 "reordered": ("choice", ("0", "1"))}
+        for df, key in (
+            (products, "product_id"),
+            (aisles, "aisle_id"),
+            (departments, "department_id"),
+            (orders, "order_id"),
+        )
+    )
+    line_spec = {
+        "order_id": "id",
+        "product_id": "id",
+        "add_to_cart_order": "int",
+        "reordered": ("choice", ("0", "1")),
+    }
     names = [LINE_FILES[0]]
     if any((source / name).is_file() for name in _names(LINE_FILES[1])):
         names.append(LINE_FILES[1])
@@ -119,40 +154,62 @@ def load(source: Path, on_bad_rows: str = "error") -> ShopData:
         path = df.attrs["path"]
         df = _kept(df, check_range(df, path, "add_to_cart_order", 1, None, on_bad_rows, bad))
         # a product is in an order once: an exact repeat is dropped (counted), another is a bad row
-        frames.append(_kept(df, duplicates(df, path, bad, key=["order_id", "product_id"],
-                                           on_bad_rows=on_bad_rows)))
+        frames.append(
+            _kept(
+                df,
+                duplicates(df, path, bad, key=["order_id", "product_id"], on_bad_rows=on_bad_rows),
+            )
+        )
     lines = pd.concat(frames, ignore_index=True)
     repeated = lines.duplicated(["order_id", "product_id"]).to_numpy()
     if repeated.any():  # the same order line in the prior and the train file
         first = int(np.flatnonzero(repeated)[0])
         files = ", ".join(f"{n}.csv" for n in names)
-        raise SourceError(f"instacart: order {lines['order_id'].iat[first]} lists product "
-                          f"{lines['product_id'].iat[first]} in both {files}")
+        raise SourceError(
+            f"instacart: order {lines['order_id'].iat[first]} lists product "
+            f"{lines['product_id'].iat[first]} in both {files}"
+        )
 
     orders["ts"] = _order_times(orders)
     orders = _kept(orders, check_times(orders, orders.attrs["path"], "ts", on_bad_rows, bad))
     listed = pd.Index(orders["order_id"])
     has_lines = pd.Index(lines["order_id"].unique())
     unlisted = ~lines["order_id"].isin(listed)
-    dropped = {"orders_without_lines": int((~listed.isin(has_lines)).sum()),
-               "orders_missing_from_orders_csv": int(lines.loc[unlisted, "order_id"].nunique()),
-               "order_lines_of_missing_orders": int(unlisted.sum())}
+    dropped = {
+        "orders_without_lines": int((~listed.isin(has_lines)).sum()),
+        "orders_missing_from_orders_csv": int(lines.loc[unlisted, "order_id"].nunique()),
+        "order_lines_of_missing_orders": int(unlisted.sum()),
+    }
     lines = lines[~unlisted].merge(orders[["order_id", "user_id", "ts"]], on="order_id", how="left")
     if lines.empty:
-        raise SourceError(f"instacart: no order in {source} is in both orders.csv and the order-line files")
-    events = pd.DataFrame({"user_id": lines["user_id"], "session_id": lines["order_id"], "ts": lines["ts"],
-                           "event_type": "purchase", "item_id": lines["product_id"],
-                           "add_to_cart_order": lines["add_to_cart_order"].astype("int64"),
-                           "reordered": lines["reordered"].astype("int64")})
+        raise SourceError(
+            f"instacart: no order in {source} is in both orders.csv and the order-line files"
+        )
+    events = pd.DataFrame(
+        {
+            "user_id": lines["user_id"],
+            "session_id": lines["order_id"],
+            "ts": lines["ts"],
+            "event_type": "purchase",
+            "item_id": lines["product_id"],
+            "add_to_cart_order": lines["add_to_cart_order"].astype("int64"),
+            "reordered": lines["reordered"].astype("int64"),
+        }
+    )
     events = events.sort_values(["ts", "session_id", "add_to_cart_order"], kind="stable")
 
     items = _items(products, aisles, departments)
     unknown = pd.Index(events["item_id"].unique()).difference(pd.Index(items["item_id"]))
     if len(unknown):
         items = pd.concat([items, pd.DataFrame({"item_id": unknown.to_numpy()})], ignore_index=True)
-    meta = {"dataset": "instacart", "bad_rows": bad.as_meta(), "dropped": dropped,
-            "products_missing_from_products_csv": len(unknown), "time_anchor": ANCHOR.isoformat(),
-            "line_files": [f.attrs["path"].name for f in frames]}
+    meta = {
+        "dataset": "instacart",
+        "bad_rows": bad.as_meta(),
+        "dropped": dropped,
+        "products_missing_from_products_csv": len(unknown),
+        "time_anchor": ANCHOR.isoformat(),
+        "line_files": [f.attrs["path"].name for f in frames],
+    }
     return ShopData.from_tables(events, items, meta=meta)
 
 
@@ -163,7 +220,9 @@ def _check_first_orders(orders: pd.DataFrame, on_bad_rows: str, bad: BadRows) ->
     if not invalid.any():
         return orders
     lines = orders["_line"].to_numpy()[invalid]
-    reason = "column days_since_prior_order: '' is not a number (only order_number 1 may leave it empty)"
+    reason = (
+        "column days_since_prior_order: '' is not a number (only order_number 1 may leave it empty)"
+    )
     if on_bad_rows == "error":
         more = f" ({len(lines)} such rows)" if len(lines) > 1 else ""
         raise SourceError(f"{path} line {lines[0]}: {reason}{more}")
@@ -185,22 +244,39 @@ def _order_times(orders: pd.DataFrame) -> pd.Series:
     first = ~ordered["user_id"].duplicated()
     days = ordered["days_since_prior_order"].where(~first, 0.0).fillna(0.0)
     cumulative = days.groupby(ordered["user_id"].to_numpy()).cumsum()
-    ts = (ANCHOR + pd.to_timedelta(cumulative.to_numpy(), unit="D")
-          + pd.to_timedelta(ordered["order_hour_of_day"].to_numpy(np.float64), unit="h"))
+    ts = (
+        ANCHOR
+        + pd.to_timedelta(cumulative.to_numpy(), unit="D")
+        + pd.to_timedelta(ordered["order_hour_of_day"].to_numpy(np.float64), unit="h")
+    )
     return pd.Series(ts, index=ordered.index).reindex(orders.index)
 
 
 def _items(products: pd.DataFrame, aisles: pd.DataFrame, departments: pd.DataFrame) -> pd.DataFrame:
-    aisle = products["aisle_id"].map(aisles.drop_duplicates("aisle_id").set_index("aisle_id")["aisle"])
+    aisle = products["aisle_id"].map(
+        aisles.drop_duplicates("aisle_id").set_index("aisle_id")["aisle"]
+    )
     dept = products["department_id"].map(
-        departments.drop_duplicates("department_id").set_index("department_id")["department"])
+        departments.drop_duplicates("department_id").set_index("department_id")["department"]
+    )
     known = aisle.notna() & dept.notna() & aisle.ne(MISSING) & dept.ne(MISSING)
     category = (_level(dept) + "." + _level(aisle)).where(known, None)
-    return pd.DataFrame({"item_id": products["product_id"], "title": products["product_name"],
-                         "category": category, "aisle_id": products["aisle_id"],
-                         "department_id": products["department_id"]})
+    return pd.DataFrame(
+        {
+            "item_id": products["product_id"],
+            "title": products["product_name"],
+            "category": category,
+            "aisle_id": products["aisle_id"],
+            "department_id": products["department_id"],
+        }
+    )
 
 
 def _level(s: pd.Series) -> pd.Series:
     """One readable path level: trimmed, spaces to underscores, no dots."""
-    return s.fillna("").str.strip().str.replace(".", "", regex=False).str.replace(r"\s+", "_", regex=True)
+    return (
+        s.fillna("")
+        .str.strip()
+        .str.replace(".", "", regex=False)
+        .str.replace(r"\s+", "_", regex=True)
+    )

@@ -74,8 +74,27 @@ from shopintent.data.sources.reading import (
 from shopintent.data.store import ShopData
 
 DATASET = "movielens-100k"
-GENRES = ("unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary", "Drama",
-          "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western")
+GENRES = (
+    "unknown",
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children's",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
+)
 NO_GENRE = "unknown"
 MISSING_TEXT = ("unknown", "unkonwn")  # the publishers' placeholders for a missing title or year
 RATING_RANGE = (0.5, 5.0)
@@ -95,7 +114,13 @@ GROUPLENS = {
     "u.user": ["user_id", "age", "gender", "occupation", "zip_code"],
 }
 RATING_SPEC = {"user_id": "id", "item_id": "id", "rating": "float", "timestamp": "unix_s"}
-USER_SPEC = {"user_id": "id", "age": "int", "gender": "str", "occupation": "str?", "zip_code": "str?"}
+USER_SPEC = {
+    "user_id": "id",
+    "age": "int",
+    "gender": "str",
+    "occupation": "str?",
+    "zip_code": "str?",
+}
 
 
 def load(source: Path, on_bad_rows: str = "error") -> ShopData:
@@ -104,17 +129,36 @@ def load(source: Path, on_bad_rows: str = "error") -> ShopData:
     layout, first = detect_layout(Path(source))
     read = _recbole if layout == "recbole" else _grouplens
     ratings, items, extras = read(first, on_bad_rows, bad)
-    ratings = reject_rows(ratings, first, ~ratings["item_id"].isin(items["item_id"]).to_numpy(), "item_id",
-                    "is not in the item file", on_bad_rows, bad)
+    ratings = reject_rows(
+        ratings,
+        first,
+        ~ratings["item_id"].isin(items["item_id"]).to_numpy(),
+        "item_id",
+        "is not in the item file",
+        on_bad_rows,
+        bad,
+    )
     if ratings.empty:
         raise SourceError(f"{first}: no usable ratings")
     day = ratings["timestamp"].dt.strftime("%Y-%m-%d")
-    events = pd.DataFrame({"user_id": ratings["user_id"], "session_id": ratings["user_id"] + "-" + day,
-                           "ts": ratings["timestamp"], "event_type": "view", "item_id": ratings["item_id"],
-                           "rating": ratings["rating"].astype("float64")})
+    events = pd.DataFrame(
+        {
+            "user_id": ratings["user_id"],
+            "session_id": ratings["user_id"] + "-" + day,
+            "ts": ratings["timestamp"],
+            "event_type": "view",
+            "item_id": ratings["item_id"],
+            "rating": ratings["rating"].astype("float64"),
+        }
+    )
     events = events.sort_values(["ts", "session_id"], kind="stable")
-    meta = {"dataset": DATASET, "layout": layout, "bad_rows": bad.as_meta(),
-            "sessions": "one per user and UTC day", "event_type": "view = a rating (rating column)"}
+    meta = {
+        "dataset": DATASET,
+        "layout": layout,
+        "bad_rows": bad.as_meta(),
+        "sessions": "one per user and UTC day",
+        "event_type": "view = a rating (rating column)",
+    }
     return ShopData.from_tables(events, items, extras=extras, meta=meta)
 
 
@@ -132,17 +176,23 @@ def detect_layout(source: Path) -> tuple[str, Path]:
         raise SourceError(f"{DATASET}: {source} does not exist")
     inters = sorted(folder.glob("*.inter"))
     if len(inters) > 1:
-        raise SourceError(f"{DATASET}: several RecBole interaction files in {folder} "
-                          f"({', '.join(p.name for p in inters)}); pass the one to load")
+        raise SourceError(
+            f"{DATASET}: several RecBole interaction files in {folder} "
+            f"({', '.join(p.name for p in inters)}); pass the one to load"
+        )
     if inters:
         return "recbole", inters[0]
     if (folder / "u.data").is_file():
         return "grouplens", folder / "u.data"
-    raise SourceError(f"{DATASET}: expected ml-100k.inter and ml-100k.item (RecBole atomic files) "
-                      f"or u.data and u.item (GroupLens) in {folder}")
+    raise SourceError(
+        f"{DATASET}: expected ml-100k.inter and ml-100k.item (RecBole atomic files) "
+        f"or u.data and u.item (GroupLens) in {folder}"
+    )
 
 
-def _recbole(inter: Path, on_bad_rows: str, bad: BadRows) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+def _recbole(
+    inter: Path, on_bad_rows: str, bad: BadRows
+) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     folder, stem = inter.parent, inter.stem
 
     def read(kind: str, spec: dict) -> pd.DataFrame:
@@ -152,60 +202,116 @@ def _recbole(inter: Path, on_bad_rows: str, bad: BadRows) -> tuple[pd.DataFrame,
         return parse(raw, path, spec, on_bad_rows=on_bad_rows, bad=bad)
 
     ratings = _check_ratings(read("inter", RATING_SPEC), inter, on_bad_rows, bad)
-    raw = read("item", {"item_id": "id", "movie_title": "str?", "release_year": "str?", "class": "str?"})
+    raw = read(
+        "item", {"item_id": "id", "movie_title": "str?", "release_year": "str?", "class": "str?"}
+    )
     raw = _unique_items(raw, folder / f"{stem}.item", on_bad_rows, bad)
-    genres = (raw["class"].fillna("").str.split().str.join("|")
-              .str.replace(rf"(^|\|){NO_GENRE}(?=\||$)", "", regex=True).str.strip("|"))
+    genres = (
+        raw["class"]
+        .fillna("")
+        .str.split()
+        .str.join("|")
+        .str.replace(rf"(^|\|){NO_GENRE}(?=\||$)", "", regex=True)
+        .str.strip("|")
+    )
     year = raw["release_year"].where(raw["release_year"].fillna("").str.fullmatch(r"\d{4}"))
     items = _items(raw["item_id"], raw["movie_title"], genres, {"release_year": year})
     extras = {}
     if (folder / f"{stem}.user").is_file():
-        users = _keyed(read("user", USER_SPEC), folder / f"{stem}.user", "user_id", on_bad_rows, bad)
+        users = _keyed(
+            read("user", USER_SPEC), folder / f"{stem}.user", "user_id", on_bad_rows, bad
+        )
         extras["users"] = _users(users)
     if (folder / f"{stem}.kg").is_file():
         kg = read("kg", {"head_id": "id", "relation_id": "id", "tail_id": "id"})
         kg = duplicates(kg, folder / f"{stem}.kg", bad)  # a triple twice is one fact: dropped
-        extras["kg"] = pd.DataFrame({"head": kg["head_id"].astype(str), "relation": kg["relation_id"].astype(str),
-                                     "tail": kg["tail_id"].astype(str)})
+        extras["kg"] = pd.DataFrame(
+            {
+                "head": kg["head_id"].astype(str),
+                "relation": kg["relation_id"].astype(str),
+                "tail": kg["tail_id"].astype(str),
+            }
+        )
     if (folder / f"{stem}.link").is_file():
-        link = _keyed(read("link", {"item_id": "id", "entity_id": "id"}), folder / f"{stem}.link", "item_id",
-                      on_bad_rows, bad)
-        extras["kg_link"] = pd.DataFrame({"item_id": link["item_id"].astype(str),
-                                          "entity_id": link["entity_id"].astype(str)})
+        link = _keyed(
+            read("link", {"item_id": "id", "entity_id": "id"}),
+            folder / f"{stem}.link",
+            "item_id",
+            on_bad_rows,
+            bad,
+        )
+        extras["kg_link"] = pd.DataFrame(
+            {"item_id": link["item_id"].astype(str), "entity_id": link["entity_id"].astype(str)}
+        )
     return ratings, items, extras
 
 
-def _grouplens(data: Path, on_bad_rows: str, bad: BadRows) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+def _grouplens(
+    data: Path, on_bad_rows: str, bad: BadRows
+) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     folder = data.parent
 
     def read(name: str, spec: dict, sep: str, encoding: str = "utf-8") -> pd.DataFrame:
         path = source_file(folder, DATASET, (name,))
-        raw = read_csv(path, GROUPLENS[name], sep=sep, header=False, encoding=encoding, on_bad_rows=on_bad_rows,
-                       bad=bad)
+        raw = read_csv(
+            path,
+            GROUPLENS[name],
+            sep=sep,
+            header=False,
+            encoding=encoding,
+            on_bad_rows=on_bad_rows,
+            bad=bad,
+        )
         return parse(raw, path, spec, on_bad_rows=on_bad_rows, bad=bad)
 
     ratings = _check_ratings(read("u.data", RATING_SPEC, "\t"), data, on_bad_rows, bad)
-    raw = read("u.item", {"item_id": "id", "title": "str?", "release_date": "str?", "imdb_url": "str?",
-                          **{g: ("choice", ("0", "1")) for g in GENRES}}, "|", encoding="latin-1")
+    raw = read(
+        "u.item",
+        {
+            "item_id": "id",
+            "title": "str?",
+            "release_date": "str?",
+            "imdb_url": "str?",
+            **{g: ("choice", ("0", "1")) for g in GENRES},
+        },
+        "|",
+        encoding="latin-1",
+    )
     raw = _unique_items(raw, folder / "u.item", on_bad_rows, bad)
     date = r"^\d{1,2}-[A-Za-z]{3}-(\d{4})$"
     not_date = raw["release_date"].notna() & ~raw["release_date"].fillna("").str.match(date)
-    raw = reject_rows(raw, folder / "u.item", not_date.to_numpy(), "release_date", "is not a date like 01-Jan-1995",
-                on_bad_rows, bad)
+    raw = reject_rows(
+        raw,
+        folder / "u.item",
+        not_date.to_numpy(),
+        "release_date",
+        "is not a date like 01-Jan-1995",
+        on_bad_rows,
+        bad,
+    )
     year = raw["release_date"].str.extract(date, expand=False)
     named = [g for g in GENRES if g != NO_GENRE]
-    labels = np.where((raw[named] == "1").to_numpy(), np.array([g + "|" for g in named], dtype=object), "")
-    genres = pd.Series(labels.sum(axis=1) if len(raw) else [], index=raw.index, dtype=object).str.rstrip("|")
+    labels = np.where(
+        (raw[named] == "1").to_numpy(), np.array([g + "|" for g in named], dtype=object), ""
+    )
+    genres = pd.Series(
+        labels.sum(axis=1) if len(raw) else [], index=raw.index, dtype=object
+    ).str.rstrip("|")
     title = raw["title"].str.replace(r"\s*\(\d{4}\)$", "", regex=True)
-    items = _items(raw["item_id"], title, genres, {"release_year": year, "imdb_url": raw["imdb_url"]})
+    items = _items(
+        raw["item_id"], title, genres, {"release_year": year, "imdb_url": raw["imdb_url"]}
+    )
     extras = {}
     if (folder / "u.user").is_file():
-        extras["users"] = _users(_keyed(read("u.user", USER_SPEC, "|"), folder / "u.user", "user_id", on_bad_rows,
-                                        bad))
+        extras["users"] = _users(
+            _keyed(read("u.user", USER_SPEC, "|"), folder / "u.user", "user_id", on_bad_rows, bad)
+        )
     return ratings, items, extras
 
 
-def _items(item_id: pd.Series, title: pd.Series, genres: pd.Series, attrs: dict[str, pd.Series]) -> pd.DataFrame:
+def _items(
+    item_id: pd.Series, title: pd.Series, genres: pd.Series, attrs: dict[str, pd.Series]
+) -> pd.DataFrame:
     """Items with category ``movies.<first genre>`` and attributes genres + ``attrs`` (nulls left out)."""
     title = title.where(~title.isin(MISSING_TEXT) & title.notna(), None)
     genres = genres.where(genres.notna() & (genres != ""), None)
@@ -213,10 +319,18 @@ def _items(item_id: pd.Series, title: pd.Series, genres: pd.Series, attrs: dict[
     table = pd.DataFrame({"genres": genres, **attrs}).astype(object)
     table = table.where(table.notna() & ~table.isin(MISSING_TEXT), None)
     # a dict per item (the canonical attributes column holds Python dicts)
-    attributes = [{k: str(v) for k, v in rec.items() if v is not None} or None
-                  for rec in table.to_dict("records")]
-    return pd.DataFrame({"item_id": item_id.astype(str), "title": title, "category": category,
-                         "attributes": pd.Series(attributes, index=item_id.index, dtype=object)})
+    attributes = [
+        {k: str(v) for k, v in rec.items() if v is not None} or None
+        for rec in table.to_dict("records")
+    ]
+    return pd.DataFrame(
+        {
+            "item_id": item_id.astype(str),
+            "title": title,
+            "category": category,
+            "attributes": pd.Series(attributes, index=item_id.index, dtype=object),
+        }
+    )
 
 
 def _unique_items(raw: pd.DataFrame, path: Path, on_bad_rows: str, bad: BadRows) -> pd.DataFrame:
@@ -229,15 +343,29 @@ def _keyed(raw: pd.DataFrame, path: Path, key: str, on_bad_rows: str, bad: BadRo
 
 
 def _users(raw: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({"user_id": raw["user_id"].astype(str), "age": raw["age"].astype("int64"),
-                         "gender": raw["gender"], "occupation": raw["occupation"], "zip_code": raw["zip_code"]})
+    return pd.DataFrame(
+        {
+            "user_id": raw["user_id"].astype(str),
+            "age": raw["age"].astype("int64"),
+            "gender": raw["gender"],
+            "occupation": raw["occupation"],
+            "zip_code": raw["zip_code"],
+        }
+    )
 
 
 def _check_ratings(raw: pd.DataFrame, path: Path, on_bad_rows: str, bad: BadRows) -> pd.DataFrame:
     """Ratings in range; a (user, item, time) rated twice is dropped when equal, a bad row otherwise."""
     lo, hi = RATING_RANGE
-    raw = reject_rows(raw, path, ~raw["rating"].between(lo, hi).to_numpy(), "rating", f"is outside {lo:g}..{hi:g}",
-                      on_bad_rows, bad)
-    return duplicates(raw, path, bad, key=["user_id", "item_id", "timestamp"], on_bad_rows=on_bad_rows)
-
-
+    raw = reject_rows(
+        raw,
+        path,
+        ~raw["rating"].between(lo, hi).to_numpy(),
+        "rating",
+        f"is outside {lo:g}..{hi:g}",
+        on_bad_rows,
+        bad,
+    )
+    return duplicates(
+        raw, path, bad, key=["user_id", "item_id", "timestamp"], on_bad_rows=on_bad_rows
+    )

@@ -59,23 +59,37 @@ class BadRows:
         self.counts[name] = self.counts.get(name, 0) + len(lines)
         ex = self.examples.setdefault(name, [])
         reasons = [reason] * len(lines) if isinstance(reason, str) else list(reason)
-        ex.extend(f"line {int(n)}: {r}" for n, r in list(zip(lines, reasons, strict=True))[: _EXAMPLES - len(ex)])
+        ex.extend(
+            f"line {int(n)}: {r}"
+            for n, r in list(zip(lines, reasons, strict=True))[: _EXAMPLES - len(ex)]
+        )
 
-    def add_duplicates(self, path: Path, lines: np.ndarray, firsts: np.ndarray, dropped: bool) -> None:
+    def add_duplicates(
+        self, path: Path, lines: np.ndarray, firsts: np.ndarray, dropped: bool
+    ) -> None:
         """Record exact duplicate rows at ``lines`` (each repeating the row at ``firsts``)."""
-        entry = self.duplicates.setdefault(Path(path).name, {"rows": 0, "dropped": dropped, "examples": []})
+        entry = self.duplicates.setdefault(
+            Path(path).name, {"rows": 0, "dropped": dropped, "examples": []}
+        )
         entry["rows"] += len(lines)
         room = _EXAMPLES - len(entry["examples"])
-        entry["examples"].extend(f"line {int(n)} repeats line {int(f)}"
-                                 for n, f in list(zip(lines, firsts, strict=True))[:max(room, 0)])
+        entry["examples"].extend(
+            f"line {int(n)} repeats line {int(f)}"
+            for n, f in list(zip(lines, firsts, strict=True))[: max(room, 0)]
+        )
 
     @property
     def total(self) -> int:
         return sum(self.counts.values())
 
     def as_meta(self) -> dict:
-        return {"total": self.total, "per_file": self.counts, "examples": self.examples,
-                "lines_read": self.lines, "duplicates": self.duplicates}
+        return {
+            "total": self.total,
+            "per_file": self.counts,
+            "examples": self.examples,
+            "lines_read": self.lines,
+            "duplicates": self.duplicates,
+        }
 
 
 def check_on_bad_rows(value: str) -> None:
@@ -100,8 +114,10 @@ def refuse_copies(files: list[Path], dataset: str) -> None:
     for path in files:
         other = seen.setdefault(_plain_name(path), path)
         if other != path:
-            raise SourceError(f"{dataset}: {other.name} and {path.name} in {path.parent} hold the same file "
-                              "plain and compressed: reading both would count every row twice; keep one")
+            raise SourceError(
+                f"{dataset}: {other.name} and {path.name} in {path.parent} hold the same file "
+                "plain and compressed: reading both would count every row twice; keep one"
+            )
 
 
 def source_files(source: Path, dataset: str, patterns: tuple[str, ...]) -> list[Path]:
@@ -171,7 +187,9 @@ class _Counter(io.RawIOBase):
         return self.newlines + (1 if self.size and self.last != b"\n" else 0)
 
 
-def _open_counted(path: Path, encoding: str, errors: str = "strict") -> tuple[io.TextIOBase, _Counter]:
+def _open_counted(
+    path: Path, encoding: str, errors: str = "strict"
+) -> tuple[io.TextIOBase, _Counter]:
     """A text stream of a plain, .gz or single-member .zip file, past any UTF-8 byte-order
     mark, and the counter of its bytes."""
     if path.suffix == ".gz":
@@ -180,9 +198,13 @@ def _open_counted(path: Path, encoding: str, errors: str = "strict") -> tuple[io
         raw = gzip.open(path, "rb")
     elif path.suffix == ".zip":
         with zipfile.ZipFile(path) as zf:
-            members = [m for m in zf.namelist() if not m.endswith("/") and not m.startswith("__MACOSX")]
+            members = [
+                m for m in zf.namelist() if not m.endswith("/") and not m.startswith("__MACOSX")
+            ]
             if len(members) != 1:
-                raise SourceError(f"{path}: expected one file in the zip archive, found {len(members)}")
+                raise SourceError(
+                    f"{path}: expected one file in the zip archive, found {len(members)}"
+                )
             raw = io.BytesIO(zf.read(members[0]))
     else:
         raw = open(path, "rb")  # noqa: SIM115 - closed with the text stream
@@ -193,8 +215,12 @@ def _open_counted(path: Path, encoding: str, errors: str = "strict") -> tuple[io
         raw.close()
         raise
     counter = _Counter(raw)
-    text = io.TextIOWrapper(io.BufferedReader(counter, buffer_size=1 << 20), encoding=encoding, errors=errors,
-                            newline="")
+    text = io.TextIOWrapper(
+        io.BufferedReader(counter, buffer_size=1 << 20),
+        encoding=encoding,
+        errors=errors,
+        newline="",
+    )
     return text, counter
 
 
@@ -220,8 +246,10 @@ def _split(line: str, sep: str) -> list[str]:
 
 def _check_header(path: Path, line: str, columns: list[str], sep: str, header: bool) -> None:
     if not line:
-        raise SourceError(f"{path}: the file is empty (expected {'a header with ' if header else ''}"
-                          f"columns {', '.join(columns)})")
+        raise SourceError(
+            f"{path}: the file is empty (expected {'a header with ' if header else ''}"
+            f"columns {', '.join(columns)})"
+        )
     fields = _split(line, sep)
     others = [s for s in (",", ";", "\t", "|") if s != sep and len(_split(line, s)) > len(fields)]
     if header:
@@ -229,12 +257,16 @@ def _check_header(path: Path, line: str, columns: list[str], sep: str, header: b
         if not missing:
             return
         hint = f"; the header looks separated by {others[0]!r}, expected {sep!r}" if others else ""
-        raise SourceError(f"{path} line 1: missing column(s) {', '.join(missing)} "
-                          f"(expected {', '.join(columns)}; found {', '.join(fields)}){hint}")
+        raise SourceError(
+            f"{path} line 1: missing column(s) {', '.join(missing)} "
+            f"(expected {', '.join(columns)}; found {', '.join(fields)}){hint}"
+        )
     if len(fields) != len(columns):
         hint = f"; the line looks separated by {others[0]!r}, expected {sep!r}" if others else ""
-        raise SourceError(f"{path} line 1: expected {len(columns)} fields ({', '.join(columns)}) "
-                          f"separated by {sep!r}, found {len(fields)}{hint}")
+        raise SourceError(
+            f"{path} line 1: expected {len(columns)} fields ({', '.join(columns)}) "
+            f"separated by {sep!r}, found {len(fields)}{hint}"
+        )
 
 
 def _bad_byte_line(path: Path, encoding: str) -> tuple[int, str]:
@@ -249,9 +281,17 @@ def _bad_byte_line(path: Path, encoding: str) -> tuple[int, str]:
     return 0, "undecodable bytes"
 
 
-def read_csv(path: Path, columns: list[str], *, sep: str = ",", header: bool = True,
-             encoding: str = "utf-8", na_values: tuple[str, ...] = (), on_bad_rows: str = "error",
-             bad: BadRows | None = None) -> pd.DataFrame:
+def read_csv(
+    path: Path,
+    columns: list[str],
+    *,
+    sep: str = ",",
+    header: bool = True,
+    encoding: str = "utf-8",
+    na_values: tuple[str, ...] = (),
+    on_bad_rows: str = "error",
+    bad: BadRows | None = None,
+) -> pd.DataFrame:
     """``columns`` of a delimited file as strings (missing fields as None) plus ``_line``.
 
     ``header=False`` names the fields ``columns`` in order. Fails, or with
@@ -277,15 +317,26 @@ def read_csv(path: Path, columns: list[str], *, sep: str = ",", header: bool = T
         counted[:] = [counter]
         with text as f, warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", pd.errors.ParserWarning)
-            df = pd.read_csv(f, sep=sep, header=0 if header else None, names=None if header else columns,
-                             dtype=str, keep_default_na=False, na_values=list(na_values), engine="c",
-                             index_col=False, skip_blank_lines=False,
-                             on_bad_lines="error" if on_bad_rows == "error" else "warn")
+            df = pd.read_csv(
+                f,
+                sep=sep,
+                header=0 if header else None,
+                names=None if header else columns,
+                dtype=str,
+                keep_default_na=False,
+                na_values=list(na_values),
+                engine="c",
+                index_col=False,
+                skip_blank_lines=False,
+                on_bad_lines="error" if on_bad_rows == "error" else "warn",
+            )
         widened = False
         for w in caught:  # "Skipping line 7: expected 5 fields, saw 6" (1-based file lines)
             skipped.extend(int(n) for n in re.findall(r"Skipping line (\d+)", str(w.message)))
             widened |= "does not match length of data" in str(w.message)
-        if widened:  # the first data line has more fields than the header: pandas would drop the rest
+        if (
+            widened
+        ):  # the first data line has more fields than the header: pandas would drop the rest
             _extra_field_on_first_line(path, sep, width, n_header + 1, on_bad_rows)
             skipped.append(n_header + 1)
             df = df.iloc[1:]
@@ -302,7 +353,9 @@ def read_csv(path: Path, columns: list[str], *, sep: str = ",", header: bool = T
         except UnicodeDecodeError:
             n, detail = _bad_byte_line(path, encoding)
             if on_bad_rows == "error":
-                raise SourceError(f"{path} line {n}: bytes that are not valid {encoding} ({detail})") from None
+                raise SourceError(
+                    f"{path} line {n}: bytes that are not valid {encoding} ({detail})"
+                ) from None
             df = read("replace")
             marked = True
         except pd.errors.ParserError as err:
@@ -312,7 +365,9 @@ def read_csv(path: Path, columns: list[str], *, sep: str = ",", header: bool = T
             if m:
                 where = f" line {m.group(2)}: expected {m.group(1)} fields, found {m.group(3)} (a stray {sep!r}?)"
             elif eof:  # pandas counts the file's lines from 0
-                where = f" line {int(eof.group(1)) + 1}: a quoted field never ends (truncated file?)"
+                where = (
+                    f" line {int(eof.group(1)) + 1}: a quoted field never ends (truncated file?)"
+                )
             else:
                 where = f": {err}"
             raise SourceError(f"{path}{where}") from None
@@ -336,18 +391,32 @@ def read_csv(path: Path, columns: list[str], *, sep: str = ",", header: bool = T
     return df
 
 
-def _account(path: Path, encoding: str, sep: str, physical: int, n_header: int, df: pd.DataFrame,
-             skipped: list[int], bad: BadRows) -> None:
+def _account(
+    path: Path,
+    encoding: str,
+    sep: str,
+    physical: int,
+    n_header: int,
+    df: pd.DataFrame,
+    skipped: list[int],
+    bad: BadRows,
+) -> None:
     """Every physical line is the header, a record read, or a line skipped as malformed."""
     records = len(df)
-    bad.lines[path.name] = {"lines": physical, "header": n_header, "records": records,
-                            "malformed": len(skipped)}
+    bad.lines[path.name] = {
+        "lines": physical,
+        "header": n_header,
+        "records": records,
+        "malformed": len(skipped),
+    }
     if physical == n_header + records + len(skipped):
         return
     _fail_on_multiline_record(path, encoding, sep)
-    raise SourceError(f"{path}: {physical:,} lines, but {n_header} header + {records:,} records + "
-                      f"{len(skipped):,} skipped lines account for {n_header + records + len(skipped):,} "
-                      "(carriage returns inside a line?)")
+    raise SourceError(
+        f"{path}: {physical:,} lines, but {n_header} header + {records:,} records + "
+        f"{len(skipped):,} skipped lines account for {n_header + records + len(skipped):,} "
+        "(carriage returns inside a line?)"
+    )
 
 
 def _fail_on_multiline_record(path: Path, encoding: str, sep: str) -> None:
@@ -365,38 +434,64 @@ def _fail_on_multiline_record(path: Path, encoding: str, sep: str) -> None:
                 prev = reader.line_num
             else:
                 return
-        except csv.Error as err:  # e.g. a field over the csv module's size limit: the quote never closed
-            raise SourceError(f"{path} line {prev + 1}: a quoted field starts on this line and does not "
-                              f"end on it ({err}); this format has no multi-line fields: a stray '\"'?") from None
-    raise SourceError(f"{path} line {prev + 1}: a quoted field starts on this line and ends on line "
-                      f"{reader.line_num}, merging {reader.line_num - prev} lines into one record; this format "
-                      "has no multi-line fields: a stray '\"'?")
+        except (
+            csv.Error
+        ) as err:  # e.g. a field over the csv module's size limit: the quote never closed
+            raise SourceError(
+                f"{path} line {prev + 1}: a quoted field starts on this line and does not "
+                f"end on it ({err}); this format has no multi-line fields: a stray '\"'?"
+            ) from None
+    raise SourceError(
+        f"{path} line {prev + 1}: a quoted field starts on this line and ends on line "
+        f"{reader.line_num}, merging {reader.line_num - prev} lines into one record; this format "
+        "has no multi-line fields: a stray '\"'?"
+    )
 
 
-def _extra_field_on_first_line(path: Path, sep: str, width: int, line: int, on_bad_rows: str) -> None:
+def _extra_field_on_first_line(
+    path: Path, sep: str, width: int, line: int, on_bad_rows: str
+) -> None:
     if on_bad_rows == "error":
-        raise SourceError(f"{path} line {line}: expected {width} fields, found more (a stray {sep!r}?)")
+        raise SourceError(
+            f"{path} line {line}: expected {width} fields, found more (a stray {sep!r}?)"
+        )
 
 
-def _check_last_line(df: pd.DataFrame, path: Path, encoding: str, sep: str, width: int, on_bad_rows: str,
-                     bad: BadRows) -> pd.DataFrame:
+def _check_last_line(
+    df: pd.DataFrame,
+    path: Path,
+    encoding: str,
+    sep: str,
+    width: int,
+    on_bad_rows: str,
+    bad: BadRows,
+) -> pd.DataFrame:
     """A last line without a final newline must be complete: all its fields, the last one as wide
     as in every other line (a date, a UUID). Otherwise it may be cut short: fail, or skip it."""
     line = int(df["_line"].iat[-1])
     found = len(_split(_last_line(path, encoding), sep))
     names = [c for c in df.columns if c != "_line"]
     if found < width:
-        reason = (f"expected {width} fields, found {found}: column(s) {', '.join(names[found:])} "
-                  "missing (a truncated line?)")
+        reason = (
+            f"expected {width} fields, found {found}: column(s) {', '.join(names[found:])} "
+            "missing (a truncated line?)"
+        )
     else:
         col = names[-1]
         values = df[col].iloc[:-1].dropna().astype(str)
         value = df[col].iat[-1]
         widths = values.str.len()
-        if len(values) and widths.min() == widths.max() and isinstance(value, str) and len(value) == widths.iat[0]:
+        if (
+            len(values)
+            and widths.min() == widths.max()
+            and isinstance(value, str)
+            and len(value) == widths.iat[0]
+        ):
             return df
-        reason = (f"column {col}: {value!r} ends the file without a newline and may be cut short "
-                  "(a truncated download?)")
+        reason = (
+            f"column {col}: {value!r} ends the file without a newline and may be cut short "
+            "(a truncated download?)"
+        )
     if on_bad_rows == "error":
         raise SourceError(f"{path} line {line}: {reason}")
     bad.add(path, np.array([line]), reason)
@@ -442,15 +537,18 @@ def _drop_blank(df: pd.DataFrame, path: Path, on_bad_rows: str, bad: BadRows) ->
 
 def _drop_marked(df: pd.DataFrame, path: Path, bad: BadRows) -> pd.DataFrame:
     text = df.drop(columns="_line")
-    marked = text.apply(lambda s: s.str.contains("\ufffd", regex=False, na=False)).any(axis=1).to_numpy()
+    marked = (
+        text.apply(lambda s: s.str.contains("\ufffd", regex=False, na=False)).any(axis=1).to_numpy()
+    )
     lines = df["_line"].to_numpy()[marked]
     if len(lines):
         bad.add(path, lines, "undecodable bytes")
     return df[~marked]
 
 
-def read_jsonl(path: Path, required: tuple[str, ...], *, on_bad_rows: str = "error",
-               bad: BadRows | None = None) -> pd.DataFrame:
+def read_jsonl(
+    path: Path, required: tuple[str, ...], *, on_bad_rows: str = "error", bad: BadRows | None = None
+) -> pd.DataFrame:
     """A JSON-lines file (plain or .gz) as a DataFrame plus ``_line``; every object needs ``required``."""
     check_on_bad_rows(on_bad_rows)
     bad = bad if bad is not None else BadRows()
@@ -471,7 +569,11 @@ def read_jsonl(path: Path, required: tuple[str, ...], *, on_bad_rows: str = "err
                     if missing:
                         raise ValueError(f"missing key(s) {', '.join(missing)}")
                 except ValueError as err:
-                    reason = str(err) if "key" in str(err) or "object" in str(err) else f"not valid JSON ({err})"
+                    reason = (
+                        str(err)
+                        if "key" in str(err) or "object" in str(err)
+                        else f"not valid JSON ({err})"
+                    )
                     if on_bad_rows == "error":
                         raise SourceError(f"{path} line {n}: {reason}") from None
                     bad.add(path, np.array([n]), reason)
@@ -495,8 +597,15 @@ def _plain(v):
     return v.item() if isinstance(v, np.generic) else v
 
 
-def reject_rows(raw: pd.DataFrame, path: Path, invalid: np.ndarray, col: str, what: str, on_bad_rows: str,
-                bad: BadRows) -> pd.DataFrame:
+def reject_rows(
+    raw: pd.DataFrame,
+    path: Path,
+    invalid: np.ndarray,
+    col: str,
+    what: str,
+    on_bad_rows: str,
+    bad: BadRows,
+) -> pd.DataFrame:
     """Fail on (or skip and count) the rows where ``invalid``, naming file, line, column and value.
 
     For checks ``parse`` cannot express (a range, a reference to another file, a duplicate).
@@ -512,15 +621,26 @@ def reject_rows(raw: pd.DataFrame, path: Path, invalid: np.ndarray, col: str, wh
 
 
 #: kinds understood by ``parse``: what a bad value "is not"
-_KINDS = {"str": "a non-empty value", "id": "an id: it holds a '\"' (a stray quote?)", "int": "an integer",
-          "float": "a number", "unix_s": "unix seconds",
-          "datetime": "a date-time"}
+_KINDS = {
+    "str": "a non-empty value",
+    "id": "an id: it holds a '\"' (a stray quote?)",
+    "int": "an integer",
+    "float": "a number",
+    "unix_s": "unix seconds",
+    "datetime": "a date-time",
+}
 #: the window of plausible timestamps (as in the schema): outside it, a unit or parsing bug
 _TS_RANGE = f"outside [{TS_MIN.date()}, {TS_MAX.date()})"
 
 
-def parse(df: pd.DataFrame, path: Path, spec: dict[str, str | tuple], *, on_bad_rows: str = "error",
-          bad: BadRows | None = None) -> pd.DataFrame:
+def parse(
+    df: pd.DataFrame,
+    path: Path,
+    spec: dict[str, str | tuple],
+    *,
+    on_bad_rows: str = "error",
+    bad: BadRows | None = None,
+) -> pd.DataFrame:
     """Parse string columns by ``spec``; a bad value fails naming file, line, column and value.
 
     Kinds: ``"str"`` (required), ``"id"`` (a required str without ``"``: in these formats a
@@ -543,7 +663,9 @@ def parse(df: pd.DataFrame, path: Path, spec: dict[str, str | tuple], *, on_bad_
         elif name == "id":
             parsed = s.where(~empty, None)
             if df.attrs.get("quoted", True):  # a file without any '"' cannot have a stray one
-                parsed = parsed.where(~s.astype(str).str.contains('"', regex=False).to_numpy(), None)
+                parsed = parsed.where(
+                    ~s.astype(str).str.contains('"', regex=False).to_numpy(), None
+                )
         elif name in ("int", "float"):
             parsed = pd.to_numeric(s.where(~empty, None), errors="coerce")
             parsed = parsed.where(np.isfinite(parsed.astype("float64")))
@@ -556,7 +678,9 @@ def parse(df: pd.DataFrame, path: Path, spec: dict[str, str | tuple], *, on_bad_
             parsed = pd.to_datetime(num.where(~outside), unit="s", utc=True, errors="coerce")
             empty = empty | outside.to_numpy()  # reported already
         elif name == "datetime":
-            parsed = pd.to_datetime(s.where(~empty, None), format=kind[1], utc=True, errors="coerce")
+            parsed = pd.to_datetime(
+                s.where(~empty, None), format=kind[1], utc=True, errors="coerce"
+            )
             outside = (parsed < TS_MIN) | (parsed >= TS_MAX)
             keep = _range_fail(df, path, col, s, outside.to_numpy(), keep, on_bad_rows, bad)
             empty = empty | outside.to_numpy()
@@ -566,44 +690,75 @@ def parse(df: pd.DataFrame, path: Path, spec: dict[str, str | tuple], *, on_bad_
             raise AssertionError(kind)
         invalid = (~empty & pd.isna(parsed).to_numpy()) | (empty & (not optional) & keep)
         if invalid.any():
-            what = (f"one of {', '.join(map(str, kind[1]))}" if name == "choice"
-                    else f"{_KINDS[name]}" + (f" like {kind[1]!r}" if name == "datetime" else ""))
+            what = (
+                f"one of {', '.join(map(str, kind[1]))}"
+                if name == "choice"
+                else f"{_KINDS[name]}" + (f" like {kind[1]!r}" if name == "datetime" else "")
+            )
             if name == "id":
                 first_bad = s.iat[int(np.flatnonzero(invalid)[0])]
-                what = _KINDS["id"] if isinstance(first_bad, str) and '"' in first_bad else _KINDS["str"]
+                what = (
+                    _KINDS["id"]
+                    if isinstance(first_bad, str) and '"' in first_bad
+                    else _KINDS["str"]
+                )
             if on_bad_rows == "error":
                 rows = np.flatnonzero(invalid)
                 first = rows[0]
-                raise SourceError(f"{path} line {df['_line'].iat[first]}: column {col}: {_plain(s.iat[first])!r} is not "
-                                  f"{what}" + (f" ({len(rows)} such rows)" if len(rows) > 1 else ""))
+                raise SourceError(
+                    f"{path} line {df['_line'].iat[first]}: column {col}: {_plain(s.iat[first])!r} is not "
+                    f"{what}" + (f" ({len(rows)} such rows)" if len(rows) > 1 else "")
+                )
             new = invalid & keep  # a row bad in several columns is counted once
             if new.any():
-                bad.add(path, df["_line"].to_numpy()[new],
-                        [f"column {col}: {_plain(v)!r} is not {what}" for v in s[new].iloc[:_EXAMPLES]]
-                        + [""] * max(0, int(new.sum()) - _EXAMPLES))
+                bad.add(
+                    path,
+                    df["_line"].to_numpy()[new],
+                    [f"column {col}: {_plain(v)!r} is not {what}" for v in s[new].iloc[:_EXAMPLES]]
+                    + [""] * max(0, int(new.sum()) - _EXAMPLES),
+                )
             keep &= ~invalid
         out[col] = parsed
     return out[keep].reset_index(drop=True)
 
 
-def _range_fail(df: pd.DataFrame, path: Path, col: str, s: pd.Series, outside: np.ndarray, keep: np.ndarray,
-                on_bad_rows: str, bad: BadRows) -> np.ndarray:
+def _range_fail(
+    df: pd.DataFrame,
+    path: Path,
+    col: str,
+    s: pd.Series,
+    outside: np.ndarray,
+    keep: np.ndarray,
+    on_bad_rows: str,
+    bad: BadRows,
+) -> np.ndarray:
     """Fail on (or count) times outside [1990, 2100); returns ``keep`` without them."""
     if not outside.any():
         return keep
     rows = np.flatnonzero(outside)
     if on_bad_rows == "error":
         more = f" ({len(rows)} such rows)" if len(rows) > 1 else ""
-        raise SourceError(f"{path} line {df['_line'].iat[rows[0]]}: column {col}: {_plain(s.iat[rows[0]])!r} is "
-                          f"{_TS_RANGE}{more}")
+        raise SourceError(
+            f"{path} line {df['_line'].iat[rows[0]]}: column {col}: {_plain(s.iat[rows[0]])!r} is "
+            f"{_TS_RANGE}{more}"
+        )
     new = outside & keep
     if new.any():
         bad.add(path, df["_line"].to_numpy()[new], f"column {col}: a time {_TS_RANGE}")
     return keep & ~outside
 
 
-def check_range(raw: pd.DataFrame, path: Path, col: str, lo: float | None, hi: float | None, on_bad_rows: str,
-                bad: BadRows, *, hi_open: bool = False) -> pd.DataFrame:
+def check_range(
+    raw: pd.DataFrame,
+    path: Path,
+    col: str,
+    lo: float | None,
+    hi: float | None,
+    on_bad_rows: str,
+    bad: BadRows,
+    *,
+    hi_open: bool = False,
+) -> pd.DataFrame:
     """Fail on (or skip and count) rows whose ``col`` is outside [lo, hi] (``hi_open``: [lo, hi))."""
     v = raw[col]
     invalid = np.zeros(len(raw), dtype=bool)
@@ -613,20 +768,33 @@ def check_range(raw: pd.DataFrame, path: Path, col: str, lo: float | None, hi: f
         invalid |= ((v >= hi) if hi_open else (v > hi)).to_numpy()
     lo_s = "" if lo is None else f"{lo:g}"
     hi_s = "" if hi is None else f"{hi:g}"
-    what = ("is negative" if lo == 0 and hi is None
-            else f"is outside [{lo_s}, {hi_s}{')' if hi_open else ']'}")
+    what = (
+        "is negative"
+        if lo == 0 and hi is None
+        else f"is outside [{lo_s}, {hi_s}{')' if hi_open else ']'}"
+    )
     return reject_rows(raw, path, invalid, col, what, on_bad_rows, bad)
 
 
-def check_times(raw: pd.DataFrame, path: Path, col: str, on_bad_rows: str, bad: BadRows) -> pd.DataFrame:
+def check_times(
+    raw: pd.DataFrame, path: Path, col: str, on_bad_rows: str, bad: BadRows
+) -> pd.DataFrame:
     """Fail on (or skip and count) rows whose computed time ``col`` is outside [1990, 2100)."""
     ts = raw[col]
     invalid = (ts.isna() | (ts < TS_MIN) | (ts >= TS_MAX)).to_numpy()
     return reject_rows(raw, path, invalid, col, f"gives a time {_TS_RANGE}", on_bad_rows, bad)
 
 
-def duplicates(raw: pd.DataFrame, path: Path, bad: BadRows, *, key: list[str] | None = None,
-               drop: bool = True, on_bad_rows: str = "error", probe: list[str] | None = None) -> pd.DataFrame:
+def duplicates(
+    raw: pd.DataFrame,
+    path: Path,
+    bad: BadRows,
+    *,
+    key: list[str] | None = None,
+    drop: bool = True,
+    on_bad_rows: str = "error",
+    probe: list[str] | None = None,
+) -> pd.DataFrame:
     """Count exact duplicate rows (all fields equal) in ``bad.duplicates``; drop them when ``drop``.
 
     With ``key``, rows that repeat a key with other values are bad rows (fail, or skip and count).
@@ -656,6 +824,13 @@ def duplicates(raw: pd.DataFrame, path: Path, bad: BadRows, *, key: list[str] | 
     if key:
         repeated = raw.duplicated(key, keep="first").to_numpy()
         named = f" ({', '.join(key)})" if len(key) > 1 else ""
-        raw = reject_rows(raw, path, repeated, key[-1], f"repeats the key{named} of an earlier line with other "
-                          "values", on_bad_rows, bad)
+        raw = reject_rows(
+            raw,
+            path,
+            repeated,
+            key[-1],
+            f"repeats the key{named} of an earlier line with other values",
+            on_bad_rows,
+            bad,
+        )
     return raw

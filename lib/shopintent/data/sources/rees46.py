@@ -46,19 +46,38 @@ from shopintent.data.sources.reading import (
 )
 from shopintent.data.store import ShopData
 
-COLUMNS = ["event_time", "event_type", "product_id", "category_id", "category_code", "brand", "price",
-           "user_id", "user_session"]
+COLUMNS = [
+    "event_time",
+    "event_type",
+    "product_id",
+    "category_id",
+    "category_code",
+    "brand",
+    "price",
+    "user_id",
+    "user_session",
+]
 EVENT_TYPES = ("view", "cart", "purchase", "remove_from_cart")
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S UTC"
-SPEC = {"event_time": ("datetime", TIME_FORMAT), "event_type": ("choice", EVENT_TYPES), "product_id": "id",
-        "category_id": "id", "category_code": "str?", "brand": "str?", "price": "float", "user_id": "id",
-        "user_session": "id?"}
+SPEC = {
+    "event_time": ("datetime", TIME_FORMAT),
+    "event_type": ("choice", EVENT_TYPES),
+    "product_id": "id",
+    "category_id": "id",
+    "category_code": "str?",
+    "brand": "str?",
+    "price": "float",
+    "user_id": "id",
+    "user_session": "id?",
+}
 NO_SESSION_PREFIX = "user-"
 #: the options ``load`` takes besides ``source`` (the command line refuses others)
 OPTIONS = ("on_bad_rows", "session_gap")
 
 
-def load(source: Path, on_bad_rows: str = "error", session_gap: str | pd.Timedelta = DEFAULT_GAP) -> ShopData:
+def load(
+    source: Path, on_bad_rows: str = "error", session_gap: str | pd.Timedelta = DEFAULT_GAP
+) -> ShopData:
     check_on_bad_rows(on_bad_rows)
     session_gap = parse_gap(session_gap)
     bad = BadRows()
@@ -68,31 +87,51 @@ def load(source: Path, on_bad_rows: str = "error", session_gap: str | pd.Timedel
         rows = parse(raw, path, SPEC, on_bad_rows=on_bad_rows, bad=bad)
         rows = check_range(rows, path, "price", 0, None, on_bad_rows, bad)
         # the log may record one action twice: counted, kept
-        rows = duplicates(rows, path, bad, drop=False, probe=["user_id", "event_time", "product_id"])
+        rows = duplicates(
+            rows, path, bad, drop=False, probe=["user_id", "event_time", "product_id"]
+        )
         frames.append(rows.drop(columns="_line"))
     raw = pd.concat(frames, ignore_index=True)
     if raw.empty:
         raise SourceError(f"rees46: no valid rows in {source}")
 
-    events = pd.DataFrame({"user_id": raw["user_id"], "session_id": raw["user_session"], "ts": raw["event_time"],
-                           "event_type": raw["event_type"], "item_id": raw["product_id"],
-                           "price": raw["price"]})
+    events = pd.DataFrame(
+        {
+            "user_id": raw["user_id"],
+            "session_id": raw["user_session"],
+            "ts": raw["event_time"],
+            "event_type": raw["event_type"],
+            "item_id": raw["product_id"],
+            "price": raw["price"],
+        }
+    )
     no_session = events["session_id"].isna()
     if no_session.any():
-        events.loc[no_session, "session_id"] = sessionize(events.loc[no_session], session_gap,
-                                                          prefix=NO_SESSION_PREFIX)
+        events.loc[no_session, "session_id"] = sessionize(
+            events.loc[no_session], session_gap, prefix=NO_SESSION_PREFIX
+        )
     events = events.sort_values(["ts", "session_id"], kind="stable")
 
-    latest = (raw.sort_values("event_time", kind="stable")
-              .groupby("product_id", sort=True)[["category_code", "brand", "price", "category_id"]].last())
-    items = pd.DataFrame({
-        "item_id": latest.index.to_numpy(),
-        "brand": latest["brand"].to_numpy(),
-        "category": latest["category_code"].fillna("cat" + latest["category_id"].astype(str)).to_numpy(),
-        "price": latest["price"].to_numpy(),
-        "category_id": latest["category_id"].to_numpy(),
-    })
-    meta = {"dataset": "rees46", "bad_rows": bad.as_meta(), "session_gap": str(pd.Timedelta(session_gap)),
-            "events_without_session": int(no_session.sum())}
+    latest = (
+        raw.sort_values("event_time", kind="stable")
+        .groupby("product_id", sort=True)[["category_code", "brand", "price", "category_id"]]
+        .last()
+    )
+    items = pd.DataFrame(
+        {
+            "item_id": latest.index.to_numpy(),
+            "brand": latest["brand"].to_numpy(),
+            "category": latest["category_code"]
+            .fillna("cat" + latest["category_id"].astype(str))
+            .to_numpy(),
+            "price": latest["price"].to_numpy(),
+            "category_id": latest["category_id"].to_numpy(),
+        }
+    )
+    meta = {
+        "dataset": "rees46",
+        "bad_rows": bad.as_meta(),
+        "session_gap": str(pd.Timedelta(session_gap)),
+        "events_without_session": int(no_session.sum()),
+    }
     return ShopData.from_tables(events, items, meta=meta)
-

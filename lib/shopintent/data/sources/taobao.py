@@ -32,23 +32,49 @@ FILES = ("UserBehavior.csv", "UserBehavior.csv.gz")
 OPTIONS = ("on_bad_rows", "session_gap")
 
 
-def load(source: Path, on_bad_rows: str = "error", session_gap: str | pd.Timedelta = DEFAULT_GAP) -> ShopData:
+def load(
+    source: Path, on_bad_rows: str = "error", session_gap: str | pd.Timedelta = DEFAULT_GAP
+) -> ShopData:
     check_on_bad_rows(on_bad_rows)
     session_gap = parse_gap(session_gap)
     bad = BadRows()
     source = Path(source)
     path = source if source.is_file() else source_file(source, "taobao", FILES)
     raw = read_csv(path, COLUMNS, header=False, on_bad_rows=on_bad_rows, bad=bad)
-    raw = parse(raw, path, {"user_id": "id", "item_id": "id", "category_id": "id",
-                            "behavior": ("choice", tuple(BEHAVIOUR)), "timestamp": "unix_s"},
-                on_bad_rows=on_bad_rows, bad=bad)
+    raw = parse(
+        raw,
+        path,
+        {
+            "user_id": "id",
+            "item_id": "id",
+            "category_id": "id",
+            "behavior": ("choice", tuple(BEHAVIOUR)),
+            "timestamp": "unix_s",
+        },
+        on_bad_rows=on_bad_rows,
+        bad=bad,
+    )
     # the log may record one action twice: counted, kept
     raw = duplicates(raw, path, bad, drop=False, probe=["user_id", "timestamp", "item_id"])
-    events = pd.DataFrame({"user_id": raw["user_id"], "ts": raw["timestamp"],
-                           "event_type": raw["behavior"].map(BEHAVIOUR), "item_id": raw["item_id"]})
+    events = pd.DataFrame(
+        {
+            "user_id": raw["user_id"],
+            "ts": raw["timestamp"],
+            "event_type": raw["behavior"].map(BEHAVIOUR),
+            "item_id": raw["item_id"],
+        }
+    )
     events["session_id"] = sessionize(events, session_gap)
     events = events.sort_values(["ts", "session_id"], kind="stable")
-    items = (raw.drop_duplicates("item_id")[["item_id", "category_id"]]
-             .assign(category=lambda d: "cat" + d["category_id"].astype(str))[["item_id", "category"]])
-    return ShopData.from_tables(events, items, meta={"dataset": "taobao", "session_gap": str(pd.Timedelta(session_gap)),
-                                                     "bad_rows": bad.as_meta()})
+    items = raw.drop_duplicates("item_id")[["item_id", "category_id"]].assign(
+        category=lambda d: "cat" + d["category_id"].astype(str)
+    )[["item_id", "category"]]
+    return ShopData.from_tables(
+        events,
+        items,
+        meta={
+            "dataset": "taobao",
+            "session_gap": str(pd.Timedelta(session_gap)),
+            "bad_rows": bad.as_meta(),
+        },
+    )

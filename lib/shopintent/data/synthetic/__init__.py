@@ -75,37 +75,77 @@ def generate(profile: str = "default", seed: int = DEFAULT_SEED, progress=None) 
     ev_order = np.lexsort((np.arange(len(log["ts"])), session_rank[log["session"]], log["ts"]))
     s, item, q = log["session"][ev_order], log["item"][ev_order], log["query"][ev_order]
     etype = log["type"][ev_order]
-    events = pd.DataFrame({
-        "user_id": user_ids[sess.user[s]], "session_id": session_ids[s], "ts": _ts(log["ts"][ev_order]),
-        "event_type": etype,
-        "item_id": np.where(item >= 0, item_ids[np.maximum(item, 0)], None),
-        "query_id": np.where(q >= 0, query_ids[np.maximum(q, 0)], None),
-        "price": np.where(item >= 0, cat.items["price"].to_numpy()[np.maximum(item, 0)], np.nan),
-    })
+    events = pd.DataFrame(
+        {
+            "user_id": user_ids[sess.user[s]],
+            "session_id": session_ids[s],
+            "ts": _ts(log["ts"][ev_order]),
+            "event_type": etype,
+            "item_id": np.where(item >= 0, item_ids[np.maximum(item, 0)], None),
+            "query_id": np.where(q >= 0, query_ids[np.maximum(q, 0)], None),
+            "price": np.where(
+                item >= 0, cat.items["price"].to_numpy()[np.maximum(item, 0)], np.nan
+            ),
+        }
+    )
 
     step("reviews")
     purchase_ts = log["end"]  # the purchase is the session's last event; its end is just after it
     rev = make_reviews(sess, users, cat, purchase_ts[sess.purchased], rng(seed, "reviews"), seed)
-    reviews = pd.DataFrame({"review_id": _ids("r", len(rev)), "user_id": user_ids[sess.user[rev["session"]]],
-                            "item_id": item_ids[rev["item"]], "ts": _ts(rev["ts"].to_numpy()),
-                            "rating": rev["rating"], "text": rev["text"], "sentiment": rev["sentiment"]})
+    reviews = pd.DataFrame(
+        {
+            "review_id": _ids("r", len(rev)),
+            "user_id": user_ids[sess.user[rev["session"]]],
+            "item_id": item_ids[rev["item"]],
+            "ts": _ts(rev["ts"].to_numpy()),
+            "rating": rev["rating"],
+            "text": rev["text"],
+            "sentiment": rev["sentiment"],
+        }
+    )
 
     order = np.argsort(session_rank)
-    session_truth = pd.DataFrame({
-        "session_id": session_ids[order], "user_id": user_ids[sess.user[order]],
-        "start": _ts(log["start"][order]), "intent": intent_names(sess.intent[order]),
-        "target_item_id": item_ids[sess.target[order]], "purchase_prob": sess.purchase_prob[order],
-        "complement_item_id": np.where(sess.complement[order] >= 0, item_ids[np.maximum(sess.complement[order], 0)],
-                                       None),
-        "purchased": sess.purchased[order], "latent": sess.latent[order]})
-    user_truth = pd.DataFrame({
-        "user_id": user_ids, "activity": users.activity, "price_position": users.price_pos,
-        "price_sensitivity": users.price_sens, "propensity": users.propensity,
-        "favourite_category": np.array(TOPS)[users.top_pref.argmax(axis=1)]})
+    session_truth = pd.DataFrame(
+        {
+            "session_id": session_ids[order],
+            "user_id": user_ids[sess.user[order]],
+            "start": _ts(log["start"][order]),
+            "intent": intent_names(sess.intent[order]),
+            "target_item_id": item_ids[sess.target[order]],
+            "purchase_prob": sess.purchase_prob[order],
+            "complement_item_id": np.where(
+                sess.complement[order] >= 0, item_ids[np.maximum(sess.complement[order], 0)], None
+            ),
+            "purchased": sess.purchased[order],
+            "latent": sess.latent[order],
+        }
+    )
+    user_truth = pd.DataFrame(
+        {
+            "user_id": user_ids,
+            "activity": users.activity,
+            "price_position": users.price_pos,
+            "price_sensitivity": users.price_sens,
+            "propensity": users.propensity,
+            "favourite_category": np.array(TOPS)[users.top_pref.argmax(axis=1)],
+        }
+    )
 
     step("validate")
     return ShopData.from_tables(
-        events=events, items=cat.items, queries=queries, reviews=reviews,
-        extras={"session_truth": session_truth, "user_truth": user_truth, "item_truth": cat.truth()},
-        meta={"dataset": "synthetic", "profile": profile, "seed": seed, "source": "shopintent.data.synthetic"},
+        events=events,
+        items=cat.items,
+        queries=queries,
+        reviews=reviews,
+        extras={
+            "session_truth": session_truth,
+            "user_truth": user_truth,
+            "item_truth": cat.truth(),
+        },
+        meta={
+            "dataset": "synthetic",
+            "profile": profile,
+            "seed": seed,
+            "source": "shopintent.data.synthetic",
+        },
     )

@@ -19,40 +19,51 @@ import numpy as np
 from shopintent.data.synthetic.catalog import BRAND_NAMES, LEAVES, TOPS, Catalog
 from shopintent.data.synthetic.vocabulary import COMPLEMENTS, INTENTS
 
-INTENT_SHARE = np.array([0.25, 0.35, 0.20, 0.20])       # population mix of INTENTS
-MEAN_VIEWS = np.array([2.0, 8.0, 5.0, 3.0])            # per intent
-MEAN_EXTRA_QUERIES = np.array([0.1, 0.8, 0.8, 0.2])    # Poisson; all but exploratory add 1
-DWELL_MEDIAN_S = np.array([40.0, 25.0, 60.0, 35.0])    # seconds on a product page
-CART_RATE = np.array([0.25, 0.10, 0.20, 0.50])         # Poisson mean of carts at average latents
+INTENT_SHARE = np.array([0.25, 0.35, 0.20, 0.20])  # population mix of INTENTS
+MEAN_VIEWS = np.array([2.0, 8.0, 5.0, 3.0])  # per intent
+MEAN_EXTRA_QUERIES = np.array([0.1, 0.8, 0.8, 0.2])  # Poisson; all but exploratory add 1
+DWELL_MEDIAN_S = np.array([40.0, 25.0, 60.0, 35.0])  # seconds on a product page
+CART_RATE = np.array([0.25, 0.10, 0.20, 0.50])  # Poisson mean of carts at average latents
 #: coefficients of the purchase logit (see purchase_logit)
-BETA = {"intercept": -2.8, "intent": np.array([0.3, -0.9, -0.3, 0.9]), "price_fit": 0.8, "quality": 0.6,
-        "carts": 0.9, "dwell": 0.5, "latent": 0.6, "propensity": 0.5, "noise": 0.8}
+BETA = {
+    "intercept": -2.8,
+    "intent": np.array([0.3, -0.9, -0.3, 0.9]),
+    "price_fit": 0.8,
+    "quality": 0.6,
+    "carts": 0.9,
+    "dwell": 0.5,
+    "latent": 0.6,
+    "propensity": 0.5,
+    "noise": 0.8,
+}
 CANDIDATES = 12  # items a session considers, drawn from the target leaf by popularity
 COMPLEMENT_RATE = 0.35  # share of buyers (of a leaf with complements) who add a complement
 
 
 @dataclass
 class Users:
-    activity: np.ndarray     # relative number of sessions
-    top_pref: np.ndarray     # (n, n_tops) category preference, Dirichlet
-    brand_aff: np.ndarray    # (n, n_brands) brand affinity
-    price_pos: np.ndarray    # preferred price position (budget < 0 < premium)
-    price_sens: np.ndarray   # how much price fit matters
-    propensity: np.ndarray   # conversion propensity (logit scale)
-    intent_mix: np.ndarray   # (n, 4) intent probabilities
+    activity: np.ndarray  # relative number of sessions
+    top_pref: np.ndarray  # (n, n_tops) category preference, Dirichlet
+    brand_aff: np.ndarray  # (n, n_brands) brand affinity
+    price_pos: np.ndarray  # preferred price position (budget < 0 < premium)
+    price_sens: np.ndarray  # how much price fit matters
+    propensity: np.ndarray  # conversion propensity (logit scale)
+    intent_mix: np.ndarray  # (n, 4) intent probabilities
 
     def __len__(self) -> int:
         return len(self.activity)
 
 
 def make_users(n_users: int, rng: np.random.Generator) -> Users:
-    return Users(activity=rng.lognormal(0, 0.9, n_users),
-                 top_pref=rng.dirichlet(np.full(len(TOPS), 0.35), size=n_users),
-                 brand_aff=rng.normal(0, 0.8, (n_users, len(BRAND_NAMES))),
-                 price_pos=rng.normal(0, 1, n_users),
-                 price_sens=rng.lognormal(0, 0.3, n_users),
-                 propensity=rng.normal(0, 0.6, n_users),
-                 intent_mix=rng.dirichlet(8 * INTENT_SHARE, size=n_users))
+    return Users(
+        activity=rng.lognormal(0, 0.9, n_users),
+        top_pref=rng.dirichlet(np.full(len(TOPS), 0.35), size=n_users),
+        brand_aff=rng.normal(0, 0.8, (n_users, len(BRAND_NAMES))),
+        price_pos=rng.normal(0, 1, n_users),
+        price_sens=rng.lognormal(0, 0.3, n_users),
+        propensity=rng.normal(0, 0.6, n_users),
+        intent_mix=rng.dirichlet(8 * INTENT_SHARE, size=n_users),
+    )
 
 
 def expected_events_per_session() -> float:
@@ -65,21 +76,21 @@ class Sessions:
     """One row per session, sorted by user then start time."""
 
     user: np.ndarray
-    intent: np.ndarray        # index into INTENTS
+    intent: np.ndarray  # index into INTENTS
     leaf: np.ndarray
-    candidates: np.ndarray    # (n, CANDIDATES) item indices
-    utility: np.ndarray       # (n, CANDIDATES) the user's utility of each candidate
-    target: np.ndarray        # item index the session is about (bought if it converts)
-    other: np.ndarray         # a competing candidate (what comparisons compare with)
-    latent: np.ndarray        # latent session factor (partly observable)
-    noise: np.ndarray         # unobservable purchase noise
+    candidates: np.ndarray  # (n, CANDIDATES) item indices
+    utility: np.ndarray  # (n, CANDIDATES) the user's utility of each candidate
+    target: np.ndarray  # item index the session is about (bought if it converts)
+    other: np.ndarray  # a competing candidate (what comparisons compare with)
+    latent: np.ndarray  # latent session factor (partly observable)
+    noise: np.ndarray  # unobservable purchase noise
     n_views: np.ndarray
     n_queries: np.ndarray
-    dwell: np.ndarray         # typical seconds per product page
-    carts: np.ndarray         # cart events (a purchase needs at least one)
+    dwell: np.ndarray  # typical seconds per product page
+    carts: np.ndarray  # cart events (a purchase needs at least one)
     purchase_prob: np.ndarray
     purchased: np.ndarray
-    complement: np.ndarray    # item index bought with the target (cross-sell), -1 if none
+    complement: np.ndarray  # item index bought with the target (cross-sell), -1 if none
 
     def __len__(self) -> int:
         return len(self.user)
@@ -91,7 +102,9 @@ def _categorical_rows(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray
     return np.minimum((probs.cumsum(axis=1) < u).sum(axis=1), probs.shape[1] - 1)
 
 
-def _sample_within_leaf(rng: np.random.Generator, cat: Catalog, leaf: np.ndarray, k: int) -> np.ndarray:
+def _sample_within_leaf(
+    rng: np.random.Generator, cat: Catalog, leaf: np.ndarray, k: int
+) -> np.ndarray:
     """(len(leaf), k) items drawn from each row's leaf with probability ∝ popularity."""
     order = np.argsort(cat.leaf, kind="stable")
     cum = np.cumsum(cat.popularity[order])
@@ -110,30 +123,48 @@ def price_fit(users: Users, user: np.ndarray, cat: Catalog, item: np.ndarray) ->
     return -0.5 * (cat.price_pos[item] - users.price_pos[user]) ** 2
 
 
-def purchase_logit(intent, price_fit_term, quality, carts, dwell_z, latent, propensity, noise) -> np.ndarray:
+def purchase_logit(
+    intent, price_fit_term, quality, carts, dwell_z, latent, propensity, noise
+) -> np.ndarray:
     """The generator's true purchase logit; ``price_fit_term`` is price fit × price sensitivity."""
     b = BETA
-    return (b["intercept"] + b["intent"][intent] + b["price_fit"] * price_fit_term + b["quality"] * quality
-            + b["carts"] * np.minimum(carts, 2) + b["dwell"] * dwell_z + b["latent"] * latent
-            + b["propensity"] * propensity + b["noise"] * noise)
+    return (
+        b["intercept"]
+        + b["intent"][intent]
+        + b["price_fit"] * price_fit_term
+        + b["quality"] * quality
+        + b["carts"] * np.minimum(carts, 2)
+        + b["dwell"] * dwell_z
+        + b["latent"] * latent
+        + b["propensity"] * propensity
+        + b["noise"] * noise
+    )
 
 
-def make_sessions(n_sessions: int, users: Users, cat: Catalog, rng: np.random.Generator) -> Sessions:
+def make_sessions(
+    n_sessions: int, users: Users, cat: Catalog, rng: np.random.Generator
+) -> Sessions:
     user = np.sort(rng.choice(len(users), size=n_sessions, p=users.activity / users.activity.sum()))
     intent = _categorical_rows(rng, users.intent_mix[user])
     top = _categorical_rows(rng, users.top_pref[user])
     leaf = _leaf_within_top(rng, cat, top)
 
     cand = _sample_within_leaf(rng, cat, leaf, CANDIDATES)
-    util = (users.brand_aff[user[:, None], cat.brand[cand]]
-            + users.price_sens[user, None] * price_fit(users, user[:, None], cat, cand)
-            + 0.5 * cat.quality[cand])
+    util = (
+        users.brand_aff[user[:, None], cat.brand[cand]]
+        + users.price_sens[user, None] * price_fit(users, user[:, None], cat, cand)
+        + 0.5 * cat.quality[cand]
+    )
     noisy = util + rng.gumbel(size=util.shape)
     rows = np.arange(n_sessions)
     best = noisy.argmax(axis=1)
     target = cand[rows, best]
     # The competitor: the next best candidate, preferring another brand.
-    rival = noisy - 100.0 * (cand == target[:, None]) - 5.0 * (cat.brand[cand] == cat.brand[target][:, None])
+    rival = (
+        noisy
+        - 100.0 * (cand == target[:, None])
+        - 5.0 * (cat.brand[cand] == cat.brand[target][:, None])
+    )
     other = cand[rows, rival.argmax(axis=1)]
 
     latent = rng.normal(0, 1, n_sessions)
@@ -150,32 +181,63 @@ def make_sessions(n_sessions: int, users: Users, cat: Catalog, rng: np.random.Ge
     prop = users.propensity[user]
     cart_mean = CART_RATE[intent] * np.exp(0.5 * latent + 0.3 * q + 0.3 * fit + 0.4 * prop)
     carts = np.minimum(rng.poisson(cart_mean), n_views)
-    p = (carts > 0) / (1 + np.exp(-purchase_logit(intent, fit, q, carts, dwell_z, latent, prop, noise)))
+    p = (carts > 0) / (
+        1 + np.exp(-purchase_logit(intent, fit, q, carts, dwell_z, latent, prop, noise))
+    )
     purchased = rng.random(n_sessions) < p
     complement = _complements(rng, users, cat, user, leaf, purchased)
-    return Sessions(user=user, intent=intent, leaf=leaf, candidates=cand, utility=util, target=target,
-                    other=other, latent=latent, noise=noise, n_views=n_views, n_queries=n_queries,
-                    dwell=dwell, carts=carts, purchase_prob=p, purchased=purchased, complement=complement)
+    return Sessions(
+        user=user,
+        intent=intent,
+        leaf=leaf,
+        candidates=cand,
+        utility=util,
+        target=target,
+        other=other,
+        latent=latent,
+        noise=noise,
+        n_views=n_views,
+        n_queries=n_queries,
+        dwell=dwell,
+        carts=carts,
+        purchase_prob=p,
+        purchased=purchased,
+        complement=complement,
+    )
 
 
-def _complements(rng: np.random.Generator, users: Users, cat: Catalog, user: np.ndarray, leaf: np.ndarray,
-                 purchased: np.ndarray) -> np.ndarray:
+def _complements(
+    rng: np.random.Generator,
+    users: Users,
+    cat: Catalog,
+    user: np.ndarray,
+    leaf: np.ndarray,
+    purchased: np.ndarray,
+) -> np.ndarray:
     """A complementary item for some buyers: a leaf from COMPLEMENTS, the item the user likes best
     among popular ones there (brand affinity carries over, so brands co-occur in baskets)."""
     out = np.full(len(leaf), -1, dtype=np.int64)
     names = [name for _, name in LEAVES]
-    options = [[names.index(c) for c in COMPLEMENTS.get(name, ()) if (cat.leaf == names.index(c)).any()]
-               for name in names]
+    options = [
+        [names.index(c) for c in COMPLEMENTS.get(name, ()) if (cat.leaf == names.index(c)).any()]
+        for name in names
+    ]
     has = np.array([len(o) > 0 for o in options])
     chosen = np.flatnonzero(purchased & has[leaf] & (rng.random(len(leaf)) < COMPLEMENT_RATE))
     if len(chosen) == 0:
         return out
     pick = rng.random(len(chosen))
-    comp_leaf = np.array([options[lf][int(u * len(options[lf]))] for lf, u in zip(leaf[chosen], pick, strict=True)])
+    comp_leaf = np.array(
+        [options[lf][int(u * len(options[lf]))] for lf, u in zip(leaf[chosen], pick, strict=True)]
+    )
     cand = _sample_within_leaf(rng, cat, comp_leaf, CANDIDATES)
     u = user[chosen][:, None]
-    util = (users.brand_aff[u, cat.brand[cand]] + users.price_sens[u[:, 0], None] * price_fit(users, u, cat, cand)
-            + 0.5 * cat.quality[cand] + rng.gumbel(size=cand.shape))
+    util = (
+        users.brand_aff[u, cat.brand[cand]]
+        + users.price_sens[u[:, 0], None] * price_fit(users, u, cat, cand)
+        + 0.5 * cat.quality[cand]
+        + rng.gumbel(size=cand.shape)
+    )
     out[chosen] = cand[np.arange(len(chosen)), util.argmax(axis=1)]
     return out
 

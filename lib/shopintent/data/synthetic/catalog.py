@@ -22,7 +22,9 @@ from shopintent.data.synthetic.vocabulary import (
     TIERS,
 )
 
-LEAVES: list[tuple[str, str]] = [(top, leaf) for top, leaves in CATEGORY_TREE.items() for leaf in leaves]
+LEAVES: list[tuple[str, str]] = [
+    (top, leaf) for top, leaves in CATEGORY_TREE.items() for leaf in leaves
+]
 TOPS: list[str] = list(CATEGORY_TREE)
 BRAND_NAMES: list[str] = sorted({b for bs in BRANDS.values() for b in bs})
 
@@ -32,25 +34,33 @@ class Catalog:
     """Items plus the latent arrays (aligned with ``items`` rows) that the behaviour model uses."""
 
     items: pd.DataFrame
-    leaf: np.ndarray        # index into LEAVES
-    brand: np.ndarray       # index into BRAND_NAMES
-    quality: np.ndarray     # latent quality, ~N(0, 0.6)
+    leaf: np.ndarray  # index into LEAVES
+    brand: np.ndarray  # index into BRAND_NAMES
+    quality: np.ndarray  # latent quality, ~N(0, 0.6)
     popularity: np.ndarray  # Zipf-like sampling weight, sums to 1
-    price_pos: np.ndarray   # standardised log price within the leaf (budget < 0 < premium)
+    price_pos: np.ndarray  # standardised log price within the leaf (budget < 0 < premium)
 
     @property
     def top(self) -> np.ndarray:
         return np.array([TOPS.index(LEAVES[i][0]) for i in range(len(LEAVES))])[self.leaf]
 
     def truth(self) -> pd.DataFrame:
-        return pd.DataFrame({"item_id": self.items["item_id"], "quality": self.quality,
-                             "popularity": self.popularity, "price_position": self.price_pos})
+        return pd.DataFrame(
+            {
+                "item_id": self.items["item_id"],
+                "quality": self.quality,
+                "popularity": self.popularity,
+                "price_position": self.price_pos,
+            }
+        )
 
 
 def make_catalog(n_items: int, rng: np.random.Generator) -> Catalog:
     """``n_items`` items: ~1.8 variants per model, leaf sizes uneven, a long popularity tail."""
     brand_tier = rng.choice(list(TIERS), size=len(BRAND_NAMES), p=[0.35, 0.4, 0.25])
-    brand_quality = np.array([TIERS[t][1] for t in brand_tier]) + rng.normal(0, 0.3, len(BRAND_NAMES))
+    brand_quality = np.array([TIERS[t][1] for t in brand_tier]) + rng.normal(
+        0, 0.3, len(BRAND_NAMES)
+    )
     brand_weight = rng.lognormal(0, 0.6, len(BRAND_NAMES))
     leaf_weight = rng.dirichlet(np.full(len(LEAVES), 4.0))
 
@@ -73,18 +83,27 @@ def make_catalog(n_items: int, rng: np.random.Generator) -> Catalog:
         base = {a: str(rng.choice(ATTRIBUTE_VALUES[a])) for a in attr_names}
         n_variants = 1 + rng.binomial(2, 0.4)
         vary = attr_names[0]
-        variant_values = rng.choice(ATTRIBUTE_VALUES[vary], size=min(n_variants, len(ATTRIBUTE_VALUES[vary])),
-                                    replace=False)
+        variant_values = rng.choice(
+            ATTRIBUTE_VALUES[vary], size=min(n_variants, len(ATTRIBUTE_VALUES[vary])), replace=False
+        )
         for value in variant_values:
             if len(rows) >= n_items:
                 break
             attrs = {**base, vary: str(value)}
             price = _shop_price(model_price * rng.lognormal(0, 0.03))
-            rows.append({"title": text.item_title(brand, model, nouns[0], attrs),
-                         "brand": brand, "category": f"{top}.{leaf}", "price": price,
-                         "attributes": attrs, "model": model,
-                         "description": text.item_description(rng, brand, model, nouns[0], attrs,
-                                                              brand_tier[bi], model_quality)})
+            rows.append(
+                {
+                    "title": text.item_title(brand, model, nouns[0], attrs),
+                    "brand": brand,
+                    "category": f"{top}.{leaf}",
+                    "price": price,
+                    "attributes": attrs,
+                    "model": model,
+                    "description": text.item_description(
+                        rng, brand, model, nouns[0], attrs, brand_tier[bi], model_quality
+                    ),
+                }
+            )
             leaf_idx.append(li)
             brand_idx.append(bi)
             quality.append(model_quality)
@@ -92,17 +111,26 @@ def make_catalog(n_items: int, rng: np.random.Generator) -> Catalog:
     items = pd.DataFrame(rows)
     width = len(str(n_items))
     items.insert(0, "item_id", [f"i{i:0{width}d}" for i in range(1, n_items + 1)])
-    items = items[["item_id", "title", "brand", "category", "price", "attributes", "description", "model"]]
+    items = items[
+        ["item_id", "title", "brand", "category", "price", "attributes", "description", "model"]
+    ]
     leaf_arr, quality_arr = np.array(leaf_idx), np.array(quality)
-    return Catalog(items=items, leaf=leaf_arr, brand=np.array(brand_idx), quality=quality_arr,
-                   popularity=_zipf_popularity(rng, quality_arr),
-                   price_pos=_price_position(items["price"].to_numpy(), leaf_arr))
+    return Catalog(
+        items=items,
+        leaf=leaf_arr,
+        brand=np.array(brand_idx),
+        quality=quality_arr,
+        popularity=_zipf_popularity(rng, quality_arr),
+        price_pos=_price_position(items["price"].to_numpy(), leaf_arr),
+    )
 
 
 def _model_name(rng: np.random.Generator, brand: str, taken: set[tuple[str, str]]) -> str:
     while True:
         series = str(rng.choice(MODEL_SERIES))
-        number = int(rng.choice([rng.integers(1, 10), rng.integers(10, 100) * 10, rng.integers(2, 20)]))
+        number = int(
+            rng.choice([rng.integers(1, 10), rng.integers(10, 100) * 10, rng.integers(2, 20)])
+        )
         joiner = "" if len(series) <= 2 else " "
         suffix = str(rng.choice(MODEL_SUFFIXES))
         name = f"{series}{joiner}{number}" + (f" {suffix}" if suffix else "")

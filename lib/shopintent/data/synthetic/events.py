@@ -21,14 +21,40 @@ from shopintent.data.synthetic.vocabulary import CATEGORY_TREE, INTENTS
 
 START = pd.Timestamp("2025-01-06", tz="UTC")  # a Monday
 #: relative traffic by hour of day (UTC, shop time) and by weekday (Mon..Sun)
-HOURLY = np.array([1, .6, .4, .3, .3, .4, .8, 1.5, 2.2, 2.6, 2.8, 3, 3.4, 3.2, 2.8, 2.7, 2.8, 3.1,
-                   3.6, 4.3, 4.8, 4.4, 3.2, 1.8])
+HOURLY = np.array(
+    [
+        1,
+        0.6,
+        0.4,
+        0.3,
+        0.3,
+        0.4,
+        0.8,
+        1.5,
+        2.2,
+        2.6,
+        2.8,
+        3,
+        3.4,
+        3.2,
+        2.8,
+        2.7,
+        2.8,
+        3.1,
+        3.6,
+        4.3,
+        4.8,
+        4.4,
+        3.2,
+        1.8,
+    ]
+)
 WEEKLY = np.array([0.95, 0.9, 0.9, 0.95, 1.0, 1.2, 1.15])
-REVISIT = np.array([0.5, 0.1, 0.25, 0.4])    # share of extra views that go back to the target
-COMPARE_SET = np.array([12, 12, 3, 6])        # candidates a session's other views come from
+REVISIT = np.array([0.5, 0.1, 0.25, 0.4])  # share of extra views that go back to the target
+COMPARE_SET = np.array([12, 12, 3, 6])  # candidates a session's other views come from
 TEMPERATURE = np.array([0.7, 1.6, 0.7, 0.8])
-DISTRACTION = 0.07                            # views of an unrelated popular item
-SESSION_GAP_S = 1800                          # a user's sessions are at least 30 minutes apart
+DISTRACTION = 0.07  # views of an unrelated popular item
+SESSION_GAP_S = 1800  # a user's sessions are at least 30 minutes apart
 TYPO_RATE = 0.12
 
 
@@ -61,12 +87,16 @@ def _within(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return owner, np.arange(counts.sum()) - offsets[owner]
 
 
-def lay_out(sess: Sessions, users: Users, cat: Catalog, days: int, rng: np.random.Generator) -> dict:
+def lay_out(
+    sess: Sessions, users: Users, cat: Catalog, days: int, rng: np.random.Generator
+) -> dict:
     """The events table (as arrays, sorted by time) plus per-session start/end seconds."""
     # Views and the items they show.
     vs, vk = _within(sess.n_views)
     intent = sess.intent[vs]
-    target_pos = np.where(sess.intent == 0, 0, (rng.random(len(sess)) * sess.n_views).astype(np.int64))
+    target_pos = np.where(
+        sess.intent == 0, 0, (rng.random(len(sess)) * sess.n_views).astype(np.int64)
+    )
     util = sess.utility[vs] / TEMPERATURE[intent][:, None]
     rank_in_session = np.argsort(np.argsort(-sess.utility, axis=1), axis=1)[vs]
     util = np.where(rank_in_session < COMPARE_SET[intent][:, None], util, -np.inf)
@@ -93,17 +123,40 @@ def lay_out(sess: Sessions, users: Users, cat: Catalog, days: int, rng: np.rando
     n_extra = len(extra)
     big = 10**6
     ev_session = np.concatenate([qs, vs, vs[carted], extra, extra, bought, extra])
-    ev_type = np.concatenate([np.full(len(qs), "search"), np.full(len(vs), "view"), np.full(carted.sum(), "cart"),
-                              np.full(n_extra, "view"), np.full(n_extra, "cart"), np.full(len(bought), "purchase"),
-                              np.full(n_extra, "purchase")])
+    ev_type = np.concatenate(
+        [
+            np.full(len(qs), "search"),
+            np.full(len(vs), "view"),
+            np.full(carted.sum(), "cart"),
+            np.full(n_extra, "view"),
+            np.full(n_extra, "cart"),
+            np.full(len(bought), "purchase"),
+            np.full(n_extra, "purchase"),
+        ]
+    )
     comp = sess.complement[extra]
-    ev_item = np.concatenate([np.full(len(qs), -1), item, item[carted], comp, comp, sess.target[bought], comp])
-    ev_block = np.concatenate([qk, block, block[carted], np.full(2 * n_extra + len(bought) + n_extra, big)])
-    ev_sub = np.concatenate([np.full(len(qs), -1.0), vk, vk[carted] + 0.5, np.ones(n_extra), np.full(n_extra, 1.5),
-                             np.zeros(len(bought)), np.full(n_extra, 2.0)])
+    ev_item = np.concatenate(
+        [np.full(len(qs), -1), item, item[carted], comp, comp, sess.target[bought], comp]
+    )
+    ev_block = np.concatenate(
+        [qk, block, block[carted], np.full(2 * n_extra + len(bought) + n_extra, big)]
+    )
+    ev_sub = np.concatenate(
+        [
+            np.full(len(qs), -1.0),
+            vk,
+            vk[carted] + 0.5,
+            np.ones(n_extra),
+            np.full(n_extra, 1.5),
+            np.zeros(len(bought)),
+            np.full(n_extra, 2.0),
+        ]
+    )
     ev_query = np.concatenate([np.arange(len(qs)), np.full(len(ev_session) - len(qs), -1)])
     order = np.lexsort((ev_sub, ev_block, ev_session))
-    ev_session, ev_type, ev_item, ev_query = (a[order] for a in (ev_session, ev_type, ev_item, ev_query))
+    ev_session, ev_type, ev_item, ev_query = (
+        a[order] for a in (ev_session, ev_type, ev_item, ev_query)
+    )
 
     # Time spent on each event; the next event starts after it.
     scale = {"search": (0.3, 0.5), "view": (1.0, 0.6), "cart": (0.25, 0.4), "purchase": (3.0, 0.3)}
@@ -117,11 +170,21 @@ def lay_out(sess: Sessions, users: Users, cat: Catalog, days: int, rng: np.rando
     offset = np.cumsum(duration) - duration
     first_offset = offset[np.searchsorted(ev_session, np.arange(len(sess)))]
     ev_ts = start[ev_session] + offset - first_offset[ev_session]
-    return {"session": ev_session, "type": ev_type, "item": ev_item, "query": ev_query, "ts": ev_ts,
-            "query_session": qs, "start": start, "end": start + per_session}
+    return {
+        "session": ev_session,
+        "type": ev_type,
+        "item": ev_item,
+        "query": ev_query,
+        "ts": ev_ts,
+        "query_session": qs,
+        "start": start,
+        "end": start + per_session,
+    }
 
 
-def make_queries(sess: Sessions, cat: Catalog, query_session: np.ndarray, seed: int) -> pd.DataFrame:
+def make_queries(
+    sess: Sessions, cat: Catalog, query_session: np.ndarray, seed: int
+) -> pd.DataFrame:
     """One query per search event: text, the session's intent, entity spans, typo flag."""
     r = random.Random(seed)
     items = cat.items
@@ -130,29 +193,52 @@ def make_queries(sess: Sessions, cat: Catalog, query_session: np.ndarray, seed: 
     nouns = [CATEGORY_TREE[top][leaf][0] for top, leaf in LEAVES]
 
     def describe(i: int) -> dict:
-        return {"brand": brands[i], "model": models[i], "nouns": nouns[cat.leaf[i]],
-                "attrs": list(attrs[i].values()), "price": prices[i]}
+        return {
+            "brand": brands[i],
+            "model": models[i],
+            "nouns": nouns[cat.leaf[i]],
+            "attrs": list(attrs[i].values()),
+            "price": prices[i],
+        }
 
     texts, entities, typos = [], [], []
     for s in query_session.tolist():
         intent = INTENTS[sess.intent[s]]
-        t, e, typo = text.compose_query(r, intent, describe(sess.target[s]), describe(sess.other[s]), TYPO_RATE)
+        t, e, typo = text.compose_query(
+            r, intent, describe(sess.target[s]), describe(sess.other[s]), TYPO_RATE
+        )
         texts.append(t)
         entities.append(e)
         typos.append(typo)
-    return pd.DataFrame({"text": texts, "intent": np.array(INTENTS)[sess.intent[query_session]],
-                         "entities": entities, "has_typo": typos})
+    return pd.DataFrame(
+        {
+            "text": texts,
+            "intent": np.array(INTENTS)[sess.intent[query_session]],
+            "entities": entities,
+            "has_typo": typos,
+        }
+    )
 
 
-def make_reviews(sess: Sessions, users: Users, cat: Catalog, purchase_ts: np.ndarray,
-                 rng: np.random.Generator, seed: int) -> pd.DataFrame:
+def make_reviews(
+    sess: Sessions,
+    users: Users,
+    cat: Catalog,
+    purchase_ts: np.ndarray,
+    rng: np.random.Generator,
+    seed: int,
+) -> pd.DataFrame:
     """Reviews of about a third of purchases; the rating follows quality and price fit."""
     bought = np.flatnonzero(sess.purchased)
-    writes = rng.random(len(bought)) < 1 / (1 + np.exp(0.7 - 0.4 * users.propensity[sess.user[bought]]))
+    writes = rng.random(len(bought)) < 1 / (
+        1 + np.exp(0.7 - 0.4 * users.propensity[sess.user[bought]])
+    )
     s = bought[writes]
     item = sess.target[s]
     fit = -0.5 * (cat.price_pos[item] - users.price_pos[sess.user[s]]) ** 2
-    rating = np.clip(np.rint(3.6 + 1.1 * cat.quality[item] + 0.5 * fit + rng.normal(0, 1.1, len(s))), 1, 5)
+    rating = np.clip(
+        np.rint(3.6 + 1.1 * cat.quality[item] + 0.5 * fit + rng.normal(0, 1.1, len(s))), 1, 5
+    )
     rating = rating.astype(np.int64)
     sentiment = text.sentiment_of(rating)
     delay = 86400 * (1 + rng.exponential(4.0, len(s)))
@@ -160,7 +246,18 @@ def make_reviews(sess: Sessions, users: Users, cat: Catalog, purchase_ts: np.nda
     texts = []
     for i, sent in zip(item.tolist(), sentiment.tolist(), strict=True):
         top, leaf = LEAVES[cat.leaf[i]]
-        texts.append(text.review_text(r, sent, top, CATEGORY_TREE[top][leaf][0][0], cat.items["brand"].iat[i]))
-    return pd.DataFrame({"session": s, "item": item, "ts": purchase_ts[writes] + delay.astype(np.int64),
-                         "rating": rating, "text": texts, "sentiment": sentiment})
-
+        texts.append(
+            text.review_text(
+                r, sent, top, CATEGORY_TREE[top][leaf][0][0], cat.items["brand"].iat[i]
+            )
+        )
+    return pd.DataFrame(
+        {
+            "session": s,
+            "item": item,
+            "ts": purchase_ts[writes] + delay.astype(np.int64),
+            "rating": rating,
+            "text": texts,
+            "sentiment": sentiment,
+        }
+    )

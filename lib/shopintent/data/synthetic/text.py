@@ -13,52 +13,134 @@ import random
 
 import numpy as np
 
-_SLOT_LABEL = {"brand": "brand", "brand2": "brand", "model": "model", "model2": "model",
-               "noun": "category", "attr": "attribute", "attr2": "attribute", "price": None, "use": None}
+_SLOT_LABEL = {
+    "brand": "brand",
+    "brand2": "brand",
+    "model": "model",
+    "model2": "model",
+    "noun": "category",
+    "attr": "attribute",
+    "attr2": "attribute",
+    "price": None,
+    "use": None,
+}
 
 QUERY_TEMPLATES: dict[str, tuple[str, ...]] = {
-    "navigational": ("{brand} {model}", "{brand} {model}", "{model}", "{brand} {model} {noun}",
-                     "{model} {brand}", "{brand} {model} {attr}", "{brand} {noun} {model}",
-                     "buy {brand} {model}", "{model} {noun}"),
-    "exploratory": ("{noun}", "{attr} {noun}", "{noun} {attr}", "best {noun}", "{brand} {noun}",
-                    "{noun} for {use}", "new {noun}", "{attr} {noun} {attr2}", "{noun} ideas",
-                    "{attr} {noun} for {use}"),
-    "comparison": ("{brand} vs {brand2} {noun}", "{brand} {model} vs {brand2} {model2}",
-                   "{model} or {model2}", "{brand} or {brand2}", "compare {noun}", "{noun} comparison",
-                   "which {noun} is better", "{brand} {model} vs {model2}", "best {attr} {noun}",
-                   "{brand} {noun} reviews", "best {noun}"),
-    "purchase_ready": ("cheap {noun}", "{brand} {model} deal", "{noun} sale", "buy {brand} {model}",
-                       "{brand} {noun} discount", "{noun} under {price}", "best price {brand} {model}",
-                       "{model} coupon", "{brand} {model} in stock", "{attr} {noun} on sale",
-                       "cheap {brand} {noun}", "best {noun} under {price}"),
+    "navigational": (
+        "{brand} {model}",
+        "{brand} {model}",
+        "{model}",
+        "{brand} {model} {noun}",
+        "{model} {brand}",
+        "{brand} {model} {attr}",
+        "{brand} {noun} {model}",
+        "buy {brand} {model}",
+        "{model} {noun}",
+    ),
+    "exploratory": (
+        "{noun}",
+        "{attr} {noun}",
+        "{noun} {attr}",
+        "best {noun}",
+        "{brand} {noun}",
+        "{noun} for {use}",
+        "new {noun}",
+        "{attr} {noun} {attr2}",
+        "{noun} ideas",
+        "{attr} {noun} for {use}",
+    ),
+    "comparison": (
+        "{brand} vs {brand2} {noun}",
+        "{brand} {model} vs {brand2} {model2}",
+        "{model} or {model2}",
+        "{brand} or {brand2}",
+        "compare {noun}",
+        "{noun} comparison",
+        "which {noun} is better",
+        "{brand} {model} vs {model2}",
+        "best {attr} {noun}",
+        "{brand} {noun} reviews",
+        "best {noun}",
+    ),
+    "purchase_ready": (
+        "cheap {noun}",
+        "{brand} {model} deal",
+        "{noun} sale",
+        "buy {brand} {model}",
+        "{brand} {noun} discount",
+        "{noun} under {price}",
+        "best price {brand} {model}",
+        "{model} coupon",
+        "{brand} {model} in stock",
+        "{attr} {noun} on sale",
+        "cheap {brand} {noun}",
+        "best {noun} under {price}",
+    ),
 }
 USES = ("home", "office", "kids", "travel", "gift", "students", "beginners", "small spaces")
 
-TIER_WORDS = {"budget": ("affordable", "everyday", "great-value"), "mid": ("reliable", "versatile", "popular"),
-              "premium": ("premium", "flagship", "high-end")}
-ASPECTS = {"electronics": ("battery", "screen", "sound", "charger"),
-           "appliances": ("noise level", "power", "build", "cleaning"),
-           "fashion": ("fit", "fabric", "stitching", "colour"),
-           "home": ("comfort", "assembly", "finish", "size"),
-           "beauty": ("scent", "texture", "packaging", "result"),
-           "sports": ("grip", "durability", "weight", "comfort"),
-           "toys": ("pieces", "instructions", "fun factor", "box"),
-           "grocery": ("taste", "freshness", "aroma", "packaging"),
-           "garden": ("motor", "assembly", "durability", "size"),
-           "auto": ("fit", "grip", "installation", "durability")}
-REVIEW_OPENERS = {
-    "positive": ("Love it", "Works perfectly", "Great value for money", "Excellent quality",
-                 "Exactly as described", "Highly recommend", "Very happy with this purchase",
-                 "Not bad at all, really", "Could not be happier", "Five stars"),
-    "neutral": ("It's okay", "Does the job", "Average quality", "Fine for the price", "Nothing special",
-                "Mixed feelings", "As expected, no more", "Decent but not great"),
-    "negative": ("Stopped working after a week", "Poor quality", "Waste of money", "Not worth the price",
-                 "Would not recommend", "Arrived damaged", "Very disappointed", "Returned it",
-                 "Not great, honestly", "Cheaply made"),
+TIER_WORDS = {
+    "budget": ("affordable", "everyday", "great-value"),
+    "mid": ("reliable", "versatile", "popular"),
+    "premium": ("premium", "flagship", "high-end"),
 }
-ASPECT_SENTENCES = {"positive": ("The {a} is great.", "The {a} is better than I expected.", "Really impressed by the {a}."),
-                    "neutral": ("The {a} is fine.", "The {a} is average.", "The {a} could be better."),
-                    "negative": ("The {a} is terrible.", "The {a} broke quickly.", "Not happy with the {a}.")}
+ASPECTS = {
+    "electronics": ("battery", "screen", "sound", "charger"),
+    "appliances": ("noise level", "power", "build", "cleaning"),
+    "fashion": ("fit", "fabric", "stitching", "colour"),
+    "home": ("comfort", "assembly", "finish", "size"),
+    "beauty": ("scent", "texture", "packaging", "result"),
+    "sports": ("grip", "durability", "weight", "comfort"),
+    "toys": ("pieces", "instructions", "fun factor", "box"),
+    "grocery": ("taste", "freshness", "aroma", "packaging"),
+    "garden": ("motor", "assembly", "durability", "size"),
+    "auto": ("fit", "grip", "installation", "durability"),
+}
+REVIEW_OPENERS = {
+    "positive": (
+        "Love it",
+        "Works perfectly",
+        "Great value for money",
+        "Excellent quality",
+        "Exactly as described",
+        "Highly recommend",
+        "Very happy with this purchase",
+        "Not bad at all, really",
+        "Could not be happier",
+        "Five stars",
+    ),
+    "neutral": (
+        "It's okay",
+        "Does the job",
+        "Average quality",
+        "Fine for the price",
+        "Nothing special",
+        "Mixed feelings",
+        "As expected, no more",
+        "Decent but not great",
+    ),
+    "negative": (
+        "Stopped working after a week",
+        "Poor quality",
+        "Waste of money",
+        "Not worth the price",
+        "Would not recommend",
+        "Arrived damaged",
+        "Very disappointed",
+        "Returned it",
+        "Not great, honestly",
+        "Cheaply made",
+    ),
+}
+ASPECT_SENTENCES = {
+    "positive": (
+        "The {a} is great.",
+        "The {a} is better than I expected.",
+        "Really impressed by the {a}.",
+    ),
+    "neutral": ("The {a} is fine.", "The {a} is average.", "The {a} could be better."),
+    "negative": ("The {a} is terrible.", "The {a} broke quickly.", "Not happy with the {a}."),
+}
 
 
 def item_title(brand: str, model: str, noun: str, attrs: dict[str, str]) -> str:
@@ -66,13 +148,19 @@ def item_title(brand: str, model: str, noun: str, attrs: dict[str, str]) -> str:
     return f"{brand} {model} {noun.title()}" + (f", {values}" if values else "")
 
 
-def item_description(rng: np.random.Generator, brand: str, model: str, noun: str, attrs: dict[str, str],
-                     tier: str, quality: float) -> str:
+def item_description(
+    rng: np.random.Generator,
+    brand: str,
+    model: str,
+    noun: str,
+    attrs: dict[str, str],
+    tier: str,
+    quality: float,
+) -> str:
     word = str(rng.choice(TIER_WORDS[tier]))
     specs = "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in attrs.items())
     build = "built to last" if quality + rng.normal(0, 0.5) > 0.3 else "designed for everyday use"
-    return (f"The {brand} {model} is a {word} {noun}, {build}. {specs}. "
-            f"Free returns within 30 days.")
+    return f"The {brand} {model} is a {word} {noun}, {build}. {specs}. Free returns within 30 days."
 
 
 def _typo(word: str, r: random.Random) -> str:
@@ -80,16 +168,21 @@ def _typo(word: str, r: random.Random) -> str:
     i = r.randrange(1, len(word) - 1)
     op = r.randrange(4)
     if op == 0:
-        return word[:i] + word[i + 1:]
+        return word[:i] + word[i + 1 :]
     if op == 1:
-        return word[:i] + word[i + 1] + word[i] + word[i + 2:]
+        return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
     if op == 2:
         return word[:i] + word[i] + word[i:]
-    return word[:i] + r.choice("aeiourstnl") + word[i + 1:]
+    return word[:i] + r.choice("aeiourstnl") + word[i + 1 :]
 
 
-def compose_query(r: random.Random, intent: str, target: dict, other: dict | None, typo_rate: float,
-                  ) -> tuple[str, list[dict], bool]:
+def compose_query(
+    r: random.Random,
+    intent: str,
+    target: dict,
+    other: dict | None,
+    typo_rate: float,
+) -> tuple[str, list[dict], bool]:
     """One query for ``intent`` about ``target`` (and ``other`` for comparisons).
 
     ``target``/``other`` carry brand, model, nouns, attrs (list of values), price.
@@ -98,10 +191,17 @@ def compose_query(r: random.Random, intent: str, target: dict, other: dict | Non
     template = r.choice(QUERY_TEMPLATES[intent])
     other = other or target
     attrs = target["attrs"] or [""]
-    values = {"brand": target["brand"], "model": target["model"], "brand2": other["brand"],
-              "model2": other["model"], "attr": r.choice(attrs), "attr2": r.choice(attrs),
-              "noun": target["nouns"][0] if r.random() < 0.5 else r.choice(target["nouns"]),
-              "price": _round_price_up(target["price"]), "use": r.choice(USES)}
+    values = {
+        "brand": target["brand"],
+        "model": target["model"],
+        "brand2": other["brand"],
+        "model2": other["model"],
+        "attr": r.choice(attrs),
+        "attr2": r.choice(attrs),
+        "noun": target["nouns"][0] if r.random() < 0.5 else r.choice(target["nouns"]),
+        "price": _round_price_up(target["price"]),
+        "use": r.choice(USES),
+    }
     pieces: list[tuple[str, str | None]] = []
     for token in template.split():
         if token.startswith("{"):
@@ -115,8 +215,13 @@ def compose_query(r: random.Random, intent: str, target: dict, other: dict | Non
         pieces = [(p.lower(), lab) for p, lab in pieces]
     typo = False
     if r.random() < typo_rate:
-        spots = [(i, j) for i, (p, lab) in enumerate(pieces) if lab
-                 for j, w in enumerate(p.split(" ")) if len(w) >= 4 and w.isalpha()]
+        spots = [
+            (i, j)
+            for i, (p, lab) in enumerate(pieces)
+            if lab
+            for j, w in enumerate(p.split(" "))
+            if len(w) >= 4 and w.isalpha()
+        ]
         if spots:
             i, j = r.choice(spots)
             words = pieces[i][0].split(" ")
@@ -151,9 +256,17 @@ def review_text(r: random.Random, sentiment: str, top: str, noun: str, brand: st
     aspects = ASPECTS[top]
     parts = [r.choice(REVIEW_OPENERS[sentiment]) + "."]
     if r.random() < 0.4:
-        parts.append(f"Bought this {brand} {noun} {r.choice(('last month', 'as a gift', 'to replace my old one', 'on sale'))}.")
+        parts.append(
+            f"Bought this {brand} {noun} {r.choice(('last month', 'as a gift', 'to replace my old one', 'on sale'))}."
+        )
     parts.append(r.choice(ASPECT_SENTENCES[sentiment]).format(a=r.choice(aspects)))
     if r.random() < 1 / 6:
-        contrast = {"positive": "neutral", "neutral": r.choice(("positive", "negative")), "negative": "neutral"}[sentiment]
-        parts.append("But " + r.choice(ASPECT_SENTENCES[contrast]).format(a=r.choice(aspects)).lower())
+        contrast = {
+            "positive": "neutral",
+            "neutral": r.choice(("positive", "negative")),
+            "negative": "neutral",
+        }[sentiment]
+        parts.append(
+            "But " + r.choice(ASPECT_SENTENCES[contrast]).format(a=r.choice(aspects)).lower()
+        )
     return " ".join(parts)

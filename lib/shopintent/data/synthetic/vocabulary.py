@@ -12,20 +12,36 @@ from shopintent.data.schema import INTENTS  # noqa: F401 - the generator's modul
 #: leaf -> (nouns: canonical first, then synonyms used in queries; attribute names; median price)
 CATEGORY_TREE: dict[str, dict[str, tuple[tuple[str, ...], tuple[str, ...], float]]] = {
     "electronics": {
-        "smartphone": (("smartphone", "phone", "mobile phone", "cell phone"), ("colour", "storage"), 450),
+        "smartphone": (
+            ("smartphone", "phone", "mobile phone", "cell phone"),
+            ("colour", "storage"),
+            450,
+        ),
         "laptop": (("laptop", "notebook", "ultrabook"), ("colour", "memory", "screen"), 900),
         "headphones": (("headphones", "earbuds", "headset"), ("colour", "connectivity"), 120),
         "tablet": (("tablet", "tab"), ("colour", "storage", "screen"), 380),
-        "smartwatch": (("smartwatch", "smart watch", "fitness watch"), ("colour", "case_size"), 220),
+        "smartwatch": (
+            ("smartwatch", "smart watch", "fitness watch"),
+            ("colour", "case_size"),
+            220,
+        ),
     },
     "appliances": {
         "vacuum": (("vacuum cleaner", "vacuum", "hoover"), ("colour", "power"), 250),
-        "coffee_maker": (("coffee maker", "coffee machine", "espresso machine"), ("colour", "capacity"), 150),
+        "coffee_maker": (
+            ("coffee maker", "coffee machine", "espresso machine"),
+            ("colour", "capacity"),
+            150,
+        ),
         "blender": (("blender", "mixer"), ("colour", "capacity", "power"), 80),
         "microwave": (("microwave", "microwave oven"), ("colour", "capacity"), 140),
     },
     "fashion": {
-        "sneakers": (("sneakers", "trainers", "running shoes"), ("colour", "shoe_size", "material"), 90),
+        "sneakers": (
+            ("sneakers", "trainers", "running shoes"),
+            ("colour", "shoe_size", "material"),
+            90,
+        ),
         "jacket": (("jacket", "coat", "parka"), ("colour", "size", "material"), 130),
         "jeans": (("jeans", "denim"), ("colour", "size", "fit"), 60),
         "dress": (("dress", "summer dress"), ("colour", "size", "material"), 70),
@@ -33,7 +49,11 @@ CATEGORY_TREE: dict[str, dict[str, tuple[tuple[str, ...], tuple[str, ...], float
     "home": {
         "sofa": (("sofa", "couch", "settee"), ("colour", "material", "seats"), 700),
         "lamp": (("lamp", "floor lamp", "desk lamp"), ("colour", "material"), 50),
-        "bedding": (("bedding set", "duvet cover", "bed sheets"), ("colour", "bed_size", "material"), 60),
+        "bedding": (
+            ("bedding set", "duvet cover", "bed sheets"),
+            ("colour", "bed_size", "material"),
+            60,
+        ),
         "rug": (("rug", "carpet"), ("colour", "rug_size", "material"), 120),
     },
     "beauty": {
@@ -73,7 +93,19 @@ CATEGORY_TREE: dict[str, dict[str, tuple[tuple[str, ...], tuple[str, ...], float
 }
 
 ATTRIBUTE_VALUES: dict[str, tuple[str, ...]] = {
-    "colour": ("black", "white", "silver", "blue", "red", "green", "grey", "pink", "gold", "ivory", "navy"),
+    "colour": (
+        "black",
+        "white",
+        "silver",
+        "blue",
+        "red",
+        "green",
+        "grey",
+        "pink",
+        "gold",
+        "ivory",
+        "navy",
+    ),
     "storage": ("64GB", "128GB", "256GB", "512GB"),
     "memory": ("8GB RAM", "16GB RAM", "32GB RAM"),
     "screen": ("11 inch", "13 inch", "14 inch", "15.6 inch"),
@@ -119,14 +151,43 @@ BRANDS: dict[str, tuple[str, ...]] = {
     "beauty": ("Belle", "Aurea", "Lumina", "Velour", "Pure Bloom", "Nara", "Coral", "Sable"),
     "sports": ("Summit", "Stride", "Trek Peak", "Ironclad", "Kite", "Vortex", "Apex", "Ridge"),
     "toys": ("Tinker", "Bricko", "Playnest", "Wonder", "Jolly", "Pixie", "Orbit", "Mosaic"),
-    "grocery": ("Bean & Co", "Terra", "Golden Leaf", "Cocoa Moon", "Olea", "Harvest", "Maple", "Roastery"),
+    "grocery": (
+        "Bean & Co",
+        "Terra",
+        "Golden Leaf",
+        "Cocoa Moon",
+        "Olea",
+        "Harvest",
+        "Maple",
+        "Roastery",
+    ),
     "garden": ("Greenway", "Ridge", "Terra", "Bloom", "Cedar", "Ironclad", "Flint", "Meadow"),
     "auto": ("Roadstar", "Voltix", "Ironclad", "Drivex", "Polar", "Trax", "Flint", "Summit"),
 }
 
 #: model-name pieces: a series word or letter, a number, an optional suffix ("Aero 5 Pro", "Q7").
-MODEL_SERIES = ("Aero", "Zen", "Nova", "Flex", "Core", "Edge", "Prime", "Astra", "Vita", "Luxe",
-                "Q", "X", "S", "V", "GT", "Neo", "Ultra", "Sol", "Mira", "Duo")
+MODEL_SERIES = (
+    "Aero",
+    "Zen",
+    "Nova",
+    "Flex",
+    "Core",
+    "Edge",
+    "Prime",
+    "Astra",
+    "Vita",
+    "Luxe",
+    "Q",
+    "X",
+    "S",
+    "V",
+    "GT",
+    "Neo",
+    "Ultra",
+    "Sol",
+    "Mira",
+    "Duo",
+)
 MODEL_SUFFIXES = ("", "", "", "Pro", "Max", "Lite", "Plus", "Mini", "Air", "SE")
 
 #: price tiers: multiplier of the leaf's median price and the mean of a brand's latent quality.
@@ -135,11 +196,29 @@ TIERS = {"budget": (0.6, -0.4), "mid": (1.0, 0.0), "premium": (1.8, 0.4)}
 #: leaf -> leaves whose items are bought with it (cross-sell): what makes baskets and
 #: co-purchase rules exist. A buyer adds one complement with COMPLEMENT_RATE (behaviour.py).
 COMPLEMENTS: dict[str, tuple[str, ...]] = {
-    "smartphone": ("headphones", "smartwatch"), "laptop": ("headphones",), "tablet": ("headphones",),
-    "coffee_maker": ("coffee",), "blender": ("olive_oil",), "sneakers": ("jeans",), "jacket": ("jeans",),
-    "dress": ("sneakers",), "sofa": ("rug", "lamp"), "bedding": ("lamp",), "rug": ("lamp",),
-    "shampoo": ("moisturizer",), "lipstick": ("perfume",), "bicycle": ("yoga_mat",),
-    "yoga_mat": ("dumbbells",), "dumbbells": ("yoga_mat",), "tent": ("grill",),
-    "building_set": ("puzzle",), "board_game": ("puzzle",), "coffee": ("chocolate",), "tea": ("chocolate",),
-    "grill": ("olive_oil",), "lawn_mower": ("planter",), "tires": ("dash_cam",), "car_battery": ("dash_cam",),
+    "smartphone": ("headphones", "smartwatch"),
+    "laptop": ("headphones",),
+    "tablet": ("headphones",),
+    "coffee_maker": ("coffee",),
+    "blender": ("olive_oil",),
+    "sneakers": ("jeans",),
+    "jacket": ("jeans",),
+    "dress": ("sneakers",),
+    "sofa": ("rug", "lamp"),
+    "bedding": ("lamp",),
+    "rug": ("lamp",),
+    "shampoo": ("moisturizer",),
+    "lipstick": ("perfume",),
+    "bicycle": ("yoga_mat",),
+    "yoga_mat": ("dumbbells",),
+    "dumbbells": ("yoga_mat",),
+    "tent": ("grill",),
+    "building_set": ("puzzle",),
+    "board_game": ("puzzle",),
+    "coffee": ("chocolate",),
+    "tea": ("chocolate",),
+    "grill": ("olive_oil",),
+    "lawn_mower": ("planter",),
+    "tires": ("dash_cam",),
+    "car_battery": ("dash_cam",),
 }

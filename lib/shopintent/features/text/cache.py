@@ -22,7 +22,9 @@ from shopintent.config import data_root
 
 SCHEMA_VERSION = 1
 _LOOKUP_CHUNK = 500  # well under SQLite's limit on bound parameters
-_ENCODE_CHUNK = 2048  # texts encoded (and committed) at a time, so an interrupted run keeps its work
+_ENCODE_CHUNK = (
+    2048  # texts encoded (and committed) at a time, so an interrupted run keeps its work
+)
 _DTYPE = np.dtype("<f4")
 
 
@@ -59,12 +61,16 @@ class EmbeddingCache:
         with self._guard("open"):
             version = self._conn.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
-                raise CacheError(f"the embedding cache {self.path} has schema version {version}, newer than "
-                                 f"this code's {SCHEMA_VERSION}: update shopintent or delete the file")
+                raise CacheError(
+                    f"the embedding cache {self.path} has schema version {version}, newer than "
+                    f"this code's {SCHEMA_VERSION}: update shopintent or delete the file"
+                )
             with self._conn:
-                self._conn.execute("CREATE TABLE IF NOT EXISTS vectors (encoder_id TEXT NOT NULL, "
-                                   "text_key BLOB NOT NULL, dim INTEGER NOT NULL, vector BLOB NOT NULL, "
-                                   "PRIMARY KEY (encoder_id, text_key))")
+                self._conn.execute(
+                    "CREATE TABLE IF NOT EXISTS vectors (encoder_id TEXT NOT NULL, "
+                    "text_key BLOB NOT NULL, dim INTEGER NOT NULL, vector BLOB NOT NULL, "
+                    "PRIMARY KEY (encoder_id, text_key))"
+                )
                 self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _guard(self, action: str):
@@ -77,14 +83,18 @@ class EmbeddingCache:
         found: dict[str, np.ndarray] = {}
         with self._guard("read"):
             for start in range(0, len(keys), _LOOKUP_CHUNK):
-                chunk = keys[start:start + _LOOKUP_CHUNK]
+                chunk = keys[start : start + _LOOKUP_CHUNK]
                 rows = self._conn.execute(
                     f"SELECT text_key, dim, vector FROM vectors WHERE encoder_id = ? "
-                    f"AND text_key IN ({','.join('?' * len(chunk))})", [encoder_id, *chunk]).fetchall()
+                    f"AND text_key IN ({','.join('?' * len(chunk))})",
+                    [encoder_id, *chunk],
+                ).fetchall()
                 for key, dim, blob in rows:
                     if len(blob) != dim * _DTYPE.itemsize:
-                        raise CacheError(f"the embedding cache {self.path} is corrupt: a vector of "
-                                         f"{encoder_id} has {len(blob)} bytes, expected {dim * 4}; delete the file")
+                        raise CacheError(
+                            f"the embedding cache {self.path} is corrupt: a vector of "
+                            f"{encoder_id} has {len(blob)} bytes, expected {dim * 4}; delete the file"
+                        )
                     found[by_key[key]] = np.frombuffer(blob, dtype=_DTYPE)
         return found
 
@@ -94,7 +104,9 @@ class EmbeddingCache:
         if vectors.ndim != 2 or len(vectors) != len(texts):
             raise ValueError(f"put: {len(texts)} texts but vectors of shape {vectors.shape}")
         dim = vectors.shape[1]
-        rows = [(encoder_id, text_key(t), dim, v.tobytes()) for t, v in zip(texts, vectors, strict=True)]
+        rows = [
+            (encoder_id, text_key(t), dim, v.tobytes()) for t, v in zip(texts, vectors, strict=True)
+        ]
         with self._guard("write"), self._conn:
             self._conn.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?, ?)", rows)
 
@@ -103,17 +115,23 @@ class EmbeddingCache:
         with self._guard("read"):
             if encoder_id is None:
                 return self._conn.execute("SELECT COUNT(*) FROM vectors").fetchone()[0]
-            return self._conn.execute("SELECT COUNT(*) FROM vectors WHERE encoder_id = ?",
-                                      (encoder_id,)).fetchone()[0]
+            return self._conn.execute(
+                "SELECT COUNT(*) FROM vectors WHERE encoder_id = ?", (encoder_id,)
+            ).fetchone()[0]
 
     def encoder_ids(self) -> list[str]:
         with self._guard("read"):
-            return [r[0] for r in self._conn.execute("SELECT DISTINCT encoder_id FROM vectors ORDER BY 1")]
+            return [
+                r[0]
+                for r in self._conn.execute("SELECT DISTINCT encoder_id FROM vectors ORDER BY 1")
+            ]
 
     def drop(self, encoder_id: str) -> int:
         """Delete one encoder's vectors (e.g. of weights no longer used); returns how many."""
         with self._guard("write"), self._conn:
-            return self._conn.execute("DELETE FROM vectors WHERE encoder_id = ?", (encoder_id,)).rowcount
+            return self._conn.execute(
+                "DELETE FROM vectors WHERE encoder_id = ?", (encoder_id,)
+            ).rowcount
 
     def close(self) -> None:
         self._conn.close()
@@ -136,14 +154,23 @@ class _Guard:
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         if exc_type is not None and issubclass(exc_type, sqlite3.DatabaseError):
-            hint = ("another process holds it; retry" if "locked" in str(exc)
-                    else "it is corrupt or not an embedding cache: delete it and it will be rebuilt")
-            raise CacheError(f"cannot {self.action} the embedding cache {self.path} ({exc}): {hint}") from exc
+            hint = (
+                "another process holds it; retry"
+                if "locked" in str(exc)
+                else "it is corrupt or not an embedding cache: delete it and it will be rebuilt"
+            )
+            raise CacheError(
+                f"cannot {self.action} the embedding cache {self.path} ({exc}): {hint}"
+            ) from exc
         return False
 
 
-def encode_cached(encoder, texts: Sequence[str], cache: EmbeddingCache | str | Path | None = None,
-                  progress: bool = True) -> np.ndarray:
+def encode_cached(
+    encoder,
+    texts: Sequence[str],
+    cache: EmbeddingCache | str | Path | None = None,
+    progress: bool = True,
+) -> np.ndarray:
     """``encoder.encode(texts)`` through the cache: (len(texts), dim) float32 in input order.
 
     Only texts without a cached vector for ``encoder.encoder_id`` are encoded, each once
@@ -153,8 +180,10 @@ def encode_cached(encoder, texts: Sequence[str], cache: EmbeddingCache | str | P
     """
     encoder_id = getattr(encoder, "encoder_id", "")
     if not encoder_id:
-        raise ValueError(f"encoder {getattr(encoder, 'name', encoder)!r} has no encoder_id, so its vectors "
-                         "cannot be cached safely: set encoder.encoder_id (see TextEncoder) or call encode()")
+        raise ValueError(
+            f"encoder {getattr(encoder, 'name', encoder)!r} has no encoder_id, so its vectors "
+            "cannot be cached safely: set encoder.encoder_id (see TextEncoder) or call encode()"
+        )
     texts = ["" if t is None else str(t) for t in texts]
     if isinstance(cache, EmbeddingCache):
         return _encode_cached(encoder, encoder_id, texts, cache, progress)
@@ -162,18 +191,24 @@ def encode_cached(encoder, texts: Sequence[str], cache: EmbeddingCache | str | P
         return _encode_cached(encoder, encoder_id, texts, opened, progress)
 
 
-def _encode_cached(encoder, encoder_id: str, texts: list[str], cache: EmbeddingCache,
-                   progress: bool) -> np.ndarray:
+def _encode_cached(
+    encoder, encoder_id: str, texts: list[str], cache: EmbeddingCache, progress: bool
+) -> np.ndarray:
     unique = list(dict.fromkeys(texts))
     found = cache.get(encoder_id, unique)
     missing = [t for t in unique if t not in found]
     if missing:
         from tqdm.auto import tqdm
 
-        with tqdm(total=len(missing), desc=f"encode {encoder.name}", unit="text",
-                  disable=not progress, leave=False) as bar:
+        with tqdm(
+            total=len(missing),
+            desc=f"encode {encoder.name}",
+            unit="text",
+            disable=not progress,
+            leave=False,
+        ) as bar:
             for start in range(0, len(missing), _ENCODE_CHUNK):
-                chunk = missing[start:start + _ENCODE_CHUNK]
+                chunk = missing[start : start + _ENCODE_CHUNK]
                 vectors = np.asarray(encoder.encode(chunk, progress=bar.update), dtype=np.float32)
                 cache.put(encoder_id, chunk, vectors)
                 found.update(zip(chunk, vectors, strict=True))

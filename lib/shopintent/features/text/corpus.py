@@ -64,8 +64,10 @@ def shop_corpus(shop, until=None) -> pd.DataFrame:
         query_texts = query_log(shop, until=until)["text"]
         reviews = shop.reviews[shop.reviews["ts"] < _utc(until)]
     parts += [("query", query_texts), ("review", reviews["text"])]
-    frames = [pd.DataFrame({"source": name, "text": texts.dropna().astype(str).map(normalize_text)})
-              for name, texts in parts]
+    frames = [
+        pd.DataFrame({"source": name, "text": texts.dropna().astype(str).map(normalize_text)})
+        for name, texts in parts
+    ]
     corpus = pd.concat(frames, ignore_index=True)
     corpus = corpus[corpus["text"] != ""]
     corpus = corpus[~_dedup_key(corpus["text"]).duplicated()]
@@ -77,8 +79,9 @@ def _text_unit(text: str, seed: int) -> float:
     return int.from_bytes(digest[:8], "little") / 2.0**64
 
 
-def split_corpus(corpus: pd.DataFrame, holdout: float = 0.1,
-                 seed: int = DEFAULT_SEED) -> tuple[pd.DataFrame, pd.DataFrame]:
+def split_corpus(
+    corpus: pd.DataFrame, holdout: float = 0.1, seed: int = DEFAULT_SEED
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(train, held_out): each text goes to held-out when a hash of (seed, lower-cased text) < holdout.
 
     Deterministic and order-free: the same text is on the same side whatever else the corpus

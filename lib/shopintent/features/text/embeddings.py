@@ -54,12 +54,21 @@ def table_texts(table: str, df: pd.DataFrame) -> list[str]:
     elif table in ("queries", "reviews"):
         text = df["text"].astype("string")
     else:
-        raise ValueError(f"no text rule for table {table!r}; tables with text: {', '.join(ID_COLUMNS)}")
+        raise ValueError(
+            f"no text rule for table {table!r}; tables with text: {', '.join(ID_COLUMNS)}"
+        )
     return text.fillna("").tolist()
 
 
-def write_embeddings(dataset: str, profile: str, encoder, tables=("items", "queries", "reviews"),
-                     cache=None, progress: bool = True, data=None) -> dict[str, Path]:
+def write_embeddings(
+    dataset: str,
+    profile: str,
+    encoder,
+    tables=("items", "queries", "reviews"),
+    cache=None,
+    progress: bool = True,
+    data=None,
+) -> dict[str, Path]:
     """Embed each table's texts with ``encoder`` and save them; returns table -> file.
 
     Vectors go through the embedding cache (``cache``: an open ``EmbeddingCache``, a path,
@@ -70,7 +79,9 @@ def write_embeddings(dataset: str, profile: str, encoder, tables=("items", "quer
 
     unknown = [t for t in tables if t not in ID_COLUMNS]
     if unknown:
-        raise ValueError(f"write_embeddings: no text in table(s) {unknown}; choose from {list(ID_COLUMNS)}")
+        raise ValueError(
+            f"write_embeddings: no text in table(s) {unknown}; choose from {list(ID_COLUMNS)}"
+        )
     shop = data if data is not None else registry.load(dataset, profile, tables=())
     folder = embeddings_dir(dataset, profile, encoder.name)
     written: dict[str, Path] = {}
@@ -79,17 +90,30 @@ def write_embeddings(dataset: str, profile: str, encoder, tables=("items", "quer
         if df.empty:
             continue
         vectors = encode_cached(encoder, table_texts(table, df), cache=cache, progress=progress)
-        written[table] = _write_vectors(folder / f"{table}.parquet", ID_COLUMNS[table],
-                                        df[ID_COLUMNS[table]].astype(str).to_numpy(), vectors,
-                                        {"encoder_id": encoder.encoder_id, "encoder": encoder.name,
-                                         "dim": str(vectors.shape[1]), "table": table, "text": TEXT_RULES[table]})
+        written[table] = _write_vectors(
+            folder / f"{table}.parquet",
+            ID_COLUMNS[table],
+            df[ID_COLUMNS[table]].astype(str).to_numpy(),
+            vectors,
+            {
+                "encoder_id": encoder.encoder_id,
+                "encoder": encoder.name,
+                "dim": str(vectors.shape[1]),
+                "table": table,
+                "text": TEXT_RULES[table],
+            },
+        )
     return written
 
 
-def _write_vectors(path: Path, id_column: str, ids: np.ndarray, vectors: np.ndarray, meta: dict) -> Path:
+def _write_vectors(
+    path: Path, id_column: str, ids: np.ndarray, vectors: np.ndarray, meta: dict
+) -> Path:
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     n, dim = vectors.shape
-    column = pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1), type=pa.float32()), dim)
+    column = pa.FixedSizeListArray.from_arrays(
+        pa.array(vectors.reshape(-1), type=pa.float32()), dim
+    )
     table = pa.table({id_column: pa.array(ids, type=pa.string()), "vector": column})
     table = table.replace_schema_metadata({f"{META_PREFIX}{k}": str(v) for k, v in meta.items()})
     with atomic_path(path) as tmp:
@@ -97,14 +121,20 @@ def _write_vectors(path: Path, id_column: str, ids: np.ndarray, vectors: np.ndar
     return path
 
 
-def read_embeddings(dataset: str, profile: str, encoder_name: str, table: str) -> tuple[np.ndarray, np.ndarray]:
+def read_embeddings(
+    dataset: str, profile: str, encoder_name: str, table: str
+) -> tuple[np.ndarray, np.ndarray]:
     """(ids, vectors): the saved ids (str, shape (n,)) and vectors ((n, dim) float32) of one table."""
     path = embeddings_dir(dataset, profile, encoder_name) / f"{table}.parquet"
     if not path.is_file():
-        saved = sorted(p.stem for p in path.parent.glob("*.parquet")) if path.parent.is_dir() else []
+        saved = (
+            sorted(p.stem for p in path.parent.glob("*.parquet")) if path.parent.is_dir() else []
+        )
         have = f" (saved for {encoder_name}: {', '.join(saved)})" if saved else ""
-        raise FileNotFoundError(f"no {encoder_name} embeddings of {dataset}/{table} at {path}{have}; make them "
-                                f"with write_embeddings({dataset!r}, {profile!r}, get_encoder({encoder_name!r}))")
+        raise FileNotFoundError(
+            f"no {encoder_name} embeddings of {dataset}/{table} at {path}{have}; make them "
+            f"with write_embeddings({dataset!r}, {profile!r}, get_encoder({encoder_name!r}))"
+        )
     return _read_vectors(path)
 
 
@@ -112,8 +142,11 @@ def embeddings_meta(dataset: str, profile: str, encoder_name: str, table: str) -
     """The metadata saved with one table's embeddings: encoder_id, encoder, dim, table, text."""
     path = embeddings_dir(dataset, profile, encoder_name) / f"{table}.parquet"
     raw = pq.read_schema(path).metadata or {}
-    return {k.decode()[len(META_PREFIX):]: v.decode() for k, v in raw.items()
-            if k.decode().startswith(META_PREFIX)}
+    return {
+        k.decode()[len(META_PREFIX) :]: v.decode()
+        for k, v in raw.items()
+        if k.decode().startswith(META_PREFIX)
+    }
 
 
 def _read_vectors(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -122,7 +155,12 @@ def _read_vectors(path: Path) -> tuple[np.ndarray, np.ndarray]:
     ids = table.column(id_column).to_numpy(zero_copy_only=False).astype(object)
     column = table.column("vector").combine_chunks()
     dim = column.type.list_size
-    vectors = column.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False).reshape(-1, dim)
+    vectors = (
+        column.flatten()
+        .to_numpy(zero_copy_only=False)
+        .astype(np.float32, copy=False)
+        .reshape(-1, dim)
+    )
     return ids, vectors
 
 
@@ -147,10 +185,17 @@ class TextVectorSource:
         return vectors[pd.Index(saved_ids).get_indexer(pd.Index(ids).astype(str))]
 
 
-def item_text_vectors(shop, dataset: str, profile: str, mode: str = "auto",
-                      encode_limit: int = 5000, *, tables=("items",),
-                      fallback: Callable[[], tuple[Any, str]] | None = None,
-                      encoder_options: dict | None = None) -> TextVectorSource:
+def item_text_vectors(
+    shop,
+    dataset: str,
+    profile: str,
+    mode: str = "auto",
+    encode_limit: int = 5000,
+    *,
+    tables=("items",),
+    fallback: Callable[[], tuple[Any, str]] | None = None,
+    encoder_options: dict | None = None,
+) -> TextVectorSource:
     """The one rule for a model's text vectors: MiniLM vectors saved for ``tables`` (by notebook
     02, or an earlier encode-now), else MiniLM encoded now and saved if the tables hold at most
     ``encode_limit`` distinct texts, else the caller's declared ``fallback`` (e.g. TF-IDF + SVD:
@@ -172,21 +217,27 @@ def item_text_vectors(shop, dataset: str, profile: str, mode: str = "auto",
     tables = tuple(t for t in tables if len(getattr(shop, t)))
     saved = _saved_minilm(shop, dataset, profile, tables)
     if saved is not None:
-        return TextVectorSource("saved", saved,
-                                "MiniLM vectors saved by notebook 02 (the embeddings folder)")
+        return TextVectorSource(
+            "saved", saved, "MiniLM vectors saved by notebook 02 (the embeddings folder)"
+        )
     n_texts = sum(len(set(table_texts(t, getattr(shop, t)))) for t in tables)
     if mode == "minilm" or n_texts <= encode_limit:
         from shopintent.features.text.encoders import get_encoder
 
         encoder = get_encoder("minilm", **(encoder_options or {}))
         write_embeddings(dataset, profile, encoder, tables=tables, data=shop, progress=False)
-        return TextVectorSource("encoded", _saved_minilm(shop, dataset, profile, tables),
-                                f"MiniLM vectors of {n_texts:,} distinct texts, encoded now and "
-                                "saved for later notebooks")
+        return TextVectorSource(
+            "encoded",
+            _saved_minilm(shop, dataset, profile, tables),
+            f"MiniLM vectors of {n_texts:,} distinct texts, encoded now and "
+            "saved for later notebooks",
+        )
     minutes = n_texts / MINILM_TEXTS_PER_S / 60
-    why = (f"no saved MiniLM vectors, and encoding {n_texts:,} distinct texts would take about "
-           f"{minutes:.1f} min on 2 cores, more than encode_limit={encode_limit} allows "
-           "(run notebook 02 first, or raise ENCODE_LIMIT): ")
+    why = (
+        f"no saved MiniLM vectors, and encoding {n_texts:,} distinct texts would take about "
+        f"{minutes:.1f} min on 2 cores, more than encode_limit={encode_limit} allows "
+        "(run notebook 02 first, or raise ENCODE_LIMIT): "
+    )
     if fallback is None:
         return TextVectorSource("none", None, why + "no text vectors")
     vectors, what = fallback()
@@ -208,5 +259,13 @@ def _saved_minilm(shop, dataset: str, profile: str, tables) -> dict | None:
     return out
 
 
-__all__ = ["MINILM_TEXTS_PER_S", "TextVectorSource", "embeddings_dir", "embeddings_meta",
-           "item_text_vectors", "read_embeddings", "table_texts", "write_embeddings"]
+__all__ = [
+    "MINILM_TEXTS_PER_S",
+    "TextVectorSource",
+    "embeddings_dir",
+    "embeddings_meta",
+    "item_text_vectors",
+    "read_embeddings",
+    "table_texts",
+    "write_embeddings",
+]

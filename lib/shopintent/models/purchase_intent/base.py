@@ -37,6 +37,7 @@ _EPS = 1e-6
 
 # ---- split ---------------------------------------------------------------------------------------
 
+
 @dataclass
 class PurchaseSplit:
     """Train / validation / test sessions by start time (protocol ``temporal-global-cutoff``).
@@ -63,33 +64,50 @@ class PurchaseSplit:
         rows = []
         for name, ex in self.parts().items():
             s = ex.sessions
-            rows.append({"part": name, "sessions": len(s), "purchases": int(s["label"].sum()),
-                         "purchase_rate": float(s["label"].mean()) if len(s) else np.nan,
-                         "prefixes": len(ex.prefixes), "first_start": s["start"].min(),
-                         "last_start": s["start"].max()})
+            rows.append(
+                {
+                    "part": name,
+                    "sessions": len(s),
+                    "purchases": int(s["label"].sum()),
+                    "purchase_rate": float(s["label"].mean()) if len(s) else np.nan,
+                    "prefixes": len(ex.prefixes),
+                    "first_start": s["start"].min(),
+                    "last_start": s["start"].max(),
+                }
+            )
         return pd.DataFrame(rows).set_index("part").rename_axis(self.protocol)
 
 
-def split_examples(examples: SessionExamples, test_frac: float = 0.2, val_frac: float = 0.1) -> PurchaseSplit:
+def split_examples(
+    examples: SessionExamples, test_frac: float = 0.2, val_frac: float = 0.1
+) -> PurchaseSplit:
     """Split sessions by start time (fractions of sessions); checks that train ends before validation."""
     s = examples.sessions
-    frame = pd.DataFrame({"ts": s["start"], "user_id": s["user_id"], "end": s["end"],
-                          "session_id": s["session_id"]})
+    frame = pd.DataFrame(
+        {"ts": s["start"], "user_id": s["user_id"], "end": s["end"], "session_id": s["session_id"]}
+    )
     sp = temporal_split(frame, test_frac=test_frac, val_frac=val_frac)
     train = sp.train[sp.train["end"] < sp.val_cutoff]
     val = sp.val[sp.val["end"] < sp.cutoff]
-    dropped = {"train_sessions_ending_after_val_cutoff": len(sp.train) - len(train),
-               "val_sessions_ending_after_cutoff": len(sp.val) - len(val)}
-    parts = {name: examples.subset(df["session_id"]) for name, df in
-             (("train", train), ("val", val), ("test", sp.test))}
+    dropped = {
+        "train_sessions_ending_after_val_cutoff": len(sp.train) - len(train),
+        "val_sessions_ending_after_cutoff": len(sp.val) - len(val),
+    }
+    parts = {
+        name: examples.subset(df["session_id"])
+        for name, df in (("train", train), ("val", val), ("test", sp.test))
+    }
     # Every training event and label lies before validation starts, every validation one before test.
     assert_no_leakage(parts["train"].prefixes, sp.val, sp.val_cutoff)
     assert_no_leakage(train.assign(ts=train["end"]), sp.val, sp.val_cutoff)
     assert_no_leakage(val.assign(ts=val["end"]), sp.test, sp.cutoff)
-    return PurchaseSplit(parts["train"], parts["val"], parts["test"], sp.cutoff, sp.val_cutoff, dropped)
+    return PurchaseSplit(
+        parts["train"], parts["val"], parts["test"], sp.cutoff, sp.val_cutoff, dropped
+    )
 
 
 # ---- calibration ---------------------------------------------------------------------------------
+
 
 def _logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(np.asarray(p, dtype=np.float64), _EPS, 1 - _EPS)
@@ -110,12 +128,19 @@ class Calibrator:
     params: dict = field(default_factory=dict)
 
     @classmethod
-    def fit(cls, raw, y, method: str = "auto", pos_weight: float = 1.0, min_isotonic: int = 200) -> Calibrator:
+    def fit(
+        cls, raw, y, method: str = "auto", pos_weight: float = 1.0, min_isotonic: int = 200
+    ) -> Calibrator:
         y = np.asarray(y, dtype=np.int64)
         n_pos, n_neg = int(y.sum()), int(len(y) - y.sum())
         if method == "auto":
-            method = ("isotonic" if min(n_pos, n_neg) >= min_isotonic else
-                      "platt" if min(n_pos, n_neg) >= 5 else "prior")
+            method = (
+                "isotonic"
+                if min(n_pos, n_neg) >= min_isotonic
+                else "platt"
+                if min(n_pos, n_neg) >= 5
+                else "prior"
+            )
         if method == "isotonic":
             from sklearn.isotonic import IsotonicRegression
 
@@ -132,7 +157,9 @@ class Calibrator:
         elif method == "none":
             params = {}
         else:
-            raise ValueError(f"unknown calibration method {method!r}: auto, isotonic, platt, prior or none")
+            raise ValueError(
+                f"unknown calibration method {method!r}: auto, isotonic, platt, prior or none"
+            )
         return cls(method, params | {"n_pos": n_pos, "n_neg": n_neg})
 
     def __call__(self, raw) -> np.ndarray:
@@ -175,6 +202,7 @@ def balanced_pos_weight(y) -> float:
 
 # ---- models --------------------------------------------------------------------------------------
 
+
 class PurchaseModel:
     """What every purchase-intent model does: fit on train prefixes, score any prefixes, calibrate."""
 
@@ -197,7 +225,9 @@ class PurchaseModel:
 
     def calibrate(self, val: SessionExamples, method: str = "auto", text=None) -> PurchaseModel:
         """Fit the calibrator on the validation prefixes' raw scores."""
-        self.calibrator = Calibrator.fit(self.raw_scores(val, text), val.labels, method, self.pos_weight)
+        self.calibrator = Calibrator.fit(
+            self.raw_scores(val, text), val.labels, method, self.pos_weight
+        )
         return self
 
     def predict(self, examples: SessionExamples, text=None) -> np.ndarray:
@@ -217,8 +247,15 @@ class PurchaseModel:
     def save(self, path: str | Path) -> Path:
         """Write the model to the folder ``path`` (replaced atomically)."""
         path = Path(path)
-        meta = {"kind": self.kind, "name": self.name, "seed": self.seed, "pos_weight": self.pos_weight,
-                "calibrator": self.calibrator.to_dict(), "info": self.info, **self._meta()}
+        meta = {
+            "kind": self.kind,
+            "name": self.name,
+            "seed": self.seed,
+            "pos_weight": self.pos_weight,
+            "calibrator": self.calibrator.to_dict(),
+            "info": self.info,
+            **self._meta(),
+        }
         with staging_dir(path) as tmp:
             self._save_files(tmp)
             (tmp / "meta.json").write_text(json.dumps(meta, indent=1, default=float) + "\n")
@@ -231,8 +268,10 @@ class PurchaseModel:
         path = Path(path)
         meta = json.loads((path / "meta.json").read_text())
         if meta["kind"] != cls.kind:
-            raise ValueError(f"{path} holds a {meta['kind']!r} purchase model, not a {cls.__name__} "
-                             f"({cls.kind!r}): load it with its own class or family.load_model")
+            raise ValueError(
+                f"{path} holds a {meta['kind']!r} purchase model, not a {cls.__name__} "
+                f"({cls.kind!r}): load it with its own class or family.load_model"
+            )
         model = cls.__new__(cls)
         PurchaseModel.__init__(model, meta["name"], meta["seed"])
         model.pos_weight = meta["pos_weight"]
@@ -247,7 +286,9 @@ class CountsLogistic(PurchaseModel):
 
     kind = "logreg"
 
-    def __init__(self, name: str | None = None, seed: int = 42, features=COUNT_FEATURES, c: float = 1.0):
+    def __init__(
+        self, name: str | None = None, seed: int = 42, features=COUNT_FEATURES, c: float = 1.0
+    ):
         super().__init__(name, seed)
         self.features = list(features)
         self.c = c
@@ -276,8 +317,13 @@ class CountsLogistic(PurchaseModel):
         return pd.Series(self.coef, index=self.features).sort_values()
 
     def _meta(self):
-        return {"features": self.features, "mean": self.mean.tolist(), "std": self.std.tolist(),
-                "coef": self.coef.tolist(), "intercept": self.intercept}
+        return {
+            "features": self.features,
+            "mean": self.mean.tolist(),
+            "std": self.std.tolist(),
+            "coef": self.coef.tolist(),
+            "intercept": self.intercept,
+        }
 
     def _load_files(self, folder, meta):
         self.features = meta["features"]
@@ -294,13 +340,29 @@ class HandmadeLightGBM(PurchaseModel):
     """
 
     kind = "lightgbm"
-    PARAMS = {"objective": "binary", "learning_rate": 0.05, "num_leaves": 31, "min_data_in_leaf": 50,
-              "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0,
-              "verbose": -1, "num_threads": 1}
+    PARAMS = {
+        "objective": "binary",
+        "learning_rate": 0.05,
+        "num_leaves": 31,
+        "min_data_in_leaf": 50,
+        "feature_fraction": 0.8,
+        "bagging_fraction": 0.8,
+        "bagging_freq": 1,
+        "lambda_l2": 1.0,
+        "verbose": -1,
+        "num_threads": 1,
+    }
     # One thread: on a shared 2-core machine OpenMP's busy-waiting made 2 threads ~2.5x slower.
 
-    def __init__(self, name: str | None = None, seed: int = 42, features=HANDMADE_FEATURES,
-                 num_boost_round: int = 600, early_stopping: int = 40, **params):
+    def __init__(
+        self,
+        name: str | None = None,
+        seed: int = 42,
+        features=HANDMADE_FEATURES,
+        num_boost_round: int = 600,
+        early_stopping: int = 40,
+        **params,
+    ):
         super().__init__(name, seed)
         self.features = list(features)
         self.num_boost_round = num_boost_round
@@ -321,20 +383,35 @@ class HandmadeLightGBM(PurchaseModel):
         sets, callbacks = [], []
         if val is not None and len(np.unique(val.labels)) == 2:
             yv = val.labels
-            sets = [lgb.Dataset(self.matrix(val), yv, weight=np.where(yv == 1, self.pos_weight, 1.0), reference=data)]
+            sets = [
+                lgb.Dataset(
+                    self.matrix(val),
+                    yv,
+                    weight=np.where(yv == 1, self.pos_weight, 1.0),
+                    reference=data,
+                )
+            ]
             callbacks = [lgb.early_stopping(self.early_stopping, verbose=False)]
-        self.booster = lgb.train(self.params, data, self.num_boost_round, valid_sets=sets, callbacks=callbacks)
-        self.info["best_iteration"] = int(self.booster.best_iteration or self.booster.current_iteration())
+        self.booster = lgb.train(
+            self.params, data, self.num_boost_round, valid_sets=sets, callbacks=callbacks
+        )
+        self.info["best_iteration"] = int(
+            self.booster.best_iteration or self.booster.current_iteration()
+        )
         return self
 
     def raw_scores(self, examples, text=None):
-        return self.booster.predict(self.matrix(examples), num_iteration=self.info.get("best_iteration"))
+        return self.booster.predict(
+            self.matrix(examples), num_iteration=self.info.get("best_iteration")
+        )
 
     def _meta(self):
         return {"features": self.features, "params": self.params}
 
     def _save_files(self, folder):
-        self.booster.save_model(str(folder / "model.txt"), num_iteration=self.info.get("best_iteration"))
+        self.booster.save_model(
+            str(folder / "model.txt"), num_iteration=self.info.get("best_iteration")
+        )
 
     def _load_files(self, folder, meta):
         import lightgbm as lgb

@@ -39,8 +39,15 @@ def load_model(path: str | Path) -> PurchaseModel:
     return _model_classes()[kind].load(path)
 
 
-def fit_all(split: PurchaseSplit, text=None, names=MODEL_NAMES, seed: int = 42, calibration: str = "auto",
-            log=print, **sequence_options) -> dict[str, PurchaseModel]:
+def fit_all(
+    split: PurchaseSplit,
+    text=None,
+    names=MODEL_NAMES,
+    seed: int = 42,
+    calibration: str = "auto",
+    log=print,
+    **sequence_options,
+) -> dict[str, PurchaseModel]:
     """Fit and calibrate each named model on ``split`` (train, then validation); ``text`` feeds
     the hybrid, ``sequence_options`` (epochs, max_len, ...) both sequence models."""
     models: dict[str, PurchaseModel] = {}
@@ -60,12 +67,16 @@ def fit_all(split: PurchaseSplit, text=None, names=MODEL_NAMES, seed: int = 42, 
             model.fit(split.train, split.val)
         model.calibrate(split.val, calibration, text=text)
         model.info["fit_seconds"] = round(time.perf_counter() - start, 1)
-        log(f"{name}: fitted in {model.info['fit_seconds']} s, calibration {model.calibrator.method}")
+        log(
+            f"{name}: fitted in {model.info['fit_seconds']} s, calibration {model.calibrator.method}"
+        )
         models[name] = model
     return models
 
 
-def score_all(models: dict[str, PurchaseModel], split: PurchaseSplit, text=None) -> tuple[dict, dict]:
+def score_all(
+    models: dict[str, PurchaseModel], split: PurchaseSplit, text=None
+) -> tuple[dict, dict]:
     """(calibrated[part][model], raw[part][model]): every model's scores of every part's prefixes."""
     calibrated: dict = {}
     raw: dict = {}
@@ -87,22 +98,36 @@ def save_all(models: dict[str, PurchaseModel], folder: str | Path) -> dict[str, 
 
 # ---- outputs -------------------------------------------------------------------------------------
 
-def prediction_table(split: PurchaseSplit, scores: dict[str, dict[str, np.ndarray]]) -> pd.DataFrame:
+
+def prediction_table(
+    split: PurchaseSplit, scores: dict[str, dict[str, np.ndarray]]
+) -> pd.DataFrame:
     """One row per prefix of every part: ``session_id, user_id, k, n_events, ts, is_full, label,
     split`` and ``p_<model>`` (calibrated). ``scores[part][model]`` holds each model's
     probabilities for that part's prefixes (train rows are in-sample: read them as such)."""
     frames = []
     for part, ex in split.parts().items():
         p = ex.prefixes
-        df = pd.DataFrame({"session_id": p["session_id"], "user_id": p["user_id"], "k": p["k"].astype(np.int32),
-                           "n_events": p["n_events"].astype(np.int32), "ts": p["ts"], "is_full": p["is_full"],
-                           "label": p["label"].astype(np.int8), "split": part})
+        df = pd.DataFrame(
+            {
+                "session_id": p["session_id"],
+                "user_id": p["user_id"],
+                "k": p["k"].astype(np.int32),
+                "n_events": p["n_events"].astype(np.int32),
+                "ts": p["ts"],
+                "is_full": p["is_full"],
+                "label": p["label"].astype(np.int8),
+                "split": part,
+            }
+        )
         for model, values in scores.get(part, {}).items():
             df[f"p_{model}"] = np.asarray(values, dtype=np.float32)
         frames.append(df)
     return pd.concat(frames, ignore_index=True)
 
 
-def write_predictions(table: pd.DataFrame, folder: str | Path, name: str = "purchase_intent.parquet") -> Path:
+def write_predictions(
+    table: pd.DataFrame, folder: str | Path, name: str = "purchase_intent.parquet"
+) -> Path:
     """Write the prefix probabilities to ``<folder>/<name>`` atomically."""
     return write_parquet(table, Path(folder) / name)

@@ -56,13 +56,18 @@ class TextVectors:
 
     @property
     def dim(self) -> int:
-        return int(self.item_vectors.shape[1] if len(self.item_vectors) else self.query_vectors.shape[1])
+        return int(
+            self.item_vectors.shape[1] if len(self.item_vectors) else self.query_vectors.shape[1]
+        )
 
     def matrix(self) -> np.ndarray:
         """``[zeros; item vectors; query vectors]`` (float32): row 0 is "no text". Built once."""
         if getattr(self, "_matrix", None) is None:
             parts = [np.zeros((1, self.dim), np.float32)]
-            parts += [np.asarray(v, np.float32).reshape(-1, self.dim) for v in (self.item_vectors, self.query_vectors)]
+            parts += [
+                np.asarray(v, np.float32).reshape(-1, self.dim)
+                for v in (self.item_vectors, self.query_vectors)
+            ]
             self._matrix = np.concatenate(parts)
         return self._matrix
 
@@ -70,8 +75,9 @@ class TextVectors:
         return text_rows(prefixes, self.item_ids, self.query_ids)
 
 
-def tfidf_text_vectors(items: pd.DataFrame, queries: pd.DataFrame, fit_query_ids=None, dim: int = 64,
-                       seed: int = 42) -> TextVectors:
+def tfidf_text_vectors(
+    items: pd.DataFrame, queries: pd.DataFrame, fit_query_ids=None, dim: int = 64, seed: int = 42
+) -> TextVectors:
     """A fast stand-in for sentence vectors: TF-IDF of word 1–2-grams and character 2–4-grams,
     reduced to ``dim`` by truncated SVD and L2-normalised. Fitted on the item titles and, if
     given, only the queries ``fit_query_ids`` (those of training sessions), then applied to all."""
@@ -82,10 +88,14 @@ def tfidf_text_vectors(items: pd.DataFrame, queries: pd.DataFrame, fit_query_ids
 
     titles = items["title"].fillna("").astype(str)
     texts = queries["text"].fillna("").astype(str)
-    fit_q = texts if fit_query_ids is None else texts[queries["query_id"].isin(pd.Index(fit_query_ids))]
+    fit_q = (
+        texts if fit_query_ids is None else texts[queries["query_id"].isin(pd.Index(fit_query_ids))]
+    )
     corpus = pd.concat([titles, fit_q]).str.lower()
     word = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True).fit(corpus)
-    char = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), min_df=2, sublinear_tf=True).fit(corpus)
+    char = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), min_df=2, sublinear_tf=True).fit(
+        corpus
+    )
 
     def transform(s: pd.Series):
         s = s.str.lower()
@@ -93,14 +103,28 @@ def tfidf_text_vectors(items: pd.DataFrame, queries: pd.DataFrame, fit_query_ids
 
     fit_x = transform(corpus)
     svd = TruncatedSVD(n_components=min(dim, fit_x.shape[1] - 1), random_state=seed).fit(fit_x)
-    vec = {name: normalize(svd.transform(transform(s))).astype(np.float32)
-           for name, s in (("items", titles), ("queries", texts))}
-    return TextVectors(items["item_id"].to_numpy(), vec["items"], queries["query_id"].to_numpy(),
-                       vec["queries"], source=f"tfidf-svd{svd.n_components}")
+    vec = {
+        name: normalize(svd.transform(transform(s))).astype(np.float32)
+        for name, s in (("items", titles), ("queries", texts))
+    }
+    return TextVectors(
+        items["item_id"].to_numpy(),
+        vec["items"],
+        queries["query_id"].to_numpy(),
+        vec["queries"],
+        source=f"tfidf-svd{svd.n_components}",
+    )
 
 
-def text_vectors_for(shop, dataset: str, profile: str, mode: str = "auto", encode_limit: int = 5000,
-                     fit_query_ids=None, seed: int = 42) -> tuple[TextVectors | None, str]:
+def text_vectors_for(
+    shop,
+    dataset: str,
+    profile: str,
+    mode: str = "auto",
+    encode_limit: int = 5000,
+    fit_query_ids=None,
+    seed: int = 42,
+) -> tuple[TextVectors | None, str]:
     """The hybrid's text vectors (item titles and queries) and a sentence saying where they come
     from, by the one rule of ``features.text.embeddings.item_text_vectors``: saved MiniLM
     vectors, else MiniLM encoded now within ``encode_limit`` distinct texts, else
@@ -111,23 +135,36 @@ def text_vectors_for(shop, dataset: str, profile: str, mode: str = "auto", encod
 
     has_titles = shop.items["title"].notna().any()
     if mode == "none" or not (has_titles or len(shop.queries)):
-        why = "not asked for" if mode == "none" else "this dataset has no item titles and no search queries"
-        return None, f"no text vectors ({why}): the hybrid reads the events and the user's history only"
+        why = (
+            "not asked for"
+            if mode == "none"
+            else "this dataset has no item titles and no search queries"
+        )
+        return (
+            None,
+            f"no text vectors ({why}): the hybrid reads the events and the user's history only",
+        )
 
     def tfidf() -> tuple[TextVectors, str]:
         text = tfidf_text_vectors(shop.items, shop.queries, fit_query_ids, seed=seed)
-        return text, (f"{text.source} vectors (TF-IDF of word and character n-grams fitted on "
-                      "item titles and training queries, reduced by SVD)")
+        return text, (
+            f"{text.source} vectors (TF-IDF of word and character n-grams fitted on "
+            "item titles and training queries, reduced by SVD)"
+        )
 
-    found = embeddings.item_text_vectors(shop, dataset, profile, mode, encode_limit,
-                                         tables=("items", "queries"), fallback=tfidf)
+    found = embeddings.item_text_vectors(
+        shop, dataset, profile, mode, encode_limit, tables=("items", "queries"), fallback=tfidf
+    )
     if not found.minilm:
         return found.vectors, found.note
     item_ids, item_vecs = found.vectors["items"]
     if "queries" in found.vectors:
         query_ids, query_vecs = found.vectors["queries"]
     else:
-        query_ids, query_vecs = np.array([], dtype=object), np.zeros((0, item_vecs.shape[1]), np.float32)
+        query_ids, query_vecs = (
+            np.array([], dtype=object),
+            np.zeros((0, item_vecs.shape[1]), np.float32),
+        )
     return TextVectors(item_ids, item_vecs, query_ids, query_vecs, source="minilm"), found.note
 
 
@@ -138,15 +175,25 @@ class SequenceBatches:
     length open (Keras' own ``PyDataset`` fixes them from the first batches it sees).
     """
 
-    def __init__(self, model: SequenceModel, examples: SessionExamples, text: TextVectors | None = None,
-                 batch_size: int = 256, shuffle: bool = False, seed: int = 0, labels: bool = True):
+    def __init__(
+        self,
+        model: SequenceModel,
+        examples: SessionExamples,
+        text: TextVectors | None = None,
+        batch_size: int = 256,
+        shuffle: bool = False,
+        seed: int = 0,
+        labels: bool = True,
+    ):
         self.arrays = event_arrays(examples.prefixes, model.vocab)
         self.index, self.target = sequence_rows(examples.prefixes, model.max_len)
         self.user = model.user_matrix(examples.prefixes) if model.hybrid else None
         self.text = text.matrix() if model.hybrid and text is not None else None
         self.text_rows = text.rows(examples.prefixes) if self.text is not None else None
         if model.hybrid and self.text is None and model.text_dim:
-            raise ValueError(f"{model.name}: trained with {model.text_dim}-d text vectors; pass text=")
+            raise ValueError(
+                f"{model.name}: trained with {model.text_dim}-d text vectors; pass text="
+            )
         self.text_dim = model.text_dim
         self.y = examples.labels.astype(np.float32)
         self.w = np.where(self.y == 1, model.pos_weight, 1.0).astype(np.float32)
@@ -164,7 +211,10 @@ class SequenceBatches:
             rows = np.flatnonzero(self.width == w)
             if self.shuffle:
                 rows = self.rng.permutation(rows)
-            batches += [(rows[i:i + self.batch_size], int(w)) for i in range(0, len(rows), self.batch_size)]
+            batches += [
+                (rows[i : i + self.batch_size], int(w))
+                for i in range(0, len(rows), self.batch_size)
+            ]
         if self.shuffle:
             batches = [batches[i] for i in self.rng.permutation(len(batches))]
         self.batches = batches
@@ -178,7 +228,11 @@ class SequenceBatches:
             x["user"] = tf.TensorSpec((None, None, self.user.shape[1]), tf.float32)
         if self.text_dim:
             x["text"] = tf.TensorSpec((None, None, self.text_dim), tf.float32)
-        spec = (x, tf.TensorSpec((None, None, 1), tf.float32), tf.TensorSpec((None, None), tf.float32))
+        spec = (
+            x,
+            tf.TensorSpec((None, None, 1), tf.float32),
+            tf.TensorSpec((None, None), tf.float32),
+        )
 
         def epoch():  # called once per epoch: a new shuffle each time
             if self.shuffle:
@@ -212,14 +266,24 @@ class SequenceBatches:
         return x, self.y[safe][..., None], (self.w[safe] * scored).astype(np.float32)
 
 
-def build_network(sizes: dict[str, int], n_numeric: int, text_dim: int = 0, n_user: int = 0, units: int = 64,
-                  dropout: float = 0.1, item_dim: int = 32) -> keras.Model:
+def build_network(
+    sizes: dict[str, int],
+    n_numeric: int,
+    text_dim: int = 0,
+    n_user: int = 0,
+    units: int = 64,
+    dropout: float = 0.1,
+    item_dim: int = 32,
+) -> keras.Model:
     """Embeddings + numeric (+ projected text) per event → masked LSTM → (+ user) → P(purchase) per step."""
     ids = {f: keras.Input((None,), dtype="int32", name=f) for f in SEQUENCE_FIELDS}
     numeric = keras.Input((None, n_numeric), name="numeric")
     inputs = [*ids.values(), numeric]
     dims = {**EMBED_DIMS, "item_id": item_dim}
-    parts = [keras.layers.Embedding(sizes[f], dims[f], name=f"{f}_embedding")(ids[f]) for f in SEQUENCE_FIELDS]
+    parts = [
+        keras.layers.Embedding(sizes[f], dims[f], name=f"{f}_embedding")(ids[f])
+        for f in SEQUENCE_FIELDS
+    ]
     parts.append(numeric)
     if text_dim:
         text = keras.Input((None, text_dim), name="text")
@@ -232,7 +296,9 @@ def build_network(sizes: dict[str, int], n_numeric: int, text_dim: int = 0, n_us
     if n_user:
         user = keras.Input((None, n_user), name="user")
         inputs.append(user)
-        h = keras.layers.Concatenate(name="fused")([h, keras.layers.Dense(16, activation="relu", name="user_dense")(user)])
+        h = keras.layers.Concatenate(name="fused")(
+            [h, keras.layers.Dense(16, activation="relu", name="user_dense")(user)]
+        )
     h = keras.layers.Dense(32, activation="relu", name="head")(h)
     out = keras.layers.Dense(1, activation="sigmoid", name="purchase")(h)
     return keras.Model(inputs, out, name="purchase_lstm")
@@ -288,14 +354,31 @@ class SequenceModel(PurchaseModel):
 
     kind = "sequence"
 
-    def __init__(self, name: str | None = None, seed: int = 42, hybrid: bool = False, max_len: int = 32,
-                 units: int = 64, epochs: int = 8, batch_size: int | None = None, learning_rate: float = 2e-3,
-                 patience: int = 2, min_count: int = 2, item_min_count: int | None = None, dropout: float = 0.1,
-                 item_dim: int = 16):
+    def __init__(
+        self,
+        name: str | None = None,
+        seed: int = 42,
+        hybrid: bool = False,
+        max_len: int = 32,
+        units: int = 64,
+        epochs: int = 8,
+        batch_size: int | None = None,
+        learning_rate: float = 2e-3,
+        patience: int = 2,
+        min_count: int = 2,
+        item_min_count: int | None = None,
+        dropout: float = 0.1,
+        item_dim: int = 16,
+    ):
         super().__init__(name or ("hybrid" if hybrid else "lstm"), seed)
         self.hybrid, self.max_len, self.units = hybrid, max_len, units
         self.dropout, self.item_dim = dropout, item_dim
-        self.epochs, self.batch_size, self.learning_rate, self.patience = epochs, batch_size, learning_rate, patience
+        self.epochs, self.batch_size, self.learning_rate, self.patience = (
+            epochs,
+            batch_size,
+            learning_rate,
+            patience,
+        )
         self.min_count, self.item_min_count = min_count, item_min_count
         self.text_dim = 0
         self.network = None
@@ -308,26 +391,46 @@ class SequenceModel(PurchaseModel):
 
     @property
     def _log_cols(self) -> list[int]:
-        return [i for i, f in enumerate(HYBRID_USER_FEATURES) if f in ("user_sessions", "user_purchase_sessions",
-                                                                       "user_carts", "user_tenure_d")]
+        return [
+            i
+            for i, f in enumerate(HYBRID_USER_FEATURES)
+            if f in ("user_sessions", "user_purchase_sessions", "user_carts", "user_tenure_d")
+        ]
 
-    def fit(self, train: SessionExamples, val: SessionExamples | None = None, text: TextVectors | None = None,
-            verbose: int = 0) -> SequenceModel:
+    def fit(
+        self,
+        train: SessionExamples,
+        val: SessionExamples | None = None,
+        text: TextVectors | None = None,
+        verbose: int = 0,
+    ) -> SequenceModel:
         keras.utils.set_random_seed(self.seed)
         self.vocab = Vocabulary.fit(train.prefixes, self.min_count, self.item_min_count)
         self.pos_weight = balanced_pos_weight(train.labels)
         if self.hybrid:
-            self.user_mean, self.user_std = np.zeros(len(HYBRID_USER_FEATURES)), np.ones(len(HYBRID_USER_FEATURES))
+            self.user_mean, self.user_std = (
+                np.zeros(len(HYBRID_USER_FEATURES)),
+                np.ones(len(HYBRID_USER_FEATURES)),
+            )
             raw = self.user_matrix(train.prefixes).astype(np.float64)
             self.user_mean, self.user_std = np.nanmean(raw, axis=0), np.nanstd(raw, axis=0) + 1e-6
             self.text_dim = text.dim if text is not None else 0
             self.info["text_source"] = text.source if text is not None else None
         sizes = {f: self.vocab.size(f) for f in SEQUENCE_FIELDS}
-        self.network = build_network(sizes, len(EVENT_NUMERIC), self.text_dim,
-                                     len(HYBRID_USER_FEATURES) if self.hybrid else 0, self.units, self.dropout,
-                                     self.item_dim)
-        self.network.compile(optimizer=keras.optimizers.Adam(self.learning_rate), loss="binary_crossentropy",
-                             weighted_metrics=[])
+        self.network = build_network(
+            sizes,
+            len(EVENT_NUMERIC),
+            self.text_dim,
+            len(HYBRID_USER_FEATURES) if self.hybrid else 0,
+            self.units,
+            self.dropout,
+            self.item_dim,
+        )
+        self.network.compile(
+            optimizer=keras.optimizers.Adam(self.learning_rate),
+            loss="binary_crossentropy",
+            weighted_metrics=[],
+        )
         # None: about 40 batches per epoch, 32-256 sessions each (small data needs more, smaller steps)
         batch = self.batch_size or int(np.clip(len(train.sessions) // 40, 32, 256))
         self.info["batch_size"] = batch
@@ -341,10 +444,16 @@ class SequenceModel(PurchaseModel):
         timer = _EpochTimer()
         callbacks.insert(0, timer)
         start = time.perf_counter()
-        hist = self.network.fit(data.dataset(), steps_per_epoch=len(data), epochs=self.epochs, shuffle=False,
-                                validation_data=None if val_data is None else val_data.dataset(),
-                                validation_steps=None if val_data is None else len(val_data),
-                                callbacks=callbacks, verbose=verbose)
+        hist = self.network.fit(
+            data.dataset(),
+            steps_per_epoch=len(data),
+            epochs=self.epochs,
+            shuffle=False,
+            validation_data=None if val_data is None else val_data.dataset(),
+            validation_steps=None if val_data is None else len(val_data),
+            callbacks=callbacks,
+            verbose=verbose,
+        )
         seconds = time.perf_counter() - start
         self.history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
         if keeper is not None:
@@ -353,10 +462,15 @@ class SequenceModel(PurchaseModel):
         # speed: epochs after the first (which traces the graphs), else the first
         steady = timer.seconds[1:] or timer.seconds
         per_epoch = float(np.mean(steady))
-        self.info.update({"epochs": len(timer.seconds), "train_seconds": round(seconds, 2),
-                          "epoch_seconds": [round(t, 2) for t in timer.seconds],
-                          "sessions_per_s": round(len(train.sessions) / per_epoch, 1),
-                          "prefixes_per_s": round(len(train.prefixes) / per_epoch, 1)})
+        self.info.update(
+            {
+                "epochs": len(timer.seconds),
+                "train_seconds": round(seconds, 2),
+                "epoch_seconds": [round(t, 2) for t in timer.seconds],
+                "sessions_per_s": round(len(train.sessions) / per_epoch, 1),
+                "prefixes_per_s": round(len(train.prefixes) / per_epoch, 1),
+            }
+        )
         return self
 
     def raw_scores(self, examples: SessionExamples, text: TextVectors | None = None) -> np.ndarray:
@@ -369,8 +483,14 @@ class SequenceModel(PurchaseModel):
         return out
 
     def _meta(self):
-        meta = {"hybrid": self.hybrid, "max_len": self.max_len, "units": self.units, "text_dim": self.text_dim,
-                "vocab": json.loads(self.vocab.to_json()), "history": self.history}
+        meta = {
+            "hybrid": self.hybrid,
+            "max_len": self.max_len,
+            "units": self.units,
+            "text_dim": self.text_dim,
+            "vocab": json.loads(self.vocab.to_json()),
+            "history": self.history,
+        }
         if self.hybrid:
             meta |= {"user_mean": self.user_mean.tolist(), "user_std": self.user_std.tolist()}
         return meta

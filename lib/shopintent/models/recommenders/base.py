@@ -63,11 +63,19 @@ class Interactions:
         known = np.flatnonzero(rows >= 0)
         sub = self.matrix[rows[known]]
         out_rows = np.repeat(known, np.diff(sub.indptr))
-        return sp.csr_matrix((np.ones(sub.nnz), (out_rows, sub.indices)), shape=(len(rows), self.n_items))
+        return sp.csr_matrix(
+            (np.ones(sub.nnz), (out_rows, sub.indices)), shape=(len(rows), self.n_items)
+        )
 
 
-def build_interactions(events: pd.DataFrame, item_ids, *, weights: dict[str, float] | None = None,
-                       user_ids=None, col_user: str = "user_id") -> Interactions:
+def build_interactions(
+    events: pd.DataFrame,
+    item_ids,
+    *,
+    weights: dict[str, float] | None = None,
+    user_ids=None,
+    col_user: str = "user_id",
+) -> Interactions:
     """Index ``events`` (rows with an item; searches are ignored) over the catalogue ``item_ids``.
 
     Event types missing from ``weights`` (default ``EVENT_WEIGHTS``) weigh 1; an item not in the
@@ -83,17 +91,25 @@ def build_interactions(events: pd.DataFrame, item_ids, *, weights: dict[str, flo
     i = item_ids.get_indexer(ev["item_id"])
     if (i < 0).any():
         bad = pd.unique(ev["item_id"].to_numpy()[i < 0])
-        raise ValueError(f"events: {int((i < 0).sum())} rows name items missing from the catalogue "
-                         f"(item_id {', '.join(map(repr, bad[:5]))}{', ...' if len(bad) > 5 else ''})")
+        raise ValueError(
+            f"events: {int((i < 0).sum())} rows name items missing from the catalogue "
+            f"(item_id {', '.join(map(repr, bad[:5]))}{', ...' if len(bad) > 5 else ''})"
+        )
     keep = u >= 0
     u, i = u[keep], i[keep]
-    w = ev["event_type"].map(weights).fillna(1.0).to_numpy(dtype=np.float64)[keep] \
-        if "event_type" in ev else np.ones(len(u))
+    w = (
+        ev["event_type"].map(weights).fillna(1.0).to_numpy(dtype=np.float64)[keep]
+        if "event_type" in ev
+        else np.ones(len(u))
+    )
     shape = (len(users), len(item_ids))
     matrix = sp.csr_matrix((w, (u, i)), shape=shape)  # duplicates are summed
     matrix.sum_duplicates()
-    secs = ev["ts"].to_numpy(dtype="datetime64[s]").astype(np.int64)[keep].astype(np.float64) \
-        if "ts" in ev else np.zeros(len(u))
+    secs = (
+        ev["ts"].to_numpy(dtype="datetime64[s]").astype(np.int64)[keep].astype(np.float64)
+        if "ts" in ev
+        else np.zeros(len(u))
+    )
     last = sp.csr_matrix(shape)
     if len(u):  # the latest time of each pair: sort by (user, item, time), keep each run's end
         order = np.lexsort((secs, i, u))
@@ -115,13 +131,20 @@ class Recommendations:
     def to_frame(self, queries) -> pd.DataFrame:
         """Long table ``query, rank, item_id, score`` (padding dropped)."""
         n, k = self.index.shape
-        frame = pd.DataFrame({"query": np.repeat(np.asarray(queries, dtype=object), k),
-                              "rank": np.tile(np.arange(1, k + 1), n),
-                              "item_id": self.item_ids.ravel(), "score": self.scores.ravel()})
+        frame = pd.DataFrame(
+            {
+                "query": np.repeat(np.asarray(queries, dtype=object), k),
+                "rank": np.tile(np.arange(1, k + 1), n),
+                "item_id": self.item_ids.ravel(),
+                "score": self.scores.ravel(),
+            }
+        )
         return frame[self.index.ravel() >= 0].reset_index(drop=True)
 
 
-def top_k(scores: np.ndarray, item_ids: pd.Index, k: int, exclude: sp.csr_matrix | None = None) -> Recommendations:
+def top_k(
+    scores: np.ndarray, item_ids: pd.Index, k: int, exclude: sp.csr_matrix | None = None
+) -> Recommendations:
     """The k best catalogue items per row of ``scores``, never an excluded one."""
     index = topk_from_scores(scores, k, exclude)
     valid = index >= 0
@@ -162,7 +185,9 @@ class Recommender:
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "data_"):
-            raise RuntimeError(f"{type(self).__name__} is not fitted: call fit(train_events, items) first")
+            raise RuntimeError(
+                f"{type(self).__name__} is not fitted: call fit(train_events, items) first"
+            )
 
     def score(self, users) -> np.ndarray:
         """Dense ``(len(users), n_items)`` scores over the catalogue (higher = better)."""

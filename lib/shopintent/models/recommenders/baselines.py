@@ -55,7 +55,9 @@ class _Trained(Persistent, Recommender):
     def history(self, rows: np.ndarray) -> sp.csr_matrix:
         return weigh(self.data_.matrix[rows], self.weighting)
 
-    def history_of(self, events: pd.DataFrame, col_group: str = "user_id") -> tuple[pd.Index, sp.csr_matrix]:
+    def history_of(
+        self, events: pd.DataFrame, col_group: str = "user_id"
+    ) -> tuple[pd.Index, sp.csr_matrix]:
         """Rows of ``events`` (with an item) grouped by ``col_group`` into CSR histories over the
         fitted catalogue: e.g. session prefixes for ``score_history``. Unknown items are dropped."""
         from shopintent.models.recommenders.base import build_interactions
@@ -113,7 +115,9 @@ class RecentPopularity(Popularity):
         return self.scores_
 
 
-def cosine_similarity(x: sp.spmatrix, shrinkage: float = 0.0, neighbours: int | None = None) -> sp.csr_matrix:
+def cosine_similarity(
+    x: sp.spmatrix, shrinkage: float = 0.0, neighbours: int | None = None
+) -> sp.csr_matrix:
     """Item-item cosine of the columns of ``x`` (users x items), zero diagonal, as CSR.
 
     s(i, j) = x_i . x_j / (|x_i| |x_j| + shrinkage): shrinkage pulls similarities resting on few
@@ -139,16 +143,21 @@ def prune_rows(m: sp.csr_matrix, k: int) -> sp.csr_matrix:
     step = max(1, _PRUNE_CHUNK // max(n_cols, 1))
     kk = min(k, n_cols)
     for lo in range(0, n_rows, step):
-        block = m[lo:lo + step].toarray()
-        top = np.argpartition(-block, kk - 1, axis=1)[:, :kk] if kk < n_cols else \
-            np.broadcast_to(np.arange(n_cols), block.shape)
+        block = m[lo : lo + step].toarray()
+        top = (
+            np.argpartition(-block, kk - 1, axis=1)[:, :kk]
+            if kk < n_cols
+            else np.broadcast_to(np.arange(n_cols), block.shape)
+        )
         vals = np.take_along_axis(block, top, axis=1)
         r, c = np.nonzero(vals > 0)
         keep_rows.append(r + lo)
         keep_cols.append(top[r, c])
         keep_vals.append(vals[r, c])
-    out = sp.csr_matrix((np.concatenate(keep_vals), (np.concatenate(keep_rows), np.concatenate(keep_cols))),
-                        shape=m.shape)
+    out = sp.csr_matrix(
+        (np.concatenate(keep_vals), (np.concatenate(keep_rows), np.concatenate(keep_cols))),
+        shape=m.shape,
+    )
     out.sort_indices()
     return out
 
@@ -159,13 +168,17 @@ class ItemKNN(_Trained):
 
     name = "item_knn"
 
-    def __init__(self, neighbours: int | None = 100, shrinkage: float = 10.0, weighting: str = "binary") -> None:
+    def __init__(
+        self, neighbours: int | None = 100, shrinkage: float = 10.0, weighting: str = "binary"
+    ) -> None:
         self.neighbours = None if neighbours is None else int(neighbours)
         self.shrinkage = float(shrinkage)
         self.weighting = weighting
 
     def _fit(self, data: Interactions, items: pd.DataFrame) -> None:
-        self.similarity_ = cosine_similarity(weigh(data.matrix, self.weighting), self.shrinkage, self.neighbours)
+        self.similarity_ = cosine_similarity(
+            weigh(data.matrix, self.weighting), self.shrinkage, self.neighbours
+        )
 
     def score_history(self, history: sp.spmatrix) -> np.ndarray:
         return np.asarray((sp.csr_matrix(history) @ self.similarity_).todense())
@@ -205,7 +218,9 @@ class EASE(_Trained):
 
     name = "ease"
 
-    def __init__(self, l2: float = 500.0, weighting: str = "binary", max_items: int | None = None) -> None:
+    def __init__(
+        self, l2: float = 500.0, weighting: str = "binary", max_items: int | None = None
+    ) -> None:
         self.l2 = float(l2)
         self.weighting = weighting
         self.max_items = None if max_items is None else int(max_items)
@@ -213,12 +228,20 @@ class EASE(_Trained):
     def _fit(self, data: Interactions, items: pd.DataFrame) -> None:
         x = weigh(data.matrix, self.weighting)
         users = np.diff(sp.csc_matrix(x).indptr)
-        by_popularity = np.lexsort((np.arange(len(users)), -users))  # most popular first; ties by position
-        n_kept = int((users > 0).sum()) if self.max_items is None else min(int((users > 0).sum()), self.max_items)
+        by_popularity = np.lexsort(
+            (np.arange(len(users)), -users)
+        )  # most popular first; ties by position
+        n_kept = (
+            int((users > 0).sum())
+            if self.max_items is None
+            else min(int((users > 0).sum()), self.max_items)
+        )
         self.kept_ = np.sort(by_popularity[:n_kept])
         self.weights_ = ease_weights(x[:, self.kept_], self.l2).astype(np.float32)
         rest = by_popularity[n_kept:]
-        self.fallback_ = np.zeros(len(users), dtype=np.float32)  # below every EASE score, by popularity
+        self.fallback_ = np.zeros(
+            len(users), dtype=np.float32
+        )  # below every EASE score, by popularity
         self.fallback_[rest] = (1.0 + np.arange(len(rest))) / (len(rest) + 1)
 
     def score_history(self, history: sp.spmatrix) -> np.ndarray:
@@ -233,19 +256,40 @@ class EASE(_Trained):
         return {"weights": self.weights_, "kept": self.kept_, "fallback": self.fallback_}
 
     def _set_state(self, arrays) -> None:
-        self.weights_, self.kept_, self.fallback_ = arrays["weights"], arrays["kept"], arrays["fallback"]
+        self.weights_, self.kept_, self.fallback_ = (
+            arrays["weights"],
+            arrays["kept"],
+            arrays["fallback"],
+        )
 
 
 register("popularity", Popularity, space={"smoke": {}, "default": {}})
-register("recent_popularity", RecentPopularity,
-         space={"smoke": {"half_life_days": [3.0, 14.0, 56.0]},
-                "default": {"half_life_days": [1.0, 3.0, 7.0, 14.0, 28.0, 56.0, 112.0]}})
-register("item_knn", ItemKNN,
-         space={"smoke": {"neighbours": [50, None], "shrinkage": [20.0], "weighting": ["log"]},
-                "default": {"neighbours": [100, None], "shrinkage": [20.0, 100.0],
-                            "weighting": ["log"]}})
+register(
+    "recent_popularity",
+    RecentPopularity,
+    space={
+        "smoke": {"half_life_days": [3.0, 14.0, 56.0]},
+        "default": {"half_life_days": [1.0, 3.0, 7.0, 14.0, 28.0, 56.0, 112.0]},
+    },
+)
+register(
+    "item_knn",
+    ItemKNN,
+    space={
+        "smoke": {"neighbours": [50, None], "shrinkage": [20.0], "weighting": ["log"]},
+        "default": {"neighbours": [100, None], "shrinkage": [20.0, 100.0], "weighting": ["log"]},
+    },
+)
 # EASE learns on at most the 4,000 (smoke: 2,000) most popular items: its fit is cubic in them
-register("ease", EASE,
-         space={"smoke": {"l2": [100.0, 500.0, 2000.0], "weighting": ["log"], "max_items": [2000]},
-                "default": {"l2": [250.0, 500.0, 1000.0, 2000.0, 4000.0, 8000.0],
-                            "weighting": ["log"], "max_items": [4000]}})
+register(
+    "ease",
+    EASE,
+    space={
+        "smoke": {"l2": [100.0, 500.0, 2000.0], "weighting": ["log"], "max_items": [2000]},
+        "default": {
+            "l2": [250.0, 500.0, 1000.0, 2000.0, 4000.0, 8000.0],
+            "weighting": ["log"],
+            "max_items": [4000],
+        },
+    },
+)

@@ -57,8 +57,15 @@ class RecTask:
         return long_tail_mask(self.popularity)
 
 
-def make_task(train: pd.DataFrame, test: pd.DataFrame, items: pd.DataFrame, protocol: str,
-              *, drop_seen_from_truth: bool = True, col_user: str = "user_id") -> RecTask:
+def make_task(
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    items: pd.DataFrame,
+    protocol: str,
+    *,
+    drop_seen_from_truth: bool = True,
+    col_user: str = "user_id",
+) -> RecTask:
     """Build the task from a split's train and test event rows (rows with an item).
 
     Test users are those with at least one test item; with ``drop_seen_from_truth`` a test item
@@ -75,24 +82,42 @@ def make_task(train: pd.DataFrame, test: pd.DataFrame, items: pd.DataFrame, prot
     return RecTask(data, users, truth, seen, protocol)
 
 
-def evaluate_recs(name: str, index: np.ndarray, task: RecTask, *, n_boot: int = 1000, seed: int = 0,
-                  extra_ks: tuple[int, ...] = ()) -> dict:
+def evaluate_recs(
+    name: str,
+    index: np.ndarray,
+    task: RecTask,
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+    extra_ks: tuple[int, ...] = (),
+) -> dict:
     """Metrics of one model's top-k ``index`` (rows = ``task.users``), flat, keys without prefix:
     ``ndcg@10 recall@20 mrr@20 ... coverage`` plus ``ndcg@10_low/high`` (bootstrap over users),
     ``cold_users/ndcg@10``, ``longtail_recall@20`` and ``novelty@10``."""
     ks = tuple(sorted({*KS, *extra_ks}))
     pop = task.popularity
-    base = evaluate_ranking(index, task.truth, ks, popularity=pop, n_users=task.train.n_users,
-                            protocol=task.protocol)
+    base = evaluate_ranking(
+        index, task.truth, ks, popularity=pop, n_users=task.train.n_users, protocol=task.protocol
+    )
     per_user = ranking_per_user(index, task.truth, ks)
     ci = bootstrap_mean_ci(per_user["ndcg@10"], n_boot=n_boot, seed=seed)
-    out = {"model": name, **{k: v for k, v in base.items() if k != "protocol"},
-           "ndcg@10_low": ci.low, "ndcg@10_high": ci.high, "coverage": base["coverage@10"]}
+    out = {
+        "model": name,
+        **{k: v for k, v in base.items() if k != "protocol"},
+        "ndcg@10_low": ci.low,
+        "ndcg@10_high": ci.high,
+        "coverage": base["coverage@10"],
+    }
     cold = task.cold_users
     if cold.any():
         c = evaluate_ranking(index, task.truth, (10, 20), users=cold)
-        out.update({"cold_users/ndcg@10": c["ndcg@10"], "cold_users/recall@20": c["recall@20"],
-                    "cold_users/n": int(cold.sum())})
+        out.update(
+            {
+                "cold_users/ndcg@10": c["ndcg@10"],
+                "cold_users/recall@20": c["recall@20"],
+                "cold_users/n": int(cold.sum()),
+            }
+        )
     tail = evaluate_ranking(index, task.truth, (20,), relevant_items=task.long_tail)
     out["longtail_recall@20"] = tail["recall@20"]
     return out
@@ -103,14 +128,38 @@ HEADLINE = ("ndcg@10", "recall@20", "mrr@20", "coverage")
 
 def metric_keys(row: dict, prefix: str = "recs") -> dict[str, float]:
     """``recs/<model>/<metric>`` for the headline metrics and the slices of one ``evaluate_recs`` row."""
-    keys = (*HEADLINE, "ndcg@10_low", "ndcg@10_high", "longtail_recall@20", "cold_users/ndcg@10",
-            "novelty@10")
-    return {f"{prefix}/{row['model']}/{k}": float(row[k]) for k in keys if k in row and row[k] is not None}
+    keys = (
+        *HEADLINE,
+        "ndcg@10_low",
+        "ndcg@10_high",
+        "longtail_recall@20",
+        "cold_users/ndcg@10",
+        "novelty@10",
+    )
+    return {
+        f"{prefix}/{row['model']}/{k}": float(row[k])
+        for k in keys
+        if k in row and row[k] is not None
+    }
 
 
 def results_table(rows: list[dict]) -> pd.DataFrame:
     """One row per model, the headline metrics first, sorted by NDCG@10."""
     table = pd.DataFrame(rows).set_index("model")
-    first = [c for c in ("ndcg@10", "ndcg@10_low", "ndcg@10_high", "recall@20", "mrr@20", "coverage",
-                         "longtail_recall@20", "cold_users/ndcg@10") if c in table]
-    return table[first + [c for c in table if c not in first]].sort_values("ndcg@10", ascending=False)
+    first = [
+        c
+        for c in (
+            "ndcg@10",
+            "ndcg@10_low",
+            "ndcg@10_high",
+            "recall@20",
+            "mrr@20",
+            "coverage",
+            "longtail_recall@20",
+            "cold_users/ndcg@10",
+        )
+        if c in table
+    ]
+    return table[first + [c for c in table if c not in first]].sort_values(
+        "ndcg@10", ascending=False
+    )

@@ -42,7 +42,9 @@ class _Factorised(Persistent, Recommender):
         return weigh(data.matrix, self.weighting).astype(np.float32).tocsr()
 
     def _fit(self, data: Interactions, items: pd.DataFrame) -> None:
-        with warnings.catch_warnings():  # implicit imports tqdm.auto, which warns in a notebook without ipywidgets
+        with (
+            warnings.catch_warnings()
+        ):  # implicit imports tqdm.auto, which warns in a notebook without ipywidgets
             warnings.filterwarnings("ignore", message="IProgress not found")
             import implicit.cpu.als  # noqa: F401 - loaded first, so that the BLAS limit below reaches it
             import implicit.cpu.bpr  # noqa: F401
@@ -74,8 +76,16 @@ class ALS(_Factorised):
 
     name = "als"
 
-    def __init__(self, factors: int = 64, regularization: float = 0.05, alpha: float = 10.0, iterations: int = 15,
-                 weighting: str = "log", seed: int = 42, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        factors: int = 64,
+        regularization: float = 0.05,
+        alpha: float = 10.0,
+        iterations: int = 15,
+        weighting: str = "log",
+        seed: int = 42,
+        threads: int | None = None,
+    ) -> None:
         self.factors = int(factors)
         self.regularization = float(regularization)
         self.alpha = float(alpha)
@@ -87,9 +97,14 @@ class ALS(_Factorised):
     def _model(self):
         from implicit.cpu.als import AlternatingLeastSquares
 
-        return AlternatingLeastSquares(factors=self.factors, regularization=self.regularization, alpha=self.alpha,
-                                       iterations=self.iterations, random_state=self.seed,
-                                       num_threads=self.threads or default_threads())
+        return AlternatingLeastSquares(
+            factors=self.factors,
+            regularization=self.regularization,
+            alpha=self.alpha,
+            iterations=self.iterations,
+            random_state=self.seed,
+            num_threads=self.threads or default_threads(),
+        )
 
 
 class BPR(_Factorised):
@@ -108,8 +123,16 @@ class BPR(_Factorised):
     name = "bpr"
     score_params = ("pop_weight",)
 
-    def __init__(self, factors: int = 64, learning_rate: float = 0.05, regularization: float = 0.01,
-                 iterations: int = 100, pop_weight: float = 0.0, seed: int = 42, threads: int | None = 1) -> None:
+    def __init__(
+        self,
+        factors: int = 64,
+        learning_rate: float = 0.05,
+        regularization: float = 0.01,
+        iterations: int = 100,
+        pop_weight: float = 0.0,
+        seed: int = 42,
+        threads: int | None = 1,
+    ) -> None:
         self.factors = int(factors)
         self.learning_rate = float(learning_rate)
         self.regularization = float(regularization)
@@ -127,17 +150,40 @@ class BPR(_Factorised):
     def _model(self):
         from implicit.cpu.bpr import BayesianPersonalizedRanking
 
-        return BayesianPersonalizedRanking(factors=self.factors, learning_rate=self.learning_rate,
-                                           regularization=self.regularization, iterations=self.iterations,
-                                           random_state=self.seed, num_threads=self.threads or default_threads())
+        return BayesianPersonalizedRanking(
+            factors=self.factors,
+            learning_rate=self.learning_rate,
+            regularization=self.regularization,
+            iterations=self.iterations,
+            random_state=self.seed,
+            num_threads=self.threads or default_threads(),
+        )
 
 
-register("als", ALS,
-         space={"smoke": {"factors": [16], "regularization": [10.0], "alpha": [5.0],
-                          "iterations": [10]},
-                "default": {"factors": [16, 32], "regularization": [10.0, 100.0], "alpha": [5.0],
-                            "iterations": [15]}})
-register("bpr", BPR,
-         space={"smoke": {"factors": [32], "iterations": [50], "pop_weight": [0.0, 2.0]},
-                "default": {"factors": [64, 128], "learning_rate": [0.05], "regularization": [0.01],
-                            "iterations": [100], "pop_weight": [0.0, 1.0, 2.0, 3.0]}})
+register(
+    "als",
+    ALS,
+    space={
+        "smoke": {"factors": [16], "regularization": [10.0], "alpha": [5.0], "iterations": [10]},
+        "default": {
+            "factors": [16, 32],
+            "regularization": [10.0, 100.0],
+            "alpha": [5.0],
+            "iterations": [15],
+        },
+    },
+)
+register(
+    "bpr",
+    BPR,
+    space={
+        "smoke": {"factors": [32], "iterations": [50], "pop_weight": [0.0, 2.0]},
+        "default": {
+            "factors": [64, 128],
+            "learning_rate": [0.05],
+            "regularization": [0.01],
+            "iterations": [100],
+            "pop_weight": [0.0, 1.0, 2.0, 3.0],
+        },
+    },
+)

@@ -32,8 +32,11 @@ LOADERS = registry.View(lambda entry: entry.load)
 def kinds() -> dict[str, type]:
     """Class name -> class: the only classes a ``.npz`` file may ask to build (every registered
     class that saves through ``Persistent``)."""
-    return {e.target.__name__: e.target for e in registry.entries().values()
-            if isinstance(e.target, type) and issubclass(e.target, Persistent)}
+    return {
+        e.target.__name__: e.target
+        for e in registry.entries().values()
+        if isinstance(e.target, type) and issubclass(e.target, Persistent)
+    }
 
 
 def __getattr__(name: str):
@@ -54,26 +57,40 @@ def _ids(index: pd.Index) -> np.ndarray:
 def sparse_arrays(prefix: str, m: sp.spmatrix) -> dict[str, np.ndarray]:
     """A CSR matrix as four plain arrays named ``<prefix>.data/indices/indptr/shape``."""
     m = sp.csr_matrix(m)
-    return {f"{prefix}.data": m.data, f"{prefix}.indices": m.indices, f"{prefix}.indptr": m.indptr,
-            f"{prefix}.shape": np.asarray(m.shape, dtype=np.int64)}
+    return {
+        f"{prefix}.data": m.data,
+        f"{prefix}.indices": m.indices,
+        f"{prefix}.indptr": m.indptr,
+        f"{prefix}.shape": np.asarray(m.shape, dtype=np.int64),
+    }
 
 
 def sparse_from(arrays, prefix: str) -> sp.csr_matrix:
     shape = tuple(int(x) for x in arrays[f"{prefix}.shape"])
-    return sp.csr_matrix((arrays[f"{prefix}.data"], arrays[f"{prefix}.indices"], arrays[f"{prefix}.indptr"]),
-                         shape=shape)
+    return sp.csr_matrix(
+        (arrays[f"{prefix}.data"], arrays[f"{prefix}.indices"], arrays[f"{prefix}.indptr"]),
+        shape=shape,
+    )
 
 
 def interaction_arrays(data: Interactions) -> dict[str, np.ndarray]:
     """Training interactions as plain arrays: ids, the weight matrix and the latest times."""
-    return {"user_ids": _ids(data.user_ids), "item_ids": _ids(data.item_ids),
-            **sparse_arrays("matrix", data.matrix), **sparse_arrays("last_ts", data.last_ts)}
+    return {
+        "user_ids": _ids(data.user_ids),
+        "item_ids": _ids(data.item_ids),
+        **sparse_arrays("matrix", data.matrix),
+        **sparse_arrays("last_ts", data.last_ts),
+    }
 
 
 def interactions_from(arrays) -> Interactions:
     """The ``Interactions`` that ``interaction_arrays`` wrote (ids come back as strings)."""
-    return Interactions(sparse_from(arrays, "matrix"), pd.Index(arrays["user_ids"].astype(object)),
-                        pd.Index(arrays["item_ids"].astype(object)), sparse_from(arrays, "last_ts"))
+    return Interactions(
+        sparse_from(arrays, "matrix"),
+        pd.Index(arrays["user_ids"].astype(object)),
+        pd.Index(arrays["item_ids"].astype(object)),
+        sparse_from(arrays, "last_ts"),
+    )
 
 
 class Persistent:
@@ -94,10 +111,18 @@ class Persistent:
         """Write ``path`` (``.npz``) atomically: a temp file in the same folder, then a rename."""
         self._check_fitted()
         data: Interactions = self.data_
-        header = {"format": FORMAT, "version": VERSION, "kind": type(self).__name__, "name": self.name,
-                  "params": self.params()}
-        arrays = {"header": np.asarray(json.dumps(header)), **interaction_arrays(data),
-                  **{f"state.{k}": v for k, v in self._state().items()}}
+        header = {
+            "format": FORMAT,
+            "version": VERSION,
+            "kind": type(self).__name__,
+            "name": self.name,
+            "params": self.params(),
+        }
+        arrays = {
+            "header": np.asarray(json.dumps(header)),
+            **interaction_arrays(data),
+            **{f"state.{k}": v for k, v in self._state().items()},
+        }
         return write_npz(path, arrays)
 
     @classmethod
@@ -118,13 +143,15 @@ def load_recommender(path: str | Path):
         raise ValueError(f"{path}: not a saved recommender (no 'header' entry)")
     header = json.loads(str(arrays["header"]))
     if header.get("format") != FORMAT or header.get("version") != VERSION:
-        raise ValueError(f"{path}: format {header.get('format')!r} version {header.get('version')!r}, "
-                         f"expected {FORMAT!r} version {VERSION}")
+        raise ValueError(
+            f"{path}: format {header.get('format')!r} version {header.get('version')!r}, "
+            f"expected {FORMAT!r} version {VERSION}"
+        )
     kind, known = header.get("kind"), kinds()
     if kind not in known:
         raise ValueError(f"{path}: unknown recommender kind {kind!r}; known: {', '.join(known)}")
     model = known[kind](**header["params"])
     model.data_ = interactions_from(arrays)
     model.items_ = pd.DataFrame({"item_id": model.data_.item_ids})
-    model._set_state({k[len("state."):]: v for k, v in arrays.items() if k.startswith("state.")})
+    model._set_state({k[len("state.") :]: v for k, v in arrays.items() if k.startswith("state.")})
     return model

@@ -108,9 +108,17 @@ _LOADED = False
 _LOCK = threading.RLock()
 
 
-def register(name: str, target, *, params: Mapping[str, Any] | None = None,
-             space: Mapping[str, Mapping[str, list]] | None = None, fits_on: str = "events",
-             needs: tuple[str, ...] = (), saves_to: str = "file", load=None) -> Entry:
+def register(
+    name: str,
+    target,
+    *,
+    params: Mapping[str, Any] | None = None,
+    space: Mapping[str, Mapping[str, list]] | None = None,
+    fits_on: str = "events",
+    needs: tuple[str, ...] = (),
+    saves_to: str = "file",
+    load=None,
+) -> Entry:
     """Declare the recommender ``name`` (see ``Entry``); called where its class is defined.
     Registering a name twice from the same module (a reload) replaces it; from another raises."""
     if fits_on not in FITS_ON:
@@ -122,13 +130,15 @@ def register(name: str, target, *, params: Mapping[str, Any] | None = None,
     if space is not None and "default" not in space:
         raise ValueError(f"{name}: a search space needs a 'default' grid (has {sorted(space)})")
     module = target.split(":")[0] if isinstance(target, str) else getattr(target, "__module__", "")
-    entry = Entry(name, target, dict(params or {}), space, fits_on, tuple(needs), saves_to, load,
-                  module)
+    entry = Entry(
+        name, target, dict(params or {}), space, fits_on, tuple(needs), saves_to, load, module
+    )
     with _LOCK:
         old = _ENTRIES.get(name)
         if old is not None and old.module != entry.module:
-            raise ValueError(f"recommender {name!r} is registered twice: by {old.module} "
-                             f"and {entry.module}")
+            raise ValueError(
+                f"recommender {name!r} is registered twice: by {old.module} and {entry.module}"
+            )
         _ENTRIES[name] = entry
     return entry
 
@@ -182,8 +192,9 @@ class View(Mapping):
     are imported on first access, not when the view is made; a value is picked when asked for,
     so listing names never imports a model's heavy dependencies)."""
 
-    def __init__(self, pick: Callable[[Entry], Any],
-                 keep: Callable[[Entry], bool] = lambda e: True) -> None:
+    def __init__(
+        self, pick: Callable[[Entry], Any], keep: Callable[[Entry], bool] = lambda e: True
+    ) -> None:
         self._pick, self._keep = pick, keep
 
     def __getitem__(self, name: str):

@@ -47,8 +47,9 @@ def search_space(profile: str) -> dict[str, dict[str, list]]:
     return registry.search_spaces("smoke" if profile == "smoke" else "default")
 
 
-def validation_split(train: pd.DataFrame, how: str = "temporal", frac: float = 0.2,
-                     seed: int = DEFAULT_SEED) -> Split:
+def validation_split(
+    train: pd.DataFrame, how: str = "temporal", frac: float = 0.2, seed: int = DEFAULT_SEED
+) -> Split:
     """Carve validation out of ``train``: ``Split.train`` is what grid points fit on, ``Split.val``
     what they are scored on (``Split.test`` is empty: the real test is never touched here)."""
     if how not in VALIDATIONS:
@@ -57,25 +58,37 @@ def validation_split(train: pd.DataFrame, how: str = "temporal", frac: float = 0
         inner = temporal_split(train, test_frac=frac)
     else:
         inner = stratified_user_split(train, ratio=1 - frac, seed=seed)
-    return Split(inner.train, inner.test, train.iloc[:0], f"validation-{inner.protocol}", inner.cutoff)
+    return Split(
+        inner.train, inner.test, train.iloc[:0], f"validation-{inner.protocol}", inner.cutoff
+    )
 
 
 Fold = tuple[pd.DataFrame, RecTask]  # the events a grid point fits on, the task it is scored on
 
 
-def validation_folds(train: pd.DataFrame, items: pd.DataFrame, how: str = "temporal", frac: float = 0.2,
-                     seed: int = DEFAULT_SEED, repeats: int = 1) -> list[Fold]:
+def validation_folds(
+    train: pd.DataFrame,
+    items: pd.DataFrame,
+    how: str = "temporal",
+    frac: float = 0.2,
+    seed: int = DEFAULT_SEED,
+    repeats: int = 1,
+) -> list[Fold]:
     """``repeats`` validation folds (seeds ``seed``, ``seed + 1``, ...; a temporal split has one)."""
     if repeats < 1 or (how == "temporal" and repeats != 1):
-        raise ValueError(f"repeats must be 1 for a temporal validation (there is one latest period) "
-                         f"and >= 1 for a stratified one; got {repeats} with {how!r}")
+        raise ValueError(
+            f"repeats must be 1 for a temporal validation (there is one latest period) "
+            f"and >= 1 for a stratified one; got {repeats} with {how!r}"
+        )
     folds = []
     for r in range(repeats):
         inner = validation_split(train, how, frac, seed + r)
         task = make_task(inner.train, inner.val, items, inner.protocol)
         if len(task.users) == 0 or task.truth.nnz == 0:
-            raise ValueError(f"validation ({inner.protocol}, frac={frac}) holds no user with an unseen item: "
-                             f"{len(inner.val):,} validation rows; use a larger frac or more data")
+            raise ValueError(
+                f"validation ({inner.protocol}, frac={frac}) holds no user with an unseen item: "
+                f"{len(inner.val):,} validation rows; use a larger frac or more data"
+            )
         folds.append((inner.train, task))
     return folds
 
@@ -103,8 +116,15 @@ class Tuned:
         return float(self.table[SELECT_BY].iloc[0])
 
 
-def grid_search(factory: Callable[..., Recommender], grid: dict[str, list], folds: list[Fold],
-                items: pd.DataFrame, *, fixed: dict | None = None, k: int = 10) -> pd.DataFrame:
+def grid_search(
+    factory: Callable[..., Recommender],
+    grid: dict[str, list],
+    folds: list[Fold],
+    items: pd.DataFrame,
+    *,
+    fixed: dict | None = None,
+    k: int = 10,
+) -> pd.DataFrame:
     """Fit every point of ``grid`` (scikit-learn's ``ParameterGrid``) on each fold and score it there;
     one row per point, best first: its parameters (one column each, and all of them as a dict in
     ``params``), mean ``ndcg@k`` and ``recall@k`` over the folds, and ``fit_s`` (summed).
@@ -129,12 +149,27 @@ def grid_search(factory: Callable[..., Recommender], grid: dict[str, list], fold
             fit_s += seconds
         mean = pd.DataFrame(scores).mean().to_dict()
         rows.append({**point, **mean, "fit_s": round(fit_s, 3), "params": point})
-    return pd.DataFrame(rows).sort_values(f"ndcg@{k}", ascending=False, kind="stable").reset_index(drop=True)
+    return (
+        pd.DataFrame(rows)
+        .sort_values(f"ndcg@{k}", ascending=False, kind="stable")
+        .reset_index(drop=True)
+    )
 
 
-def tune(name: str, grid: dict[str, list], train: pd.DataFrame, items: pd.DataFrame, *,
-         folds: list[Fold] | None = None, how: str = "temporal", frac: float = 0.2, seed: int = DEFAULT_SEED,
-         repeats: int = 1, fixed: dict | None = None, refit: bool = True) -> Tuned:
+def tune(
+    name: str,
+    grid: dict[str, list],
+    train: pd.DataFrame,
+    items: pd.DataFrame,
+    *,
+    folds: list[Fold] | None = None,
+    how: str = "temporal",
+    frac: float = 0.2,
+    seed: int = DEFAULT_SEED,
+    repeats: int = 1,
+    fixed: dict | None = None,
+    refit: bool = True,
+) -> Tuned:
     """Choose the registered ``name``'s parameters on validation (folds built here unless given
     by ``validation_folds``), then refit the best on all of ``train``. A model without a grid
     (popularity) is just fitted; a model taking a ``seed`` gets ``seed``."""
@@ -155,17 +190,27 @@ def tune(name: str, grid: dict[str, list], train: pd.DataFrame, items: pd.DataFr
     return Tuned(name, {**fixed, **best}, table, model, protocol, fit_s)
 
 
-def tune_all(grids: dict[str, dict[str, list]], train: pd.DataFrame, items: pd.DataFrame, *, how: str = "temporal",
-             frac: float = 0.2, seed: int = DEFAULT_SEED, repeats: int = 1,
-             echo: Callable[[str], None] | None = print) -> dict[str, Tuned]:
+def tune_all(
+    grids: dict[str, dict[str, list]],
+    train: pd.DataFrame,
+    items: pd.DataFrame,
+    *,
+    how: str = "temporal",
+    frac: float = 0.2,
+    seed: int = DEFAULT_SEED,
+    repeats: int = 1,
+    echo: Callable[[str], None] | None = print,
+) -> dict[str, Tuned]:
     """``tune`` every model of ``grids`` (name -> grid, names from ``MODELS``) on the same folds."""
     folds = validation_folds(train, items, how, frac, seed, repeats)
     out = {}
     for name, grid in grids.items():
         out[name] = t = tune(name, grid, train, items, folds=folds, seed=seed)
         if echo:
-            echo(f"{name}: {t.params} validation {SELECT_BY} {t.val_score:.4f} ({len(t.table)} points, "
-                 f"{len(folds)} fold{'s' * (len(folds) > 1)}), refit {t.fit_s:.1f} s")
+            echo(
+                f"{name}: {t.params} validation {SELECT_BY} {t.val_score:.4f} ({len(t.table)} points, "
+                f"{len(folds)} fold{'s' * (len(folds) > 1)}), refit {t.fit_s:.1f} s"
+            )
     return out
 
 
@@ -177,6 +222,16 @@ def _init_params(factory) -> set[str]:
 
 def tuning_table(tuned: dict[str, Tuned]) -> pd.DataFrame:
     """One row per model: the chosen parameters, validation NDCG@10, grid size, refit seconds."""
-    return pd.DataFrame([{"model": t.name, "params": t.params, f"val_{SELECT_BY}": t.val_score,
-                          "grid_points": len(t.table), "refit_s": round(t.fit_s, 2), "validation": t.protocol}
-                         for t in tuned.values()]).set_index("model")
+    return pd.DataFrame(
+        [
+            {
+                "model": t.name,
+                "params": t.params,
+                f"val_{SELECT_BY}": t.val_score,
+                "grid_points": len(t.table),
+                "refit_s": round(t.fit_s, 2),
+                "validation": t.protocol,
+            }
+            for t in tuned.values()
+        ]
+    ).set_index("model")

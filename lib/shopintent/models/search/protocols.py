@@ -73,7 +73,9 @@ class SearchTask:
     item_texts: list[str]
     validation: QuerySet
     test: QuerySet
-    train_pairs: pd.DataFrame  # query_id, query, item_id, item_text: relevant pairs of training queries
+    train_pairs: (
+        pd.DataFrame
+    )  # query_id, query, item_id, item_text: relevant pairs of training queries
     meta: dict = field(default_factory=dict)
 
     def pairs(self, split: str) -> pd.DataFrame:
@@ -82,9 +84,14 @@ class SearchTask:
             return self.train_pairs
         qs = {"validation": self.validation, "test": self.test}[split]
         t = qs.truth.tocoo()
-        return pd.DataFrame({"query_id": qs.query_ids[t.row], "query": np.asarray(qs.texts, dtype=object)[t.row],
-                             "item_id": self.item_ids[t.col],
-                             "item_text": np.asarray(self.item_texts, dtype=object)[t.col]})
+        return pd.DataFrame(
+            {
+                "query_id": qs.query_ids[t.row],
+                "query": np.asarray(qs.texts, dtype=object)[t.row],
+                "item_id": self.item_ids[t.col],
+                "item_text": np.asarray(self.item_texts, dtype=object)[t.col],
+            }
+        )
 
 
 def fold_query(text: str) -> str:
@@ -92,8 +99,9 @@ def fold_query(text: str) -> str:
     return " ".join(str(text).lower().split())
 
 
-def _query_set(rel: pd.DataFrame, keys: np.ndarray, texts: pd.Series, col: pd.Index,
-               relevant_at: float) -> QuerySet:
+def _query_set(
+    rel: pd.DataFrame, keys: np.ndarray, texts: pd.Series, col: pd.Index, relevant_at: float
+) -> QuerySet:
     rows = pd.Index(keys)
     r = rel[rel["key"].isin(rows)]
     i, j = rows.get_indexer(r["key"]), col.get_indexer(r["item_id"])
@@ -104,8 +112,14 @@ def _query_set(rel: pd.DataFrame, keys: np.ndarray, texts: pd.Series, col: pd.In
     return QuerySet(np.asarray(keys, dtype=object), texts.loc[keys].tolist(), truth, judged)
 
 
-def homedepot_task(shop, n_test: int = 500, n_validation: int = 250, n_items: int | None = 10_000,
-                   seed: int = DEFAULT_SEED, relevant_at: float = RELEVANT_AT) -> SearchTask:
+def homedepot_task(
+    shop,
+    n_test: int = 500,
+    n_validation: int = 250,
+    n_items: int | None = 10_000,
+    seed: int = DEFAULT_SEED,
+    relevant_at: float = RELEVANT_AT,
+) -> SearchTask:
     """The Home Depot protocol (module docstring): query split, catalogue, relevance.
 
     ``query_id`` in the splits is the folded query text; ``train_pairs`` lists every training
@@ -115,13 +129,17 @@ def homedepot_task(shop, n_test: int = 500, n_validation: int = 250, n_items: in
     rel = shop.extras["relevance"].merge(queries[["query_id", "key"]], on="query_id")
     rel = rel.groupby(["key", "item_id"], as_index=False, sort=False)["relevance"].mean()
     first_text = queries.drop_duplicates("key").set_index("key")["text"]
-    keys = first_text.index.to_numpy()[rng(seed, "homedepot-query-split").permutation(len(first_text))]
+    keys = first_text.index.to_numpy()[
+        rng(seed, "homedepot-query-split").permutation(len(first_text))
+    ]
     has_relevant = set(rel.loc[rel["relevance"] >= relevant_at, "key"])
     eligible = np.array([k for k in keys if k in has_relevant], dtype=object)
     if len(eligible) < n_test + n_validation:
-        raise ValueError(f"homedepot: {len(eligible)} queries have a relevant product; "
-                         f"cannot take n_test={n_test} + n_validation={n_validation}")
-    test_keys, val_keys = eligible[:n_test], eligible[n_test:n_test + n_validation]
+        raise ValueError(
+            f"homedepot: {len(eligible)} queries have a relevant product; "
+            f"cannot take n_test={n_test} + n_validation={n_validation}"
+        )
+    test_keys, val_keys = eligible[:n_test], eligible[n_test : n_test + n_validation]
     held = set(test_keys) | set(val_keys)
     train_keys = np.array([k for k in keys if k not in held], dtype=object)
 
@@ -132,8 +150,10 @@ def homedepot_task(shop, n_test: int = 500, n_validation: int = 250, n_items: in
         chosen = titles.index.to_numpy()
     else:
         if n_items < len(judged_items):
-            raise ValueError(f"homedepot: n_items={n_items} is smaller than the {len(judged_items)} products "
-                             "judged for the validation and test queries")
+            raise ValueError(
+                f"homedepot: n_items={n_items} is smaller than the {len(judged_items)} products "
+                "judged for the validation and test queries"
+            )
         others = titles.index.difference(pd.Index(judged_items)).to_numpy()
         extra = others[np.sort(r.choice(len(others), n_items - len(judged_items), replace=False))]
         chosen = np.concatenate([np.asarray(judged_items, dtype=object), extra])
@@ -141,19 +161,41 @@ def homedepot_task(shop, n_test: int = 500, n_validation: int = 250, n_items: in
     col = pd.Index(item_ids)
 
     pos = rel[rel["key"].isin(set(train_keys)) & (rel["relevance"] >= relevant_at)]
-    train_pairs = pd.DataFrame({"query_id": pos["key"].to_numpy(), "query": first_text.loc[pos["key"]].to_numpy(),
-                                "item_id": pos["item_id"].to_numpy(),
-                                "item_text": titles.loc[pos["item_id"]].to_numpy()})
+    train_pairs = pd.DataFrame(
+        {
+            "query_id": pos["key"].to_numpy(),
+            "query": first_text.loc[pos["key"]].to_numpy(),
+            "item_id": pos["item_id"].to_numpy(),
+            "item_text": titles.loc[pos["item_id"]].to_numpy(),
+        }
+    )
     size = "all" if len(item_ids) == len(titles) else "subset"
-    meta = {"dataset": "homedepot", "n_items": len(item_ids), "n_items_total": len(titles), "catalogue": size,
-            "n_test": n_test, "n_validation": n_validation, "n_train_queries": len(train_keys),
-            "n_train_pairs": len(train_pairs), "relevant_at": relevant_at, "seed": seed}
-    protocol = (f"homedepot: random query split (seed {seed}), {n_test} test / {n_validation} validation "
-                f"queries, catalogue {len(item_ids):,} of {len(titles):,} products, relevant = relevance >= "
-                f"{relevant_at}")
-    return SearchTask(protocol, item_ids, titles.loc[item_ids].tolist(),
-                      _query_set(rel, val_keys, first_text, col, relevant_at),
-                      _query_set(rel, test_keys, first_text, col, relevant_at), train_pairs, meta)
+    meta = {
+        "dataset": "homedepot",
+        "n_items": len(item_ids),
+        "n_items_total": len(titles),
+        "catalogue": size,
+        "n_test": n_test,
+        "n_validation": n_validation,
+        "n_train_queries": len(train_keys),
+        "n_train_pairs": len(train_pairs),
+        "relevant_at": relevant_at,
+        "seed": seed,
+    }
+    protocol = (
+        f"homedepot: random query split (seed {seed}), {n_test} test / {n_validation} validation "
+        f"queries, catalogue {len(item_ids):,} of {len(titles):,} products, relevant = relevance >= "
+        f"{relevant_at}"
+    )
+    return SearchTask(
+        protocol,
+        item_ids,
+        titles.loc[item_ids].tolist(),
+        _query_set(rel, val_keys, first_text, col, relevant_at),
+        _query_set(rel, test_keys, first_text, col, relevant_at),
+        train_pairs,
+        meta,
+    )
 
 
 def purchase_search_pairs(shop) -> pd.DataFrame:
@@ -163,22 +205,34 @@ def purchase_search_pairs(shop) -> pd.DataFrame:
     ev = shop.events.reset_index(drop=True)
     ev = ev.assign(order=np.arange(len(ev))).sort_values(["ts", "order"], kind="stable")
     start = ev.groupby("session_id")["ts"].min().rename("start")
-    buys = ev[ev["event_type"] == "purchase"].drop_duplicates("session_id")[["session_id", "ts", "order", "item_id"]]
-    searches = ev[(ev["event_type"] == "search") & ev["query_id"].notna()][["session_id", "ts", "order", "query_id"]]
+    buys = ev[ev["event_type"] == "purchase"].drop_duplicates("session_id")[
+        ["session_id", "ts", "order", "item_id"]
+    ]
+    searches = ev[(ev["event_type"] == "search") & ev["query_id"].notna()][
+        ["session_id", "ts", "order", "query_id"]
+    ]
     s = searches.merge(buys, on="session_id", suffixes=("", "_buy"))
     before = (s["ts"] < s["ts_buy"]) | ((s["ts"] == s["ts_buy"]) & (s["order"] < s["order_buy"]))
     last = s[before].drop_duplicates("session_id", keep="last")
     text = shop.queries.set_index("query_id")["text"]
-    out = pd.DataFrame({"session_id": last["session_id"].to_numpy(),
-                        "start": start.loc[last["session_id"]].to_numpy(), "ts": last["ts"].to_numpy(),
-                        "query_id": last["query_id"].to_numpy(), "query": text.loc[last["query_id"]].to_numpy(),
-                        "item_id": last["item_id"].to_numpy()})
+    out = pd.DataFrame(
+        {
+            "session_id": last["session_id"].to_numpy(),
+            "start": start.loc[last["session_id"]].to_numpy(),
+            "ts": last["ts"].to_numpy(),
+            "query_id": last["query_id"].to_numpy(),
+            "query": text.loc[last["query_id"]].to_numpy(),
+            "item_id": last["item_id"].to_numpy(),
+        }
+    )
     return out.sort_values(["start", "session_id"], kind="stable").reset_index(drop=True)
 
 
 def _single_truth(pairs: pd.DataFrame, col: pd.Index) -> sp.csr_matrix:
     n = len(pairs)
-    return sp.csr_matrix((np.ones(n), (np.arange(n), col.get_indexer(pairs["item_id"]))), shape=(n, len(col)))
+    return sp.csr_matrix(
+        (np.ones(n), (np.arange(n), col.get_indexer(pairs["item_id"]))), shape=(n, len(col))
+    )
 
 
 def synthetic_task(shop, test_frac: float = 0.2, validation_frac: float = 0.1) -> SearchTask:
@@ -192,23 +246,44 @@ def synthetic_task(shop, test_frac: float = 0.2, validation_frac: float = 0.1) -
     start = pairs["start"]
     test_from = start.iloc[int(np.floor(len(pairs) * (1 - test_frac)))]
     val_from = start.iloc[int(np.floor(len(pairs) * (1 - test_frac - validation_frac)))]
-    test, val, train = pairs[start >= test_from], pairs[(start >= val_from) & (start < test_from)], pairs[start < val_from]
+    test, val, train = (
+        pairs[start >= test_from],
+        pairs[(start >= val_from) & (start < test_from)],
+        pairs[start < val_from],
+    )
     item_ids = shop.items["item_id"].to_numpy(dtype=object)
     texts = item_texts(shop.items).tolist()
     col, by_id = pd.Index(item_ids), pd.Series(texts, index=item_ids)
 
     def qs(p: pd.DataFrame) -> QuerySet:
-        return QuerySet(p["session_id"].to_numpy(dtype=object), p["query"].tolist(), _single_truth(p, col))
+        return QuerySet(
+            p["session_id"].to_numpy(dtype=object), p["query"].tolist(), _single_truth(p, col)
+        )
 
-    train_pairs = pd.DataFrame({"query_id": train["query_id"].to_numpy(), "query": train["query"].to_numpy(),
-                                "item_id": train["item_id"].to_numpy(),
-                                "item_text": by_id.loc[train["item_id"]].to_numpy()})
-    meta = {"dataset": "synthetic", "n_items": len(item_ids), "n_items_total": len(item_ids), "catalogue": "all",
-            "n_test": len(test), "n_validation": len(val), "n_train_pairs": len(train),
-            "validation_from": str(val_from), "test_from": str(test_from)}
-    protocol = (f"synthetic: last search before the purchase -> purchased item; sessions from {test_from:%Y-%m-%d %H:%M} "
-                f"are test ({len(test)}), from {val_from:%Y-%m-%d %H:%M} validation ({len(val)}); "
-                f"full catalogue of {len(item_ids):,} items")
+    train_pairs = pd.DataFrame(
+        {
+            "query_id": train["query_id"].to_numpy(),
+            "query": train["query"].to_numpy(),
+            "item_id": train["item_id"].to_numpy(),
+            "item_text": by_id.loc[train["item_id"]].to_numpy(),
+        }
+    )
+    meta = {
+        "dataset": "synthetic",
+        "n_items": len(item_ids),
+        "n_items_total": len(item_ids),
+        "catalogue": "all",
+        "n_test": len(test),
+        "n_validation": len(val),
+        "n_train_pairs": len(train),
+        "validation_from": str(val_from),
+        "test_from": str(test_from),
+    }
+    protocol = (
+        f"synthetic: last search before the purchase -> purchased item; sessions from {test_from:%Y-%m-%d %H:%M} "
+        f"are test ({len(test)}), from {val_from:%Y-%m-%d %H:%M} validation ({len(val)}); "
+        f"full catalogue of {len(item_ids):,} items"
+    )
     return SearchTask(protocol, item_ids, texts, qs(val), qs(test), train_pairs, meta)
 
 
@@ -232,7 +307,9 @@ def rerank_ndcg(scores: np.ndarray, judged: sp.csr_matrix, k: int = 10) -> np.nd
         if len(cols) < 2 or ideal.sum() <= 0:
             continue
         order = np.argsort(-np.asarray(scores[i, cols], dtype=np.float64), kind="stable")[:k]
-        out[i] = (gain[order] * _discounts(len(order))).sum() / (ideal * _discounts(len(ideal))).sum()
+        out[i] = (gain[order] * _discounts(len(order))).sum() / (
+            ideal * _discounts(len(ideal))
+        ).sum()
     return out
 
 
@@ -245,30 +322,40 @@ def random_rerank_ndcg(judged: sp.csr_matrix, k: int = 10) -> np.ndarray:
         _, gain = _gains(judged, i)
         ideal = np.sort(gain)[::-1][:k]
         if len(gain) >= 2 and ideal.sum() > 0:
-            out[i] = gain.mean() * _discounts(len(ideal)).sum() / (ideal * _discounts(len(ideal))).sum()
+            out[i] = (
+                gain.mean() * _discounts(len(ideal)).sum() / (ideal * _discounts(len(ideal))).sum()
+            )
     return out
 
 
-def evaluate_search(retriever: Retriever, queries: QuerySet, k: int = 10, chunk: int = 512) -> pd.DataFrame:
+def evaluate_search(
+    retriever: Retriever, queries: QuerySet, k: int = 10, chunk: int = 512
+) -> pd.DataFrame:
     """Per query (rows of ``queries``): ``recall@k``, ``ndcg@k`` (binary gain) over the fitted
     catalogue and, where judgements exist, ``rerank_ndcg@k``; plus ``query_id``. Scores are
     computed ``chunk`` queries at a time."""
     recs, rerank = [], []
     for lo in range(0, len(queries), chunk):
-        s = retriever.scores(queries.texts[lo:lo + chunk])
+        s = retriever.scores(queries.texts[lo : lo + chunk])
         recs.append(topk_from_scores(s, k))
         if queries.judged is not None:
-            rerank.append(rerank_ndcg(s, queries.judged[lo:lo + len(s)], k))
+            rerank.append(rerank_ndcg(s, queries.judged[lo : lo + len(s)], k))
     per = ranking_per_user(np.vstack(recs), queries.truth, ks=(k,), relevance="binary")
-    out = pd.DataFrame({"query_id": queries.query_ids, f"recall@{k}": per[f"recall@{k}"].to_numpy(),
-                        f"ndcg@{k}": per[f"ndcg@{k}"].to_numpy()})
+    out = pd.DataFrame(
+        {
+            "query_id": queries.query_ids,
+            f"recall@{k}": per[f"recall@{k}"].to_numpy(),
+            f"ndcg@{k}": per[f"ndcg@{k}"].to_numpy(),
+        }
+    )
     if rerank:
         out[f"rerank_ndcg@{k}"] = np.concatenate(rerank)
     return out
 
 
-def best_on_validation(task: SearchTask, models: Mapping[str, Retriever], metric: str = "recall",
-                       k: int = 10) -> tuple[str, pd.DataFrame]:
+def best_on_validation(
+    task: SearchTask, models: Mapping[str, Retriever], metric: str = "recall", k: int = 10
+) -> tuple[str, pd.DataFrame]:
     """The model with the best mean ``metric@k`` on the *validation* queries (e.g. which TF-IDF
     goes into a hybrid), and every model's validation ``recall@k`` and ``ndcg@k``."""
     rows = []
@@ -276,7 +363,13 @@ def best_on_validation(task: SearchTask, models: Mapping[str, Retriever], metric
         if not model.is_fitted_on(task.item_ids):
             model.fit(task.item_ids, task.item_texts)
         per = evaluate_search(model, task.validation, k)
-        rows.append({"model": name, f"recall@{k}": per[f"recall@{k}"].mean(), f"ndcg@{k}": per[f"ndcg@{k}"].mean()})
+        rows.append(
+            {
+                "model": name,
+                f"recall@{k}": per[f"recall@{k}"].mean(),
+                f"ndcg@{k}": per[f"ndcg@{k}"].mean(),
+            }
+        )
     table = pd.DataFrame(rows)
     return str(table["model"].iat[int(np.argmax(table[f"{metric}@{k}"].to_numpy()))]), table
 
@@ -298,8 +391,9 @@ class SearchComparison:
         return summarise(self.per_query, n_boot=n_boot, seed=seed)
 
 
-def compare_search_models(task: SearchTask, models: Mapping[str, Retriever], k: int = 10,
-                          weight_metric: str = "recall") -> SearchComparison:
+def compare_search_models(
+    task: SearchTask, models: Mapping[str, Retriever], k: int = 10, weight_metric: str = "recall"
+) -> SearchComparison:
     """Fit every model on the task's catalogue, choose each hybrid's weight on the *validation*
     queries only (``HybridRetriever.choose_weight``), then evaluate all on the test queries.
 
@@ -313,35 +407,60 @@ def compare_search_models(task: SearchTask, models: Mapping[str, Retriever], k: 
             model.fit(task.item_ids, task.item_texts)
         fit_s = time.perf_counter() - start
         if isinstance(model, HybridRetriever):
-            weights[name] = model.choose_weight(task.validation.texts, task.validation.truth, metric=weight_metric, k=k)
+            weights[name] = model.choose_weight(
+                task.validation.texts, task.validation.truth, metric=weight_metric, k=k
+            )
             tables[name] = model.weight_table
         start = time.perf_counter()
         per_query[name] = evaluate_search(model, task.test, k)
         times.append({"model": name, "fit_s": fit_s, "test_s": time.perf_counter() - start})
     if task.test.judged is not None:
-        per_query["random_order"] = pd.DataFrame({"query_id": task.test.query_ids,
-                                                  f"rerank_ndcg@{k}": random_rerank_ndcg(task.test.judged, k)})
-    return SearchComparison(task.protocol, per_query, weights, tables, pd.DataFrame(times), dict(task.meta))
+        per_query["random_order"] = pd.DataFrame(
+            {
+                "query_id": task.test.query_ids,
+                f"rerank_ndcg@{k}": random_rerank_ndcg(task.test.judged, k),
+            }
+        )
+    return SearchComparison(
+        task.protocol, per_query, weights, tables, pd.DataFrame(times), dict(task.meta)
+    )
 
 
-def summarise(per_query: Mapping[str, pd.DataFrame], n_boot: int = 1000, seed: int = DEFAULT_SEED) -> pd.DataFrame:
+def summarise(
+    per_query: Mapping[str, pd.DataFrame], n_boot: int = 1000, seed: int = DEFAULT_SEED
+) -> pd.DataFrame:
     """One row per (model, metric): mean over queries with its 95% bootstrap interval and the
     number of queries it is defined for."""
     rows = []
     for name, df in per_query.items():
         for metric in (c for c in df.columns if c != "query_id"):
             iv = bootstrap_mean_ci(df[metric].to_numpy(dtype=np.float64), n_boot=n_boot, seed=seed)
-            rows.append({"model": name, "metric": metric, "mean": iv.point, "low": iv.low, "high": iv.high,
-                         "n_queries": int(df[metric].notna().sum())})
+            rows.append(
+                {
+                    "model": name,
+                    "metric": metric,
+                    "mean": iv.point,
+                    "low": iv.low,
+                    "high": iv.high,
+                    "n_queries": int(df[metric].notna().sum()),
+                }
+            )
     return pd.DataFrame(rows)
 
 
-def paired_difference(a: pd.DataFrame, b: pd.DataFrame, metric: str, n_boot: int = 1000,
-                      seed: int = DEFAULT_SEED) -> Interval:
+def paired_difference(
+    a: pd.DataFrame, b: pd.DataFrame, metric: str, n_boot: int = 1000, seed: int = DEFAULT_SEED
+) -> Interval:
     """Mean per-query difference ``a - b`` of ``metric`` on the same queries, with its 95%
     bootstrap interval (queries resampled together, so the interval is tighter than comparing
     two separate intervals)."""
     if not np.array_equal(a["query_id"].to_numpy(), b["query_id"].to_numpy()):
-        raise ValueError("paired_difference: the two tables must hold the same queries in the same order")
-    return paired_bootstrap_diff(a[metric].to_numpy(dtype=np.float64),
-                                 b[metric].to_numpy(dtype=np.float64), n_boot=n_boot, seed=seed)
+        raise ValueError(
+            "paired_difference: the two tables must hold the same queries in the same order"
+        )
+    return paired_bootstrap_diff(
+        a[metric].to_numpy(dtype=np.float64),
+        b[metric].to_numpy(dtype=np.float64),
+        n_boot=n_boot,
+        seed=seed,
+    )

@@ -41,7 +41,9 @@ def item_texts(items: pd.DataFrame, brand: bool = True) -> pd.Series:
     if not brand or "brand" not in items.columns:
         return title.reset_index(drop=True)
     b = items["brand"].fillna("").astype(str)
-    add = (b != "") & ~np.array([br.lower() in t.lower() for t, br in zip(title, b, strict=True)], dtype=bool)
+    add = (b != "") & ~np.array(
+        [br.lower() in t.lower() for t, br in zip(title, b, strict=True)], dtype=bool
+    )
     return title.where(~add, title + " " + b).str.strip().reset_index(drop=True)
 
 
@@ -79,17 +81,21 @@ class Retriever(ABC):
         if self.item_ids is None:
             raise RuntimeError(f"{self.name}: call fit(item_ids, item_texts) before scoring")
 
-    def search(self, queries: Sequence[str], k: int = 10, chunk: int = 512) -> tuple[np.ndarray, np.ndarray]:
+    def search(
+        self, queries: Sequence[str], k: int = 10, chunk: int = 512
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` best items per query: ``(indices, scores)``, both ``(n_queries, k)``, best
         first (indices into ``item_ids``; ties go to the lower index)."""
         queries = [str(q) for q in queries]
         idx = np.full((len(queries), k), -1, dtype=np.int64)
         val = np.full((len(queries), k), -np.inf, dtype=np.float32)
         for lo in range(0, len(queries), chunk):
-            s = self.scores(queries[lo:lo + chunk])
+            s = self.scores(queries[lo : lo + chunk])
             top = topk_from_scores(s, k)
-            idx[lo:lo + len(s)] = top
-            val[lo:lo + len(s)] = np.where(top >= 0, np.take_along_axis(s, np.maximum(top, 0), axis=1), -np.inf)
+            idx[lo : lo + len(s)] = top
+            val[lo : lo + len(s)] = np.where(
+                top >= 0, np.take_along_axis(s, np.maximum(top, 0), axis=1), -np.inf
+            )
         return idx, val
 
 
@@ -101,8 +107,14 @@ class TfidfRetriever(Retriever):
     to run-together words. Default n-grams: words 1, characters 3-5. Sub-linear tf.
     """
 
-    def __init__(self, analyzer: str = "word", ngram_range: tuple[int, int] | None = None, min_df: int = 1,
-                 sublinear_tf: bool = True, name: str | None = None):
+    def __init__(
+        self,
+        analyzer: str = "word",
+        ngram_range: tuple[int, int] | None = None,
+        min_df: int = 1,
+        sublinear_tf: bool = True,
+        name: str | None = None,
+    ):
         if analyzer not in ("word", "char_wb", "char"):
             raise ValueError(f"analyzer must be 'word', 'char_wb' or 'char', got {analyzer!r}")
         self.analyzer = analyzer
@@ -114,8 +126,14 @@ class TfidfRetriever(Retriever):
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         words = {"token_pattern": r"(?u)\b\w+\b"} if self.analyzer == "word" else {}
-        self.vectorizer = TfidfVectorizer(analyzer=self.analyzer, ngram_range=self.ngram_range, min_df=self.min_df,
-                                          sublinear_tf=self.sublinear_tf, dtype=np.float32, **words)
+        self.vectorizer = TfidfVectorizer(
+            analyzer=self.analyzer,
+            ngram_range=self.ngram_range,
+            min_df=self.min_df,
+            sublinear_tf=self.sublinear_tf,
+            dtype=np.float32,
+            **words,
+        )
         self.item_matrix = sp.csr_matrix(self.vectorizer.fit_transform(texts)).T.tocsc()
 
     def vectors(self, texts: Sequence[str]) -> sp.csr_matrix:
@@ -155,7 +173,9 @@ class DenseRetriever(Retriever):
     trained encoders such as MiniLM do not need it.
     """
 
-    def __init__(self, encoder, name: str | None = None, use_cache: bool = True, center: bool = False):
+    def __init__(
+        self, encoder, name: str | None = None, use_cache: bool = True, center: bool = False
+    ):
         self.encoder = encoder
         self.name = name or encoder.name
         self.use_cache = use_cache
@@ -165,7 +185,9 @@ class DenseRetriever(Retriever):
         self._queries: dict[str, np.ndarray] = {}
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        vectors = _default_encode(self.encoder, texts) if self.use_cache else self.encoder.encode(texts)
+        vectors = (
+            _default_encode(self.encoder, texts) if self.use_cache else self.encoder.encode(texts)
+        )
         vectors = np.asarray(vectors, dtype=np.float32)
         if self.mean_vector is not None:
             vectors = vectors - self.mean_vector
@@ -185,7 +207,9 @@ class DenseRetriever(Retriever):
         """Index precomputed, L2-normalised item vectors instead of encoding texts."""
         vectors = np.asarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or len(vectors) != len(item_ids):
-            raise ValueError(f"{self.name}: vectors {vectors.shape} must be (n_items={len(item_ids)}, dim)")
+            raise ValueError(
+                f"{self.name}: vectors {vectors.shape} must be (n_items={len(item_ids)}, dim)"
+            )
         self.item_ids, self.item_vectors, self.fit_seconds = np.asarray(item_ids), vectors, 0.0
         return self
 
@@ -207,10 +231,14 @@ class DenseRetriever(Retriever):
         return self.query_vectors(queries) @ self.item_vectors.T
 
 
-def _check_pair(lexical: np.ndarray, dense: np.ndarray, weight: float) -> tuple[np.ndarray, np.ndarray]:
+def _check_pair(
+    lexical: np.ndarray, dense: np.ndarray, weight: float
+) -> tuple[np.ndarray, np.ndarray]:
     lexical, dense = np.asarray(lexical, dtype=np.float64), np.asarray(dense, dtype=np.float64)
     if lexical.shape != dense.shape or lexical.ndim != 2:
-        raise ValueError(f"score matrices must both be (n_queries, n_items); got {lexical.shape} and {dense.shape}")
+        raise ValueError(
+            f"score matrices must both be (n_queries, n_items); got {lexical.shape} and {dense.shape}"
+        )
     if not 0.0 <= float(weight) <= 1.0:
         raise ValueError(f"weight (the lexical share) must be in [0, 1], got {weight}")
     return lexical, dense
@@ -241,8 +269,13 @@ def rrf_fusion(lexical: np.ndarray, dense: np.ndarray, weight: float, k: int = R
     return (weight / (k + r_lex) + (1.0 - weight) / (k + r_dense)).astype(np.float32)
 
 
-def fuse(lexical: np.ndarray, dense: np.ndarray, weight: float, method: str = "zscore",
-         rrf_k: int = RRF_K) -> np.ndarray:
+def fuse(
+    lexical: np.ndarray,
+    dense: np.ndarray,
+    weight: float,
+    method: str = "zscore",
+    rrf_k: int = RRF_K,
+) -> np.ndarray:
     """Fused ``(n_queries, n_items)`` scores by ``method`` ("zscore" or "rrf")."""
     if method == "zscore":
         return zscore_fusion(lexical, dense, weight)
@@ -251,9 +284,16 @@ def fuse(lexical: np.ndarray, dense: np.ndarray, weight: float, method: str = "z
     raise ValueError(f"method must be one of {FUSION_METHODS}, got {method!r}")
 
 
-def choose_weight(lexical: np.ndarray, dense: np.ndarray, truth, method: str = "zscore",
-                  grid: Sequence[float] = WEIGHT_GRID, metric: str = "recall", k: int = 10,
-                  rrf_k: int = RRF_K) -> tuple[float, pd.DataFrame]:
+def choose_weight(
+    lexical: np.ndarray,
+    dense: np.ndarray,
+    truth,
+    method: str = "zscore",
+    grid: Sequence[float] = WEIGHT_GRID,
+    metric: str = "recall",
+    k: int = 10,
+    rrf_k: int = RRF_K,
+) -> tuple[float, pd.DataFrame]:
     """The lexical share that maximises ``metric@k`` ("recall" or "ndcg", binary gain) of the
     fused scores, and the table ``weight, recall@k, ndcg@k`` over the grid.
 
@@ -267,8 +307,13 @@ def choose_weight(lexical: np.ndarray, dense: np.ndarray, truth, method: str = "
     rows = []
     for w in grid:
         recs = topk_from_scores(fuse(lexical, dense, float(w), method, rrf_k), k)
-        rows.append({"weight": float(w), f"recall@{k}": recall_at_k(recs, truth, k),
-                     f"ndcg@{k}": ndcg_at_k(recs, truth, k, relevance="binary")})
+        rows.append(
+            {
+                "weight": float(w),
+                f"recall@{k}": recall_at_k(recs, truth, k),
+                f"ndcg@{k}": ndcg_at_k(recs, truth, k, relevance="binary"),
+            }
+        )
     table = pd.DataFrame(rows)
     best = float(table["weight"].iat[int(np.argmax(table[f"{metric}@{k}"].to_numpy()))])
     return best, table
@@ -282,11 +327,24 @@ class HybridRetriever(Retriever):
     fitted TF-IDF and one encoded catalogue can serve several hybrids.
     """
 
-    def __init__(self, lexical: Retriever, dense: Retriever, method: str = "zscore", weight: float | None = None,
-                 rrf_k: int = RRF_K, name: str | None = None):
+    def __init__(
+        self,
+        lexical: Retriever,
+        dense: Retriever,
+        method: str = "zscore",
+        weight: float | None = None,
+        rrf_k: int = RRF_K,
+        name: str | None = None,
+    ):
         if method not in FUSION_METHODS:
             raise ValueError(f"method must be one of {FUSION_METHODS}, got {method!r}")
-        self.lexical, self.dense, self.method, self.weight, self.rrf_k = lexical, dense, method, weight, rrf_k
+        self.lexical, self.dense, self.method, self.weight, self.rrf_k = (
+            lexical,
+            dense,
+            method,
+            weight,
+            rrf_k,
+        )
         self.name = name or ("hybrid" if method == "zscore" else f"hybrid_{method}")
         self.weight_table: pd.DataFrame | None = None
         if lexical.item_ids is not None and dense.is_fitted_on(lexical.item_ids):
@@ -307,18 +365,27 @@ class HybridRetriever(Retriever):
         self._check_fitted()
         return self.lexical.scores(queries), self.dense.scores(queries)
 
-    def choose_weight(self, queries: Sequence[str], truth, grid: Sequence[float] = WEIGHT_GRID,
-                      metric: str = "recall", k: int = 10) -> float:
+    def choose_weight(
+        self,
+        queries: Sequence[str],
+        truth,
+        grid: Sequence[float] = WEIGHT_GRID,
+        metric: str = "recall",
+        k: int = 10,
+    ) -> float:
         """Set ``weight`` to the grid value with the best ``metric@k`` on these (validation)
         queries and their relevance ``truth``; the grid's results go to ``weight_table``."""
         lexical, dense = self.component_scores(queries)
-        self.weight, self.weight_table = choose_weight(lexical, dense, truth, self.method, grid, metric, k,
-                                                       self.rrf_k)
+        self.weight, self.weight_table = choose_weight(
+            lexical, dense, truth, self.method, grid, metric, k, self.rrf_k
+        )
         return self.weight
 
     def scores(self, queries: Sequence[str]) -> np.ndarray:
         if self.weight is None:
-            raise RuntimeError(f"{self.name}: no weight yet; call choose_weight on validation queries "
-                               "or pass weight=...")
+            raise RuntimeError(
+                f"{self.name}: no weight yet; call choose_weight on validation queries "
+                "or pass weight=..."
+            )
         lexical, dense = self.component_scores(queries)
         return fuse(lexical, dense, self.weight, self.method, self.rrf_k)

@@ -54,7 +54,9 @@ class FrozenBottom:
     def __init__(self, backbone):
         import keras
 
-        chain = list(EMBEDDING_CHAIN) + [f"transformer_layer_{i}" for i in range(int(backbone.num_layers))]
+        chain = list(EMBEDDING_CHAIN) + [
+            f"transformer_layer_{i}" for i in range(int(backbone.num_layers))
+        ]
         trainable = [i for i, name in enumerate(chain) if backbone.get_layer(name).trainable]
         first = trainable[0] if trainable else len(chain)
         if first == 0:
@@ -62,22 +64,31 @@ class FrozenBottom:
         self.cut = chain[first - 1]
         self.top_layers = [backbone.get_layer(name) for name in chain[first:]]
         self.hidden_dim = int(backbone.hidden_dim)
-        self.bottom = keras.Model(backbone.inputs, backbone.get_layer(self.cut).output, name="frozen_bottom")
+        self.bottom = keras.Model(
+            backbone.inputs, backbone.get_layer(self.cut).output, name="frozen_bottom"
+        )
 
-    def features(self, token_ids: np.ndarray, padding_mask: np.ndarray, batch_tokens: int = 4096) -> np.ndarray:
+    def features(
+        self, token_ids: np.ndarray, padding_mask: np.ndarray, batch_tokens: int = 4096
+    ) -> np.ndarray:
         """Hidden states at the cut for packed rows (real tokens first, then padding). Rows run
         in length buckets with fixed batch shapes; positions past a row's bucket stay zero (the
         top's attention and every pooling ignore padded positions)."""
         token_ids, padding_mask = np.asarray(token_ids), np.asarray(padding_mask, dtype=bool)
         n, width = token_ids.shape
         out = np.zeros((n, width, self.hidden_dim), dtype=np.float32)
-        for w, rows, per_batch in bucket_batches(bucket_widths(padding_mask.sum(axis=1), width), batch_tokens):
+        for w, rows, per_batch in bucket_batches(
+            bucket_widths(padding_mask.sum(axis=1), width), batch_tokens
+        ):
             ids = np.zeros((per_batch, w), dtype=np.int32)
             mask = np.zeros((per_batch, w), dtype=bool)
             ids[: len(rows)], mask[: len(rows)] = token_ids[rows, :w], padding_mask[rows, :w]
-            mask[len(rows):, 0] = True  # filler rows: one real token keeps the attention well defined
-            hidden = self.bottom.predict_on_batch({"token_ids": ids, "segment_ids": np.zeros_like(ids),
-                                                   "padding_mask": mask})
+            mask[len(rows) :, 0] = (
+                True  # filler rows: one real token keeps the attention well defined
+            )
+            hidden = self.bottom.predict_on_batch(
+                {"token_ids": ids, "segment_ids": np.zeros_like(ids), "padding_mask": mask}
+            )
             out[rows, :w] = np.asarray(hidden, dtype=np.float32)[: len(rows)]
         return out
 

@@ -39,8 +39,6 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-
-
 def _macro_f1(y, pred, classes) -> float:
     from sklearn.metrics import f1_score
 
@@ -82,8 +80,9 @@ class TextClassifier:
             return FineTunedClassifier._from_folder(folder, meta)
         model = kinds[kind].__new__(kinds[kind])
         if kind == "encoder_lr":
-            EncoderLogisticRegression.__init__(model, encoder=encoder, encoder_name=meta["encoder"],
-                                               max_length=meta["max_length"])
+            EncoderLogisticRegression.__init__(
+                model, encoder=encoder, encoder_name=meta["encoder"], max_length=meta["max_length"]
+            )
         elif kind != "majority":
             _LinearModel.__init__(model)
         model.classes_ = np.asarray(meta["classes"], dtype=str)
@@ -117,8 +116,13 @@ class MajorityClassifier(TextClassifier):
 class _LinearModel(TextClassifier):
     """Multinomial logistic regression over a feature map; ``C`` chosen on validation."""
 
-    def __init__(self, c: float | None = None, class_weight: str | None = None, seed: int = DEFAULT_SEED,
-                 max_iter: int = 1000):
+    def __init__(
+        self,
+        c: float | None = None,
+        class_weight: str | None = None,
+        seed: int = DEFAULT_SEED,
+        max_iter: int = 1000,
+    ):
         self.c, self.class_weight, self.seed, self.max_iter = c, class_weight, seed, max_iter
         self.validation: dict[float, float] = {}
 
@@ -135,7 +139,9 @@ class _LinearModel(TextClassifier):
         x = self._fit_features(list(texts))
         self.classes_ = np.unique(y)
         if len(self.classes_) < 2:
-            raise ValueError(f"{self.name}: the training labels hold one class only ({self.classes_.tolist()})")
+            raise ValueError(
+                f"{self.name}: the training labels hold one class only ({self.classes_.tolist()})"
+            )
         grid = (self.c,) if self.c is not None else C_GRID
         if len(grid) > 1 and (val_texts is None or len(val_texts) == 0):
             grid = (1.0,)  # nothing to choose on
@@ -144,19 +150,33 @@ class _LinearModel(TextClassifier):
         for c in grid:
             # one BLAS/OpenMP thread: on 2 shared cores two threads spin-wait, ~10x slower (measured)
             with threadpool_limits(1):
-                lr = LogisticRegression(C=c, class_weight=self.class_weight, max_iter=self.max_iter,
-                                        random_state=self.seed).fit(x, y)
+                lr = LogisticRegression(
+                    C=c,
+                    class_weight=self.class_weight,
+                    max_iter=self.max_iter,
+                    random_state=self.seed,
+                ).fit(x, y)
             if xv is not None:
-                self.validation[c] = _macro_f1(np.asarray(val_labels).astype(str), lr.predict(xv), self.classes_)
+                self.validation[c] = _macro_f1(
+                    np.asarray(val_labels).astype(str), lr.predict(xv), self.classes_
+                )
                 if best is None or self.validation[c] > self.validation[best[0]]:
                     best = (c, lr)
             else:
                 best = (c, lr)
         self.c_, lr = best
         coef, intercept = lr.coef_, lr.intercept_
-        if len(self.classes_) == 2:  # binary: one row for class 1; as two softmax rows it is the same model
-            coef, intercept = np.vstack([-coef / 2, coef / 2]), np.array([-intercept[0] / 2, intercept[0] / 2])
-        self.coef_, self.intercept_ = np.asarray(coef, dtype=np.float64), np.asarray(intercept, dtype=np.float64)
+        if (
+            len(self.classes_) == 2
+        ):  # binary: one row for class 1; as two softmax rows it is the same model
+            coef, intercept = (
+                np.vstack([-coef / 2, coef / 2]),
+                np.array([-intercept[0] / 2, intercept[0] / 2]),
+            )
+        self.coef_, self.intercept_ = (
+            np.asarray(coef, dtype=np.float64),
+            np.asarray(intercept, dtype=np.float64),
+        )
         return self
 
     def decision_function(self, texts) -> np.ndarray:
@@ -178,14 +198,22 @@ class TfidfLogisticRegression(_LinearModel):
     """TF-IDF of words (1-2 grams) and of characters within word boundaries (2-5 grams)."""
 
     kind = name = "tfidf_lr"
-    WORD = {"analyzer": "word", "ngram_range": (1, 2), "min_df": 1, "sublinear_tf": True,
-            "token_pattern": r"(?u)\b\w+\b"}
+    WORD = {
+        "analyzer": "word",
+        "ngram_range": (1, 2),
+        "min_df": 1,
+        "sublinear_tf": True,
+        "token_pattern": r"(?u)\b\w+\b",
+    }
     CHAR = {"analyzer": "char_wb", "ngram_range": (2, 5), "min_df": 2, "sublinear_tf": True}
 
     def _fit_features(self, texts):
         from sklearn.feature_extraction.text import TfidfVectorizer
 
-        self.vectorizers = [TfidfVectorizer(**self.WORD).fit(texts), TfidfVectorizer(**self.CHAR).fit(texts)]
+        self.vectorizers = [
+            TfidfVectorizer(**self.WORD).fit(texts),
+            TfidfVectorizer(**self.CHAR).fit(texts),
+        ]
         return self.features(texts)
 
     def features(self, texts):
@@ -197,11 +225,24 @@ class TfidfLogisticRegression(_LinearModel):
     def save(self, folder):
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        vecs = [{"params": {**p, "ngram_range": list(p["ngram_range"])}, "terms": v.get_feature_names_out().tolist(),
-                 "idf": v.idf_.tolist()} for p, v in zip((self.WORD, self.CHAR), self.vectorizers, strict=True)]
+        vecs = [
+            {
+                "params": {**p, "ngram_range": list(p["ngram_range"])},
+                "terms": v.get_feature_names_out().tolist(),
+                "idf": v.idf_.tolist(),
+            }
+            for p, v in zip((self.WORD, self.CHAR), self.vectorizers, strict=True)
+        ]
         self._save_arrays(folder)
-        write_json(folder / META, {**self._meta(), "c": self.c_, "validation": {str(k): v for k, v in self.validation.items()},
-                                    "vectorizers": vecs})
+        write_json(
+            folder / META,
+            {
+                **self._meta(),
+                "c": self.c_,
+                "validation": {str(k): v for k, v in self.validation.items()},
+                "vectorizers": vecs,
+            },
+        )
         return folder
 
     def _load(self, folder, meta):
@@ -227,9 +268,16 @@ class EncoderLogisticRegression(_LinearModel):
 
     kind = "encoder_lr"
 
-    def __init__(self, encoder=None, encoder_name: str = "minilm", max_length: int = 64, cache=None, **kw):
+    def __init__(
+        self, encoder=None, encoder_name: str = "minilm", max_length: int = 64, cache=None, **kw
+    ):
         super().__init__(**kw)
-        self.encoder, self.encoder_name, self.max_length, self.cache = encoder, encoder_name, max_length, cache
+        self.encoder, self.encoder_name, self.max_length, self.cache = (
+            encoder,
+            encoder_name,
+            max_length,
+            cache,
+        )
         self.name = f"{encoder_name}_lr"
 
     def _encoder(self):
@@ -251,10 +299,17 @@ class EncoderLogisticRegression(_LinearModel):
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         self._save_arrays(folder)
-        write_json(folder / META, {**self._meta(), "c": self.c_, "encoder": self.encoder_name,
-                                    "encoder_id": getattr(self._encoder(), "encoder_id", ""),
-                                    "max_length": self.max_length,
-                                    "validation": {str(k): v for k, v in self.validation.items()}})
+        write_json(
+            folder / META,
+            {
+                **self._meta(),
+                "c": self.c_,
+                "encoder": self.encoder_name,
+                "encoder_id": getattr(self._encoder(), "encoder_id", ""),
+                "max_length": self.max_length,
+                "validation": {str(k): v for k, v in self.validation.items()},
+            },
+        )
         return folder
 
     def _load(self, folder, meta):
@@ -273,9 +328,20 @@ class FineTunedClassifier(TextClassifier):
         self.classes_ = np.asarray(network.heads[head].classes, dtype=str)
 
     @classmethod
-    def fit(cls, backbone, tokenizer, texts, labels, val_texts=None, val_labels=None, config=None,
-            seed: int = DEFAULT_SEED, class_weight: str | None = None, head: str = "label",
-            name: str = "minilm_finetuned") -> FineTunedClassifier:
+    def fit(
+        cls,
+        backbone,
+        tokenizer,
+        texts,
+        labels,
+        val_texts=None,
+        val_labels=None,
+        config=None,
+        seed: int = DEFAULT_SEED,
+        class_weight: str | None = None,
+        head: str = "label",
+        name: str = "minilm_finetuned",
+    ) -> FineTunedClassifier:
         """Fine-tune a one-head network; ``class_weight="balanced"`` weighs classes by n / (k n_c)."""
         from shopintent.models.text.finetune import FineTunedNetwork, Head
 
@@ -293,9 +359,18 @@ class FineTunedClassifier(TextClassifier):
         if class_weight == "balanced":
             counts = np.array([(y == c).sum() for c in classes], dtype=np.float64)
             weights = {head: len(y) / (len(classes) * counts)}
-        network = FineTunedNetwork.fit(backbone, tokenizer, [Head(head, "sequence", tuple(classes))], list(texts),
-                                       targets, val_texts, val_targets, config=config, seed=seed,
-                                       class_weights=weights)
+        network = FineTunedNetwork.fit(
+            backbone,
+            tokenizer,
+            [Head(head, "sequence", tuple(classes))],
+            list(texts),
+            targets,
+            val_texts,
+            val_targets,
+            config=config,
+            seed=seed,
+            class_weights=weights,
+        )
         return cls(network, head, name)
 
     def predict_proba(self, texts):
@@ -314,8 +389,18 @@ class FineTunedClassifier(TextClassifier):
         return cls(FineTunedNetwork.load(folder), meta["head"], meta["name"])
 
 
-_KINDS = {"majority": MajorityClassifier, "tfidf_lr": TfidfLogisticRegression, "encoder_lr": EncoderLogisticRegression}
+_KINDS = {
+    "majority": MajorityClassifier,
+    "tfidf_lr": TfidfLogisticRegression,
+    "encoder_lr": EncoderLogisticRegression,
+}
 
 
-__all__ = ["C_GRID", "EncoderLogisticRegression", "FineTunedClassifier", "MajorityClassifier", "TextClassifier",
-           "TfidfLogisticRegression"]
+__all__ = [
+    "C_GRID",
+    "EncoderLogisticRegression",
+    "FineTunedClassifier",
+    "MajorityClassifier",
+    "TextClassifier",
+    "TfidfLogisticRegression",
+]

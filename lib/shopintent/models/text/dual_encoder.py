@@ -66,7 +66,9 @@ class DualEncoderConfig:
 PROFILES = {
     "smoke": DualEncoderConfig(epochs=1, max_pairs=256, max_validation_pairs=64, batch_size=32),
     "default": DualEncoderConfig(),
-    "full": DualEncoderConfig(epochs=3, max_pairs=50_000, max_validation_pairs=4_096, trainable_layers=3),
+    "full": DualEncoderConfig(
+        epochs=3, max_pairs=50_000, max_validation_pairs=4_096, trainable_layers=3
+    ),
 }
 
 
@@ -102,10 +104,16 @@ class DualEncoderResult:
             enc.backbone.save(tmp)
         enc.encoder_id = _file_id(folder / MODEL_FILE, enc.max_length)
         write_text(folder / VOCAB_FILE, "".join(f"{t}\n" for t in enc.tokenizer.get_vocabulary()))
-        meta = {"config": asdict(self.config), "history": self.history.to_dict("list"),
-                "best_epoch": self.best_epoch, "trainable": self.trainable, "n_pairs": self.n_pairs,
-                "train_seconds": self.train_seconds, "max_length": enc.max_length,
-                "lowercase": bool(getattr(enc.tokenizer, "lowercase", True))}
+        meta = {
+            "config": asdict(self.config),
+            "history": self.history.to_dict("list"),
+            "best_epoch": self.best_epoch,
+            "trainable": self.trainable,
+            "n_pairs": self.n_pairs,
+            "train_seconds": self.train_seconds,
+            "max_length": enc.max_length,
+            "lowercase": bool(getattr(enc.tokenizer, "lowercase", True)),
+        }
         write_json(folder / META_FILE, meta, default=str)
         return folder
 
@@ -117,20 +125,32 @@ class DualEncoderResult:
 
         folder = Path(folder)
         if not (folder / MODEL_FILE).is_file():
-            raise FileNotFoundError(f"no fine-tuned MiniLM in {folder} ({MODEL_FILE} missing): "
-                                    "train one with dual_encoder.finetune_dual_encoder and save it")
+            raise FileNotFoundError(
+                f"no fine-tuned MiniLM in {folder} ({MODEL_FILE} missing): "
+                "train one with dual_encoder.finetune_dual_encoder and save it"
+            )
         meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
         backbone = keras.saving.load_model(folder / MODEL_FILE)
-        tokenizer = keras_hub.models.BertTokenizer(vocabulary=str(folder / VOCAB_FILE),
-                                                   lowercase=meta["lowercase"])
+        tokenizer = keras_hub.models.BertTokenizer(
+            vocabulary=str(folder / VOCAB_FILE), lowercase=meta["lowercase"]
+        )
         encoder = KerasHubBertEncoder(NAME, backbone, tokenizer, max_length=int(meta["max_length"]))
         encoder.encoder_id = _file_id(folder / MODEL_FILE, encoder.max_length)
-        return cls(encoder, DualEncoderConfig(**meta["config"]), pd.DataFrame(meta["history"]),
-                   meta["best_epoch"], meta["trainable"], meta["n_pairs"], None,
-                   meta["train_seconds"])
+        return cls(
+            encoder,
+            DualEncoderConfig(**meta["config"]),
+            pd.DataFrame(meta["history"]),
+            meta["best_epoch"],
+            meta["trainable"],
+            meta["n_pairs"],
+            None,
+            meta["train_seconds"],
+        )
 
 
-def _pack(encoder: KerasHubBertEncoder, texts: list[str], width: int) -> tuple[np.ndarray, np.ndarray]:
+def _pack(
+    encoder: KerasHubBertEncoder, texts: list[str], width: int
+) -> tuple[np.ndarray, np.ndarray]:
     cls, sep, pad = encoder.special_ids
     ids = np.full((len(texts), width), pad, dtype=np.int32)
     for row, tokens in enumerate(encoder.tokenize(texts)):
@@ -139,21 +159,31 @@ def _pack(encoder: KerasHubBertEncoder, texts: list[str], width: int) -> tuple[n
     return ids, ids != pad
 
 
-def _arrays(encoder, bottom: FrozenBottom, pairs: pd.DataFrame, width: int, query_width: int) -> dict[str, np.ndarray]:
+def _arrays(
+    encoder, bottom: FrozenBottom, pairs: pd.DataFrame, width: int, query_width: int
+) -> dict[str, np.ndarray]:
     """Queries' and items' hidden states at the frozen bottom's cut, masks and duplicate keys."""
     q_ids, q_mask = _pack(encoder, pairs["query"].astype(str).tolist(), query_width)
     d_ids, d_mask = _pack(encoder, pairs["item_text"].astype(str).tolist(), width)
     item_key = pairs["item_id"] if "item_id" in pairs.columns else pairs["item_text"]
-    return {"q_hidden": bottom.features(q_ids, q_mask), "q_mask": q_mask,
-            "d_hidden": bottom.features(d_ids, d_mask), "d_mask": d_mask,
-            "q_key": pd.factorize(pairs["query"].astype(str).str.lower().str.split().str.join(" "))[0].astype(np.int32),
-            "d_key": pd.factorize(item_key.astype(str))[0].astype(np.int32)}
+    return {
+        "q_hidden": bottom.features(q_ids, q_mask),
+        "q_mask": q_mask,
+        "d_hidden": bottom.features(d_ids, d_mask),
+        "d_mask": d_mask,
+        "q_key": pd.factorize(pairs["query"].astype(str).str.lower().str.split().str.join(" "))[
+            0
+        ].astype(np.int32),
+        "d_key": pd.factorize(item_key.astype(str))[0].astype(np.int32),
+    }
 
 
 def _sample(pairs: pd.DataFrame, n: int, seed: int, stream: str) -> pd.DataFrame:
     missing = {"query", "item_text"} - set(pairs.columns)
     if missing:
-        raise KeyError(f"pairs need columns query and item_text (missing: {', '.join(sorted(missing))})")
+        raise KeyError(
+            f"pairs need columns query and item_text (missing: {', '.join(sorted(missing))})"
+        )
     if len(pairs) <= n:
         return pairs.reset_index(drop=True)
     keep = np.sort(rng(seed, stream).choice(len(pairs), n, replace=False))
@@ -182,13 +212,19 @@ def _contrastive_model(backbone, bottom: FrozenBottom, temperature: float, symme
         def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
             n = ops.shape(y_pred)[0]
             eye = ops.eye(n, dtype="bool")
-            same = ops.logical_or(ops.equal(ops.expand_dims(x["q_key"], 1), ops.expand_dims(x["q_key"], 0)),
-                                  ops.equal(ops.expand_dims(x["d_key"], 1), ops.expand_dims(x["d_key"], 0)))
+            same = ops.logical_or(
+                ops.equal(ops.expand_dims(x["q_key"], 1), ops.expand_dims(x["q_key"], 0)),
+                ops.equal(ops.expand_dims(x["d_key"], 1), ops.expand_dims(x["d_key"], 0)),
+            )
             logits = ops.where(ops.logical_and(same, ops.logical_not(eye)), -1e9, y_pred)
             labels = ops.arange(n)
-            loss = ops.mean(keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True))
+            loss = ops.mean(
+                keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True)
+            )
             if symmetric:
-                back = keras.losses.sparse_categorical_crossentropy(labels, ops.transpose(logits), from_logits=True)
+                back = keras.losses.sparse_categorical_crossentropy(
+                    labels, ops.transpose(logits), from_logits=True
+                )
                 loss = 0.5 * (loss + ops.mean(back))
             return loss
 
@@ -220,9 +256,15 @@ def _file_id(path: Path, max_length: int) -> str:
     return f"{NAME}@{hashlib.sha256(path.read_bytes()).hexdigest()[:12]}+len{max_length}"
 
 
-def finetune_dual_encoder(base: KerasHubBertEncoder, train_pairs: pd.DataFrame,
-                          validation_pairs: pd.DataFrame | None = None, profile: str = "default",
-                          seed: int = DEFAULT_SEED, verbose: int = 0, **overrides) -> DualEncoderResult:
+def finetune_dual_encoder(
+    base: KerasHubBertEncoder,
+    train_pairs: pd.DataFrame,
+    validation_pairs: pd.DataFrame | None = None,
+    profile: str = "default",
+    seed: int = DEFAULT_SEED,
+    verbose: int = 0,
+    **overrides,
+) -> DualEncoderResult:
     """Fine-tune a copy of ``base``'s backbone on (``query``, ``item_text``) pairs (``item_id``,
     when present, identifies duplicate items in a batch) and return it as an encoder.
 
@@ -234,8 +276,11 @@ def finetune_dual_encoder(base: KerasHubBertEncoder, train_pairs: pd.DataFrame,
     cfg = dual_encoder_config(profile, **overrides)
     keras.utils.set_random_seed(seed)
     train = _sample(train_pairs, cfg.max_pairs, seed, "dual-encoder-train")
-    val = None if validation_pairs is None or len(validation_pairs) == 0 else \
-        _sample(validation_pairs, cfg.max_validation_pairs, seed, "dual-encoder-validation")
+    val = (
+        None
+        if validation_pairs is None or len(validation_pairs) == 0
+        else _sample(validation_pairs, cfg.max_validation_pairs, seed, "dual-encoder-validation")
+    )
     batch = min(cfg.batch_size, len(train))
     if batch < 2:
         raise ValueError(f"need at least 2 training pairs for in-batch negatives, got {len(train)}")
@@ -248,34 +293,70 @@ def finetune_dual_encoder(base: KerasHubBertEncoder, train_pairs: pd.DataFrame,
     start = time.perf_counter()
     train_ds = _dataset(_arrays(base, bottom, train, width, query_width), batch, seed)
     val_batch = min(batch, len(val)) if val is not None else 0
-    val_ds = _dataset(_arrays(base, bottom, val, width, query_width), val_batch, None) if val_batch >= 2 else None
+    val_ds = (
+        _dataset(_arrays(base, bottom, val, width, query_width), val_batch, None)
+        if val_batch >= 2
+        else None
+    )
     steps = cfg.epochs * (len(train) // batch)
     warmup = int(cfg.warmup_frac * steps)
-    schedule = keras.optimizers.schedules.CosineDecay(0.0 if warmup else cfg.learning_rate, max(steps - warmup, 1),
-                                                      warmup_target=cfg.learning_rate if warmup else None,
-                                                      warmup_steps=warmup)
-    model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay, global_clipnorm=1.0),
-                  jit_compile=cfg.jit_compile)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        0.0 if warmup else cfg.learning_rate,
+        max(steps - warmup, 1),
+        warmup_target=cfg.learning_rate if warmup else None,
+        warmup_steps=warmup,
+    )
+    model.compile(
+        optimizer=keras.optimizers.AdamW(
+            schedule, weight_decay=cfg.weight_decay, global_clipnorm=1.0
+        ),
+        jit_compile=cfg.jit_compile,
+    )
 
     initial = model.evaluate(val_ds, verbose=0) if val_ds is not None else np.nan
     # the untrained model is epoch 0; without validation data the last epoch is kept
-    keeper = None if val_ds is None else BestEpoch(model, higher_is_better=False, initial=initial,
-                                                   trainable_only=True)
-    fit = model.fit(train_ds, epochs=cfg.epochs, verbose=verbose, validation_data=val_ds, shuffle=False,
-                    callbacks=[] if keeper is None else [keeper.keras_callback("val_loss")])
+    keeper = (
+        None
+        if val_ds is None
+        else BestEpoch(model, higher_is_better=False, initial=initial, trainable_only=True)
+    )
+    fit = model.fit(
+        train_ds,
+        epochs=cfg.epochs,
+        verbose=verbose,
+        validation_data=val_ds,
+        shuffle=False,
+        callbacks=[] if keeper is None else [keeper.keras_callback("val_loss")],
+    )
     best_epoch = len(fit.history["loss"]) if keeper is None else keeper.best_epoch
     rows = [{"epoch": 0, "loss": np.nan, "val_loss": initial}]
-    rows += [{"epoch": e + 1, "loss": loss, "val_loss": fit.history.get("val_loss", [np.nan] * cfg.epochs)[e]}
-             for e, loss in enumerate(fit.history["loss"])]
+    rows += [
+        {
+            "epoch": e + 1,
+            "loss": loss,
+            "val_loss": fit.history.get("val_loss", [np.nan] * cfg.epochs)[e],
+        }
+        for e, loss in enumerate(fit.history["loss"])
+    ]
     seconds = time.perf_counter() - start
 
     for layer in backbone.layers:  # inference copy: nothing trainable left switched on by accident
         layer.trainable = True
     # inference keeps the base encoder's length: longer titles were rare in training, not unseen by the backbone
     encoder = KerasHubBertEncoder(NAME, backbone, base.tokenizer, max_length=base.max_length)
-    encoder.encoder_id = f"{NAME}@w{weights_hash(backbone)}+len{encoder.max_length}"  # the embedding cache's key
-    return DualEncoderResult(encoder, cfg, pd.DataFrame(rows), best_epoch, trainable, len(train),
-                             0 if val is None else len(val), seconds)
+    encoder.encoder_id = (
+        f"{NAME}@w{weights_hash(backbone)}+len{encoder.max_length}"  # the embedding cache's key
+    )
+    return DualEncoderResult(
+        encoder,
+        cfg,
+        pd.DataFrame(rows),
+        best_epoch,
+        trainable,
+        len(train),
+        0 if val is None else len(val),
+        seconds,
+    )
 
 
 def finetuned_dir(dataset: str, profile: str) -> Path:
@@ -283,18 +364,24 @@ def finetuned_dir(dataset: str, profile: str) -> Path:
     return artefact_dir(dataset, profile, NAME)
 
 
-
-
-def _encoder_factory(folder: str | Path | None = None, dataset: str | None = None,
-                     profile: str = "default") -> KerasHubBertEncoder:
+def _encoder_factory(
+    folder: str | Path | None = None, dataset: str | None = None, profile: str = "default"
+) -> KerasHubBertEncoder:
     if folder is None:
         if dataset is None:
-            raise ValueError(f"get_encoder('{NAME}') needs folder=... or dataset=... (and profile=...)")
+            raise ValueError(
+                f"get_encoder('{NAME}') needs folder=... or dataset=... (and profile=...)"
+            )
         folder = finetuned_dir(dataset, profile)
     return DualEncoderResult.load(folder).encoder
 
 
 register_encoder(NAME, _encoder_factory)
 
-__all__ = ["DualEncoderConfig", "DualEncoderResult", "dual_encoder_config", "finetune_dual_encoder",
-           "finetuned_dir"]
+__all__ = [
+    "DualEncoderConfig",
+    "DualEncoderResult",
+    "dual_encoder_config",
+    "finetune_dual_encoder",
+    "finetuned_dir",
+]

@@ -57,12 +57,16 @@ class FinetuneConfig:
     warmup_frac: float = 0.1
     weight_decay: float = 0.01
     dropout: float = 0.1
-    jit_compile: bool = False  # XLA compiles once per batch shape: ~1 min each on 2 cores, more than it saves here
+    jit_compile: bool = (
+        False  # XLA compiles once per batch shape: ~1 min each on 2 cores, more than it saves here
+    )
 
 
 PROFILES = {
     "smoke": FinetuneConfig(epochs=2, max_train=400, max_validation=150),
-    "default": FinetuneConfig(epochs=3),  # the query network: 4 epochs took 145 s of make run's 30 minutes
+    "default": FinetuneConfig(
+        epochs=3
+    ),  # the query network: 4 epochs took 145 s of make run's 30 minutes
     "full": FinetuneConfig(epochs=4, max_train=30_000, max_validation=3_000, trainable_layers=3),
 }
 
@@ -83,9 +87,13 @@ class Head:
 
     def __post_init__(self):
         if self.kind not in HEAD_KINDS:
-            raise ValueError(f"head {self.name!r}: kind must be one of {HEAD_KINDS}, got {self.kind!r}")
+            raise ValueError(
+                f"head {self.name!r}: kind must be one of {HEAD_KINDS}, got {self.kind!r}"
+            )
         if len(self.classes) < 2:
-            raise ValueError(f"head {self.name!r} needs at least 2 classes, got {list(self.classes)}")
+            raise ValueError(
+                f"head {self.name!r} needs at least 2 classes, got {list(self.classes)}"
+            )
 
 
 def _register_pooling():
@@ -118,14 +126,18 @@ def build_network(backbone, heads: Sequence[Head], dropout: float = 0.1):
     """A functional model: (token_ids, segment_ids, padding_mask) -> {head name: logits}."""
     import keras
 
-    inputs = {"token_ids": keras.Input((None,), dtype="int32", name="token_ids"),
-              "segment_ids": keras.Input((None,), dtype="int32", name="segment_ids"),
-              "padding_mask": keras.Input((None,), dtype="bool", name="padding_mask")}
+    inputs = {
+        "token_ids": keras.Input((None,), dtype="int32", name="token_ids"),
+        "segment_ids": keras.Input((None,), dtype="int32", name="segment_ids"),
+        "padding_mask": keras.Input((None,), dtype="bool", name="padding_mask"),
+    }
     seq = backbone(inputs)["sequence_output"]
     layers = {POOLING: masked_mean_pooling(name=POOLING)}
     for head in heads:
         layers[f"{head.name}_dropout"] = keras.layers.Dropout(dropout, name=f"{head.name}_dropout")
-        layers[f"{head.name}_logits"] = keras.layers.Dense(len(head.classes), name=f"{head.name}_logits")
+        layers[f"{head.name}_logits"] = keras.layers.Dense(
+            len(head.classes), name=f"{head.name}_logits"
+        )
     outputs = _apply_heads(layers, heads, seq, inputs["padding_mask"])
     return keras.Model(inputs, outputs, name="finetuned_network")
 
@@ -179,7 +191,9 @@ def _training_model(network, bottom, heads: Sequence[Head], class_weights: dict[
     return model
 
 
-def _batches(lengths: np.ndarray, max_length: int, batch: int, r: np.random.Generator | None) -> list[tuple[int, np.ndarray]]:
+def _batches(
+    lengths: np.ndarray, max_length: int, batch: int, r: np.random.Generator | None
+) -> list[tuple[int, np.ndarray]]:
     """(width, row indices) per batch: rows grouped by length bucket, shuffled when ``r`` is given."""
     widths = bucket_widths(lengths, max_length)
     out = []
@@ -187,13 +201,19 @@ def _batches(lengths: np.ndarray, max_length: int, batch: int, r: np.random.Gene
         rows = np.flatnonzero(widths == width)
         if r is not None:
             rows = r.permutation(rows)
-        out += [(int(width), rows[i:i + batch]) for i in range(0, len(rows), batch)]
+        out += [(int(width), rows[i : i + batch]) for i in range(0, len(rows), batch)]
     if r is not None:
         out = [out[i] for i in r.permutation(len(out))]
     return out
 
 
-def _dataset(arrays: dict[str, np.ndarray], lengths: np.ndarray, max_length: int, batch: int, seed: int | None):
+def _dataset(
+    arrays: dict[str, np.ndarray],
+    lengths: np.ndarray,
+    max_length: int,
+    batch: int,
+    seed: int | None,
+):
     """A tf.data pipeline of length-bucketed batches, reshuffled (seeded) at every pass."""
     import tensorflow as tf
 
@@ -201,9 +221,14 @@ def _dataset(arrays: dict[str, np.ndarray], lengths: np.ndarray, max_length: int
 
     def batches():
         for width, rows in _batches(lengths, max_length, batch, r):
-            yield {k: _pad_rows(v[rows, :width] if v.ndim >= 2 else v[rows], batch, k) for k, v in arrays.items()}
+            yield {
+                k: _pad_rows(v[rows, :width] if v.ndim >= 2 else v[rows], batch, k)
+                for k, v in arrays.items()
+            }
 
-    signature = {k: tf.TensorSpec((None,) * v.ndim, tf.as_dtype(v.dtype)) for k, v in arrays.items()}
+    signature = {
+        k: tf.TensorSpec((None,) * v.ndim, tf.as_dtype(v.dtype)) for k, v in arrays.items()
+    }
     n_batches = len(_batches(lengths, max_length, batch, None))
     ds = tf.data.Dataset.from_generator(batches, output_signature=signature)
     return ds.apply(tf.data.experimental.assert_cardinality(n_batches)).prefetch(2), n_batches
@@ -219,7 +244,9 @@ def _pad_rows(a: np.ndarray, batch: int, key: str) -> np.ndarray:
     if key == "padding_mask":
         fill[:, :2] = True
     elif key == "hidden":
-        fill[:, :2] = a[0, :2]  # [CLS] and the first piece/[SEP]: any two real tokens' states will do
+        fill[:, :2] = a[
+            0, :2
+        ]  # [CLS] and the first piece/[SEP]: any two real tokens' states will do
     return np.concatenate([a, fill])
 
 
@@ -232,7 +259,9 @@ def _sample(n: int, cap: int, seed: int, stream: str) -> np.ndarray:
 class FineTunedNetwork:
     """A fine-tuned backbone with named heads; ``predict(texts)`` gives each head's softmax."""
 
-    def __init__(self, network, tokenizer, heads: Sequence[Head], max_length: int, info: dict | None = None):
+    def __init__(
+        self, network, tokenizer, heads: Sequence[Head], max_length: int, info: dict | None = None
+    ):
         self.network, self.tokenizer = network, tokenizer
         self.heads = {h.name: h for h in heads}
         self.max_length = int(max_length)
@@ -250,10 +279,20 @@ class FineTunedNetwork:
     # ---- training --------------------------------------------------------------------------------
 
     @classmethod
-    def fit(cls, backbone, tokenizer, heads: Sequence[Head], texts: Sequence[str], targets: Mapping[str, Sequence],
-            val_texts: Sequence[str] | None = None, val_targets: Mapping[str, Sequence] | None = None,
-            config: FinetuneConfig | None = None, seed: int = DEFAULT_SEED, class_weights: Mapping | None = None,
-            verbose: int = 0) -> FineTunedNetwork:
+    def fit(
+        cls,
+        backbone,
+        tokenizer,
+        heads: Sequence[Head],
+        texts: Sequence[str],
+        targets: Mapping[str, Sequence],
+        val_texts: Sequence[str] | None = None,
+        val_targets: Mapping[str, Sequence] | None = None,
+        config: FinetuneConfig | None = None,
+        seed: int = DEFAULT_SEED,
+        class_weights: Mapping | None = None,
+        verbose: int = 0,
+    ) -> FineTunedNetwork:
         """Fine-tune a copy of ``backbone`` on ``texts``.
 
         ``targets[head]`` holds class indices: one per text for a sequence head, one list of
@@ -275,44 +314,80 @@ class FineTunedNetwork:
         bottom = FrozenBottom(copy)
         width = min(cfg.max_length, int(copy.max_sequence_length))
         model = cls(build_network(copy, heads, cfg.dropout), tokenizer, heads, width)
-        train = model._features(bottom, [texts[i] for i in train_rows], {h: [targets[h][i] for i in train_rows] for h in targets})
+        train = model._features(
+            bottom,
+            [texts[i] for i in train_rows],
+            {h: [targets[h][i] for i in train_rows] for h in targets},
+        )
         train_ds, n_batches = _dataset(train, train.pop("_lengths"), width, cfg.batch_size, seed)
         val_ds = None
         if val_texts is not None and len(val_texts):
             val_rows = _sample(len(val_texts), cfg.max_validation, seed, "finetune-validation")
-            val = model._features(bottom, [val_texts[i] for i in val_rows],
-                                  {h: [val_targets[h][i] for i in val_rows] for h in val_targets})
+            val = model._features(
+                bottom,
+                [val_texts[i] for i in val_rows],
+                {h: [val_targets[h][i] for i in val_rows] for h in val_targets},
+            )
             val_ds, _ = _dataset(val, val.pop("_lengths"), width, cfg.batch_size, None)
-        trainer = _training_model(model.network, bottom, heads, {h: np.asarray(w, dtype=np.float32)
-                                                                 for h, w in (class_weights or {}).items()})
+        trainer = _training_model(
+            model.network,
+            bottom,
+            heads,
+            {h: np.asarray(w, dtype=np.float32) for h, w in (class_weights or {}).items()},
+        )
         steps = cfg.epochs * n_batches
         warmup = int(cfg.warmup_frac * steps)
         schedule = keras.optimizers.schedules.CosineDecay(
-            0.0 if warmup else cfg.learning_rate, max(steps - warmup, 1),
-            warmup_target=cfg.learning_rate if warmup else None, warmup_steps=warmup)
-        optimizer = keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay, global_clipnorm=1.0)
+            0.0 if warmup else cfg.learning_rate,
+            max(steps - warmup, 1),
+            warmup_target=cfg.learning_rate if warmup else None,
+            warmup_steps=warmup,
+        )
+        optimizer = keras.optimizers.AdamW(
+            schedule, weight_decay=cfg.weight_decay, global_clipnorm=1.0
+        )
         trainer.compile(optimizer=optimizer, jit_compile=cfg.jit_compile)
 
         initial = trainer.evaluate(val_ds, verbose=0) if val_ds is not None else np.nan
         # the heads start random: epoch 0 scores no better than +inf (its weights come back only
         # when no epoch has a finite validation loss); without validation data the last epoch is kept
-        keeper = None if val_ds is None else BestEpoch(trainer, higher_is_better=False, initial=np.inf,
-                                                       trainable_only=True)
-        fit = trainer.fit(train_ds, epochs=cfg.epochs, verbose=verbose, validation_data=val_ds, shuffle=False,
-                          callbacks=[] if keeper is None else [keeper.keras_callback("val_loss")])
+        keeper = (
+            None
+            if val_ds is None
+            else BestEpoch(trainer, higher_is_better=False, initial=np.inf, trainable_only=True)
+        )
+        fit = trainer.fit(
+            train_ds,
+            epochs=cfg.epochs,
+            verbose=verbose,
+            validation_data=val_ds,
+            shuffle=False,
+            callbacks=[] if keeper is None else [keeper.keras_callback("val_loss")],
+        )
         best_epoch = len(fit.history["loss"]) if keeper is None else keeper.best_epoch
         seconds = time.perf_counter() - start
         rows = [{"epoch": 0, "loss": np.nan, "val_loss": initial}]
-        rows += [{"epoch": e + 1, "loss": loss,
-                  "val_loss": fit.history.get("val_loss", [np.nan] * cfg.epochs)[e]}
-                 for e, loss in enumerate(fit.history["loss"])]
+        rows += [
+            {
+                "epoch": e + 1,
+                "loss": loss,
+                "val_loss": fit.history.get("val_loss", [np.nan] * cfg.epochs)[e],
+            }
+            for e, loss in enumerate(fit.history["loss"])
+        ]
         for layer in copy.layers:  # inference: nothing left frozen by accident
             layer.trainable = True
         model.history = pd.DataFrame(rows)
-        model.info = {"config": asdict(cfg), "trainable": trainable, "best_epoch": best_epoch,
-                      "n_train": len(train_rows), "n_validation": 0 if val_ds is None else len(val_rows),
-                      "train_seconds": round(seconds, 1), "seed": seed,
-                      "train_examples_per_s": round(cfg.epochs * len(train_rows) / max(seconds, 1e-9), 1)}
+        model.info = {
+            "config": asdict(cfg),
+            "trainable": trainable,
+            "best_epoch": best_epoch,
+            "n_train": len(train_rows),
+            "n_validation": 0 if val_ds is None else len(val_rows),
+            "train_seconds": round(seconds, 1),
+            "seed": seed,
+            "train_examples_per_s": round(cfg.epochs * len(train_rows) / max(seconds, 1e-9), 1),
+        }
         return model
 
     def _arrays(self, texts: list[str], targets: Mapping[str, Sequence]) -> dict[str, np.ndarray]:
@@ -320,8 +395,11 @@ class FineTunedNetwork:
         if len(token_heads) > 1:
             raise ValueError(f"at most one token head per network, got {token_heads}")
         packed = self.pack(texts, targets[token_heads[0]] if token_heads else None)
-        arrays = {"token_ids": packed["token_ids"], "segment_ids": np.zeros_like(packed["token_ids"]),
-                  "padding_mask": packed["padding_mask"]}
+        arrays = {
+            "token_ids": packed["token_ids"],
+            "segment_ids": np.zeros_like(packed["token_ids"]),
+            "padding_mask": packed["padding_mask"],
+        }
         for name, values in targets.items():
             if self.heads[name].kind == "token":
                 arrays[f"y_{name}"] = packed["token_labels"]
@@ -330,7 +408,9 @@ class FineTunedNetwork:
         arrays["_lengths"] = packed["padding_mask"].sum(axis=1)
         return arrays
 
-    def _features(self, bottom, texts: list[str], targets: Mapping[str, Sequence]) -> dict[str, np.ndarray]:
+    def _features(
+        self, bottom, texts: list[str], targets: Mapping[str, Sequence]
+    ) -> dict[str, np.ndarray]:
         """``_arrays`` with the token ids replaced by the frozen bottom's ``hidden`` states."""
         arrays = self._arrays(texts, targets)
         arrays["hidden"] = bottom.features(arrays.pop("token_ids"), arrays["padding_mask"])
@@ -349,20 +429,33 @@ class FineTunedNetwork:
         packed = self.pack(texts)
         n = len(texts)
         lengths = packed["padding_mask"].sum(axis=1)
-        out = {name: np.zeros((n, len(h.classes)) if h.kind == "sequence" else (n, self.max_length, len(h.classes)),
-                              dtype=np.float32) for name, h in self.heads.items()}
+        out = {
+            name: np.zeros(
+                (n, len(h.classes))
+                if h.kind == "sequence"
+                else (n, self.max_length, len(h.classes)),
+                dtype=np.float32,
+            )
+            for name, h in self.heads.items()
+        }
         widths = bucket_widths(lengths, self.max_length) if n else np.zeros(0, dtype=np.int64)
         for width in np.unique(widths):
             rows_all = np.flatnonzero(widths == width)
             # fixed batch shapes (few traces); small inputs get a small power-of-two batch
-            per_batch = min(max(8, batch_tokens // int(width)), max(8, 1 << int(np.ceil(np.log2(len(rows_all))))))
+            per_batch = min(
+                max(8, batch_tokens // int(width)),
+                max(8, 1 << int(np.ceil(np.log2(len(rows_all))))),
+            )
             for i in range(0, len(rows_all), per_batch):
-                rows = rows_all[i:i + per_batch]
-                ids = np.full((per_batch, width), self.pieces.pad, dtype=np.int32)  # fixed shapes: one trace
+                rows = rows_all[i : i + per_batch]
+                ids = np.full(
+                    (per_batch, width), self.pieces.pad, dtype=np.int32
+                )  # fixed shapes: one trace
                 ids[: len(rows)] = packed["token_ids"][rows, :width]
                 mask = ids != self.pieces.pad
-                logits = self.network.predict_on_batch({"token_ids": ids, "segment_ids": np.zeros_like(ids),
-                                                        "padding_mask": mask})
+                logits = self.network.predict_on_batch(
+                    {"token_ids": ids, "segment_ids": np.zeros_like(ids), "padding_mask": mask}
+                )
                 for name, h in self.heads.items():
                     p = _softmax(np.asarray(logits[name], dtype=np.float32)[: len(rows)])
                     if h.kind == "sequence":
@@ -379,12 +472,18 @@ class FineTunedNetwork:
         """``network.keras``, ``vocab.txt`` and ``network.json`` in ``folder``, each via a temp file."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        with atomic_path(folder / MODEL_FILE, suffix=".keras") as tmp:  # keras insists on the suffix
+        with atomic_path(
+            folder / MODEL_FILE, suffix=".keras"
+        ) as tmp:  # keras insists on the suffix
             self.network.save(tmp)
         write_text(folder / VOCAB_FILE, "".join(f"{t}\n" for t in self.tokenizer.get_vocabulary()))
-        meta = {"heads": [asdict(h) for h in self.heads.values()], "max_length": self.max_length,
-                "lowercase": bool(getattr(self.tokenizer, "lowercase", True)), "info": self.info,
-                "history": self.history.to_dict("list")}
+        meta = {
+            "heads": [asdict(h) for h in self.heads.values()],
+            "max_length": self.max_length,
+            "lowercase": bool(getattr(self.tokenizer, "lowercase", True)),
+            "info": self.info,
+            "history": self.history.to_dict("list"),
+        }
         write_json(folder / META_FILE, meta, default=_plain)
         return folder
 
@@ -399,7 +498,9 @@ class FineTunedNetwork:
         meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
         masked_mean_pooling()  # registers the pooling layer
         network = keras.saving.load_model(folder / MODEL_FILE, compile=False)
-        tokenizer = keras_hub.models.BertTokenizer(vocabulary=str(folder / VOCAB_FILE), lowercase=meta["lowercase"])
+        tokenizer = keras_hub.models.BertTokenizer(
+            vocabulary=str(folder / VOCAB_FILE), lowercase=meta["lowercase"]
+        )
         heads = [Head(h["name"], h["kind"], tuple(h["classes"])) for h in meta["heads"]]
         model = cls(network, tokenizer, heads, meta["max_length"], meta.get("info", {}))
         model.history = pd.DataFrame(meta.get("history", {}))
@@ -416,6 +517,11 @@ def _plain(value):
     return value.item() if hasattr(value, "item") else str(value)
 
 
-
-
-__all__ = ["FineTunedNetwork", "FinetuneConfig", "Head", "build_network", "finetune_config", "masked_mean_pooling"]
+__all__ = [
+    "FineTunedNetwork",
+    "FinetuneConfig",
+    "Head",
+    "build_network",
+    "finetune_config",
+    "masked_mean_pooling",
+]

@@ -30,8 +30,14 @@ def top_level_category(categories) -> np.ndarray:
     return s.where(s.isna(), s.astype(str).str.split(".").str[0]).to_numpy(dtype=object)
 
 
-def linear_probe(vectors, labels, test_size: float = 0.3, seed: int = DEFAULT_SEED, c: float = 1.0,
-                 max_iter: int = 2_000) -> ProbeResult:
+def linear_probe(
+    vectors,
+    labels,
+    test_size: float = 0.3,
+    seed: int = DEFAULT_SEED,
+    c: float = 1.0,
+    max_iter: int = 2_000,
+) -> ProbeResult:
     """Held-out accuracy of logistic regression from ``vectors`` to ``labels``.
 
     Rows with a missing label, and classes with fewer than 2 rows (they cannot be split
@@ -47,8 +53,15 @@ def linear_probe(vectors, labels, test_size: float = 0.3, seed: int = DEFAULT_SE
         raise ValueError("linear_probe needs at least 2 classes with 2 or more labelled rows each")
     x = vectors[np.flatnonzero(keep)]
     y = y[keep].astype(str).to_numpy()
-    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=test_size, random_state=seed, stratify=y)
+    x_tr, x_te, y_tr, y_te = train_test_split(
+        x, y, test_size=test_size, random_state=seed, stratify=y
+    )
     model = LogisticRegression(C=c, max_iter=max_iter).fit(x_tr, y_tr)
     majority = pd.Series(y_tr).value_counts().index[0]
-    return ProbeResult(float((model.predict(x_te) == y_te).mean()), float((y_te == majority).mean()),
-                       len(y_tr), len(y_te), len(set(y)))
+    return ProbeResult(
+        float((model.predict(x_te) == y_te).mean()),
+        float((y_te == majority).mean()),
+        len(y_tr),
+        len(y_te),
+        len(set(y)),
+    )

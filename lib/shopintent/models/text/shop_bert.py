@@ -67,8 +67,19 @@ CONFIGS: dict[str, ShopBertConfig] = {
     # ~0.3 s a step on 2 idle cores: half a pass over the default shop's corpus in ~1.5 minutes, to
     # keep `make run` under 30 minutes (held-out masked accuracy: 600 steps 0.357 in 167 s, 400 0.262)
     "default": ShopBertConfig(8_000, 4, 4, 256, 512, steps=300, chunks=6, warmup_steps=30),
-    "full": ShopBertConfig(16_000, 6, 8, 384, 1536, sequence_length=128, batch_tokens=4096, steps=20_000,
-                           chunks=40, learning_rate=3e-4, warmup_steps=1_000),
+    "full": ShopBertConfig(
+        16_000,
+        6,
+        8,
+        384,
+        1536,
+        sequence_length=128,
+        batch_tokens=4096,
+        steps=20_000,
+        chunks=40,
+        learning_rate=3e-4,
+        warmup_steps=1_000,
+    ),
 }
 
 
@@ -99,8 +110,12 @@ class ShopBertResult:
         with atomic_path(folder / MODEL_FILE, suffix=".keras") as tmp:
             self.encoder.backbone.save(tmp)
         write_text(folder / VOCAB_FILE, "".join(f"{t}\n" for t in self.vocabulary))
-        meta = {"config": asdict(self.config), "metrics": self.metrics,
-                "history": self.history.to_dict("list"), "max_length": self.encoder.max_length}
+        meta = {
+            "config": asdict(self.config),
+            "metrics": self.metrics,
+            "history": self.history.to_dict("list"),
+            "max_length": self.encoder.max_length,
+        }
         write_json(folder / META_FILE, meta, default=str)
         digest = _file_hash(folder / MODEL_FILE)
         self.encoder.encoder_id = _encoder_id(digest, self.encoder.max_length)
@@ -116,18 +131,26 @@ class ShopBertResult:
         folder = Path(folder)
         model_path = folder / MODEL_FILE
         if not model_path.is_file() or not (folder / META_FILE).is_file():
-            raise FileNotFoundError(f"no shop BERT in {folder} ({MODEL_FILE} or {META_FILE} "
-                                    "missing): pretrain one with shop_bert.pretrain_shop_bert "
-                                    "and save it")
+            raise FileNotFoundError(
+                f"no shop BERT in {folder} ({MODEL_FILE} or {META_FILE} "
+                "missing): pretrain one with shop_bert.pretrain_shop_bert "
+                "and save it"
+            )
         backbone = keras.saving.load_model(model_path)
         tokenizer = make_tokenizer(str(folder / VOCAB_FILE))
         meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
-        encoder = KerasHubBertEncoder("shopbert", backbone, tokenizer,
-                                      max_length=int(meta["max_length"]))
+        encoder = KerasHubBertEncoder(
+            "shopbert", backbone, tokenizer, max_length=int(meta["max_length"])
+        )
         encoder.encoder_id = _encoder_id(_file_hash(model_path), encoder.max_length)
         vocabulary = (folder / VOCAB_FILE).read_text(encoding="utf-8").split("\n")[:-1]
-        return cls(encoder, pd.DataFrame(meta["history"]), meta["metrics"], vocabulary,
-                   ShopBertConfig(**meta["config"]))
+        return cls(
+            encoder,
+            pd.DataFrame(meta["history"]),
+            meta["metrics"],
+            vocabulary,
+            ShopBertConfig(**meta["config"]),
+        )
 
 
 def _texts(corpus) -> list[str]:
@@ -147,7 +170,8 @@ def train_vocabulary(texts: Sequence[str], size: int) -> list[str]:
 
     data = tf.data.Dataset.from_tensor_slices(list(texts)).batch(1_000)
     return keras_hub.tokenizers.compute_word_piece_vocabulary(
-        data, vocabulary_size=size, lowercase=True, reserved_tokens=SPECIAL_TOKENS)
+        data, vocabulary_size=size, lowercase=True, reserved_tokens=SPECIAL_TOKENS
+    )
 
 
 def make_tokenizer(vocabulary):
@@ -195,21 +219,33 @@ def masked_lm_dataset(texts: list[str], tokenizer, config: ShopBertConfig, seed:
         members = np.flatnonzero(widths == width)
         packed = _pack([ids[i] for i in members], int(width), cls, sep, pad)
         rows = max(1, min(config.batch_tokens // int(width), len(members)))
-        streams.append(tf.data.Dataset.from_tensor_slices(packed).shuffle(len(packed), seed=seed).repeat()
-                       .batch(rows, drop_remainder=True))
+        streams.append(
+            tf.data.Dataset.from_tensor_slices(packed)
+            .shuffle(len(packed), seed=seed)
+            .repeat()
+            .batch(rows, drop_remainder=True)
+        )
         weights.append(len(members) / rows)  # batches per pass: each text comes round equally often
     masker = keras_hub.layers.MaskedLMMaskGenerator(
-        vocabulary_size=len(vocab), mask_selection_rate=config.mask_rate, mask_token_id=mask,
-        unselectable_token_ids=[cls, sep, pad])
+        vocabulary_size=len(vocab),
+        mask_selection_rate=config.mask_rate,
+        mask_token_id=mask,
+        unselectable_token_ids=[cls, sep, pad],
+    )
 
     def to_example(batch):
         out = masker(batch)  # ragged positions: dense per batch, as long as the row with most masks
-        x = {"token_ids": out["token_ids"], "padding_mask": batch != pad,
-             "segment_ids": tf.zeros_like(batch), "mask_positions": out["mask_positions"].to_tensor()}
+        x = {
+            "token_ids": out["token_ids"],
+            "padding_mask": batch != pad,
+            "segment_ids": tf.zeros_like(batch),
+            "mask_positions": out["mask_positions"].to_tensor(),
+        }
         return x, out["mask_ids"].to_tensor(), out["mask_weights"].to_tensor()
 
-    mixed = tf.data.Dataset.sample_from_datasets(streams, weights=list(np.array(weights) / sum(weights)),
-                                                 seed=seed)
+    mixed = tf.data.Dataset.sample_from_datasets(
+        streams, weights=list(np.array(weights) / sum(weights)), seed=seed
+    )
     return mixed.map(to_example, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
@@ -221,8 +257,15 @@ def _pack(token_lists: list[np.ndarray], width: int, cls: int, sep: int, pad: in
     return out
 
 
-def mask_tokens(token_ids: np.ndarray, generator: np.random.Generator, rate: float, vocabulary_size: int,
-                special_ids: Sequence[int], mask_id: int, max_selected: int) -> dict[str, np.ndarray]:
+def mask_tokens(
+    token_ids: np.ndarray,
+    generator: np.random.Generator,
+    rate: float,
+    vocabulary_size: int,
+    special_ids: Sequence[int],
+    mask_id: int,
+    max_selected: int,
+) -> dict[str, np.ndarray]:
     """BERT masking in numpy, reproducible from ``generator``: each non-special token is
     selected with probability ``rate`` (at most ``max_selected`` a row); a selected token
     becomes [MASK] (80%), a random token (10%) or stays (10%). Returns model inputs plus
@@ -239,11 +282,18 @@ def mask_tokens(token_ids: np.ndarray, generator: np.random.Generator, rate: flo
         weights[row, : len(cols)] = 1.0
         draw = generator.random(len(cols))
         randoms = generator.integers(0, vocabulary_size, len(cols))
-        masked[row, cols] = np.where(draw < 0.8, mask_id, np.where(draw < 0.9, randoms, token_ids[row, cols]))
+        masked[row, cols] = np.where(
+            draw < 0.8, mask_id, np.where(draw < 0.9, randoms, token_ids[row, cols])
+        )
     mask_ids = np.take_along_axis(token_ids, positions, axis=1)
-    return {"token_ids": masked, "padding_mask": token_ids != special_ids[2],
-            "segment_ids": np.zeros_like(token_ids), "mask_positions": positions,
-            "mask_ids": mask_ids, "mask_weights": weights}
+    return {
+        "token_ids": masked,
+        "padding_mask": token_ids != special_ids[2],
+        "segment_ids": np.zeros_like(token_ids),
+        "mask_positions": positions,
+        "mask_ids": mask_ids,
+        "mask_weights": weights,
+    }
 
 
 def _log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -251,15 +301,24 @@ def _log_softmax(logits: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
-def evaluate_masked_lm(masked_lm, tokenizer, texts: list[str], config: ShopBertConfig,
-                       unigram_counts: np.ndarray, seed: int = DEFAULT_SEED, batch_tokens: int = 8192) -> dict:
+def evaluate_masked_lm(
+    masked_lm,
+    tokenizer,
+    texts: list[str],
+    config: ShopBertConfig,
+    unigram_counts: np.ndarray,
+    seed: int = DEFAULT_SEED,
+    batch_tokens: int = 8192,
+) -> dict:
     """Held-out masked-token accuracy and perplexity of the model and of the unigram baseline
     (always the most frequent training token; its perplexity is that of the add-one smoothed
     training unigram distribution), on one seeded masking of ``texts``. ``unigram_counts``:
     training count per vocabulary id. ``masked_lm``: anything with ``predict_on_batch(inputs)
     -> (batch, masks, vocabulary) logits``."""
     vocab = tokenizer.get_vocabulary()
-    cls, sep, pad, unk, mask = (vocab.index(t) for t in ("[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]"))
+    cls, sep, pad, unk, mask = (
+        vocab.index(t) for t in ("[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]")
+    )
     ids = token_ids(tokenizer, texts)
     widths = np.array([_bucket_width(len(t) + 2, config.sequence_length) for t in ids])
     generator = rng(seed, "shopbert-heldout-mask")
@@ -274,13 +333,22 @@ def evaluate_masked_lm(masked_lm, tokenizer, texts: list[str], config: ShopBertC
         members = np.flatnonzero(widths == width)
         batch_rows = max(8, batch_tokens // int(width))
         for start in range(0, len(members), batch_rows):
-            rows = members[start: start + batch_rows]
+            rows = members[start : start + batch_rows]
             # Filler rows (empty texts, nothing masked) keep one shape per bucket: no retracing.
             filler = [np.zeros(0, dtype=np.int64)] * (batch_rows - len(rows))
             packed = _pack([ids[r] for r in rows] + filler, int(width), cls, sep, pad)
-            batch = mask_tokens(packed, generator, config.mask_rate, len(vocab), (cls, sep, pad),
-                                mask, _selection_length(int(width), config.mask_rate))
-            inputs = {k: batch[k] for k in ("token_ids", "padding_mask", "segment_ids", "mask_positions")}
+            batch = mask_tokens(
+                packed,
+                generator,
+                config.mask_rate,
+                len(vocab),
+                (cls, sep, pad),
+                mask,
+                _selection_length(int(width), config.mask_rate),
+            )
+            inputs = {
+                k: batch[k] for k in ("token_ids", "padding_mask", "segment_ids", "mask_positions")
+            }
             logp = _log_softmax(np.asarray(masked_lm.predict_on_batch(inputs), dtype=np.float64))
             target, weight = batch["mask_ids"], batch["mask_weights"]
             hits += float(((logp.argmax(-1) == target) * weight).sum())
@@ -291,10 +359,16 @@ def evaluate_masked_lm(masked_lm, tokenizer, texts: list[str], config: ShopBertC
             total += float(weight.sum())
     if total == 0:
         raise ValueError("no held-out token was masked: the held-out corpus is empty or too small")
-    return {"heldout_masked_accuracy": hits / total, "heldout_cross_entropy": nll / total,
-            "heldout_perplexity": math.exp(nll / total), "unigram_masked_accuracy": base_hits / total,
-            "unigram_perplexity": math.exp(base_nll / total), "unigram_token": vocab[top_token],
-            "n_masked_tokens": int(total), "n_heldout_texts": len(texts)}
+    return {
+        "heldout_masked_accuracy": hits / total,
+        "heldout_cross_entropy": nll / total,
+        "heldout_perplexity": math.exp(nll / total),
+        "unigram_masked_accuracy": base_hits / total,
+        "unigram_perplexity": math.exp(base_nll / total),
+        "unigram_token": vocab[top_token],
+        "n_masked_tokens": int(total),
+        "n_heldout_texts": len(texts),
+    }
 
 
 def _chunk_logger(history: list[dict], steps_per_chunk: int, start: float):
@@ -303,15 +377,26 @@ def _chunk_logger(history: list[dict], steps_per_chunk: int, start: float):
     class ChunkLog(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
             logs = logs or {}
-            history.append({"step": (epoch + 1) * steps_per_chunk, "loss": float(logs.get("loss", np.nan)),
-                            "masked_accuracy": float(logs.get("masked_accuracy", np.nan)),
-                            "seconds": time.perf_counter() - start})
+            history.append(
+                {
+                    "step": (epoch + 1) * steps_per_chunk,
+                    "loss": float(logs.get("loss", np.nan)),
+                    "masked_accuracy": float(logs.get("masked_accuracy", np.nan)),
+                    "seconds": time.perf_counter() - start,
+                }
+            )
 
     return ChunkLog()
 
 
-def pretrain_shop_bert(corpus_train, corpus_heldout, profile: str = "default", seed: int = DEFAULT_SEED,
-                       config: ShopBertConfig | None = None, verbose: int = 0) -> ShopBertResult:
+def pretrain_shop_bert(
+    corpus_train,
+    corpus_heldout,
+    profile: str = "default",
+    seed: int = DEFAULT_SEED,
+    config: ShopBertConfig | None = None,
+    verbose: int = 0,
+) -> ShopBertResult:
     """Compute the vocabulary, pretrain a shop BERT with masked-LM on ``corpus_train`` (a
     DataFrame with ``text`` or a list of texts) and score it on ``corpus_heldout``."""
     import keras
@@ -329,20 +414,32 @@ def pretrain_shop_bert(corpus_train, corpus_heldout, profile: str = "default", s
     vocab_seconds = time.perf_counter() - start
 
     backbone = keras_hub.models.BertBackbone(
-        vocabulary_size=len(vocabulary), num_layers=config.num_layers, num_heads=config.num_heads,
-        hidden_dim=config.hidden_dim, intermediate_dim=config.intermediate_dim, dropout=config.dropout,
-        max_sequence_length=config.sequence_length)
+        vocabulary_size=len(vocabulary),
+        num_layers=config.num_layers,
+        num_heads=config.num_heads,
+        hidden_dim=config.hidden_dim,
+        intermediate_dim=config.intermediate_dim,
+        dropout=config.dropout,
+        max_sequence_length=config.sequence_length,
+    )
     masked_lm = keras_hub.models.BertMaskedLM(backbone, preprocessor=None)
     schedule = keras.optimizers.schedules.CosineDecay(
-        0.0, decay_steps=max(1, config.steps - config.warmup_steps), alpha=0.05,
-        warmup_target=config.learning_rate, warmup_steps=min(config.warmup_steps, config.steps))
+        0.0,
+        decay_steps=max(1, config.steps - config.warmup_steps),
+        alpha=0.05,
+        warmup_target=config.learning_rate,
+        warmup_steps=min(config.warmup_steps, config.steps),
+    )
     # Loss averaged over the masked tokens only, so the curve is the masked-token cross-entropy.
-    masked_lm.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.01, global_clipnorm=1.0),
-                      loss=keras.losses.SparseCategoricalCrossentropy(
-                          from_logits=True, reduction="mean_with_sample_weight"),
-                      weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="masked_accuracy")],
-                      # XLA costs ~30 s of compiling per bucket shape on CPU, more than it saves here
-                      jit_compile=False)
+    masked_lm.compile(
+        optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.01, global_clipnorm=1.0),
+        loss=keras.losses.SparseCategoricalCrossentropy(
+            from_logits=True, reduction="mean_with_sample_weight"
+        ),
+        weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="masked_accuracy")],
+        # XLA costs ~30 s of compiling per bucket shape on CPU, more than it saves here
+        jit_compile=False,
+    )
 
     chunks = max(1, min(config.chunks, config.steps))
     steps_per_chunk = max(1, config.steps // chunks)
@@ -351,22 +448,41 @@ def pretrain_shop_bert(corpus_train, corpus_heldout, profile: str = "default", s
     with warnings.catch_warnings():
         # The pooler (the [CLS] dense layer) gets no gradient from masked-LM: expected.
         warnings.filterwarnings("ignore", message="Gradients do not exist for variables")
-        masked_lm.fit(masked_lm_dataset(train_texts, tokenizer, config, seed), epochs=chunks,
-                      steps_per_epoch=steps_per_chunk, verbose=verbose,
-                      callbacks=[_chunk_logger(history, steps_per_chunk, fit_start)])
+        masked_lm.fit(
+            masked_lm_dataset(train_texts, tokenizer, config, seed),
+            epochs=chunks,
+            steps_per_epoch=steps_per_chunk,
+            verbose=verbose,
+            callbacks=[_chunk_logger(history, steps_per_chunk, fit_start)],
+        )
     train_seconds = time.perf_counter() - fit_start
 
     train_ids = np.concatenate([*token_ids(tokenizer, train_texts), np.zeros(0, dtype=np.int64)])
     counts = np.bincount(train_ids, minlength=len(vocabulary))
     metrics = evaluate_masked_lm(masked_lm, tokenizer, heldout_texts, config, counts, seed=seed)
-    metrics.update({"vocabulary_size": len(vocabulary), "n_train_texts": len(train_texts),
-                    "steps": chunks * steps_per_chunk, "batch_tokens": config.batch_tokens,
-                    "vocabulary_seconds": vocab_seconds, "train_seconds": train_seconds,
-                    "parameters": int(backbone.count_params())})
-    encoder = KerasHubBertEncoder("shopbert", backbone, tokenizer, max_length=config.sequence_length)
+    metrics.update(
+        {
+            "vocabulary_size": len(vocabulary),
+            "n_train_texts": len(train_texts),
+            "steps": chunks * steps_per_chunk,
+            "batch_tokens": config.batch_tokens,
+            "vocabulary_seconds": vocab_seconds,
+            "train_seconds": train_seconds,
+            "parameters": int(backbone.count_params()),
+        }
+    )
+    encoder = KerasHubBertEncoder(
+        "shopbert", backbone, tokenizer, max_length=config.sequence_length
+    )
     encoder.encoder_id = _encoder_id(_weights_hash(backbone), encoder.max_length)
-    return ShopBertResult(encoder, pd.DataFrame(history, columns=["step", "loss", "masked_accuracy", "seconds"]),
-                          metrics, vocabulary, config, masked_lm)
+    return ShopBertResult(
+        encoder,
+        pd.DataFrame(history, columns=["step", "loss", "masked_accuracy", "seconds"]),
+        metrics,
+        vocabulary,
+        config,
+        masked_lm,
+    )
 
 
 def _encoder_id(digest: str, max_length: int) -> str:
@@ -392,11 +508,14 @@ def shop_bert_dir(dataset: str, profile: str) -> Path:
     return artefact_dir(dataset, profile, "shopbert")
 
 
-def _encoder_factory(folder: str | Path | None = None, dataset: str | None = None,
-                     profile: str = "default") -> KerasHubBertEncoder:
+def _encoder_factory(
+    folder: str | Path | None = None, dataset: str | None = None, profile: str = "default"
+) -> KerasHubBertEncoder:
     if folder is None:
         if dataset is None:
-            raise ValueError("get_encoder('shopbert') needs folder=... or dataset=... (and profile=...)")
+            raise ValueError(
+                "get_encoder('shopbert') needs folder=... or dataset=... (and profile=...)"
+            )
         folder = shop_bert_dir(dataset, profile)
     return ShopBertResult.load(folder).encoder
 

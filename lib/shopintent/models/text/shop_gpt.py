@@ -90,7 +90,9 @@ class ShopGptConfig:
 
 
 CONFIGS: dict[str, ShopGptConfig] = {
-    "smoke": ShopGptConfig(2_000, 2, 2, 64, 128, epochs=10, jit_compile=False),  # compiling costs more than it saves
+    "smoke": ShopGptConfig(
+        2_000, 2, 2, 64, 128, epochs=10, jit_compile=False
+    ),  # compiling costs more than it saves
     # 2 epochs, to keep `make run` under 30 minutes on 2 cores (4 epochs on the default shop:
     # validation loss 2.65-2.67, MRR@5 0.105-0.108, in twice the time)
     "default": ShopGptConfig(8_000, 2, 4, 128, 256, batch_size=256, epochs=2),
@@ -136,7 +138,9 @@ class ShopGpt:
     def complete(self, prefix: str, k: int = 5) -> list[str]:
         return self.complete_many([prefix], k)[0]
 
-    def complete_many(self, prefixes: Sequence[str], k: int = 5, batch_size: int = 64) -> list[list[str]]:
+    def complete_many(
+        self, prefixes: Sequence[str], k: int = 5, batch_size: int = 64
+    ) -> list[list[str]]:
         """Completions for many prefixes: beam search, batched over prefixes with the same
         number of whole words. A prefix's last word, unless followed by a space, is a fragment:
         the first proposed word must start with it."""
@@ -144,15 +148,19 @@ class ShopGpt:
         out: list[list[str]] = [[] for _ in prefixes]
         groups: dict[int, list[int]] = defaultdict(list)
         for i, (words, fragment) in enumerate(parsed):
-            if fragment and not any(w.startswith(fragment) for w in self.vocabulary[len(SPECIAL_TOKENS):]):
+            if fragment and not any(
+                w.startswith(fragment) for w in self.vocabulary[len(SPECIAL_TOKENS) :]
+            ):
                 continue  # no known word starts so: nothing to propose
             groups[len(words)].append(i)
         for n_words, members in groups.items():
             if n_words >= self.config.max_words:
                 continue
             for start in range(0, len(members), batch_size):
-                rows = members[start: start + batch_size]
-                for i, found in zip(rows, self._beam_search([parsed[i] for i in rows], k), strict=True):
+                rows = members[start : start + batch_size]
+                for i, found in zip(
+                    rows, self._beam_search([parsed[i] for i in rows], k), strict=True
+                ):
                     out[i] = found
         return out
 
@@ -160,7 +168,9 @@ class ShopGpt:
         # At least one word follows the prefix (as for the baseline, "red " does not propose
         # "red"), and a fragment must be completed by a word that starts with it.
         allowed = np.zeros(len(self.vocabulary), dtype=bool)
-        allowed[len(SPECIAL_TOKENS):] = [w.startswith(fragment) for w in self.vocabulary[len(SPECIAL_TOKENS):]]
+        allowed[len(SPECIAL_TOKENS) :] = [
+            w.startswith(fragment) for w in self.vocabulary[len(SPECIAL_TOKENS) :]
+        ]
         return allowed
 
     def _beam_search(self, parsed: list[tuple[list[str], str]], k: int) -> list[list[str]]:
@@ -178,12 +188,15 @@ class ShopGpt:
         mask[:, :context] = True
         allowed = np.stack([self._allowed_first(frag) for _, frag in parsed])
         beams = max(self.config.num_beams, k)
-        first_bias = ops.convert_to_tensor(np.repeat(np.where(allowed, 0.0, NEG), beams, axis=0), "float32")
+        first_bias = ops.convert_to_tensor(
+            np.repeat(np.where(allowed, 0.0, NEG), beams, axis=0), "float32"
+        )
         never = np.zeros(len(self.vocabulary), dtype=np.float32)
         never[[PAD, BOS, UNK]] = NEG  # [UNK] is no completion; [PAD] only after [EOS]
         never = ops.convert_to_tensor(never)
-        finished_logits = ops.convert_to_tensor(np.where(np.arange(len(self.vocabulary)) == PAD, 0.0, NEG),
-                                                "float32")
+        finished_logits = ops.convert_to_tensor(
+            np.where(np.arange(len(self.vocabulary)) == PAD, 0.0, NEG), "float32"
+        )
         model = self.model
 
         def next_token(tokens, cache, index):
@@ -202,8 +215,14 @@ class ShopGpt:
         cache = _empty_cache(model, token_ids)
         _, _, cache = model.call_with_cache(token_ids, cache, 0)
         sampler = keras_hub.samplers.BeamSampler(num_beams=beams, return_all_beams=True)
-        sequences, log_probs = sampler(next_token, token_ids, cache=cache, index=context,
-                                       mask=ops.convert_to_tensor(mask), stop_token_ids=[EOS])
+        sequences, log_probs = sampler(
+            next_token,
+            token_ids,
+            cache=cache,
+            index=context,
+            mask=ops.convert_to_tensor(mask),
+            stop_token_ids=[EOS],
+        )
         sequences, log_probs = ops.convert_to_numpy(sequences), ops.convert_to_numpy(log_probs)
         results = []
         for row, (words, _) in enumerate(parsed):
@@ -223,7 +242,9 @@ class ShopGpt:
         whole model, without optimiser state), ``vocab.txt`` and ``shopgpt.json`` (the config)."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        with atomic_path(folder / MODEL_FILE, suffix=".keras") as tmp:  # keras insists on the suffix
+        with atomic_path(
+            folder / MODEL_FILE, suffix=".keras"
+        ) as tmp:  # keras insists on the suffix
             self.model.backbone.save(tmp)
         write_text(folder / VOCAB_FILE, "".join(f"{w}\n" for w in self.vocabulary))
         write_json(folder / META_FILE, {"config": asdict(self.config)})
@@ -237,8 +258,10 @@ class ShopGpt:
 
         folder = Path(folder)
         if not (folder / MODEL_FILE).is_file():
-            raise FileNotFoundError(f"no shop GPT in {folder} ({MODEL_FILE} missing): train one "
-                                    "with shop_gpt.train_shop_gpt and save it")
+            raise FileNotFoundError(
+                f"no shop GPT in {folder} ({MODEL_FILE} missing): train one "
+                "with shop_gpt.train_shop_gpt and save it"
+            )
         backbone = keras.saving.load_model(folder / MODEL_FILE)
         model = keras_hub.models.GPT2CausalLM(backbone, preprocessor=None)
         vocabulary = (folder / VOCAB_FILE).read_text(encoding="utf-8").splitlines()
@@ -261,10 +284,15 @@ def _empty_cache(model, token_ids):
 
     backbone = model.backbone
     batch, length = ops.shape(token_ids)
-    shape = [batch, backbone.num_layers, 2, length, backbone.num_heads, backbone.hidden_dim // backbone.num_heads]
+    shape = [
+        batch,
+        backbone.num_layers,
+        2,
+        length,
+        backbone.num_heads,
+        backbone.hidden_dim // backbone.num_heads,
+    ]
     return ops.zeros(shape, dtype=model.compute_dtype)
-
-
 
 
 def shop_gpt_dir(dataset: str, profile: str) -> Path:
@@ -293,9 +321,15 @@ def _lm_arrays(gpt: ShopGpt, texts: Sequence[str]):
     return x, y, (y != PAD).astype(np.float32)
 
 
-def train_shop_gpt(train_queries: Sequence[str], titles: Sequence[str] = (), profile: str = "default",
-                   seed: int = DEFAULT_SEED, val_queries: Sequence[str] = (), config: ShopGptConfig | None = None,
-                   verbose: int = 0) -> ShopGptResult:
+def train_shop_gpt(
+    train_queries: Sequence[str],
+    titles: Sequence[str] = (),
+    profile: str = "default",
+    seed: int = DEFAULT_SEED,
+    val_queries: Sequence[str] = (),
+    config: ShopGptConfig | None = None,
+    verbose: int = 0,
+) -> ShopGptResult:
     """Train a shop GPT on past searches (one sequence per search: a query searched often is
     seen often, which is what lets the model rank it; one weighted sequence per distinct
     query was measured worse on validation) and item titles.
@@ -315,22 +349,31 @@ def train_shop_gpt(train_queries: Sequence[str], titles: Sequence[str] = (), pro
     keras.utils.set_random_seed(seed)
     vocabulary = word_vocabulary(queries + title_texts, config.vocabulary_size, config.min_count)
     backbone = keras_hub.models.GPT2Backbone(
-        vocabulary_size=len(vocabulary), num_layers=config.num_layers, num_heads=config.num_heads,
-        hidden_dim=config.hidden_dim, intermediate_dim=config.intermediate_dim, dropout=config.dropout,
-        max_sequence_length=config.max_words + 2)
+        vocabulary_size=len(vocabulary),
+        num_layers=config.num_layers,
+        num_heads=config.num_heads,
+        hidden_dim=config.hidden_dim,
+        intermediate_dim=config.intermediate_dim,
+        dropout=config.dropout,
+        max_sequence_length=config.max_words + 2,
+    )
     model = keras_hub.models.GPT2CausalLM(backbone, preprocessor=None)
     gpt = ShopGpt(model, vocabulary, config)
 
     texts = queries + title_texts
     x, y, w = _lm_arrays(gpt, texts)
     n_batches = -(-len(texts) // config.batch_size)
-    schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=n_batches * config.epochs,
-                                                      alpha=0.05)
-    model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.01, global_clipnorm=1.0),
-                  loss=keras.losses.SparseCategoricalCrossentropy(
-                      from_logits=True, reduction="mean_with_sample_weight"),
-                  weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-                  jit_compile=config.jit_compile)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        config.learning_rate, decay_steps=n_batches * config.epochs, alpha=0.05
+    )
+    model.compile(
+        optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.01, global_clipnorm=1.0),
+        loss=keras.losses.SparseCategoricalCrossentropy(
+            from_logits=True, reduction="mean_with_sample_weight"
+        ),
+        weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        jit_compile=config.jit_compile,
+    )
     val = [q for q in map(normalize_query, val_queries) if q]
     callbacks, validation, keeper = [], None, None
     if val:
@@ -338,15 +381,29 @@ def train_shop_gpt(train_queries: Sequence[str], titles: Sequence[str] = (), pro
         keeper = BestEpoch(model, higher_is_better=False)  # all epochs run, the best one is kept
         callbacks.append(keeper.keras_callback("val_loss"))
     start = time.perf_counter()
-    fit = model.fit(x, y, sample_weight=w, batch_size=config.batch_size, epochs=config.epochs, shuffle=True,
-                    validation_data=validation, callbacks=callbacks, verbose=verbose)
+    fit = model.fit(
+        x,
+        y,
+        sample_weight=w,
+        batch_size=config.batch_size,
+        epochs=config.epochs,
+        shuffle=True,
+        validation_data=validation,
+        callbacks=callbacks,
+        verbose=verbose,
+    )
     seconds = time.perf_counter() - start
     history = pd.DataFrame({"epoch": np.arange(1, len(fit.history["loss"]) + 1), **fit.history})
     words = x["token_ids"] > EOS  # [UNK] included
-    metrics = {"train_seconds": seconds, "n_searches": len(queries), "n_titles": len(title_texts),
-               "steps": n_batches * len(history), "vocabulary_size": len(vocabulary),
-               "oov_rate": float((x["token_ids"] == UNK).sum() / max(1, words.sum())),
-               "parameters": int(backbone.count_params())}
+    metrics = {
+        "train_seconds": seconds,
+        "n_searches": len(queries),
+        "n_titles": len(title_texts),
+        "steps": n_batches * len(history),
+        "vocabulary_size": len(vocabulary),
+        "oov_rate": float((x["token_ids"] == UNK).sum() / max(1, words.sum())),
+        "parameters": int(backbone.count_params()),
+    }
     if keeper is not None:
         metrics["best_epoch"] = keeper.best_epoch
         metrics["best_val_loss"] = float(keeper.best_score)
@@ -363,8 +420,9 @@ def query_prefix(query: str, prefix: str = "first word", n_chars: int = 3) -> st
     raise ValueError(f"prefix must be 'first word' or 'n chars', got {prefix!r}")
 
 
-def autocomplete_eval(model, test_queries: Sequence[str], prefix: str = "first word", k: int = 5,
-                      n_chars: int = 3) -> dict:
+def autocomplete_eval(
+    model, test_queries: Sequence[str], prefix: str = "first word", k: int = 5, n_chars: int = 3
+) -> dict:
     """MRR@k and hit@k of ``model.complete(prefix, k)`` over ``test_queries`` (one per search).
 
     The prefix is the query's first word as typed ("first word") or its first ``n_chars``
@@ -386,5 +444,9 @@ def autocomplete_eval(model, test_queries: Sequence[str], prefix: str = "first w
         found = [normalize_query(c) for c in proposals[p][:k]]
         if q in found:
             reciprocal[i] = 1.0 / (found.index(q) + 1)
-    return {f"mrr@{k}": float(reciprocal.mean()), f"hit@{k}": float((reciprocal > 0).mean()), "n": len(targets),
-            "prefix": prefix if prefix == "first word" else f"first {n_chars} chars"}
+    return {
+        f"mrr@{k}": float(reciprocal.mean()),
+        f"hit@{k}": float((reciprocal > 0).mean()),
+        "n": len(targets),
+        "prefix": prefix if prefix == "first word" else f"first {n_chars} chars",
+    }

@@ -53,7 +53,9 @@ def bio_tags(words: Sequence[tuple[int, int]], spans: Iterable | None) -> list[s
     """One BIO tag per word for ``spans``; a word overlapping several spans takes the first."""
     tags = [OUTSIDE] * len(words)
     for start, end, label in as_spans(spans):
-        inside = [i for i, (ws, we) in enumerate(words) if ws < end and we > start and tags[i] == OUTSIDE]
+        inside = [
+            i for i, (ws, we) in enumerate(words) if ws < end and we > start and tags[i] == OUTSIDE
+        ]
         for k, i in enumerate(inside):
             tags[i] = f"{'B' if k == 0 else 'I'}-{label}"
     return tags
@@ -133,9 +135,13 @@ class WordPieces:
     def __init__(self, tokenizer):
         self.tokenizer = tokenizer
         vocab = tokenizer.get_vocabulary()
-        self.cls, self.sep, self.pad, self.unk = (vocab.index(t) for t in ("[CLS]", "[SEP]", "[PAD]", "[UNK]"))
+        self.cls, self.sep, self.pad, self.unk = (
+            vocab.index(t) for t in ("[CLS]", "[SEP]", "[PAD]", "[UNK]")
+        )
 
-    def pieces(self, texts: Sequence[str]) -> tuple[list[list[tuple[int, int]]], list[list[list[int]]]]:
+    def pieces(
+        self, texts: Sequence[str]
+    ) -> tuple[list[list[tuple[int, int]]], list[list[list[int]]]]:
         """(words per text, piece ids per word per text), tokenised in one call."""
         words = [split_words(t) for t in texts]
         flat = [normalise_word(t[s:e]) for t, ws in zip(texts, words, strict=True) for s, e in ws]
@@ -156,8 +162,13 @@ class WordPieces:
         _, pieces = self.pieces(texts)
         return np.array([2 + sum(len(p) for p in row) for row in pieces], dtype=np.int64)
 
-    def pack(self, texts: Sequence[str], width: int, word_labels: Sequence[Sequence[int]] | None = None,
-             ignore: int = -1) -> dict[str, np.ndarray]:
+    def pack(
+        self,
+        texts: Sequence[str],
+        width: int,
+        word_labels: Sequence[Sequence[int]] | None = None,
+        ignore: int = -1,
+    ) -> dict[str, np.ndarray]:
         """``token_ids``, ``padding_mask`` ((n, width)), ``first_piece`` ((n, width) word index of
         a word's first piece, else -1) and, with ``word_labels``, ``token_labels`` (the word's
         label on its first piece, ``ignore`` elsewhere). Words that do not fit are cut off."""
@@ -173,7 +184,7 @@ class WordPieces:
                 if pos >= width - 1:
                     break
                 take = piece[: width - 1 - pos]
-                ids[r, pos:pos + len(take)] = take
+                ids[r, pos : pos + len(take)] = take
                 first[r, pos] = w
                 if word_labels is not None:
                     labels[r, pos] = word_labels[r][w]
@@ -188,5 +199,15 @@ class WordPieces:
         return out
 
 
-__all__ = ["OUTSIDE", "WordPieces", "allowed_transitions", "as_spans", "bio_tags", "normalise_word", "spans_from_tags",
-           "split_words", "tag_vocabulary", "viterbi_bio"]
+__all__ = [
+    "OUTSIDE",
+    "WordPieces",
+    "allowed_transitions",
+    "as_spans",
+    "bio_tags",
+    "normalise_word",
+    "spans_from_tags",
+    "split_words",
+    "tag_vocabulary",
+    "viterbi_bio",
+]

@@ -39,7 +39,7 @@ MIN_FUZZY_LEN = 4  # words shorter than this must match exactly (as the syntheti
 
 
 def _deletions(word: str) -> set[str]:
-    return {word[:i] + word[i + 1:] for i in range(len(word))}
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
 
 
 def within_one_edit(a: str, b: str) -> bool:
@@ -53,12 +53,17 @@ def within_one_edit(a: str, b: str) -> bool:
         diff = [i for i in range(la) if a[i] != b[i]]
         if len(diff) == 1:
             return True
-        return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+        return (
+            len(diff) == 2
+            and diff[1] == diff[0] + 1
+            and a[diff[0]] == b[diff[1]]
+            and a[diff[1]] == b[diff[0]]
+        )
     short, long_ = (a, b) if la < lb else (b, a)
     i = 0
     while i < len(short) and short[i] == long_[i]:
         i += 1
-    return short[i:] == long_[i + 1:]
+    return short[i:] == long_[i + 1 :]
 
 
 def _fuzzy_ok(word: str) -> bool:
@@ -104,12 +109,19 @@ class Gazetteer:
             for term, n in value.dropna().astype(str).value_counts().items():
                 g.add(term, label, n)
         if "attributes" in items.columns:
-            values = Counter(str(v) for attrs in items["attributes"].dropna() if isinstance(attrs, dict)
-                             for v in attrs.values() if v)
+            values = Counter(
+                str(v)
+                for attrs in items["attributes"].dropna()
+                if isinstance(attrs, dict)
+                for v in attrs.values()
+                if v
+            )
             for term, n in values.items():
                 g.add(term, "attribute", n)
         if "category" in items.columns:
-            leaves = items["category"].dropna().astype(str).str.split(".").str[-1].str.replace("_", " ")
+            leaves = (
+                items["category"].dropna().astype(str).str.split(".").str[-1].str.replace("_", " ")
+            )
             for term, n in leaves.value_counts().items():
                 g.add(term, "category", n)
         if "title" in items.columns:
@@ -135,7 +147,12 @@ class Gazetteer:
 
     def _candidates(self, word: str) -> set[str]:
         """Lexicon words ``word`` may stand for: itself if listed, else those one edit away."""
-        if word in self._vocab or not self.fuzzy or len(word) < MIN_FUZZY_LEN - 1 or not word.isalpha():
+        if (
+            word in self._vocab
+            or not self.fuzzy
+            or len(word) < MIN_FUZZY_LEN - 1
+            or not word.isalpha()
+        ):
             return {word}
         found = set()
         for key in {word} | _deletions(word):
@@ -179,15 +196,22 @@ class Gazetteer:
     # ---- files -----------------------------------------------------------------------------------
 
     def to_frame(self) -> pd.DataFrame:
-        rows = [{"term": " ".join(w), "label": lab, "count": n} for w, c in self.terms.items() for lab, n in c.items()]
+        rows = [
+            {"term": " ".join(w), "label": lab, "count": n}
+            for w, c in self.terms.items()
+            for lab, n in c.items()
+        ]
         return pd.DataFrame(rows, columns=["term", "label", "count"])
 
     def save(self, folder: str | Path) -> Path:
         """``gazetteer.json``: the terms (as word lists), labels and counts."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        payload = {"kind": "gazetteer", "fuzzy": self.fuzzy,
-                   "terms": [[list(w), dict(c)] for w, c in self.terms.items()]}
+        payload = {
+            "kind": "gazetteer",
+            "fuzzy": self.fuzzy,
+            "terms": [[list(w), dict(c)] for w, c in self.terms.items()],
+        }
         write_text(folder / "gazetteer.json", json.dumps(payload))
         return folder
 
@@ -209,7 +233,7 @@ def _product_types(titles: pd.Series, brand: pd.Series, model: pd.Series) -> pd.
         head = t.split(",")[0]
         prefix = f"{b} {m} "
         if head.lower().startswith(prefix.lower()) and len(head) > len(prefix):
-            out.append(head[len(prefix):].strip().lower())
+            out.append(head[len(prefix) :].strip().lower())
     return pd.Series(out, dtype=object)
 
 
@@ -222,7 +246,9 @@ class NeuralTagger:
         self.network, self.head = network, head
         self.tags = list(network.heads[head].classes)
 
-    def predict_word_tags(self, texts: Sequence[str], constrained: bool = True) -> tuple[list, list[list[str]]]:
+    def predict_word_tags(
+        self, texts: Sequence[str], constrained: bool = True
+    ) -> tuple[list, list[list[str]]]:
         """(words, tags) per text, read on each word's first piece; ``constrained`` decodes the
         best valid BIO sequence (``viterbi_bio``), else each word's most probable tag. A word
         cut off by the maximum length is tagged O."""
@@ -234,8 +260,11 @@ class NeuralTagger:
             tags = ["O"] * len(words[r])
             if len(pos):
                 p = probs[r, pos]
-                found = viterbi_bio(np.log(np.maximum(p, 1e-12)), self.tags) if constrained else \
-                    [self.tags[k] for k in p.argmax(axis=1)]
+                found = (
+                    viterbi_bio(np.log(np.maximum(p, 1e-12)), self.tags)
+                    if constrained
+                    else [self.tags[k] for k in p.argmax(axis=1)]
+                )
                 for w, tag in zip(first[r][pos], found, strict=True):
                     tags[w] = tag
             all_tags.append(tags)
@@ -251,7 +280,9 @@ def spans_as_text(text: str, spans: Iterable) -> str:
     return " ".join(f"[{lab}: {text[s:e]}]" for s, e, lab in as_spans(spans))
 
 
-def entity_table(true_spans: Sequence, predictions: dict[str, Sequence], typo: Sequence[bool] | None = None) -> pd.DataFrame:
+def entity_table(
+    true_spans: Sequence, predictions: dict[str, Sequence], typo: Sequence[bool] | None = None
+) -> pd.DataFrame:
     """Precision, recall and F1 per tagger: overall, per label, and on the queries with a typo."""
     from shopintent.evaluation import entity_prf
 
@@ -259,20 +290,37 @@ def entity_table(true_spans: Sequence, predictions: dict[str, Sequence], typo: S
     typo_mask = np.asarray(typo, dtype=bool) if typo is not None else None
     for name, pred in predictions.items():
         overall = entity_prf(true_spans, pred)
-        rows.append({"model": name, "subset": "all", **{k: overall[k] for k in ("precision", "recall", "f1", "n_true")}})
+        rows.append(
+            {
+                "model": name,
+                "subset": "all",
+                **{k: overall[k] for k in ("precision", "recall", "f1", "n_true")},
+            }
+        )
         for label, r in overall["per_label"].items():
-            rows.append({"model": name, "subset": label, **{k: r[k] for k in ("precision", "recall", "f1", "n_true")}})
+            rows.append(
+                {
+                    "model": name,
+                    "subset": label,
+                    **{k: r[k] for k in ("precision", "recall", "f1", "n_true")},
+                }
+            )
         if typo_mask is not None and typo_mask.any():
             idx = np.flatnonzero(typo_mask)
             r = entity_prf([true_spans[i] for i in idx], [pred[i] for i in idx])
-            rows.append({"model": name, "subset": "typo", **{k: r[k] for k in ("precision", "recall", "f1", "n_true")}})
+            rows.append(
+                {
+                    "model": name,
+                    "subset": "typo",
+                    **{k: r[k] for k in ("precision", "recall", "f1", "n_true")},
+                }
+            )
     return pd.DataFrame(rows)
 
 
-
-
-
-def augment_typos(texts: Sequence[str], spans: Sequence[Iterable], rate: float, seed: int) -> tuple[list[str], list[list[Span]], np.ndarray]:
+def augment_typos(
+    texts: Sequence[str], spans: Sequence[Iterable], rate: float, seed: int
+) -> tuple[list[str], list[list[Span]], np.ndarray]:
     """Copies of annotated texts where, with probability ``rate``, one word of four letters or
     more inside an entity gets a keyboard slip (a dropped, swapped, doubled or replaced letter);
     spans are shifted so they still cover their mention exactly. Returns (texts, spans, changed).
@@ -287,8 +335,13 @@ def augment_typos(texts: Sequence[str], spans: Sequence[Iterable], rate: float, 
     changed = np.zeros(len(texts), dtype=bool)
     for k, (text, ex) in enumerate(zip(texts, spans, strict=True)):
         text, ex = str(text), as_spans(ex)
-        spots = [(s, e) for s, e in split_words(text) if e - s >= MIN_FUZZY_LEN and text[s:e].isalpha()
-                 and any(a <= s and e <= b for a, b, _ in ex)]
+        spots = [
+            (s, e)
+            for s, e in split_words(text)
+            if e - s >= MIN_FUZZY_LEN
+            and text[s:e].isalpha()
+            and any(a <= s and e <= b for a, b, _ in ex)
+        ]
         if not spots or r.random() >= rate:
             out_texts.append(text)
             out_spans.append(ex)
@@ -297,15 +350,28 @@ def augment_typos(texts: Sequence[str], spans: Sequence[Iterable], rate: float, 
         word = text[s:e]
         i = int(r.integers(1, len(word) - 1))
         op = int(r.integers(4))
-        new = (word[:i] + word[i + 1:], word[:i] + word[i + 1] + word[i] + word[i + 2:], word[:i] + word[i] + word[i:],
-               word[:i] + "aeiourstnl"[int(r.integers(10))] + word[i + 1:])[op]
+        new = (
+            word[:i] + word[i + 1 :],
+            word[:i] + word[i + 1] + word[i] + word[i + 2 :],
+            word[:i] + word[i] + word[i:],
+            word[:i] + "aeiourstnl"[int(r.integers(10))] + word[i + 1 :],
+        )[op]
         delta = len(new) - len(word)
         out_texts.append(text[:s] + new + text[e:])
-        out_spans.append([(a + (delta if a > s else 0), b + (delta if b >= e else 0), lab) for a, b, lab in ex])
+        out_spans.append(
+            [(a + (delta if a > s else 0), b + (delta if b >= e else 0), lab) for a, b, lab in ex]
+        )
         changed[k] = True
     return out_texts, out_spans, changed
-def silver_brand_spans(queries: pd.DataFrame, items: pd.DataFrame, relevance: pd.DataFrame, min_titles: int = 5,
-                       min_relevance: float = 2.67) -> list[list[Span]]:
+
+
+def silver_brand_spans(
+    queries: pd.DataFrame,
+    items: pd.DataFrame,
+    relevance: pd.DataFrame,
+    min_titles: int = 5,
+    min_relevance: float = 2.67,
+) -> list[list[Span]]:
     """Silver brand mentions for queries without annotations (Home Depot): a query word that is
     the first word of a relevant product's title (judged >= ``min_relevance``), where that word
     starts at least ``min_titles`` titles and starts most titles it occurs in (so "white" or "in"
@@ -319,19 +385,38 @@ def silver_brand_spans(queries: pd.DataFrame, items: pd.DataFrame, relevance: pd
     first = words.map(lambda w: w[0] if w else "")
     starts = first.value_counts()
     anywhere = pd.Series([w for ws in words for w in set(ws)]).value_counts()
-    lexicon = {w for w, n in starts.items() if n >= min_titles and w.isalpha() and len(w) >= 2
-               and w not in ENGLISH_STOP_WORDS and n >= 0.5 * anywhere.get(w, n)}
+    lexicon = {
+        w
+        for w, n in starts.items()
+        if n >= min_titles
+        and w.isalpha()
+        and len(w) >= 2
+        and w not in ENGLISH_STOP_WORDS
+        and n >= 0.5 * anywhere.get(w, n)
+    }
     lead = pd.Series(first.to_numpy(), index=items["item_id"].astype(str))
     good = relevance[relevance["relevance"] >= min_relevance]
-    brands = good.assign(brand=good["item_id"].astype(str).map(lead)).groupby("query_id")["brand"].agg(set)
+    brands = (
+        good.assign(brand=good["item_id"].astype(str).map(lead))
+        .groupby("query_id")["brand"]
+        .agg(set)
+    )
     out = []
     for qid, text in zip(queries["query_id"], queries["text"].astype(str), strict=True):
         candidates = brands.get(qid, set()) & lexicon
-        out.append([(s, e, "brand") for s, e in split_words(text) if normalise_word(text[s:e]) in candidates])
+        out.append(
+            [
+                (s, e, "brand")
+                for s, e in split_words(text)
+                if normalise_word(text[s:e]) in candidates
+            ]
+        )
     return out
 
 
-def silver_check(silver: Sequence[Iterable], predicted: Sequence[Iterable], label: str = "brand") -> dict:
+def silver_check(
+    silver: Sequence[Iterable], predicted: Sequence[Iterable], label: str = "brand"
+) -> dict:
     """A tagger's ``label`` spans against silver spans, on the queries that have a silver one:
     ``recall`` (silver mentions found with exact span), ``precision`` (predicted spans that are
     silver: a lower bound, since silver misses brands), counts."""
@@ -339,11 +424,19 @@ def silver_check(silver: Sequence[Iterable], predicted: Sequence[Iterable], labe
 
     keep = [i for i, s in enumerate(silver) if len(as_spans(s))]
     r = entity_prf([silver[i] for i in keep], [predicted[i] for i in keep], labels=[label])
-    return {"recall": r["recall"], "precision": r["precision"], "f1": r["f1"], "queries": len(keep),
-            "silver_mentions": r["n_true"], "predicted_mentions": r["n_pred"]}
+    return {
+        "recall": r["recall"],
+        "precision": r["precision"],
+        "f1": r["f1"],
+        "queries": len(keep),
+        "silver_mentions": r["n_true"],
+        "predicted_mentions": r["n_pred"],
+    }
 
 
-def examples_table(texts: Sequence[str], truth: Sequence | None, predictions: dict[str, Sequence], rows) -> pd.DataFrame:
+def examples_table(
+    texts: Sequence[str], truth: Sequence | None, predictions: dict[str, Sequence], rows
+) -> pd.DataFrame:
     """Chosen rows shown as text with each tagger's spans (and the truth where known)."""
     out = {"query": [str(texts[i]) for i in rows]}
     if truth is not None:
@@ -353,6 +446,15 @@ def examples_table(texts: Sequence[str], truth: Sequence | None, predictions: di
     return pd.DataFrame(out)
 
 
-__all__ = ["ENTITY_LABELS", "Gazetteer", "NeuralTagger", "augment_typos", "entity_table", "examples_table",
-           "silver_brand_spans", "silver_check",
-           "spans_as_text", "within_one_edit"]
+__all__ = [
+    "ENTITY_LABELS",
+    "Gazetteer",
+    "NeuralTagger",
+    "augment_typos",
+    "entity_table",
+    "examples_table",
+    "silver_brand_spans",
+    "silver_check",
+    "spans_as_text",
+    "within_one_edit",
+]

@@ -30,7 +30,11 @@ from shopintent.io import write_json
 from shopintent.models.understanding.entities import ENTITY_LABELS
 
 #: (train, validation, test) queries kept per profile, sampled (seeded) from each time period
-QUERY_SIZES = {"smoke": (600, 150, 400), "default": (3_000, 400, 2_000), "full": (30_000, 3_000, 20_000)}
+QUERY_SIZES = {
+    "smoke": (600, 150, 400),
+    "default": (3_000, 400, 2_000),
+    "full": (30_000, 3_000, 20_000),
+}
 TYPO_AUGMENTATION = 0.5  # share of training queries given one extra typo inside an entity
 
 
@@ -38,8 +42,10 @@ def query_table(shop) -> pd.DataFrame:
     """One row per query: ``query_id``, ``text``, ``ts`` (its first search), ``session_id`` and,
     where known, ``intent``, ``entities``, ``has_typo``, ``category`` and ``top_category``."""
     q = shop.queries.copy()
-    searches = shop.events.loc[shop.events["event_type"].eq("search") & shop.events["query_id"].notna(),
-                               ["query_id", "session_id", "ts"]]
+    searches = shop.events.loc[
+        shop.events["event_type"].eq("search") & shop.events["query_id"].notna(),
+        ["query_id", "session_id", "ts"],
+    ]
     first = searches.sort_values("ts", kind="stable").drop_duplicates("query_id")
     q = q.merge(first, on="query_id", how="left")
     for col in ("intent", "entities", "has_typo"):
@@ -52,7 +58,17 @@ def query_table(shop) -> pd.DataFrame:
         q["category"] = target.map(shop.items.set_index("item_id")["category"]).astype(object)
     q["top_category"] = [c.split(".")[0] if isinstance(c, str) else None for c in q["category"]]
     q["text"] = q["text"].fillna("").astype(str)
-    cols = ["query_id", "text", "ts", "session_id", "intent", "entities", "has_typo", "category", "top_category"]
+    cols = [
+        "query_id",
+        "text",
+        "ts",
+        "session_id",
+        "intent",
+        "entities",
+        "has_typo",
+        "category",
+        "top_category",
+    ]
     return q[cols].sort_values(["ts", "query_id"], kind="stable").reset_index(drop=True)
 
 
@@ -66,20 +82,36 @@ class QuerySplit(TextSplit):
         return {"typo_share": float(typo.astype(float).mean()) if typo.notna().any() else np.nan}
 
 
-def split_queries(table: pd.DataFrame, profile: str = "default", test_frac: float = 0.2, val_frac: float = 0.1,
-                  seed: int = DEFAULT_SEED, sizes: tuple[int, int, int] | None = None) -> QuerySplit:
+def split_queries(
+    table: pd.DataFrame,
+    profile: str = "default",
+    test_frac: float = 0.2,
+    val_frac: float = 0.1,
+    seed: int = DEFAULT_SEED,
+    sizes: tuple[int, int, int] | None = None,
+) -> QuerySplit:
     """Split by search time, then keep at most ``sizes`` (train, val, test) queries per part."""
     from shopintent.data.splits import temporal_split
 
     labelled = table[table["ts"].notna()]
     sp = temporal_split(labelled, test_frac=test_frac, val_frac=val_frac)
-    return QuerySplit.capped((sp.train, sp.val, sp.test), sizes or QUERY_SIZES[profile], seed, "queries", sp.cutoff)
+    return QuerySplit.capped(
+        (sp.train, sp.val, sp.test), sizes or QUERY_SIZES[profile], seed, "queries", sp.cutoff
+    )
 
 
 # ---- the fine-tuned network: intent, category and entity heads on one MiniLM ----------------------
 
-def fit_query_network(backbone, tokenizer, split: QuerySplit, profile: str = "default", seed: int = DEFAULT_SEED,
-                      typo_augmentation: float = TYPO_AUGMENTATION, **overrides):
+
+def fit_query_network(
+    backbone,
+    tokenizer,
+    split: QuerySplit,
+    profile: str = "default",
+    seed: int = DEFAULT_SEED,
+    typo_augmentation: float = TYPO_AUGMENTATION,
+    **overrides,
+):
     """Fine-tune MiniLM with the heads the labels allow: ``intent``, ``category`` (leaf) and
     ``tags`` (BIO over ``ENTITY_LABELS``). A share of the training queries gets one extra typo
     in an entity word (``entities.augment_typos``); validation picks the epoch."""
@@ -91,7 +123,9 @@ def fit_query_network(backbone, tokenizer, split: QuerySplit, profile: str = "de
     heads, targets, val_targets = [], {}, {}
     texts, val_texts = train["text"].tolist(), val["text"].tolist()
     spans = train["entities"].tolist()
-    has_spans = bool(len(train)) and train["entities"].notna().all() and val["entities"].notna().all()
+    has_spans = (
+        bool(len(train)) and train["entities"].notna().all() and val["entities"].notna().all()
+    )
     if has_spans and typo_augmentation > 0:
         texts, spans, _ = augment_typos(texts, train["entities"].tolist(), typo_augmentation, seed)
     for head, col in (("intent", "intent"), ("category", "category")):
@@ -105,13 +139,29 @@ def fit_query_network(backbone, tokenizer, split: QuerySplit, profile: str = "de
         tags = al.tag_vocabulary(ENTITY_LABELS)
         index = {t: i for i, t in enumerate(tags)}
         heads.append(Head("tags", "token", tuple(tags)))
-        targets["tags"] = [[index[t] for t in al.bio_tags(al.split_words(x), s)] for x, s in zip(texts, spans, strict=True)]
-        val_targets["tags"] = [[index[t] for t in al.bio_tags(al.split_words(x), s)]
-                               for x, s in zip(val_texts, val["entities"], strict=True)]
+        targets["tags"] = [
+            [index[t] for t in al.bio_tags(al.split_words(x), s)]
+            for x, s in zip(texts, spans, strict=True)
+        ]
+        val_targets["tags"] = [
+            [index[t] for t in al.bio_tags(al.split_words(x), s)]
+            for x, s in zip(val_texts, val["entities"], strict=True)
+        ]
     if not heads:
-        raise ValueError("fit_query_network: the training queries carry no intent, category or entity labels")
-    return FineTunedNetwork.fit(backbone, tokenizer, heads, texts, targets, val_texts, val_targets,
-                                config=finetune_config(profile, **overrides), seed=seed)
+        raise ValueError(
+            "fit_query_network: the training queries carry no intent, category or entity labels"
+        )
+    return FineTunedNetwork.fit(
+        backbone,
+        tokenizer,
+        heads,
+        texts,
+        targets,
+        val_texts,
+        val_targets,
+        config=finetune_config(profile, **overrides),
+        seed=seed,
+    )
 
 
 def finetuned_views(network) -> dict:
@@ -119,13 +169,18 @@ def finetuned_views(network) -> dict:
     from shopintent.models.text.classifiers import FineTunedClassifier
     from shopintent.models.understanding.entities import NeuralTagger
 
-    views = {name: FineTunedClassifier(network, name) for name in ("intent", "category") if name in network.heads}
+    views = {
+        name: FineTunedClassifier(network, name)
+        for name in ("intent", "category")
+        if name in network.heads
+    }
     if "tags" in network.heads:
         views["tagger"] = NeuralTagger(network, "tags")
     return views
 
 
 # ---- scores --------------------------------------------------------------------------------------
+
 
 def top_k_accuracy(y, classes, proba: np.ndarray, k: int) -> float:
     """Share of rows whose true label is among the ``k`` most probable classes."""
@@ -141,8 +196,14 @@ def roll_up(proba: np.ndarray, classes, parent) -> tuple[np.ndarray, np.ndarray]
     return names, np.stack([proba[:, parents == p].sum(axis=1) for p in names], axis=1)
 
 
-def classification_table(y, predictions: dict[str, tuple], labels=None, n_boot: int = 1000,
-                         seed: int = DEFAULT_SEED, top_k: int = 3) -> pd.DataFrame:
+def classification_table(
+    y,
+    predictions: dict[str, tuple],
+    labels=None,
+    n_boot: int = 1000,
+    seed: int = DEFAULT_SEED,
+    top_k: int = 3,
+) -> pd.DataFrame:
     """One row per model: macro-F1 with its 95% bootstrap interval over queries, accuracy and
     top-k accuracy. ``predictions[name] = (classes, proba)``."""
     from shopintent.evaluation.classification import macro_f1_ci
@@ -154,8 +215,16 @@ def classification_table(y, predictions: dict[str, tuple], labels=None, n_boot: 
         classes = np.asarray(classes).astype(str)
         pred = classes[proba.argmax(axis=1)]
         f1 = macro_f1_ci(y, pred, labels, n_boot=n_boot, seed=seed)
-        rows.append({"model": name, "macro_f1": f1.point, "macro_f1_low": f1.low, "macro_f1_high": f1.high,
-                     "accuracy": float((pred == y).mean()), f"top{top_k}_accuracy": top_k_accuracy(y, classes, proba, top_k)})
+        rows.append(
+            {
+                "model": name,
+                "macro_f1": f1.point,
+                "macro_f1_low": f1.low,
+                "macro_f1_high": f1.high,
+                "accuracy": float((pred == y).mean()),
+                f"top{top_k}_accuracy": top_k_accuracy(y, classes, proba, top_k),
+            }
+        )
     return pd.DataFrame(rows).set_index("model")
 
 
@@ -166,7 +235,9 @@ def per_class_f1(y, predictions: dict[str, tuple], labels) -> pd.DataFrame:
     out = {}
     for name, (classes, proba) in predictions.items():
         pred = np.asarray(classes).astype(str)[proba.argmax(axis=1)]
-        out[name] = multiclass_report(np.asarray(y).astype(str), pred, labels=list(labels))["per_class_f1"]
+        out[name] = multiclass_report(np.asarray(y).astype(str), pred, labels=list(labels))[
+            "per_class_f1"
+        ]
     return pd.DataFrame(out)
 
 
@@ -174,8 +245,12 @@ def confusion(y, pred, labels) -> pd.DataFrame:
     """Counts: true label (rows) by predicted label (columns)."""
     from sklearn.metrics import confusion_matrix
 
-    m = confusion_matrix(np.asarray(y).astype(str), np.asarray(pred).astype(str), labels=list(labels))
-    return pd.DataFrame(m, index=pd.Index(labels, name="true"), columns=pd.Index(labels, name="predicted"))
+    m = confusion_matrix(
+        np.asarray(y).astype(str), np.asarray(pred).astype(str), labels=list(labels)
+    )
+    return pd.DataFrame(
+        m, index=pd.Index(labels, name="true"), columns=pd.Index(labels, name="predicted")
+    )
 
 
 def indicative_terms(model, n: int = 8) -> pd.DataFrame:
@@ -184,7 +259,9 @@ def indicative_terms(model, n: int = 8) -> pd.DataFrame:
     names = model.feature_names().astype(object)
     n_words = len(model.vectorizers[0].get_feature_names_out())
     names[n_words:] = ["'" + t.replace(" ", "·") + "'" for t in names[n_words:]]
-    return pd.DataFrame({c: names[np.argsort(-model.coef_[i])[:n]] for i, c in enumerate(model.classes_)})
+    return pd.DataFrame(
+        {c: names[np.argsort(-model.coef_[i])[:n]] for i, c in enumerate(model.classes_)}
+    )
 
 
 def skeleton(text: str, spans) -> str:
@@ -208,11 +285,22 @@ def skeleton_oracle(train: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
     table = pd.DataFrame({"k": keys, "intent": train["intent"].to_numpy()})
     best = table.groupby("k")["intent"].agg(lambda s: s.value_counts().index[0])
     fallback = train["intent"].value_counts().index[0]
-    return np.array([best.get(skeleton(t, s), fallback) for t, s in zip(test["text"], test["entities"], strict=True)])
+    return np.array(
+        [
+            best.get(skeleton(t, s), fallback)
+            for t, s in zip(test["text"], test["entities"], strict=True)
+        ]
+    )
 
 
-def learning_curve(make_models: dict, train: pd.DataFrame, test: pd.DataFrame, target: str, sizes,
-                   seed: int = DEFAULT_SEED) -> pd.DataFrame:
+def learning_curve(
+    make_models: dict,
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    target: str,
+    sizes,
+    seed: int = DEFAULT_SEED,
+) -> pd.DataFrame:
     """Test macro-F1 of each ``make_models[name]()`` refitted on growing seeded subsets of the
     training queries (the same subsets for every model). Hyper-parameters stay fixed."""
     from sklearn.metrics import f1_score
@@ -226,24 +314,43 @@ def learning_curve(make_models: dict, train: pd.DataFrame, test: pd.DataFrame, t
             continue
         for name, make in make_models.items():
             pred = make().fit(part["text"], part[target]).predict(test["text"])
-            rows.append({"model": name, "train_queries": len(part),
-                         "macro_f1": f1_score(test[target].astype(str), pred, labels=labels, average="macro",
-                                              zero_division=0)})
+            rows.append(
+                {
+                    "model": name,
+                    "train_queries": len(part),
+                    "macro_f1": f1_score(
+                        test[target].astype(str),
+                        pred,
+                        labels=labels,
+                        average="macro",
+                        zero_division=0,
+                    ),
+                }
+            )
     return pd.DataFrame(rows)
 
 
-def error_examples(test: pd.DataFrame, classes, proba: np.ndarray, target: str = "intent", n: int = 10) -> pd.DataFrame:
+def error_examples(
+    test: pd.DataFrame, classes, proba: np.ndarray, target: str = "intent", n: int = 10
+) -> pd.DataFrame:
     """The ``n`` most confident mistakes (a repeated query once): text, truth, prediction, probability."""
     classes = np.asarray(classes).astype(str)
     pred, conf = classes[proba.argmax(axis=1)], proba.max(axis=1)
     wrong = np.flatnonzero(pred != test[target].astype(str).to_numpy())
     worst = wrong[np.argsort(-conf[wrong], kind="stable")]
-    out = pd.DataFrame({"text": test["text"].to_numpy()[worst], "true": test[target].to_numpy()[worst],
-                        "predicted": pred[worst], "probability": conf[worst].round(3)})
+    out = pd.DataFrame(
+        {
+            "text": test["text"].to_numpy()[worst],
+            "true": test[target].to_numpy()[worst],
+            "predicted": pred[worst],
+            "probability": conf[worst].round(3),
+        }
+    )
     return out.drop_duplicates(["text", "true", "predicted"]).head(n).reset_index(drop=True)
 
 
 # ---- files ---------------------------------------------------------------------------------------
+
 
 def query_models_dir(dataset: str, profile: str) -> Path:
     """``models/<dataset>-<profile>/query_understanding/``."""
@@ -277,9 +384,15 @@ def load_query_models(folder: str | Path, encoder=None) -> dict:
 
     folder = Path(folder)
     if not (folder / "index.json").is_file():
-        raise FileNotFoundError(f"no saved query models in {folder} (index.json missing): run notebook 03 first")
+        raise FileNotFoundError(
+            f"no saved query models in {folder} (index.json missing): run notebook 03 first"
+        )
     index = json.loads((folder / "index.json").read_text(encoding="utf-8"))
-    views = finetuned_views(FineTunedNetwork.load(folder / "network")) if "network" in index.values() else {}
+    views = (
+        finetuned_views(FineTunedNetwork.load(folder / "network"))
+        if "network" in index.values()
+        else {}
+    )
     out = {}
     for key, where in index.items():
         if where == "network":
@@ -292,7 +405,26 @@ def load_query_models(folder: str | Path, encoder=None) -> dict:
     return out
 
 
-__all__ = ["ENTITY_LABELS", "INTENTS", "QUERY_SIZES", "QuerySplit", "classification_table", "confusion",
-           "error_examples", "finetuned_views", "fit_query_network", "indicative_terms", "learning_curve",
-           "load_query_models", "per_class_f1", "query_models_dir", "query_table", "roll_up", "save_query_models",
-           "skeleton", "skeleton_oracle", "split_queries", "top_k_accuracy"]
+__all__ = [
+    "ENTITY_LABELS",
+    "INTENTS",
+    "QUERY_SIZES",
+    "QuerySplit",
+    "classification_table",
+    "confusion",
+    "error_examples",
+    "finetuned_views",
+    "fit_query_network",
+    "indicative_terms",
+    "learning_curve",
+    "load_query_models",
+    "per_class_f1",
+    "query_models_dir",
+    "query_table",
+    "roll_up",
+    "save_query_models",
+    "skeleton",
+    "skeleton_oracle",
+    "split_queries",
+    "top_k_accuracy",
+]

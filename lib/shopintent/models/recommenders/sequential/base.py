@@ -65,12 +65,18 @@ class SequenceRecommender:
 
     def _check_fitted(self, sequences: Sequences) -> None:
         if not hasattr(self, "item_ids_"):
-            raise RuntimeError(f"{type(self).__name__} is not fitted: call fit(train_sequences) first")
+            raise RuntimeError(
+                f"{type(self).__name__} is not fitted: call fit(train_sequences) first"
+            )
         if sequences.n_items != len(self.item_ids_):
-            raise ValueError(f"sequences index a catalogue of {sequences.n_items} items, the model was fitted on "
-                             f"{len(self.item_ids_)}: build them over the same items table")
+            raise ValueError(
+                f"sequences index a catalogue of {sequences.n_items} items, the model was fitted on "
+                f"{len(self.item_ids_)}: build them over the same items table"
+            )
 
-    def recommend_sequences(self, sequences: Sequences, k: int = 10, exclude=True) -> Recommendations:
+    def recommend_sequences(
+        self, sequences: Sequences, k: int = 10, exclude=True
+    ) -> Recommendations:
         """Top-k catalogue items per sequence. ``exclude``: True removes each sequence's own items,
         a CSR ``(n, n_items)`` removes its entries, False/None nothing."""
         self._check_fitted(sequences)
@@ -99,15 +105,21 @@ def sequence_events(train: Sequences, by_session: bool = False) -> pd.DataFrame:
     """The sequences as ``user_id, item_id`` rows for a ``base.Recommender``: one "user" per
     sequence, or per session with ``by_session`` (for session co-occurrence)."""
     rows = train.sessions if by_session else np.repeat(np.arange(len(train)), train.lengths)
-    return pd.DataFrame({"user_id": rows, "item_id": np.asarray(train.item_ids, dtype=object)[train.items]})
+    return pd.DataFrame(
+        {"user_id": rows, "item_id": np.asarray(train.item_ids, dtype=object)[train.items]}
+    )
 
 
 def recency_history(sequences: Sequences, decay: float) -> sp.csr_matrix:
     """CSR ``(n, n_items)``: each sequence's items weighted decay^(steps from the end), so the
     last item weighs 1 and ``decay`` = 0 keeps only it."""
-    steps_back = np.repeat(sequences.indptr[1:], sequences.lengths) - 1 - np.arange(len(sequences.items))
+    steps_back = (
+        np.repeat(sequences.indptr[1:], sequences.lengths) - 1 - np.arange(len(sequences.items))
+    )
     w = np.power(float(decay), steps_back.astype(np.float64))  # 0 ** 0 = 1
-    m = sp.csr_matrix((w, sequences.items, sequences.indptr), shape=(len(sequences), sequences.n_items))
+    m = sp.csr_matrix(
+        (w, sequences.items, sequences.indptr), shape=(len(sequences), sequences.n_items)
+    )
     m.sum_duplicates()
     return m
 
@@ -129,8 +141,13 @@ class _BaselineSequences(SequenceRecommender):
     def save(self, path: str | Path) -> Path:
         path = Path(path)
         fitted, arrays = self._fitted()
-        meta = {"class": type(self).__name__, "name": self.name, "settings": self._settings(),
-                "fitted": fitted, "item_ids": [str(i) for i in self.item_ids_]}
+        meta = {
+            "class": type(self).__name__,
+            "name": self.name,
+            "settings": self._settings(),
+            "fitted": fitted,
+            "item_ids": [str(i) for i in self.item_ids_],
+        }
         with staging_dir(path) as tmp:
             self.model_.save(tmp / "model.npz")
             write_npz(tmp / "state.npz", arrays)
@@ -163,7 +180,9 @@ class SequencePopularity(_BaselineSequences):
     def _fit(self, train, val, **kwargs):
         from shopintent.models.recommenders.baselines import Popularity
 
-        self.model_ = Popularity().fit(sequence_events(train), pd.DataFrame({"item_id": train.item_ids}))
+        self.model_ = Popularity().fit(
+            sequence_events(train), pd.DataFrame({"item_id": train.item_ids})
+        )
 
     def score_sequences(self, sequences):
         self._check_fitted(sequences)
@@ -183,22 +202,36 @@ class SessionItemKNN(_BaselineSequences):
 
     name = "item_knn"
 
-    def __init__(self, decay: float | None = None, decays=(0.0, 0.25, 0.5, 0.75, 1.0), shrinkage: float = 10.0,
-                 neighbours: int | None = 100, name: str | None = None):
-        self.decay, self.decays, self.shrinkage, self.neighbours = decay, tuple(decays), float(shrinkage), neighbours
+    def __init__(
+        self,
+        decay: float | None = None,
+        decays=(0.0, 0.25, 0.5, 0.75, 1.0),
+        shrinkage: float = 10.0,
+        neighbours: int | None = 100,
+        name: str | None = None,
+    ):
+        self.decay, self.decays, self.shrinkage, self.neighbours = (
+            decay,
+            tuple(decays),
+            float(shrinkage),
+            neighbours,
+        )
         self.name = name or self.name
         self.validation_: dict[float, float] = {}
 
     def _fit(self, train, val, **kwargs):
         from shopintent.models.recommenders.baselines import ItemKNN
 
-        self.model_ = ItemKNN(self.neighbours, self.shrinkage).fit(sequence_events(train, by_session=True),
-                                                                   pd.DataFrame({"item_id": train.item_ids}))
+        self.model_ = ItemKNN(self.neighbours, self.shrinkage).fit(
+            sequence_events(train, by_session=True), pd.DataFrame({"item_id": train.item_ids})
+        )
         pop = training_popularity(train)
         self.tie_break_ = 1e-6 * pop / pop.max() if pop.max() > 0 else pop
         if self.decay is None:
             if val is None or not len(val):
-                raise ValueError("item_knn: decay=None chooses the decay on validation; pass val or a decay")
+                raise ValueError(
+                    "item_knn: decay=None chooses the decay on validation; pass val or a decay"
+                )
             for d in self.decays:
                 self.decay_ = d
                 self.validation_[d] = validation_ndcg(self, val)
@@ -207,13 +240,19 @@ class SessionItemKNN(_BaselineSequences):
             self.decay_ = float(self.decay)
 
     def _settings(self) -> dict:
-        return {"decay": self.decay, "decays": list(self.decays), "shrinkage": self.shrinkage,
-                "neighbours": self.neighbours}
+        return {
+            "decay": self.decay,
+            "decays": list(self.decays),
+            "shrinkage": self.shrinkage,
+            "neighbours": self.neighbours,
+        }
 
     def _fitted(self) -> tuple[dict, dict[str, np.ndarray]]:
         # validation as pairs: JSON would turn the float keys into strings
-        return ({"decay": self.decay_, "validation": [[d, v] for d, v in self.validation_.items()]},
-                {"tie_break": self.tie_break_})
+        return (
+            {"decay": self.decay_, "validation": [[d, v] for d, v in self.validation_.items()]},
+            {"tie_break": self.tie_break_},
+        )
 
     def _set_fitted(self, meta: dict, arrays: dict[str, np.ndarray]) -> None:
         self.decay_ = meta["decay"]
@@ -234,16 +273,28 @@ register("session_item_knn", SessionItemKNN, fits_on="sequences", saves_to="fold
 # by dotted path: ``nets`` imports Keras (about 10 s), which a lookup should not pay for
 _NETS = "shopintent.models.recommenders.sequential.nets:NextItemModel"
 register("lstm", _NETS, params={"kind": "lstm"}, fits_on="sequences", saves_to="folder")
-register("self_attention", _NETS, params={"kind": "self_attention"}, fits_on="sequences",
-         saves_to="folder")
+register(
+    "self_attention",
+    _NETS,
+    params={"kind": "self_attention"},
+    fits_on="sequences",
+    saves_to="folder",
+)
 
 
-def evaluate_sequences(models: dict[str, SequenceRecommender], split: SequenceSplit, k: int = 20,
-                       n_boot: int = 1000, seed: int = 0) -> tuple[list[dict], dict[str, Recommendations]]:
+def evaluate_sequences(
+    models: dict[str, SequenceRecommender],
+    split: SequenceSplit,
+    k: int = 20,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> tuple[list[dict], dict[str, Recommendations]]:
     """Each model's top-``k`` lists for the test prefixes (own items excluded) scored on the
     split's ``RecTask``: ``evaluate_recs`` rows (headline, slices, bootstrap) and the lists."""
     if not np.array_equal(split.test.inputs.groups, split.task.users):
-        raise ValueError("split.test rows must follow split.task.users (build both with sequence_split)")
+        raise ValueError(
+            "split.test rows must follow split.task.users (build both with sequence_split)"
+        )
     rows, recs = [], {}
     for name, model in models.items():
         recs[name] = model.recommend_sequences(split.test.inputs, k, exclude=True)
@@ -251,15 +302,19 @@ def evaluate_sequences(models: dict[str, SequenceRecommender], split: SequenceSp
     return rows, recs
 
 
-def ndcg_by_prefix_length(recs: dict[str, Recommendations], split: SequenceSplit,
-                          edges=(1, 2, 3, 5, 10, 20, 50)) -> pd.DataFrame:
+def ndcg_by_prefix_length(
+    recs: dict[str, Recommendations], split: SequenceSplit, edges=(1, 2, 3, 5, 10, 20, 50)
+) -> pd.DataFrame:
     """NDCG@10 of each model by the test prefix's length (items before the target): do the
     models use a longer context? Rows: length bin ("3-4", "50+"), model, NDCG@10, prefixes."""
     from shopintent.evaluation.ranking import ranking_per_user
 
     lengths = split.test.inputs.lengths
     edges = np.asarray(edges)
-    labels = [f"{lo}" if hi - lo == 1 else f"{lo}-{hi - 1}" for lo, hi in zip(edges[:-1], edges[1:], strict=False)]
+    labels = [
+        f"{lo}" if hi - lo == 1 else f"{lo}-{hi - 1}"
+        for lo, hi in zip(edges[:-1], edges[1:], strict=False)
+    ]
     labels.append(f"{edges[-1]}+")
     bin_of = np.searchsorted(edges, lengths, side="right") - 1  # -1: shorter than the first edge
     out = []
@@ -267,7 +322,16 @@ def ndcg_by_prefix_length(recs: dict[str, Recommendations], split: SequenceSplit
         per = ranking_per_user(r.index, split.task.truth, (10,))["ndcg@10"].to_numpy()
         frame = pd.DataFrame({"bin": bin_of, "ndcg@10": per})[(bin_of >= 0) & np.isfinite(per)]
         g = frame.groupby("bin")["ndcg@10"].agg(["mean", "size"]).reset_index()
-        out.append(pd.DataFrame({"prefix_length": [labels[b] for b in g["bin"]], "bin": g["bin"], "model": name,
-                                 "ndcg@10": g["mean"], "prefixes": g["size"]}))
+        out.append(
+            pd.DataFrame(
+                {
+                    "prefix_length": [labels[b] for b in g["bin"]],
+                    "bin": g["bin"],
+                    "model": name,
+                    "ndcg@10": g["mean"],
+                    "prefixes": g["size"],
+                }
+            )
+        )
     table = pd.concat(out, ignore_index=True).sort_values(["bin", "model"], kind="stable")
     return table.drop(columns="bin").reset_index(drop=True)

@@ -52,35 +52,59 @@ class Sequences:
         return np.diff(self.indptr)
 
     def sequence(self, row: int) -> np.ndarray:
-        return self.items[self.indptr[row]:self.indptr[row + 1]]
+        return self.items[self.indptr[row] : self.indptr[row + 1]]
 
     @classmethod
     def from_lists(cls, lists, item_ids, groups=None) -> Sequences:
         """From lists of catalogue positions (tests, hand-made prefixes); one session per row."""
         item_ids = pd.Index(item_ids)
         lengths = np.array([len(s) for s in lists], dtype=np.int64)
-        items = np.concatenate([np.asarray(s, dtype=np.int64) for s in lists]) if len(lists) else np.zeros(0, np.int64)
+        items = (
+            np.concatenate([np.asarray(s, dtype=np.int64) for s in lists])
+            if len(lists)
+            else np.zeros(0, np.int64)
+        )
         if len(items) and (items.min() < 0 or items.max() >= len(item_ids)):
-            raise ValueError(f"sequences name item positions outside the catalogue [0, {len(item_ids)})")
+            raise ValueError(
+                f"sequences name item positions outside the catalogue [0, {len(item_ids)})"
+            )
         groups = np.arange(len(lists)) if groups is None else np.asarray(groups, dtype=object)
-        return cls(groups, np.r_[0, np.cumsum(lengths)], items, np.repeat(np.arange(len(lists)), lengths), item_ids)
+        return cls(
+            groups,
+            np.r_[0, np.cumsum(lengths)],
+            items,
+            np.repeat(np.arange(len(lists)), lengths),
+            item_ids,
+        )
 
     def take(self, rows) -> Sequences:
         rows = np.asarray(rows, dtype=np.int64)
         starts, lengths = self.indptr[rows], self.lengths[rows]
         src = np.repeat(starts, lengths) + ragged_offsets(lengths)
-        return Sequences(self.groups[rows], np.r_[0, np.cumsum(lengths)], self.items[src], self.sessions[src],
-                         self.item_ids)
+        return Sequences(
+            self.groups[rows],
+            np.r_[0, np.cumsum(lengths)],
+            self.items[src],
+            self.sessions[src],
+            self.item_ids,
+        )
 
     def padded(self, max_len: int, width: int | None = None) -> np.ndarray:
         """``(n, width)`` int32, the last ``max_len`` items of each row right-aligned, item + 1
         (0 = padding). ``width`` defaults to the longest kept row."""
         keep = np.minimum(self.lengths, max_len)
-        return _left_pad(self.items, self.indptr[1:] - keep, self.indptr[1:], width or max(int(keep.max(initial=1)), 1))
+        return _left_pad(
+            self.items,
+            self.indptr[1:] - keep,
+            self.indptr[1:],
+            width or max(int(keep.max(initial=1)), 1),
+        )
 
     def seen(self) -> sp.csr_matrix:
         """CSR ``(n, n_items)``: 1 at each row's items (what ``exclude`` removes from its list)."""
-        m = sp.csr_matrix((np.ones(len(self.items)), self.items, self.indptr), shape=(len(self), self.n_items))
+        m = sp.csr_matrix(
+            (np.ones(len(self.items)), self.items, self.indptr), shape=(len(self), self.n_items)
+        )
         m.sum_duplicates()
         m.data[:] = 1.0
         return m
@@ -98,7 +122,9 @@ class NextItems:
 
     def truth(self) -> sp.csr_matrix:
         n = len(self.targets)
-        return sp.csr_matrix((np.ones(n), (np.arange(n), self.targets)), shape=(n, self.inputs.n_items))
+        return sp.csr_matrix(
+            (np.ones(n), (np.arange(n), self.targets)), shape=(n, self.inputs.n_items)
+        )
 
 
 def ragged_offsets(lengths: np.ndarray) -> np.ndarray:
@@ -114,7 +140,9 @@ def _left_pad(items: np.ndarray, starts: np.ndarray, ends: np.ndarray, width: in
     out = np.zeros((len(starts), width), dtype=np.int32)
     off = ragged_offsets(lengths)
     rows = np.repeat(np.arange(len(starts)), lengths)
-    out[rows, width - np.repeat(lengths, lengths) + off] = items[np.repeat(starts, lengths) + off] + 1
+    out[rows, width - np.repeat(lengths, lengths) + off] = (
+        items[np.repeat(starts, lengths) + off] + 1
+    )
     return out
 
 
@@ -125,7 +153,9 @@ def bucket_width(length: int | np.ndarray, max_len: int) -> np.ndarray:
     return edges[np.minimum(np.searchsorted(edges, np.minimum(length, max_len)), len(edges) - 1)]
 
 
-def training_windows(train: Sequences, max_len: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def training_windows(
+    train: Sequences, max_len: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Every next-item step of the training sequences, in windows of at most ``max_len`` inputs.
 
     A row of L items gives L - 1 steps (input items 1 … t, target item t + 1); a row longer than
@@ -142,7 +172,9 @@ def training_windows(train: Sequences, max_len: int) -> tuple[np.ndarray, np.nda
     return train.items, start, end, end - start - 1
 
 
-def window_arrays(items: np.ndarray, starts: np.ndarray, ends: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+def window_arrays(
+    items: np.ndarray, starts: np.ndarray, ends: np.ndarray, width: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Left-padded inputs and targets (both item + 1, 0 = padding) of the given windows."""
     return _left_pad(items, starts, ends - 1, width), _left_pad(items, starts + 1, ends, width)
 
@@ -157,7 +189,11 @@ def first_interactions(events: pd.DataFrame, by: str = "user") -> pd.DataFrame:
     if missing:
         raise KeyError(f"events: no {', '.join(missing)} column (needed to build {by} sequences)")
     ev = ev.assign(_item=ev["item_id"].astype(str)).sort_values([col, "ts", "_item"], kind="stable")
-    return ev.drop_duplicates([col, "item_id"], keep="first").drop(columns="_item").reset_index(drop=True)
+    return (
+        ev.drop_duplicates([col, "item_id"], keep="first")
+        .drop(columns="_item")
+        .reset_index(drop=True)
+    )
 
 
 def _group_column(by: str) -> str:
@@ -177,17 +213,28 @@ def build_sequences(events: pd.DataFrame, item_ids, by: str = "user", groups=Non
     item = item_ids.get_indexer(events["item_id"])
     if (item < 0).any():
         bad = pd.unique(events["item_id"].to_numpy()[item < 0])[:5]
-        raise ValueError(f"events: {int((item < 0).sum())} rows name items missing from the catalogue "
-                         f"(item_id {', '.join(map(repr, bad))})")
+        raise ValueError(
+            f"events: {int((item < 0).sum())} rows name items missing from the catalogue "
+            f"(item_id {', '.join(map(repr, bad))})"
+        )
     groups = pd.Index(np.sort(pd.unique(events[col]))) if groups is None else pd.Index(groups)
     row = groups.get_indexer(events[col])
     keep = row >= 0
     order = np.argsort(row[keep], kind="stable")  # by row, time order kept within each
     row, item = row[keep][order], item[keep][order]
-    session = pd.factorize(events["session_id"].to_numpy()[keep][order])[0] if "session_id" in events \
+    session = (
+        pd.factorize(events["session_id"].to_numpy()[keep][order])[0]
+        if "session_id" in events
         else row.copy()
+    )
     indptr = np.r_[0, np.cumsum(np.bincount(row, minlength=len(groups)))]
-    return Sequences(groups.to_numpy(dtype=object), indptr, item.astype(np.int64), session.astype(np.int64), item_ids)
+    return Sequences(
+        groups.to_numpy(dtype=object),
+        indptr,
+        item.astype(np.int64),
+        session.astype(np.int64),
+        item_ids,
+    )
 
 
 @dataclass(frozen=True)
@@ -205,11 +252,23 @@ class SequenceSplit:
 
     def summary(self) -> pd.DataFrame:
         """Rows, items and lengths of each part: the table to show under the split."""
-        rows = [{"part": "train sequences", "rows": len(self.train), "items": int(self.train.lengths.sum()),
-                 "mean length": float(self.train.lengths.mean()) if len(self.train) else np.nan}]
+        rows = [
+            {
+                "part": "train sequences",
+                "rows": len(self.train),
+                "items": int(self.train.lengths.sum()),
+                "mean length": float(self.train.lengths.mean()) if len(self.train) else np.nan,
+            }
+        ]
         for name, part in (("validation prefixes", self.val), ("test prefixes", self.test)):
-            rows.append({"part": name, "rows": len(part), "items": int(part.inputs.lengths.sum()),
-                         "mean length": float(part.inputs.lengths.mean()) if len(part) else np.nan})
+            rows.append(
+                {
+                    "part": name,
+                    "rows": len(part),
+                    "items": int(part.inputs.lengths.sum()),
+                    "mean length": float(part.inputs.lengths.mean()) if len(part) else np.nan,
+                }
+            )
         return pd.DataFrame(rows).set_index("part").rename_axis(self.protocol)
 
 
@@ -229,11 +288,17 @@ def sequence_split(events: pd.DataFrame, items: pd.DataFrame, by: str = "user") 
     item_ids = pd.Index(items["item_id"])
     train = build_sequences(split.train, item_ids, by)
     before_test = first[~first.index.isin(split.test.index)]  # time order kept
-    protocol = f"{split.protocol}, first interaction with each item, validation = the one before last"
+    protocol = (
+        f"{split.protocol}, first interaction with each item, validation = the one before last"
+    )
     # make_task indexes its training interactions by user_id whatever col_user says: the group
     # column is passed as user_id so that sessions are the rows when grouping by session
-    task = make_task(before_test.assign(user_id=before_test[col]), split.test.assign(user_id=split.test[col]),
-                     items, protocol)
+    task = make_task(
+        before_test.assign(user_id=before_test[col]),
+        split.test.assign(user_id=split.test[col]),
+        items,
+        protocol,
+    )
     val_groups = np.sort(pd.unique(split.val[col]))
     val_target = item_ids.get_indexer(split.val.set_index(col).loc[val_groups, "item_id"])
     val = NextItems(build_sequences(split.train, item_ids, by, groups=val_groups), val_target)
@@ -241,7 +306,15 @@ def sequence_split(events: pd.DataFrame, items: pd.DataFrame, by: str = "user") 
     test = NextItems(build_sequences(before_test, item_ids, by, groups=task.users), test_target)
     trained = np.zeros(len(item_ids), dtype=bool)
     trained[train.items] = True
-    counts = {"groups": int(first[col].nunique()), "train_sequences": len(train), "train_items": int(len(train.items)),
-              "test_sequences": len(test), "catalogue_items": len(item_ids), "items_in_training": int(trained.sum()),
-              "test_targets_unseen_in_training": float(np.mean(~trained[test_target])) if len(test) else np.nan}
+    counts = {
+        "groups": int(first[col].nunique()),
+        "train_sequences": len(train),
+        "train_items": int(len(train.items)),
+        "test_sequences": len(test),
+        "catalogue_items": len(item_ids),
+        "items_in_training": int(trained.sum()),
+        "test_targets_unseen_in_training": float(np.mean(~trained[test_target]))
+        if len(test)
+        else np.nan,
+    }
     return SequenceSplit(train, val, test, task, by, protocol, counts)

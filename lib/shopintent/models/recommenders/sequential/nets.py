@@ -105,16 +105,21 @@ class ItemOutput(keras.layers.Layer):
     def __init__(self, n_items: int, **kwargs):
         super().__init__(**kwargs)
         self.n_items = int(n_items)
-        self.supports_masking = True  # takes the LSTM's padding mask and drops it: the loss weights handle padding
+        self.supports_masking = (
+            True  # takes the LSTM's padding mask and drops it: the loss weights handle padding
+        )
 
     def compute_mask(self, inputs, previous_mask=None):
         return None
 
     def build(self, input_shape):
-        self.kernel = self.add_weight(name="kernel", shape=(input_shape[-1], self.n_items),
-                                      initializer="glorot_uniform")
+        self.kernel = self.add_weight(
+            name="kernel", shape=(input_shape[-1], self.n_items), initializer="glorot_uniform"
+        )
         self.bias = self.add_weight(name="bias", shape=(self.n_items,), initializer="zeros")
-        self.log_q = self.add_weight(name="log_q", shape=(self.n_items,), initializer="zeros", trainable=False)
+        self.log_q = self.add_weight(
+            name="log_q", shape=(self.n_items,), initializer="zeros", trainable=False
+        )
 
     def call(self, h, targets=None, negatives=None):
         if targets is None:
@@ -122,8 +127,13 @@ class ItemOutput(keras.layers.Layer):
         items = ops.transpose(self.kernel)
         offset = self.bias - self.log_q
         pos = ops.sum(h * ops.take(items, targets, axis=0), axis=-1) + ops.take(offset, targets)
-        neg = ops.einsum("btd,bnd->btn", h, ops.take(items, negatives, axis=0)) + ops.take(offset, negatives)[:, None, :]
-        neg = ops.where(ops.equal(targets[..., None], negatives[:, None, :]), -1e9, neg)  # accidental hits
+        neg = (
+            ops.einsum("btd,bnd->btn", h, ops.take(items, negatives, axis=0))
+            + ops.take(offset, negatives)[:, None, :]
+        )
+        neg = ops.where(
+            ops.equal(targets[..., None], negatives[:, None, :]), -1e9, neg
+        )  # accidental hits
         return ops.concatenate([pos[..., None], neg], axis=-1)
 
     def compute_output_shape(self, input_shape):
@@ -133,30 +143,48 @@ class ItemOutput(keras.layers.Layer):
         return {**super().get_config(), "n_items": self.n_items}
 
 
-def build_network(kind: str, n_items: int, dim: int = 64, max_len: int = 50, dropout: float = 0.2, heads: int = 2,
-                  blocks: int = 1, text_dim: int = 0, positions_from_end: bool = True) -> keras.Model:
+def build_network(
+    kind: str,
+    n_items: int,
+    dim: int = 64,
+    max_len: int = 50,
+    dropout: float = 0.2,
+    heads: int = 2,
+    blocks: int = 1,
+    text_dim: int = 0,
+    positions_from_end: bool = True,
+) -> keras.Model:
     """ids ``(B, T)`` (item + 1, 0 = padding) → per-step logits ``(B, T, n_items)``; the layer
     ``state`` holds the per-step states and ``item_output`` the item matrix."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
     ids = keras.Input((None,), dtype="int32", name="items")
     x = keras.layers.Embedding(n_items + 1, dim, name="item_embedding")(ids)
-    if text_dim:  # frozen text vectors (set after building), projected together with the id embedding
+    if (
+        text_dim
+    ):  # frozen text vectors (set after building), projected together with the id embedding
         text = keras.layers.Embedding(n_items + 1, text_dim, trainable=False, name="item_text")(ids)
-        x = keras.layers.Dense(dim, name="item_fusion")(keras.layers.Concatenate(name="item_and_text")([x, text]))
+        x = keras.layers.Dense(dim, name="item_fusion")(
+            keras.layers.Concatenate(name="item_and_text")([x, text])
+        )
     x = keras.layers.Dropout(dropout, name="input_dropout")(x)
     if kind == "lstm":
-        h = keras.layers.LSTM(dim, return_sequences=True, name="lstm")(x, mask=ops.not_equal(ids, 0))
+        h = keras.layers.LSTM(dim, return_sequences=True, name="lstm")(
+            x, mask=ops.not_equal(ids, 0)
+        )
         h = keras.layers.Dropout(dropout, name="state_dropout")(h)
     else:
         import keras_hub
 
         positions = StepPositions(max_len, positions_from_end, name="step_positions")(ids)
-        x = x + keras_hub.layers.PositionEmbedding(max_len, name="position_embedding")(x, positions=positions)
+        x = x + keras_hub.layers.PositionEmbedding(max_len, name="position_embedding")(
+            x, positions=positions
+        )
         mask = CausalMask(name="causal_mask")(ids)
         for b in range(blocks):
-            x = keras_hub.layers.TransformerEncoder(2 * dim, heads, dropout=dropout, normalize_first=True,
-                                                    name=f"transformer_{b}")(x, attention_mask=mask)
+            x = keras_hub.layers.TransformerEncoder(
+                2 * dim, heads, dropout=dropout, normalize_first=True, name=f"transformer_{b}"
+            )(x, attention_mask=mask)
         h = keras.layers.LayerNormalization(name="final_norm")(x)
     h = keras.layers.Identity(name="state")(h)
     return keras.Model(ids, ItemOutput(n_items, name="item_output")(h), name=f"next_item_{kind}")
@@ -172,20 +200,45 @@ class NextItemModel(SequenceRecommender):
     buckets and last batches multiply, more than XLA saves on a few epochs on CPU.
     """
 
-    def __init__(self, kind: str = "lstm", name: str | None = None, dim: int = 64, max_len: int = 50,
-                 epochs: int = 10, learning_rate: float = 1e-3, dropout: float = 0.2, patience: int = 2,
-                 heads: int = 2, blocks: int = 1, tokens_per_batch: int | None = None, softmax: str = "auto",
-                 full_softmax_max: int = 20_000, n_negatives: int = 256, jit_compile: bool = False,
-                 positions_from_end: bool = True, seed: int = 42):
+    def __init__(
+        self,
+        kind: str = "lstm",
+        name: str | None = None,
+        dim: int = 64,
+        max_len: int = 50,
+        epochs: int = 10,
+        learning_rate: float = 1e-3,
+        dropout: float = 0.2,
+        patience: int = 2,
+        heads: int = 2,
+        blocks: int = 1,
+        tokens_per_batch: int | None = None,
+        softmax: str = "auto",
+        full_softmax_max: int = 20_000,
+        n_negatives: int = 256,
+        jit_compile: bool = False,
+        positions_from_end: bool = True,
+        seed: int = 42,
+    ):
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
         if softmax not in ("auto", "full", "sampled"):
             raise ValueError(f"softmax must be auto, full or sampled, got {softmax!r}")
         self.kind, self.name = kind, name or kind
-        self.config = {"dim": dim, "max_len": max_len, "dropout": dropout, "heads": heads, "blocks": blocks,
-                       "positions_from_end": positions_from_end}
+        self.config = {
+            "dim": dim,
+            "max_len": max_len,
+            "dropout": dropout,
+            "heads": heads,
+            "blocks": blocks,
+            "positions_from_end": positions_from_end,
+        }
         self.epochs, self.learning_rate, self.patience = epochs, learning_rate, patience
-        self.tokens_per_batch, self.softmax, self.full_softmax_max = tokens_per_batch, softmax, full_softmax_max
+        self.tokens_per_batch, self.softmax, self.full_softmax_max = (
+            tokens_per_batch,
+            softmax,
+            full_softmax_max,
+        )
         self.n_negatives, self.jit_compile, self.seed = n_negatives, jit_compile, seed
         self.history: dict[str, list[float]] = {}
         self.info: dict = {}
@@ -195,19 +248,30 @@ class NextItemModel(SequenceRecommender):
         return int(self.config["max_len"])
 
     # ---- training -----------------------------------------------------------------------------
-    def _fit(self, train: Sequences, val: NextItems | None = None, item_vectors: np.ndarray | None = None,
-             log=None, **kwargs):
+    def _fit(
+        self,
+        train: Sequences,
+        val: NextItems | None = None,
+        item_vectors: np.ndarray | None = None,
+        log=None,
+        **kwargs,
+    ):
         keras.utils.set_random_seed(self.seed)
         rng = np.random.default_rng(self.seed)
         n_items = train.n_items
         text_dim = 0 if item_vectors is None else int(item_vectors.shape[1])
         if item_vectors is not None and len(item_vectors) != n_items:
-            raise ValueError(f"item_vectors has {len(item_vectors)} rows; expected one per catalogue item ({n_items})")
+            raise ValueError(
+                f"item_vectors has {len(item_vectors)} rows; expected one per catalogue item ({n_items})"
+            )
         self.network = build_network(self.kind, n_items, text_dim=text_dim, **self.config)
         if text_dim:
             self.network.get_layer("item_text").set_weights(
-                [np.vstack([np.zeros((1, text_dim)), item_vectors]).astype(np.float32)])
-        sampled = self.softmax == "sampled" or (self.softmax == "auto" and n_items > self.full_softmax_max)
+                [np.vstack([np.zeros((1, text_dim)), item_vectors]).astype(np.float32)]
+            )
+        sampled = self.softmax == "sampled" or (
+            self.softmax == "auto" and n_items > self.full_softmax_max
+        )
         output = self.network.get_layer("item_output")
         # start from popularity (bias = log count): epochs go to what the sequence adds, not to re-learning it
         log_pop = np.log1p(training_popularity(train))
@@ -219,15 +283,22 @@ class NextItemModel(SequenceRecommender):
             targets = keras.Input((None,), dtype="int32", name="targets")
             negatives = keras.Input((self.n_negatives,), dtype="int32", name="negatives")
             state = self.network.get_layer("state").output
-            trainer = keras.Model([self.network.input, targets, negatives],
-                                  output(state, targets=targets, negatives=negatives))
+            trainer = keras.Model(
+                [self.network.input, targets, negatives],
+                output(state, targets=targets, negatives=negatives),
+            )
         else:
             trainer = self.network
-        trainer.compile(optimizer=keras.optimizers.Adam(self.learning_rate),
-                        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=self.jit_compile)
+        trainer.compile(
+            optimizer=keras.optimizers.Adam(self.learning_rate),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            jit_compile=self.jit_compile,
+        )
         items, starts, ends, lengths = training_windows(train, self.max_len)
         if not len(starts):
-            raise ValueError("no training sequence has two items: nothing to learn a next item from")
+            raise ValueError(
+                "no training sequence has two items: nothing to learn a next item from"
+            )
         batch_tokens = self.tokens_per_batch or int(np.clip(lengths.sum() // 50, 256, 4096))
         widths = bucket_width(lengths, self.max_len)
         # items never read as an input in training keep their random embedding: give them the
@@ -250,8 +321,12 @@ class NextItemModel(SequenceRecommender):
                 weight *= weight.size / n_tok  # a mean over predicted steps, whatever the padding
                 labels = np.maximum(y - 1, 0)
                 if sampled:
-                    neg = rng.choice(n_items, size=(len(rows), self.n_negatives), p=q).astype(np.int32)
-                    loss = trainer.train_on_batch([x, labels, neg], np.zeros_like(labels), sample_weight=weight)
+                    neg = rng.choice(n_items, size=(len(rows), self.n_negatives), p=q).astype(
+                        np.int32
+                    )
+                    loss = trainer.train_on_batch(
+                        [x, labels, neg], np.zeros_like(labels), sample_weight=weight
+                    )
                 else:
                     loss = trainer.train_on_batch(x, labels, sample_weight=weight)
                 total, tokens = total + float(np.ravel(loss)[0]) * n_tok, tokens + n_tok
@@ -260,20 +335,27 @@ class NextItemModel(SequenceRecommender):
             self.history["loss"].append(total / max(tokens, 1))
             score = validation_ndcg(self, val) if val is not None and len(val) else None
             if log:
-                log(f"{self.name} epoch {epoch + 1}: loss {self.history['loss'][-1]:.4f}"
-                    + (f", validation NDCG@10 {score:.4f}" if score is not None else ""))
+                log(
+                    f"{self.name} epoch {epoch + 1}: loss {self.history['loss'][-1]:.4f}"
+                    + (f", validation NDCG@10 {score:.4f}" if score is not None else "")
+                )
             if score is not None:
                 self.history["val_ndcg@10"].append(score)
                 if keeper.update(score):
                     break
         keeper.restore()
         steady = epoch_seconds[1:] or epoch_seconds
-        self.info = {"epochs": len(epoch_seconds), "best_epoch": keeper.best_epoch if keeper.kept else None,
-                     "val_ndcg@10": keeper.best_score if keeper.kept else None,
-                     "softmax": "sampled" if sampled else "full",
-                     "text_dim": text_dim, "train_steps": int(lengths.sum()), "tokens_per_batch": batch_tokens,
-                     "train_seconds": round(float(np.sum(epoch_seconds)), 2),
-                     "steps_per_s": round(float(lengths.sum() / np.mean(steady)), 1)}
+        self.info = {
+            "epochs": len(epoch_seconds),
+            "best_epoch": keeper.best_epoch if keeper.kept else None,
+            "val_ndcg@10": keeper.best_score if keeper.kept else None,
+            "softmax": "sampled" if sampled else "full",
+            "text_dim": text_dim,
+            "train_steps": int(lengths.sum()),
+            "tokens_per_batch": batch_tokens,
+            "train_seconds": round(float(np.sum(epoch_seconds)), 2),
+            "steps_per_s": round(float(lengths.sum() / np.mean(steady)), 1),
+        }
 
     # ---- scoring ------------------------------------------------------------------------------
     @property
@@ -294,7 +376,7 @@ class NextItemModel(SequenceRecommender):
         order = np.argsort(kept, kind="stable")
         states = None
         for lo in range(0, len(order), batch_size):
-            rows = order[lo:lo + batch_size]
+            rows = order[lo : lo + batch_size]
             width = int(bucket_width(kept[rows].max(initial=1), self.max_len))
             h = self.hidden(sequences.take(rows).padded(self.max_len, width))[:, -1]
             if states is None:
@@ -312,8 +394,15 @@ class NextItemModel(SequenceRecommender):
         path = Path(path)
         with staging_dir(path) as tmp:
             self.network.save(tmp / "model.keras")
-            meta = {"kind": self.kind, "name": self.name, "seed": self.seed, "config": self.config,
-                    "item_ids": [str(i) for i in self.item_ids_], "history": self.history, "info": self.info}
+            meta = {
+                "kind": self.kind,
+                "name": self.name,
+                "seed": self.seed,
+                "config": self.config,
+                "item_ids": [str(i) for i in self.item_ids_],
+                "history": self.history,
+                "info": self.info,
+            }
             (tmp / "meta.json").write_text(json.dumps(meta, indent=1, default=float) + "\n")
         return path
 
@@ -323,7 +412,9 @@ class NextItemModel(SequenceRecommender):
         path = Path(path)
         meta_path = path / "meta.json"
         if not meta_path.exists():
-            raise FileNotFoundError(f"{meta_path}: no meta.json; expected a folder written by NextItemModel.save")
+            raise FileNotFoundError(
+                f"{meta_path}: no meta.json; expected a folder written by NextItemModel.save"
+            )
         meta = json.loads(meta_path.read_text())
         if meta.get("kind") == "self_attention":
             import keras_hub  # noqa: F401 - registers the TransformerEncoder and PositionEmbedding layers
@@ -344,11 +435,13 @@ def _neutral_unseen(embedding: keras.layers.Embedding, seen: np.ndarray) -> None
     embedding.embeddings.assign(table)
 
 
-def _plan(widths: np.ndarray, tokens_per_batch: int, rng: np.random.Generator) -> list[tuple[np.ndarray, int]]:
+def _plan(
+    widths: np.ndarray, tokens_per_batch: int, rng: np.random.Generator
+) -> list[tuple[np.ndarray, int]]:
     """Shuffled batches of window rows, one width each, about ``tokens_per_batch`` steps each."""
     batches = []
     for w in np.unique(widths):
         rows = rng.permutation(np.flatnonzero(widths == w))
         size = max(1, int(tokens_per_batch) // int(w))
-        batches += [(rows[i:i + size], int(w)) for i in range(0, len(rows), size)]
+        batches += [(rows[i : i + size], int(w)) for i in range(0, len(rows), size)]
     return [batches[i] for i in rng.permutation(len(batches))]

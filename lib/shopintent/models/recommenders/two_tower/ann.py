@@ -33,8 +33,12 @@ def load_scann():
     if current is None or not hasattr(current, "__path__"):
         spec = importlib.util.find_spec("scann") if current is None else None
         if spec is None or not spec.submodule_search_locations:
-            raise ImportError("ScaNN is not installed (pip install scann==1.4.2, see requirements.txt)")
-        bare = types.ModuleType("scann", "ScaNN's numpy API only (see shopintent.models.recommenders.two_tower.ann)")
+            raise ImportError(
+                "ScaNN is not installed (pip install scann==1.4.2, see requirements.txt)"
+            )
+        bare = types.ModuleType(
+            "scann", "ScaNN's numpy API only (see shopintent.models.recommenders.two_tower.ann)"
+        )
         bare.__path__ = list(spec.submodule_search_locations)
         bare.__spec__ = spec
         bare.__file__ = spec.origin
@@ -73,19 +77,27 @@ def scann_searcher(vectors: np.ndarray, k: int = 100, config: ScannConfig | None
         raise ValueError(f"ScaNN needs at least 2 vectors to index, got {n}")
     leaves = cfg.num_leaves or max(2, int(round(np.sqrt(n))))
     leaves = min(leaves, n)
-    search = cfg.leaves_to_search or int(np.clip(np.ceil(cfg.spill * k * leaves / n), max(1, leaves // 20), leaves))
+    search = cfg.leaves_to_search or int(
+        np.clip(np.ceil(cfg.spill * k * leaves / n), max(1, leaves // 20), leaves)
+    )
     reorder = cfg.reorder or min(n, 4 * k)
     sample = min(n, 100_000)
-    return (scann.builder(db, min(k, n), "dot_product")
-            .tree(num_leaves=leaves, num_leaves_to_search=min(search, leaves), training_sample_size=sample)
-            .score_ah(cfg.dims_per_block, anisotropic_quantization_threshold=cfg.anisotropic_threshold)
-            .reorder(reorder)
-            .build())
+    return (
+        scann.builder(db, min(k, n), "dot_product")
+        .tree(
+            num_leaves=leaves, num_leaves_to_search=min(search, leaves), training_sample_size=sample
+        )
+        .score_ah(cfg.dims_per_block, anisotropic_quantization_threshold=cfg.anisotropic_threshold)
+        .reorder(reorder)
+        .build()
+    )
 
 
 def scann_top_k(searcher, queries: np.ndarray, k: int) -> np.ndarray:
     """(n_queries, k) item indices from a ScaNN searcher, best first."""
-    idx, _ = searcher.search_batched(np.ascontiguousarray(queries, dtype=np.float32), final_num_neighbors=k)
+    idx, _ = searcher.search_batched(
+        np.ascontiguousarray(queries, dtype=np.float32), final_num_neighbors=k
+    )
     return np.asarray(idx, dtype=np.int64)
 
 
@@ -98,8 +110,9 @@ def bruteforce_index(item_vectors: np.ndarray, query_model=None, k: int = 100):
     import tensorflow as tf
 
     index = tfrs.layers.factorized_top_k.BruteForce(query_model, k=k)
-    index.index(tf.constant(item_vectors, dtype=tf.float32),
-                tf.range(len(item_vectors), dtype=tf.int64))
+    index.index(
+        tf.constant(item_vectors, dtype=tf.float32), tf.range(len(item_vectors), dtype=tf.int64)
+    )
     return index
 
 
@@ -124,8 +137,14 @@ def _ms_per_query(fn, n_queries: int, repeats: int) -> float:
     return 1000.0 * float(np.median(times)) / max(n_queries, 1)
 
 
-def compare_indexes(query_vectors: np.ndarray, item_vectors: np.ndarray, k: int = 100,
-                    config: ScannConfig | None = None, repeats: int = 3, batch: int = 256) -> dict:
+def compare_indexes(
+    query_vectors: np.ndarray,
+    item_vectors: np.ndarray,
+    k: int = 100,
+    config: ScannConfig | None = None,
+    repeats: int = 3,
+    batch: int = 256,
+) -> dict:
     """ScaNN's recall@k against TFRS brute force and both latencies (ms per query, batches of
     ``batch`` queries, median of ``repeats`` passes after one warm-up), on the same vectors."""
     k = min(k, len(item_vectors))
@@ -136,15 +155,28 @@ def compare_indexes(query_vectors: np.ndarray, item_vectors: np.ndarray, k: int 
     build_s = time.perf_counter() - t0
 
     def run_brute():
-        return np.concatenate([bruteforce_top_k(brute, queries[lo:lo + batch], k)
-                               for lo in range(0, len(queries), batch)])
+        return np.concatenate(
+            [
+                bruteforce_top_k(brute, queries[lo : lo + batch], k)
+                for lo in range(0, len(queries), batch)
+            ]
+        )
 
     def run_scann():
-        return np.concatenate([scann_top_k(searcher, queries[lo:lo + batch], k)
-                               for lo in range(0, len(queries), batch)])
+        return np.concatenate(
+            [
+                scann_top_k(searcher, queries[lo : lo + batch], k)
+                for lo in range(0, len(queries), batch)
+            ]
+        )
 
     exact, approx = run_brute(), run_scann()  # also the warm-up pass
-    return {"recall_vs_bruteforce": overlap_recall(approx, exact), "k": k, "n_queries": len(queries),
-            "n_items": len(item_vectors), "scann_build_s": build_s,
-            "bruteforce_ms_per_query": _ms_per_query(run_brute, len(queries), repeats),
-            "scann_ms_per_query": _ms_per_query(run_scann, len(queries), repeats)}
+    return {
+        "recall_vs_bruteforce": overlap_recall(approx, exact),
+        "k": k,
+        "n_queries": len(queries),
+        "n_items": len(item_vectors),
+        "scann_build_s": build_s,
+        "bruteforce_ms_per_query": _ms_per_query(run_brute, len(queries), repeats),
+        "scann_ms_per_query": _ms_per_query(run_scann, len(queries), repeats),
+    }

@@ -43,12 +43,16 @@ class ItemFeatures:
     @property
     def sizes(self) -> dict[str, int]:
         """Rows each embedding table needs (max index + 1)."""
-        return {name: int(getattr(self, name).max(initial=0)) + 1
-                for name in ("id_index", "brand", "category", "top_category", "price_bucket")}
+        return {
+            name: int(getattr(self, name).max(initial=0)) + 1
+            for name in ("id_index", "brand", "category", "top_category", "price_bucket")
+        }
 
     def arrays(self) -> dict[str, np.ndarray]:
-        return {name: getattr(self, name) for name in ("id_index", "brand", "category", "top_category",
-                                                       "price_bucket")}
+        return {
+            name: getattr(self, name)
+            for name in ("id_index", "brand", "category", "top_category", "price_bucket")
+        }
 
 
 def _vocab_index(values: pd.Series, known: np.ndarray) -> np.ndarray:
@@ -58,7 +62,9 @@ def _vocab_index(values: pd.Series, known: np.ndarray) -> np.ndarray:
     return (idx + 1).astype(np.int32)
 
 
-def item_features(items: pd.DataFrame, trained: np.ndarray, text: np.ndarray | None = None) -> ItemFeatures:
+def item_features(
+    items: pd.DataFrame, trained: np.ndarray, text: np.ndarray | None = None
+) -> ItemFeatures:
     """Feature columns of the catalogue ``items``; ``trained`` (bool per item) marks items with a
     training interaction: only they get an id of their own and shape the vocabularies."""
     trained = np.asarray(trained, dtype=bool)
@@ -74,11 +80,19 @@ def item_features(items: pd.DataFrame, trained: np.ndarray, text: np.ndarray | N
     bucket = np.zeros(len(items), dtype=np.int32)
     ok = np.isfinite(price) & (price > 0)
     if (ok & trained).any():
-        edges = np.quantile(np.log(price[ok & trained]), np.linspace(0, 1, N_PRICE_BUCKETS + 1)[1:-1])
+        edges = np.quantile(
+            np.log(price[ok & trained]), np.linspace(0, 1, N_PRICE_BUCKETS + 1)[1:-1]
+        )
         bucket[ok] = np.searchsorted(edges, np.log(price[ok]), side="right").astype(np.int32) + 1
-    return ItemFeatures(pd.Index(items["item_id"]), id_index, _vocab_index(items["brand"], trained),
-                        _vocab_index(category, trained), _vocab_index(top, trained), bucket,
-                        None if text is None else np.ascontiguousarray(text, dtype=np.float32))
+    return ItemFeatures(
+        pd.Index(items["item_id"]),
+        id_index,
+        _vocab_index(items["brand"], trained),
+        _vocab_index(category, trained),
+        _vocab_index(top, trained),
+        bucket,
+        None if text is None else np.ascontiguousarray(text, dtype=np.float32),
+    )
 
 
 def _pairs(data: Interactions) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -90,7 +104,9 @@ def _pairs(data: Interactions) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
     return m.row[order].astype(np.int64), m.col[order].astype(np.int64), ts[order], m.data[order]
 
 
-def _previous_items(users: np.ndarray, items: np.ndarray, history: int, include_self: bool) -> np.ndarray:
+def _previous_items(
+    users: np.ndarray, items: np.ndarray, history: int, include_self: bool
+) -> np.ndarray:
     """For pairs sorted by (user, time): the ``history`` items before each (most recent first),
     catalogue index + 1, 0 where the user has no earlier item. ``include_self`` shifts by one."""
     n = len(users)
@@ -111,8 +127,9 @@ class UserFeatures:
     profile: np.ndarray
 
 
-def user_features(data: Interactions, items: pd.DataFrame, history: int = 20,
-                  strong_weight: float = 3.0) -> UserFeatures:
+def user_features(
+    data: Interactions, items: pd.DataFrame, history: int = 20, strong_weight: float = 3.0
+) -> UserFeatures:
     """Each training user's last ``history`` items and standardised profile numbers."""
     u, i, ts, w = _pairs(data)
     hist = np.zeros((data.n_users, history), dtype=np.int32)
@@ -123,7 +140,9 @@ def user_features(data: Interactions, items: pd.DataFrame, history: int = 20,
     weight = np.bincount(u, weights=w, minlength=data.n_users)
     strong = np.bincount(u, weights=(w >= strong_weight).astype(np.float64), minlength=data.n_users)
     price = pd.to_numeric(items["price"], errors="coerce").to_numpy(dtype=np.float64)
-    log_price = np.where(np.isfinite(price) & (price > 0), np.log(np.where(price > 0, price, 1.0)), np.nan)
+    log_price = np.where(
+        np.isfinite(price) & (price > 0), np.log(np.where(price > 0, price, 1.0)), np.nan
+    )
     lp = log_price[i]
     has = np.isfinite(lp)
     price_sum = np.bincount(u[has], weights=lp[has], minlength=data.n_users)
@@ -135,8 +154,15 @@ def user_features(data: Interactions, items: pd.DataFrame, history: int = 20,
         np.fmax.at(latest, u, ts)
     end = np.nanmax(latest) if np.isfinite(latest).any() else 0.0
     days = np.where(np.isfinite(latest), (end - latest) / 86400.0, 0.0)
-    raw = np.column_stack([np.log1p(n_items), np.log1p(weight), strong / np.maximum(n_items, 1), rel_price,
-                           np.log1p(days)])
+    raw = np.column_stack(
+        [
+            np.log1p(n_items),
+            np.log1p(weight),
+            strong / np.maximum(n_items, 1),
+            rel_price,
+            np.log1p(days),
+        ]
+    )
     std = raw.std(axis=0)
     profile = (raw - raw.mean(axis=0)) / np.where(std > 0, std, 1.0)
     return UserFeatures(hist, profile.astype(np.float32))
@@ -170,7 +196,9 @@ def training_examples(data: Interactions, history: int = 20, mode: str = "before
         rows = latest[u]
         keep = (rows != (i[:, None] + 1)) & (rows > 0)
         order = np.argsort(~keep, axis=1, kind="stable")  # kept entries first, in recency order
-        hist = np.where(np.take_along_axis(keep, order, axis=1), np.take_along_axis(rows, order, axis=1), 0)
+        hist = np.where(
+            np.take_along_axis(keep, order, axis=1), np.take_along_axis(rows, order, axis=1), 0
+        )
         hist = hist[:, :history].astype(np.int32)
     else:
         raise ValueError(f"history mode must be 'before' or 'others', got {mode!r}")
@@ -189,7 +217,11 @@ def tfidf_item_vectors(items: pd.DataFrame, dim: int = 64, seed: int = 0) -> np.
 
     texts = pd.Series(table_texts("items", items)).str.lower()
     word = TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True).fit_transform(texts)
-    char = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), min_df=2, sublinear_tf=True).fit_transform(texts)
+    char = TfidfVectorizer(
+        analyzer="char_wb", ngram_range=(2, 4), min_df=2, sublinear_tf=True
+    ).fit_transform(texts)
     x = hstack([word, char]).tocsr()
-    svd = TruncatedSVD(n_components=max(1, min(dim, x.shape[1] - 1, x.shape[0] - 1)), random_state=seed)
+    svd = TruncatedSVD(
+        n_components=max(1, min(dim, x.shape[1] - 1, x.shape[0] - 1)), random_state=seed
+    )
     return normalize(svd.fit_transform(x)).astype(np.float32)

@@ -56,8 +56,10 @@ def import_tfrs():
     import tensorflow as tf
 
     if not tf.keras.__name__.startswith("tf_keras"):
-        raise RuntimeError("TFRS needs tf.keras to be Keras 2: set TF_USE_LEGACY_KERAS=1 before TensorFlow is "
-                           f"first imported (tf.keras is {tf.keras.__name__} here)")
+        raise RuntimeError(
+            "TFRS needs tf.keras to be Keras 2: set TF_USE_LEGACY_KERAS=1 before TensorFlow is "
+            f"first imported (tf.keras is {tf.keras.__name__} here)"
+        )
     saved = sys.modules.get("scann", _MISSING)
     sys.modules["scann"] = None  # TFRS then sees ImportError and skips its ScaNN TF-ops layer
     try:
@@ -96,8 +98,13 @@ class TwoTowerConfig:
     seed: int = 0
 
 
-def _embed_layers(tf, cfg: TwoTowerConfig, sizes: dict[str, int], feature_tables: dict[str, np.ndarray],
-                  text: np.ndarray | None):
+def _embed_layers(
+    tf,
+    cfg: TwoTowerConfig,
+    sizes: dict[str, int],
+    feature_tables: dict[str, np.ndarray],
+    text: np.ndarray | None,
+):
     """The item-feature embedding shared by both towers: catalogue index -> concatenated parts."""
     layers = tf.keras.layers
 
@@ -105,10 +112,16 @@ def _embed_layers(tf, cfg: TwoTowerConfig, sizes: dict[str, int], feature_tables
         def __init__(self):
             super().__init__(name="item_features")
             self.tables = {k: tf.constant(v, dtype=tf.int32) for k, v in feature_tables.items()}
-            self.embed = {k: layers.Embedding(sizes[k], cfg.dim if k == "id_index" else cfg.feature_dim,
-                                              name=f"{k}_embedding") for k in sorted(feature_tables)}
+            self.embed = {
+                k: layers.Embedding(
+                    sizes[k], cfg.dim if k == "id_index" else cfg.feature_dim, name=f"{k}_embedding"
+                )
+                for k in sorted(feature_tables)
+            }
             self.text = None if text is None else tf.constant(text, dtype=tf.float32)
-            self.text_proj = None if text is None else layers.Dense(cfg.feature_dim * 2, name="text_projection")
+            self.text_proj = (
+                None if text is None else layers.Dense(cfg.feature_dim * 2, name="text_projection")
+            )
 
         def _ids(self, idx, training, drop_ids):
             ids = {k: tf.gather(t, idx) for k, t in self.tables.items()}
@@ -131,16 +144,25 @@ def _embed_layers(tf, cfg: TwoTowerConfig, sizes: dict[str, int], feature_tables
             count = tf.maximum(tf.reduce_sum(mask, axis=1), 1.0)
             idx = tf.maximum(history - 1, 0)
             ids = self._ids(idx, False, False)
-            parts = [tf.reduce_sum(self.embed[k](ids[k]) * mask, axis=1) / count for k in sorted(self.embed)]
+            parts = [
+                tf.reduce_sum(self.embed[k](ids[k]) * mask, axis=1) / count
+                for k in sorted(self.embed)
+            ]
             if self.text is not None:  # the projection is linear: project the mean text vector once
-                parts.append(self.text_proj(tf.reduce_sum(tf.gather(self.text, idx) * mask, axis=1) / count))
+                parts.append(
+                    self.text_proj(tf.reduce_sum(tf.gather(self.text, idx) * mask, axis=1) / count)
+                )
             return tf.concat(parts, axis=-1)
 
     return ItemFeatureEmbedding()
 
 
-def build_model(cfg: TwoTowerConfig, n_users: int, features: ttf.ItemFeatures,
-                item_probability: np.ndarray | None = None):
+def build_model(
+    cfg: TwoTowerConfig,
+    n_users: int,
+    features: ttf.ItemFeatures,
+    item_probability: np.ndarray | None = None,
+):
     """The ``tfrs.Model``: ``query_tower(batch)``, ``candidate_tower(catalogue index)``, retrieval loss."""
     tfrs = import_tfrs()
     import tensorflow as tf
@@ -149,8 +171,10 @@ def build_model(cfg: TwoTowerConfig, n_users: int, features: ttf.ItemFeatures,
     item_embedding = _embed_layers(tf, cfg, features.sizes, features.arrays(), features.text)
 
     def mlp(name):
-        return tf.keras.Sequential([*(layers.Dense(h, activation="relu") for h in cfg.hidden), layers.Dense(cfg.dim)],
-                                   name=name)
+        return tf.keras.Sequential(
+            [*(layers.Dense(h, activation="relu") for h in cfg.hidden), layers.Dense(cfg.dim)],
+            name=name,
+        )
 
     class QueryTower(tf.keras.Model):
         def __init__(self):
@@ -183,8 +207,12 @@ def build_model(cfg: TwoTowerConfig, n_users: int, features: ttf.ItemFeatures,
             self.candidate_tower = CandidateTower()
             catalogue = cfg.negatives == "catalogue"
             # no FactorizedTopK while training (10x slower): it runs only in evaluation
-            self.task = tfrs.tasks.Retrieval(remove_accidental_hits=cfg.remove_accidental_hits or catalogue)
-            self.item_prob = None if item_probability is None else tf.constant(item_probability, tf.float32)
+            self.task = tfrs.tasks.Retrieval(
+                remove_accidental_hits=cfg.remove_accidental_hits or catalogue
+            )
+            self.item_prob = (
+                None if item_probability is None else tf.constant(item_probability, tf.float32)
+            )
             self.all_items = tf.range(features.id_index.shape[0], dtype=tf.int32)
 
         def compute_loss(self, features, training=False):
@@ -194,18 +222,31 @@ def build_model(cfg: TwoTowerConfig, n_users: int, features: ttf.ItemFeatures,
                 c = self.candidate_tower(tf.concat([items, self.all_items], 0), training=training)
                 b, n = tf.shape(items)[0], tf.shape(self.all_items)[0]
                 mask = tf.concat([tf.cast(tf.eye(b), tf.bool), tf.ones((b, n), tf.bool)], axis=1)
-                return self.task(q, c, compute_metrics=False, candidate_ids=tf.concat([items, self.all_items], 0),
-                                 score_mask=mask)
+                return self.task(
+                    q,
+                    c,
+                    compute_metrics=False,
+                    candidate_ids=tf.concat([items, self.all_items], 0),
+                    score_mask=mask,
+                )
             c = self.candidate_tower(items, training=training)
-            prob = None if self.item_prob is None or not cfg.logq else tf.gather(self.item_prob, items)
+            prob = (
+                None if self.item_prob is None or not cfg.logq else tf.gather(self.item_prob, items)
+            )
             ids = items if cfg.remove_accidental_hits else None
-            return self.task(q, c, compute_metrics=False, candidate_sampling_probability=prob, candidate_ids=ids)
+            return self.task(
+                q, c, compute_metrics=False, candidate_sampling_probability=prob, candidate_ids=ids
+            )
 
     model = TwoTowerModel()
     opt = {"adagrad": tf.keras.optimizers.Adagrad, "adam": tf.keras.optimizers.Adam}[cfg.optimizer]
     model.compile(optimizer=opt(learning_rate=cfg.learning_rate))
-    dummy = {"user": np.zeros(1, np.int32), "history": np.zeros((1, cfg.history), np.int32),
-             "profile": np.zeros((1, len(ttf.PROFILE_FEATURES)), np.float32), "item": np.zeros(1, np.int32)}
+    dummy = {
+        "user": np.zeros(1, np.int32),
+        "history": np.zeros((1, cfg.history), np.int32),
+        "profile": np.zeros((1, len(ttf.PROFILE_FEATURES)), np.float32),
+        "item": np.zeros(1, np.int32),
+    }
     model.query_tower(dummy)
     model.candidate_tower(dummy["item"])
     return model
@@ -219,14 +260,24 @@ class TwoTowerRecommender(Recommender):
     their new items) and keeps that epoch's weights; ``history_`` has loss and metric per epoch.
     """
 
-    def __init__(self, config: TwoTowerConfig | None = None, text: np.ndarray | None = None, name: str | None = None):
+    def __init__(
+        self,
+        config: TwoTowerConfig | None = None,
+        text: np.ndarray | None = None,
+        name: str | None = None,
+    ):
         self.config = config or TwoTowerConfig()
         self.text = None if text is None else np.asarray(text, dtype=np.float32)
         self.name = name or ("two_tower_text" if text is not None else "two_tower")
 
     # -- training -------------------------------------------------------------------------
-    def _fit(self, data: Interactions, items: pd.DataFrame, val: pd.DataFrame | None = None,
-             verbose: bool = False) -> None:
+    def _fit(
+        self,
+        data: Interactions,
+        items: pd.DataFrame,
+        val: pd.DataFrame | None = None,
+        verbose: bool = False,
+    ) -> None:
         import tensorflow as tf
 
         cfg = self.config
@@ -236,13 +287,25 @@ class TwoTowerRecommender(Recommender):
         self.users_ = ttf.user_features(data, items, cfg.history)
         ex = ttf.training_examples(data, cfg.history, cfg.history_mode)
         if len(ex) == 0:
-            raise ValueError("two-tower: no training interactions (events with an item) to learn from")
+            raise ValueError(
+                "two-tower: no training interactions (events with an item) to learn from"
+            )
         freq = np.bincount(ex.item, minlength=data.n_items).astype(np.float64)
-        self.model_ = build_model(cfg, data.n_users, self.features_, np.maximum(freq, 1.0) / len(ex))
-        arrays = {"user": ex.user, "history": ex.history, "profile": self.users_.profile[ex.user], "item": ex.item}
-        ds = (tf.data.Dataset.from_tensor_slices(arrays)
-              .shuffle(len(ex), seed=cfg.seed, reshuffle_each_iteration=True)
-              .batch(min(cfg.batch_size, len(ex))).prefetch(2))
+        self.model_ = build_model(
+            cfg, data.n_users, self.features_, np.maximum(freq, 1.0) / len(ex)
+        )
+        arrays = {
+            "user": ex.user,
+            "history": ex.history,
+            "profile": self.users_.profile[ex.user],
+            "item": ex.item,
+        }
+        ds = (
+            tf.data.Dataset.from_tensor_slices(arrays)
+            .shuffle(len(ex), seed=cfg.seed, reshuffle_each_iteration=True)
+            .batch(min(cfg.batch_size, len(ex)))
+            .prefetch(2)
+        )
         val_task = self._val_task(data, val) if val is not None else None
         from shopintent.models.training import BestEpoch
 
@@ -279,7 +342,9 @@ class TwoTowerRecommender(Recommender):
         truth = sp.csr_matrix(truth - truth.multiply(seen))
         truth.eliminate_zeros()
         if truth.nnz == 0:
-            raise ValueError("two-tower validation: no validation user known in training has a new item")
+            raise ValueError(
+                "two-tower validation: no validation user known in training has a new item"
+            )
         return rows, truth, seen
 
     def _val_score(self, rows, truth, seen) -> float:
@@ -291,20 +356,31 @@ class TwoTowerRecommender(Recommender):
     def query_inputs(self, rows: np.ndarray) -> dict[str, np.ndarray]:
         """The query tower's inputs for training users at ``rows``."""
         rows = np.asarray(rows, dtype=np.int32)
-        return {"user": rows, "history": self.users_.history[rows], "profile": self.users_.profile[rows]}
+        return {
+            "user": rows,
+            "history": self.users_.history[rows],
+            "profile": self.users_.profile[rows],
+        }
 
     def _cache_vectors(self) -> None:
         n_users, n_items = self.data_.n_users, self.data_.n_items
-        self.user_vectors_ = self._predict(self.model_.query_tower, self.query_inputs(np.arange(n_users)))
-        self.item_vectors_ = self._predict(self.model_.candidate_tower, np.arange(n_items, dtype=np.int32))
+        self.user_vectors_ = self._predict(
+            self.model_.query_tower, self.query_inputs(np.arange(n_users))
+        )
+        self.item_vectors_ = self._predict(
+            self.model_.candidate_tower, np.arange(n_items, dtype=np.int32)
+        )
 
     @staticmethod
     def _predict(tower, inputs, batch: int = 4096) -> np.ndarray:
         n = len(inputs["user"]) if isinstance(inputs, dict) else len(inputs)
         parts = []
         for lo in range(0, n, batch):
-            chunk = ({k: v[lo:lo + batch] for k, v in inputs.items()} if isinstance(inputs, dict)
-                     else inputs[lo:lo + batch])
+            chunk = (
+                {k: v[lo : lo + batch] for k, v in inputs.items()}
+                if isinstance(inputs, dict)
+                else inputs[lo : lo + batch]
+            )
             parts.append(np.asarray(tower(chunk, training=False)))
         return np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
 
@@ -317,13 +393,22 @@ class TwoTowerRecommender(Recommender):
         interactions): safe arrays only, no pickle. Written to temp files, then renamed."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        meta = {"name": self.name, "class": type(self).__name__, "config": asdict(self.config),
-                "has_text": self.text is not None, "best_epoch": int(self.best_epoch_),
-                "user_ids": [str(u) for u in self.data_.user_ids], "item_ids": [str(i) for i in self.data_.item_ids]}
+        meta = {
+            "name": self.name,
+            "class": type(self).__name__,
+            "config": asdict(self.config),
+            "has_text": self.text is not None,
+            "best_epoch": int(self.best_epoch_),
+            "user_ids": [str(u) for u in self.data_.user_ids],
+            "item_ids": [str(i) for i in self.data_.item_ids],
+        }
         arrays = {f"weight_{j:03d}": w for j, w in enumerate(self.model_.get_weights())}
         arrays.update({f"feature_{k}": v for k, v in self.features_.arrays().items()})
-        arrays.update(history=self.users_.history, profile=self.users_.profile,
-                      **_interaction_arrays(self.data_))
+        arrays.update(
+            history=self.users_.history,
+            profile=self.users_.profile,
+            **_interaction_arrays(self.data_),
+        )
         if self.text is not None:
             arrays["text"] = self.text
         write_npz(folder / f"{self.name}.npz", arrays)
@@ -342,8 +427,14 @@ class TwoTowerRecommender(Recommender):
         self = cls(cfg, arrays.get("text"), name=meta["name"])
         self.data_ = _interactions_from(arrays, meta)
         self.items_ = pd.DataFrame({"item_id": self.data_.item_ids})
-        self.features_ = ttf.ItemFeatures(self.data_.item_ids, *(arrays[f"feature_{k}"] for k in (
-            "id_index", "brand", "category", "top_category", "price_bucket")), self.text)
+        self.features_ = ttf.ItemFeatures(
+            self.data_.item_ids,
+            *(
+                arrays[f"feature_{k}"]
+                for k in ("id_index", "brand", "category", "top_category", "price_bucket")
+            ),
+            self.text,
+        )
         self.users_ = ttf.UserFeatures(arrays["history"], arrays["profile"])
         self.model_ = build_model(cfg, self.data_.n_users, self.features_)
         weights = [arrays[k] for k in sorted(a for a in arrays if a.startswith("weight_"))]
@@ -355,20 +446,38 @@ class TwoTowerRecommender(Recommender):
 
 def _interaction_arrays(data: Interactions) -> dict[str, np.ndarray]:
     m, t = data.matrix.tocsr(), data.last_ts.tocsr()
-    return {"m_indptr": m.indptr, "m_indices": m.indices, "m_data": m.data, "t_indptr": t.indptr,
-            "t_indices": t.indices, "t_data": t.data}
+    return {
+        "m_indptr": m.indptr,
+        "m_indices": m.indices,
+        "m_data": m.data,
+        "t_indptr": t.indptr,
+        "t_indices": t.indices,
+        "t_data": t.data,
+    }
 
 
 def _interactions_from(arrays: dict, meta: dict) -> Interactions:
     shape = (len(meta["user_ids"]), len(meta["item_ids"]))
     m = sp.csr_matrix((arrays["m_data"], arrays["m_indices"], arrays["m_indptr"]), shape=shape)
     t = sp.csr_matrix((arrays["t_data"], arrays["t_indices"], arrays["t_indptr"]), shape=shape)
-    return Interactions(m, pd.Index(meta["user_ids"], dtype=object), pd.Index(meta["item_ids"], dtype=object), t)
+    return Interactions(
+        m, pd.Index(meta["user_ids"], dtype=object), pd.Index(meta["item_ids"], dtype=object), t
+    )
 
 
 # no grid for tune: the epoch is chosen on validation while fitting (``fit(..., val=events)``) and
 # the rest by the study's own search over configs (``studies.two_tower_retrieval.tune_two_tower``)
-register("two_tower", TwoTowerRecommender, saves_to="folder",
-         load=partial(TwoTowerRecommender.load, name="two_tower"))
-register("two_tower_text", TwoTowerRecommender, params={"name": "two_tower_text"}, needs=("text",),
-         saves_to="folder", load=partial(TwoTowerRecommender.load, name="two_tower_text"))
+register(
+    "two_tower",
+    TwoTowerRecommender,
+    saves_to="folder",
+    load=partial(TwoTowerRecommender.load, name="two_tower"),
+)
+register(
+    "two_tower_text",
+    TwoTowerRecommender,
+    params={"name": "two_tower_text"},
+    needs=("text",),
+    saves_to="folder",
+    load=partial(TwoTowerRecommender.load, name="two_tower_text"),
+)

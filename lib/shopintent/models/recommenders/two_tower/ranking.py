@@ -39,8 +39,18 @@ from shopintent.models.recommenders.two_tower.model import (
     import_tfrs,
 )
 
-DENSE = ("score_z", "log_rank", "log_popularity", "recent_popularity", "category_affinity", "top_affinity",
-         "brand_affinity", "recent_category_affinity", "price_distance", *ttf.PROFILE_FEATURES)
+DENSE = (
+    "score_z",
+    "log_rank",
+    "log_popularity",
+    "recent_popularity",
+    "category_affinity",
+    "top_affinity",
+    "brand_affinity",
+    "recent_category_affinity",
+    "price_distance",
+    *ttf.PROFILE_FEATURES,
+)
 CATEGORICAL = ("brand", "category", "top_category", "price_bucket")
 RECENT_DAYS = 7
 
@@ -60,7 +70,9 @@ class RankerConfig:
     seed: int = 0
 
 
-def candidates(retrieval: TwoTowerRecommender, rows: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+def candidates(
+    retrieval: TwoTowerRecommender, rows: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
     """(index, scores): each user's top ``n`` items never seen in training, best first."""
     scores = retrieval._score(rows)
     idx = topk_from_scores(scores, n, retrieval.data_.seen(retrieval.data_.user_ids[rows]))
@@ -69,15 +81,22 @@ def candidates(retrieval: TwoTowerRecommender, rows: np.ndarray, n: int) -> tupl
 
 def _share(x: sp.csr_matrix, groups: np.ndarray) -> sp.csr_matrix:
     """(users, n_groups): share of each user's items that fall in each group (0 = unknown group)."""
-    onehot = sp.csr_matrix((np.ones(len(groups)), (np.arange(len(groups)), groups)),
-                           shape=(len(groups), int(groups.max(initial=0)) + 1))
+    onehot = sp.csr_matrix(
+        (np.ones(len(groups)), (np.arange(len(groups)), groups)),
+        shape=(len(groups), int(groups.max(initial=0)) + 1),
+    )
     counts = x @ onehot
     totals = np.maximum(np.asarray(x.sum(axis=1)).ravel(), 1.0)
     return sp.csr_matrix(sp.diags(1.0 / totals) @ counts)
 
 
-def pair_features(retrieval: TwoTowerRecommender, catalogue: ttf.ItemFeatures, rows: np.ndarray,
-                  idx: np.ndarray, scores: np.ndarray) -> dict[str, np.ndarray]:
+def pair_features(
+    retrieval: TwoTowerRecommender,
+    catalogue: ttf.ItemFeatures,
+    rows: np.ndarray,
+    idx: np.ndarray,
+    scores: np.ndarray,
+) -> dict[str, np.ndarray]:
     """Feature arrays for every (user row, candidate) pair, flattened row-major (users x n)."""
     data = retrieval.data_
     n_users, n = idx.shape
@@ -90,22 +109,37 @@ def pair_features(retrieval: TwoTowerRecommender, catalogue: ttf.ItemFeatures, r
     pop = np.asarray(x.sum(axis=0)).ravel()
     secs = data.last_ts.tocsc()
     end = secs.data.max(initial=0.0)
-    recent = np.asarray(((secs >= end - RECENT_DAYS * 86400.0).multiply(secs > 0)).sum(axis=0)).ravel()
+    recent = np.asarray(
+        ((secs >= end - RECENT_DAYS * 86400.0).multiply(secs > 0)).sum(axis=0)
+    ).ravel()
     hist = retrieval.users_.history[rows]  # (users, H) catalogue index + 1
-    hist_x = sp.csr_matrix((np.ones(int((hist > 0).sum())), (np.nonzero(hist > 0)[0], hist[hist > 0] - 1)),
-                           shape=(len(rows), data.n_items))
-    out = {"score_z": ((scores - mean) / np.where(std > 0, std, 1.0)).ravel(),
-           "log_rank": np.tile(np.log1p(np.arange(n, dtype=np.float64)), n_users),
-           "log_popularity": np.log1p(pop)[item] - np.log1p(pop).mean(),
-           "recent_popularity": np.log1p(recent)[item] - np.log1p(recent).mean()}
+    hist_x = sp.csr_matrix(
+        (np.ones(int((hist > 0).sum())), (np.nonzero(hist > 0)[0], hist[hist > 0] - 1)),
+        shape=(len(rows), data.n_items),
+    )
+    out = {
+        "score_z": ((scores - mean) / np.where(std > 0, std, 1.0)).ravel(),
+        "log_rank": np.tile(np.log1p(np.arange(n, dtype=np.float64)), n_users),
+        "log_popularity": np.log1p(pop)[item] - np.log1p(pop).mean(),
+        "recent_popularity": np.log1p(recent)[item] - np.log1p(recent).mean(),
+    }
     for name, groups, mat, user_rows in (
-            ("category_affinity", catalogue.category, x, urow), ("top_affinity", catalogue.top_category, x, urow),
-            ("brand_affinity", catalogue.brand, x, urow),
-            ("recent_category_affinity", catalogue.category, hist_x, np.repeat(np.arange(len(rows)), n))):
+        ("category_affinity", catalogue.category, x, urow),
+        ("top_affinity", catalogue.top_category, x, urow),
+        ("brand_affinity", catalogue.brand, x, urow),
+        (
+            "recent_category_affinity",
+            catalogue.category,
+            hist_x,
+            np.repeat(np.arange(len(rows)), n),
+        ),
+    ):
         share = _share(mat, groups)
         out[name] = np.asarray(share[user_rows, groups[item]]).ravel()
     price = np.asarray(catalogue.price_bucket, dtype=np.float64)
-    user_price = np.asarray(x @ price) / np.maximum(np.asarray(x @ (price > 0)).astype(np.float64), 1.0)
+    user_price = np.asarray(x @ price) / np.maximum(
+        np.asarray(x @ (price > 0)).astype(np.float64), 1.0
+    )
     out["price_distance"] = np.where(price[item] > 0, np.abs(price[item] - user_price[urow]), 0.0)
     for j, name in enumerate(ttf.PROFILE_FEATURES):
         out[name] = retrieval.users_.profile[urow, j]
@@ -124,17 +158,25 @@ def build_ranker(cfg: RankerConfig, sizes: dict[str, int]):
     class DeepCrossRanker(tfrs.Model):
         def __init__(self):
             super().__init__()
-            self.embed = {k: layers.Embedding(sizes[k], cfg.embedding_dim, name=f"{k}_embedding")
-                          for k in CATEGORICAL}
+            self.embed = {
+                k: layers.Embedding(sizes[k], cfg.embedding_dim, name=f"{k}_embedding")
+                for k in CATEGORICAL
+            }
             self.norm = layers.LayerNormalization(name="dense_norm")
             self.cross = [tfrs.layers.dcn.Cross(name=f"cross_{j}") for j in range(cfg.cross_layers)]
             # the last layer starts at zero, so the untrained ranker *is* the retrieval order
             # (logit = score_z) and learns a correction to it
-            self.mlp = [layers.Dense(h, activation="relu") for h in cfg.hidden] + [layers.Dense(1, kernel_initializer="zeros")]
-            self.task = tfrs.tasks.Ranking(loss=tf.keras.losses.BinaryCrossentropy(from_logits=True))
+            self.mlp = [layers.Dense(h, activation="relu") for h in cfg.hidden] + [
+                layers.Dense(1, kernel_initializer="zeros")
+            ]
+            self.task = tfrs.tasks.Ranking(
+                loss=tf.keras.losses.BinaryCrossentropy(from_logits=True)
+            )
 
         def call(self, x, training=False):
-            x0 = tf.concat([self.norm(x["dense"])] + [self.embed[k](x[k]) for k in CATEGORICAL], axis=-1)
+            x0 = tf.concat(
+                [self.norm(x["dense"])] + [self.embed[k](x[k]) for k in CATEGORICAL], axis=-1
+            )
             z = x0
             for cross in self.cross:
                 z = cross(x0, z)
@@ -161,8 +203,9 @@ class RankedTwoTower(Recommender):
         self.retrieval = retrieval
         self.config = config or RankerConfig()
 
-    def fit(self, train: pd.DataFrame, items: pd.DataFrame, val_frac: float = 0.2,
-            verbose: bool = False) -> RankedTwoTower:
+    def fit(
+        self, train: pd.DataFrame, items: pd.DataFrame, val_frac: float = 0.2, verbose: bool = False
+    ) -> RankedTwoTower:
         """Both stages on ``train`` alone (the module's protocol): a copy of the retrieval model
         fitted on the first ``1 - val_frac`` of it (by time) proposes the candidates that the
         last ``val_frac`` labels, then the retrieval model is fitted on all of ``train``."""
@@ -174,7 +217,9 @@ class RankedTwoTower(Recommender):
         r.fit(train, items)
         return self.fit_ranker(inner_model, inner.test, verbose)
 
-    def fit_ranker(self, inner: TwoTowerRecommender, val: pd.DataFrame, verbose: bool = False) -> RankedTwoTower:
+    def fit_ranker(
+        self, inner: TwoTowerRecommender, val: pd.DataFrame, verbose: bool = False
+    ) -> RankedTwoTower:
         """Train the ranker on ``inner``'s candidates for the ``val`` period (see the module docstring)."""
         import tensorflow as tf
 
@@ -188,20 +233,32 @@ class RankedTwoTower(Recommender):
         users, rows = users[rows >= 0], rows[rows >= 0]
         idx, scores = candidates(inner, rows, cfg.n_candidates)
         truth = interactions_matrix(val, users, inner.data_.item_ids)
-        labels = np.asarray(truth[np.repeat(np.arange(len(users)), idx.shape[1]), np.maximum(idx, 0).ravel()]).ravel()
+        labels = np.asarray(
+            truth[np.repeat(np.arange(len(users)), idx.shape[1]), np.maximum(idx, 0).ravel()]
+        ).ravel()
         labels = ((labels > 0) & (idx.ravel() >= 0)).astype(np.float32)
         feats = pair_features(inner, self.catalogue_, rows, idx, scores)
         r = np.random.default_rng(cfg.seed)
         held = r.random(len(users)) < cfg.holdout_frac
         pair_held = np.repeat(held, idx.shape[1])
-        keep = (~pair_held) & (idx.ravel() >= 0) & ((labels > 0) | (r.random(len(labels)) < cfg.neg_frac))
+        keep = (
+            (~pair_held)
+            & (idx.ravel() >= 0)
+            & ((labels > 0) | (r.random(len(labels)) < cfg.neg_frac))
+        )
         train = {k: v[keep] for k, v in feats.items()} | {"label": labels[keep]}
         if train["label"].sum() == 0:
-            raise ValueError("ranker: no retrieved candidate of a validation user is relevant; nothing to learn")
+            raise ValueError(
+                "ranker: no retrieved candidate of a validation user is relevant; nothing to learn"
+            )
         self.model_ = build_ranker(cfg, self.catalogue_.sizes)
         self.model_({k: v[:1] for k, v in feats.items()})  # create the weights
-        ds = (tf.data.Dataset.from_tensor_slices(train).shuffle(len(train["label"]), seed=cfg.seed)
-              .batch(cfg.batch_size).prefetch(2))
+        ds = (
+            tf.data.Dataset.from_tensor_slices(train)
+            .shuffle(len(train["label"]), seed=cfg.seed)
+            .batch(cfg.batch_size)
+            .prefetch(2)
+        )
         hold = {k: v[pair_held] for k, v in feats.items()}
         hold_idx, hold_truth = idx[held], truth[np.flatnonzero(held)]
         self.eval_k_ = min(10, idx.shape[1])
@@ -212,13 +269,25 @@ class RankedTwoTower(Recommender):
 
         keeper = BestEpoch(self.model_, higher_is_better=True, patience=cfg.patience, initial=base)
         rows_out = []
-        rows_out.append({"epoch": 0, "loss": float("nan"), f"holdout_ndcg@{self.eval_k_}": base,
-                         f"retrieval_order_ndcg@{self.eval_k_}": base})
+        rows_out.append(
+            {
+                "epoch": 0,
+                "loss": float("nan"),
+                f"holdout_ndcg@{self.eval_k_}": base,
+                f"retrieval_order_ndcg@{self.eval_k_}": base,
+            }
+        )
         for epoch in range(1, cfg.epochs + 1):
             loss = self.model_.fit(ds, epochs=1, verbose=0).history["loss"][-1]
             ndcg = self._holdout_ndcg(hold, hold_idx, hold_truth) if held.any() else float("nan")
-            rows_out.append({"epoch": epoch, "loss": float(loss), f"holdout_ndcg@{self.eval_k_}": ndcg,
-                             f"retrieval_order_ndcg@{self.eval_k_}": base})
+            rows_out.append(
+                {
+                    "epoch": epoch,
+                    "loss": float(loss),
+                    f"holdout_ndcg@{self.eval_k_}": ndcg,
+                    f"retrieval_order_ndcg@{self.eval_k_}": base,
+                }
+            )
             if verbose:
                 print(rows_out[-1])
             if keeper.update(ndcg):
@@ -235,25 +304,34 @@ class RankedTwoTower(Recommender):
         folder = Path(folder)
         self.retrieval.save(folder)
         # the catalogue's feature columns too: a loaded retrieval model keeps only item ids
-        write_npz(folder / f"{self.name}.npz",
-                         {f"weight_{j:03d}": w for j, w in enumerate(self.model_.get_weights())}
-                  | {f"catalogue_{k}": v for k, v in self.catalogue_.arrays().items()})
-        meta = {"name": self.name, "config": asdict(self.config), "retrieval": self.retrieval.name,
-                "best_epoch": int(self.best_epoch_)}
+        write_npz(
+            folder / f"{self.name}.npz",
+            {f"weight_{j:03d}": w for j, w in enumerate(self.model_.get_weights())}
+            | {f"catalogue_{k}": v for k, v in self.catalogue_.arrays().items()},
+        )
+        meta = {
+            "name": self.name,
+            "config": asdict(self.config),
+            "retrieval": self.retrieval.name,
+            "best_epoch": int(self.best_epoch_),
+        }
         write_text(folder / f"{self.name}.json", json.dumps(meta))
         return folder / f"{self.name}.json"
 
     @classmethod
-    def load(cls, folder: str | Path, retrieval: TwoTowerRecommender | None = None
-             ) -> RankedTwoTower:
+    def load(
+        cls, folder: str | Path, retrieval: TwoTowerRecommender | None = None
+    ) -> RankedTwoTower:
         """The ranker saved by ``save``, on top of ``retrieval`` (None: the one saved beside it)."""
         folder = Path(folder)
         meta = json.loads((folder / f"{cls.name}.json").read_text())
         if retrieval is None:
             retrieval = TwoTowerRecommender.load(folder, meta["retrieval"])
         if meta["retrieval"] != retrieval.name:
-            raise ValueError(f"{folder}: the ranker was trained on {meta['retrieval']}'s candidates, "
-                             f"not {retrieval.name}'s")
+            raise ValueError(
+                f"{folder}: the ranker was trained on {meta['retrieval']}'s candidates, "
+                f"not {retrieval.name}'s"
+            )
         cfg = meta["config"]
         self = cls(retrieval, RankerConfig(**{**cfg, "hidden": tuple(cfg["hidden"])}))
         self.data_, self.items_ = retrieval.data_, retrieval.items_
@@ -261,18 +339,26 @@ class RankedTwoTower(Recommender):
             arrays = {k: z[k] for k in z.files}
         if "catalogue_id_index" in arrays:
             columns = ("id_index", "brand", "category", "top_category", "price_bucket")
-            self.catalogue_ = ttf.ItemFeatures(self.data_.item_ids,
-                                               *(arrays[f"catalogue_{k}"] for k in columns))
+            self.catalogue_ = ttf.ItemFeatures(
+                self.data_.item_ids, *(arrays[f"catalogue_{k}"] for k in columns)
+            )
         else:  # saved without the catalogue: the retrieval model must know the items' columns
             self.catalogue_ = ttf.item_features(self.items_, np.ones(len(self.items_), dtype=bool))
         self.model_ = build_ranker(self.config, self.catalogue_.sizes)
-        self.model_({"dense": np.zeros((1, len(DENSE)), np.float32), **{k: np.zeros(1, np.int32) for k in CATEGORICAL}})
+        self.model_(
+            {
+                "dense": np.zeros((1, len(DENSE)), np.float32),
+                **{k: np.zeros(1, np.int32) for k in CATEGORICAL},
+            }
+        )
         self.model_.set_weights([arrays[k] for k in sorted(arrays) if k.startswith("weight_")])
         self.best_epoch_ = meta["best_epoch"]
         return self
 
     def _logits(self, feats: dict[str, np.ndarray]) -> np.ndarray:
-        out = self.model_.predict({k: v for k, v in feats.items() if k != "label"}, batch_size=8192, verbose=0)
+        out = self.model_.predict(
+            {k: v for k, v in feats.items() if k != "label"}, batch_size=8192, verbose=0
+        )
         return np.asarray(out, dtype=np.float64).ravel()
 
     def rerank(self, idx: np.ndarray, logits: np.ndarray) -> np.ndarray:
@@ -290,18 +376,27 @@ class RankedTwoTower(Recommender):
         """Retrieval scores, with the candidates lifted above the rest in the ranker's order."""
         base = self.retrieval._score(rows)
         idx, scores = candidates(self.retrieval, rows, self.config.n_candidates)
-        order = self.rerank(idx, self._logits(pair_features(self.retrieval, self.catalogue_, rows, idx, scores)))
-        out = base - (np.nanmax(np.abs(base)) * 2 + 1.0)  # every non-candidate below every candidate
+        order = self.rerank(
+            idx, self._logits(pair_features(self.retrieval, self.catalogue_, rows, idx, scores))
+        )
+        out = base - (
+            np.nanmax(np.abs(base)) * 2 + 1.0
+        )  # every non-candidate below every candidate
         top = np.nanmax(out) + 1.0
         n = order.shape[1]
         r = np.repeat(np.arange(len(rows)), n).reshape(order.shape)
         ok = order >= 0
-        out[r[ok], order[ok]] = top + np.broadcast_to(np.arange(n, 0, -1, dtype=np.float64), order.shape)[ok]
+        out[r[ok], order[ok]] = (
+            top + np.broadcast_to(np.arange(n, 0, -1, dtype=np.float64), order.shape)[ok]
+        )
         return out
 
 
-def two_tower_ranked(retrieval: TwoTowerConfig | None = None, config: RankerConfig | None = None,
-                     text: np.ndarray | None = None) -> RankedTwoTower:
+def two_tower_ranked(
+    retrieval: TwoTowerConfig | None = None,
+    config: RankerConfig | None = None,
+    text: np.ndarray | None = None,
+) -> RankedTwoTower:
     """An unfitted ``two_tower_ranked`` over a fresh retrieval model (``retrieval`` its config)."""
     return RankedTwoTower(TwoTowerRecommender(retrieval, text), config)
 

@@ -1,0 +1,26 @@
+"""A tiny random BERT (keras-hub) that stands in for MiniLM in the fast tests of notebooks 03/04's models."""
+
+WORDS = (
+    "red blue green black drill saw hammer lamp chair table paint brush nail oak steel cheap sale deal "
+    "best buy vs compare nexora voltix kelvo q480 nova 590 great terrible love broke fine okay"
+).split()
+VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS, "##s", "##x", ".", ","]
+
+
+def tiny_bert(max_length: int = 32):
+    """(backbone, tokenizer): 2 blocks of 16 dimensions over ``VOCAB``; nothing downloaded."""
+    import keras
+    import keras_hub
+
+    keras.utils.set_random_seed(0)
+    backbone = keras_hub.models.BertBackbone(
+        vocabulary_size=len(VOCAB),
+        num_layers=2,
+        num_heads=2,
+        hidden_dim=16,
+        intermediate_dim=32,
+        max_sequence_length=max_length,
+        dropout=0.0,
+    )
+    tokenizer = keras_hub.models.BertTokenizer(vocabulary=VOCAB, lowercase=True)
+    return backbone, tokenizer

@@ -1,0 +1,107 @@
+"""Leaderboards from a run folder's metrics JSON (fixtures written here, values by hand)."""
+
+import json
+
+import pytest
+
+from shopintent.studies import results_summary as lb
+
+
+def _write(folder, stem, metrics, status="passed", **extra):
+    path = folder / "metrics" / f"{stem}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        json.dumps(
+            {"notebook": stem, "status": status, "duration_s": 12.5, "metrics": metrics, **extra}
+        )
+    )
+
+
+@pytest.fixture
+def run_folder(tmp_path):
+    _write(
+        tmp_path,
+        "05_purchase_intent",
+        {
+            "purchase_intent/logreg/roc_auc": 0.70,
+            "purchase_intent/logreg/roc_auc_low": 0.68,
+            "purchase_intent/logreg/roc_auc_high": 0.72,
+            "purchase_intent/logreg/log_loss": 0.30,
+            "purchase_intent/lightgbm/roc_auc": 0.80,
+            "purchase_intent/lightgbm/log_loss": 0.25,
+            "purchase_intent/oracle/roc_auc": 0.95,
+            "purchase_intent/data/test_purchases": 120,
+            "purchase_intent/lightgbm/roc_auc_at_3_events": 0.6,
+        },
+    )
+    _write(
+        tmp_path,
+        "06_recommender_baselines",
+        {
+            "msr_protocol/popularity/ndcg@10": 0.25,
+            "msr_protocol/ease/ndcg@10": 0.49,
+            "msr_protocol/ease/precision@10": 0.41,
+        },
+    )
+    _write(tmp_path, "04_review_sentiment", {}, status="skipped", reason="no reviews")
+    _write(tmp_path, "12_results_summary", {"summary/notebooks_passed": 2})
+    return tmp_path
+
+
+def test_read_run_skips_excluded_and_reports_times(run_folder):
+    run = lb.read_run(run_folder, exclude=("12_results_summary",))
+    assert list(run.notebooks) == [
+        "04_review_sentiment",
+        "05_purchase_intent",
+        "06_recommender_baselines",
+    ]
+    times = lb.run_times(run)
+    assert times.loc["04_review_sentiment", "status"] == "skipped"
+    assert times.loc["04_review_sentiment", "note"] == "no reviews"
+    assert times["duration_s"].tolist() == [12.5, 12.5, 12.5]
+
+
+def test_purchase_intent_table(run_folder):
+    run = lb.read_run(run_folder)
+    task = next(t for t in lb.TASKS if t.prefix == "purchase_intent")
+    table = lb.leaderboard(run, task)
+    # sorted by the headline ROC-AUC; data counts and other metrics (at_3_events) left out
+    assert table.index.tolist() == ["oracle", "lightgbm", "logreg"]
+    assert table["kind"].tolist() == ["oracle", "model", "baseline"]
+    assert table.columns.tolist() == ["kind", "roc_auc", "roc_auc_low", "roc_auc_high", "log_loss"]
+    assert table.loc["logreg", "roc_auc_low"] == 0.68
+    assert lb.best_model(table, task) == "lightgbm"  # the oracle is not a model
+
+
+def test_anchors_sit_in_the_msr_table_and_best_per_task(run_folder):
+    boards = lb.leaderboards(lb.read_run(run_folder))
+    assert set(boards) == {"Purchase intent", "Recommendation: MSR protocol (MovieLens-100K)"}
+    task, table = boards["Recommendation: MSR protocol (MovieLens-100K)"]
+    assert table.index.tolist()[:3] == ["ease", "BiVAE (published)", "BPR (published)"]
+    assert table.loc["BPR (published)", "precision@10"] == 0.388
+    best = lb.best_per_task(boards)
+    assert best.loc["Recommendation: MSR protocol (MovieLens-100K)", "best"] == "ease"
+    assert (
+        best.loc["Recommendation: MSR protocol (MovieLens-100K)", "best_baseline"] == "popularity"
+    )
+    assert best.loc["Purchase intent", "baseline_value"] == 0.70
+    html = lb.styled(table, task).to_html()
+    assert "font-weight: bold" in html and "font-style: italic" in html
+
+
+def test_lower_is_better_picks_the_minimum(tmp_path):
+    _write(
+        tmp_path,
+        "11_ab_testing_and_bandits",
+        {"bandit/linucb/cumulative_regret": 10.0, "bandit/random/cumulative_regret": 90.0},
+    )
+    boards = lb.leaderboards(lb.read_run(tmp_path))
+    task, table = boards["Bandits"]
+    assert table.index.tolist() == ["linucb", "random"] and lb.best_model(table, task) == "linucb"
+
+
+def test_unreadable_metrics_file_is_named(tmp_path):
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics" / "03_query_understanding.json").write_text("{not json")
+    with pytest.raises(ValueError, match="03_query_understanding.json"):
+        lb.read_run(tmp_path)

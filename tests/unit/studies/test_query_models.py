@@ -1,0 +1,97 @@
+"""Notebook 03's glue: predictions of the whole family, the category table, metric keys."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from shopintent.models.text.classifiers import MajorityClassifier, TfidfLogisticRegression
+from shopintent.models.understanding.entities import Gazetteer
+from shopintent.studies import query_understanding as qm
+
+
+def test_as_proba_labels_of_and_examples_by_label():
+    classes, p = qm.as_proba(["b", "a", "c"], ["a", "b", "c"])
+    assert p.tolist() == [[0, 1, 0], [1, 0, 0], [0, 0, 1]]
+    assert qm.labels_of((classes, p)).tolist() == ["b", "a", "c"]
+    t = qm.examples_by_label(["x", "y", "z"], ["a", "b", "a"], ["a", "b", "c"], n=2)
+    assert t.to_dict("list") == {"a": ["x", "z"], "b": ["y", ""], "c": ["", ""]}
+
+
+def test_category_table_rolls_leaves_up_to_top_levels():
+    classes = np.array(["a.x", "a.y", "b.z"])
+    p = np.array([[0.4, 0.35, 0.25], [0.1, 0.2, 0.7], [0.45, 0.0, 0.55]])
+    t = qm.category_table(["a.y", "b.z", "a.x"], {"m": (classes, p)}, n_boot=50)
+    assert t.loc["m", "top1_accuracy"] == pytest.approx(1 / 3)  # a.x, b.z, b.z predicted
+    assert t.loc["m", "top3_accuracy"] == pytest.approx(1.0)
+    assert t.loc["m", "top_level_accuracy"] == pytest.approx(2 / 3)  # a (0.75), b (0.7), b (0.55)
+    assert (
+        t.loc["m", "top1_accuracy_low"]
+        <= t.loc["m", "top1_accuracy"]
+        <= t.loc["m", "top1_accuracy_high"]
+    )
+
+
+def test_predict_all_and_task_predictions():
+    texts = ["cheap lamp", "nexora vs voltix", "cheap saw", "kelvo or apex"]
+    labels = ["purchase_ready", "comparison", "purchase_ready", "comparison"]
+    models = {
+        "intent/majority": MajorityClassifier().fit(texts, labels),
+        "intent/tfidf_lr": TfidfLogisticRegression(c=10.0).fit(texts, labels),
+        "entities/gazetteer": Gazetteer().add("lamp", "category"),
+    }
+    out = qm.predict_all(models, ["cheap lamp"])
+    assert out["entities/gazetteer"] == [[(6, 10, "category")]]
+    assert qm.labels_of(out["intent/tfidf_lr"]).tolist() == ["purchase_ready"]
+    assert list(qm.task_predictions(out, "intent")) == ["majority", "tfidf_lr"]
+
+
+def test_metrics_dict_keys_and_nulls():
+    intent_table = pd.DataFrame(
+        {"macro_f1": [0.9], "macro_f1_low": [0.8], "macro_f1_high": [0.95], "accuracy": [0.9]},
+        index=pd.Index(["tfidf_lr"], name="model"),
+    )
+    entity_table = pd.DataFrame(
+        [
+            {"model": "tagger", "subset": "all", "f1": 0.8, "precision": 0.7, "recall": 0.9},
+            {"model": "tagger", "subset": "typo", "f1": 0.6, "precision": 0.6, "recall": 0.6},
+        ]
+    )
+    m = qm.metrics_dict(intent_table, None, entity_table, {"x/y/z": 1})
+    assert (
+        m["intent/tfidf_lr/macro_f1"] == 0.9
+        and m["entities/tagger/f1_typo"] == 0.6
+        and m["x/y/z"] == 1
+    )
+    assert m["query_category/minilm_finetuned/top1_accuracy"] is None
+    empty = qm.metrics_dict()
+    assert {f"intent/{k}/macro_f1" for k in qm.CLASSIFIERS} <= set(empty) and empty[
+        "entities/tagger/f1"
+    ] is None
+
+
+def test_synthetic_models_load_says_what_to_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("SHOPINTENT_MODELS", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="run notebook 03 on the synthetic shop"):
+        qm.synthetic_models("smoke", mode="load")
+
+
+def test_show_prints_lines_displays_tables_and_saves_figures(capsys, monkeypatch):
+    import IPython.display
+
+    shown, saved = [], []
+    monkeypatch.setattr(IPython.display, "display", shown.append)
+
+    class Run:
+        def save_figure(self, fig, name):
+            saved.append(name)
+            return fig
+
+    table = pd.DataFrame({"f1": [0.5]})
+    part = qm.QueryPart(
+        {"intent": ["a line", table, ("intent_f1", "the figure")]}, {}, [], "no labels here"
+    )
+    qm.show(part, "intent", Run())
+    assert capsys.readouterr().out == "a line\n"
+    assert shown[0] is table and shown[1] == "the figure" and saved == ["intent_f1"]
+    qm.show(part, "real_intent", Run())  # a section this dataset does not allow
+    assert capsys.readouterr().out == "no labels here\n" and len(shown) == 2
