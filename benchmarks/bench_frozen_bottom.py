@@ -49,10 +49,12 @@ def step_times(trainable: int, steps: int) -> None:
     optimizer = keras.optimizers.AdamW(1e-4)
     rng = np.random.default_rng(0)
     print(
-        f"MiniLM, top {trainable} blocks trainable, cut after {parts.cut}; load average {os.getloadavg()[0]:.2f}"
+        f"MiniLM, top {trainable} blocks trainable, cut after {parts.cut}; "
+        f"load average {os.getloadavg()[0]:.2f}"
     )
     print(
-        f"{'batch x pieces':>15} {'whole ms/step':>14} {'top ms/step':>12} {'top/whole':>10} {'bottom ms/batch':>16}"
+        f"{'batch x pieces':>15} {'whole ms/step':>14} {'top ms/step':>12} {'top/whole':>10} "
+        f"{'bottom ms/batch':>16}"
     )
     for batch, width in SHAPES:
         ids = rng.integers(1000, 20000, (batch, width)).astype("int32")
@@ -89,7 +91,8 @@ def fit_times() -> None:
     start = time.perf_counter()
     network = intent.fit_query_network(minilm.backbone, minilm.tokenizer, split, "default", 42)
     print(
-        f"query network (notebook 03): {time.perf_counter() - start:.1f} s for {network.info['n_train']:,} "
+        f"query network (notebook 03): {time.perf_counter() - start:.1f} s "
+        f"for {network.info['n_train']:,} "
         f"queries, best epoch {network.info['best_epoch']}; load average {os.getloadavg()[0]:.2f}"
     )
     task = protocols.synthetic_task(shop)
@@ -98,7 +101,8 @@ def fit_times() -> None:
         minilm, task.train_pairs, task.pairs("validation"), profile="default", seed=42
     )
     print(
-        f"dual encoder (notebook 02): {time.perf_counter() - start:.1f} s for {result.n_pairs:,} pairs, "
+        f"dual encoder (notebook 02): {time.perf_counter() - start:.1f} s "
+        f"for {result.n_pairs:,} pairs, "
         f"best epoch {result.best_epoch}, validation loss {result.history['val_loss'].min():.4f}; "
         f"load average {os.getloadavg()[0]:.2f}"
     )

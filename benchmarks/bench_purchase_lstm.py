@@ -36,7 +36,8 @@ def main() -> None:
     split = split_examples(build_examples(shop.events, shop.items, synthetic_decision_cut(shop)))
     train = split.train
     print(
-        f"synthetic/{args.profile}: {len(train.sessions):,} training sessions, {len(train.prefixes):,} prefixes"
+        f"synthetic/{args.profile}: {len(train.sessions):,} training sessions, "
+        f"{len(train.prefixes):,} prefixes"
     )
     text = tfidf_text_vectors(shop.items, shop.queries, train.prefixes["query_id"].dropna())
     for hybrid in (False, True) if args.hybrid else (False,):

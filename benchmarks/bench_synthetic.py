@@ -36,7 +36,8 @@ def main(profiles: list[str]) -> None:
         r = json.loads(out.stdout.strip().splitlines()[-1])
         rows = ", ".join(f"{k} {v:,}" for k, v in r["rows"].items() if not k.endswith("_truth"))
         print(
-            f"{profile:<8} {r['generate_s']:>10.1f} {r['save_s']:>7.1f} {r['peak_rss_mib']:>9.0f}  {rows}"
+            f"{profile:<8} {r['generate_s']:>10.1f} {r['save_s']:>7.1f} "
+            f"{r['peak_rss_mib']:>9.0f}  {rows}"
         )
 
 

@@ -1,11 +1,12 @@
 """The ``shopintent`` command line.
 
     shopintent data prepare --dataset synthetic --profile default [--seed 42]
-    shopintent data prepare --dataset taobao [--source PATH] [--on-bad-rows skip] [--session-gap 30min]
+    shopintent data prepare --dataset taobao [--source PATH] [--on-bad-rows skip]
+                            [--session-gap 30min]
     shopintent data prepare --dataset rees46 --source my_logs.csv --name myshop
     shopintent data list
-    shopintent run [--profile smoke|default|full] [--dataset NAME] [--source PATH] [--only 01 05 ...]
-                   [--continue-on-error]
+    shopintent run [--profile smoke|default|full] [--dataset NAME] [--source PATH]
+                   [--only 01 05 ...] [--continue-on-error]
 
 Heavy modules are imported inside the commands, so ``shopintent --help`` answers at once.
 Errors end in one line on stderr: bad input exits 2; a file-system error (disk full, no

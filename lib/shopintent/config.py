@@ -46,7 +46,10 @@ def processed_root() -> Path:
 
 
 def models_dir() -> Path:
-    """Where trained models go: ``$SHOPINTENT_MODELS`` or ``<repo>/models`` (tests use a temp folder)."""
+    """Where trained models go: ``$SHOPINTENT_MODELS`` or ``<repo>/models``.
+
+    Tests use a temp folder.
+    """
     env = os.environ.get("SHOPINTENT_MODELS")
     return Path(env).expanduser().resolve() if env else PROJECT_ROOT / "models"
 

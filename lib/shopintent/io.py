@@ -37,7 +37,7 @@ class InUseError(RuntimeError):
 
 
 def _named(err: OSError, path: Path) -> OSError:
-    """``err`` with ``path`` as its file name when it has none (a failed ``write`` names no file)."""
+    """``err`` with ``path`` as its file name if it has none (a failed ``write`` names no file)."""
     if getattr(err, "filename", None):
         return err
     if err.errno:
@@ -161,8 +161,8 @@ def locked(target: str | Path, wait: bool = False) -> Iterator[Path]:
     The lock file records the holder's pid and is removed on release. ``wait=False`` raises
     ``InUseError`` ("... is in use by pid N") when another process holds it; ``wait=True`` blocks
     until it is free. The kernel releases the lock when the holder exits, however it ends
-    (``kill -9`` included), so a lock file left behind never blocks anyone. Once the lock is held, what a killed writer of ``target`` left behind is
-    cleaned up (``recover``).
+    (``kill -9`` included), so a lock file left behind never blocks anyone. Once the lock is
+    held, what a killed writer of ``target`` left behind is cleaned up (``recover``).
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -239,7 +239,8 @@ def _recover_locked(target: Path) -> None:
 
 def remove_temps(folder: str | Path) -> int:
     """Remove every temporary ``.<name>.tmp-*`` file or folder under ``folder`` (call it only
-    while holding the folder's lock: a live writer's temporaries look the same). Returns the count."""
+    while holding the folder's lock: a live writer's temporaries look the same). Returns the
+    count."""
     folder = Path(folder)
     if not folder.is_dir():
         return 0

@@ -54,7 +54,10 @@ class NotebookResult:
 
 
 def discover(notebooks_dir: Path = NOTEBOOKS_DIR, only: list[str] | None = None) -> list[Path]:
-    """``NN_topic.ipynb`` in numeric order, without the template (00); ``only`` filters by NN or stem."""
+    """``NN_topic.ipynb`` in numeric order, without the template (00).
+
+    ``only`` filters by NN or stem.
+    """
     found = sorted(
         (p for p in Path(notebooks_dir).glob("*.ipynb") if _NAME.match(p.name)),
         key=lambda p: (int(p.name[:2]), p.name),
@@ -168,7 +171,7 @@ def render_html(executed: Path, html: Path, parameters: dict | None = None) -> N
 
 
 def _show_paths(nb, shown: dict[str, str]) -> None:
-    """Replace each absolute folder in ``shown`` (and paths below it) in sources and text outputs."""
+    """Replace each absolute folder in ``shown`` (and paths below) in sources and text outputs."""
     pattern = re.compile(
         "|".join(re.escape(p) for p in sorted(shown, key=len, reverse=True)) + r"(?![\w.-])"
     )
@@ -189,7 +192,7 @@ def _show_paths(nb, shown: dict[str, str]) -> None:
 
 
 def display_path(path: str | Path) -> str:
-    """``path`` relative to the project, else to the data or reports root (named by its variable)."""
+    """``path`` relative to the project, else the data or reports root (named by its variable)."""
     path = Path(path)
     for root, name in (
         (PROJECT_ROOT, None),

@@ -59,12 +59,12 @@ def run_name(dataset: str, profile: str) -> str:
 
 
 def run_dir(dataset: str, profile: str, root: Path | None = None) -> Path:
-    """``reports/<dataset>-<profile>/``: runs on different datasets and profiles sit side by side."""
+    """``reports/<dataset>-<profile>/``: runs on different datasets/profiles sit side by side."""
     return (root or reports_dir()) / run_name(dataset, profile)
 
 
 def write_plotlyjs(out_dir: str | Path) -> Path:
-    """``<run dir>/plotly.min.js`` from the installed plotly package (offline), unless it is there."""
+    """``<run dir>/plotly.min.js`` from the installed plotly package (offline), unless present."""
     from plotly.offline import get_plotlyjs
 
     path = Path(out_dir) / PLOTLY_JS
@@ -101,7 +101,7 @@ def package_versions() -> dict[str, str]:
 
 
 def check_metrics(metrics: dict) -> dict[str, float | None]:
-    """Flat ``task/model/metric`` keys with plain numbers; raises ValueError naming the bad entry."""
+    """Flat ``task/model/metric`` keys, plain numbers; raises ValueError naming the bad entry."""
     out = {}
     for key, value in metrics.items():
         if not isinstance(key, str) or not KEY.match(key):

@@ -1,4 +1,4 @@
-"""Notebook 01 through `shopintent run --only 01`, smoke profile, on the synthetic shop and real samples."""
+"""Notebook 01 via `shopintent run --only 01`, smoke profile: synthetic shop and real samples."""
 
 import json
 

@@ -1,4 +1,4 @@
-"""Notebook 02 through `shopintent run --only 02`, smoke profile, on the synthetic shop and Home Depot."""
+"""Notebook 02 via `shopintent run --only 02`, smoke profile: synthetic shop and Home Depot."""
 
 import json
 

@@ -1,4 +1,4 @@
-"""Notebook 05 through `shopintent run --only 05`, smoke profile, on the synthetic shop and DIGINETICA."""
+"""Notebook 05 via `shopintent run --only 05`, smoke profile: synthetic shop and DIGINETICA."""
 
 import json
 

@@ -1,4 +1,4 @@
-"""Notebook 06 through `shopintent run --only 06`, smoke profile, on the synthetic shop and MovieLens-100K."""
+"""Notebook 06 via `shopintent run --only 06`, smoke profile: synthetic shop and MovieLens-100K."""
 
 import json
 

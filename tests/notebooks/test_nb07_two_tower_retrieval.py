@@ -1,4 +1,4 @@
-"""Notebook 07 through `shopintent run --only 07`, smoke profile, on the synthetic shop and MovieLens-100K."""
+"""Notebook 07 via `shopintent run --only 07`, smoke profile: synthetic shop and MovieLens-100K."""
 
 import json
 from pathlib import Path

@@ -1,4 +1,4 @@
-"""Notebook 08 through `shopintent run --only 08`, smoke profile, on the synthetic shop and DIGINETICA."""
+"""Notebook 08 via `shopintent run --only 08`, smoke profile: synthetic shop and DIGINETICA."""
 
 import json
 

@@ -1,5 +1,5 @@
-"""Notebook 11 through `shopintent run --only 11`, smoke profile: the synthetic shop end to end, and a
-real sample (REES46), which has no simulator and must be skipped with its reason."""
+"""Notebook 11 through `shopintent run --only 11`, smoke profile: the synthetic shop end to end,
+and a real sample (REES46), which has no simulator and must be skipped with its reason."""
 
 import json
 

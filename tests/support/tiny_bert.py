@@ -1,7 +1,8 @@
-"""A tiny random BERT (keras-hub) that stands in for MiniLM in the fast tests of notebooks 03/04's models."""
+"""A tiny random keras-hub BERT standing in for MiniLM in fast tests of notebooks 03/04's models."""
 
 WORDS = (
-    "red blue green black drill saw hammer lamp chair table paint brush nail oak steel cheap sale deal "
+    "red blue green black drill saw hammer lamp chair table paint brush nail oak steel "
+    "cheap sale deal "
     "best buy vs compare nexora voltix kelvo q480 nova 590 great terrible love broke fine okay"
 ).split()
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS, "##s", "##x", ".", ","]

@@ -1,4 +1,4 @@
-"""Kills, crashes, a full disk and a second writer: the earlier result survives, nothing is left over.
+"""Kills, crashes, a full disk, a second writer: the earlier result survives, nothing is left over.
 
 Failures are injected (``os.replace`` patched between the two renames of ``replace_dir``, a stale
 temp folder made by the test, a lock held by the test, a write that raises ENOSPC) instead of

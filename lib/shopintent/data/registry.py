@@ -15,7 +15,8 @@ from shopintent.config import DEFAULT_SEED, PROFILES, get_profile, processed_roo
 from shopintent.data.store import ShopData, read_meta
 
 SYNTHETIC = "synthetic"
-#: public dataset name -> module in shopintent.data.sources with ``load(source, **options) -> ShopData``
+#: public dataset name -> module in shopintent.data.sources with
+#: ``load(source, **options) -> ShopData``
 SOURCES: dict[str, str] = {
     "rees46": "shopintent.data.sources.rees46",
     "diginetica": "shopintent.data.sources.diginetica",

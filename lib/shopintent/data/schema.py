@@ -218,7 +218,8 @@ def conform(table: str, df: pd.DataFrame) -> pd.DataFrame:
     if missing:
         raise SchemaError(
             f"{table}: missing required column(s) {', '.join(missing)} "
-            f"(expected columns: {', '.join(columns(table))}; got: {', '.join(map(str, df.columns))})"
+            f"(expected columns: {', '.join(columns(table))}; "
+            f"got: {', '.join(map(str, df.columns))})"
         )
     df = df.reset_index(drop=True)
     out = {}
@@ -238,7 +239,8 @@ def validate_table(table: str, df: pd.DataFrame) -> None:
     for col in TABLES[table]:
         if col.name not in df.columns:
             raise SchemaError(
-                f"{table}: missing column {col.name} (expected columns: {', '.join(columns(table))})"
+                f"{table}: missing column {col.name} "
+                f"(expected columns: {', '.join(columns(table))})"
             )
         s = df[col.name]
         if col.kind == "ts" and str(s.dtype) != TS_DTYPE:

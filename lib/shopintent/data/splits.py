@@ -53,7 +53,7 @@ class Split:
 
 @dataclass
 class TextSplit:
-    """Train / validation / test texts (queries, reviews), each part a seeded sample of at most its cap.
+    """Train / validation / test texts (queries, reviews), each a seeded sample of at most its cap.
 
     ``cutoff`` is the test period's start (NaT for a random split). Subclasses name their unit
     and add their own columns to ``summary`` (``columns``).
@@ -70,7 +70,7 @@ class TextSplit:
     def capped(
         cls, parts, caps, seed: int, stream: str, cutoff, protocol: str = "temporal-global-cutoff"
     ):
-        """Keep at most ``caps`` (train, val, test) rows of each part, drawn in time order (seeded)."""
+        """Keep at most ``caps`` (train, val, test) rows per part, drawn in time order (seeded)."""
         out = []
         for name, df, cap in zip(("train", "val", "test"), parts, caps, strict=True):
             keep = (
@@ -110,7 +110,8 @@ def _utc(ts) -> pd.Timestamp:
 def _times(events: pd.DataFrame, col_ts: str) -> pd.Series:
     if col_ts not in events.columns:
         raise KeyError(
-            f"events: no {col_ts!r} column to split by time (has: {', '.join(map(str, events.columns))})"
+            f"events: no {col_ts!r} column to split by time "
+            f"(has: {', '.join(map(str, events.columns))})"
         )
     ts = events[col_ts]
     if ts.isna().any():

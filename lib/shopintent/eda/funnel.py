@@ -23,7 +23,8 @@ def _reached(events: pd.DataFrame, unit: str) -> pd.DataFrame:
     """One row per unit, one bool column per funnel stage: did the unit have such an event?"""
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {', '.join(UNITS)}, got {unit!r}")
-    # Every unit gets a row, also one with only non-funnel events (e.g. fav): it is in the denominator.
+    # Every unit gets a row, also one with only non-funnel events (e.g. fav): it is in the
+    # denominator.
     unit_code, units = pd.factorize(events[UNITS[unit]])
     stage = pd.Index(FUNNEL).get_indexer(events["event_type"])
     reached = np.zeros((len(units), len(FUNNEL)), dtype=bool)

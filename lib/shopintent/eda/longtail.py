@@ -89,8 +89,8 @@ def concentration(popularity: pd.DataFrame, frac: float = 0.2) -> dict[str, floa
 
 
 def category_path(category: pd.Series, level: int | None = 1) -> pd.Series:
-    """The first ``level`` parts of a dot-path category (``electronics.smartphone`` → ``electronics``
-    at level 1); ``None`` keeps the full path."""
+    """The first ``level`` parts of a dot-path category (``electronics.smartphone`` →
+    ``electronics`` at level 1); ``None`` keeps the full path."""
     if level is None:
         return category
     if level < 1:
@@ -135,7 +135,7 @@ def attribute_shares(
 
 
 def item_prices(events: pd.DataFrame, items: pd.DataFrame) -> pd.Series:
-    """Each item's price: the catalogue's, else the median price seen on its events; NaN if neither."""
+    """Each item's price: the catalogue's, else the median price on its events; NaN if neither."""
     cat = pd.Series(items["price"].to_numpy(), index=items["item_id"].to_numpy(), dtype=float)
     if "price" not in events:
         return cat.rename("price").rename_axis("item_id")

@@ -102,7 +102,10 @@ def drop_duplicate_events(events: pd.DataFrame) -> pd.DataFrame:
 
 
 def time_span(events: pd.DataFrame) -> dict[str, object]:
-    """First and last event time, the span in days, and on how many distinct UTC days there are events."""
+    """First and last event time and the span in days.
+
+    Also on how many distinct UTC days there are events.
+    """
     ts = events["ts"].dropna() if "ts" in events else pd.Series([], dtype="datetime64[us, UTC]")
     if ts.empty:
         return {

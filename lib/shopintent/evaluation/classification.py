@@ -159,7 +159,7 @@ Span = tuple[int, int, str]
 
 
 def _spans(example) -> set[Span]:
-    """One example's spans as a set of (start, end, label); accepts tuples or {start, end, label}."""
+    """One example's spans as a set of (start, end, label); takes tuples or {start, end, label}."""
     if example is None:
         return set()
     out = set()

@@ -94,7 +94,8 @@ def ranking_inputs(
         missing = [c for c in cols if c is not None and c not in df.columns]
         if missing:
             raise KeyError(
-                f"{name}: missing column(s) {', '.join(missing)} (has: {', '.join(map(str, df.columns))})"
+                f"{name}: missing column(s) {', '.join(missing)} "
+                f"(has: {', '.join(map(str, df.columns))})"
             )
     user_ids = pd.Index(np.sort(pd.unique(rating_true[col_user])))
     both = pd.concat([rating_true[col_item], rating_pred[col_item]])

@@ -64,7 +64,8 @@ def _hits(recs, truth) -> _Hits:
     truth = sp.csr_matrix(truth, dtype=np.float64, copy=True)
     if truth.shape[0] != recs.shape[0]:
         raise ValueError(
-            f"truth has {truth.shape[0]} rows but recs has {recs.shape[0]}: one row per user in both"
+            f"truth has {truth.shape[0]} rows but recs has {recs.shape[0]}: "
+            "one row per user in both"
         )
     truth.sum_duplicates()
     truth.eliminate_zeros()

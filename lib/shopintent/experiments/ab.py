@@ -24,7 +24,7 @@ ALPHA = 0.05
 
 @dataclass(frozen=True)
 class Comparison:
-    """One metric, B against A: group means, difference and relative lift with intervals, p-value."""
+    """One metric, B vs. A: group means, difference and relative lift with intervals, p-value."""
 
     metric: str
     method: str
@@ -117,7 +117,10 @@ def compare_means(y, treated, metric: str = "revenue", alpha: float = ALPHA) -> 
 def bootstrap_diff(
     y, treated, n_boot: int = 2000, seed: int = 0, alpha: float = ALPHA, method: str = "BCa"
 ) -> tuple[float, float]:
-    """Bootstrap interval of mean(B) − mean(A), each group resampled on its own (scipy.stats.bootstrap)."""
+    """Bootstrap interval of mean(B) − mean(A), each group resampled on its own.
+
+    Uses scipy.stats.bootstrap.
+    """
     a, b = _split(y, treated)
     res = stats.bootstrap(
         (b, a),
@@ -163,7 +166,7 @@ def ztest_pvalues(converted: np.ndarray, treated: np.ndarray) -> np.ndarray:
 
 
 def welch_pvalues(y: np.ndarray, treated: np.ndarray) -> np.ndarray:
-    """One Welch t-test per row (``scipy.stats.ttest_ind_from_stats`` on the rows' group moments)."""
+    """A Welch t-test per row (``scipy.stats.ttest_ind_from_stats`` on the rows' group moments)."""
     t = treated.astype(bool)
     moments = []
     for mask in (t, ~t):

@@ -33,7 +33,7 @@ class Arm:
     k: int = SLATE_K
 
     def slates(self, users: np.ndarray, gen: np.random.Generator) -> np.ndarray:
-        """(len(users), k) item indices for these user indices (random: k distinct uniform items)."""
+        """(len(users), k) item indices for the user indices (random: k distinct uniform items)."""
         users = np.asarray(users, dtype=np.int64)
         if self.table is not None:
             return self.table[users]
@@ -74,7 +74,7 @@ def category_shares(world: World, matrix: sp.csr_matrix) -> np.ndarray:
 
 
 def price_position(world: World) -> np.ndarray:
-    """Each item's standardised log price within its category (budget < 0 < premium), from prices."""
+    """Each item's standardised log price in its category (budget < 0 < premium), from prices."""
     logp = np.log(world.prices)
     frame = pd.DataFrame({"logp": logp, "category": world.cat.items["category"].to_numpy()})
     grouped = frame.groupby("category")["logp"]
@@ -106,7 +106,8 @@ def personal_arm(
     )
     if len(pool) < k:
         raise ValueError(
-            f"personal arm ({price or 'any price'}): only {len(pool)} candidate items for a slate of {k}"
+            f"personal arm ({price or 'any price'}): only {len(pool)} candidate items "
+            f"for a slate of {k}"
         )
     score = np.log(category_shares(world, matrix)[:, top[pool]]) + np.log(pop[pool])[None, :]
     best = np.argsort(-score, axis=1, kind="stable")[:, :k]

@@ -80,7 +80,10 @@ class LinearThompson(_Ridge):
 
 
 class BetaThompson:
-    """Beta(1 + successes, 1 + failures) per (context bin, arm); ``bins(X)`` maps contexts to bins."""
+    """Beta(1 + successes, 1 + failures) per (context bin, arm).
+
+    ``bins(X)`` maps contexts to bins.
+    """
 
     name = "thompson_beta"
 
@@ -210,7 +213,8 @@ def tune(
     make_policy, grid, X: np.ndarray, expected: np.ndarray, seed: int, batch: int = 50
 ) -> tuple[float, pd.Series]:
     """Pick the hyper-parameter with the least cumulative regret on a *validation* stream (its own
-    contexts and rewards, never the evaluation rounds). Returns the value and every value's regret."""
+    contexts and rewards, never the evaluation rounds). Returns the value and every value's
+    regret."""
     regrets = {}
     for value in grid:
         gen = rng(seed, "experiments", "tune")

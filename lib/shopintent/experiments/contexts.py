@@ -38,9 +38,9 @@ def _logit(p: np.ndarray) -> np.ndarray:
 def user_history(
     world: World, events: pd.DataFrame, purchase_intent: pd.DataFrame | None = None
 ) -> pd.DataFrame:
-    """One row per world user (world order): ``sessions, events, purchases, revenue, price_position``
-    (mean over the user's item events) and ``intent_history`` (see the module docstring), all from
-    the pre-period ``events``."""
+    """One row per world user (world order):
+    ``sessions, events, purchases, revenue, price_position`` (mean over the user's item events)
+    and ``intent_history`` (see the module docstring), all from the pre-period ``events``."""
     users = pd.Index(world.user_ids, name="user_id")
     grouped = events.groupby("user_id")
     buys = events[events["event_type"] == "purchase"].groupby("user_id")
@@ -132,7 +132,10 @@ class ContextSpace:
         return table[users]
 
     def transform(self, sess: Sessions, proxy: np.ndarray) -> np.ndarray:
-        """(n, d) contexts: bias, user part, intent proxy (logit / 2), query-intent one-hot, no_query."""
+        """(n, d) contexts: bias, user part, intent proxy, query-intent one-hot, no_query.
+
+        The intent proxy enters as its logit / 2.
+        """
         has_query = sess.n_queries > 0
         query = np.zeros((len(sess), len(INTENTS)))
         query[np.flatnonzero(has_query), sess.intent[has_query]] = 1.0

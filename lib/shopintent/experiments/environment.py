@@ -42,7 +42,10 @@ def bandit_problem(
     seed: int,
     stream: str = "online",
 ) -> BanditProblem:
-    """``n_rounds`` sessions; ``stream`` names an independent draw (online, validation, log, truth)."""
+    """``n_rounds`` sessions; ``stream`` names an independent draw.
+
+    Streams: online, validation, log, truth.
+    """
     gen = rng(seed, "experiments", "bandit", stream)
     sess = traffic(world, n_rounds, gen)
     order = gen.permutation(

@@ -33,7 +33,7 @@ class Log:
 
 
 def log_uniform(X: np.ndarray, expected: np.ndarray, seed: int) -> Log:
-    """Log a uniform-random policy over the K arms on these rounds (rewards drawn from ``expected``)."""
+    """Log a uniform-random policy over K arms on these rounds (rewards drawn from ``expected``)."""
     gen = rng(seed, "experiments", "logging")
     T, K = expected.shape
     actions = gen.integers(0, K, T)
@@ -64,7 +64,7 @@ def ips_interval(log: Log, target: np.ndarray, z: float = 1.96) -> tuple[float, 
 
 
 def evaluate(log: Log, targets: dict[str, np.ndarray], truth: dict[str, float]) -> pd.DataFrame:
-    """Per target policy: replay, IPS (with interval) and SNIPS estimates next to the online truth."""
+    """Per target policy: replay, IPS (with interval), SNIPS estimates next to the online truth."""
     rows = []
     for name, target in targets.items():
         value, used = replay(log, target)

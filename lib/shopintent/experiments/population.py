@@ -59,7 +59,7 @@ class Outcomes:
 
 @dataclass(frozen=True)
 class Experiment:
-    """Sessions of the experiment period and each one's purchase probabilities under arms A and B."""
+    """Experiment-period sessions and each one's purchase probabilities under arms A and B."""
 
     arm_names: tuple[str, str]
     users: np.ndarray  # world indices of the visiting users
@@ -110,7 +110,10 @@ class Experiment:
         return np.bincount(self.session_user, weights=per_session, minlength=self.n_users)
 
     def truth(self, arm: int) -> dict[str, float]:
-        """Exact mean conversion and revenue per visiting user if everyone got arm ``arm`` (0 = A, 1 = B)."""
+        """Exact mean conversion and revenue per visiting user if everyone got arm ``arm``.
+
+        ``arm``: 0 = A, 1 = B.
+        """
         p_rec = self.buy[arm].sum(axis=1)
         log_none = np.log1p(-self.p_organic) + np.log1p(-np.minimum(p_rec, 1 - 1e-12))
         conv = 1.0 - np.exp(self._per_user(log_none))
@@ -140,7 +143,7 @@ class Experiment:
         return np.argsort(np.argsort(keys, axis=1), axis=1) < self.n_users // 2
 
     def draw(self, treated: np.ndarray, gen: np.random.Generator) -> Outcomes:
-        """Bernoulli draws of every organic and slate purchase, each session under its user's arm."""
+        """Bernoulli draws of all organic and slate purchases, each session under its user's arm."""
         treated = np.atleast_2d(treated)
         to_user = sp.csr_matrix(
             (np.ones(self.n_sessions), (np.arange(self.n_sessions), self.session_user)),
@@ -173,7 +176,7 @@ class Experiment:
         )
 
     def replicate(self, reps: int, seed: int, aa: bool = False) -> Outcomes:
-        """``reps`` independent experiments (new split, new draws); ``aa``: both halves get arm A."""
+        """``reps`` independent experiments (new split and draws); ``aa``: both halves get arm A."""
         gen = rng(seed, "experiments", "aa" if aa else "ab")
         treated = self.assign(gen, reps)
         out = self.draw(np.zeros_like(treated) if aa else treated, gen)

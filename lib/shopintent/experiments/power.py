@@ -2,9 +2,9 @@
 
 Two proportions use the normal approximation with the pooled variance under H0 and the
 unpooled one under H1 (Fleiss, Levin & Paik, *Statistical Methods for Rates and Proportions*,
-optionally with their continuity correction); means use the two-sample z approximation. ``simulated_power``
-runs the same z-test on Bernoulli samples with ``scipy.stats.power``, so the formula is checked
-against an independent computation rather than against itself.
+optionally with their continuity correction); means use the two-sample z approximation.
+``simulated_power`` runs the same z-test on Bernoulli samples with ``scipy.stats.power``, so the
+formula is checked against an independent computation rather than against itself.
 """
 
 from __future__ import annotations
@@ -74,7 +74,10 @@ def minimum_detectable_lift(
 
 
 def sample_size_means(delta: float, sd: float, alpha: float = ALPHA, power: float = 0.8) -> int:
-    """Users per group to detect a difference ``delta`` of means with common standard deviation ``sd``."""
+    """Users per group to detect a difference ``delta`` of means.
+
+    Both groups have the common standard deviation ``sd``.
+    """
     za, zb = _z(alpha, power)
     return int(np.ceil(2 * ((za + zb) * sd / delta) ** 2))
 
@@ -92,7 +95,10 @@ def simulated_power(
     n_sims: int = 4000,
     seed: int = 0,
 ) -> float:
-    """Share of z-tests rejecting H0 on ``n_sims`` simulated Bernoulli experiments (scipy.stats.power)."""
+    """Share of z-tests rejecting H0 on ``n_sims`` simulated Bernoulli experiments.
+
+    Uses scipy.stats.power.
+    """
     gen = rng(seed, "experiments", "power")
     n_b = n_a if n_b is None else n_b
     res = stats.power(

@@ -17,7 +17,7 @@ import pandas as pd
 
 
 def _masks(a: np.ndarray, ks, n_random: int, rng: np.random.Generator) -> np.ndarray:
-    """[keep everything; for each k: without the top k, then ``n_random`` times without k random]."""
+    """[keep all; for each k: without the top k, then ``n_random`` times without k random]."""
     d = len(a)
     keep = np.ones((1 + len(ks) * (1 + n_random), d), dtype=bool)
     order = np.argsort(-np.abs(a), kind="stable")

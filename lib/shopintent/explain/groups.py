@@ -129,7 +129,7 @@ def session_input(model, examples: SessionExamples, session_id: str, text=None) 
 
 
 def masked_inputs(model, x: dict, groups, masks: np.ndarray, reference: SequenceReference) -> dict:
-    """``len(masks)`` copies of one session's inputs, group g replaced where ``masks[:, g]`` is 0."""
+    """``len(masks)`` copies of a session's inputs, group g replaced where ``masks[:, g]`` is 0."""
     m = len(masks)
     out = {k: np.repeat(v, m, axis=0) for k, v in x.items()}
     valid = out["event_type"] > 0  # padding stays padding

@@ -166,7 +166,7 @@ def candidate_stage(
 
 @dataclass
 class Reranker:
-    """LightGBM (binary, one thread, seeded) on ``PAIR_FEATURES``; ``score`` re-orders candidates."""
+    """LightGBM (binary, one thread, seeded) on ``PAIR_FEATURES``; ``score`` reorders candidates."""
 
     booster: object
     best_iteration: int
@@ -199,7 +199,7 @@ class Reranker:
         return cls(booster, int(booster.best_iteration or booster.current_iteration()))
 
     def score(self, stage: RankingStage) -> np.ndarray:
-        """Raw scores (log-odds), shape of ``stage.candidates`` (-inf where there is no candidate)."""
+        """Raw scores (log-odds), shape of ``stage.candidates`` (-inf where no candidate)."""
         s = self.booster.predict(stage.features, raw_score=True, num_iteration=self.best_iteration)
         return np.where(stage.candidates.ravel() >= 0, s, -np.inf).reshape(stage.candidates.shape)
 
@@ -354,7 +354,7 @@ def split_for_ranking(events: pd.DataFrame, test_frac: float = 0.2, val_frac: fl
 
 @dataclass
 class RerankResult:
-    """The fitted re-ranker, the test stage, scores of base and re-ranked lists, SHAP of test pairs."""
+    """Fitted re-ranker, test stage, scores of base and re-ranked lists, SHAP of test pairs."""
 
     reranker: Reranker
     stage: RankingStage

@@ -112,7 +112,7 @@ def lightgbm_shap(
 
 
 def shap_importance(values: pd.DataFrame) -> pd.Series:
-    """Mean |SHAP| per feature, largest first: how much each feature moves predictions on average."""
+    """Mean |SHAP| per feature, largest first: how much a feature moves predictions on average."""
     return values.abs().mean().sort_values(ascending=False)
 
 

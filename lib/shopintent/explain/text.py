@@ -2,8 +2,8 @@
 
 ``shap.maskers.Text`` splits a text into tokens (here words, by a regular expression, so any
 model that takes strings can be explained: TF-IDF pipelines as well as keras-hub classifiers)
-and deletes masked ones (``masker``); ``shap.Explainer(f, masker)`` then picks the Partition explainer,
-which clusters neighbouring tokens and computes Owen values: they add up to
+and deletes masked ones (``masker``); ``shap.Explainer(f, masker)`` then picks the Partition
+explainer, which clusters neighbouring tokens and computes Owen values: they add up to
 ``f(text) − f(every token deleted)`` per class. ``f`` returns log-odds of each class
 (``log_odds``), so a token's value reads "how much this word raised the odds of that class".
 ``html`` renders ``shap.plots.text`` for display inline in a notebook and its HTML report.
@@ -82,7 +82,10 @@ def predicted(explanation) -> np.ndarray:
 
 
 def html(explanation, classes: np.ndarray | None = None) -> str:
-    """``shap.plots.text`` of each text for its predicted class (or ``classes``), as one HTML string."""
+    """``shap.plots.text`` of each text for its predicted class (or ``classes``).
+
+    All the texts come back as one HTML string.
+    """
     import shap
 
     classes = predicted(explanation) if classes is None else classes

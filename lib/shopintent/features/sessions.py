@@ -110,7 +110,10 @@ class SessionExamples:
         return self.prefixes["is_full"].to_numpy(bool)
 
     def capped_mask(self, k: int) -> np.ndarray:
-        """One prefix per session: its first min(k, n) events (every session scored after at most k)."""
+        """One prefix per session: its first min(k, n) events.
+
+        Every session is scored after at most k events.
+        """
         p = self.prefixes
         return p["k"].to_numpy() == np.minimum(k, p["n_events"].to_numpy())
 
@@ -134,7 +137,8 @@ def observable_mask(ordered: pd.DataFrame, cut: np.ndarray | None = None) -> np.
 
 def session_table(events: pd.DataFrame) -> pd.DataFrame:
     """One row per session: ``session_id, user_id`` (of its first event), ``start, end`` (first
-    and last event, purchases included), ``label`` (1 if it holds a purchase), ``first_purchase``."""
+    and last event, purchases included), ``label`` (1 if it holds a purchase),
+    ``first_purchase``."""
     e = _ordered(events)
     g = e.groupby("session_id", sort=False)
     out = g.agg(user_id=("user_id", "first"), start=("ts", "min"), end=("ts", "max")).reset_index()
@@ -332,7 +336,7 @@ def _cum(values: pd.Series, groups: np.ndarray, how: str) -> pd.Series:
 
 
 def _prefix_features(p: pd.DataFrame, info: pd.DataFrame) -> pd.DataFrame:
-    """Per-event inputs and cumulative hand-made features; row i uses rows of its session up to i."""
+    """Per-event inputs and cumulative hand-made features; row i uses its session's rows up to i."""
     sid = pd.factorize(p["session_id"])[0]
     etype = p["event_type"]
     has_item = p["item_id"].notna()

@@ -78,7 +78,8 @@ class ProductKG:
             if bad.any():
                 raise ValueError(
                     f"ProductKG.edges.{end}: {int(bad.sum())} edges name unknown nodes "
-                    f"(first {self.edges.loc[bad, end].iloc[0]!r}, row {int(np.flatnonzero(bad)[0])})"
+                    f"(first {self.edges.loc[bad, end].iloc[0]!r}, "
+                    f"row {int(np.flatnonzero(bad)[0])})"
                 )
         self._graph: nx.MultiGraph | None = None
 
@@ -241,7 +242,8 @@ def co_occurrence_edges(
     if (col < 0).any():
         bad = ev["item_id"].to_numpy()[col < 0][0]
         raise ValueError(
-            f"events: {int((col < 0).sum())} rows name items missing from the catalogue (e.g. {bad!r})"
+            f"events: {int((col < 0).sum())} rows name items missing from the catalogue "
+            f"(e.g. {bad!r})"
         )
     row, _ = pd.factorize(ev[unit])
     s = sp.csr_matrix((np.ones(len(col)), (row, col)), shape=(row.max() + 1, len(item_ids)))

@@ -110,7 +110,8 @@ def item_kg_features(
 
 def save_item_features(frame: pd.DataFrame, arrays: dict[str, np.ndarray], folder) -> list[Path]:
     """``item_features.parquet`` (the frame) and ``item_arrays.npz`` (the arrays, with the item
-    ids; read with ``np.load(path, allow_pickle=False)``), each written to a temp file and renamed."""
+    ids; read with ``np.load(path, allow_pickle=False)``), each written to a temp file and
+    renamed."""
     folder = Path(folder)
     return [
         write_parquet(frame, folder / "item_features.parquet"),

@@ -88,8 +88,8 @@ def mine_category_aliases(
     model name, and the training sessions whose searches use it view items of one leaf at least
     ``min_share`` of the time, in at least ``min_sessions`` sessions. Phrases of up to
     ``max_words`` qualifying words of the same leaf, seen in ``min_phrase_sessions`` sessions,
-    become aliases of that leaf unless they already are one. Columns ``node_id alias sessions share``
-    (for a phrase: its sessions and its weakest word's share).
+    become aliases of that leaf unless they already are one. Columns
+    ``node_id alias sessions share`` (for a phrase: its sessions and its weakest word's share).
     """
     empty = pd.DataFrame(columns=["node_id", "alias", "sessions", "share"])
     if queries is None or queries.empty or "query_id" not in train_events:
@@ -177,7 +177,8 @@ class EntityLinker:
 
     ``extra_aliases`` (``node_id alias``) adds surface forms (title nouns, mined words).
     ``min_confidence``: below it a mention stays unlinked (``node_id`` None); only the
-    ``candidates`` aliases nearest by n-gram cosine (at least ``min_cosine``) are compared by difflib.
+    ``candidates`` aliases nearest by n-gram cosine (at least ``min_cosine``) are compared by
+    difflib.
     """
 
     def __init__(
@@ -304,7 +305,8 @@ class EntityLinker:
         min_fuzzy_chars: int = 3,
     ) -> pd.DataFrame:
         """``mentions`` with ``node_id type name confidence method`` added (method: exact, fuzzy or
-        none). Mentions sharing ``col_group`` (one query) disambiguate each other's models by brand."""
+        none). Mentions sharing ``col_group`` (one query) disambiguate each other's models by
+        brand."""
         out = mentions.copy()
         texts = [normalise(t) for t in out[col_text]]
         labels = out[col_label].tolist() if col_label in out else [None] * len(out)
@@ -346,8 +348,9 @@ class EntityLinker:
         return out
 
     def _correct_words(self, words: list[str], min_ratio: float) -> dict[str, tuple[str, float]]:
-        """Out-of-vocabulary words (letters only, 4+) -> (nearest alias word, difflib ratio) when the
-        ratio reaches ``min_ratio``: a typo is fixed once per distinct word, not once per span."""
+        """Out-of-vocabulary words (letters only, 4+) -> (nearest alias word, difflib ratio) when
+        the ratio reaches ``min_ratio``: a typo is fixed once per distinct word, not once per
+        span."""
         if self._word_vec is None:
             vocab = sorted({w for a in self._alias_text for w in a.split()})
             self._words = vocab

@@ -143,7 +143,8 @@ def silver_brand_check(
 ) -> dict[str, float]:
     """Home Depot (no brand truth): of the brand mentions found in queries that have a product
     judged relevant (>= ``min_relevance``), the share whose brand is the SILVER title brand of
-    one of those products. A sanity check, not an accuracy: silver brands are guessed from titles."""
+    one of those products. A sanity check, not an accuracy: silver brands are guessed from
+    titles."""
     rel = relevance[relevance["relevance"] >= min_relevance]
     rel = rel.assign(brand=rel["item_id"].astype(str).map(item_brand))
     brands = rel.dropna(subset=["brand"]).groupby("query_id")["brand"].agg(set)
@@ -171,7 +172,8 @@ def homedepot_linking(
     """Real queries, silver KG: brands guessed from Home Depot titles (``silver_title_brands``)
     become brand nodes; the gazetteer over them finds brand mentions in ``n_queries`` sampled
     queries (fuzzy matches need ``min_confidence``: with ~1,300 real brand names, 0.8 lets ordinary
-    words through). Returns (one row per query with its mentions, ``silver_brand_check`` metrics)."""
+    words through). Returns (one row per query with its mentions, ``silver_brand_check``
+    metrics)."""
     brands = silver_title_brands(items)
     kg = build_kg(items.assign(brand=brands))
     linker = EntityLinker(kg)

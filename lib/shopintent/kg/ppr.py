@@ -37,7 +37,8 @@ from shopintent.kg.linking import (
 from shopintent.models.recommenders.base import Interactions, Recommender
 from shopintent.models.recommenders.registry import register
 
-#: multiplier of each relation's edges in the walk (relations not listed: ``DEFAULT_RELATION_WEIGHT``).
+#: multiplier of each relation's edges in the walk
+#: (relations not listed: ``DEFAULT_RELATION_WEIGHT``).
 #: Query intents join every category, so they would leak mass across the whole shop: off.
 RELATION_WEIGHTS = {
     "co_viewed": 1.0,
@@ -208,7 +209,8 @@ class KGPPR(Recommender):
         if (self.item_pos_ < 0).any():
             raise ValueError(
                 "KGPPR: the KG lacks item nodes for some catalogue items "
-                f"(e.g. {data.item_ids[np.flatnonzero(self.item_pos_ < 0)[0]]!r}); build it from the same items"
+                f"(e.g. {data.item_ids[np.flatnonzero(self.item_pos_ < 0)[0]]!r}); "
+                "build it from the same items"
             )
         degree = np.asarray(self.adjacency_.sum(axis=1)).ravel()[self.item_pos_]
         self.penalty_ = np.power(np.maximum(degree, 1.0), -self.degree_power)

@@ -32,7 +32,7 @@ EDGE_SCHEMA = pa.schema(
 
 
 def save_kg(kg: ProductKG, path: str | Path) -> Path:
-    """Write ``nodes.parquet``, ``edges.parquet`` and ``kg.json`` to the folder ``path`` atomically."""
+    """Write ``nodes.parquet``, ``edges.parquet`` and ``kg.json`` to folder ``path`` atomically."""
     path = Path(path)
     with staging_dir(path) as tmp:
         nodes = kg.nodes[list(NODE_COLUMNS)].astype(

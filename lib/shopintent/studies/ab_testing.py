@@ -47,7 +47,8 @@ def ab_metrics(
     table: pd.DataFrame, truth: pd.DataFrame, n_users: int, n_sessions: int
 ) -> dict[str, float]:
     """``ab/<metric>/{lift,lift_low,lift_high,diff,diff_low,diff_high,p_value,true_lift,true_diff}``
-    from ``ab.ab_table`` (z-test for conversion, Welch for revenue, plus the revenue bootstrap interval)."""
+    from ``ab.ab_table`` (z-test for conversion, Welch for revenue, plus the revenue bootstrap
+    interval)."""
     out: dict[str, float] = {"ab/data/users": n_users, "ab/data/sessions": n_sessions}
     for row in table.itertuples():
         if row.method.startswith("bootstrap"):

@@ -58,7 +58,7 @@ def lift_figure(table: pd.DataFrame, truth: pd.DataFrame) -> go.Figure:
 
 
 def pvalue_figure(pvalues: dict[str, np.ndarray], alpha: float = 0.05) -> go.Figure:
-    """Under A/A (no difference) p-values should be uniform: about alpha of them fall below alpha."""
+    """Under A/A (no difference) p-values should be uniform: about alpha of them fall below it."""
     fig = go.Figure()
     for i, (name, p) in enumerate(pvalues.items()):
         rate = float(np.mean(np.asarray(p) < alpha))
@@ -122,7 +122,7 @@ def power_figure(
 
 
 def cuped_figure(plain: np.ndarray, adjusted: np.ndarray, true_diff: float) -> go.Figure:
-    """Same experiments, two estimators: CUPED is centred on the truth too, with a narrower spread."""
+    """Same experiments, two estimators: CUPED is centred on the truth too, with narrower spread."""
     fig = go.Figure()
     for name, v, c in (("plain difference", plain, "#b5b5b5"), ("CUPED", adjusted, "#264653")):
         fig.add_histogram(

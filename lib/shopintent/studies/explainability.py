@@ -178,7 +178,8 @@ def text_models(
     ):
         if _missing(module) or _missing("shopintent.models.text.classifiers"):
             notes.append(
-                f"{name}: {module} (notebook {'03' if name == 'query_intent' else '04'}'s library) is not "
+                f"{name}: {module} "
+                f"(notebook {'03' if name == 'query_intent' else '04'}'s library) is not "
                 "available in this checkout, so there is no model to explain"
             )
             continue
@@ -246,7 +247,8 @@ def _text_model(name: str, split, saved: Path, seed: int) -> TextModel:
         model.predict_proba,
         [str(c) for c in model.classes_],
         list(test_texts[picked]),
-        f"{how}; accuracy {accuracy:.3f} on {len(te):,} test texts ({split.protocol}), which are explained",
+        f"{how}; accuracy {accuracy:.3f} on {len(te):,} test texts "
+        f"({split.protocol}), which are explained",
     )
 
 
@@ -303,8 +305,8 @@ def add_kg_paths(
     built here from the catalogue and ``train_events`` (co-occurrence from training only)."""
     if _missing("shopintent.kg.explain"):
         return table, (
-            "no KG paths: shopintent.kg.explain (notebook 09's explanation paths) is not available in "
-            "this checkout"
+            "no KG paths: shopintent.kg.explain (notebook 09's explanation paths) is not "
+            "available in this checkout"
         )
     from shopintent.kg.build import build_kg
     from shopintent.kg.explain import explain_graph, explain_path
@@ -324,6 +326,7 @@ def add_kg_paths(
     out = table.assign(**{"kg path": paths})
     share = float(np.mean([bool(p) for p in paths])) if paths else float("nan")
     return out, (
-        f"KG of {kg.n_nodes:,} nodes and {kg.n_edges:,} edges built from the catalogue and the training "
+        f"KG of {kg.n_nodes:,} nodes and {kg.n_edges:,} edges built from the catalogue "
+        "and the training "
         f"events; {share:.0%} of these recommendations have a path of at most {max_len} edges"
     )

@@ -107,7 +107,7 @@ def dependence_figure(
 def shap_local_figure(
     values: pd.DataFrame, features: pd.DataFrame, row, base: float, top: int = 10, title: str = ""
 ) -> go.Figure:
-    """One row's explanation as a waterfall: from the base log-odds to its score, feature by feature."""
+    """One row's explanation as a waterfall: from base log-odds to its score, feature by feature."""
     v = values.loc[row]
     order = v.abs().sort_values(ascending=False).index
     shown, rest = order[:top], order[top:]

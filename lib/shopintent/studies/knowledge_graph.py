@@ -271,7 +271,8 @@ def freebase_ablation(
     seed: int = 0,
 ) -> tuple[pd.DataFrame, dict[str, dict]]:
     """The KG with and without the shipped Freebase triples, each as ``kg_ppr`` and as the blend
-    (its weight chosen on validation for that KG): rows named ``..._freebase`` / ``..._no_freebase``."""
+    (its weight chosen on validation for that KG): rows named ``..._freebase`` /
+    ``..._no_freebase``."""
     models: dict[str, Recommender] = {}
     weights = {}
     for tag, fb in (("freebase", True), ("no_freebase", False)):

@@ -25,7 +25,7 @@ def _colour(name: str, i: int) -> str:
 
 
 def roc_pr_figure(y, probabilities: dict[str, np.ndarray]) -> go.Figure:
-    """Which model ranks buyers above non-buyers best (ROC), and how precise its top scores are (PR)."""
+    """Which model ranks buyers above non-buyers best (ROC); how precise its top scores are (PR)."""
     from sklearn.metrics import precision_recall_curve, roc_auc_score, roc_curve
 
     y = np.asarray(y)
@@ -103,7 +103,10 @@ def early_curve_figure(curve: pd.DataFrame, oracle_auc: float | None = None) -> 
 def calibration_figure(
     y, raw: dict[str, np.ndarray], calibrated: dict[str, np.ndarray], n_bins: int = 10
 ) -> go.Figure:
-    """Do the scores mean what they say? Observed purchase rate per score bin, before and after calibration."""
+    """Do the scores mean what they say? Observed purchase rate per score bin.
+
+    Before and after calibration.
+    """
     fig = make_subplots(
         1,
         2,
@@ -194,7 +197,7 @@ def prefix_balance_figure(prefixes: pd.DataFrame, max_k: int = 20) -> go.Figure:
 
 
 def training_curve_figure(histories: dict[str, dict]) -> go.Figure:
-    """Did the sequence models converge or overfit: weighted loss per epoch, train and validation."""
+    """Did sequence models converge or overfit: weighted loss per epoch, train and validation."""
     fig = go.Figure()
     for i, (name, h) in enumerate(histories.items()):
         for key, dash in (("loss", None), ("val_loss", "dash")):

@@ -37,7 +37,8 @@ MSR_METRICS = (
     "map_legacy@10",
 )
 #: Microsoft Recommenders' MovieLens-100K benchmark (stratified 75/25, k=10, seen items removed),
-#: as quoted in issue 8 and ../shared/data/README.md; their MAP predates MAP@k (see ``legacy_map_at_k``)
+#: as quoted in issue 8 and ../shared/data/README.md; their MAP predates MAP@k
+#: (see ``legacy_map_at_k``)
 MSR_PUBLISHED = pd.DataFrame(
     [
         {"model": "BiVAE", "ndcg@10": 0.475},
@@ -104,7 +105,7 @@ def evaluate_models(
 
 
 def msr_comparison(rows: list[dict]) -> pd.DataFrame:
-    """Our models under the MSR protocol stacked over the published table (``source`` says which)."""
+    """Our models (MSR protocol) stacked over the published table (``source`` says which)."""
     ours = (
         pd.DataFrame(rows)
         .set_index("model")[[c for c in MSR_METRICS if c != "ndcg@10_low" and c != "ndcg@10_high"]]
@@ -168,7 +169,7 @@ def best_by_validation(tuned: dict[str, Tuned], exclude=("popularity", "recent_p
 def ndcg_figure(
     table: pd.DataFrame, title: str, reference: dict[str, float] | None = None
 ) -> go.Figure:
-    """Which model ranks the held-out items highest, and is the gap larger than the bootstrap noise?"""
+    """Which model ranks held-out items highest, and is the gap larger than bootstrap noise?"""
     t = table.sort_values("ndcg@10")
     fig = go.Figure(
         go.Bar(

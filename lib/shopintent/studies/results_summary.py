@@ -221,7 +221,8 @@ def read_run(folder: str | Path, exclude: tuple[str, ...] = ()) -> RunMetrics:
             raise ValueError(f"{path}: not a readable metrics JSON ({err})") from err
         if not isinstance(payload, dict) or "status" not in payload:
             raise ValueError(
-                f"{path}: expected a metrics JSON written by run.record (with 'status' and 'metrics')"
+                f"{path}: expected a metrics JSON written by run.record "
+                "(with 'status' and 'metrics')"
             )
         notebooks[path.stem] = payload
     return RunMetrics(folder, notebooks)

@@ -225,7 +225,7 @@ def example_lists(
 def metrics_dict(
     rows: list[dict], split: SequenceSplit, models: dict[str, SequenceRecommender]
 ) -> dict:
-    """``recs/<model>/<metric>`` of every model, the protocol, the data counts and training facts."""
+    """``recs/<model>/<metric>`` of each model, the protocol, the data counts and training facts."""
     out: dict = {f"recs/protocol/leave-last-out-{split.by}": 1}
     for row in rows:
         out.update(metric_keys(row))

@@ -67,8 +67,8 @@ class Settings:
 
 
 def _by_profile(profile: str, seed: int = DEFAULT_SEED) -> Settings:
-    """smoke: one point, a few epochs, small batches (seconds); default: the validated point, measured
-    to fit notebooks 06-08 in 15 minutes on 2 cores; full: a wider grid."""
+    """smoke: one point, a few epochs, small batches (seconds); default: the validated point,
+    measured to fit notebooks 06-08 in 15 minutes on 2 cores; full: a wider grid."""
     # Chosen while building notebook 07, on validation periods only (numbers: validation NDCG@10
     # on the default shop, popularity 0.075; validation recall@100 on MovieLens, popularity 0.42,
     # EASE 0.69). Shop: Adam beat Adagrad 0.1 (0.094-0.097 vs 0.076); without a user-id
@@ -89,7 +89,8 @@ def _by_profile(profile: str, seed: int = DEFAULT_SEED) -> Settings:
             encode_limit=0,
         )
     if profile == "default":
-        # one point, the winner of (64, 1e-3) vs (32, 3e-3) on validation (0.1164 vs 0.1137): the grid cost 17 s
+        # one point, the winner of (64, 1e-3) vs (32, 3e-3) on validation (0.1164 vs 0.1137):
+        # the grid cost 17 s
         shop = (replace(base, dim=64, learning_rate=1e-3, epochs=6, patience=1),)
         movielens = (replace(base, learning_rate=1e-2, epochs=6, patience=1, history=50, **ml),)
         return Settings(shop, movielens, RankerConfig(seed=seed))
@@ -159,7 +160,7 @@ def tune_two_tower(
     name: str | None = None,
     validation: tuple[pd.DataFrame, pd.DataFrame] | None = None,
 ) -> TwoTowerTuned:
-    """Fit each config on the inner part with per-epoch validation; keep the best (config, epoch)."""
+    """Fit each config on the inner part with per-epoch validation; keep best (config, epoch)."""
     if not configs:
         raise ValueError("tune_two_tower: give at least one config")
     inner_train, val = (

@@ -7,7 +7,7 @@ import pandas as pd
 
 
 def confusion_figure(conf: pd.DataFrame, title: str, normalise: bool = True):
-    """Heat map of a confusion table (true rows, predicted columns); rows sum to 1 when normalised."""
+    """Heat map of a confusion table (true rows, predicted columns); rows sum to 1 if normalised."""
     import plotly.express as px
 
     z = conf.div(conf.sum(axis=1).replace(0, np.nan), axis=0).fillna(0) if normalise else conf

@@ -91,7 +91,8 @@ def headline_metrics(shop: ShopData) -> dict[str, float | None]:
     """The flat metric dict recorded by notebook 01 (None where the dataset lacks the data):
 
     - ``eda/events/count`` (as loaded), ``eda/events/duplicates`` (exact copies);
-      ``eda/sessions/count``, ``eda/users/count``, ``eda/items/count`` (catalogue), ``eda/time/days``
+      ``eda/sessions/count``, ``eda/users/count``, ``eda/items/count`` (catalogue),
+      ``eda/time/days``
     - ``eda/sessions/median_events``, ``eda/sessions/median_duration_min``
     - ``eda/funnel/view_to_cart`` = sessions with a cart / sessions with a view;
       ``eda/funnel/cart_to_purchase`` = sessions with a purchase / sessions with a cart;
@@ -108,7 +109,7 @@ def headline_metrics(shop: ShopData) -> dict[str, float | None]:
 
 
 def headline_table(shop: ShopData) -> pd.DataFrame:
-    """``headline_metrics`` as a table ``metric, value, reason`` (reason set where value is None)."""
+    """``headline_metrics`` as a table ``metric, value, reason`` (reason set if value is None)."""
     m, why = _headline(shop)
     return pd.DataFrame(
         {

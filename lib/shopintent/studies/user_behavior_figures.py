@@ -103,7 +103,7 @@ def shares_figure(shares, n: int = 20) -> go.Figure:
 
 
 def price_figure(prices) -> go.Figure:
-    """Price distribution per category as boxes (p10/p25/p50/p75/p90), from ``price_by_category``."""
+    """Price distribution per category as boxes (p10/p25/p50/p75/p90) from ``price_by_category``."""
     fig = _figure("Item price by category (whiskers p10–p90)", "category", "price", prices)
     if not prices.empty:
         fig.add_trace(

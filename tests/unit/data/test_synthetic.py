@@ -86,7 +86,8 @@ def test_sessions_agree_with_their_purchase_truth(smoke_shop):
             lambda g: (g["ts_cart"] < g["ts"]).any(), include_groups=False
         )
     ).all()
-    # The first purchase is the session's target; a second one is its recorded complement (cross-sell).
+    # The first purchase is the session's target;
+    # a second one is its recorded complement (cross-sell).
     truth = truth.set_index("session_id")
     first = bought.groupby("session_id")["item_id"].first()
     assert (first == truth.loc[first.index, "target_item_id"]).all()

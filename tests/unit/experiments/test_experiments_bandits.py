@@ -8,7 +8,10 @@ from shopintent.experiments import bandits
 
 
 def _problem(T=6000, seed=0):
-    """3 arms, 3 features (bias + 2): arm k is best where feature k-1 is high; rewards in [0.05, 0.45]."""
+    """3 arms, 3 features (bias + 2), rewards in [0.05, 0.45].
+
+    Arm k is best where feature k-1 is high.
+    """
     gen = np.random.default_rng(seed)
     X = np.c_[np.ones(T), gen.random((T, 2))]
     theta = np.array([[0.25, 0.0, 0.0], [0.05, 0.4, 0.0], [0.05, 0.0, 0.4]])

@@ -1,4 +1,4 @@
-"""Off-policy estimators: by hand on a tiny log, and unbiased on uniform logging of a known problem."""
+"""Off-policy estimators: by hand on a tiny log; unbiased on uniform logging of a known problem."""
 
 import numpy as np
 import pytest

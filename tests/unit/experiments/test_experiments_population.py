@@ -1,5 +1,5 @@
-"""Arms, contexts and the A/B population on the smoke shop: counts by hand, the known ordering of the
-arms, truth equal to the mean of simulated experiments, and A/A tests that reject about 5%."""
+"""Arms, contexts and the A/B population on the smoke shop: counts by hand, the known ordering of
+the arms, truth equal to the mean of simulated experiments, and A/A tests that reject about 5%."""
 
 import numpy as np
 import pandas as pd
@@ -78,7 +78,7 @@ def test_recommender_arm_wraps_the_shared_interface(setup, smoke_shop):
 
 
 def test_the_arms_true_ordering(setup):
-    """Known by construction: taste-matched slates sell more than popular ones, random sells least."""
+    """Known by construction: taste-matched slates outsell popular ones, random sells least."""
     world, _, arm_set, history = setup
     space = contexts.ContextSpace.fit(arms.category_shares(world, setup[1]), history)
     problem = environment.bandit_problem(world, arm_set, space, 20_000, seed=1)

@@ -1,4 +1,4 @@
-"""Sample size and power: textbook values, consistency between the formulas, and a simulation check."""
+"""Sample size and power: textbook values, consistency between formulas, and a simulation check."""
 
 import math
 
@@ -28,7 +28,8 @@ def test_sample_size_two_proportions_textbook_values():
 
 
 def test_sample_size_means_textbook_value():
-    # Cohen's d = 0.5, alpha 0.05 two-sided, power 0.80: 2 (1.96 + 0.8416)² / 0.25 = 62.8 -> 63 per group
+    # Cohen's d = 0.5, alpha 0.05 two-sided, power 0.80:
+    # 2 (1.96 + 0.8416)² / 0.25 = 62.8 -> 63 per group
     # (Cohen's t-test table gives 64; the normal approximation is one less)
     assert power.sample_size_means(0.5, 1.0) == 63
     assert power.sample_size_means(5.0, 10.0) == 63

@@ -1,5 +1,5 @@
-"""The simulator: rebuilds the generator's world, is deterministic by seed, and its exact probabilities
-agree with the generator's own purchase mechanism and with Monte Carlo draws."""
+"""The simulator: rebuilds the generator's world, is deterministic by seed, and its exact
+probabilities agree with the generator's own purchase mechanism and with Monte Carlo draws."""
 
 import dataclasses
 
@@ -55,7 +55,10 @@ def test_traffic_is_deterministic_by_seed(world):
 
 
 def test_buy_given_click_integrates_the_generators_purchase_mechanism(world):
-    """For the generator's own target item, E[purchase_prob] over its Poisson carts is our exact value."""
+    """For the generator's own target item, E[purchase_prob] is our exact value.
+
+    The expectation is over the item's Poisson carts.
+    """
     sess = simulator.traffic(world, 40_000, 11)
     keep = (
         sess.n_views >= 2

@@ -1,11 +1,14 @@
-"""Amazon Review Data 2018 (Ni, Li, McAuley), per-category review files, e.g. ``All_Beauty_5.json.gz``.
+"""Amazon Review Data 2018 (Ni, Li, McAuley), per-category review files.
+
+One file per category, e.g. ``All_Beauty_5.json.gz``.
 
 Source format: JSON lines (``*.json`` or ``*.json.gz``; ``source`` is one file or a folder
 of them, read in name order), one review object a line, UTF-8::
 
     {"overall": 5.0, "verified": true, "reviewTime": "09 1, 2016", "reviewerID": "A3CIUOJXQ5VDQ2",
      "asin": "B0000530HU", "style": {"Size:": " 7.0 oz"}, "reviewerName": "Shelly F",
-     "reviewText": "...", "summary": "Five Stars", "unixReviewTime": 1472688000, "vote": "2", "image": [...]}
+     "reviewText": "...", "summary": "Five Stars", "unixReviewTime": 1472688000, "vote": "2",
+     "image": [...]}
 
 Every object must carry ``reviewerID``, ``asin``, ``overall`` and ``unixReviewTime``;
 ``summary``, ``reviewText``, ``verified`` and ``style`` are optional (some reviews lack them).
@@ -151,7 +154,8 @@ def _read(path: Path, on_bad_rows: str, bad: BadRows) -> pd.DataFrame:
         on_bad_rows,
         bad,
     )
-    # JSON values may be of any type: these checks look at each parsed object (no text to vectorise over)
+    # JSON values may be of any type: these checks look at each parsed object
+    # (no text to vectorise over)
     not_bool = np.array(
         [not (v is None or v is True or v is False or v != v) for v in raw["verified"]], dtype=bool
     )

@@ -3,7 +3,8 @@ as Kaggle distributes them):
 
 - ``products.csv``: ``product_id,product_name,aisle_id,department_id``
 - ``aisles.csv``: ``aisle_id,aisle``; ``departments.csv``: ``department_id,department``
-- ``orders.csv``: ``order_id,user_id,eval_set,order_number,order_dow,order_hour_of_day,days_since_prior_order``
+- ``orders.csv``:
+  ``order_id,user_id,eval_set,order_number,order_dow,order_hour_of_day,days_since_prior_order``
 - ``order_products__prior.csv`` and, when present, ``order_products__train.csv``:
   ``order_id,product_id,add_to_cart_order,reordered``
 

@@ -7,7 +7,8 @@ The layout is detected from the files present in ``source`` (a folder, or one of
     only one in the folder, e.g. ``ml-100k.inter``; the other files share its stem):
 
     * ``ml-100k.inter``: ``user_id:token  item_id:token  rating:float  timestamp:float`` (required)
-    * ``ml-100k.item``: ``item_id:token  movie_title:token_seq  release_year:token  class:token_seq``
+    * ``ml-100k.item``:
+      ``item_id:token  movie_title:token_seq  release_year:token  class:token_seq``
       (required; ``class`` holds the genres separated by spaces)
     * ``ml-100k.user``: ``user_id:token  age:token  gender:token  occupation:token  zip_code:token``
     * ``ml-100k.kg``: ``head_id:token  relation_id:token  tail_id:token`` (Freebase triples)
@@ -312,7 +313,10 @@ def _grouplens(
 def _items(
     item_id: pd.Series, title: pd.Series, genres: pd.Series, attrs: dict[str, pd.Series]
 ) -> pd.DataFrame:
-    """Items with category ``movies.<first genre>`` and attributes genres + ``attrs`` (nulls left out)."""
+    """Items with category ``movies.<first genre>`` and attributes genres + ``attrs``.
+
+    Nulls are left out.
+    """
     title = title.where(~title.isin(MISSING_TEXT) & title.notna(), None)
     genres = genres.where(genres.notna() & (genres != ""), None)
     category = ("movies." + genres.str.split("|").str[0].str.lower()).where(genres.notna(), None)
@@ -338,7 +342,10 @@ def _unique_items(raw: pd.DataFrame, path: Path, on_bad_rows: str, bad: BadRows)
 
 
 def _keyed(raw: pd.DataFrame, path: Path, key: str, on_bad_rows: str, bad: BadRows) -> pd.DataFrame:
-    """An exact repeat of a line is dropped (counted); the key again with other values is a bad row."""
+    """An exact repeat of a line is dropped (counted).
+
+    The key again with other values is a bad row.
+    """
     return duplicates(raw, path, bad, key=[key], on_bad_rows=on_bad_rows)
 
 
@@ -355,7 +362,7 @@ def _users(raw: pd.DataFrame) -> pd.DataFrame:
 
 
 def _check_ratings(raw: pd.DataFrame, path: Path, on_bad_rows: str, bad: BadRows) -> pd.DataFrame:
-    """Ratings in range; a (user, item, time) rated twice is dropped when equal, a bad row otherwise."""
+    """Ratings in range; a (user, item, time) rated twice is dropped if equal, else a bad row."""
     lo, hi = RATING_RANGE
     raw = reject_rows(
         raw,

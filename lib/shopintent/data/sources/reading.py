@@ -109,7 +109,7 @@ def _plain_name(path: Path) -> str:
 
 
 def refuse_copies(files: list[Path], dataset: str) -> None:
-    """Fail when one file is present both plain and compressed (``2019-Oct.csv`` and ``.csv.gz``)."""
+    """Fail if one file is present both plain and compressed (``2019-Oct.csv`` and ``.csv.gz``)."""
     seen: dict[str, Path] = {}
     for path in files:
         other = seen.setdefault(_plain_name(path), path)
@@ -138,7 +138,7 @@ def source_files(source: Path, dataset: str, patterns: tuple[str, ...]) -> list[
 
 
 def source_file(source: Path, dataset: str, names: tuple[str, ...]) -> Path:
-    """The first of ``names`` (e.g. ``train.csv``, ``train.csv.zip``) found in the folder ``source``.
+    """The first of ``names`` (e.g. ``train.csv``, ``train.csv.zip``) found in folder ``source``.
 
     Two of ``names`` that are one file plain and compressed are refused when both are present.
     """
@@ -225,7 +225,7 @@ def _open_counted(
 
 
 def _open_text(path: Path, encoding: str, errors: str = "strict") -> io.TextIOBase:
-    """A text stream of a plain, .gz or single-member .zip file (a UTF-8 byte-order mark skipped)."""
+    """A text stream of a plain, .gz or single-member .zip file (UTF-8 byte-order mark skipped)."""
     return _open_counted(path, encoding, errors)[0]
 
 
@@ -363,7 +363,10 @@ def read_csv(
             m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(err))
             eof = re.search(r"EOF inside string starting at row (\d+)", str(err))
             if m:
-                where = f" line {m.group(2)}: expected {m.group(1)} fields, found {m.group(3)} (a stray {sep!r}?)"
+                where = (
+                    f" line {m.group(2)}: expected {m.group(1)} fields, "
+                    f"found {m.group(3)} (a stray {sep!r}?)"
+                )
             elif eof:  # pandas counts the file's lines from 0
                 where = (
                     f" line {int(eof.group(1)) + 1}: a quoted field never ends (truncated file?)"
@@ -549,7 +552,10 @@ def _drop_marked(df: pd.DataFrame, path: Path, bad: BadRows) -> pd.DataFrame:
 def read_jsonl(
     path: Path, required: tuple[str, ...], *, on_bad_rows: str = "error", bad: BadRows | None = None
 ) -> pd.DataFrame:
-    """A JSON-lines file (plain or .gz) as a DataFrame plus ``_line``; every object needs ``required``."""
+    """A JSON-lines file (plain or .gz) as a DataFrame plus ``_line``.
+
+    Every object needs ``required``.
+    """
     check_on_bad_rows(on_bad_rows)
     bad = bad if bad is not None else BadRows()
     path = Path(path)
@@ -644,8 +650,9 @@ def parse(
     """Parse string columns by ``spec``; a bad value fails naming file, line, column and value.
 
     Kinds: ``"str"`` (required), ``"id"`` (a required str without ``"``: in these formats a
-    quote inside an id is a stray one, e.g. a quote that opened on another line), ``"int"``, ``"float"`` (finite), ``"unix_s"`` (to UTC
-    timestamps), ``("datetime", format)`` and ``("choice", values)``; a trailing ``"?"``
+    quote inside an id is a stray one, e.g. a quote that opened on another line), ``"int"``,
+    ``"float"`` (finite), ``"unix_s"`` (to UTC timestamps), ``("datetime", format)`` and
+    ``("choice", values)``; a trailing ``"?"``
     (``"float?"``) allows empty values (returned as null). Times outside [1990, 2100) are bad
     rows too, named like the others.
     """
@@ -706,7 +713,8 @@ def parse(
                 rows = np.flatnonzero(invalid)
                 first = rows[0]
                 raise SourceError(
-                    f"{path} line {df['_line'].iat[first]}: column {col}: {_plain(s.iat[first])!r} is not "
+                    f"{path} line {df['_line'].iat[first]}: column {col}: "
+                    f"{_plain(s.iat[first])!r} is not "
                     f"{what}" + (f" ({len(rows)} such rows)" if len(rows) > 1 else "")
                 )
             new = invalid & keep  # a row bad in several columns is counted once
@@ -759,7 +767,7 @@ def check_range(
     *,
     hi_open: bool = False,
 ) -> pd.DataFrame:
-    """Fail on (or skip and count) rows whose ``col`` is outside [lo, hi] (``hi_open``: [lo, hi))."""
+    """Fail on (or skip and count) rows with ``col`` outside [lo, hi] (``hi_open``: [lo, hi))."""
     v = raw[col]
     invalid = np.zeros(len(raw), dtype=bool)
     if lo is not None:

@@ -257,7 +257,8 @@ def review_text(r: random.Random, sentiment: str, top: str, noun: str, brand: st
     parts = [r.choice(REVIEW_OPENERS[sentiment]) + "."]
     if r.random() < 0.4:
         parts.append(
-            f"Bought this {brand} {noun} {r.choice(('last month', 'as a gift', 'to replace my old one', 'on sale'))}."
+            f"Bought this {brand} {noun} "
+            f"{r.choice(('last month', 'as a gift', 'to replace my old one', 'on sale'))}."
         )
     parts.append(r.choice(ASPECT_SENTENCES[sentiment]).format(a=r.choice(aspects)))
     if r.random() < 1 / 6:

@@ -1,1 +1,4 @@
-"""Text features: sentence encoders (pretrained MiniLM, the shop BERT), their cache and saved embeddings."""
+"""Text features: sentence encoders, their cache and saved embeddings.
+
+The encoders: pretrained MiniLM and the shop BERT.
+"""

@@ -93,7 +93,8 @@ class EmbeddingCache:
                     if len(blob) != dim * _DTYPE.itemsize:
                         raise CacheError(
                             f"the embedding cache {self.path} is corrupt: a vector of "
-                            f"{encoder_id} has {len(blob)} bytes, expected {dim * 4}; delete the file"
+                            f"{encoder_id} has {len(blob)} bytes, expected {dim * 4}; "
+                            "delete the file"
                         )
                     found[by_key[key]] = np.frombuffer(blob, dtype=_DTYPE)
         return found

@@ -82,7 +82,7 @@ def _text_unit(text: str, seed: int) -> float:
 def split_corpus(
     corpus: pd.DataFrame, holdout: float = 0.1, seed: int = DEFAULT_SEED
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(train, held_out): each text goes to held-out when a hash of (seed, lower-cased text) < holdout.
+    """(train, held_out): each text is held out when a hash of (seed, lower-cased text) < holdout.
 
     Deterministic and order-free: the same text is on the same side whatever else the corpus
     holds, so a held-out text never leaks into training when the corpus grows.

@@ -124,7 +124,7 @@ def _write_vectors(
 def read_embeddings(
     dataset: str, profile: str, encoder_name: str, table: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(ids, vectors): the saved ids (str, shape (n,)) and vectors ((n, dim) float32) of one table."""
+    """(ids, vectors): one table's saved ids (str, shape (n,)) and vectors ((n, dim) float32)."""
     path = embeddings_dir(dataset, profile, encoder_name) / f"{table}.parquet"
     if not path.is_file():
         saved = (

@@ -100,7 +100,10 @@ class TextEncoder(ABC):
 
     @abstractmethod
     def embed_batch(self, token_ids: np.ndarray, padding_mask: np.ndarray) -> np.ndarray:
-        """(batch, length) packed ids with [CLS]/[SEP] and mask -> (batch, dim) normalised vectors."""
+        """(batch, length) packed ids and mask -> (batch, dim) normalised vectors.
+
+        The packed ids include [CLS]/[SEP].
+        """
 
     @property
     @abstractmethod

@@ -81,7 +81,7 @@ class PurchaseSplit:
 def split_examples(
     examples: SessionExamples, test_frac: float = 0.2, val_frac: float = 0.1
 ) -> PurchaseSplit:
-    """Split sessions by start time (fractions of sessions); checks that train ends before validation."""
+    """Split sessions by start time (fractions of sessions); checks train ends before validation."""
     s = examples.sessions
     frame = pd.DataFrame(
         {"ts": s["start"], "user_id": s["user_id"], "end": s["end"], "session_id": s["session_id"]}
@@ -97,7 +97,7 @@ def split_examples(
         name: examples.subset(df["session_id"])
         for name, df in (("train", train), ("val", val), ("test", sp.test))
     }
-    # Every training event and label lies before validation starts, every validation one before test.
+    # Every training event and label lies before validation starts, each validation one before test.
     assert_no_leakage(parts["train"].prefixes, sp.val, sp.val_cutoff)
     assert_no_leakage(train.assign(ts=train["end"]), sp.val, sp.val_cutoff)
     assert_no_leakage(val.assign(ts=val["end"]), sp.test, sp.cutoff)
@@ -119,9 +119,9 @@ class Calibrator:
     """Raw score → probability, fitted on validation prefixes.
 
     ``isotonic`` (a monotone step function, needs many purchases; each step's rate is shrunk
-    towards the base rate by two pseudo-examples so that no step says 0 or 1), ``platt`` (a logistic curve
-    on the raw logit), ``prior`` (undo the class weight only: odds / pos_weight, when
-    validation has too few purchases to fit anything) or ``none``.
+    towards the base rate by two pseudo-examples so that no step says 0 or 1), ``platt`` (a
+    logistic curve on the raw logit), ``prior`` (undo the class weight only: odds / pos_weight,
+    when validation has too few purchases to fit anything) or ``none``.
     """
 
     method: str = "none"
@@ -204,7 +204,7 @@ def balanced_pos_weight(y) -> float:
 
 
 class PurchaseModel:
-    """What every purchase-intent model does: fit on train prefixes, score any prefixes, calibrate."""
+    """What every purchase-intent model does: fit on train prefixes, score any prefix, calibrate."""
 
     kind = "base"
 
@@ -282,7 +282,7 @@ class PurchaseModel:
 
 
 class CountsLogistic(PurchaseModel):
-    """Logistic regression on log(1 + count) of each event type, distinct items and prefix length."""
+    """Logistic regression on log(1 + count) per event type, distinct items and prefix length."""
 
     kind = "logreg"
 

@@ -68,7 +68,8 @@ def fit_all(
         model.calibrate(split.val, calibration, text=text)
         model.info["fit_seconds"] = round(time.perf_counter() - start, 1)
         log(
-            f"{name}: fitted in {model.info['fit_seconds']} s, calibration {model.calibrator.method}"
+            f"{name}: fitted in {model.info['fit_seconds']} s, "
+            f"calibration {model.calibrator.method}"
         )
         models[name] = model
     return models
@@ -77,7 +78,7 @@ def fit_all(
 def score_all(
     models: dict[str, PurchaseModel], split: PurchaseSplit, text=None
 ) -> tuple[dict, dict]:
-    """(calibrated[part][model], raw[part][model]): every model's scores of every part's prefixes."""
+    """(calibrated[part][model], raw[part][model]): each model's scores of each part's prefixes."""
     calibrated: dict = {}
     raw: dict = {}
     for part, ex in split.parts().items():

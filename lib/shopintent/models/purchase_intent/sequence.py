@@ -275,7 +275,10 @@ def build_network(
     dropout: float = 0.1,
     item_dim: int = 32,
 ) -> keras.Model:
-    """Embeddings + numeric (+ projected text) per event → masked LSTM → (+ user) → P(purchase) per step."""
+    """Embeddings + numeric (+ text) per event → masked LSTM → (+ user) → P(purchase) per step.
+
+    The text vectors (when given) are projected first.
+    """
     ids = {f: keras.Input((None,), dtype="int32", name=f) for f in SEQUENCE_FIELDS}
     numeric = keras.Input((None, n_numeric), name="numeric")
     inputs = [*ids.values(), numeric]
@@ -431,7 +434,8 @@ class SequenceModel(PurchaseModel):
             loss="binary_crossentropy",
             weighted_metrics=[],
         )
-        # None: about 40 batches per epoch, 32-256 sessions each (small data needs more, smaller steps)
+        # None: about 40 batches per epoch, 32-256 sessions each
+        # (small data needs more, smaller steps)
         batch = self.batch_size or int(np.clip(len(train.sessions) // 40, 32, 256))
         self.info["batch_size"] = batch
         data = SequenceBatches(self, train, text, batch, shuffle=True, seed=self.seed)

@@ -48,7 +48,10 @@ def weigh(matrix: sp.csr_matrix, weighting: str) -> sp.csr_matrix:
 
 
 class _Trained(Persistent, Recommender):
-    """A recommender whose training matrix (``weigh(data_.matrix, weighting)``) is kept for scoring."""
+    """A recommender whose (weighted) training matrix is kept for scoring.
+
+    The matrix kept is ``weigh(data_.matrix, weighting)``.
+    """
 
     weighting = "binary"
 

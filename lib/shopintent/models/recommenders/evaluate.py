@@ -127,7 +127,7 @@ HEADLINE = ("ndcg@10", "recall@20", "mrr@20", "coverage")
 
 
 def metric_keys(row: dict, prefix: str = "recs") -> dict[str, float]:
-    """``recs/<model>/<metric>`` for the headline metrics and the slices of one ``evaluate_recs`` row."""
+    """``recs/<model>/<metric>`` for headline metrics and slices of one ``evaluate_recs`` row."""
     keys = (
         *HEADLINE,
         "ndcg@10_low",

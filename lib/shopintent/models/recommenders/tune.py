@@ -74,7 +74,7 @@ def validation_folds(
     seed: int = DEFAULT_SEED,
     repeats: int = 1,
 ) -> list[Fold]:
-    """``repeats`` validation folds (seeds ``seed``, ``seed + 1``, ...; a temporal split has one)."""
+    """``repeats`` validation folds (seeds ``seed``, ``seed + 1``, ...; one if temporal)."""
     if repeats < 1 or (how == "temporal" and repeats != 1):
         raise ValueError(
             f"repeats must be 1 for a temporal validation (there is one latest period) "
@@ -125,9 +125,9 @@ def grid_search(
     fixed: dict | None = None,
     k: int = 10,
 ) -> pd.DataFrame:
-    """Fit every point of ``grid`` (scikit-learn's ``ParameterGrid``) on each fold and score it there;
-    one row per point, best first: its parameters (one column each, and all of them as a dict in
-    ``params``), mean ``ndcg@k`` and ``recall@k`` over the folds, and ``fit_s`` (summed).
+    """Fit every point of ``grid`` (scikit-learn's ``ParameterGrid``) on each fold and score it
+    there; one row per point, best first: its parameters (one column each, and all of them as a
+    dict in ``params``), mean ``ndcg@k`` and ``recall@k`` over the folds, and ``fit_s`` (summed).
     Parameters a class lists in ``score_params`` act only when scoring: points that differ only
     there share one fit (and its ``fit_s``)."""
     # (a partial's class holds them)
@@ -208,7 +208,8 @@ def tune_all(
         out[name] = t = tune(name, grid, train, items, folds=folds, seed=seed)
         if echo:
             echo(
-                f"{name}: {t.params} validation {SELECT_BY} {t.val_score:.4f} ({len(t.table)} points, "
+                f"{name}: {t.params} validation {SELECT_BY} {t.val_score:.4f} "
+                f"({len(t.table)} points, "
                 f"{len(folds)} fold{'s' * (len(folds) > 1)}), refit {t.fit_s:.1f} s"
             )
     return out

@@ -79,7 +79,10 @@ class SearchTask:
     meta: dict = field(default_factory=dict)
 
     def pairs(self, split: str) -> pd.DataFrame:
-        """``query_id, query, item_id, item_text`` relevant pairs of ``train``, ``validation`` or ``test``."""
+        """Relevant ``query_id, query, item_id, item_text`` pairs of one split.
+
+        ``split`` is ``train``, ``validation`` or ``test``.
+        """
         if split == "train":
             return self.train_pairs
         qs = {"validation": self.validation, "test": self.test}[split]
@@ -184,8 +187,8 @@ def homedepot_task(
     }
     protocol = (
         f"homedepot: random query split (seed {seed}), {n_test} test / {n_validation} validation "
-        f"queries, catalogue {len(item_ids):,} of {len(titles):,} products, relevant = relevance >= "
-        f"{relevant_at}"
+        f"queries, catalogue {len(item_ids):,} of {len(titles):,} products, "
+        f"relevant = relevance >= {relevant_at}"
     )
     return SearchTask(
         protocol,
@@ -280,7 +283,8 @@ def synthetic_task(shop, test_frac: float = 0.2, validation_frac: float = 0.1) -
         "test_from": str(test_from),
     }
     protocol = (
-        f"synthetic: last search before the purchase -> purchased item; sessions from {test_from:%Y-%m-%d %H:%M} "
+        "synthetic: last search before the purchase -> purchased item; "
+        f"sessions from {test_from:%Y-%m-%d %H:%M} "
         f"are test ({len(test)}), from {val_from:%Y-%m-%d %H:%M} validation ({len(val)}); "
         f"full catalogue of {len(item_ids):,} items"
     )

@@ -237,7 +237,8 @@ def _check_pair(
     lexical, dense = np.asarray(lexical, dtype=np.float64), np.asarray(dense, dtype=np.float64)
     if lexical.shape != dense.shape or lexical.ndim != 2:
         raise ValueError(
-            f"score matrices must both be (n_queries, n_items); got {lexical.shape} and {dense.shape}"
+            "score matrices must both be (n_queries, n_items); "
+            f"got {lexical.shape} and {dense.shape}"
         )
     if not 0.0 <= float(weight) <= 1.0:
         raise ValueError(f"weight (the lexical share) must be in [0, 1], got {weight}")
@@ -258,7 +259,7 @@ def zscore_fusion(lexical: np.ndarray, dense: np.ndarray, weight: float) -> np.n
 
 
 def rrf_fusion(lexical: np.ndarray, dense: np.ndarray, weight: float, k: int = RRF_K) -> np.ndarray:
-    """Weighted reciprocal-rank fusion: ``weight / (k + rank_lex) + (1 - weight) / (k + rank_dense)``.
+    """Weighted reciprocal-rank fusion: ``weight / (k + r_lex) + (1 - weight) / (k + r_dense)``.
 
     Ranks are 1-based within each query over the whole catalogue; tied scores share the best
     (lowest) rank of their tie, so the many items a lexical model scores 0 are all equal.

@@ -148,7 +148,8 @@ class _LinearModel(TextClassifier):
         xv = self.features(list(val_texts)) if len(grid) > 1 else None
         best = None
         for c in grid:
-            # one BLAS/OpenMP thread: on 2 shared cores two threads spin-wait, ~10x slower (measured)
+            # one BLAS/OpenMP thread: on 2 shared cores two threads spin-wait, ~10x slower
+            # (measured)
             with threadpool_limits(1):
                 lr = LogisticRegression(
                     C=c,
@@ -342,7 +343,10 @@ class FineTunedClassifier(TextClassifier):
         head: str = "label",
         name: str = "minilm_finetuned",
     ) -> FineTunedClassifier:
-        """Fine-tune a one-head network; ``class_weight="balanced"`` weighs classes by n / (k n_c)."""
+        """Fine-tune a one-head network.
+
+        ``class_weight="balanced"`` weighs classes by n / (k n_c).
+        """
         from shopintent.models.text.finetune import FineTunedNetwork, Head
 
         y = np.asarray(labels).astype(str)

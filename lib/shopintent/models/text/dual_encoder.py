@@ -342,7 +342,8 @@ def finetune_dual_encoder(
 
     for layer in backbone.layers:  # inference copy: nothing trainable left switched on by accident
         layer.trainable = True
-    # inference keeps the base encoder's length: longer titles were rare in training, not unseen by the backbone
+    # inference keeps the base encoder's length: longer titles were rare in training, not unseen
+    # by the backbone
     encoder = KerasHubBertEncoder(NAME, backbone, base.tokenizer, max_length=base.max_length)
     encoder.encoder_id = (
         f"{NAME}@w{weights_hash(backbone)}+len{encoder.max_length}"  # the embedding cache's key
@@ -360,7 +361,7 @@ def finetune_dual_encoder(
 
 
 def finetuned_dir(dataset: str, profile: str) -> Path:
-    """Where a dataset's fine-tuned MiniLM is kept: ``models/<dataset>-<profile>/minilm_finetuned/``."""
+    """A dataset's fine-tuned MiniLM folder: ``models/<dataset>-<profile>/minilm_finetuned/``."""
     return artefact_dir(dataset, profile, NAME)
 
 

@@ -101,7 +101,10 @@ def _register_pooling():
 
     @keras.saving.register_keras_serializable(package="shopintent")
     class MaskedMeanPooling(keras.layers.Layer):
-        """Mean of the token vectors where ``padding_mask`` is true: (batch, length, dim) -> (batch, dim)."""
+        """Masked mean of the token vectors: (batch, length, dim) -> (batch, dim).
+
+        Only the tokens where ``padding_mask`` is true count.
+        """
 
         def call(self, sequence, padding_mask):
             from keras import ops
@@ -194,7 +197,7 @@ def _training_model(network, bottom, heads: Sequence[Head], class_weights: dict[
 def _batches(
     lengths: np.ndarray, max_length: int, batch: int, r: np.random.Generator | None
 ) -> list[tuple[int, np.ndarray]]:
-    """(width, row indices) per batch: rows grouped by length bucket, shuffled when ``r`` is given."""
+    """(width, row indices) per batch: rows grouped by length bucket, shuffled if ``r`` is given."""
     widths = bucket_widths(lengths, max_length)
     out = []
     for width in np.unique(widths):
@@ -350,7 +353,8 @@ class FineTunedNetwork:
 
         initial = trainer.evaluate(val_ds, verbose=0) if val_ds is not None else np.nan
         # the heads start random: epoch 0 scores no better than +inf (its weights come back only
-        # when no epoch has a finite validation loss); without validation data the last epoch is kept
+        # when no epoch has a finite validation loss); without validation data the last epoch is
+        # kept
         keeper = (
             None
             if val_ds is None
@@ -469,7 +473,10 @@ class FineTunedNetwork:
     # ---- files -----------------------------------------------------------------------------------
 
     def save(self, folder: str | Path) -> Path:
-        """``network.keras``, ``vocab.txt`` and ``network.json`` in ``folder``, each via a temp file."""
+        """Write ``network.keras``, ``vocab.txt`` and ``network.json`` in ``folder``.
+
+        Each is written via a temp file.
+        """
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         with atomic_path(

@@ -65,7 +65,8 @@ CONFIGS: dict[str, ShopBertConfig] = {
     # seconds on 2 cores
     "smoke": ShopBertConfig(2_000, 2, 2, 64, 128, batch_tokens=512, steps=300, learning_rate=2e-3),
     # ~0.3 s a step on 2 idle cores: half a pass over the default shop's corpus in ~1.5 minutes, to
-    # keep `make run` under 30 minutes (held-out masked accuracy: 600 steps 0.357 in 167 s, 400 0.262)
+    # keep `make run` under 30 minutes (held-out masked accuracy: 600 steps 0.357 in 167 s,
+    # 400 0.262)
     "default": ShopBertConfig(8_000, 4, 4, 256, 512, steps=300, chunks=6, warmup_steps=30),
     "full": ShopBertConfig(
         16_000,

@@ -50,7 +50,10 @@ def normalize_query(text: str) -> str:
 
 
 def title_as_query(title: str) -> str:
-    """An item title in query form: "Zentro S12 Lite Tablet, green" -> "zentro s12 lite tablet green"."""
+    """An item title in query form.
+
+    For example "Zentro S12 Lite Tablet, green" -> "zentro s12 lite tablet green".
+    """
     return normalize_query(str(title).replace(",", " "))
 
 
@@ -107,7 +110,10 @@ def shop_gpt_config(profile: str = "default", **overrides) -> ShopGptConfig:
 
 
 def word_vocabulary(texts: Iterable[str], size: int, min_count: int = 2) -> list[str]:
-    """Special tokens, then words seen at least ``min_count`` times, most frequent first (at most ``size``)."""
+    """Special tokens, then words seen at least ``min_count`` times, most frequent first.
+
+    At most ``size`` tokens.
+    """
     counts = Counter(w for t in texts for w in normalize_query(t).split())
     words = sorted((w for w, c in counts.items() if c >= min_count), key=lambda w: (-counts[w], w))
     return SPECIAL_TOKENS + words[: max(0, size - len(SPECIAL_TOKENS))]
@@ -127,7 +133,10 @@ class ShopGpt:
         return [self._index.get(w, UNK) for w in words]
 
     def sequences(self, texts: Sequence[str]) -> np.ndarray:
-        """(n, max_words + 2) int32 ids: [BOS] words [EOS] [PAD]...; longer texts are cut (no [EOS])."""
+        """(n, max_words + 2) int32 ids: [BOS] words [EOS] [PAD]...
+
+        Longer texts are cut (no [EOS]).
+        """
         width = self.config.max_words + 2
         out = np.full((len(texts), width), PAD, dtype=np.int32)
         for row, text in enumerate(texts):
@@ -201,7 +210,8 @@ class ShopGpt:
 
         def next_token(tokens, cache, index):
             # As GPT2CausalLM.generate_step, plus: the first word must fit the fragment, and a
-            # finished beam ([EOS] or [PAD] last) can only add [PAD] at no cost, so it keeps its score.
+            # finished beam ([EOS] or [PAD] last) can only add [PAD] at no cost, so it keeps its
+            # score.
             batch = ops.shape(tokens)[0]
             last = ops.slice(tokens, [0, index - 1], [batch, 1])
             logits, hidden, cache = model.call_with_cache(last, cache, index - 1)
@@ -411,7 +421,10 @@ def train_shop_gpt(
 
 
 def query_prefix(query: str, prefix: str = "first word", n_chars: int = 3) -> str:
-    """What the user has typed: the first word (no trailing space), or the first ``n_chars`` characters."""
+    """What the user has typed: the first word, or the first ``n_chars`` characters.
+
+    The first word comes without a trailing space.
+    """
     q = normalize_query(query)
     if prefix == "first word":
         return q.split(" ")[0]

@@ -100,7 +100,7 @@ def split_queries(
     )
 
 
-# ---- the fine-tuned network: intent, category and entity heads on one MiniLM ----------------------
+# ---- the fine-tuned network: intent, category and entity heads on one MiniLM ---------------------
 
 
 def fit_query_network(
@@ -333,7 +333,10 @@ def learning_curve(
 def error_examples(
     test: pd.DataFrame, classes, proba: np.ndarray, target: str = "intent", n: int = 10
 ) -> pd.DataFrame:
-    """The ``n`` most confident mistakes (a repeated query once): text, truth, prediction, probability."""
+    """The ``n`` most confident mistakes: text, truth, prediction, probability.
+
+    A repeated query is listed once.
+    """
     classes = np.asarray(classes).astype(str)
     pred, conf = classes[proba.argmax(axis=1)], proba.max(axis=1)
     wrong = np.flatnonzero(pred != test[target].astype(str).to_numpy())

@@ -210,7 +210,8 @@ def negative_terms(
     """Terms (words and two-word phrases, English stop words out) most associated with negative
     reviews, per group (e.g. category): the z-scored log-odds ratio of a term in negative vs the
     other reviews with an informative Dirichlet prior (Monroe, Colaresi & Quinn 2008), which
-    keeps rare terms from topping the list by chance. Rows: group, term, z, negative/other counts."""
+    keeps rare terms from topping the list by chance. Rows: group, term, z, negative/other
+    counts."""
     from sklearn.feature_extraction.text import CountVectorizer
 
     labels = np.asarray(labels).astype(str)
@@ -335,7 +336,8 @@ def fit_sentiment_models(
     )
     info = models["minilm_finetuned"].network.info
     log(
-        f"minilm_finetuned: {time.perf_counter() - start:.1f} s on {info['n_train']} reviews, best epoch {info['best_epoch']}"
+        f"minilm_finetuned: {time.perf_counter() - start:.1f} s on {info['n_train']} reviews, "
+        f"best epoch {info['best_epoch']}"
     )
     return models
 

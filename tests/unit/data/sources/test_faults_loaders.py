@@ -82,7 +82,10 @@ def shown(stream: str) -> list[str]:
 
 
 def stray_quotes(lines: list[str], sep: str) -> list[str]:
-    """The issue's awk: an opening quote before field 2 of line 81, a closing one after field 2 of line 111."""
+    """The issue's awk: stray quotes on lines 81 and 111.
+
+    An opening quote before field 2 of line 81, a closing one after field 2 of line 111.
+    """
     out = list(lines)
     for n, fmt in ((81, '"{}'), (111, '{}"')):
         fields = out[n - 1].rstrip("\r\n").split(sep)
@@ -103,8 +106,8 @@ def test_stray_quotes_fail_naming_the_line_where_the_field_opens(
         shared_data, tmp_path, sample, lambda ls: stray_quotes(ls, SEPS.get(sample, ","))
     )
     if sample in (INSTA, HD):
-        # these files quote a later field ("prior", a title): the stray quote closes there, on line 81
-        # itself, and the shifted fields fail their checks on that line
+        # these files quote a later field ("prior", a title): the stray quote closes there, on line
+        # 81 itself, and the shifted fields fail their checks on that line
         if mode == "error":
             with pytest.raises(SourceError, match=rf"{path.name} line 81: column "):
                 LOADERS[sample].load(folder)
@@ -163,7 +166,8 @@ def test_every_line_is_accounted_for(shared_data, tmp_path):
     shop = rees46.load(folder, on_bad_rows="skip")
     report = shop.meta["bad_rows"]
     lines = report["lines_read"][path.name]
-    # too few fields is a record whose missing fields are empty (then a bad row); too many is malformed
+    # too few fields is a record whose missing fields are empty (then a bad row);
+    # too many is malformed
     assert lines == {"lines": 1002, "header": 1, "records": 1001, "malformed": 0}
     assert len(shop.events) + report["total"] == lines["lines"] - lines["header"] == 1001
     folder, path = mutate(

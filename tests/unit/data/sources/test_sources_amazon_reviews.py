@@ -1,4 +1,4 @@
-"""Amazon Review Data 2018 loader on the real All_Beauty 5-core sample, and on broken copies of it."""
+"""Amazon Review Data 2018 loader on the real All_Beauty 5-core sample, and broken copies of it."""
 
 import gzip
 import json
@@ -63,9 +63,10 @@ def test_real_sample_counts(shop):
 
 def test_real_sample_spot_values(shop):
     rv = shop.reviews.set_index("review_id")
-    # line 1: {"overall": 5.0, "verified": true, "reviewerID": "A3CIUOJXQ5VDQ2", "asin": "B0000530HU",
-    #          "style": {"Size:": " 7.0 oz", "Flavor:": " Classic Ice Blue"}, "reviewText": "As advertised.
-    #          Reasonably priced", "summary": "Five Stars", "unixReviewTime": 1472688000, ...}
+    # line 1: {"overall": 5.0, "verified": true, "reviewerID": "A3CIUOJXQ5VDQ2",
+    #          "asin": "B0000530HU", "style": {"Size:": " 7.0 oz", "Flavor:": " Classic Ice Blue"},
+    #          "reviewText": "As advertised. Reasonably priced", "summary": "Five Stars",
+    #          "unixReviewTime": 1472688000, ...}
     first = rv.loc["All_Beauty_5:1"]
     assert (first["user_id"], first["item_id"], first["rating"]) == (
         "A3CIUOJXQ5VDQ2",
@@ -78,7 +79,8 @@ def test_real_sample_spot_values(shop):
     # line 360 has no reviewText, line 367 no summary
     assert rv.loc["All_Beauty_5:360", "text"] == "Five Stars"
     assert rv.loc["All_Beauty_5:367", "text"].startswith("I love the clean smell conditions")
-    # lines 2898 and 3888 are the same review ("yum", A105A034ZG9EHO on B0012Y0ZG2): the first is kept
+    # lines 2898 and 3888 are the same review ("yum", A105A034ZG9EHO on B0012Y0ZG2):
+    # the first is kept
     assert rv.loc["All_Beauty_5:2898", "text"] == "Five Stars. yum"
     assert "All_Beauty_5:3888" not in rv.index
 

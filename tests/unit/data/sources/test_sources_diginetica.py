@@ -89,8 +89,8 @@ def test_real_sample_values(shop):
     # (views line 1668: 505;NA;58132;416698;2016-03-26), so it moves to that view + 1 s
     buy = ev[(ev["session_id"] == "505") & (ev["event_type"] == "purchase")].iloc[0]
     assert buy["ts"] == ts("2016-03-26 00:06:56.698") + pd.Timedelta("1s")
-    # session 629 crosses midnight: views line 2060 (629;NA;1838;728961;2016-03-21) is timed from the
-    # session's start date (2016-03-20, views line 2063), not from its own eventdate
+    # session 629 crosses midnight: views line 2060 (629;NA;1838;728961;2016-03-21) is timed from
+    # the session's start date (2016-03-20, views line 2063), not from its own eventdate
     late = ev[(ev["session_id"] == "629") & (ev["ts"] == ts("2016-03-20 00:12:08.961"))]
     assert late["item_id"].tolist() == ["1838"]
     # views lines 357-362: session 104's first view (by timeframe) has NA, the others user 4
@@ -132,7 +132,8 @@ def test_missing_files_are_named(shared_data, tmp_path, lines):
 @pytest.mark.parametrize(
     "mutate, message",
     [
-        # the sample has no final newline; line 51 (15;NA;19726;77423;2016-04-05) cut in its eventdate
+        # the sample has no final newline;
+        # line 51 (15;NA;19726;77423;2016-04-05) cut in its eventdate
         (
             lambda ls: ls[:50] + [ls[50][:22]],
             rf"{VIEWS} line 51: column eventdate: '2016' ends the file without a "

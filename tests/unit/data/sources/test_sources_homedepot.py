@@ -48,7 +48,8 @@ def test_real_sample_counts(shop):
 
 
 def test_real_sample_spot_values(shop):
-    # train.csv lines 2-3: 2,100001,"Simpson Strong-Tie 12-Gauge Angle","angle bracket",3 / 3,...,"l bracket",2.5
+    # train.csv lines 2-3: 2,100001,"Simpson Strong-Tie 12-Gauge Angle","angle bracket",3
+    #                      3,...,"l bracket",2.5
     q = shop.queries.set_index("query_id")["text"]
     assert q["q1"] == "angle bracket" and q["q2"] == "l bracket" and q["q3"] == "deck over"
     rel = shop.extras["relevance"]
@@ -136,7 +137,7 @@ def test_bad_input_names_file_line_and_column(tmp_path, lines, mutate, message):
 
 
 def test_every_byte_decodes_as_latin1(tmp_path, lines):
-    """latin-1 maps all 256 byte values, so undecodable bytes cannot occur: they are read as they are."""
+    """latin-1 maps all 256 byte values, so no byte is undecodable: they are read as they are."""
     odd = bytes(range(0x80, 0x100))
     path = tmp_path / "train.csv"
     path.write_bytes(

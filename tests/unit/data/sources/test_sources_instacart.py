@@ -78,13 +78,15 @@ def test_real_sample_values(shop):
     assert user.to_dict() == {"827105": ts("2017-01-01 08:00"), "181036": ts("2017-01-07 12:00")}
     assert (ev["session_id"] == "827105").sum() == 3  # order_products__prior.csv lines 7742-7744
     item = shop.items.set_index("item_id")
-    # products.csv line 2: 1,"Chocolate Sandwich Cookies",61,19 (aisle 61 cookies cakes, department 19 snacks)
+    # products.csv line 2: 1,"Chocolate Sandwich Cookies",61,19
+    # (aisle 61 cookies cakes, department 19 snacks)
     assert (
         item.loc["1", "title"] == "Chocolate Sandwich Cookies"
         and item.loc["1", "category"] == "snacks.cookies_cakes"
     )
     assert item.loc["1", "aisle_id"] == "61" and item.loc["1", "department_id"] == "19"
-    # products.csv line 239: 1387,...,100,21 -> aisle and department "missing": unknown, not a category
+    # products.csv line 239: 1387,...,100,21 -> aisle and department "missing":
+    # unknown, not a category
     assert pd.isna(item.loc["1387", "category"])
 
 
@@ -95,7 +97,10 @@ def test_real_sample_round_trips(shop, tmp_path):
 
 
 def write_orders(folder, orders, prior, train=None):
-    header = '"order_id","user_id","eval_set","order_number","order_dow","order_hour_of_day","days_since_prior_order"\n'
+    header = (
+        '"order_id","user_id","eval_set","order_number","order_dow",'
+        '"order_hour_of_day","days_since_prior_order"\n'
+    )
     (folder / "orders.csv").write_text(header + "".join(orders))
     lines = '"order_id","product_id","add_to_cart_order","reordered"\n'
     (folder / "order_products__prior.csv").write_text(lines + "".join(prior))
@@ -133,7 +138,10 @@ def test_duplicate_order_is_named(folder):
     write_orders(folder, ['10,1,"prior",1,2,"08",\n', '10,1,"prior",2,3,"09",1\n'], ["10,1,1,0\n"])
     with pytest.raises(
         SourceError,
-        match=r"orders.csv line 3: column order_id: '10' repeats the key of an earlier line with other values",
+        match=(
+            r"orders.csv line 3: column order_id: '10' repeats the key of an earlier line "
+            r"with other values"
+        ),
     ):
         instacart.load(folder)
 
@@ -155,13 +163,15 @@ def test_missing_files_are_named(folder, tmp_path):
         (
             "orders.csv",
             lambda ls: ls[:-1] + [ls[-1][:27]],
-            r"orders.csv line 3221: expected 7 fields, found 6: column\(s\) days_since_prior_order missing",
+            r"orders.csv line 3221: expected 7 fields, found 6: "
+            r"column\(s\) days_since_prior_order missing",
         ),
         # order_products__prior.csv ends with 3420098,17706,13,1: cut in its product id
         (
             "order_products__prior.csv",
             lambda ls: ls[:-1] + [ls[-1][:10]],
-            r"order_products__prior.csv line 32291: expected 4 fields, found 2: column\(s\) add_to_cart_order, reordered missing",
+            r"order_products__prior.csv line 32291: expected 4 fields, found 2: "
+            r"column\(s\) add_to_cart_order, reordered missing",
         ),
         (
             "orders.csv",
@@ -171,7 +181,8 @@ def test_missing_files_are_named(folder, tmp_path):
         (
             "products.csv",
             lambda ls: [x.replace(",", "\t") for x in ls],
-            r"products.csv line 1: missing column\(s\) product_id.*the header looks separated by '\\t'",
+            r"products.csv line 1: missing column\(s\) product_id"
+            r".*the header looks separated by '\\t'",
         ),
         (
             "orders.csv",

@@ -1,4 +1,4 @@
-"""MovieLens 100K loader: the real RecBole sample, a GroupLens-layout copy of it, and broken copies."""
+"""MovieLens 100K loader: the real RecBole sample, a GroupLens-layout copy, and broken copies."""
 
 import shutil
 
@@ -10,7 +10,8 @@ from shopintent.data.sources.reading import SourceError
 from shopintent.data.store import ShopData
 
 SAMPLE = "movielens-100k-recbole"
-N_ITEMS = 600  # items 1-600 of ml-100k.item: includes 267 (no title, year, genre) and 543 (non-ASCII title)
+# items 1-600 of ml-100k.item: includes 267 (no title, year, genre) and 543 (non-ASCII title)
+N_ITEMS = 600
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +40,10 @@ def write_recbole(folder, files, skip=()):
 
 
 def write_grouplens(folder, files):
-    """u.data, u.item (latin-1, year back in the title, genre flags) and u.user built from RecBole rows."""
+    """u.data, u.item and u.user built from RecBole rows.
+
+    u.item is latin-1, with the year back in the title and genre flags.
+    """
     folder.mkdir(exist_ok=True)
     (folder / "u.data").write_text("".join(files["inter"][1:]))
     items = []
@@ -106,7 +110,8 @@ def test_real_sample_spot_values(shop):
         "release_year": "1995",
     }
     assert items.loc["543", "title"] == "Misérables, Les"
-    # 267: "unkonwn" title and year are placeholders, "unknown" is no genre; 1412's release_year is "V"
+    # 267: "unkonwn" title and year are placeholders, "unknown" is no genre;
+    # 1412's release_year is "V"
     assert pd.isna(items.loc["267", "title"]) and items.loc["267", "attributes"] is None
     assert items.loc["1412", "attributes"] == {"genres": "Animation|Children's"}
     assert items.loc["1373", "attributes"] == {"release_year": "1971"}
@@ -169,7 +174,8 @@ def test_a_file_as_source_and_optional_files(tmp_path, recbole):
         (
             "inter",
             lambda ls: ls[:30] + [ls[30][:5]],
-            r"ml-100k.inter line 31: expected 4 fields, found 2: column\(s\) rating:float, timestamp:float missing",
+            r"ml-100k.inter line 31: expected 4 fields, found 2: "
+            r"column\(s\) rating:float, timestamp:float missing",
         ),
         (
             "inter",
@@ -204,7 +210,8 @@ def test_a_file_as_source_and_optional_files(tmp_path, recbole):
         (
             "item",
             lambda ls: ls + ["1\tOther title\t1995\tAnimation\n"],
-            r"ml-100k.item line 602: column item_id: '1' repeats the key of an earlier line with other values",
+            r"ml-100k.item line 602: column item_id: '1' repeats the key of an earlier line "
+            r"with other values",
         ),
         (
             "item",

@@ -31,7 +31,8 @@ def test_real_sample_counts_and_values(shared_data):
     assert ev["event_type"].value_counts().to_dict() == {"view": 987, "purchase": 10, "cart": 3}
     assert shop.meta["events_without_session"] == 0 and shop.meta["bad_rows"]["total"] == 0
     assert ev["query_id"].isna().all() and ev["price"].notna().all()
-    # line 164: 2019-10-01 00:02:14 UTC,purchase,1004856,...,electronics.smartphone,samsung,130.76,543272936,8187d148-...
+    # line 164: 2019-10-01 00:02:14 UTC,purchase,1004856,...,electronics.smartphone,samsung,
+    #           130.76,543272936,8187d148-...
     buy = ev[(ev["event_type"] == "purchase") & (ev["item_id"] == "1004856")].iloc[0]
     assert (
         buy["user_id"] == "543272936"
@@ -100,7 +101,8 @@ def test_missing_source_names_what_was_expected(tmp_path):
         # truncated: the last line cut in its category_code (line 51 of the sample)
         (
             lambda ls: ls[:50] + [ls[50][:70]],
-            rf"{NAME} line 51: expected 9 fields, found 5: column\(s\) brand, price, user_id, user_session missing",
+            rf"{NAME} line 51: expected 9 fields, found 5: "
+            r"column\(s\) brand, price, user_id, user_session missing",
         ),
         # truncated just after user_id: only the optional user_session is absent
         (
@@ -130,7 +132,8 @@ def test_missing_source_names_what_was_expected(tmp_path):
         ),
         (
             lambda ls: ls[:20] + ["2019-10-01 00:00:00 UTC,click,1,2,,,1.0,3,s\n"] + ls[20:],
-            rf"{NAME} line 21: column event_type: 'click' is not one of view, cart, purchase, remove_from_cart",
+            rf"{NAME} line 21: column event_type: 'click' is not one of "
+            r"view, cart, purchase, remove_from_cart",
         ),
         (
             lambda ls: ls[:30] + ["2019-10-01 00:00:00 UTC,view,1,2,,,cheap,3,s\n"] + ls[30:],

@@ -60,11 +60,13 @@ def test_gzip_and_folder_sources(shared_data, tmp_path, lines):
     [
         (
             lambda ls: ls[:50] + [ls[50][:9]],
-            r"UserBehavior.csv line 51: expected 5 fields, found 3: column\(s\) behavior, timestamp missing",
+            r"UserBehavior.csv line 51: expected 5 fields, found 3: "
+            r"column\(s\) behavior, timestamp missing",
         ),
         (
             lambda ls: [x.replace(",", ";") for x in ls],
-            r"line 1: expected 5 fields .* separated by ',', found 1; the line looks separated by ';'",
+            r"line 1: expected 5 fields .* separated by ',', found 1; "
+            r"the line looks separated by ';'",
         ),
         (lambda ls: [",".join(x.split(",")[:4]) + "\n" for x in ls], r"line 1: expected 5 fields"),
         (

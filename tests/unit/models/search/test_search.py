@@ -1,4 +1,4 @@
-"""Product search retrievers: TF-IDF, score fusion by hand, and weights chosen on validation only."""
+"""Product search retrievers: TF-IDF, score fusion by hand, weights chosen on validation only."""
 
 import numpy as np
 import pandas as pd
@@ -53,7 +53,8 @@ def test_item_texts_add_the_brand_only_when_the_title_lacks_it():
 
 def test_zscore_fusion_by_hand():
     lexical, dense = np.array([[1.0, 2.0, 3.0]]), np.array([[0.1, 0.5, 0.3]])
-    # lexical: mean 2, sd sqrt(2/3) -> z = [-1.2247, 0, 1.2247]; dense: mean 0.3, sd 0.1633 -> [-1.2247, 1.2247, 0]
+    # lexical: mean 2, sd sqrt(2/3) -> z = [-1.2247, 0, 1.2247];
+    # dense: mean 0.3, sd 0.1633 -> [-1.2247, 1.2247, 0]
     np.testing.assert_allclose(
         zscore_fusion(lexical, dense, 0.5), [[-1.224745, 0.612372, 0.612372]], atol=1e-5
     )

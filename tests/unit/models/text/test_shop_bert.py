@@ -1,4 +1,4 @@
-"""The shop BERT: vocabulary, masking and its metrics by hand, a few pretraining steps, save/load."""
+"""Shop BERT: vocabulary, masking and its metrics by hand, a few pretraining steps, save/load."""
 
 import re
 from collections import Counter

@@ -1,4 +1,4 @@
-"""Query auto-completion: the prefix-frequency baseline and its protocol by hand; a tiny shop GPT."""
+"""Query auto-completion: prefix-frequency baseline and its protocol by hand; a tiny shop GPT."""
 
 import numpy as np
 import pytest

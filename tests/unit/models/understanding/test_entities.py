@@ -1,4 +1,4 @@
-"""The gazetteer: catalogue terms, longest match, one typo per word, exact substrings; the span table."""
+"""Gazetteer: catalogue terms, longest match, one typo per word, exact substrings; span table."""
 
 import numpy as np
 import pandas as pd
@@ -193,7 +193,8 @@ def test_silver_brands_from_titles_and_the_check():
         }
     )
     silver = silver_brand_spans(queries, items, relevance, min_titles=3)
-    # q1: "husky" leads 3 titles; "white" leads one and appears in two; q2's product is judged 2.0 (not relevant);
+    # q1: "husky" leads 3 titles; "white" leads one and appears in two;
+    # q2's product is judged 2.0 (not relevant);
     # q3: "the" is a stop word; q4 has no judged products
     assert silver == [[(0, 5, "brand")], [], [], []]
     check = silver_check(

@@ -1,5 +1,6 @@
 """Query understanding: the examples and their split, the scores, and the joint fine-tuned network
-(intent, category and entity heads) on a tiny BERT — spans are exact substrings, save/load is exact."""
+(intent, category and entity heads) on a tiny BERT — spans are exact substrings, save/load is
+exact."""
 
 import numpy as np
 import pandas as pd

@@ -70,7 +70,8 @@ class SequenceRecommender:
             )
         if sequences.n_items != len(self.item_ids_):
             raise ValueError(
-                f"sequences index a catalogue of {sequences.n_items} items, the model was fitted on "
+                f"sequences index a catalogue of {sequences.n_items} items, "
+                "the model was fitted on "
                 f"{len(self.item_ids_)}: build them over the same items table"
             )
 

@@ -262,7 +262,8 @@ class NextItemModel(SequenceRecommender):
         text_dim = 0 if item_vectors is None else int(item_vectors.shape[1])
         if item_vectors is not None and len(item_vectors) != n_items:
             raise ValueError(
-                f"item_vectors has {len(item_vectors)} rows; expected one per catalogue item ({n_items})"
+                f"item_vectors has {len(item_vectors)} rows; "
+                f"expected one per catalogue item ({n_items})"
             )
         self.network = build_network(self.kind, n_items, text_dim=text_dim, **self.config)
         if text_dim:
@@ -273,7 +274,8 @@ class NextItemModel(SequenceRecommender):
             self.softmax == "auto" and n_items > self.full_softmax_max
         )
         output = self.network.get_layer("item_output")
-        # start from popularity (bias = log count): epochs go to what the sequence adds, not to re-learning it
+        # start from popularity (bias = log count): epochs go to what the sequence adds, not to
+        # re-learning it
         log_pop = np.log1p(training_popularity(train))
         output.bias.assign((log_pop - log_pop.mean()).astype(np.float32))
         if sampled:
@@ -302,7 +304,8 @@ class NextItemModel(SequenceRecommender):
         batch_tokens = self.tokens_per_batch or int(np.clip(lengths.sum() // 50, 256, 4096))
         widths = bucket_width(lengths, self.max_len)
         # items never read as an input in training keep their random embedding: give them the
-        # trained items' mean instead, so a prefix ending in one leans on its other items (and title)
+        # trained items' mean instead, so a prefix ending in one leans on its other items
+        # (and title)
         seen_input = np.zeros(n_items, dtype=bool)
         seen_input[items[np.repeat(starts, lengths) + ragged_offsets(lengths)]] = True
         self._encoder = None

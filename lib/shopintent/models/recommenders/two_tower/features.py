@@ -121,7 +121,10 @@ def _previous_items(
 
 @dataclass(frozen=True)
 class UserFeatures:
-    """Per training user (``Interactions.user_ids`` order): history (n_users, H) and profile (n_users, P)."""
+    """Per training user: history (n_users, H) and profile (n_users, P).
+
+    Rows follow ``Interactions.user_ids`` order.
+    """
 
     history: np.ndarray
     profile: np.ndarray

@@ -139,7 +139,7 @@ def _embed_layers(
             return tf.concat(parts, axis=-1)
 
         def pooled(self, history):
-            """(B, H) catalogue index + 1 (0 = padding) -> (B, width): the mean of the items' features."""
+            """(B, H) catalogue index + 1 (0 = padding) -> (B, width): the mean of item features."""
             mask = tf.cast(history > 0, tf.float32)[..., None]
             count = tf.maximum(tf.reduce_sum(mask, axis=1), 1.0)
             idx = tf.maximum(history - 1, 0)
@@ -163,7 +163,10 @@ def build_model(
     features: ttf.ItemFeatures,
     item_probability: np.ndarray | None = None,
 ):
-    """The ``tfrs.Model``: ``query_tower(batch)``, ``candidate_tower(catalogue index)``, retrieval loss."""
+    """The ``tfrs.Model``: query tower, candidate tower, retrieval loss.
+
+    Towers: ``query_tower(batch)`` and ``candidate_tower(catalogue index)``.
+    """
     tfrs = import_tfrs()
     import tensorflow as tf
 

@@ -220,7 +220,10 @@ class RankedTwoTower(Recommender):
     def fit_ranker(
         self, inner: TwoTowerRecommender, val: pd.DataFrame, verbose: bool = False
     ) -> RankedTwoTower:
-        """Train the ranker on ``inner``'s candidates for the ``val`` period (see the module docstring)."""
+        """Train the ranker on ``inner``'s candidates for the ``val`` period.
+
+        See the module docstring.
+        """
         import tensorflow as tf
 
         cfg = self.config

@@ -1,4 +1,4 @@
-"""Sequential recommenders: sequences and their split, the baselines, the LSTM and self-attention."""
+"""Sequential recommenders: sequences and their split, baselines, the LSTM and self-attention."""
 
 import numpy as np
 import pandas as pd
