@@ -32,9 +32,10 @@ $(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
 run: setup
 	$(BIN)/shopintent run --profile default --dataset synthetic
 
-# Lint, then the fast tier: unit tests, no model training.
+# Lint (ruff check and ruff format --check, 100 columns), then the fast tier and the smoke run-all.
 test: setup
 	$(BIN)/ruff check lib tests benchmarks
+	$(BIN)/ruff format --check lib tests benchmarks
 	$(BIN)/python -m pytest -m "not slow" -q
 
 # Everything, including slow tests (training, notebook runs).
@@ -49,6 +50,7 @@ bench: setup
 
 lint: setup
 	$(BIN)/ruff check lib tests benchmarks
+	$(BIN)/ruff format --check lib tests benchmarks
 
 clean:
 	rm -rf $(VENV) reports/*/ .pytest_cache

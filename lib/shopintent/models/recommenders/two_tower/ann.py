@@ -67,7 +67,8 @@ def scann_searcher(vectors: np.ndarray, k: int = 100, config: ScannConfig | None
     """A ScaNN searcher over ``vectors`` (n, d) for dot-product (maximum inner product) search.
 
     ScaNN's k-means takes no seed argument; it uses its own fixed one, so the same vectors give
-    the same index (``tests/unit/test_two_tower.py`` checks it).
+    the same index almost always (a loaded machine has, rarely, given another partition: searches
+    of one index are exact repeats, two builds near-identical; ``test_two_tower.py`` checks both).
     """
     scann = load_scann()
     cfg = config or ScannConfig()

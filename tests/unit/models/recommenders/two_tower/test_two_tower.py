@@ -91,11 +91,14 @@ def test_scann_loads_without_its_tf_ops_and_finds_the_exact_neighbours():
     items = (centres[r.integers(0, 20, 2000)] + 0.3 * r.normal(size=(2000, 16))).astype(np.float32)
     queries = (centres[r.integers(0, 20, 200)] + 0.3 * r.normal(size=(200, 16))).astype(np.float32)
     exact = np.argsort(-(queries @ items.T), axis=1, kind="stable")[:, :100]
-    approx = ann.scann_top_k(ann.scann_searcher(items, k=100), queries, 100)
+    searcher = ann.scann_searcher(items, k=100)
+    approx = ann.scann_top_k(searcher, queries, 100)
     assert approx.shape == (200, 100)
-    assert (
-        ann.scann_top_k(ann.scann_searcher(items, k=100), queries, 100) == approx
-    ).all()  # deterministic
+    assert (ann.scann_top_k(searcher, queries, 100) == approx).all()  # one index: deterministic
+    # a rebuild of the same vectors gives the same index almost always; on a loaded machine its
+    # k-means has (rarely) landed elsewhere, so two builds are held to near-identical lists
+    rebuilt = ann.scann_top_k(ann.scann_searcher(items, k=100), queries, 100)
+    assert ann.overlap_recall(rebuilt, approx) > 0.99
     assert ann.overlap_recall(approx, exact) > 0.9
     assert ann.overlap_recall(exact, exact) == 1.0
 
