@@ -5,6 +5,7 @@ Nothing here imports TensorFlow or pandas, so the command line starts fast.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import random
@@ -28,9 +29,11 @@ def data_root() -> Path:
     root = Path(env).expanduser().resolve()
     for p in (root, *root.parents):  # the nearest existing one must be a folder
         if p.exists():
-            if not p.is_dir():
-                raise ValueError(
-                    f"SHOPINTENT_DATA={env}: {p} is not a folder (point it at a data folder)"
+            if not p.is_dir():  # an OSError like any other unusable path: one line, exit 1
+                raise NotADirectoryError(
+                    errno.ENOTDIR,
+                    f"SHOPINTENT_DATA={env} is not a folder (point it at a data folder)",
+                    str(p),
                 )
             break
     return root
