@@ -88,6 +88,11 @@ def write_json(
     )
 
 
+def read_json(path: str | Path):
+    """The JSON document at ``path`` (UTF-8): the reading half of ``write_json``."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
 def write_npz(path: str | Path, arrays: dict, compressed: bool = False) -> Path:
     """Write numpy arrays to an ``.npz`` file atomically (no pickle: plain arrays only)."""
     import numpy as np

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from shopintent.data.schema import TABLES, SchemaError, conform, empty_table, validate_dataset
-from shopintent.io import locked, staging_dir
+from shopintent.io import locked, read_json, staging_dir
 
 CANONICAL = tuple(TABLES)
 SCHEMA_VERSION = 1
@@ -136,7 +136,7 @@ class ShopData:
 
 def read_meta(path: str | Path) -> dict:
     """A prepared dataset's meta.json (row counts, source, profile) without reading tables."""
-    return json.loads((Path(path) / "meta.json").read_text())
+    return read_json(Path(path) / "meta.json")
 
 
 def _arrow_schema(df: pd.DataFrame, table: str) -> pa.Schema:

@@ -18,7 +18,6 @@ is registered as ``lightgbm_reranker``: fitted on (history, labels) it re-orders
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +25,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from shopintent.io import staging_dir, write_text
+from shopintent.io import read_json, staging_dir, write_json, write_text
 from shopintent.models.recommenders import registry
 from shopintent.models.recommenders.base import Interactions, Recommender
 
@@ -319,7 +318,7 @@ class LightGBMReranker(Recommender):
             write_text(tmp / "reranker.txt", self.reranker_.booster.model_to_string())
             self.history_.to_parquet(tmp / "history.parquet", index=False)
             self.features_items_.to_parquet(tmp / "items.parquet", index=False)
-            write_text(tmp / "meta.json", json.dumps(meta, indent=1) + "\n")
+            write_json(tmp / "meta.json", meta, indent=1)
         return path
 
     @classmethod
@@ -328,7 +327,7 @@ class LightGBMReranker(Recommender):
         import lightgbm as lgb
 
         path = Path(path)
-        meta = json.loads((path / "meta.json").read_text())
+        meta = read_json(path / "meta.json")
         self = cls(**meta["settings"])
         self.name = meta["name"]
         self.base_ = registry.load(self.base, path / self._base_file())

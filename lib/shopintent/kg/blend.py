@@ -20,7 +20,6 @@ with each part in its own registered format.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from shopintent.evaluation.ranking import long_tail_mask
-from shopintent.io import staging_dir, write_text
+from shopintent.io import read_json, staging_dir, write_json
 from shopintent.kg.ppr import KGPPR
 from shopintent.models.recommenders import registry
 from shopintent.models.recommenders.base import Interactions, Recommender, top_k
@@ -140,14 +139,14 @@ class KGBlend(Recommender):
         with staging_dir(path) as tmp:
             self.base.save(tmp / _base_file(base))
             self.kg_model.save(tmp / "kg_ppr")
-            write_text(tmp / "blend.json", json.dumps(meta, indent=1) + "\n")
+            write_json(tmp / "blend.json", meta, indent=1)
         return path
 
     @classmethod
     def load(cls, path: str | Path) -> KGBlend:
         """The blend ``save`` wrote (both parts loaded, fitted on the same events)."""
         path = Path(path)
-        meta = json.loads((path / "blend.json").read_text())
+        meta = read_json(path / "blend.json")
         base = registry.load(meta["base"], path / _base_file(meta["base"]))
         kg_model = KGPPR.load(path / "kg_ppr")
         self = cls(base, kg_model, meta["weight"], meta["scope"], meta["transform"])

@@ -18,7 +18,6 @@ walks exactly as the fitted one. Registered as ``kg_ppr`` (``models.recommenders
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import networkx as nx
@@ -26,7 +25,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from shopintent.io import staging_dir, write_npz, write_text
+from shopintent.io import read_json, staging_dir, write_json, write_npz
 from shopintent.kg.build import ProductKG, build_kg
 from shopintent.kg.linking import (
     EntityLinker,
@@ -261,7 +260,7 @@ class KGPPR(Recommender):
                     asked[["query_id", "text"]].to_parquet(tmp / "queries.parquet", index=False)
             if self.aliases_ is not None:
                 self.aliases_[["node_id", "alias"]].to_parquet(tmp / "aliases.parquet", index=False)
-            write_text(tmp / "model.json", json.dumps(meta, indent=1) + "\n")
+            write_json(tmp / "model.json", meta, indent=1)
         return path
 
     @classmethod
@@ -271,7 +270,7 @@ class KGPPR(Recommender):
         from shopintent.models.recommenders.persist import interactions_from
 
         path = Path(path)
-        meta = json.loads((path / "model.json").read_text())
+        meta = read_json(path / "model.json")
         queries = path / "queries.parquet"
         self = cls(
             load_kg(path / "kg"),

@@ -13,7 +13,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from shopintent.io import staging_dir
+from shopintent.io import staging_dir, write_json
 from shopintent.kg.build import EDGE_COLUMNS, NODE_COLUMNS, ProductKG
 
 FORMAT = "shopintent-kg"
@@ -58,7 +58,7 @@ def save_kg(kg: ProductKG, path: str | Path) -> Path:
             "edges": len(edges),
             "meta": kg.meta,
         }
-        (tmp / "kg.json").write_text(json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
+        write_json(tmp / "kg.json", meta, indent=2, sort_keys=True, default=str)
     return path
 
 

@@ -15,7 +15,6 @@ purchases) maps them back to probabilities. ``save``/``load`` write a folder wit
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +28,7 @@ from shopintent.features.sessions import (
     SessionExamples,
     handmade_matrix,
 )
-from shopintent.io import staging_dir
+from shopintent.io import read_json, staging_dir, write_json
 
 MODEL_NAMES = ("logreg", "lightgbm", "lstm", "hybrid")
 _EPS = 1e-6
@@ -258,7 +257,7 @@ class PurchaseModel:
         }
         with staging_dir(path) as tmp:
             self._save_files(tmp)
-            (tmp / "meta.json").write_text(json.dumps(meta, indent=1, default=float) + "\n")
+            write_json(tmp / "meta.json", meta, indent=1, default=float)
         return path
 
     @classmethod
@@ -266,7 +265,7 @@ class PurchaseModel:
         """The model ``save`` wrote to the folder ``path``, of this class's kind (a folder of any
         kind: ``family.load_model``, which knows every kind without this module importing them)."""
         path = Path(path)
-        meta = json.loads((path / "meta.json").read_text())
+        meta = read_json(path / "meta.json")
         if meta["kind"] != cls.kind:
             raise ValueError(
                 f"{path} holds a {meta['kind']!r} purchase model, not a {cls.__name__} "

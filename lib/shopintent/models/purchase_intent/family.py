@@ -7,7 +7,6 @@ interface never imports its subclasses: ``sequence`` imports ``base``, this modu
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from shopintent.config import artefact_dir
-from shopintent.io import write_parquet
+from shopintent.io import read_json, write_parquet
 from shopintent.models.purchase_intent.base import (
     MODEL_NAMES,
     CountsLogistic,
@@ -35,7 +34,7 @@ def load_model(path: str | Path) -> PurchaseModel:
     """A model written by ``PurchaseModel.save``, whatever its kind: ``<Class>.load`` of the
     class that the folder's ``meta.json`` names."""
     path = Path(path)
-    kind = json.loads((path / "meta.json").read_text())["kind"]
+    kind = read_json(path / "meta.json")["kind"]
     return _model_classes()[kind].load(path)
 
 

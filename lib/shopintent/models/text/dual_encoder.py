@@ -25,7 +25,6 @@ compile at this size (44 s). TensorFlow and keras-hub are imported inside functi
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -35,7 +34,7 @@ import pandas as pd
 
 from shopintent.config import DEFAULT_SEED, artefact_dir, get_profile, rng
 from shopintent.features.text.encoders import KerasHubBertEncoder, register_encoder
-from shopintent.io import atomic_path, write_json, write_text
+from shopintent.io import atomic_path, read_json, write_json, write_text
 from shopintent.models.text.backbone_parts import FrozenBottom, copy_backbone, freeze_below
 from shopintent.models.training import BestEpoch
 
@@ -129,7 +128,7 @@ class DualEncoderResult:
                 f"no fine-tuned MiniLM in {folder} ({MODEL_FILE} missing): "
                 "train one with dual_encoder.finetune_dual_encoder and save it"
             )
-        meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+        meta = read_json(folder / META_FILE)
         backbone = keras.saving.load_model(folder / MODEL_FILE)
         tokenizer = keras_hub.models.BertTokenizer(
             vocabulary=str(folder / VOCAB_FILE), lowercase=meta["lowercase"]

@@ -24,7 +24,6 @@ query network (3,000 synthetic queries, 3 epochs) in 21 s with the cached bottom
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -35,7 +34,7 @@ import pandas as pd
 
 from shopintent.config import DEFAULT_SEED, get_profile, rng
 from shopintent.features.text.encoders import bucket_widths
-from shopintent.io import atomic_path, write_json, write_text
+from shopintent.io import atomic_path, read_json, write_json, write_text
 from shopintent.models.understanding.alignment import WordPieces
 
 MODEL_FILE, VOCAB_FILE, META_FILE = "network.keras", "vocab.txt", "network.json"
@@ -502,7 +501,7 @@ class FineTunedNetwork:
         folder = Path(folder)
         if not (folder / MODEL_FILE).is_file():
             raise FileNotFoundError(f"no fine-tuned network in {folder} ({MODEL_FILE} missing)")
-        meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+        meta = read_json(folder / META_FILE)
         masked_mean_pooling()  # registers the pooling layer
         network = keras.saving.load_model(folder / MODEL_FILE, compile=False)
         tokenizer = keras_hub.models.BertTokenizer(

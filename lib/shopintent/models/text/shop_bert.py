@@ -17,7 +17,6 @@ TensorFlow and keras-hub are imported inside the functions that need them.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import time
 import warnings
@@ -30,7 +29,7 @@ import pandas as pd
 
 from shopintent.config import DEFAULT_SEED, artefact_dir, get_profile, rng, seed_everything
 from shopintent.features.text.encoders import KerasHubBertEncoder, register_encoder
-from shopintent.io import atomic_path, write_json, write_text
+from shopintent.io import atomic_path, read_json, write_json, write_text
 
 SPECIAL_TOKENS = ["[PAD]", "[CLS]", "[SEP]", "[UNK]", "[MASK]"]
 MODEL_FILE = "shopbert.keras"
@@ -139,7 +138,7 @@ class ShopBertResult:
             )
         backbone = keras.saving.load_model(model_path)
         tokenizer = make_tokenizer(str(folder / VOCAB_FILE))
-        meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+        meta = read_json(folder / META_FILE)
         encoder = KerasHubBertEncoder(
             "shopbert", backbone, tokenizer, max_length=int(meta["max_length"])
         )

@@ -22,7 +22,6 @@ normalised), and the score is the reciprocal rank of the exact query (0 when not
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -33,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from shopintent.config import DEFAULT_SEED, artefact_dir, get_profile, seed_everything
-from shopintent.io import atomic_path, write_json, write_text
+from shopintent.io import atomic_path, read_json, write_json, write_text
 from shopintent.models.training import BestEpoch
 
 SPECIAL_TOKENS = ["[PAD]", "[BOS]", "[EOS]", "[UNK]"]
@@ -275,7 +274,7 @@ class ShopGpt:
         backbone = keras.saving.load_model(folder / MODEL_FILE)
         model = keras_hub.models.GPT2CausalLM(backbone, preprocessor=None)
         vocabulary = (folder / VOCAB_FILE).read_text(encoding="utf-8").splitlines()
-        meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+        meta = read_json(folder / META_FILE)
         config = ShopGptConfig(**meta["config"])
         return cls(model, vocabulary, config)
 

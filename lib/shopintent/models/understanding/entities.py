@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from shopintent.io import write_text
+from shopintent.io import read_json, write_text
 from shopintent.models.understanding.alignment import (
     Span,
     as_spans,
@@ -217,7 +217,7 @@ class Gazetteer:
 
     @classmethod
     def load(cls, folder: str | Path) -> Gazetteer:
-        payload = json.loads((Path(folder) / "gazetteer.json").read_text(encoding="utf-8"))
+        payload = read_json(Path(folder) / "gazetteer.json")
         g = cls(fuzzy=bool(payload["fuzzy"]))
         for words, counts in payload["terms"]:
             g.terms[tuple(words)].update({str(k): int(v) for k, v in counts.items()})

@@ -16,7 +16,6 @@ serves all three. ``save_query_models``/``load_query_models`` keep them under
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -26,7 +25,7 @@ import pandas as pd
 from shopintent.config import DEFAULT_SEED, artefact_dir, rng
 from shopintent.data.schema import INTENTS
 from shopintent.data.splits import TextSplit
-from shopintent.io import write_json
+from shopintent.io import read_json, write_json
 from shopintent.models.understanding.entities import ENTITY_LABELS
 
 #: (train, validation, test) queries kept per profile, sampled (seeded) from each time period
@@ -390,7 +389,7 @@ def load_query_models(folder: str | Path, encoder=None) -> dict:
         raise FileNotFoundError(
             f"no saved query models in {folder} (index.json missing): run notebook 03 first"
         )
-    index = json.loads((folder / "index.json").read_text(encoding="utf-8"))
+    index = read_json(folder / "index.json")
     views = (
         finetuned_views(FineTunedNetwork.load(folder / "network"))
         if "network" in index.values()

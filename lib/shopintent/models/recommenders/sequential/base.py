@@ -25,7 +25,6 @@ folder (``save(path)``, ``Class.load(path)``).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +32,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from shopintent.evaluation.ranking import ndcg_at_k, topk_from_scores
-from shopintent.io import staging_dir, write_npz, write_text
+from shopintent.io import read_json, staging_dir, write_json, write_npz
 from shopintent.models.recommenders.base import Recommendations, top_k
 from shopintent.models.recommenders.evaluate import evaluate_recs
 from shopintent.models.recommenders.registry import register
@@ -152,7 +151,7 @@ class _BaselineSequences(SequenceRecommender):
         with staging_dir(path) as tmp:
             self.model_.save(tmp / "model.npz")
             write_npz(tmp / "state.npz", arrays)
-            write_text(tmp / "meta.json", json.dumps(meta, indent=1) + "\n")
+            write_json(tmp / "meta.json", meta, indent=1)
         return path
 
     @classmethod
@@ -160,7 +159,7 @@ class _BaselineSequences(SequenceRecommender):
         from shopintent.models.recommenders.persist import load_recommender
 
         path = Path(path)
-        meta = json.loads((path / "meta.json").read_text())
+        meta = read_json(path / "meta.json")
         if meta.get("class") != cls.__name__:
             raise ValueError(f"{path}: holds a {meta.get('class')}, not a {cls.__name__}")
         model = cls(**meta["settings"])

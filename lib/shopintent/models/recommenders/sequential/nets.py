@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 from keras import ops
 
-from shopintent.io import staging_dir
+from shopintent.io import staging_dir, write_json
 from shopintent.models.recommenders.sequential.base import (
     SequenceRecommender,
     training_popularity,
@@ -406,7 +406,7 @@ class NextItemModel(SequenceRecommender):
                 "history": self.history,
                 "info": self.info,
             }
-            (tmp / "meta.json").write_text(json.dumps(meta, indent=1, default=float) + "\n")
+            write_json(tmp / "meta.json", meta, indent=1, default=float)
         return path
 
     @classmethod

@@ -40,7 +40,7 @@ import scipy.sparse as sp
 
 from shopintent.evaluation.frames import interactions_matrix
 from shopintent.evaluation.ranking import evaluate_ranking, topk_from_scores
-from shopintent.io import write_npz, write_text
+from shopintent.io import read_json, write_npz, write_text
 from shopintent.models.recommenders.base import Interactions, Recommender
 from shopintent.models.recommenders.registry import register
 from shopintent.models.recommenders.two_tower import features as ttf
@@ -422,7 +422,7 @@ class TwoTowerRecommender(Recommender):
     def load(cls, folder: str | Path, name: str = "two_tower") -> TwoTowerRecommender:
         """The model saved by ``save`` under ``name``; scores match the saved model's."""
         folder = Path(folder)
-        meta = json.loads((folder / f"{name}.json").read_text())
+        meta = read_json(folder / f"{name}.json")
         with np.load(folder / f"{name}.npz", allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
         cfg = meta["config"]

@@ -29,7 +29,7 @@ import scipy.sparse as sp
 
 from shopintent.evaluation.frames import interactions_matrix
 from shopintent.evaluation.ranking import evaluate_ranking, topk_from_scores
-from shopintent.io import write_npz, write_text
+from shopintent.io import read_json, write_npz, write_text
 from shopintent.models.recommenders.base import Recommender
 from shopintent.models.recommenders.registry import register
 from shopintent.models.recommenders.two_tower import features as ttf
@@ -327,7 +327,7 @@ class RankedTwoTower(Recommender):
     ) -> RankedTwoTower:
         """The ranker saved by ``save``, on top of ``retrieval`` (None: the one saved beside it)."""
         folder = Path(folder)
-        meta = json.loads((folder / f"{cls.name}.json").read_text())
+        meta = read_json(folder / f"{cls.name}.json")
         if retrieval is None:
             retrieval = TwoTowerRecommender.load(folder, meta["retrieval"])
         if meta["retrieval"] != retrieval.name:
