@@ -56,13 +56,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from shopintent.data.sources.checks import parse, reject_rows
 from shopintent.data.sources.reading import (
     BadRows,
     SourceError,
     check_on_bad_rows,
-    parse,
     read_jsonl,
-    reject_rows,
     source_files,
 )
 from shopintent.data.store import ShopData

@@ -45,14 +45,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from shopintent.data.sources.checks import duplicates, parse, reject_rows
 from shopintent.data.sources.reading import (
     BadRows,
     SourceError,
     check_on_bad_rows,
-    duplicates,
-    parse,
     read_csv,
-    reject_rows,
     source_file,
 )
 from shopintent.data.store import ShopData

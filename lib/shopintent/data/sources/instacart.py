@@ -46,14 +46,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from shopintent.data.sources.checks import check_range, check_times, duplicates, parse
 from shopintent.data.sources.reading import (
     BadRows,
     SourceError,
     check_on_bad_rows,
-    check_range,
-    check_times,
-    duplicates,
-    parse,
     read_csv,
     source_file,
 )

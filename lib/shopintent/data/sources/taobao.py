@@ -15,14 +15,8 @@ from pathlib import Path
 import pandas as pd
 
 from shopintent.data.sessions import DEFAULT_GAP, parse_gap, sessionize
-from shopintent.data.sources.reading import (
-    BadRows,
-    check_on_bad_rows,
-    duplicates,
-    parse,
-    read_csv,
-    source_file,
-)
+from shopintent.data.sources.checks import duplicates, parse
+from shopintent.data.sources.reading import BadRows, check_on_bad_rows, read_csv, source_file
 from shopintent.data.store import ShopData
 
 COLUMNS = ["user_id", "item_id", "category_id", "behavior", "timestamp"]

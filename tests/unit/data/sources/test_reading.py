@@ -2,7 +2,8 @@
 
 import pytest
 
-from shopintent.data.sources.reading import BadRows, SourceError, parse, read_csv
+from shopintent.data.sources.checks import parse
+from shopintent.data.sources.reading import BadRows, SourceError, read_csv
 
 COLUMNS = ["a", "b"]
 
