@@ -240,6 +240,18 @@ def _first_line(path: Path, encoding: str) -> str:
     return line
 
 
+def header_columns(path: Path, sep: str = ",", encoding: str = "utf-8") -> list[str]:
+    """The column names on a delimited file's first line (for a loader with optional columns);
+    an empty file fails naming it."""
+    path = Path(path)
+    if not path.is_file():
+        raise SourceError(f"{path}: file not found")
+    line = _first_line(path, encoding)
+    if not line:
+        raise SourceError(f"{path}: the file is empty (expected a header line)")
+    return _split(line, sep)
+
+
 def _split(line: str, sep: str) -> list[str]:
     return next(csv.reader([line], delimiter=sep)) if line else []
 
