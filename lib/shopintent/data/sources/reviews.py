@@ -17,7 +17,8 @@ Decisions:
   is a bad row naming file, line and value; this layout does not rescale, so ratings on
   another scale (0-10, 0-100, thumbs) fail on their first row out of 1..5: convert them to
   1-5 stars before loading, or keep them out with ``--on-bad-rows skip`` (every row dropped is
-  counted). An empty text is a bad row.
+  counted). The text column is required, but a review with stars and an empty text is a review
+  (null text; ``meta["reviews_without_text"]`` counts them).
 - Duplicates: with both user and time given, rows equal in user, item, time, text and rating
   are one review posted twice: the copies are dropped and counted in
   ``meta["bad_rows"]["duplicates"]``. Without them, equal rows may be different people writing
@@ -46,7 +47,7 @@ from shopintent.data.store import ShopData
 LAYOUT = "reviews"
 FIELDS = {"text": True, "rating": True, "item": False, "user": False, "time": False}
 FIELDS["review_id"] = False
-SPEC = {"text": "str", "rating": "float", "item": "id?", "user": "id?", "review_id": "id"}
+SPEC = {"text": "str?", "rating": "float", "item": "id?", "user": "id?", "review_id": "id"}
 STARS = (1, 5)
 #: the options ``load`` takes besides ``source`` (the command line refuses others)
 OPTIONS = layouts.OPTIONS
@@ -86,9 +87,6 @@ def load(
             "convert other scales to 1-5 stars first)"
         )
         rows = reject_rows(rows, path, off, "rating", what, on_bad_rows, bad)
-        if "review_id" not in mapping:
-            stem = path.name.split(".")[0]
-            rows["review_id"] = stem + ":" + rows["_line"].astype(str)
         identified = "user" in mapping and "time" in mapping
         key = ["review_id"] if "review_id" in mapping else None
         rows = duplicates(
@@ -100,6 +98,8 @@ def load(
             on_bad_rows=on_bad_rows,
             probe=["text"],
         )
+        if "review_id" not in mapping:
+            rows["review_id"] = path.name.split(".")[0] + ":" + rows["_line"].astype(str)
         frames.append(rows)
     raw = layouts.concat(frames, LAYOUT, source)
 
@@ -131,6 +131,7 @@ def load(
         "columns": layouts.mappings_meta(used),
         "bad_rows": bad.as_meta(),
         "review_events": len(events),
+        "reviews_without_text": int(raw["text"].isna().sum()),
         "events_from": "one purchase per review with a user, an item and a time",
     }
     return ShopData.from_tables(events, items, reviews=reviews, meta=meta)
