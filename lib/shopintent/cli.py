@@ -4,6 +4,11 @@
     shopintent data prepare --dataset taobao [--source PATH] [--on-bad-rows skip]
                             [--session-gap 30min]
     shopintent data prepare --dataset rees46 --source my_logs.csv --name myshop
+    shopintent data prepare --dataset clicks|orders|reviews|judgements --source FILE_OR_FOLDER
+                            --name myshop --columns FIELD=COLUMN,...|mapping.json
+                            [--sep ';'] [--encoding latin-1] [--na-values NA,null]
+                            [--time-format iso|unix_s|unix_ms|'%d/%m/%Y %H:%M']
+                            [--event-types view=pv|click,cart=addtocart,purchase=buy]
     shopintent data list
     shopintent run [--profile smoke|default|full] [--dataset NAME] [--source PATH]
                    [--only 01 05 ...] [--continue-on-error]
@@ -88,6 +93,31 @@ def _parser() -> argparse.ArgumentParser:
         type=_gap,
         help="inactivity that ends a session, for sources without sessions (e.g. 30min)",
     )
+    layout = prep.add_argument_group(
+        "generic layouts (clicks, orders, reviews, judgements): your own CSV/TSV/Parquet files"
+    )
+    layout.add_argument(
+        "--columns",
+        default=None,
+        metavar="FIELD=COLUMN,...|FILE.json",
+        help="which source column holds each field of the layout (see the README)",
+    )
+    layout.add_argument("--sep", default=None, help="field separator (default , and tab for .tsv)")
+    layout.add_argument("--encoding", default=None, help="text encoding (default utf-8)")
+    layout.add_argument(
+        "--na-values", default=None, metavar="NA,...", help="further spellings of an empty field"
+    )
+    layout.add_argument(
+        "--time-format",
+        default=None,
+        help="iso (default), unix_s, unix_ms or a strftime pattern such as '%%d/%%m/%%Y %%H:%%M'",
+    )
+    layout.add_argument(
+        "--event-types",
+        default=None,
+        metavar="TYPE=VALUE|VALUE,...|FILE.json",
+        help="clicks: canonical event type = the source's value(s), e.g. view=pv,purchase=buy",
+    )
     prep.set_defaults(func=_cmd_prepare)
     lst = data.add_parser("list", help="show prepared datasets with row counts")
     lst.set_defaults(func=_cmd_list)
@@ -148,6 +178,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+#: the options of the generic layouts (each layout's loader says which it takes)
+LAYOUT_OPTIONS = ("columns", "sep", "encoding", "na_values", "time_format", "event_types")
+
+
 def _cmd_prepare(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -160,7 +194,11 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
             bar.set_postfix_str(stage)
             bar.update()
 
-        given = {"on_bad_rows": args.on_bad_rows, "session_gap": args.session_gap}
+        given = {
+            "on_bad_rows": args.on_bad_rows,
+            "session_gap": args.session_gap,
+            **{k: getattr(args, k) for k in LAYOUT_OPTIONS},
+        }
         # only the options given: the loader states which it takes
         options = {k: v for k, v in given.items() if v is not None}
         path = prepare(
@@ -189,6 +227,11 @@ def _print_rows(path) -> None:
             f"  {name}: {n['lines']:,} lines read = {n['header']} header"
             + f" + {n['records']:,} records"
             + (f" + {n['malformed']:,} malformed" if n["malformed"] else "")
+            + (
+                f" + {n['continuation']:,} lines inside multi-line fields"
+                if n.get("continuation")
+                else ""
+            )
             + (f"; {dropped:,} skipped" if dropped else "")
         )
     if skipped.get("total"):

@@ -26,7 +26,14 @@ SOURCES: dict[str, str] = {
     "instacart": "shopintent.data.sources.instacart",
     "movielens-100k": "shopintent.data.sources.movielens",
     "groceries": "shopintent.data.sources.groceries",
+    # generic layouts: a user's own files, columns named by a mapping (--columns)
+    "clicks": "shopintent.data.sources.clicks",
+    "orders": "shopintent.data.sources.orders",
+    "reviews": "shopintent.data.sources.reviews",
+    "judgements": "shopintent.data.sources.judgements",
 }
+#: the generic layouts among SOURCES (see ``data/sources/layouts.py``)
+LAYOUTS = ("clicks", "orders", "reviews", "judgements")
 
 
 def dataset_names() -> list[str]:

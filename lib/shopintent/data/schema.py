@@ -1,6 +1,11 @@
 """The canonical tables (DESIGN.md, "The data model") and their validation.
 
 Every source is converted into these four tables; everything downstream reads only them.
+Optional means optional: a column a source lacks is null, never invented. In particular
+``events.user_id`` may be null (a click log without users), the ``events`` table may be empty
+(a dataset of only reviews or only search judgements has no behaviour), and a review needs
+only its ``rating`` (``text`` usually): ``reviews.user_id``, ``item_id`` and ``ts`` may be null.
+Code reading the tables checks what is there (capabilities), not which dataset it is.
 ``conform`` turns a loader's DataFrame into the canonical column order and dtypes (adding
 absent optional columns as null, never inventing values); ``validate_table`` and
 ``validate_dataset`` raise one ``SchemaError`` that names the table, the column, what was
@@ -48,7 +53,7 @@ class Column:
 
 TABLES: dict[str, tuple[Column, ...]] = {
     "events": (
-        Column("user_id", "str", required=True, nullable=False),
+        Column("user_id", "str"),  # null: a log without users (a session is still required)
         Column("session_id", "str", required=True, nullable=False),
         Column("ts", "ts", required=True, nullable=False),
         Column("event_type", "str", required=True, nullable=False),
@@ -73,9 +78,9 @@ TABLES: dict[str, tuple[Column, ...]] = {
     ),
     "reviews": (
         Column("review_id", "str", required=True, nullable=False),
-        Column("user_id", "str", required=True, nullable=False),
-        Column("item_id", "str", required=True, nullable=False),
-        Column("ts", "ts", required=True),
+        Column("user_id", "str"),
+        Column("item_id", "str"),
+        Column("ts", "ts"),
         Column("rating", "int", required=True, nullable=False),
         Column("text", "str"),
         Column("sentiment", "str"),
@@ -264,9 +269,7 @@ def validate_table(table: str, df: pd.DataFrame) -> None:
         _check(
             table, key, "duplicate keys", df, df[key].duplicated(keep="first").to_numpy(), df[key]
         )
-    if table == "events":
-        if len(df) == 0:
-            raise SchemaError("events: the table is empty (expected at least one event)")
+    if table == "events":  # may be empty: a source without behaviour has no events
         _check(
             table,
             "event_type",

@@ -51,16 +51,18 @@ class ShopData:
     @classmethod
     def from_tables(
         cls,
-        events: pd.DataFrame,
+        events: pd.DataFrame | None = None,
         items: pd.DataFrame | None = None,
         queries: pd.DataFrame | None = None,
         reviews: pd.DataFrame | None = None,
         extras: dict[str, pd.DataFrame] | None = None,
         meta: dict | None = None,
     ) -> ShopData:
-        """Conform a loader's tables to the canonical schema and validate them together."""
+        """Conform a loader's tables to the canonical schema and validate them together.
+
+        A table not given is empty (a source of only reviews or judgements has no events)."""
         data = cls(
-            events=conform("events", events),
+            events=conform("events", events) if events is not None else empty_table("events"),
             items=conform("items", items) if items is not None else empty_table("items"),
             queries=conform("queries", queries) if queries is not None else empty_table("queries"),
             reviews=conform("reviews", reviews) if reviews is not None else empty_table("reviews"),
@@ -163,9 +165,10 @@ def _read_parquet(path: Path, table: str) -> pd.DataFrame:
     if table in TABLES:
         for c in TABLES[table]:
             if c.kind == "entities":
-                df[c.name] = [
-                    None if v is None else [dict(e) for e in v] for v in df[c.name].tolist()
-                ]
+                df[c.name] = pd.Series(
+                    [None if v is None else [dict(e) for e in v] for v in df[c.name].tolist()],
+                    dtype=object,  # also when the table is empty
+                )
             if c.kind == "dict":
                 df[c.name] = pd.Series(df[c.name].tolist(), dtype=object)
     return df

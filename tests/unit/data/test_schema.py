@@ -122,11 +122,10 @@ def test_numeric_ids_become_text_without_a_decimal_point():
             _events(ts=["1970-01-01"] * 4),
             r"events.ts: 4 timestamps outside \[1990-01-01, 2100-01-01\)",
         ),
-        ("events", _events().iloc[:0], r"events: the table is empty"),
         (
             "events",
-            _events(user_id=["u1", None, "u2", "u2"]),
-            r"events.user_id: 1 null values where a value is required \(rows 1\)",
+            _events(session_id=["s1", None, "s2", "s2"]),
+            r"events.session_id: 1 null values where a value is required \(rows 1\)",
         ),
         (
             "events",
@@ -178,6 +177,30 @@ def test_numeric_ids_become_text_without_a_decimal_point():
 def test_bad_tables_raise_one_clear_error(table, df, message):
     with pytest.raises(SchemaError, match=message):
         conform(table, df)
+
+
+def test_optional_means_optional_null_users_empty_events_bare_reviews(tmp_path):
+    """A click log without users, a dataset without behaviour, reviews with only text and stars:
+    valid, saved and loaded back with the nulls still null."""
+    no_users = ShopData.from_tables(_events().drop(columns=["user_id"]), _items(), _queries())
+    assert no_users.events["user_id"].isna().all()
+    bare = pd.DataFrame({"review_id": ["r1", "r2"], "rating": [1, 5], "text": ["Bad", "Good"]})
+    only_reviews = ShopData.from_tables(reviews=bare)
+    assert len(only_reviews.events) == 0 and list(only_reviews.events.columns)[:4] == [
+        "user_id",
+        "session_id",
+        "ts",
+        "event_type",
+    ]
+    rev = only_reviews.reviews
+    assert rev[["user_id", "item_id", "ts"]].isna().all().all() and rev["rating"].tolist() == [1, 5]
+    for name, shop in (("no-users", no_users), ("only-reviews", only_reviews)):
+        back = ShopData.load(shop.save(tmp_path / name))
+        for table, df in shop.tables().items():
+            pd.testing.assert_frame_equal(back.tables()[table], df, check_dtype=True)
+    assert back.meta["rows"]["events"] == 0
+    with pytest.raises(SchemaError, match=r"reviews.item_id: 1 item ids not found"):
+        ShopData.from_tables(_events(), _items(), _queries(), bare.assign(item_id=["a", "zz"]))
 
 
 def test_references_between_tables_are_checked():

@@ -49,6 +49,7 @@ _KINDS = {
     "int": "an integer",
     "float": "a number",
     "unix_s": "unix seconds",
+    "unix_ms": "unix milliseconds",
     "datetime": "a date-time",
 }
 #: the window of plausible timestamps (as in the schema): outside it, a unit or parsing bug
@@ -67,18 +68,21 @@ def parse(
 
     Kinds: ``"str"`` (required), ``"id"`` (a required str without ``"``: in these formats a
     quote inside an id is a stray one, e.g. a quote that opened on another line), ``"int"``,
-    ``"float"`` (finite), ``"unix_s"`` (to UTC timestamps), ``("datetime", format)`` and
-    ``("choice", values)``; a trailing ``"?"``
-    (``"float?"``) allows empty values (returned as null). Times outside [1990, 2100) are bad
-    rows too, named like the others.
+    ``"float"`` (finite), ``"unix_s"`` and ``"unix_ms"`` (to UTC timestamps),
+    ``("datetime", format)`` (``format`` may be ``"ISO8601"``; times without a zone are UTC) and
+    ``("choice", values)``; a trailing ``"?"`` (``"float?"``, ``("datetime?", format)``)
+    allows empty values (returned as null). Times outside [1990, 2100) are bad rows too,
+    named like the others.
     """
     bad = bad if bad is not None else BadRows()
     out = df.copy()
     keep = np.ones(len(df), dtype=bool)
     for col, kind in spec.items():
         s = df[col]
-        optional = isinstance(kind, str) and kind.endswith("?")
-        kind = kind[:-1] if optional else kind
+        head = kind[0] if isinstance(kind, tuple) else kind
+        optional = head.endswith("?")
+        if optional:
+            kind = (head[:-1], *kind[1:]) if isinstance(kind, tuple) else kind[:-1]
         empty = s.isna().to_numpy() | (s.astype(str).str.strip() == "").to_numpy()
         name = kind[0] if isinstance(kind, tuple) else kind
         if name == "str":
@@ -94,8 +98,9 @@ def parse(
             parsed = parsed.where(np.isfinite(parsed.astype("float64")))
             if name == "int":
                 parsed = parsed.where(parsed == np.floor(parsed))
-        elif name == "unix_s":
+        elif name in ("unix_s", "unix_ms"):
             num = pd.to_numeric(s.where(~empty, None), errors="coerce").astype("float64")
+            num = num / 1000 if name == "unix_ms" else num
             outside = (num < TS_MIN.timestamp()) | (num >= TS_MAX.timestamp())
             keep = _range_fail(df, path, col, s, outside.to_numpy(), keep, on_bad_rows, bad)
             parsed = pd.to_datetime(num.where(~outside), unit="s", utc=True, errors="coerce")

@@ -179,9 +179,10 @@ def load(source: Path, on_bad_rows: str = "error") -> ShopData:
 
     category = categories.drop_duplicates("itemId").set_index("itemId")["categoryId"]
     item_ids = pd.Index(events["item_id"].unique()).sort_values()
-    cat = pd.Series(item_ids, index=item_ids).map(category)
+    cat = pd.Series(item_ids, index=item_ids).map(category).dropna()  # may be none at all
+    named = ("cat" + cat.astype(str)).reindex(item_ids)
     items = pd.DataFrame(
-        {"item_id": item_ids, "category": ("cat" + cat).where(cat.notna(), None).to_numpy()}
+        {"item_id": item_ids, "category": named.where(named.notna(), None).to_numpy(object)}
     )
 
     meta = {

@@ -240,6 +240,18 @@ def _first_line(path: Path, encoding: str) -> str:
     return line
 
 
+def header_columns(path: Path, sep: str = ",", encoding: str = "utf-8") -> list[str]:
+    """The column names on a delimited file's first line (for a loader with optional columns);
+    an empty file fails naming it."""
+    path = Path(path)
+    if not path.is_file():
+        raise SourceError(f"{path}: file not found")
+    line = _first_line(path, encoding)
+    if not line:
+        raise SourceError(f"{path}: the file is empty (expected a header line)")
+    return _split(line, sep)
+
+
 def _split(line: str, sep: str) -> list[str]:
     return next(csv.reader([line], delimiter=sep)) if line else []
 
@@ -291,8 +303,13 @@ def read_csv(
     na_values: tuple[str, ...] = (),
     on_bad_rows: str = "error",
     bad: BadRows | None = None,
+    multiline: bool = False,
 ) -> pd.DataFrame:
     """``columns`` of a delimited file as strings (missing fields as None) plus ``_line``.
+
+    ``multiline=True`` accepts quoted fields holding line breaks (review texts): ``_line`` is
+    then the line where each record starts, and the lines read are accounted for as records
+    (found by the csv module) plus the continuation lines inside them.
 
     ``header=False`` names the fields ``columns`` in order. Fails, or with
     ``on_bad_rows="skip"`` drops and counts, rows with the wrong number of fields, bytes that
@@ -342,6 +359,8 @@ def read_csv(
             df = df.iloc[1:]
         # Line of each kept row: the data lines in order, minus those skipped (checked below).
         lines = np.arange(n_header + 1, n_header + 1 + len(df) + len(skipped))
+        if multiline:
+            lines = _record_starts(path, encoding, sep)[n_header:]
         df = df.reset_index(drop=True)
         df["_line"] = np.setdiff1d(lines, skipped, assume_unique=True)[: len(df)]
         return df
@@ -359,7 +378,8 @@ def read_csv(
             df = read("replace")
             marked = True
         except pd.errors.ParserError as err:
-            _fail_on_multiline_record(path, encoding, sep)
+            if not multiline:
+                _fail_on_multiline_record(path, encoding, sep)
             m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(err))
             eof = re.search(r"EOF inside string starting at row (\d+)", str(err))
             if m:
@@ -378,7 +398,10 @@ def read_csv(
         raise SourceError(f"{path}: truncated or corrupt file ({err})") from None
     counter = counted[0]
     physical = counter.physical_lines()
-    _account(path, encoding, sep, physical, n_header, df, skipped, bad)
+    if multiline:
+        _account_records(path, encoding, sep, physical, n_header, df, skipped, bad)
+    else:
+        _account(path, encoding, sep, physical, n_header, df, skipped, bad)
     if skipped:
         bad.add(path, np.array(skipped), "wrong number of fields")
     if marked:
@@ -420,6 +443,51 @@ def _account(
         f"{len(skipped):,} skipped lines account for {n_header + records + len(skipped):,} "
         "(carriage returns inside a line?)"
     )
+
+
+def _record_starts(path: Path, encoding: str, sep: str) -> np.ndarray:
+    """The line (from 1) where each record of the file starts, header included."""
+    starts, prev = [], 0
+    with _open_text(path, encoding, errors="replace") as f:
+        reader = csv.reader(f, delimiter=sep)
+        try:
+            for _ in reader:
+                starts.append(prev + 1)
+                prev = reader.line_num
+        except csv.Error as err:
+            raise SourceError(
+                f"{path} line {prev + 1}: a quoted field starts on this line and never ends "
+                f"({err}): a stray '\"' or a truncated file?"
+            ) from None
+    return np.array(starts, dtype=np.int64)
+
+
+def _account_records(
+    path: Path,
+    encoding: str,
+    sep: str,
+    physical: int,
+    n_header: int,
+    df: pd.DataFrame,
+    skipped: list[int],
+    bad: BadRows,
+) -> None:
+    """With multi-line fields: every record is the header, a record read or a malformed line,
+    and the other lines continue a quoted field."""
+    n = len(_record_starts(path, encoding, sep))
+    records = len(df)
+    bad.lines[path.name] = {
+        "lines": physical,
+        "header": n_header,
+        "records": records,
+        "malformed": len(skipped),
+        "continuation": physical - n,
+    }
+    if n != n_header + records + len(skipped):
+        raise SourceError(
+            f"{path}: {n:,} records, but {n_header} header + {records:,} read + "
+            f"{len(skipped):,} skipped account for {n_header + records + len(skipped):,}"
+        )
 
 
 def _fail_on_multiline_record(path: Path, encoding: str, sep: str) -> None:

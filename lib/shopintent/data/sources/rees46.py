@@ -4,22 +4,30 @@
 ``event_time`` reads like ``2019-10-01 00:00:00 UTC``. ``source`` is one such file or a
 folder of them (all ``*.csv`` and ``*.csv.gz`` files in it are read, in name order).
 
+Only ``event_time``, ``event_type`` and ``product_id`` are required. ``category_id``,
+``category_code``, ``brand``, ``price``, ``user_id`` and ``user_session`` may be empty or
+absent from the header: what is missing is null, never invented. An event needs a session:
+its ``user_session``, or its ``user_id`` to cut one from (below); a row with neither is a
+bad row naming file and line, and a file whose header has neither column fails.
+
 Decisions:
 
 - Events: ``event_type`` view, cart and purchase map to themselves; ``remove_from_cart`` is
   kept as the canonical extra type ``remove_from_cart``. ``ts`` is ``event_time`` (UTC),
   ``price`` is the row's own price (the price the user saw at that moment), ``user_id`` and
-  ``item_id`` (= ``product_id``) are the source's ids as text. There are no searches, so
-  ``query_id`` is null.
+  ``item_id`` (= ``product_id``) are the source's ids as text (``user_id`` and ``price``
+  null where empty). There are no searches, so ``query_id`` is null.
 - Sessions: ``session_id`` is the source's ``user_session``. The few rows with an empty
-  ``user_session`` are not dropped: each user's such rows are cut into sessions at gaps longer
+  ``user_session`` (or no such column) are not dropped: each user's such rows are cut into
+  sessions at gaps longer
   than ``session_gap`` (30 minutes by default), with ids ``user-<user_id>-<n>``; their count
   is ``meta["events_without_session"]``.
 - Items: one per ``product_id`` seen in the events. ``category`` is ``category_code`` (already
   a dot path such as ``electronics.smartphone``) or, when the source has none,
-  ``cat<category_id>``; ``brand`` is null when empty; ``price`` is the item's most recent
-  price (the price of its latest event; with several files, across all of them). Category
-  code, brand and category id also come from the item's latest event that has them. The
+  ``cat<category_id>``, or null when it has neither; ``brand`` is null when empty; ``price``
+  is the item's most recent known price (of its latest event that has one; with several
+  files, across all of them). Category code, brand and category id also come from the item's
+  latest event that has them. The
   source has no titles, descriptions or attributes: those stay null. The numeric
   ``category_id`` is kept as an extra items column.
 - A file whose last line lacks its final fields or its final newline (a download cut
@@ -34,11 +42,12 @@ from pathlib import Path
 import pandas as pd
 
 from shopintent.data.sessions import DEFAULT_GAP, parse_gap, sessionize
-from shopintent.data.sources.checks import check_range, duplicates, parse
+from shopintent.data.sources.checks import check_range, duplicates, parse, reject_rows
 from shopintent.data.sources.reading import (
     BadRows,
     SourceError,
     check_on_bad_rows,
+    header_columns,
     read_csv,
     source_files,
 )
@@ -61,13 +70,14 @@ SPEC = {
     "event_time": ("datetime", TIME_FORMAT),
     "event_type": ("choice", EVENT_TYPES),
     "product_id": "id",
-    "category_id": "id",
+    "category_id": "id?",
     "category_code": "str?",
     "brand": "str?",
-    "price": "float",
-    "user_id": "id",
+    "price": "float?",
+    "user_id": "id?",
     "user_session": "id?",
 }
+REQUIRED = ("event_time", "event_type", "product_id")
 NO_SESSION_PREFIX = "user-"
 #: the options ``load`` takes besides ``source`` (the command line refuses others)
 OPTIONS = ("on_bad_rows", "session_gap")
@@ -81,9 +91,7 @@ def load(
     bad = BadRows()
     frames = []
     for path in source_files(source, "rees46", ("*.csv", "*.csv.gz")):
-        raw = read_csv(path, COLUMNS, on_bad_rows=on_bad_rows, bad=bad)
-        rows = parse(raw, path, SPEC, on_bad_rows=on_bad_rows, bad=bad)
-        rows = check_range(rows, path, "price", 0, None, on_bad_rows, bad)
+        rows = _read(path, on_bad_rows, bad)
         # the log may record one action twice: counted, kept
         rows = duplicates(
             rows, path, bad, drop=False, probe=["user_id", "event_time", "product_id"]
@@ -113,17 +121,17 @@ def load(
     latest = (
         raw.sort_values("event_time", kind="stable")
         .groupby("product_id", sort=True)[["category_code", "brand", "price", "category_id"]]
-        .last()
+        .last()  # the last non-null value of each column
     )
+    cid = latest["category_id"]
+    category = latest["category_code"].fillna(("cat" + cid.dropna().astype(str)).reindex(cid.index))
     items = pd.DataFrame(
         {
             "item_id": latest.index.to_numpy(),
-            "brand": latest["brand"].to_numpy(),
-            "category": latest["category_code"]
-            .fillna("cat" + latest["category_id"].astype(str))
-            .to_numpy(),
-            "price": latest["price"].to_numpy(),
-            "category_id": latest["category_id"].to_numpy(),
+            "brand": latest["brand"].to_numpy(object),
+            "category": category.where(category.notna(), None).to_numpy(object),
+            "price": latest["price"].to_numpy("float64"),
+            "category_id": cid.where(cid.notna(), None).to_numpy(object),
         }
     )
     meta = {
@@ -133,3 +141,35 @@ def load(
         "events_without_session": int(no_session.sum()),
     }
     return ShopData.from_tables(events, items, meta=meta)
+
+
+def _read(path: Path, on_bad_rows: str, bad: BadRows) -> pd.DataFrame:
+    """One file's rows, parsed; optional columns absent from its header are null."""
+    header = header_columns(path)
+    missing = [c for c in REQUIRED if c not in header]
+    present = [c for c in COLUMNS if c in header]
+    if missing or not {"user_id", "user_session"} & set(header):
+        # read_csv names the missing required columns and the columns found
+        need = list(REQUIRED) + ([] if missing else ["user_session"])
+        if not missing:
+            raise SourceError(
+                f"{path} line 1: neither user_session nor user_id among the columns "
+                f"({', '.join(header)}): an event needs a session, or a user to cut one from"
+            )
+        read_csv(path, need)
+    raw = read_csv(path, present, on_bad_rows=on_bad_rows, bad=bad)
+    for col in COLUMNS:
+        if col not in raw.columns:
+            raw[col] = None
+    rows = parse(raw, path, SPEC, on_bad_rows=on_bad_rows, bad=bad)
+    rows = check_range(rows, path, "price", 0, None, on_bad_rows, bad)
+    orphan = (rows["user_session"].isna() & rows["user_id"].isna()).to_numpy()
+    return reject_rows(
+        rows,
+        path,
+        orphan,
+        "user_session",
+        "(empty) and user_id is empty too: an event needs a session, or a user to cut one from",
+        on_bad_rows,
+        bad,
+    )

@@ -215,3 +215,25 @@ def test_skip_mode_counts_unparseable_rows(folder, lines):
     assert examples[0].startswith("line 63: expected 5 fields") and examples[1].startswith(
         "line 31: column timeframe"
     )
+
+
+@pytest.mark.parametrize(
+    "categories",
+    [
+        ["itemId;categoryId\n"],  # the header only
+        ["itemId;categoryId\n", "999999999;1\n"],  # only items no event references
+    ],
+)
+def test_no_item_with_a_category_leaves_every_category_null(folder, lines, categories):
+    """Issue 18: a numpy _UFuncNoLoopError ("cat" + an all-NaN column) when no item had one."""
+    (folder / VIEWS).write_text("".join(lines[:500]))
+    (folder / CATEGORIES).write_text("".join(categories))
+    shop = diginetica.load(folder)
+    assert len(shop.events) >= 499 and shop.items["category"].isna().all()
+
+
+def test_some_items_without_a_category(folder, lines):
+    (folder / VIEWS).write_text("".join(lines[:500]))
+    shop = diginetica.load(folder)
+    cats = shop.items["category"]
+    assert cats.isna().any() and cats.dropna().str.fullmatch(r"cat\d+").all()

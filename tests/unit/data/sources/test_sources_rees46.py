@@ -88,6 +88,55 @@ def test_latest_price_missing_sessions_and_remove_from_cart(tmp_path, lines):
     assert shop.items.set_index("item_id").loc["1", "category"] == "cat5"
 
 
+@pytest.mark.parametrize(
+    "drop", ["category_id", "category_code", "brand", "price", "user_id", "user_session"]
+)
+def test_an_optional_column_absent_from_the_header_is_null(tmp_path, lines, drop):
+    at = rees46.COLUMNS.index(drop)
+    shop = rees46.load(write(tmp_path, [c for x in lines[:200] for c in cut_line(x, at)]))
+    ev, items = shop.events, shop.items.set_index("item_id")
+    assert len(ev) == 199 and ev["session_id"].notna().all()
+    if drop == "user_id":
+        assert ev["user_id"].isna().all()
+    if drop == "user_session":  # every event cut into sessions from its user
+        assert shop.meta["events_without_session"] == 199
+        assert ev["session_id"].str.startswith("user-").all()
+    if drop == "price":
+        assert ev["price"].isna().all() and items["price"].isna().all()
+    if drop == "brand":
+        assert items["brand"].isna().all()
+    if drop == "category_code":  # the source's category id, as before
+        assert items["category"].str.fullmatch(r"cat\d+").all()
+    if drop == "category_id":  # only the code where there is one; no category invented
+        assert pd.isna(items.loc["44600062", "category"]) and items["category_id"].isna().all()
+        assert items.loc["17200506", "category"] == "furniture.living_room.sofa"
+
+
+def cut_line(line, at):
+    fields = line.rstrip("\n").split(",")
+    return [",".join(fields[:at] + fields[at + 1 :]) + "\n"]
+
+
+def test_a_click_log_without_prices_categories_or_users_invents_none(tmp_path, lines):
+    rows = [
+        "2019-11-01 10:00:00 UTC,view,1,,,,,,s-1\n",
+        "2019-11-01 10:01:00 UTC,purchase,1,,,,,,s-1\n",
+        "2019-11-01 11:00:00 UTC,view,2,,,,,7,\n",
+    ]
+    shop = rees46.load(write(tmp_path, [lines[0], *rows]))
+    ev, items = shop.events, shop.items
+    assert ev["user_id"].isna().tolist() == [True, True, False] and ev["price"].isna().all()
+    assert ev["session_id"].tolist() == ["s-1", "s-1", "user-7-1"]
+    assert items[["category", "brand", "price", "category_id"]].isna().all().all()
+    with pytest.raises(SourceError, match=rf"{NAME} line 2: column user_session: None"):
+        rees46.load(write(tmp_path, [lines[0], "2019-11-01 10:00:00 UTC,view,1,,,,,,\n"]))
+    shop = rees46.load(
+        write(tmp_path, [lines[0], "2019-11-01 10:00:00 UTC,view,1,,,,,,\n", *rows]),
+        on_bad_rows="skip",
+    )
+    assert len(shop.events) == 3 and shop.meta["bad_rows"]["total"] == 1
+
+
 def test_missing_source_names_what_was_expected(tmp_path):
     with pytest.raises(SourceError, match=r"rees46: .*nowhere does not exist"):
         rees46.load(tmp_path / "nowhere")
@@ -109,18 +158,26 @@ def test_missing_source_names_what_was_expected(tmp_path):
             lambda ls: ls[:50] + [ls[50].rsplit(",", 1)[0]],
             rf"{NAME} line 51: expected 9 fields, found 8: column\(s\) user_session missing",
         ),
-        # the same cut line followed by good lines: a required field is empty
+        # the same cut line followed by good lines: neither user nor session to put it in
         (
             lambda ls: ls[:50] + [ls[50][:70] + "\n"] + ls[51:],
-            rf"{NAME} line 51: column price: '' is not a number",
+            rf"{NAME} line 51: column user_session: None \(empty\) and user_id is empty too",
+        ),
+        (
+            lambda ls: [",".join(x.split(",")[:7]) + "\n" for x in ls],
+            rf"{NAME} line 1: neither user_session nor user_id among the columns",
+        ),
+        (
+            lambda ls: [",".join(x.split(",")[1:]) for x in ls],
+            rf"{NAME} line 1: missing column\(s\) event_time",
         ),
         (
             lambda ls: [x.replace(",", ";") for x in ls],
             rf"{NAME} line 1: missing column\(s\) event_time.*the header looks separated by ';'",
         ),
         (
-            lambda ls: [",".join(x.split(",")[:5] + x.split(",")[6:]) for x in ls],
-            rf"{NAME} line 1: missing column\(s\) brand",
+            lambda ls: [",".join(x.split(",")[:2] + x.split(",")[3:]) for x in ls],
+            rf"{NAME} line 1: missing column\(s\) product_id",
         ),
         (
             lambda ls: ls[:10] + ["2019-10-01 00:00:00 UTC,view,1,2,,,1.0,3,4,5\n"] + ls[10:],
