@@ -26,9 +26,10 @@ Decisions:
   00:00 of its day.
 - Sessions: ``session_id`` is the source's session id.
 - Users: a session's ``user_id`` is its first known ``userId`` (views in ``timeframe``
-  order, then its purchase lines), else ``anon-<session_id>``: an anonymous session is its
-  own user. Sessions where the source names more than one user are counted in
-  ``meta["sessions_with_several_users"]`` and keep the first.
+  order, then its purchase lines), else null: an anonymous session has no user (never an
+  invented one; the user-level notebooks use the sessions that have one). Sessions where the
+  source names more than one user are counted in ``meta["sessions_with_several_users"]`` and
+  keep the first.
 - Purchases: the purchases file covers the full dataset, so only the purchase lines of
   sessions present in the views file are kept. Each line (one purchased item of an order)
   is one ``purchase`` event at session start date + its ``timeframe`` when that is at or
@@ -72,7 +73,6 @@ CATEGORY_COLUMNS = ["itemId", "categoryId"]
 DATE = ("datetime", "%Y-%m-%d")
 SEP = ";"
 NA = ("NA",)
-ANON = "anon-"
 PURCHASE_DELAY = pd.Timedelta(seconds=1)
 #: the options ``load`` takes besides ``source`` (the command line refuses others)
 OPTIONS = ("on_bad_rows",)
@@ -174,7 +174,7 @@ def load(source: Path, on_bad_rows: str = "error") -> ShopData:
         ignore_index=True,
     )
     known_user = events["session_id"].map(session_user)
-    events["user_id"] = (ANON + events["session_id"]).where(known_user.isna(), known_user)
+    events["user_id"] = known_user.where(known_user.notna(), None)
     events = events.sort_values(["ts", "session_id"], kind="stable")
 
     category = categories.drop_duplicates("itemId").set_index("itemId")["categoryId"]
