@@ -1,7 +1,8 @@
 """The flat headline metrics of the behaviour EDA (notebook 01 records these).
 
 Counts of events and duplicates describe the log as loaded; everything else is computed after
-exact duplicate events are dropped. A metric the dataset cannot support is None, and
+exact duplicate events are dropped, except repeated purchase rows, which are order lines
+(``eda.quality.duplicate_mask``). A metric the dataset cannot support is None, and
 ``headline_table`` says why.
 """
 
@@ -32,10 +33,9 @@ def _headline(shop: ShopData) -> tuple[dict[str, float | None], dict[str, str]]:
             why[key] = reason or "not computable on this dataset"
 
     raw = shop.events
-    copies = raw.duplicated(keep="first")  # as quality.duplicate_events, computed once
     put("eda/events/count", len(raw))
-    put("eda/events/duplicates", int(copies.sum()))
-    ev = raw[~copies] if copies.any() else raw
+    put("eda/events/duplicates", int(raw.duplicated(keep="first").sum()))
+    ev = quality.drop_duplicate_events(raw)  # repeated purchase rows are order lines: kept
     put("eda/sessions/count", int(ev["session_id"].nunique()))
     put("eda/users/count", int(ev["user_id"].nunique()))
     put("eda/items/count", len(shop.items) or None, "the dataset has no items table")
