@@ -184,3 +184,66 @@ def test_only_studies_name_a_notebook_in_code(path):
             if NOTEBOOK_NAME.search(node.value):
                 found.append(node.value)
     assert found == []
+
+
+NOTEBOOKS = LIB.parent / "notebooks"
+DATASET_NAMES = re.compile(r"^(DATASET|dataset|dataset_name)$")
+
+
+def _name_comparisons(tree: ast.AST) -> list[str]:
+    """Comparisons of ``DATASET`` (or ``dataset``) with a literal string or an upper-case
+    constant (``== "homedepot"``, ``!= "synthetic"``, ``in ("a", "b")``, ``== MOVIELENS``)."""
+
+    def is_name(node) -> bool:
+        return isinstance(node, ast.Name) and bool(DATASET_NAMES.match(node.id))
+
+    def is_literal(node) -> bool:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return True
+        if isinstance(node, ast.Name) and node.id.isupper() and not DATASET_NAMES.match(node.id):
+            return True
+        return isinstance(node, ast.Tuple | ast.List | ast.Set) and any(
+            is_literal(e) for e in node.elts
+        )
+
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare):
+            sides = [node.left, *node.comparators]
+            if any(is_name(s) for s in sides) and any(is_literal(s) for s in sides):
+                found.append(ast.unparse(node))
+    return found
+
+
+def _notebook_code(path: Path) -> str:
+    import json
+
+    cells = json.loads(path.read_text())["cells"]
+    lines = []
+    for cell in cells:
+        if cell["cell_type"] == "code":
+            src = "".join(cell["source"])
+            lines.extend(ln for ln in src.splitlines() if not ln.lstrip().startswith(("%", "!")))
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(NOTEBOOKS.glob("*.ipynb")) + sorted((PACKAGE / "studies").glob("*.py")),
+    ids=lambda p: p.name,
+)
+def test_no_notebook_or_study_decides_by_the_dataset_name(path):
+    """Issue 18: what a notebook does follows the data's capabilities
+    (``data.capabilities``), never a comparison of ``DATASET`` with a dataset's name."""
+    code = _notebook_code(path) if path.suffix == ".ipynb" else path.read_text()
+    assert _name_comparisons(ast.parse(code)) == []
+
+
+def test_the_name_check_catches_what_it_is_for():
+    code = 'if DATASET == "homedepot": pass\nx = dataset in ("a", "b")\ny = dataset == MOVIELENS\n'
+    code += 'z = DATASET == other\nw = caps.has("judgements")\n'
+    assert _name_comparisons(ast.parse(code)) == [
+        "DATASET == 'homedepot'",
+        "dataset in ('a', 'b')",
+        "dataset == MOVIELENS",
+    ]

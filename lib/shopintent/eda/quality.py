@@ -90,15 +90,46 @@ def null_counts(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     return out
 
 
+#: Event types whose exact repeats are order lines, not logging errors: a retailer's invoice
+#: may list the same item twice (two lines, or one line per unit), so two purchase rows equal in
+#: every column (``quantity`` too, where the log has one) are still two things bought.
+ORDER_LINE_EVENTS = ("purchase",)
+
+
+def duplicate_mask(events: pd.DataFrame) -> np.ndarray:
+    """Rows that ``drop_duplicate_events`` drops: exact copies (every column, incl. an extra
+    ``quantity``, equal to an earlier row) of an event that is not an order line.
+
+    The rule: a repeated view, search, cart or other event at the same time is a logging
+    artefact (a double-sent tracker call) and counts once; a repeated purchase row is a repeated
+    order line of the same order (``ORDER_LINE_EVENTS``) and is kept. Both are reported by
+    ``duplicate_events``.
+    """
+    copies = events.duplicated(keep="first").to_numpy()
+    if "event_type" in events:
+        copies = copies & ~events["event_type"].isin(ORDER_LINE_EVENTS).to_numpy()
+    return copies
+
+
 def duplicate_events(events: pd.DataFrame) -> dict[str, float]:
-    """Exact duplicate events (every column equal to an earlier row): ``count`` and ``share``."""
+    """Exact duplicate events (every column equal to an earlier row): ``count`` and ``share``
+    of all of them, ``order_lines`` (those that are purchases: repeated order lines, kept) and
+    ``dropped`` (the rest, which ``drop_duplicate_events`` removes)."""
     count = int(events.duplicated(keep="first").sum())
-    return {"count": count, "share": count / len(events) if len(events) else None}
+    dropped = int(duplicate_mask(events).sum())
+    return {
+        "count": count,
+        "share": count / len(events) if len(events) else None,
+        "order_lines": count - dropped,
+        "dropped": dropped,
+    }
 
 
 def drop_duplicate_events(events: pd.DataFrame) -> pd.DataFrame:
-    """``events`` without exact duplicates (the first of each copy kept, order unchanged)."""
-    return events.drop_duplicates(keep="first")
+    """``events`` without exact duplicates that are not order lines (see ``duplicate_mask``):
+    the first of each copy kept, repeated purchase rows all kept, order unchanged."""
+    mask = duplicate_mask(events)
+    return events[~mask] if mask.any() else events
 
 
 def time_span(events: pd.DataFrame) -> dict[str, object]:
@@ -148,6 +179,7 @@ def quality_summary(tables: Mapping[str, pd.DataFrame]) -> dict[str, object]:
         "events": len(events),
         "duplicate_events": dup["count"],
         "duplicate_share": dup["share"],
+        "duplicate_order_lines": dup["order_lines"],
         "sessions": int(events["session_id"].nunique()),
         "users": int(events["user_id"].nunique()),
         "start": span["start"],

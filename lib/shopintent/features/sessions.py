@@ -118,6 +118,17 @@ class SessionExamples:
         return p["k"].to_numpy() == np.minimum(k, p["n_events"].to_numpy())
 
 
+def _lookup(keys: pd.Series, table: pd.Series) -> pd.Series:
+    """``keys.map(table)`` that keeps ``table``'s dtype (NaN/NaT where a key is absent).
+
+    ``Series.map`` casts an empty datetime mapping, or a mapping of empty keys, to float and
+    fails (``Cannot cast DatetimeArray to dtype float64``): a log without purchases has an
+    empty map of first purchase times, one with only purchases no observable events.
+    ``table`` has unique keys (a groupby result or a set index).
+    """
+    return pd.Series(table.reindex(keys.to_numpy()).array, index=keys.index, name=keys.name)
+
+
 def _ordered(events: pd.DataFrame) -> pd.DataFrame:
     e = events.reset_index(drop=True)
     e = e.assign(_row=np.arange(len(e)))
@@ -143,7 +154,7 @@ def session_table(events: pd.DataFrame) -> pd.DataFrame:
     g = e.groupby("session_id", sort=False)
     out = g.agg(user_id=("user_id", "first"), start=("ts", "min"), end=("ts", "max")).reset_index()
     purchases = e[e["event_type"] == PURCHASE].groupby("session_id")["ts"].min()
-    out["first_purchase"] = out["session_id"].map(purchases)
+    out["first_purchase"] = _lookup(out["session_id"], purchases)
     out["label"] = out["first_purchase"].notna().astype(np.int64)
     return out
 
@@ -210,7 +221,7 @@ def user_history(
     )
     start = sessions["start"]
     hours = (start.reset_index(drop=True) - last["last"]).dt.total_seconds().to_numpy() / 3600
-    first = sessions["user_id"].map(e.groupby("user_id")["first_ts"].first())
+    first = _lookup(sessions["user_id"], e.groupby("user_id")["first_ts"].first())
     tenure = (start - first).dt.total_seconds().to_numpy() / 86400
     with np.errstate(invalid="ignore", divide="ignore"):
         return pd.DataFrame(
@@ -315,9 +326,9 @@ def build_examples(
     info = sessions.set_index("session_id")
     p = p.reset_index(drop=True)  # every observable event's session is among those kept
     sid = p["session_id"]
-    p["start"] = sid.map(info["start"])
-    p["label"] = sid.map(info["label"]).astype(np.int64)
-    p["n_events"] = sid.map(info["n_events"]).astype(np.int64)
+    p["start"] = _lookup(sid, info["start"])
+    p["label"] = _lookup(sid, info["label"]).astype(np.int64)
+    p["n_events"] = _lookup(sid, info["n_events"]).astype(np.int64)
     p["k"] = p.groupby("session_id", sort=False).cumcount() + 1
     p["is_full"] = p["k"] == p["n_events"]
     p = p.join(item_history(e, p["item_id"], p["start"]))

@@ -433,7 +433,8 @@ def build_kg(
         parts_n.append(fn)
         parts_e.append(fe)
     nodes = pd.concat(parts_n, ignore_index=True)
-    edges = pd.concat([e for e in parts_e if len(e)], ignore_index=True)
+    # a catalogue with no brand, category or attribute and no behaviour has items alone
+    edges = pd.concat([e for e in parts_e if len(e)] or [parts_e[0]], ignore_index=True)
     nodes["count"] = _counts(nodes, edges, train_events).to_numpy()
     meta = {
         "co_min_count": co_min_count,

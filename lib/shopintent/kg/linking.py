@@ -104,6 +104,8 @@ def mine_category_aliases(
     words = pd.DataFrame({"norm": pd.unique(searches["norm"])})  # each distinct query text once
     words["word"] = words["norm"].str.split()
     leaf = kg.edges[kg.edges["relation"] == "in_category"]
+    if leaf.empty:  # a catalogue without categories: no leaf for a word to point at
+        return empty
     item_leaf = pd.Series(leaf["target"].to_numpy(), index=leaf["source"].str.slice(5).to_numpy())
     ev = train_events[train_events["item_id"].notna()][["session_id", "item_id"]]
     viewed = (
@@ -132,6 +134,8 @@ def mine_category_aliases(
         .rename("n")
         .reset_index()
     )
+    if counts.empty:
+        return empty
     counts = counts.sort_values(["word", "n"], ascending=[True, False]).drop_duplicates("word")
     counts["share"] = counts["n"] / counts["word"].map(sessions)
     good = counts[(counts["word"].map(sessions) >= min_sessions) & (counts["share"] >= min_share)]
@@ -226,7 +230,11 @@ class EntityLinker:
         self._vec = TfidfVectorizer(
             analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, dtype=np.float32
         )
-        self._matrix = self._vec.fit_transform(grouped["alias"]).T.tocsr()  # (features, aliases)
+        # A graph without brands, models, categories or attributes (a catalogue of titles only)
+        # has no alias: the linker then links nothing, rather than failing on an empty vocabulary.
+        self._matrix = (
+            self._vec.fit_transform(grouped["alias"]).T.tocsr() if len(grouped) else None
+        )  # (features, aliases)
         self._type_of = grouped["type"].to_numpy(dtype=object)
         self._alias_text = grouped["alias"].tolist()
         self._alias_nodes = grouped["node_id"].tolist()
@@ -266,7 +274,7 @@ class EntityLinker:
                 rows[i], conf[i], exact[i] = hits[0], 1.0, True
             elif len(t) >= min_fuzzy_chars:
                 fuzzy.append(i)
-        if not fuzzy:
+        if not fuzzy or self._matrix is None:
             return rows, conf, exact
         sims = sp.csr_matrix(
             self._vec.transform([texts[i] for i in fuzzy]) @ self._matrix
@@ -351,6 +359,8 @@ class EntityLinker:
         """Out-of-vocabulary words (letters only, 4+) -> (nearest alias word, difflib ratio) when
         the ratio reaches ``min_ratio``: a typo is fixed once per distinct word, not once per
         span."""
+        if not self._vocab:
+            return {}
         if self._word_vec is None:
             vocab = sorted({w for a in self._alias_text for w in a.split()})
             self._words = vocab

@@ -12,6 +12,9 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
+from shopintent.data import registry
+from shopintent.data.capabilities import Capabilities
+from shopintent.data.store import ShopData
 from shopintent.evaluation.bootstrap import Interval, paired_bootstrap_diff
 from shopintent.evaluation.ranking import ranking_per_user
 from shopintent.kg import explain
@@ -40,6 +43,32 @@ class Settings(StudySettings):
         "default": {"homedepot_queries": 2000, "test_queries": 5000, "load_tagger": True},
         "full": {"homedepot_queries": 2000, "test_queries": 5000, "load_tagger": True},
     }
+
+
+#: What section 2b's second dataset must have: real queries, titles to guess brands from, and
+#: relevance judgements for the silver check.
+JUDGED_QUERIES = ("queries", "titles", "judgements")
+
+
+def judged_queries_dataset(name: str | None, source) -> tuple[ShopData | None, str]:
+    """Section 2b's dataset of real judged queries, and a note: ``name`` as prepared, else
+    prepared now from the Home Depot files at ``source`` (under ``name``); ``(None, reason)``
+    when neither is there or when the dataset lacks queries, titles or judgements."""
+    if not name:
+        return None, "no dataset of judged queries given"
+    note = f"{name} (prepared)"
+    if not registry.is_prepared(name):
+        src = Path(source) if source else None
+        if src is None or not src.exists():
+            return None, f"{name} is not prepared and its source ({source}) was not found"
+        if name in registry.dataset_names():
+            registry.prepare(name, source=src)
+        else:
+            registry.prepare("homedepot", source=src, save_as=name)
+        note = f"{name} (prepared now from {src})"
+    data = registry.load(name)
+    why = Capabilities.of(data).missing(*JUDGED_QUERIES)
+    return (None, f"{name}: {why}") if why else (data, note)
 
 
 def saved_tagger(tagger_dir, dataset: str, profile: str, load_auto: bool = True):

@@ -261,13 +261,14 @@ def recs_frame(model: Recommender, users, k: int, protocol: str) -> pd.DataFrame
 
 def movielens_for_msr(dataset: str, shop, source: str | Path | None):
     """MovieLens-100K for the MSR-protocol section, and where it came from: the notebook's own
-    dataset, else the prepared copy, else read (not saved) from ``source`` (a relative path is
-    taken from the repository root); ``(None, reason)`` when none of them exists."""
+    dataset when it was read from MovieLens-100K files (``meta["format"]``), else the prepared
+    copy, else read (not saved) from ``source`` (a relative path is taken from the repository
+    root); ``(None, reason)`` when none of them exists."""
     from shopintent.config import PROJECT_ROOT
     from shopintent.data import registry
 
-    if dataset == MOVIELENS:
-        return shop, "the notebook's own dataset"
+    if shop.meta.get("format") == MOVIELENS:  # the source layout, whatever it was prepared as
+        return shop, f"the notebook's own dataset ({dataset})"
     if registry.is_prepared(MOVIELENS):
         return registry.load(MOVIELENS), f"prepared at {registry.dataset_dir(MOVIELENS)}"
     if source:

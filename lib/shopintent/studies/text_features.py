@@ -1,5 +1,6 @@
-"""Notebook 02's settings by profile: how much of the shop's text the shop BERT learns from in a
-smoke run, whether Home Depot's catalogue is embedded, and the Home Depot search task's sizes.
+"""Notebook 02's settings by profile and the choice of its search task from the data's
+capabilities: how much of the shop's text the shop BERT learns from in a smoke run, how many
+texts are embedded at most, and the judged-relevance task's sizes (upper bounds).
 
 The models' own sizes by profile (shop BERT, shop GPT, the fine-tuned dual encoder) live with
 the models (``models.text``), since tests and benchmarks build them too.
@@ -10,54 +11,106 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+import pandas as pd
+
+from shopintent.data.capabilities import Capabilities
+from shopintent.models.search import protocols
 from shopintent.studies.settings import StudySettings
 
 
 @dataclass(frozen=True)
 class Settings(StudySettings):
     """``corpus_sample``: texts kept of the pretraining corpus (a seeded sample; None: all);
-    ``embed_homedepot``: whether Home Depot's 66k texts are embedded (a few minutes); the Home
-    Depot task's test and validation queries and catalogue size (None: every product)."""
+    ``embed_limit``: a dataset's items, queries and reviews are embedded and saved only when
+    they are at most this many texts (None: always; a few minutes per 60k texts); the judged
+    task's test and validation queries and catalogue size, each an upper bound (None: every
+    product; see ``protocols.judged_task``)."""
 
     corpus_sample: int | None
-    embed_homedepot: bool
-    homedepot_test: int
-    homedepot_validation: int
-    homedepot_items: int | None
+    embed_limit: int | None
+    judged_test: int
+    judged_validation: int
+    judged_items: int | None
 
     BY_PROFILE: ClassVar[dict[str, dict]] = {
         # seconds, not minutes: a seeded sample of the shop's text
         "smoke": {
             "corpus_sample": 5_000,
-            "embed_homedepot": False,
-            "homedepot_test": 100,
-            "homedepot_validation": 50,
-            "homedepot_items": 1_500,
+            "embed_limit": 20_000,
+            "judged_test": 100,
+            "judged_validation": 50,
+            "judged_items": 1_500,
         },
         "default": {
             "corpus_sample": None,
-            "embed_homedepot": True,
-            "homedepot_test": 500,
-            "homedepot_validation": 250,
-            "homedepot_items": 10_000,
+            "embed_limit": None,
+            "judged_test": 500,
+            "judged_validation": 250,
+            "judged_items": 10_000,
         },
         "full": {
             "corpus_sample": None,
-            "embed_homedepot": True,
-            "homedepot_test": 2_000,
-            "homedepot_validation": 500,
-            "homedepot_items": None,
+            "embed_limit": None,
+            "judged_test": 2_000,
+            "judged_validation": 500,
+            "judged_items": None,
         },
     }
 
     @property
-    def homedepot_sizes(self) -> dict:
-        """Keyword arguments of ``models.search.protocols.homedepot_task``."""
+    def judged_sizes(self) -> dict:
+        """Keyword arguments of ``models.search.protocols.judged_task``."""
         return {
-            "n_test": self.homedepot_test,
-            "n_validation": self.homedepot_validation,
-            "n_items": self.homedepot_items,
+            "n_test": self.judged_test,
+            "n_validation": self.judged_validation,
+            "n_items": self.judged_items,
         }
 
 
-__all__ = ["Settings"]
+#: What each search protocol needs: judged relevance, or (last search, purchased item) pairs.
+JUDGED = ("queries", "judgements", "titles")
+PURCHASED = ("queries", "searches", "purchases", "timestamps", "titles")
+
+
+def search_task(
+    shop, caps: Capabilities, settings: Settings, seed: int
+) -> tuple[protocols.SearchTask | None, pd.Timestamp | None, str | None]:
+    """``(task, until, None)``, or ``(None, None, reason)`` when the data can serve no search task.
+
+    Judged relevance wins where the data has judgements (``protocols.judged_task``, random
+    query split, so ``until`` is None); else a log with searches before purchases gives the
+    (last search, purchased item) task split by time (``protocols.synthetic_task``; ``until``:
+    the start of its validation period, which bounds the text the models may learn from).
+    """
+    if caps.has(*JUDGED):
+        try:
+            return protocols.judged_task(shop, seed=seed, **settings.judged_sizes), None, None
+        except ValueError as e:
+            return None, None, str(e)
+    if caps.has(*PURCHASED):
+        try:
+            task = protocols.synthetic_task(shop)
+        except ValueError as e:
+            return None, None, str(e).replace("synthetic:", f"{caps.dataset}:", 1)
+        return task, pd.Timestamp(task.meta["validation_from"]), None
+    return (
+        None,
+        None,
+        f"{caps.dataset}: product search needs queries with a known answer — relevance "
+        f"judgements ({caps.missing(*JUDGED)}) or searches followed by a purchase "
+        f"({caps.missing(*PURCHASED)})",
+    )
+
+
+def embedding_note(shop, settings: Settings, profile: str) -> str | None:
+    """Why this dataset's texts are not embedded in this profile, or None to embed them."""
+    n = len(shop.items) + len(shop.queries) + len(shop.reviews)
+    if settings.embed_limit is None or n <= settings.embed_limit:
+        return None
+    return (
+        f"{profile} profile: {n:,} texts are not embedded (more than {settings.embed_limit:,}; "
+        "a few minutes); the default profile does"
+    )
+
+
+__all__ = ["JUDGED", "PURCHASED", "Settings", "embedding_note", "search_task"]

@@ -32,13 +32,39 @@ def events():
 
 
 def test_exact_duplicates_are_counted_and_dropped(events):
-    assert quality.duplicate_events(events) == {"count": 1, "share": 1 / 5}
+    assert quality.duplicate_events(events) == {
+        "count": 1,
+        "share": 1 / 5,
+        "order_lines": 0,
+        "dropped": 1,
+    }
     kept = quality.drop_duplicate_events(events)
     assert len(kept) == 4 and quality.duplicate_events(kept)["count"] == 0
     # Same item and time but another type is not a duplicate.
     other = events.copy()
     other.loc[2, "event_type"] = "cart"
     assert quality.duplicate_events(other)["count"] == 0
+
+
+def test_repeated_order_lines_are_reported_and_kept(events):
+    """Issue 18: the same item twice in one order (two equal purchase rows) is two order lines:
+    reported among the exact duplicates, never dropped; a repeated view still is."""
+    rows = pd.concat([events, events.iloc[[4, 4]]], ignore_index=True)
+    dup = quality.duplicate_events(rows)
+    assert (dup["count"], dup["order_lines"], dup["dropped"]) == (3, 2, 1)
+    kept = quality.drop_duplicate_events(rows)
+    assert len(kept) == 6
+    assert (kept["event_type"] == "purchase").sum() == 3
+    assert (kept["event_type"] == "view").sum() == 2
+
+
+def test_a_quantity_column_takes_part_in_the_comparison(events):
+    """Lines of one order that differ in quantity are no duplicates; equal ones are order lines."""
+    rows = pd.concat([events, events.iloc[[4, 4]]], ignore_index=True)
+    rows["quantity"] = [1, 1, 1, 1, 1, 2, 2]
+    dup = quality.duplicate_events(rows)
+    assert (dup["count"], dup["order_lines"], dup["dropped"]) == (2, 1, 1)
+    assert len(quality.drop_duplicate_events(rows)) == 6
 
 
 def test_row_and_null_counts(events):

@@ -217,3 +217,25 @@ def test_vocabulary_unknown_and_padding():
 def test_text_rows_point_into_items_then_queries():
     p = pd.DataFrame({"item_id": ["i2", None, "i9"], "query_id": [None, "q1", None]})
     assert fs.text_rows(p, ["i1", "i2"], ["q0", "q1"]).tolist() == [2, 4, 0]
+
+
+def test_a_log_without_purchases_gives_unlabelled_sessions():
+    """Issue 18: an empty map of first purchase times used to fail on its datetime dtype."""
+    ex = fs.build_examples(EVENTS[EVENTS["event_type"] != "purchase"], ITEMS)
+    assert len(ex.sessions) == 4
+    assert ex.sessions["label"].sum() == 0
+    assert ex.sessions["first_purchase"].isna().all()
+    assert len(ex.prefixes) == ex.counts["observable_events"] > 0
+
+
+def test_a_log_of_purchases_only_has_no_examples():
+    """No event before any purchase: no prefix, no session kept, and no crash."""
+    ex = fs.build_examples(EVENTS[EVENTS["event_type"] == "purchase"], ITEMS)
+    assert len(ex.sessions) == 0 and len(ex.prefixes) == 0
+    assert ex.counts["sessions_without_observable_events"] == 2
+    assert str(ex.sessions["start"].dtype) == str(EVENTS["ts"].dtype)
+
+
+def test_an_empty_log_has_no_examples():
+    ex = fs.build_examples(EVENTS.iloc[:0], ITEMS)
+    assert len(ex.sessions) == 0 and len(ex.prefixes) == 0

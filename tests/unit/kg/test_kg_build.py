@@ -298,3 +298,19 @@ def test_notebook_09_figures():
     path = list(graph.nodes)[:1]
     sub = figures.subgraph_figure(graph, [path], "one node", history=[])
     assert sub.axes[0].get_title() == "one node"
+
+
+def test_a_null_or_blank_category_is_no_node():
+    """Issue 18: a catalogue whose category is all null (or blank) gets no category node that
+    every item would hang on; titles alone give a graph of items."""
+    items = pd.DataFrame(
+        {
+            "item_id": ["a", "b", "c"],
+            "title": ["red kettle", "blue kettle", "lamp"],
+            "brand": [None, None, None],
+            "category": [None, "", "  "],
+        }
+    )
+    kg = build.build_kg(items)
+    assert set(kg.nodes["type"]) == {"item"}
+    assert kg.n_edges == 0

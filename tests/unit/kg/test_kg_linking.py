@@ -166,3 +166,36 @@ def test_a_taggers_spans_are_linked_and_a_missing_tagger_is_said(linker, tmp_pat
     assert saved_tagger("auto", "synthetic", "smoke", load_auto=False)[0] is None
     tagger, note = saved_tagger(tmp_path / "nothing", "synthetic", "default")
     assert tagger is None and "no saved neural tagger" in note
+
+
+@pytest.mark.parametrize("keep", [["item_id", "title"], ["item_id"]], ids=["titles", "ids"])
+def test_a_catalogue_without_brands_or_categories_links_nothing(keep):
+    """Issue 18: no brand, model, category or attribute node means no alias, and the linker
+    links nothing instead of failing on an empty vocabulary."""
+    items = catalogue()[keep]
+    events = pd.DataFrame(
+        {
+            "user_id": "u1",
+            "session_id": ["s1", "s1", "s2"],
+            "ts": pd.to_datetime(
+                ["2024-01-01 00:00", "2024-01-01 00:01", "2024-01-02 00:00"], utc=True
+            ),
+            "event_type": ["search", "view", "view"],
+            "item_id": [None, "i1", "i2"],
+            "query_id": ["q1", None, None],
+        }
+    )
+    queries = pd.DataFrame({"query_id": ["q1"], "text": ["nexora smartphone"]})
+    kg = build.build_kg(items, events, queries)
+    assert set(kg.nodes["type"]) == {"item"}
+    aliases = pd.concat(
+        [
+            linking.title_category_aliases(kg, items),
+            linking.mine_category_aliases(events, queries, kg, min_sessions=1),
+        ]
+    )
+    assert aliases.empty
+    linker = linking.EntityLinker(kg, aliases)
+    assert linker.find_mentions(["nexora q7 smartphone", "tablet"]).empty
+    linked = link_one(linker, "nexora", "brand")
+    assert linked["node_id"] is None and linked["method"] == "none"

@@ -22,24 +22,24 @@ EXPECTED = {
     text_features: {
         "smoke": dict(
             corpus_sample=5_000,
-            embed_homedepot=False,
-            homedepot_test=100,
-            homedepot_validation=50,
-            homedepot_items=1_500,
+            embed_limit=20_000,
+            judged_test=100,
+            judged_validation=50,
+            judged_items=1_500,
         ),
         "default": dict(
             corpus_sample=None,
-            embed_homedepot=True,
-            homedepot_test=500,
-            homedepot_validation=250,
-            homedepot_items=10_000,
+            embed_limit=None,
+            judged_test=500,
+            judged_validation=250,
+            judged_items=10_000,
         ),
         "full": dict(
             corpus_sample=None,
-            embed_homedepot=True,
-            homedepot_test=2_000,
-            homedepot_validation=500,
-            homedepot_items=None,
+            embed_limit=None,
+            judged_test=2_000,
+            judged_validation=500,
+            judged_items=None,
         ),
     },
     query_understanding: {
@@ -128,8 +128,8 @@ def test_overrides_replace_a_field_unless_none():
         purchase_intent.Settings.for_profile("smoke").epochs = 3  # frozen
 
 
-def test_homedepot_sizes_are_homedepot_task_arguments():
-    assert text_features.Settings.for_profile("smoke").homedepot_sizes == {
+def test_judged_sizes_are_judged_task_arguments():
+    assert text_features.Settings.for_profile("smoke").judged_sizes == {
         "n_test": 100,
         "n_validation": 50,
         "n_items": 1_500,

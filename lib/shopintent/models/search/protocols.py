@@ -1,7 +1,7 @@
 """Evaluation protocols for product search, each giving per-query metrics to bootstrap.
 
-``homedepot_task`` (Kaggle Home Depot search relevance; no time in the source, so queries are
-split at random, by query):
+``judged_task`` (human relevance judgements, the extra table ``relevance``, e.g. Kaggle Home
+Depot search relevance; no time in such a source, so queries are split at random, by query):
 
 1. Query texts are folded (lower case, whitespace collapsed) so that "Angle Bracket" and
    "angle bracket" are one query; judgements of folded duplicates are averaged.
@@ -10,11 +10,13 @@ split at random, by query):
 3. Folded queries are shuffled with ``seed``; the first ``n_test`` of those with at least one
    relevant product are the test queries, the next ``n_validation`` such are validation, and
    every other query (with or without relevant products) is training (fine-tuning pairs only).
-4. The catalogue is every product (``n_items=None``), or a seeded subset of ``n_items``
-   products: every product judged for a validation or test query, plus products drawn at
-   random from the rest. Its size is ``task.meta["n_items"]``: state it next to every number,
-   since recall falls as the catalogue grows. Columns are in a seeded random order, so ties
-   (e.g. TF-IDF zeros) are not broken in favour of judged products.
+   Both sizes are upper bounds: a dataset with fewer such queries holds out at most half of
+   them, in the same ratio (``held_out_sizes``); the protocol line states the sizes used.
+4. The catalogue is every product (``n_items=None``), or a seeded subset of at most
+   ``n_items`` products (at least every judged one): every product judged for a validation or
+   test query, plus products drawn at random from the rest. Its size is ``task.meta["n_items"]``:
+   state it next to every number, since recall falls as the catalogue grows. Columns are in a
+   seeded random order, so ties (e.g. TF-IDF zeros) are not broken in favour of judged products.
 5. Retrieval: each test query ranks the whole catalogue; Recall@10 and NDCG@10 with binary gain.
 6. Re-ranking: each test query's judged products (at least 2 of them) are ordered by the model's
    score; NDCG@10 with graded gain ``relevance - 1`` (0 to 2). ``random_rerank_ndcg`` gives the
@@ -115,7 +117,29 @@ def _query_set(
     return QuerySet(np.asarray(keys, dtype=object), texts.loc[keys].tolist(), truth, judged)
 
 
-def homedepot_task(
+def held_out_sizes(n_eligible: int, n_test: int, n_validation: int) -> tuple[int, int]:
+    """Test and validation queries taken of ``n_eligible`` (queries with a relevant product).
+
+    ``n_test`` and ``n_validation`` are upper bounds: all of them when there are enough eligible
+    queries; else at most half of the eligible queries are held out (the rest train the
+    fine-tuned models), shared in the ratio asked for, each at least 1. Fewer than 4 eligible
+    queries cannot be split: ValueError.
+    """
+    if n_test < 1 or n_validation < 1:
+        raise ValueError(f"n_test={n_test} and n_validation={n_validation} must be at least 1")
+    if n_eligible >= n_test + n_validation:
+        return n_test, n_validation
+    if n_eligible < 4:
+        raise ValueError(
+            f"only {n_eligible} queries have a relevant product: too few to hold out test and "
+            "validation queries"
+        )
+    held = n_eligible // 2
+    test = min(held - 1, max(1, round(held * n_test / (n_test + n_validation))))
+    return test, held - test
+
+
+def judged_task(
     shop,
     n_test: int = 500,
     n_validation: int = 250,
@@ -123,11 +147,16 @@ def homedepot_task(
     seed: int = DEFAULT_SEED,
     relevant_at: float = RELEVANT_AT,
 ) -> SearchTask:
-    """The Home Depot protocol (module docstring): query split, catalogue, relevance.
+    """The protocol of judged relevance (module docstring) on any dataset with the extra table
+    ``relevance`` (``query_id item_id relevance``): query split, catalogue, relevance.
 
-    ``query_id`` in the splits is the folded query text; ``train_pairs`` lists every training
-    query's relevant products with their titles (drawn from all products, not only the subset).
+    ``n_test``, ``n_validation`` and ``n_items`` are upper bounds (``held_out_sizes``; the
+    catalogue holds every product judged for a test or validation query, plus distractors up to
+    ``n_items``); the sizes used are in ``meta`` and the protocol line. ``query_id`` in the
+    splits is the folded query text; ``train_pairs`` lists every training query's relevant
+    products with their titles (drawn from all products, not only the subset).
     """
+    name = getattr(shop, "meta", {}).get("dataset", "judged")
     queries = shop.queries[["query_id", "text"]].assign(key=lambda d: d["text"].map(fold_query))
     rel = shop.extras["relevance"].merge(queries[["query_id", "key"]], on="query_id")
     rel = rel.groupby(["key", "item_id"], as_index=False, sort=False)["relevance"].mean()
@@ -137,33 +166,31 @@ def homedepot_task(
     ]
     has_relevant = set(rel.loc[rel["relevance"] >= relevant_at, "key"])
     eligible = np.array([k for k in keys if k in has_relevant], dtype=object)
-    if len(eligible) < n_test + n_validation:
-        raise ValueError(
-            f"homedepot: {len(eligible)} queries have a relevant product; "
-            f"cannot take n_test={n_test} + n_validation={n_validation}"
-        )
-    test_keys, val_keys = eligible[:n_test], eligible[n_test : n_test + n_validation]
+    try:
+        n_test_used, n_val_used = held_out_sizes(len(eligible), n_test, n_validation)
+    except ValueError as e:
+        raise ValueError(f"{name}: {e}") from None
+    test_keys = eligible[:n_test_used]
+    val_keys = eligible[n_test_used : n_test_used + n_val_used]
     held = set(test_keys) | set(val_keys)
     train_keys = np.array([k for k in keys if k not in held], dtype=object)
 
     titles = shop.items.set_index("item_id")["title"].fillna("").astype(str)
-    judged_items = pd.unique(rel.loc[rel["key"].isin(held), "item_id"])
+    judged_items = pd.Index(pd.unique(rel.loc[rel["key"].isin(held), "item_id"]))
+    judged_items = judged_items[judged_items.isin(titles.index)]
     r = rng(seed, "homedepot-catalogue")
-    if n_items is None or n_items >= len(titles):
+    if n_items is None or max(n_items, len(judged_items)) >= len(titles):
         chosen = titles.index.to_numpy()
-    else:
-        if n_items < len(judged_items):
-            raise ValueError(
-                f"homedepot: n_items={n_items} is smaller than the {len(judged_items)} products "
-                "judged for the validation and test queries"
-            )
-        others = titles.index.difference(pd.Index(judged_items)).to_numpy()
-        extra = others[np.sort(r.choice(len(others), n_items - len(judged_items), replace=False))]
-        chosen = np.concatenate([np.asarray(judged_items, dtype=object), extra])
+    else:  # every judged product, and distractors drawn from the rest up to n_items
+        others = titles.index.difference(judged_items).to_numpy()
+        n_extra = max(0, n_items - len(judged_items))
+        extra = others[np.sort(r.choice(len(others), n_extra, replace=False))]
+        chosen = np.concatenate([judged_items.to_numpy(dtype=object), extra])
     item_ids = np.asarray(chosen, dtype=object)[r.permutation(len(chosen))]
     col = pd.Index(item_ids)
 
     pos = rel[rel["key"].isin(set(train_keys)) & (rel["relevance"] >= relevant_at)]
+    pos = pos[pos["item_id"].isin(titles.index)]
     train_pairs = pd.DataFrame(
         {
             "query_id": pos["key"].to_numpy(),
@@ -174,20 +201,30 @@ def homedepot_task(
     )
     size = "all" if len(item_ids) == len(titles) else "subset"
     meta = {
-        "dataset": "homedepot",
+        "dataset": name,
         "n_items": len(item_ids),
         "n_items_total": len(titles),
+        "n_items_judged": len(judged_items),
         "catalogue": size,
-        "n_test": n_test,
-        "n_validation": n_validation,
+        "n_test": int(n_test_used),
+        "n_validation": int(n_val_used),
+        "n_test_asked": n_test,
+        "n_validation_asked": n_validation,
+        "n_eligible_queries": len(eligible),
         "n_train_queries": len(train_keys),
         "n_train_pairs": len(train_pairs),
         "relevant_at": relevant_at,
         "seed": seed,
     }
+    fewer = (
+        f" (of {n_test} / {n_validation} asked: {len(eligible)} queries have a relevant product)"
+        if (n_test_used, n_val_used) != (n_test, n_validation)
+        else ""
+    )
     protocol = (
-        f"homedepot: random query split (seed {seed}), {n_test} test / {n_validation} validation "
-        f"queries, catalogue {len(item_ids):,} of {len(titles):,} products, "
+        f"{name}: judged relevance, random query split (seed {seed}), {n_test_used} test / "
+        f"{n_val_used} validation queries{fewer}, catalogue {len(item_ids):,} of "
+        f"{len(titles):,} products ({len(judged_items):,} judged for them), "
         f"relevant = relevance >= {relevant_at}"
     )
     return SearchTask(

@@ -11,7 +11,8 @@ import scipy.sparse as sp
 from shopintent.models.search.protocols import (
     compare_search_models,
     fold_query,
-    homedepot_task,
+    held_out_sizes,
+    judged_task,
     purchase_search_pairs,
     random_rerank_ndcg,
     rerank_ndcg,
@@ -42,7 +43,7 @@ def homedepot_shop(shared_data):
 
 @pytest.fixture(scope="module")
 def task(homedepot_shop):
-    return homedepot_task(homedepot_shop, n_test=60, n_validation=30, n_items=1_200, seed=7)
+    return judged_task(homedepot_shop, n_test=60, n_validation=30, n_items=1_200, seed=7)
 
 
 def test_homedepot_splits_are_disjoint_by_query(task, homedepot_shop):
@@ -90,7 +91,7 @@ def test_homedepot_relevant_sets_match_hand_checked_query(homedepot_shop):
     n_eligible = 1 + sum(
         (rel[rel["query_id"] == i]["relevance"] >= 2.67).any() for i in keep["query_id"][:-1]
     )
-    t = homedepot_task(small, n_test=n_eligible - 2, n_validation=2, n_items=None, seed=1)
+    t = judged_task(small, n_test=n_eligible - 2, n_validation=2, n_items=None, seed=1)
     for qs in (t.test, t.validation):
         if "metal sheet" in qs.query_ids:
             row = list(qs.query_ids).index("metal sheet")
@@ -169,3 +170,44 @@ def test_synthetic_test_sessions_come_after_the_cutoff(smoke_shop):
     assert (t.test.truth.getnnz(axis=1) == 1).all() and len(t.item_ids) == len(smoke_shop.items)
     assert list(t.item_ids[t.test.truth.indices]) == pairs.loc[t.test.query_ids, "item_id"].tolist()
     assert t.test.judged is None and t.pairs("test")["query"].tolist() == t.test.texts
+
+
+@pytest.mark.parametrize(
+    ("eligible", "asked", "used"),
+    [
+        (1000, (500, 250), (500, 250)),
+        (150, (500, 250), (50, 25)),
+        (4, (100, 50), (1, 1)),
+        (9, (2, 1), (2, 1)),
+    ],
+)
+def test_held_out_sizes_are_upper_bounds(eligible, asked, used):
+    """Issue 18: a smaller judged set holds out at most half its queries, in the ratio asked."""
+    assert held_out_sizes(eligible, *asked) == used
+
+
+def test_too_few_judged_queries_cannot_be_split():
+    with pytest.raises(ValueError, match="only 3 queries have a relevant product"):
+        held_out_sizes(3, 500, 250)
+
+
+def test_a_small_judged_set_adapts_its_sizes(homedepot_shop):
+    """150 judged queries and a catalogue cap below the judged products: the sizes shrink to the
+    data and the catalogue takes every judged product (issue 18's failures on a second file)."""
+    q = homedepot_shop.queries.iloc[:150]
+    rel = homedepot_shop.extras["relevance"]
+    small = SimpleNamespace(
+        queries=q,
+        items=homedepot_shop.items,
+        extras={"relevance": rel[rel["query_id"].isin(q["query_id"])]},
+        meta={"dataset": "judged"},
+    )
+    t = judged_task(small, n_test=500, n_validation=250, n_items=100, seed=3)
+    m = t.meta
+    assert m["n_eligible_queries"] < 150
+    assert (m["n_test"], m["n_validation"]) == held_out_sizes(m["n_eligible_queries"], 500, 250)
+    assert len(t.test) == m["n_test"] and len(t.validation) == m["n_validation"]
+    assert m["n_items"] == m["n_items_judged"] > 100
+    assert t.protocol.startswith("judged: judged relevance") and "of 500 / 250 asked" in t.protocol
+    held = list(t.test.query_ids) + list(t.validation.query_ids)
+    assert not set(held) & set(t.train_pairs["query_id"])
