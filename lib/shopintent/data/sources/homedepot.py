@@ -22,13 +22,9 @@ Decisions:
 * extra table ``relevance``: one row per judgement line, ``judgement_id`` (the source's
   ``id``), ``query_id``, ``item_id``, ``relevance`` (float). This is the ground truth for
   ranking metrics (nDCG).
-* ``events``: the source has NO behaviour log (no users, sessions, views or time). The
-  canonical events table may not be empty, so each distinct query becomes exactly one
-  ``search`` event, by an anonymous user ``anon-<query_id>`` in a session ``<query_id>``
-  of its own, at the fixed placeholder time ``PLACEHOLDER_TS`` (2016-01-01 00:00 UTC, the
-  competition's year; the source has no time). These events only carry the queries; they
-  are NOT behaviour and must not be used as such: ``meta["has_behaviour"]`` is False and
-  ``meta["placeholder_ts"]`` records the placeholder.
+* ``events``: the source has NO behaviour log (no users, sessions, views or time), so the
+  events table is empty (nothing is invented; ``meta["has_behaviour"]`` is False). The queries
+  and their judgements are what it serves.
 * ``reviews``: none in this source (empty table).
 * A judgement line repeated exactly is dropped (counted in ``meta["bad_rows"]["duplicates"]``);
   one ``id`` with two different lines is a bad row.
@@ -59,8 +55,6 @@ DATASET = "homedepot"
 FILES = ("train.csv", "train.csv.zip", "train.csv.gz")
 COLUMNS = ["id", "product_uid", "product_title", "search_term", "relevance"]
 ENCODING = "latin-1"
-#: the time of every placeholder search event (the source has no time)
-PLACEHOLDER_TS = pd.Timestamp("2016-01-01", tz="UTC")
 RELEVANCE_RANGE = (1.0, 3.0)
 #: the options ``load`` takes besides ``source`` (the command line refuses others)
 OPTIONS = ("on_bad_rows",)
@@ -114,21 +108,11 @@ def load(source: Path, on_bad_rows: str = "error") -> ShopData:
         columns={"product_uid": "item_id", "product_title": "title"}
     )[["item_id", "title"]]
     several = int((raw.groupby("product_uid")["product_title"].nunique() > 1).sum())
-    events = pd.DataFrame(
-        {
-            "user_id": "anon-" + queries["query_id"],
-            "session_id": queries["query_id"],
-            "ts": PLACEHOLDER_TS,
-            "event_type": "search",
-            "query_id": queries["query_id"],
-        }
-    )
     meta = {
         "dataset": DATASET,
         "bad_rows": bad.as_meta(),
         "has_behaviour": False,
-        "placeholder_ts": PLACEHOLDER_TS.isoformat(),
         "items_with_several_titles": several,
         "judgements": len(relevance),
     }
-    return ShopData.from_tables(events, items, queries, extras={"relevance": relevance}, meta=meta)
+    return ShopData.from_tables(None, items, queries, extras={"relevance": relevance}, meta=meta)
