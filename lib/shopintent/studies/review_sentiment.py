@@ -126,8 +126,9 @@ def metrics_dict(
 ) -> dict[str, float]:
     """``sentiment/<model>/<column>`` of the comparison (the headline, grouped split), the best
     model's paired difference to TF-IDF, the data's sizes; with ``duplicates``
-    (``duplicate_texts`` of all reviews) ``sentiment/data/distinct_texts`` and
-    ``.../repeated_text_reviews``; with ``random_split`` (``random_split_comparison``)
+    (``duplicate_texts`` of all reviews) ``sentiment/data/distinct_texts``,
+    ``.../repeated_text_reviews`` and ``.../test_text_in_train`` (the headline split's leaked
+    share: 0 when ``check_split`` passed); with ``random_split`` (``random_split_comparison``)
     ``sentiment/random_split/<model>/macro_f1`` (+ ``_low``/``_high``) and
     ``sentiment/random_split/test_text_in_train`` (the leaked share)."""
     test = split.test
@@ -157,6 +158,7 @@ def metrics_dict(
                 "sentiment/data/reviews": duplicates["rows"],
                 "sentiment/data/distinct_texts": duplicates["distinct"],
                 "sentiment/data/repeated_text_reviews": duplicates["repeated_rows"],
+                "sentiment/data/test_text_in_train": leaked_share(split),
             }
         )
     if random_split is not None:
