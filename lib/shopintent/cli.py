@@ -246,6 +246,8 @@ def _print_rows(path) -> None:
             + ", ".join(d["examples"])
             + ")"
         )
+    for note in meta.get("notes", []):
+        print(f"  {note}")
 
 
 def _cmd_list(args: argparse.Namespace) -> int:

@@ -14,6 +14,8 @@ KEYS = (
     *(f"sentiment/{m}/{k}" for m in MODELS for k in ("macro_f1", "roc_auc_negative")),
     "sentiment/majority/macro_f1",
     "sentiment/data/test_reviews",
+    "sentiment/data/test_text_in_train",
+    *(f"sentiment/random_split/{m}/macro_f1" for m in ("majority", "tfidf_lr", "minilm_lr")),
 )
 
 
@@ -36,6 +38,12 @@ def _run_04(workspace, dataset, source=None):
 def test_notebook_04_on_amazon_reviews(workspace, shared_data):
     m = _run_04(workspace, "amazon-reviews", shared_data / "amazon-reviews-2018-all-beauty-5core")
     assert m["sentiment/data/test_reviews"] == 300 and m["sentiment/data/test_negative"] >= 5
+    # one text on several sibling products: 4,219 reviews, 1,363 distinct (normalised) texts.
+    # The headline split keeps each text on one side (the notebook's leak check would have
+    # failed it otherwise); the plain random split, shown for comparison, does not.
+    assert (m["sentiment/data/reviews"], m["sentiment/data/distinct_texts"]) == (4219, 1363)
+    assert m["sentiment/data/test_text_in_train"] == 0.0
+    assert m["sentiment/random_split/test_text_in_train"] > 0.1
     majority = m["sentiment/majority/macro_f1"]
     assert majority < 0.35  # mostly positive reviews: one class of three
     for model in ("tfidf_lr", "minilm_lr"):
@@ -53,4 +61,5 @@ def test_notebook_04_on_amazon_reviews(workspace, shared_data):
 def test_notebook_04_on_the_synthetic_shop(synthetic_run):
     m = _run_04(synthetic_run, "synthetic")
     assert 10 <= m["sentiment/data/test_reviews"] <= 30  # the smoke shop writes few reviews
+    assert m["sentiment/data/test_text_in_train"] == 0.0
     assert m["sentiment/tfidf_lr/macro_f1"] >= m["sentiment/majority/macro_f1"]

@@ -20,6 +20,7 @@ LAYERS = {
     "config": 0,
     "io": 0,
     "processes": 0,
+    "normalise": 0,
     "data": 1,
     "evaluation": 1,
     "features": 2,

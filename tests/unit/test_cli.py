@@ -90,3 +90,12 @@ def test_own_logs_in_a_public_layout_get_their_own_name(data_root, shared_data, 
     assert "--name 'taobao'" in capsys.readouterr().err
     with pytest.raises(ValueError, match="prepared under own names: myshop"):
         load("othershop")
+
+
+def test_prepare_prints_the_loaders_notes(data_root, shared_data, capsys):
+    source = shared_data / "amazon-reviews-2018-all-beauty-5core"
+    assert main(["data", "prepare", "--dataset", "amazon-reviews", "--source", str(source)]) == 0
+    assert (
+        "  reviews: 4,219 with 1,363 distinct texts; 3,807 share their text with another item"
+        in capsys.readouterr().out
+    )

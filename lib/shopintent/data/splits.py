@@ -7,17 +7,28 @@ models). ``random_split`` and ``stratified_user_split`` reproduce published prot
 their published numbers: they put the future into training. Every split carries its
 ``protocol`` name, to be written next to each number it produces. ``assert_no_leakage``
 guards the time order.
+
+Texts (reviews, queries) are split so that one text never sits on two sides: sources repeat
+texts (Amazon attaches one review to sibling products, shoppers repeat queries), and a model
+scored on a text it trained on reads its label back. ``text_grouped_split`` keeps each
+normalised text in one part (scikit-learn's group splitters, labels stratified where given);
+``temporal_text_split`` cuts by time and drops from validation and test the texts seen before.
+Both take the text column and group by ``shopintent.normalise.normalise_text``, the one
+definition ``evaluation.leakage`` checks with (it sits below both packages, since ``data`` may
+not import its sibling ``evaluation``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
 from shopintent.config import DEFAULT_SEED, rng
+from shopintent.normalise import normalise_text
 
 
 @dataclass(frozen=True, eq=False)
@@ -26,6 +37,7 @@ class Split:
 
     ``cutoff`` is the first instant of the test period and ``val_cutoff`` that of validation
     (temporal splits only; None otherwise). ``val`` is empty when no validation was asked for.
+    ``dropped``: rows a split left out of a part, by part (``temporal_text_split``).
     """
 
     train: pd.DataFrame
@@ -34,6 +46,7 @@ class Split:
     protocol: str
     cutoff: pd.Timestamp | None = None
     val_cutoff: pd.Timestamp | None = None
+    dropped: dict[str, int] = field(default_factory=dict)
 
     def summary(self, col_user: str = "user_id", col_ts: str = "ts") -> pd.DataFrame:
         """Rows, users and time range of each part: the table to show under a split."""
@@ -55,8 +68,9 @@ class Split:
 class TextSplit:
     """Train / validation / test texts (queries, reviews), each a seeded sample of at most its cap.
 
-    ``cutoff`` is the test period's start (NaT for a random split). Subclasses name their unit
-    and add their own columns to ``summary`` (``columns``).
+    ``cutoff`` is the test period's start (NaT for a random split). ``dropped``: rows the split
+    left out before capping, by part (texts already seen in an earlier part). Subclasses name
+    their unit and add their own columns to ``summary`` (``columns``).
     """
 
     train: pd.DataFrame
@@ -64,11 +78,19 @@ class TextSplit:
     test: pd.DataFrame
     cutoff: pd.Timestamp
     protocol: str = "temporal-global-cutoff"
+    dropped: dict[str, int] = field(default_factory=dict)
     unit: ClassVar[str] = "texts"
 
     @classmethod
     def capped(
-        cls, parts, caps, seed: int, stream: str, cutoff, protocol: str = "temporal-global-cutoff"
+        cls,
+        parts,
+        caps,
+        seed: int,
+        stream: str,
+        cutoff,
+        protocol: str = "temporal-global-cutoff",
+        dropped: dict[str, int] | None = None,
     ):
         """Keep at most ``caps`` (train, val, test) rows per part, drawn in time order (seeded)."""
         out = []
@@ -79,7 +101,7 @@ class TextSplit:
                 else np.arange(len(df))
             )
             out.append(df.iloc[keep].reset_index(drop=True))
-        return cls(*out, cutoff=cutoff, protocol=protocol)
+        return cls(*out, cutoff=cutoff, protocol=protocol, dropped=dict(dropped or {}))
 
     def parts(self) -> dict[str, pd.DataFrame]:
         return {"train": self.train, "val": self.val, "test": self.test}
@@ -93,6 +115,7 @@ class TextSplit:
             {
                 "part": name,
                 self.unit: len(df),
+                "distinct_texts": int(normalise_text(df["text"]).nunique()),
                 **self.columns(df),
                 "first": df["ts"].min(),
                 "last": df["ts"].max(),
@@ -290,6 +313,105 @@ def stratified_user_split(
     is_test[frame["pos"].to_numpy()[rank >= np.round(ratio * size)]] = True
     return Split(
         events[~is_test], events.iloc[:0], events[is_test], _percent_name("msr-stratified", ratio)
+    )
+
+
+def _text_groups(table: pd.DataFrame, col_text: str) -> np.ndarray:
+    """One integer per row, equal where the normalised texts are; a missing text is its own."""
+    codes, _ = pd.factorize(normalise_text(table[col_text]))
+    missing = codes < 0
+    codes[missing] = codes.max(initial=-1) + 1 + np.arange(int(missing.sum()))
+    return codes
+
+
+def _group_holdout(groups, labels, frac: float, seed: int) -> np.ndarray:
+    """Row positions of one held-out share of the groups: the first fold of a shuffled
+    ``StratifiedGroupKFold`` with round(1 / frac) folds where there are labels, else
+    ``GroupShuffleSplit`` holding out ``frac`` of the groups."""
+    from sklearn.model_selection import GroupShuffleSplit, StratifiedGroupKFold
+
+    if labels is None:
+        splitter = GroupShuffleSplit(n_splits=1, test_size=frac, random_state=seed)
+        _, held = next(splitter.split(groups, groups=groups))
+        return held
+    folds = max(2, int(round(1 / frac)))
+    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+    with warnings.catch_warnings():  # a class rarer than the folds: stratified as far as it goes
+        warnings.filterwarnings("ignore", "The least populated class", UserWarning)
+        _, held = next(splitter.split(groups, labels, groups=groups))
+    return held
+
+
+def text_grouped_split(
+    table: pd.DataFrame,
+    test_frac: float = 0.2,
+    val_frac: float = 0.1,
+    seed: int = DEFAULT_SEED,
+    *,
+    col_text: str = "text",
+    col_label: str | None = None,
+) -> Split:
+    """Protocol "text-grouped-stratified" (with ``col_label``) or "text-grouped-random": rows
+    drawn at random into train / validation / test with every normalised text (and so every
+    copy of a repeated text) in one part only.
+
+    With labels, test is the first fold of scikit-learn's ``StratifiedGroupKFold`` with
+    round(1 / test_frac) folds (shuffled, seeded) and validation the first of round((1 -
+    test_frac) / val_frac) folds of the rest, so each label keeps about its share in every
+    part; without, ``GroupShuffleSplit`` holds out ``test_frac`` (then ``val_frac``) of the
+    texts. Parts are whole groups, so their sizes are near, not exactly, the fractions.
+    ``val_frac=0`` leaves validation empty.
+    """
+    _check_frac("test_frac", test_frac)
+    _check_frac("val_frac", val_frac, allow_zero=True)
+    if test_frac + val_frac >= 1:
+        raise ValueError(f"test_frac + val_frac must be below 1, got {test_frac + val_frac}")
+    n = len(table)
+    groups = _text_groups(table, col_text)
+    if len(np.unique(groups)) < 3:
+        raise ValueError(f"{col_text}: {len(np.unique(groups))} distinct texts, too few to split")
+    labels = None if col_label is None else table[col_label].astype(str).to_numpy()
+    part = np.zeros(n, dtype=np.int8)  # 0 train, 1 val, 2 test
+    part[_group_holdout(groups, labels, test_frac, seed)] = 2
+    if val_frac:
+        rest = np.flatnonzero(part == 0)
+        held = _group_holdout(
+            groups[rest],
+            None if labels is None else labels[rest],
+            val_frac / (1 - test_frac),
+            seed,
+        )
+        part[rest[held]] = 1
+    protocol = "text-grouped-" + ("random" if col_label is None else "stratified")
+    return Split(table[part == 0], table[part == 1], table[part == 2], protocol)
+
+
+def temporal_text_split(
+    table: pd.DataFrame,
+    test_frac: float = 0.2,
+    val_frac: float = 0.1,
+    *,
+    col_text: str = "text",
+    col_ts: str = "ts",
+) -> Split:
+    """Protocol "temporal-global-cutoff-new-texts": ``temporal_split``, then validation keeps
+    only texts not in train and test only texts in neither (normalised). Train is the past
+    as before; later parts score texts never seen before them. ``dropped`` counts the rows
+    each part lost (the cut-off is placed on all rows, before dropping)."""
+    sp = temporal_split(table, test_frac=test_frac, val_frac=val_frac, col_ts=col_ts)
+    seen = set(normalise_text(sp.train[col_text]).dropna())
+    keep_val = ~normalise_text(sp.val[col_text]).isin(seen).to_numpy()
+    val = sp.val[keep_val]
+    seen |= set(normalise_text(val[col_text]).dropna())
+    keep_test = ~normalise_text(sp.test[col_text]).isin(seen).to_numpy()
+    return Split(
+        sp.train,
+        val,
+        sp.test[keep_test],
+        "temporal-global-cutoff-new-texts",
+        sp.cutoff,
+        sp.val_cutoff,
+        {"val": int((~keep_val).sum()), "test": int((~keep_test).sum())},
     )
 
 

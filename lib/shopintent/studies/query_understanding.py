@@ -19,6 +19,7 @@ import pandas as pd
 
 from shopintent.config import DEFAULT_SEED
 from shopintent.evaluation.classification import macro_f1_difference as paired_difference
+from shopintent.evaluation.leakage import check_text_split, duplicate_texts
 from shopintent.models.understanding import intent as qi
 from shopintent.studies.settings import StudySettings
 
@@ -311,15 +312,29 @@ def labelled_part(
     **finetune,
 ) -> QueryPart:
     """Sections 1-7 on queries labelled with intent, category and entities (the synthetic shop):
-    split by time, fit every model, score intent (with the template oracle and paired
-    differences), the learning curve, category and entities; the models are saved to ``folder``."""
+    split by time with validation and test keeping only texts not searched earlier (the leak
+    check, ``check_text_split``, raises if one is), fit every model, score intent (with the
+    template oracle and paired differences), the learning curve, category and entities; the
+    models are saved to ``folder``."""
     from shopintent.models.understanding import entities
     from shopintent.studies import understanding_figures as figures
 
     split = qi.split_queries(table, profile, seed=seed, sizes=settings.query_sizes)
+    check_text_split(**{name: part["text"] for name, part in split.parts().items()})
+    duplicates = duplicate_texts(table["text"])
     train, test = split.train, split.test
     spread = pd.crosstab(train["intent"], train["top_category"], normalize="index").round(2)
-    sections: dict[str, list] = {"split": [split.summary(), spread]}
+    sections: dict[str, list] = {
+        "split": [
+            f"{duplicates['rows']:,} queries, {duplicates['distinct']:,} distinct texts; "
+            f"{duplicates['repeated_rows']:,} share their text with another query",
+            f"{split.protocol}: left out as texts searched in an earlier part, "
+            f"{split.dropped['val']:,} validation and {split.dropped['test']:,} test queries; "
+            "leak check passed (no validation or test text in an earlier part)",
+            split.summary(),
+            spread,
+        ]
+    }
     models, network = fit_query_models(split, items, encoder, profile, seed, log=log, **finetune)
     predictions = predict_all(models, test["text"])
     intents = task_predictions(predictions, "intent")
@@ -416,6 +431,11 @@ def labelled_part(
         "intent/template_oracle/macro_f1": oracle_f1,
         "query_understanding/data/train_queries": len(train),
         "query_understanding/data/test_queries": len(test),
+        "query_understanding/data/queries": duplicates["rows"],
+        "query_understanding/data/distinct_texts": duplicates["distinct"],
+        "query_understanding/data/repeated_text_queries": duplicates["repeated_rows"],
+        "query_understanding/data/seen_texts_dropped_val": split.dropped["val"],
+        "query_understanding/data/seen_texts_dropped_test": split.dropped["test"],
         "query_understanding/minilm_finetuned/train_seconds": network.info["train_seconds"],
     }
     for m, d in differences.items():

@@ -1,5 +1,6 @@
 """Splits: time order holds, leave-last-out holds out each user's latest item, the published
-random protocols are seeded and keep their proportions, and leakage is caught and named."""
+random protocols are seeded and keep their proportions, leakage is caught and named, and text
+splits never put one (normalised) text on two sides."""
 
 import numpy as np
 import pandas as pd
@@ -12,7 +13,10 @@ from shopintent.data.splits import (
     random_split,
     stratified_user_split,
     temporal_split,
+    temporal_text_split,
+    text_grouped_split,
 )
+from shopintent.normalise import normalise_text
 
 T0 = pd.Timestamp("2024-03-01", tz="UTC")
 
@@ -162,7 +166,90 @@ def test_text_split_caps_each_part_to_a_seeded_sample_in_time_order():
     )
     table = a.summary()
     assert (
-        list(table.columns) == ["texts", "first", "last"]
+        list(table.columns) == ["texts", "distinct_texts", "first", "last"]
         and table.index.name == "temporal-global-cutoff"
     )
     assert table.loc["test", "first"] >= a.cutoff
+
+
+def _repeated_texts(n_texts=120, seed=0):
+    """Reviews whose texts repeat 1-6 times, copies differing in case and spacing as real copies
+    do, with labels skewed as real reviews (most positive) and one label per text."""
+    r = np.random.default_rng(seed)
+    copies = r.integers(1, 7, n_texts)
+    label = r.choice(["negative", "neutral", "positive"], n_texts, p=[0.15, 0.15, 0.7])
+    rows = [
+        {
+            "text": f"Review {i}  says {label[i]}" if k % 2 else f"review {i} SAYS {label[i]} ",
+            "label": label[i],
+            "ts": T0 + pd.Timedelta(hours=int(r.integers(0, 2000))),
+        }
+        for i in range(n_texts)
+        for k in range(copies[i])
+    ]
+    return pd.DataFrame(rows).sample(frac=1, random_state=seed).reset_index(drop=True)
+
+
+def _sides(split, col="text"):
+    return {name: set(normalise_text(p[col])) for name, p in split_parts(split).items()}
+
+
+def split_parts(split):
+    return {"train": split.train, "val": split.val, "test": split.test}
+
+
+@pytest.mark.parametrize("col_label", ["label", None])
+def test_text_grouped_split_keeps_every_text_on_one_side(col_label):
+    table = _repeated_texts()
+    s = text_grouped_split(table, 0.2, 0.1, seed=3, col_label=col_label)
+    sides = _sides(s)
+    assert sides["train"].isdisjoint(sides["test"]) and sides["train"].isdisjoint(sides["val"])
+    assert sides["val"].isdisjoint(sides["test"])
+    assert sorted([*s.train.index, *s.val.index, *s.test.index]) == list(table.index)
+    assert s.protocol == ("text-grouped-stratified" if col_label else "text-grouped-random")
+    assert 0.1 < len(s.test) / len(table) < 0.3 and 0.03 < len(s.val) / len(table) < 0.2
+    again = text_grouped_split(table, 0.2, 0.1, seed=3, col_label=col_label)
+    assert again.test.index.equals(s.test.index)  # seeded
+    assert not text_grouped_split(table, seed=4, col_label=col_label).test.index.equals(
+        s.test.index
+    )
+
+
+def test_text_grouped_split_stratifies_by_label_as_scikit_learn_does():
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    table = _repeated_texts(300, seed=1)
+    s = text_grouped_split(table, 0.2, 0.0, seed=5, col_label="label")
+    groups = pd.factorize(normalise_text(table["text"]))[0]
+    _, held = next(
+        StratifiedGroupKFold(5, shuffle=True, random_state=5).split(
+            table, table["label"], groups=groups
+        )
+    )
+    assert sorted(s.test.index) == sorted(table.index[held]) and s.val.empty
+    shares = s.test["label"].value_counts(normalize=True)
+    overall = table["label"].value_counts(normalize=True)
+    assert (abs(shares - overall) < 0.05).all()
+
+
+def test_text_grouped_split_refuses_what_it_cannot_split():
+    table = pd.DataFrame({"text": ["a", "A ", "b"], "label": ["x", "x", "y"]})
+    with pytest.raises(ValueError, match="2 distinct texts"):
+        text_grouped_split(table)
+    with pytest.raises(ValueError, match="below 1"):
+        text_grouped_split(_repeated_texts(), 0.5, 0.5)
+
+
+def test_temporal_text_split_drops_texts_seen_earlier():
+    table = _repeated_texts().sort_values("ts", ignore_index=True)
+    plain = temporal_split(table, test_frac=0.2, val_frac=0.1)
+    s = temporal_text_split(table, 0.2, 0.1)
+    sides = _sides(s)
+    assert sides["train"].isdisjoint(sides["val"] | sides["test"])
+    assert sides["val"].isdisjoint(sides["test"])
+    assert s.train.equals(plain.train) and s.cutoff == plain.cutoff
+    seen = set(normalise_text(plain.train["text"]))
+    n_val_seen = int(normalise_text(plain.val["text"]).isin(seen).sum())
+    assert s.dropped["val"] == n_val_seen == len(plain.val) - len(s.val) > 0
+    assert s.dropped["test"] == len(plain.test) - len(s.test) > 0
+    assert s.protocol == "temporal-global-cutoff-new-texts"

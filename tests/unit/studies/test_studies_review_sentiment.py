@@ -59,3 +59,49 @@ def test_metrics_dict_keys_and_values():
     assert m["sentiment/best/is_finetuned"] == 1 and m["sentiment/data/test_negative"] == 2
     assert (m["sentiment/data/test_reviews"], m["sentiment/data/train_reviews"]) == (3, 5)
     assert m["sentiment/minilm_finetuned/train_seconds"] == 9.5
+
+
+def _split(train, val, test):
+    parts = {
+        name: pd.DataFrame({"text": texts, "label": "positive"})
+        for name, texts in (("train", train), ("val", val), ("test", test))
+    }
+    return SimpleNamespace(protocol="text-grouped-stratified", parts=lambda: parts, **parts)
+
+
+def test_check_split_is_what_guarantees_no_test_text_in_train_or_validation():
+    from shopintent.evaluation.leakage import TextSplitLeak
+
+    line = study.check_split(_split(["a", "b"], ["c"], ["d", "e"]))
+    assert line.startswith("text-grouped-stratified: no validation or test review")
+    with pytest.raises(TextSplitLeak, match="1 of 2 test rows have their text in val"):
+        study.check_split(_split(["a", "b"], ["c"], ["d", " C"]))
+    assert study.leaked_share(_split(["a", "b"], ["c"], ["A", "c", "d", "e"])) == 0.5
+
+
+def test_metrics_dict_records_duplicates_and_the_random_split_apart():
+    comparison = pd.DataFrame({"macro_f1": [0.5]}, index=["tfidf_lr"])
+    split = _split(["a"], ["b"], ["c", "a"])
+    models = {
+        "minilm_finetuned": SimpleNamespace(network=SimpleNamespace(info={"train_seconds": 1}))
+    }
+    random = pd.DataFrame(
+        {"random_macro_f1": [0.9], "random_macro_f1_low": [0.8], "random_macro_f1_high": [0.95]},
+        index=["tfidf_lr"],
+    )
+    m = study.metrics_dict(
+        comparison,
+        Interval(0.0, 0.0, 0.0),
+        "tfidf_lr",
+        split,
+        models,
+        {"rows": 10, "distinct": 4, "repeated_rows": 8},
+        random,
+        0.75,
+    )
+    assert m["sentiment/tfidf_lr/macro_f1"] == 0.5  # the headline: the grouped split
+    assert m["sentiment/random_split/tfidf_lr/macro_f1"] == 0.9
+    assert m["sentiment/random_split/tfidf_lr/macro_f1_low"] == 0.8
+    assert m["sentiment/random_split/test_text_in_train"] == 0.75
+    assert (m["sentiment/data/distinct_texts"], m["sentiment/data/repeated_text_reviews"]) == (4, 8)
+    assert m["sentiment/data/test_text_in_train"] == 0.5

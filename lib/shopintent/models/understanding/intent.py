@@ -4,8 +4,10 @@ The examples are a dataset's queries (``query_table``): text, first search time,
 source knows them the intent, entity spans and typo flag (the synthetic shop records them)
 and the target category (the category of the item the search session was after, from
 ``session_truth``; both the leaf ``electronics.smartphone`` and the top level). Queries are
-split by the time of their search (protocol ``temporal-global-cutoff``), then a seeded sample
-per part keeps the run inside the profile's budget (``QUERY_SIZES``).
+split by the time of their search, and validation and test keep only texts not searched in
+an earlier part (protocol ``temporal-global-cutoff-new-texts``: shoppers repeat queries, and a
+repeated text scores the model on a query it trained on); then a seeded sample per part keeps
+the run inside the profile's budget (``QUERY_SIZES``).
 
 Models: the ``text_classifier`` family for intent and leaf category (top-level scores are the
 leaf probabilities summed per top level) and, for the fine-tuned MiniLM, one network with an
@@ -72,7 +74,8 @@ def query_table(shop) -> pd.DataFrame:
 
 
 class QuerySplit(TextSplit):
-    """Train / validation / test queries by search time, each a seeded sample of its period."""
+    """Train / validation / test queries by search time, each a seeded sample of its period;
+    ``dropped`` counts the validation and test queries left out as texts seen earlier."""
 
     unit = "queries"
 
@@ -89,13 +92,21 @@ def split_queries(
     seed: int = DEFAULT_SEED,
     sizes: tuple[int, int, int] | None = None,
 ) -> QuerySplit:
-    """Split by search time, then keep at most ``sizes`` (train, val, test) queries per part."""
-    from shopintent.data.splits import temporal_split
+    """Split by search time with validation and test keeping only texts not searched in an
+    earlier part (``data.splits.temporal_text_split``), then keep at most ``sizes`` (train, val,
+    test) queries per part."""
+    from shopintent.data.splits import temporal_text_split
 
     labelled = table[table["ts"].notna()]
-    sp = temporal_split(labelled, test_frac=test_frac, val_frac=val_frac)
+    sp = temporal_text_split(labelled, test_frac=test_frac, val_frac=val_frac)
     return QuerySplit.capped(
-        (sp.train, sp.val, sp.test), sizes or QUERY_SIZES[profile], seed, "queries", sp.cutoff
+        (sp.train, sp.val, sp.test),
+        sizes or QUERY_SIZES[profile],
+        seed,
+        "queries",
+        sp.cutoff,
+        sp.protocol,
+        sp.dropped,
     )
 
 

@@ -47,6 +47,12 @@ def test_real_sample_counts(shop):
     # (same reviewer, product, day, summary and text), so 4,219 distinct reviews remain.
     assert shop.row_counts() == {"events": 4219, "items": 85, "queries": 0, "reviews": 4219}
     assert shop.meta["duplicates_dropped"] == 1050 and shop.meta["bad_rows"]["total"] == 0
+    # one reviewer's text attached to sibling products: distinct reviews, reported not dropped
+    assert (shop.meta["distinct_texts"], shop.meta["texts_shared_across_items"]) == (1363, 3807)
+    assert shop.meta["notes"] == [
+        "reviews: 4,219 with 1,363 distinct texts; 3,807 share their text with another item "
+        "(kept: split reviews grouped by text)"
+    ]
     rv, ev = shop.reviews, shop.events
     assert rv["user_id"].nunique() == 991
     assert rv["rating"].value_counts().to_dict() == {5: 3713, 4: 272, 1: 92, 3: 90, 2: 52}
@@ -110,6 +116,21 @@ def test_duplicates_are_dropped_and_counted(tmp_path):
         json.loads(shop.reviews["style"].iloc[0]) == {"Size:": " 1"}
         and shop.events["verified"].all()
     )
+
+
+def test_texts_shared_across_items_are_counted_not_dropped(tmp_path):
+    path = write(
+        tmp_path / "Beauty_5.json",
+        [
+            review(),
+            review(asin="B0SIBLING1", reviewText="Works  WELL"),  # the same text, another item
+            review(unixReviewTime=1472774400),  # the same text on the same item: not shared
+            review(reviewText="Other text"),
+        ],
+    )
+    shop = amazon_reviews.load(path)
+    assert len(shop.reviews) == 4 and shop.meta["duplicates_dropped"] == 0
+    assert (shop.meta["distinct_texts"], shop.meta["texts_shared_across_items"]) == (2, 3)
 
 
 def test_text_and_optional_keys(tmp_path):

@@ -27,9 +27,14 @@ def test_query_table_joins_time_intent_and_target_category(table, smoke_shop):
     assert row["ts"] == first
 
 
-def test_split_is_by_time_and_capped(table):
+def test_split_is_by_time_with_new_texts_and_capped(table):
+    from shopintent.evaluation.leakage import check_text_split
+
     sp = intent.split_queries(table, "smoke", sizes=(200, 50, 100))
     assert [len(sp.train), len(sp.val), len(sp.test)] == [200, 50, 100]
+    assert sp.protocol == "temporal-global-cutoff-new-texts" and sp.dropped["test"] > 0
+    full = intent.split_queries(table, "smoke", sizes=(10**6,) * 3)
+    check_text_split(**{k: p["text"] for k, p in full.parts().items()})
     assert (
         sp.train["ts"].max() < sp.val["ts"].min()
         and sp.val["ts"].max() < sp.cutoff <= sp.test["ts"].min()

@@ -55,7 +55,7 @@ def test_split_reviews_at_random_with_labels_stratified_or_by_time(smoke_shop):
             "text": "x",
         }
     )
-    sp = sentiment.split_reviews(table, "default", seed=1)
+    sp = sentiment.split_reviews(table, "default", protocol="random-stratified", seed=1)
     assert sp.protocol == "random-stratified" and [len(sp.train), len(sp.val), len(sp.test)] == [
         70,
         10,
@@ -69,6 +69,33 @@ def test_split_reviews_at_random_with_labels_stratified_or_by_time(smoke_shop):
     assert set(sp.train["review_id"]).isdisjoint(sp.test["review_id"]) and pd.isna(sp.cutoff)
     with pytest.raises(ValueError, match="unknown protocol"):
         sentiment.split_reviews(table, "default", protocol="shuffle")
+
+
+def test_default_split_keeps_each_text_on_one_side_and_the_random_one_leaks():
+    from shopintent.evaluation.leakage import TextSplitLeak, check_text_split
+    from shopintent.normalise import normalise_text
+
+    n = 400  # 100 texts, each on four products (as Amazon's 5-core files), copies re-cased
+    table = pd.DataFrame(
+        {
+            "review_id": [f"r{i}" for i in range(n)],
+            "ts": pd.date_range("2024-01-01", periods=n, freq="h", tz="UTC"),
+            "label": [
+                ("negative", "neutral", "positive", "positive")[i % 100 % 4] for i in range(n)
+            ],
+            "text": [f"Text {i % 100}" if i % 2 else f"text  {i % 100} " for i in range(n)],
+        }
+    )
+    sp = sentiment.split_reviews(table, "default", seed=1)
+    assert sp.protocol == "text-grouped-stratified" and pd.isna(sp.cutoff)
+    test = set(normalise_text(sp.test["text"]))
+    assert test.isdisjoint(normalise_text(sp.train["text"]))
+    assert test.isdisjoint(normalise_text(sp.val["text"]))
+    check_text_split(**{k: p["text"] for k, p in sp.parts().items()})
+    assert sp.summary().loc["test", "distinct_texts"] == len(sp.test) / 4
+    leaky = sentiment.split_reviews(table, "default", protocol="random-stratified", seed=1)
+    with pytest.raises(TextSplitLeak, match="test rows have their text in train"):
+        check_text_split(**{k: p["text"] for k, p in leaky.parts().items()})
 
 
 def test_report_matches_scikit_learn():

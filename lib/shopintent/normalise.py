@@ -1,0 +1,32 @@
+"""The one text normalisation that decides when two texts are "the same text".
+
+``normalise_text`` is used by the loaders' reports (``data.sources``), the text-grouped splits
+(``data.splits``) and the leak check (``evaluation.leakage``, which re-exports it). It lives at
+the bottom layer, beside ``config`` and ``io``, because ``data`` and ``evaluation`` are sibling
+packages of one layer and may not import each other (``tests/unit/test_architecture.py``): one
+definition below both is the only way they can agree without a copy.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+
+def normalise_text(texts) -> pd.Series:
+    """Unicode NFKC, casefold, runs of whitespace collapsed to one space, stripped.
+
+    Vectorised over a pandas Series (any sequence of strings is read as one; a Series keeps
+    its index). Missing texts stay missing (None), so they never match each other.
+    """
+    s = texts if isinstance(texts, pd.Series) else pd.Series(list(texts), dtype=object)
+    out = (
+        s.astype("string")
+        .str.normalize("NFKC")
+        .str.casefold()
+        .str.replace(r"\s+", " ", regex=True)
+        .str.strip()
+    )
+    return out.astype(object).where(out.notna(), None)
+
+
+__all__ = ["normalise_text"]
