@@ -6,7 +6,8 @@ Reads every ``metrics/<notebook>.json`` of both run folders and prints each key 
 differs (beyond ``--rtol``), each key only one side has, and each notebook only one side ran.
 Durations and speeds (``duration_s``, keys ending in ``_seconds``, ``_s``, ``_ms``, ``per_s``,
 ``per_query``...) are left out: they measure the machine, not the method. Exits 1 when anything
-differs, so a refactor can be checked with one command.
+differs, so a refactor can be checked with one command. Keys renamed since (``RENAMED``) are
+read under their current name, so a run from before a rename compares key by key.
 """
 
 from __future__ import annotations
@@ -19,7 +20,20 @@ import sys
 from pathlib import Path
 
 #: Metric keys that time the machine rather than score a method.
+#: Old key prefixes -> current ones (issue 18: keys name the data they were measured on).
+RENAMED = {
+    "msr_protocol/": "movielens-100k/msr_protocol/",
+    "msr_tuning/": "movielens-100k/msr_tuning/",
+    "tfrs_protocol/": "movielens-100k/tfrs_protocol/",
+}
 TIMING = re.compile(r"(seconds|_s|_ms|per_s|per_query|_minutes|texts_per_s|fit_time|duration)(/|$)")
+
+
+def current_key(key: str) -> str:
+    for old, new in RENAMED.items():
+        if key.startswith(old):
+            return new + key[len(old) :]
+    return key
 
 
 def load_run(folder: Path) -> dict[str, dict]:
@@ -27,7 +41,8 @@ def load_run(folder: Path) -> dict[str, dict]:
     out = {}
     for path in sorted((folder / "metrics").glob("*.json")):
         recorded = json.loads(path.read_text())
-        out[path.stem] = {"status": recorded.get("status"), **recorded.get("metrics", {})}
+        metrics = {current_key(k): v for k, v in recorded.get("metrics", {}).items()}
+        out[path.stem] = {"status": recorded.get("status"), **metrics}
     if not out:
         raise SystemExit(
             f"{folder}: no metrics/*.json (is it a run folder like reports/synthetic-smoke?)"

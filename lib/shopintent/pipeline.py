@@ -14,6 +14,14 @@ the same folder stops at once with "... is in use by pid N". Each papermill proc
 kernel it starts are stopped with the run: on a time-out, on Ctrl-C (SIGINT) or SIGTERM the whole
 process tree is terminated (then killed), the notebook and the run are recorded as
 ``interrupted`` in ``run.json`` and the index, and the interrupt is raised on to the caller.
+
+A partial run (``--only``) merges into the run folder's index: a notebook run this time replaces
+its entry, the others keep theirs (status, metrics, page) from the run they came from, and an
+entry whose notebook no longer exists drops out. Each entry names its own run
+(``run_started``, ``git_commit``, ``seed``); the run's ``status`` is over every listed notebook.
+Before a notebook runs, its earlier metrics JSON, executed notebook and page are removed, so an
+earlier result never passes for this run's; a notebook this run was asked for but did not reach
+(``not run``) keeps an earlier entry where it has one, untouched.
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -51,6 +59,22 @@ class NotebookResult:
     metrics: dict = field(default_factory=dict)
     headline: dict = field(default_factory=dict)
     html: str | None = None  # relative to the run folder
+    # the run this entry comes from (a partial run keeps other notebooks' earlier entries)
+    run_started: str | None = None
+    git_commit: str | None = None
+    seed: int | None = None
+
+    @classmethod
+    def from_entry(cls, entry: dict, run: dict | None = None) -> NotebookResult:
+        """An entry of an earlier ``run.json``; one written before entries named their run
+        takes the run's ``started``, ``git_commit`` and ``seed``."""
+        names = {f.name for f in fields(cls)}
+        result = cls(**{k: v for k, v in entry.items() if k in names})
+        run = run or {}
+        result.run_started = result.run_started or run.get("started")
+        result.git_commit = result.git_commit or run.get("git_commit")
+        result.seed = result.seed if result.seed is not None else run.get("seed")
+        return result
 
 
 def discover(notebooks_dir: Path = NOTEBOOKS_DIR, only: list[str] | None = None) -> list[Path]:
@@ -246,6 +270,13 @@ def run_all(
     with locked(out):
         remove_temps(out)  # what a killed run left; no other writer can be here now
         started = datetime.now(UTC)
+        stamp = {
+            "run_started": started.isoformat(timespec="seconds"),
+            "git_commit": git_commit(),
+            "seed": seed,
+        }
+        earlier = _read_metrics(out / "run.json")
+        present = [p.stem for p in discover(notebooks_dir)]
         results: list[NotebookResult] = []
         current: tuple[str, float] | None = None
         try:
@@ -266,16 +297,20 @@ def run_all(
                 tag = f"[{i}/{len(notebooks)}] {nb.stem}"
                 if stop:
                     results.append(
-                        NotebookResult(nb.stem, "not run", error="an earlier notebook failed")
+                        NotebookResult(
+                            nb.stem, "not run", error="an earlier notebook failed", **stamp
+                        )
                     )
                     echo(f"{tag}: not run")
                     continue
                 metrics_path = out / "metrics" / f"{nb.stem}.json"
-                metrics_path.unlink(missing_ok=True)  # a stale result must not pass for this run's
+                executed = out / "executed" / nb.name
+                page = out / "html" / f"{nb.stem}.html"
+                for stale in (metrics_path, executed, page):  # must not pass for this run's
+                    stale.unlink(missing_ok=True)
                 echo(f"{tag} ...")
                 t0 = time.perf_counter()
                 current = (nb.stem, t0)
-                executed = out / "executed" / nb.name
                 status, error = execute(
                     nb, executed, params, prof.notebook_timeout_s, out / "logs" / f"{nb.stem}.log"
                 )
@@ -293,9 +328,10 @@ def run_all(
                     error,
                     recorded.get("metrics", {}),
                     _headline(recorded),
+                    **stamp,
                 )
                 if executed.is_file():
-                    render_html(executed, out / "html" / f"{nb.stem}.html", params)
+                    render_html(executed, page, params)
                     result.html = f"html/{nb.stem}.html"
                 results.append(result)
                 current = None
@@ -303,11 +339,12 @@ def run_all(
                 stop = status == "failed" and not continue_on_error
         except KeyboardInterrupt as interrupt:
             with shielded():
-                _record_interrupt(interrupt, results, current, notebooks, echo)
-                write_run(out, dataset, profile, seed, started, results)
+                _record_interrupt(interrupt, results, current, notebooks, echo, stamp)
+                entries = merge_results(earlier, results, present)
+                write_run(out, dataset, profile, seed, started, entries)
                 write_reports_index(root)
             raise
-        write_run(out, dataset, profile, seed, started, results)
+        write_run(out, dataset, profile, seed, started, merge_results(earlier, results, present))
         write_reports_index(root)
     return results
 
@@ -318,21 +355,49 @@ def _record_interrupt(
     current: tuple[str, float] | None,
     notebooks: list[Path],
     echo: Callable[[str], None],
+    stamp: dict,
 ) -> None:
     """The running notebook becomes ``interrupted``, the ones after it ``not run``."""
     name = signal.Signals(getattr(interrupt, "signum", signal.SIGINT)).name
     if current is not None:
         duration = time.perf_counter() - current[1]
         results.append(
-            NotebookResult(current[0], "interrupted", round(duration, 1), f"stopped by {name}")
+            NotebookResult(
+                current[0], "interrupted", round(duration, 1), f"stopped by {name}", **stamp
+            )
         )
         echo(f"[{len(results)}/{len(notebooks)}] {current[0]}: interrupted after {duration:.1f} s")
     done = {r.notebook for r in results}
     results += [
-        NotebookResult(nb.stem, "not run", error=f"the run was stopped by {name}")
+        NotebookResult(nb.stem, "not run", error=f"the run was stopped by {name}", **stamp)
         for nb in notebooks
         if nb.stem not in done
     ]
+
+
+def merge_results(
+    earlier: dict, results: list[NotebookResult], present: list[str]
+) -> list[NotebookResult]:
+    """The run folder's entries after this run: ``earlier`` (the folder's ``run.json``, or {})
+    updated with ``results``, one entry per notebook in ``present`` (the notebooks that exist),
+    in that order.
+
+    A notebook run this time replaces its earlier entry; one this run did not reach (``not
+    run``) keeps its earlier entry if it has one (its files were not touched); an earlier entry
+    of a notebook not in ``present`` drops out."""
+    before = {}
+    for entry in earlier.get("notebooks", []) if isinstance(earlier, dict) else []:
+        if isinstance(entry, dict) and "notebook" in entry and "status" in entry:
+            before[entry["notebook"]] = NotebookResult.from_entry(entry, earlier)
+    now = {r.notebook: r for r in results}
+    merged = []
+    for stem in [*present, *(r.notebook for r in results if r.notebook not in present)]:
+        result = now.get(stem)
+        if result is None or (result.status == "not run" and stem in before):
+            result = before.get(stem)
+        if result is not None:
+            merged.append(result)
+    return merged
 
 
 def write_run(
@@ -343,7 +408,10 @@ def write_run(
     started: datetime,
     results: list[NotebookResult],
 ) -> None:
-    """``run.json`` (machine-readable) and ``index.html`` (for people) of one run."""
+    """``run.json`` (machine-readable) and ``index.html`` (for people) of one run folder.
+
+    ``started``, ``seed`` and ``git_commit`` are the latest run's; ``results`` may hold entries
+    of earlier runs (``merge_results``), each naming its own."""
     summary = {
         "run": run_name(dataset, profile),
         "dataset": dataset,

@@ -8,6 +8,10 @@
 ``{"notebook", "dataset", "profile", "seed", "status", "git_commit", "versions", "duration_s",
 "metrics": {"<task>/<model>/<metric>": number}}``. Keys are flat, slash-separated and
 lower-case; values are plain numbers (or null for "not measurable on this dataset").
+A number measured on other data than the run's dataset names that data first, with the
+dataset's registry name: ``movielens-100k/msr_protocol/ease/ndcg@10`` (notebook 06's MSR protocol
+and 07's TFRS protocol always read MovieLens-100K). Such a section keeps the prefix in every
+run, the run of that dataset included, so one key means one thing in every run folder.
 A notebook that its dataset cannot serve calls ``run.skip(reason)``, which records the
 reason and stops the notebook; the run-all shows it as skipped, not failed.
 """

@@ -20,7 +20,7 @@ KEYS = (
     "recs/two_tower_ranked/ndcg@10_gain",
 )
 PROTOCOL = tuple(
-    f"tfrs_protocol/{m}/top100_accuracy{s}"
+    f"movielens-100k/tfrs_protocol/{m}/top100_accuracy{s}"
     for m in ("popularity", "ease", "two_tower")
     for s in ("", "_seen_removed")
 )
@@ -54,14 +54,14 @@ def test_notebook_07_on_the_synthetic_shop(synthetic_run):
     assert set(PROTOCOL) <= m.keys()
     for model in ("popularity", "ease", "two_tower"):
         assert (
-            m[f"tfrs_protocol/{model}/top100_accuracy_seen_removed"]
-            > m[f"tfrs_protocol/{model}/top100_accuracy"]
+            m[f"movielens-100k/tfrs_protocol/{model}/top100_accuracy_seen_removed"]
+            > m[f"movielens-100k/tfrs_protocol/{model}/top100_accuracy"]
         )
     assert (
-        0.35 < m["tfrs_protocol/popularity/top100_accuracy_seen_removed"] < 0.45
+        0.35 < m["movielens-100k/tfrs_protocol/popularity/top100_accuracy_seen_removed"] < 0.45
     )  # ≈0.41 measured by hand
-    assert m["tfrs_protocol/two_tower/factorized_top100_accuracy"] == pytest.approx(
-        m["tfrs_protocol/two_tower/top100_accuracy"], abs=0.01
+    assert m["movielens-100k/tfrs_protocol/two_tower/factorized_top100_accuracy"] == pytest.approx(
+        m["movielens-100k/tfrs_protocol/two_tower/top100_accuracy"], abs=0.01
     )
 
 
@@ -70,12 +70,12 @@ def test_notebook_07_on_movielens(workspace, shared_data):
     m = _run_07(workspace, "movielens-100k", shared_data / "movielens-100k-recbole")
     assert set(PROTOCOL) <= m.keys()  # the TFRS protocol on the notebook's own dataset
     assert (
-        0.58 < m["tfrs_protocol/ease/top100_accuracy_seen_removed"] < 0.66
+        0.58 < m["movielens-100k/tfrs_protocol/ease/top100_accuracy_seen_removed"] < 0.66
     )  # ≈0.62 measured by hand
     # one epoch in smoke: already well above popularity once seen items are removed
     assert (
-        m["tfrs_protocol/two_tower/top100_accuracy_seen_removed"]
-        > m["tfrs_protocol/popularity/top100_accuracy_seen_removed"] + 0.05
+        m["movielens-100k/tfrs_protocol/two_tower/top100_accuracy_seen_removed"]
+        > m["movielens-100k/tfrs_protocol/popularity/top100_accuracy_seen_removed"] + 0.05
     )
     assert (
         m["recs/two_tower/ndcg@10"] > 0.1

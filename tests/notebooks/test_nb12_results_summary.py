@@ -17,8 +17,8 @@ FIXTURES = {
         "purchase_intent/oracle/roc_auc": 0.95,
     },
     "06_recommender_baselines": {
-        "msr_protocol/popularity/ndcg@10": 0.25,
-        "msr_protocol/ease/ndcg@10": 0.49,
+        "movielens-100k/msr_protocol/popularity/ndcg@10": 0.25,
+        "movielens-100k/msr_protocol/ease/ndcg@10": 0.49,
         "recs/popularity/ndcg@10": 0.05,
         "recs/ease/ndcg@10": 0.09,
     },

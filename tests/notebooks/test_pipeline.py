@@ -2,6 +2,8 @@
 
 import json
 import re
+import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -81,3 +83,65 @@ def test_discover_orders_by_number_and_skips_the_template(tmp_path):
     assert [p.name for p in discover(tmp_path)] == ["02_a.ipynb", "10_b.ipynb"]
     with pytest.raises(ValueError, match="no notebook matches 07"):
         discover(tmp_path, only=["07"])
+
+
+def _entries(workspace) -> dict:
+    summary = json.loads((workspace / "reports" / "synthetic-smoke" / "run.json").read_text())
+    return summary, {nb["notebook"]: nb for nb in summary["notebooks"]}
+
+
+def test_partial_runs_merge_into_the_run_folders_index(workspace, tmp_path):
+    assert _run("--only", "01") == 0
+    _, first = _entries(workspace)
+    assert _run("--only", "04", "--seed", "7") == 0
+    summary, entries = _entries(workspace)
+    assert list(entries) == ["01_records", "04_after"]  # 01 kept, in notebook order
+    assert entries["01_records"] == first["01_records"]  # untouched: status, metrics, page, run
+    assert entries["01_records"]["metrics"] == {
+        "fixture/answer/value": 42,
+        "fixture/answer/ratio": 0.5,
+    }
+    assert (entries["01_records"]["seed"], entries["04_after"]["seed"]) == (42, 7)
+    assert entries["04_after"]["run_started"] == summary["started"] and summary["seed"] == 7
+    assert entries["01_records"]["run_started"] <= summary["started"]
+    assert summary["status"] == "passed"
+    index = (workspace / "reports" / "synthetic-smoke" / "index.html").read_text()
+    assert 'href="html/01_records.html"' in index and 'href="html/04_after.html"' in index
+    assert "fixture/answer/value" in index and "seed 7" in index and "seed 42" in index
+
+    assert _run("--only", "02", "--continue-on-error") == 1  # a failure joins the listed ones
+    summary, entries = _entries(workspace)
+    assert list(entries) == ["01_records", "02_fails", "04_after"]
+    assert summary["status"] == "failed"
+
+    time.sleep(1.1)  # a new second: the re-run's stamp differs
+    assert _run("--only", "01") == 0  # a re-run replaces its entry
+    summary, entries = _entries(workspace)
+    assert (
+        entries["01_records"]["run_started"]
+        == summary["started"]
+        != first["01_records"]["run_started"]
+    )
+    assert summary["status"] == "failed"  # 02's earlier failure is still listed
+
+    fewer = tmp_path / "fewer"  # 02 and 03 deleted: their entries drop out
+    fewer.mkdir()
+    for name in ("01_records.ipynb", "04_after.ipynb"):
+        shutil.copy(FIXTURES / name, fewer / name)
+    assert main(["run", "--profile", "smoke", "--notebooks", str(fewer), "--only", "04"]) == 0
+    summary, entries = _entries(workspace)
+    assert list(entries) == ["01_records", "04_after"] and summary["status"] == "passed"
+
+
+def test_a_rerun_that_fails_before_writing_leaves_no_earlier_result_behind(workspace, tmp_path):
+    assert _run("--only", "01") == 0
+    out = workspace / "reports" / "synthetic-smoke"
+    broken = tmp_path / "broken"  # 01 now fails before papermill writes anything
+    broken.mkdir()
+    (broken / "01_records.ipynb").write_text("not a notebook")
+    assert main(["run", "--profile", "smoke", "--notebooks", str(broken)]) == 1
+    _, entries = _entries(workspace)
+    assert entries["01_records"]["status"] == "failed" and entries["01_records"]["html"] is None
+    assert not (out / "metrics" / "01_records.json").exists()
+    assert not (out / "html" / "01_records.html").exists()
+    assert not (out / "executed" / "01_records.ipynb").exists()

@@ -26,7 +26,10 @@ from shopintent.models.recommenders.tune import Tuned
 from shopintent.studies.settings import StudySettings
 
 MOVIELENS = "movielens-100k"
-MSR_PROTOCOL = "msr_protocol"
+#: Sections 5 of notebook 06 and 8 of notebook 07 read MovieLens-100K whatever the run's dataset:
+#: their metric keys start with its name (see ``reporting``), in every run, its own included.
+MSR_PROTOCOL = f"{MOVIELENS}/msr_protocol"
+MSR_TUNING = f"{MOVIELENS}/msr_tuning"
 MSR_METRICS = (
     "ndcg@10",
     "ndcg@10_low",
@@ -124,12 +127,13 @@ def metrics_dict(
 ) -> dict:
     """The flat keys notebook 06 records: ``recs/<model>/...`` (``evaluate.metric_keys``), each
     model's validation NDCG@10 and chosen numeric parameters (``tuning/<model>/...``), and under
-    the MSR protocol ``msr_protocol/<model>/<metric>`` for ``MSR_METRICS``."""
+    the MSR protocol on MovieLens-100K ``movielens-100k/msr_protocol/<model>/<metric>`` for
+    ``MSR_METRICS`` (its tuning under ``movielens-100k/msr_tuning/...``)."""
     out: dict = {}
     for row in rows:
         out.update(metric_keys(row))
         out[f"recs/{row['model']}/precision@10"] = float(row["precision@10"])
-    for prefix, group in (("tuning", tuned), ("msr_tuning", msr_tuned or {})):
+    for prefix, group in (("tuning", tuned), (MSR_TUNING, msr_tuned or {})):
         for name, t in group.items():
             out[f"{prefix}/{name}/val_ndcg@10"] = t.val_score
             out.update(

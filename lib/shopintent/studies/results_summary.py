@@ -34,7 +34,7 @@ class Anchor:
 class Task:
     title: str
     notebook: str  # the notebook's two-digit number
-    prefix: str  # first part of the metric keys
+    prefix: str  # first part of the metric keys (``movielens-100k/msr_protocol``: data named)
     metrics: tuple[str, ...]
     baselines: frozenset[str] = frozenset()
     lower_is_better: frozenset[str] = frozenset()
@@ -129,7 +129,7 @@ TASKS: tuple[Task, ...] = (
     Task(
         "Recommendation: MSR protocol (MovieLens-100K)",
         "06",
-        "msr_protocol",
+        "movielens-100k/msr_protocol",
         ("ndcg@10", "precision@10", "recall@10", "map@10"),
         frozenset({"popularity"}),
         protocol=_MSR,
@@ -155,7 +155,7 @@ TASKS: tuple[Task, ...] = (
     Task(
         "Recommendation: TFRS protocol (MovieLens-100K)",
         "07",
-        "tfrs_protocol",
+        "movielens-100k/tfrs_protocol",
         ("top100_accuracy", "top100_accuracy_seen_removed"),
         frozenset({"popularity"}),
         protocol=_TFRS,

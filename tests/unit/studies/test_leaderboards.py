@@ -38,9 +38,9 @@ def run_folder(tmp_path):
         tmp_path,
         "06_recommender_baselines",
         {
-            "msr_protocol/popularity/ndcg@10": 0.25,
-            "msr_protocol/ease/ndcg@10": 0.49,
-            "msr_protocol/ease/precision@10": 0.41,
+            "movielens-100k/msr_protocol/popularity/ndcg@10": 0.25,
+            "movielens-100k/msr_protocol/ease/ndcg@10": 0.49,
+            "movielens-100k/msr_protocol/ease/precision@10": 0.41,
         },
     )
     _write(tmp_path, "04_review_sentiment", {}, status="skipped", reason="no reviews")
@@ -105,3 +105,13 @@ def test_unreadable_metrics_file_is_named(tmp_path):
     (tmp_path / "metrics" / "03_query_understanding.json").write_text("{not json")
     with pytest.raises(ValueError, match="03_query_understanding.json"):
         lb.read_run(tmp_path)
+
+
+def test_movielens_protocol_keys_name_their_data():
+    from shopintent.studies import recommender_baselines as rb
+
+    row = {"model": "ease", **{m: 0.5 for m in rb.MSR_METRICS}}
+    keys = rb.metrics_dict([], {}, msr_rows=[row]).keys()
+    assert {f"movielens-100k/msr_protocol/ease/{m}" for m in rb.MSR_METRICS} == set(keys)
+    prefixes = {t.prefix for t in lb.TASKS if t.prefix.endswith("_protocol")}
+    assert prefixes == {"movielens-100k/msr_protocol", "movielens-100k/tfrs_protocol"}
