@@ -36,10 +36,7 @@ ONLY = _listed("SHOPINTENT_VARIANT_ONLY", ())
 def _cells():
     for base in BASES:
         for variant in VARIANTS:
-            marks = ()
-            if variant in V.PENDING:
-                marks = pytest.mark.xfail(reason=V.PENDING[variant], strict=False)
-            yield pytest.param(base, variant, id=f"{base}-{variant}", marks=marks)
+            yield pytest.param(base, variant, id=f"{base}-{variant}")
 
 
 def _prepare(base: str, variant: str, shared_data) -> str:

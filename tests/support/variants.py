@@ -15,8 +15,7 @@ What each variant does:
 - ``no_categories`` / ``no_brands`` / ``no_titles``: ``items.category`` / ``brand`` / ``title``
   null;
 - ``no_prices``: ``events.price`` and ``items.price`` null;
-- ``no_users``: ``events.user_id`` null (needs the schema to allow it: until then the variant
-  does not validate, and ``build_variants`` leaves it out unless ``strict``);
+- ``no_users``: ``events.user_id`` null;
 - ``repeated_text``: one review text, one query text and one item title each copied over
   ``REPEAT_FRAC`` of the rows that have one (entity spans of the overwritten queries cleared).
 
@@ -33,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from shopintent.config import processed_root
-from shopintent.data.schema import SchemaError, empty_table
+from shopintent.data.schema import empty_table
 from shopintent.data.store import ShopData
 
 #: share of the rows holding a text that ``repeated_text`` overwrites with one of them
@@ -77,6 +76,8 @@ def no_purchases(base: ShopData) -> ShopData | None:
 
 def no_queries(base: ShopData) -> ShopData | None:
     search = base.events["event_type"] == "search"
+    # not built where nothing would be left of the log (every event a search, or no events:
+    # judgements only)
     if (len(base.queries) == 0 and not search.any()) or search.all():
         return None
     events = base.events[~search].reset_index(drop=True)
@@ -101,7 +102,9 @@ def no_prices(base: ShopData) -> ShopData | None:
 
 
 def no_users(base: ShopData) -> ShopData | None:
-    """``events.user_id`` null: fails validation while the schema requires the column."""
+    """``events.user_id`` null (a click log without user ids)."""
+    if not _present(base.events["user_id"]):
+        return None
     return _copy(base, events=_null(base.events, "user_id"))
 
 
@@ -150,8 +153,6 @@ BUILDERS: dict[str, Callable[[ShopData], ShopData | None]] = {
     "repeated_text": repeated_text,
 }
 VARIANTS = tuple(BUILDERS)
-#: variants that cannot validate until the schema allows them (the reason is the xfail's)
-PENDING = {"no_users": "events.user_id is not nullable yet in data/schema.py (helper B)"}
 
 
 def build_variant(base: ShopData, name: str) -> ShopData | None:
@@ -162,22 +163,10 @@ def build_variant(base: ShopData, name: str) -> ShopData | None:
     return data
 
 
-def build_variants(
-    base: ShopData, names: tuple[str, ...] = VARIANTS, strict: bool = False
-) -> dict[str, ShopData]:
-    """Every applicable variant of ``base``; a PENDING one that does not validate is left out
-    (raised when ``strict``)."""
-    out = {}
-    for name in names:
-        try:
-            data = build_variant(base, name)
-        except SchemaError:
-            if strict or name not in PENDING:
-                raise
-            continue
-        if data is not None:
-            out[name] = data
-    return out
+def build_variants(base: ShopData, names: tuple[str, ...] = VARIANTS) -> dict[str, ShopData]:
+    """Every applicable variant of ``base``."""
+    built = {name: build_variant(base, name) for name in names}
+    return {name: data for name, data in built.items() if data is not None}
 
 
 def base_name(dataset: str, profile: str = "smoke") -> str:
@@ -225,7 +214,7 @@ def prepare_base(dataset: str, shared_data=None, profile: str = "smoke") -> str:
 
 def prepare_variant(dataset: str, variant: str, shared_data=None, profile: str = "smoke"):
     """Prepare ``<base>--<variant>`` (and its base); returns its name, or None when the base
-    lacks what the variant removes. A PENDING variant raises SchemaError until it validates."""
+    lacks what the variant removes."""
     from shopintent.data import registry
 
     prepare_base(dataset, shared_data, profile)

@@ -8,7 +8,6 @@ import pytest
 from support import variants as V
 
 from shopintent.data import registry
-from shopintent.data.schema import SchemaError
 
 #: table -> columns each variant empties (columns not listed must stay as they were)
 NULLED = {
@@ -16,6 +15,7 @@ NULLED = {
     "no_brands": {"items": ["brand"]},
     "no_titles": {"items": ["title"]},
     "no_prices": {"items": ["price"], "events": ["price"]},
+    "no_users": {"events": ["user_id"]},
 }
 TABLES = ("events", "items", "queries", "reviews")
 
@@ -74,7 +74,7 @@ def test_every_builder_has_a_check():
 
 def test_the_synthetic_shop_has_every_variant_and_each_removes_its_part(smoke_shop):
     built = V.build_variants(smoke_shop)
-    assert sorted(built) == sorted(set(V.VARIANTS) - set(V.PENDING))
+    assert sorted(built) == sorted(V.VARIANTS)
     for name, data in built.items():
         check_variant(smoke_shop, name, data)
 
@@ -89,14 +89,14 @@ def samples(shared_data):
 
 #: what each real sample has to remove (a variant that would remove nothing is not built)
 EXPECTED = {
-    "rees46": {"no_purchases", "no_categories", "no_brands", "no_prices"},
-    "diginetica": {"no_purchases", "no_categories"},
-    "taobao": {"no_purchases", "no_categories"},
-    "homedepot": {"no_titles", "repeated_text"},  # every event a search: no no_queries
-    "amazon-reviews": {"repeated_text"},
-    "instacart": {"no_categories", "no_titles", "repeated_text"},  # every event a purchase
-    "movielens-100k": {"no_categories", "no_titles", "repeated_text"},
-    "groceries": {"no_categories", "no_titles", "repeated_text"},
+    "rees46": {"no_purchases", "no_categories", "no_brands", "no_prices", "no_users"},
+    "diginetica": {"no_purchases", "no_categories", "no_users"},
+    "taobao": {"no_purchases", "no_categories", "no_users"},
+    "homedepot": {"no_titles", "repeated_text"},  # no events: no no_queries, no no_users
+    "amazon-reviews": {"repeated_text", "no_users"},
+    "instacart": {"no_categories", "no_titles", "repeated_text", "no_users"},  # all purchases
+    "movielens-100k": {"no_categories", "no_titles", "repeated_text", "no_users"},
+    "groceries": {"no_categories", "no_titles", "repeated_text", "no_users"},
 }
 
 
@@ -109,7 +109,6 @@ def test_real_sample_variants_remove_their_part_only(samples, dataset):
         check_variant(base, name, data)
 
 
-@pytest.mark.xfail(reason=V.PENDING["no_users"], strict=False, raises=SchemaError)
 def test_no_users_nulls_the_event_users(smoke_shop):
     data = V.build_variant(smoke_shop, "no_users")
     assert data.events["user_id"].isna().all()
