@@ -53,6 +53,9 @@ def basket_items(
     ]
     if chosen.empty:
         return unavailable(["basket", "item"], f"the log has no {' or '.join(event_types)} events")
+    chosen = chosen[chosen[BASKET_KEYS[by]].notna()]  # an anonymous event has no user basket
+    if chosen.empty:
+        return unavailable(["basket", "item"], f"the log has no {BASKET_KEYS[by]}s")
     out = pd.DataFrame(
         {"basket": chosen[BASKET_KEYS[by]].to_numpy(), "item": chosen["item_id"].to_numpy()}
     )

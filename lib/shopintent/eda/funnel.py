@@ -24,7 +24,8 @@ def _reached(events: pd.DataFrame, unit: str) -> pd.DataFrame:
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {', '.join(UNITS)}, got {unit!r}")
     # Every unit gets a row, also one with only non-funnel events (e.g. fav): it is in the
-    # denominator.
+    # denominator. Events without the unit (anonymous sessions have no user) count for no unit.
+    events = events[events[UNITS[unit]].notna()]
     unit_code, units = pd.factorize(events[UNITS[unit]])
     stage = pd.Index(FUNNEL).get_indexer(events["event_type"])
     reached = np.zeros((len(units), len(FUNNEL)), dtype=bool)
@@ -42,6 +43,7 @@ def funnel_table(events: pd.DataFrame, unit: str = "session") -> pd.DataFrame:
     NaN for the first stage, and wherever this stage or the previous one is absent from the log.
     """
     reached = _reached(events, unit)
+    events = events[events[UNITS[unit]].notna()]  # a log without user ids has no user funnel
     present = events["event_type"].value_counts().reindex(list(FUNNEL), fill_value=0).gt(0)
     units = reached.sum().astype(np.int64)
     total = len(reached)

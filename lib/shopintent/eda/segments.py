@@ -57,6 +57,9 @@ def rfm_features(events: pd.DataFrame, now: pd.Timestamp | None = None) -> pd.Da
     if events.empty:
         return unavailable(RFM_COLUMNS, "no events")
     now = events["ts"].max() if now is None else pd.Timestamp(now)
+    events = events[events["user_id"].notna()]  # segments are of known users
+    if events.empty:
+        return unavailable(RFM_COLUMNS, "the log has no user ids")
     now = now.tz_localize("UTC") if now.tzinfo is None else now  # naive times are read as UTC
     g = events.groupby("user_id", sort=True)
     out = g.agg(last_ts=("ts", "max"), frequency=("session_id", "nunique"))

@@ -66,7 +66,7 @@ def _headline(shop: ShopData) -> tuple[dict[str, float | None], dict[str, str]]:
         put("eda/events/duplicates", int(raw.duplicated(keep="first").sum()))
         ev = quality.drop_duplicate_events(raw)  # repeated purchase rows are order lines: kept
         put("eda/sessions/count", int(ev["session_id"].nunique()))
-        put("eda/users/count", int(ev["user_id"].nunique()))
+        put("eda/users/count", int(ev["user_id"].nunique()))  # 0: no user ids
         put("eda/time/days", quality.time_span(ev)["days"])
 
         sess = sessions.session_table(ev)
@@ -92,7 +92,7 @@ def _headline(shop: ShopData) -> tuple[dict[str, float | None], dict[str, str]]:
         put(
             "eda/funnel/user_conversion",
             funnel.funnel_rates(ev, "user")["conversion"],
-            missing("purchase"),
+            missing("purchase") if ev["user_id"].notna().any() else "the log has no user ids",
         )
 
         pop = longtail.item_popularity(ev, "view", shop.items["item_id"])

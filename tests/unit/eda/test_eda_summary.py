@@ -89,3 +89,32 @@ def test_real_taobao_sample(shared_data):
     assert m["eda/funnel/search_share"] is None and m["eda/queries/brand_share"] is None
     assert 0 < m["eda/funnel/view_to_cart"] < 1 and m["eda/funnel/session_conversion"] is not None
     assert m["eda/events/count"] == len(shop.events)
+
+
+def test_a_log_without_user_ids_has_session_analyses_and_says_why_not_user_ones(smoke_shop):
+    from shopintent import eda
+
+    events = smoke_shop.events.assign(user_id=None)
+    both = eda.funnel_both(events)
+    assert (both["sessions"] > 0).all() and (both["users"] == 0).all()
+    assert both["user_step_rate"].isna().all()
+    for table in (eda.user_activity(events), eda.rfm_features(events)):
+        assert table.empty and eda.reason(table) == "the log has no user ids"
+    rules = eda.purchase_rules(events, smoke_shop.items, by="user", level="category")
+    assert rules.empty and eda.reason(rules) == "the log has no user_ids"
+    # anonymous sessions beside known users: the user analyses use the known users only
+    some = smoke_shop.events.copy()
+    anonymous = some["session_id"].isin(some["session_id"].unique()[::2])
+    some.loc[anonymous, "user_id"] = None
+    known = some.loc[~anonymous, "user_id"].nunique()
+    assert len(eda.user_activity(some)) == len(eda.rfm_features(some)) == known
+    assert eda.funnel_table(some, "user").attrs["total_units"] == known
+    m = headline_metrics(
+        ShopData(
+            smoke_shop.events.assign(user_id=None),
+            smoke_shop.items,
+            smoke_shop.queries,
+            smoke_shop.reviews,
+        )
+    )
+    assert m["eda/users/count"] == 0 and m["eda/funnel/user_conversion"] is None
