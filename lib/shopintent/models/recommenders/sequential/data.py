@@ -273,10 +273,15 @@ class SequenceSplit:
 
 
 def choose_grouping(events: pd.DataFrame, min_sessions_per_user: float = 1.5) -> str:
-    """``"user"`` when users come back (histories to learn from), else ``"session"`` (anonymous
-    sessions, as in DIGINETICA where each session is its own user)."""
-    per_user = events["session_id"].nunique() / max(events["user_id"].nunique(), 1)
-    return "user" if per_user >= min_sessions_per_user else "session"
+    """``"user"`` when users come back (histories to learn from), else ``"session"``: a log
+    without user ids, or where most sessions are anonymous (DIGINETICA) or users rarely return."""
+    known = events["user_id"].notna()
+    if not known.any():
+        return "session"
+    sessions = events.loc[known, "session_id"].nunique()
+    per_user = sessions / events.loc[known, "user_id"].nunique()
+    mostly_known = sessions >= 0.5 * events["session_id"].nunique()
+    return "user" if per_user >= min_sessions_per_user and mostly_known else "session"
 
 
 def sequence_split(events: pd.DataFrame, items: pd.DataFrame, by: str = "user") -> SequenceSplit:

@@ -87,6 +87,9 @@ def test_sequence_split_by_session_uses_sessions_as_rows():
     assert split.task.seen.toarray()[:, :3].tolist() == [[1, 1, 0], [0, 1, 1]]
     assert sd.choose_grouping(ev) == "user"
     assert sd.choose_grouping(ev.assign(user_id=ev["session_id"])) == "session"
+    assert sd.choose_grouping(ev.assign(user_id=None)) == "session"  # no user ids
+    anonymous = ev["session_id"].isin(ev["session_id"].unique()[1:])  # all but one session
+    assert sd.choose_grouping(ev.assign(user_id=ev["user_id"].where(~anonymous))) == "session"
 
 
 def test_padding_and_training_windows():
