@@ -76,13 +76,15 @@ def build_interactions(
     user_ids=None,
     col_user: str = "user_id",
 ) -> Interactions:
-    """Index ``events`` (rows with an item; searches are ignored) over the catalogue ``item_ids``.
+    """Index ``events`` (rows with an item and a user; searches are ignored) over the catalogue
+    ``item_ids``.
 
     Event types missing from ``weights`` (default ``EVENT_WEIGHTS``) weigh 1; an item not in the
     catalogue raises, naming it, rather than being silently dropped.
     """
     weights = EVENT_WEIGHTS if weights is None else weights
-    ev = events[events["item_id"].notna()]
+    # rows with an item and a user (an anonymous session's events have no user to index)
+    ev = events[events["item_id"].notna() & events[col_user].notna()]
     item_ids = pd.Index(item_ids)
     if not item_ids.is_unique:
         raise ValueError("item_ids must be unique (the catalogue's item_id column)")

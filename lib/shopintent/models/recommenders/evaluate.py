@@ -72,7 +72,7 @@ def make_task(
     the user already had in training is not relevant (it will be excluded from the lists).
     """
     data = build_interactions(train, items["item_id"], col_user=col_user)
-    test = test[test["item_id"].notna()]
+    test = test[test["item_id"].notna() & test[col_user].notna()]  # anonymous rows: no user
     users = np.sort(pd.unique(test[col_user]))
     truth = interactions_matrix(test, users, items["item_id"], col_user=col_user)
     seen = data.seen(users)
@@ -109,6 +109,8 @@ def evaluate_recs(
         "coverage": base["coverage@10"],
     }
     cold = task.cold_users
+    # no cold test user (e.g. every test user has a long history): the slice is empty, not 0
+    out.update({"cold_users/ndcg@10": None, "cold_users/recall@20": None, "cold_users/n": 0})
     if cold.any():
         c = evaluate_ranking(index, task.truth, (10, 20), users=cold)
         out.update(

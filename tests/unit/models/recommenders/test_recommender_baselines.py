@@ -190,3 +190,36 @@ def test_weighting():
     assert (bl.weigh(m, "weight") != m).nnz == 0
     with pytest.raises(ValueError, match="weighting must be one of"):
         bl.weigh(m, "tfidf")
+
+
+def test_anonymous_events_are_left_out_of_user_tasks_and_empty_slices_are_none(monkeypatch):
+    from shopintent.models.recommenders import evaluate
+    from shopintent.models.recommenders.base import build_interactions
+    from shopintent.models.recommenders.evaluate import evaluate_recs, make_task
+
+    items = pd.DataFrame({"item_id": ["a", "b", "c"]})
+    ts = pd.Timestamp("2024-01-01", tz="UTC")
+    train = pd.DataFrame(
+        {
+            "user_id": ["u1", "u1", None, "u2"],
+            "item_id": ["a", "b", "c", "a"],
+            "event_type": "view",
+            "ts": ts,
+        }
+    )
+    test = pd.DataFrame(
+        {"user_id": ["u1", None, "u2"], "item_id": ["c", "a", "b"], "event_type": "view", "ts": ts}
+    )
+    data = build_interactions(train, items["item_id"])
+    assert list(data.user_ids) == ["u1", "u2"] and data.matrix.sum() == 3
+    task = make_task(train, test, items, "test")
+    assert list(task.users) == ["u1", "u2"]
+    # both test users have few training items: cold; with no cold user the slice is None
+    lists = np.full((2, 20), -1)
+    lists[:, :3] = [[2, 1, 0], [1, 2, 0]]
+    row = evaluate_recs("m", lists, task, n_boot=10)
+    assert row["cold_users/n"] == 2 and row["cold_users/ndcg@10"] is not None
+    monkeypatch.setattr(evaluate, "COLD_USER_MAX", 0)
+    row = evaluate_recs("m", lists, task, n_boot=10)
+    assert row["cold_users/n"] == 0 and row["cold_users/ndcg@10"] is None
+    assert "recs/m/cold_users/ndcg@10" not in evaluate.metric_keys(row)
