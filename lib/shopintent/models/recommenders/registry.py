@@ -42,6 +42,7 @@ PROVIDERS: tuple[str, ...] = (
     "shopintent.models.recommenders.two_tower.model",
     "shopintent.models.recommenders.two_tower.ranking",
     "shopintent.models.recommenders.sequential.base",
+    "shopintent.models.recommenders.sequential.neighbourhood",
     "shopintent.kg.ppr",
     "shopintent.kg.blend",
     "shopintent.explain.ranking",
