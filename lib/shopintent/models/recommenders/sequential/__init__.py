@@ -1,5 +1,7 @@
 """Next-item recommendation from sequences (leave-last-out).
 
 - ``data``: item sequences, training windows and the split; ``base``: the contract, popularity
-  and session item-kNN baselines, scoring; ``nets``: the LSTM and self-attention models (Keras 3).
+  and session item-kNN baselines, scoring; ``nets``: the LSTM and self-attention models (Keras 3);
+  ``memory``: what the memory-based session models share; ``neighbourhood``: SKNN, V-SKNN, STAN,
+  VSTAN; ``rules``: sequential rules (SR).
 """
