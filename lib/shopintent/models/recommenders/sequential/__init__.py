@@ -3,5 +3,6 @@
 - ``data``: item sequences, training windows and the split; ``base``: the contract, popularity
   and session item-kNN baselines, scoring; ``nets``: the LSTM and self-attention models (Keras 3);
   ``memory``: what the memory-based session models share; ``neighbourhood``: SKNN, V-SKNN, STAN,
-  VSTAN; ``rules``: sequential rules (SR).
+  VSTAN; ``rules``: sequential rules (SR); ``protocol``: the session-rec protocol (time split of whole
+  sessions, every prefix scored, HR/MRR of the next click, precision/recall of the rest).
 """
