@@ -140,6 +140,17 @@ class Prefixes:
     def next_items(self) -> NextItems:
         return NextItems(self.inputs, self.targets)
 
+    def take(self, rows) -> Prefixes:
+        rows = np.asarray(rows, dtype=np.int64)
+        return Prefixes(
+            self.inputs.take(rows),
+            self.targets[rows],
+            self.subsequent[rows],
+            self.n_subsequent[rows],
+            None if self.times is None else self.times[rows],
+            self.session[rows],
+        )
+
 
 def all_prefixes(sessions: Sequences, times: np.ndarray | None = None) -> Prefixes:
     """The prefixes of ``sessions`` (``times``: seconds of each click, as ``sessions.items``)."""

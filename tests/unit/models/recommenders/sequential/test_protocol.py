@@ -48,6 +48,9 @@ def test_all_prefixes_next_and_subsequent_clicks():
         [0, 0, 0, 0, 1],
     ]
     assert list(p.n_subsequent) == [3, 2, 1, 1] and list(p.times) == [10, 11, 12, 20]
+    two = p.take([3, 1])
+    assert list(two.targets) == [4, 0] and list(two.times) == [20, 11]
+    assert two.subsequent.toarray().tolist() == p.subsequent.toarray()[[3, 1]].tolist()
 
 
 def test_metrics_by_hand():
