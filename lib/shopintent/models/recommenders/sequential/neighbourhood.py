@@ -3,7 +3,7 @@
 Each finds, for a session so far (the query), training sessions that share its items, samples
 the ``sample_size`` most recent of them, keeps the ``k`` most similar, and scores an item by the
 similarity of the neighbours holding it. They differ in the weights (``p`` = 1-based position,
-``L`` = the query's length, distinct items):
+``L`` = the query's length in clicks; the similarity divides by its distinct items):
 
 - ``SKNN`` (Jannach & Ludewig 2017, "When recurrent neural networks meet the neighborhood for
   session-based recommendation"): cosine (or Jaccard) of the binary sessions; score(i) = sum of
@@ -123,15 +123,19 @@ class SessionNeighbours(SessionMemory):
     def _query(self, seqs: Sequences):
         cfg = self._config()
         row, item, pos = distinct_entries(seqs)
+        # two lengths, as session-rec's VMContextKNN: the distinct items (for the similarity's
+        # normalisation) and the clicks (for position weights and steps: ``pos`` is an item's
+        # last click, which may exceed the distinct count when a session repeats a click)
         length = np.bincount(row, minlength=len(seqs)).astype(np.float64)
-        w = cfg["query_weight"](pos.astype(np.float64), length[row])
+        clicks = np.asarray(seqs.lengths, dtype=np.float64)
+        w = cfg["query_weight"](pos.astype(np.float64), clicks[row])
         shape = (len(seqs), seqs.n_items)
         weights = sp.csr_matrix((w, (row, item)), shape=shape)
-        return row, item, pos, length, weights
+        return row, item, pos, (length, clicks), weights
 
     def _neighbours(self, q, times, own):
         cfg = self._config()
-        row, item, pos, length, weights = q
+        row, item, pos, (length, clicks), weights = q
         dot = (weights @ self.sessions_.T).tocoo()  # weighted common items of every candidate
         qi, ni, num = dot.row, dot.col, dot.data
         keep = (ni != own[qi]) & (num > 0)
@@ -161,13 +165,13 @@ class SessionNeighbours(SessionMemory):
         order = np.lexsort((self.recency_rank_[ni], -sim, qi))
         qi, ni, sim = qi[order], ni[order], sim[order]
         keep = keep_first_per_row(qi, int(self.k)) & (sim > 0)
-        return qi[keep], ni[keep], sim[keep], (row, item, pos, length)
+        return qi[keep], ni[keep], sim[keep], (row, item, pos, clicks)
 
     def _score_chunk(self, seqs: Sequences, times, own) -> np.ndarray:
         cfg = self._config()
         n_items = seqs.n_items
         out = np.zeros((len(seqs), n_items))
-        qi, ni, sim, (row, item, pos, length) = self._neighbours(self._query(seqs), times, own)
+        qi, ni, sim, (row, item, pos, clicks) = self._neighbours(self._query(seqs), times, own)
         if not len(qi):
             return out
         # every item of every kept neighbour: (pair, item, position in the neighbour)
@@ -191,7 +195,7 @@ class SessionNeighbours(SessionMemory):
         r_pos = np.maximum.reduceat(np.where(common, n_pos, 0), starts)  # p_n(r)
         weight = sim
         if cfg["step_weight"] is not None:
-            weight = weight * cfg["step_weight"](length[qi] - last_q + 1, length[qi])
+            weight = weight * cfg["step_weight"](clicks[qi] - last_q + 1, clicks[qi])
         contrib = weight[pair]
         if _on(cfg["lambda_inh"]):
             contrib = contrib * np.exp(-np.abs(n_pos - r_pos[pair]) / cfg["lambda_inh"])

@@ -93,6 +93,16 @@ def _stan_expected(lambda_snh):
     }
 
 
+def test_vsknn_a_repeated_click_weighs_by_click_position_over_the_click_count():
+    # query i0, i1, i0 (session-rec's VMContextKNN): positions are each item's last click over
+    # the 3 clicks (i0 3/3, i1 2/3); vec similarity divides by the 2 distinct items; the step
+    # back counts clicks (i0 is 1 back, i1 2)
+    s0, s1, s2 = (1 + 2 / 3) / 2, 1 / 2, (2 / 3) / 2 / 2
+    scores = fitted(nb.VSKNN).score_sequences(query([0, 1, 0]))[0]
+    assert np.isfinite(scores).all()
+    np.testing.assert_allclose(scores[[2, 3, 4]], [s0, s1 + s2, s2])
+
+
 @pytest.mark.parametrize("lambda_snh", [None, 1.0])
 def test_stan_scores_by_hand_and_recency_lifts_the_newest_sessions_items(lambda_snh):
     model = fitted(nb.STAN, lambda_snh=lambda_snh)
