@@ -2,10 +2,12 @@
 
 Our protocol (DESIGN.md, "Evaluation protocol") splits by time: ``temporal_split`` (one global
 cut-off) or ``leave_last_out`` (each user's or session's latest interaction, for sequential
-models). ``random_split`` and ``stratified_user_split`` reproduce published protocols
-(TensorFlow Recommenders' tutorials, Microsoft Recommenders) and exist only to compare with
-their published numbers: they put the future into training. Every split carries its
-``protocol`` name, to be written next to each number it produces. ``assert_no_leakage``
+models). ``session_rec_split`` reproduces session-rec's time split of whole sessions (the
+protocol of the session-based literature's comparisons, Ludewig et al. 2021).
+``random_split`` and ``stratified_user_split`` reproduce published protocols (TensorFlow
+Recommenders' tutorials, Microsoft Recommenders) and exist only to compare with their
+published numbers: they put the future into training. Every split carries its ``protocol``
+name, to be written next to each number it produces. ``assert_no_leakage``
 guards the time order.
 
 Texts (reviews, queries) are split so that one text never sits on two sides: sources repeat
@@ -256,6 +258,58 @@ def leave_last_out(
     part[pos[qualifies & (from_end >= n) & (from_end < n + n_val)]] = 1
     name = f"leave-last-out-{by}" if n == 1 else f"leave-last-{n}-out-{by}"
     return Split(events[part == 0], events[part == 1], events[part == 2], name)
+
+
+def session_rec_split(
+    events: pd.DataFrame,
+    days: float = 7,
+    *,
+    min_length: int = 2,
+    col_session: str = "session_id",
+    col_item: str = "item_id",
+    col_ts: str = "ts",
+) -> Split:
+    """Protocol "session-rec-time-last-<days>-days": whole sessions split by time, as session-rec's
+    ``preprocessing/preprocess_diginetica.py: split_data`` (github.com/rn5l/session-rec; Ludewig
+    et al. 2021, "Empirical analysis of session-based recommendation algorithms").
+
+    A session whose *last* click falls after the cut-off (the newest click minus ``days``) is a
+    test session, every other one a training session (so a test session may start before the
+    cut-off, and training sessions never reach past it). Then, as the reference: training
+    sessions shorter than ``min_length`` clicks are dropped; test clicks on items absent from
+    the (kept) training clicks are removed; test sessions left shorter than ``min_length`` are
+    dropped. Every click is kept, repeats included (no first-interaction filter). Both parts
+    come back sorted by session, then time (ties: row order). ``cutoff`` is the cut-off
+    instant. A validation split is the same rule applied to ``train`` (the reference's
+    ``train_tr`` / ``train_valid``). The reference's earlier filter of the whole data set
+    (items with fewer than 5 clicks, then sessions shorter than 2) is not applied here.
+
+    Every row is a click: pass the events to predict (e.g. item views), not searches; rows
+    without an item raise.
+    """
+    if int(min_length) < 1 or not days > 0:
+        raise ValueError(f"days > 0 and min_length >= 1, got {days}, {min_length}")
+    ts = _times(events, col_ts)
+    if events[col_item].isna().any():
+        raise ValueError(
+            f"session_rec_split: {int(events[col_item].isna().sum())} rows have no {col_item} "
+            "(searches?); pass the clicks only, e.g. events[events.event_type == 'view']"
+        )
+    if len(events) == 0:
+        raise ValueError("events is empty: nothing to split")
+    order = np.lexsort((np.arange(len(events)), ts.to_numpy(), events[col_session].to_numpy()))
+    ev = events.iloc[order]
+    ts = ts.iloc[order]
+    cutoff = ts.max() - pd.Timedelta(days=days)
+    is_test = (ts.groupby(ev[col_session].to_numpy()).transform("max") > cutoff).to_numpy()
+    train, test = ev[~is_test], ev[is_test]
+    size = train.groupby(col_session)[col_item].transform("size")
+    train = train[(size >= min_length).to_numpy()]
+    test = test[test[col_item].isin(pd.unique(train[col_item])).to_numpy()]
+    size = test.groupby(col_session)[col_item].transform("size")
+    test = test[(size >= min_length).to_numpy()]
+    name = f"session-rec-time-last-{days:g}-days"
+    return Split(train, events.iloc[:0], test, name, cutoff)
 
 
 def _percent_name(prefix: str, train_share: float) -> str:

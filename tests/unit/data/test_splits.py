@@ -11,6 +11,7 @@ from shopintent.data.splits import (
     assert_no_leakage,
     leave_last_out,
     random_split,
+    session_rec_split,
     stratified_user_split,
     temporal_split,
     temporal_text_split,
@@ -253,3 +254,42 @@ def test_temporal_text_split_drops_texts_seen_earlier():
     assert s.dropped["val"] == n_val_seen == len(plain.val) - len(s.val) > 0
     assert s.dropped["test"] == len(plain.test) - len(s.test) > 0
     assert s.protocol == "temporal-global-cutoff-new-texts"
+
+
+def _clicks(rows):
+    """(session, day offset from T0, item) -> a click table, shuffled."""
+    df = pd.DataFrame(rows, columns=["session_id", "day", "item_id"])
+    df["ts"] = T0 + pd.to_timedelta(df.pop("day"), unit="D")
+    return df.sample(frac=1.0, random_state=3).reset_index(drop=True)
+
+
+def test_session_rec_split_by_session_end_drops_unseen_items_and_short_sessions():
+    ev = _clicks(
+        [
+            ("a", 0, "x"), ("a", 0.1, "y"), ("a", 0.2, "x"),  # train
+            ("b", 1, "y"), ("b", 1.1, "z"),  # train
+            ("c", 2, "w"),  # train but one click: dropped, so w is unseen
+            ("d", 2.9, "x"), ("d", 3.5, "y"),  # starts before the cut, ends after: test
+            ("e", 3.6, "x"), ("e", 3.7, "w"), ("e", 3.8, "v"),  # w, v unseen -> one click: out
+            ("f", 3.9, "z"), ("f", 3.95, "w"), ("f", 4, "z"),  # w removed, z z kept
+        ]
+    )  # fmt: skip
+    s = session_rec_split(ev, days=1)
+    assert s.protocol == "session-rec-time-last-1-days" and s.val.empty
+    assert s.cutoff == T0 + pd.Timedelta(days=3)  # newest click (day 4) minus one day
+    assert list(s.train["session_id"]) == ["a", "a", "a", "b", "b"]
+    assert list(s.train["item_id"]) == ["x", "y", "x", "y", "z"]  # time order, repeats kept
+    assert list(s.test["session_id"]) == ["d", "d", "f", "f"]
+    assert list(s.test["item_id"]) == ["x", "y", "z", "z"]
+    assert s.train["ts"].max() <= s.cutoff  # no training session reaches past the cut
+    # validation = the same rule on train: b ends in the last half day; z is unseen in a, so b
+    # keeps one click and goes
+    inner = session_rec_split(s.train, days=0.5)
+    assert inner.protocol == "session-rec-time-last-0.5-days"
+    assert set(inner.train["session_id"]) == {"a"} and inner.test.empty
+
+
+def test_session_rec_split_refuses_rows_without_items():
+    ev = _clicks([("a", 0, "x"), ("a", 1, None)])
+    with pytest.raises(ValueError, match="no item_id"):
+        session_rec_split(ev)

@@ -42,6 +42,8 @@ PROVIDERS: tuple[str, ...] = (
     "shopintent.models.recommenders.two_tower.model",
     "shopintent.models.recommenders.two_tower.ranking",
     "shopintent.models.recommenders.sequential.base",
+    "shopintent.models.recommenders.sequential.neighbourhood",
+    "shopintent.models.recommenders.sequential.rules",
     "shopintent.kg.ppr",
     "shopintent.kg.blend",
     "shopintent.explain.ranking",

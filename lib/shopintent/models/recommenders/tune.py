@@ -42,9 +42,12 @@ SELECT_BY = "ndcg@10"
 def search_space(profile: str) -> dict[str, dict[str, list]]:
     """The grid per model for a profile, as each model registered it: smoke a point or two (it
     must run in seconds), default and full small grids (each fit takes seconds on 2 cores).
-    Models without a grid (two-tower, sequential, KG, re-ranker) choose their epochs or weights
-    on validation while fitting and are left out."""
-    return registry.search_spaces("smoke" if profile == "smoke" else "default")
+    Models without a grid (two-tower, neural sequential, KG, re-ranker) choose their epochs or
+    weights on validation while fitting and are left out, and so are the grids of models fitted
+    on sequences (session kNN, rules: ``sequential.memory.tune_on_validation`` searches them):
+    ``tune`` fits on events."""
+    spaces = registry.search_spaces("smoke" if profile == "smoke" else "default")
+    return {n: g for n, g in spaces.items() if registry.get(n).fits_on == "events"}
 
 
 def validation_split(

@@ -17,6 +17,7 @@ TINY = {
     "two_tower_ranked": lambda: {"retrieval": _tower(), "config": _ranker()},
     "lstm": lambda: {"dim": 8, "max_len": 8, "epochs": 1, "seed": 0},
     "self_attention": lambda: {"dim": 8, "max_len": 8, "epochs": 1, "heads": 1, "seed": 0},
+    "gru4rec": lambda: {"layers": [8], "n_sample": 16, "batch_size": 16, "epochs": 1, "seed": 0},
     "kg_blend": lambda: {"base": "item_knn", "weight": 0.3},
     "lightgbm_reranker": lambda: {"n_candidates": 20, "rounds": 20},
 }

@@ -17,8 +17,9 @@ Baselines under the same protocol (no TensorFlow here):
   sequence: older items down-weighted by ``decay`` per step, the decay chosen on validation
   (the user-history ItemKNN of notebook 06 is order-free: decay 1 over a user's history).
 
-The neural models (LSTM, self-attention) live in ``sequential_nets``. All four are registered
-(``registry``) as ``sequence_popularity``, ``session_item_knn``, ``lstm`` and ``self_attention``
+The neural models (LSTM, self-attention) live in ``sequential_nets``, GRU4Rec in ``gru4rec``.
+All five are registered (``registry``) as ``sequence_popularity``, ``session_item_knn``,
+``lstm``, ``self_attention`` and ``gru4rec``
 (the baselines' names differ from the user-based models of the same kind); each saves to a
 folder (``save(path)``, ``Class.load(path)``).
 """
@@ -279,6 +280,30 @@ register(
     params={"kind": "self_attention"},
     fits_on="sequences",
     saves_to="folder",
+)
+# GRU4Rec (``gru4rec``, Keras too, so by dotted path): the reference's ranges
+# (github.com/hidasib/GRU4Rec ``paramspaces/gru4rec_bprmax_standard_parspace.json``: layers
+# 64-512, batch 32-256, learning rate 0.01-0.25, dropout 0-0.5 / 0-0.7, alpha 0-1, bpreg 0-2),
+# two points each, and its three losses: 384 points in all, to be sampled (the reference's
+# ``paropt.py`` searches at random) rather than walked through
+register(
+    "gru4rec",
+    "shopintent.models.recommenders.sequential.gru4rec:GRU4Rec",
+    fits_on="sequences",
+    saves_to="folder",
+    space={
+        "smoke": {"layers": [[64]], "n_sample": [256], "epochs": [2]},
+        "default": {
+            "loss": ["bpr-max", "top1-max", "cross-entropy"],
+            "layers": [[100], [512]],
+            "batch_size": [32, 128],
+            "dropout_p_hidden": [0.0, 0.3],
+            "learning_rate": [0.05, 0.1],
+            "n_sample": [0, 2048],
+            "sample_alpha": [0.3, 0.75],
+            "bpreg": [0.9, 2.0],
+        },
+    },
 )
 
 
