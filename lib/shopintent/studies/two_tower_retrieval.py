@@ -111,7 +111,9 @@ def _by_profile(profile: str, seed: int = DEFAULT_SEED) -> Settings:
 def sample_users(
     events: pd.DataFrame, max_users: int | None, seed: int = DEFAULT_SEED
 ) -> pd.DataFrame:
-    """The events of a seeded sample of ``max_users`` users (all of them when None or fewer)."""
+    """The events of a seeded sample of ``max_users`` users (all of them when None or fewer);
+    events without a user (anonymous sessions: nobody to retrieve for) are left out."""
+    events = events[events["user_id"].notna()]
     users = np.sort(pd.unique(events["user_id"]).astype(str))
     if max_users is None or len(users) <= max_users:
         return events
