@@ -343,10 +343,11 @@ registry.register("lightgbm_reranker", LightGBMReranker, saves_to="folder")
 
 
 def split_for_ranking(events: pd.DataFrame, test_frac: float = 0.2, val_frac: float = 0.1):
-    """(history for training labels, label period, full training history, test period) by time."""
+    """(history for training labels, label period, full training history, test period) by time,
+    of the events with an item and a user (anonymous sessions are nobody's history: left out)."""
     from shopintent.data.splits import temporal_split
 
-    ev = events[events["item_id"].notna()]
+    ev = events[events["item_id"].notna() & events["user_id"].notna()]
     sp_ = temporal_split(ev, test_frac=test_frac, val_frac=val_frac)
     return sp_.train, sp_.val, pd.concat([sp_.train, sp_.val]), sp_.test
 
