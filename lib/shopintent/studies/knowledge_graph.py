@@ -223,10 +223,15 @@ def example_rows(
     return sorted(int(r) for r in pick)
 
 
+#: the columns of ``explanation_examples``
+EXAMPLE_COLUMNS = ("user_id", "rank", "item_id", "edges", "explanation", "path")
+
+
 def explanation_examples(
     graph, sources: list[list[str]], recs: Recommendations, users, rows: list[int], k: int = 3
 ) -> pd.DataFrame:
-    """The rendered path of the top-``k`` items of the users at ``rows`` (empty text: no path)."""
+    """The rendered path of the top-``k`` items of the users at ``rows`` (empty text: no path);
+    no rows (no user with a history to explain from): an empty table with the same columns."""
     out = []
     for r in rows:
         for rank, item in enumerate(recs.item_ids[r, :k], start=1):
@@ -243,7 +248,7 @@ def explanation_examples(
                     "path": e["path"],
                 }
             )
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, columns=EXAMPLE_COLUMNS)
 
 
 def kg_blend_run(

@@ -103,3 +103,21 @@ def test_the_registered_reranker_reorders_as_notebook_10(smoke_shop):
     valid = expected >= 0
     assert valid.mean() > 0.9
     np.testing.assert_array_equal(got[valid], expected[valid])
+
+
+def test_anonymous_events_are_left_out_of_the_ranking_periods(smoke_shop):
+    """Issue 18, diginetica: anonymous sessions have no user id; ``fit_and_evaluate`` sorted
+    those None among the ids and failed."""
+    keep = np.sort(smoke_shop.events["user_id"].unique())[:150]
+    events = smoke_shop.events[smoke_shop.events["user_id"].isin(keep)].copy()
+    anonymous = events["user_id"].isin(keep[::3])
+    events["user_id"] = events["user_id"].astype(object).where(~anonymous, None)
+    parts = ranking.split_for_ranking(events)
+    result = ranking.fit_and_evaluate(
+        *parts, smoke_shop.items, seed=3, n_candidates=20, n_shap=20, n_boot=20
+    )
+    assert len(result.stage.users) > 0
+    assert all(p["user_id"].notna().all() for p in parts)
+    assert sum(len(p) for p in (parts[0], parts[1], parts[3])) == int(
+        (events["item_id"].notna() & ~anonymous).sum()
+    )

@@ -55,6 +55,12 @@ CATEGORICAL = ("brand", "category", "top_category", "price_bucket")
 RECENT_DAYS = 7
 
 
+class NothingToRank(ValueError):  # noqa: N818 - the name is what a reader sees in the notebook
+    """The validation period gives the ranker no positive pair to learn from (none of a
+    validation user's retrieved candidates is an item they then touched): the data, not a bug;
+    a caller may go on without the ranking stage, saying why."""
+
+
 @dataclass(frozen=True)
 class RankerConfig:
     n_candidates: int = 100
@@ -251,7 +257,7 @@ class RankedTwoTower(Recommender):
         )
         train = {k: v[keep] for k, v in feats.items()} | {"label": labels[keep]}
         if train["label"].sum() == 0:
-            raise ValueError(
+            raise NothingToRank(
                 "ranker: no retrieved candidate of a validation user is relevant; nothing to learn"
             )
         self.model_ = build_ranker(cfg, self.catalogue_.sizes)

@@ -5,14 +5,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from shopintent.data.splits import temporal_split
 from shopintent.models.recommenders.base import build_interactions
 from shopintent.models.recommenders.baselines import Popularity
 from shopintent.models.recommenders.evaluate import make_task
 from shopintent.models.recommenders.two_tower import ann
 from shopintent.models.recommenders.two_tower import features as ttf
 from shopintent.studies.two_tower_retrieval import (
+    carve_validation,
     cold_item_holdout,
     cold_item_recall,
+    fit_ranking_stage,
+    retrieval_skip_reason,
+    sample_users,
     top_k_accuracy,
 )
 
@@ -372,3 +377,65 @@ def test_saved_ease_is_reused_only_for_the_same_training_data(tmp_path, monkeypa
     )
     assert model.l2 == 1.0 and "fitted on other data" in note
     assert "validation NDCG@10 0.5000" in note
+
+
+def _tasks(events, items):
+    split = temporal_split(events, test_frac=0.2)
+    task = make_task(split.train, split.test, items, split.protocol)
+    inner, val = carve_validation(split.train, "temporal", 0.2)
+    return task, make_task(inner, val, items, "validation-temporal"), inner, val
+
+
+def test_retrieval_is_skipped_with_the_reason_where_no_user_has_a_history(tiny):
+    """Issue 18, groceries: each basket its own user, so no test user is known in training."""
+    items, _, _ = tiny
+    baskets = [(f"t{b}", f"i{(b + j) % 12:02d}", b, "purchase") for b in range(20) for j in (0, 1)]
+    task, val_task, _, _ = _tasks(_events(baskets), items)
+    why = retrieval_skip_reason(task, val_task, "baskets")
+    assert why is not None and "training history" in why
+
+
+def test_retrieval_is_skipped_where_validation_holds_only_newcomers(tiny):
+    """Issue 18, instacart: every user's first order on one anchor day, so the last part of the
+    training period holds only first orders; the towers' validation would raise (model.py)."""
+    items, _, _ = tiny
+    rows = [(f"u{u}", f"i{(u + j) % 12:02d}", u, "purchase") for u in range(10) for j in range(2)]
+    rows += [(f"u{u}", f"i{(u + 5) % 12:02d}", 30, "purchase") for u in range(4)]  # test: later
+    events = _events(rows)
+    task, val_task, inner, val = _tasks(events, items)
+    why = retrieval_skip_reason(task, val_task, "orders")
+    assert why is not None and "validation users" in why
+    with pytest.raises(ValueError, match="no validation user known in training"):
+        _fit((items, inner, None), text=False).fit(inner, items, val=val)
+
+
+def test_retrieval_runs_where_test_and_validation_users_have_histories(tiny):
+    items, train, _ = tiny
+    later = _events([(u, "i00" if int(u[1:]) % 2 else "i06", 30, "view") for u in train.user_id])
+    task, val_task, _, _ = _tasks(pd.concat([train, later]), items)
+    assert retrieval_skip_reason(task, val_task, "tiny") is None
+
+
+def test_sample_users_leaves_anonymous_events_out():
+    """Issue 18, diginetica: anonymous sessions have no user id (sorting None among ids failed)."""
+    events = _events([("u1", "i00", 0, "view"), (None, "i01", 1, "view"), ("u2", "i02", 2, "view")])
+    assert sample_users(events, 1, seed=0)["user_id"].notna().all()
+    assert sample_users(events, None)["user_id"].tolist() == ["u1", "u2"]
+
+
+def test_a_ranker_with_nothing_to_learn_is_skipped_with_the_reason(tiny, fitted):
+    """Issue 18, diginetica: no retrieved candidate of a validation user is relevant."""
+    from shopintent.models.recommenders.two_tower.ranking import (
+        NothingToRank,
+        RankedTwoTower,
+        RankerConfig,
+    )
+
+    _, train, _ = tiny
+    # only items the users have seen, which are never among their candidates
+    val = train.assign(ts=train["ts"].max() + pd.Timedelta(days=1))
+    cfg = RankerConfig(n_candidates=4, epochs=1, seed=0)
+    with pytest.raises(NothingToRank, match="nothing to learn"):
+        RankedTwoTower(fitted, cfg).fit_ranker(fitted, val)
+    ranked, why = fit_ranking_stage(fitted, cfg, fitted, val)
+    assert ranked is None and "ranking stage is skipped" in why
