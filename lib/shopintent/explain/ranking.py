@@ -344,7 +344,7 @@ registry.register("lightgbm_reranker", LightGBMReranker, saves_to="folder")
 
 def split_for_ranking(events: pd.DataFrame, test_frac: float = 0.2, val_frac: float = 0.1):
     """(history for training labels, label period, full training history, test period) by time,
-    of the events with an item and a user (a ranking is for a user; anonymous events are out)."""
+    of the events with an item and a user (anonymous sessions are nobody's history: left out)."""
     from shopintent.data.splits import temporal_split
 
     ev = events[events["item_id"].notna() & events["user_id"].notna()]

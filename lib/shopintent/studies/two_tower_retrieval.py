@@ -34,7 +34,11 @@ from shopintent.models.recommenders.two_tower.model import (
     TwoTowerRecommender,
     import_tfrs,
 )
-from shopintent.models.recommenders.two_tower.ranking import RankerConfig
+from shopintent.models.recommenders.two_tower.ranking import (
+    NothingToRank,
+    RankedTwoTower,
+    RankerConfig,
+)
 from shopintent.studies.artefacts import fingerprint, reuse_or_fit
 from shopintent.studies.settings import check_profile
 
@@ -112,7 +116,7 @@ def sample_users(
     events: pd.DataFrame, max_users: int | None, seed: int = DEFAULT_SEED
 ) -> pd.DataFrame:
     """The events of a seeded sample of ``max_users`` users (all of them when None or fewer);
-    events without a user (anonymous sessions: nobody to retrieve for) are left out."""
+    events without a user id (anonymous sessions) are left out: they belong to no user."""
     events = events[events["user_id"].notna()]
     users = np.sort(pd.unique(events["user_id"]).astype(str))
     if max_users is None or len(users) <= max_users:
@@ -148,6 +152,35 @@ def carve_validation(
 
     inner = validation_split(train, how, frac, seed)
     return inner.train, inner.val
+
+
+def known_users_with_new_items(task: RecTask) -> int:
+    """How many of ``task``'s users have a training history and a new item: the users a user
+    tower can be scored on (an unknown user gets every model's popularity list)."""
+    known = task.train.user_index(task.users) >= 0
+    return int((known & (np.diff(task.truth.indptr) > 0)).sum())
+
+
+def retrieval_skip_reason(task: RecTask, val_task: RecTask, dataset: str) -> str | None:
+    """None when the test and the validation each hold a user known in (their) training with a
+    new item, else why retrieval for users cannot be chosen or measured on this split: without
+    such a test user every model returns popularity; without such a validation user the towers'
+    settings and epochs (and the ranker) have nothing to learn from."""
+    if task.truth.nnz == 0:
+        return f"{dataset}: no test user has an item not seen in training: nothing to retrieve"
+    if known_users_with_new_items(task) == 0:
+        return (
+            f"{dataset}: none of the {len(task.users):,} test users with a new item has a "
+            "training history (each user id lives in one period only, e.g. one basket per id): "
+            "a user tower has no one to retrieve for, every model would return popularity"
+        )
+    if known_users_with_new_items(val_task) == 0:
+        return (
+            f"{dataset}: none of the {len(val_task.users):,} validation users has a history "
+            "earlier in training and a new item (where times are only relative within a user, "
+            "the last period holds newcomers): the towers' settings and epochs cannot be chosen"
+        )
+    return None
 
 
 def tune_two_tower(
@@ -378,6 +411,21 @@ def tfrs_protocol_table(
 
 
 # -- the ranking stage's gain ---------------------------------------------------------------
+
+
+def fit_ranking_stage(
+    retrieval: TwoTowerRecommender,
+    config: RankerConfig,
+    inner: TwoTowerRecommender,
+    val: pd.DataFrame,
+) -> tuple[RankedTwoTower | None, str | None]:
+    """(the ranker over ``retrieval`` trained on ``inner``'s candidates for ``val``, None), or
+    (None, why) when validation gives it nothing to learn (``NothingToRank``): the notebook
+    then reports retrieval without the ranking stage."""
+    try:
+        return RankedTwoTower(retrieval, config).fit_ranker(inner, val), None
+    except NothingToRank as e:
+        return None, f"the ranking stage is skipped: {e}"
 
 
 def paired_gain(
