@@ -20,7 +20,7 @@ from support import variants as V
 
 from shopintent.cli import main
 
-pytestmark = [pytest.mark.notebook, pytest.mark.slow]
+pytestmark = pytest.mark.notebook
 PLAIN = "plain"
 
 
@@ -60,12 +60,28 @@ def _tracebacks(executed) -> list[str]:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("base", "variant"), list(_cells()))
 def test_every_notebook_passes_or_skips_with_a_reason(workspace, request, base, variant):
     shared = request.getfixturevalue("shared_data") if base != "synthetic" else None
     name = _prepare(base, variant, shared)
-    only = ["--only", *ONLY] if ONLY else []
-    main(["run", "--profile", "smoke", "--dataset", name, "--continue-on-error", *only])
+    _run_and_check(workspace, name, list(ONLY))
+
+
+#: the fast tier's guard: cheap cells where a notebook must decide from capabilities (no user
+#: ids; no events at all) and skip or pass without a traceback
+FAST = [("synthetic", "no_users", ["01", "06", "11"]), ("homedepot", "plain", ["01", "05"])]
+
+
+@pytest.mark.parametrize(("base", "variant", "only"), FAST, ids=[f"{b}-{v}" for b, v, _ in FAST])
+def test_capability_skips_in_the_fast_tier(workspace, request, base, variant, only):
+    shared = request.getfixturevalue("shared_data") if base != "synthetic" else None
+    _run_and_check(workspace, _prepare(base, variant, shared), only)
+
+
+def _run_and_check(workspace, name: str, only: list[str]) -> None:
+    flags = ["--only", *only] if only else []
+    main(["run", "--profile", "smoke", "--dataset", name, "--continue-on-error", *flags])
     out = workspace / "reports" / f"{name}-smoke"
     notebooks = json.loads((out / "run.json").read_text())["notebooks"]
     assert notebooks
