@@ -73,8 +73,19 @@ def category_shares(world: World, matrix: sp.csr_matrix) -> np.ndarray:
     return (counts + TASTE_PRIOR * shop) / (counts.sum(axis=1, keepdims=True) + TASTE_PRIOR)
 
 
+def missing_prices(world: World) -> str | None:
+    """Why the arms that need item prices (budget, premium) cannot be built, or None if they can."""
+    prices = world.prices
+    ok = np.isfinite(prices) & (prices > 0)
+    if ok.all():
+        return None
+    what = "no item prices" if not ok.any() else f"{int((~ok).sum()):,} items without a price"
+    return f"{what}: the budget and premium arms (priced within their category) are left out"
+
+
 def price_position(world: World) -> np.ndarray:
-    """Each item's standardised log price in its category (budget < 0 < premium), from prices."""
+    """Each item's standardised log price in its category (budget < 0 < premium), from prices
+    (NaN for an item without a price)."""
     logp = np.log(world.prices)
     frame = pd.DataFrame({"logp": logp, "category": world.cat.items["category"].to_numpy()})
     grouped = frame.groupby("category")["logp"]
@@ -89,6 +100,8 @@ def personal_arm(
     """Popular items of the user's favourite categories: score = log share(top) + log popularity,
     top-k per user over a pool of each category's k most popular items; ``price`` = "budget" or
     "premium" keeps only items priced below −0.3 or above +0.3 within their category."""
+    if price is not None and (why := missing_prices(world)) is not None:
+        raise ValueError(f"personal arm ({price}) needs item prices: {why}")
     pop = _popularity(matrix) + 1.0
     top = world.cat.top
     keep = {
@@ -149,13 +162,16 @@ def recommender_arm(name: str, model, world: World, k: int = SLATE_K) -> Arm:
 def standard_arms(
     world: World, matrix: sp.csr_matrix, reviews: pd.DataFrame, k: int = SLATE_K
 ) -> dict[str, Arm]:
-    """The arms of notebook 11, fitted on the pre-period log (``interactions(world, events)``)."""
+    """The arms of notebook 11, fitted on the pre-period log (``interactions(world, events)``);
+    the budget and premium arms only where every item has a price (``missing_prices`` says why
+    they are left out)."""
     m = matrix
+    priced = missing_prices(world) is None
     arms = [
         popularity_arm(world, m, k),
         personal_arm(world, m, k),
-        personal_arm(world, m, k, "budget"),
-        personal_arm(world, m, k, "premium"),
+        *([personal_arm(world, m, k, "budget")] if priced else []),
+        *([personal_arm(world, m, k, "premium")] if priced else []),
         top_rated_arm(world, reviews, m, k),
         random_arm(world, k),
     ]

@@ -72,15 +72,22 @@ class World:
 def unsupported_reason(shop) -> str | None:
     """Why ``shop`` cannot be simulated (None if it can).
 
-    Only the synthetic shop has a known world.
+    Only the synthetic shop has a known world, and its behaviour model needs every item's
+    category (leaf) and brand.
     """
     missing = [t for t in ("user_truth", "item_truth", "session_truth") if t not in shop.extras]
+    name = shop.meta.get("dataset", "this dataset")
     if shop.meta.get("source") != "shopintent.data.synthetic" or missing:
-        name = shop.meta.get("dataset", "this dataset")
         return (
             f"{name}: no simulator exists for it — A/B tests and bandits need the behaviour model "
             "behind the data (users' latent preferences and purchase mechanism), which only the "
             "synthetic shop has" + (f" (missing tables: {', '.join(missing)})" if missing else "")
+        )
+    lacking = [c for c in ("category", "brand") if shop.items[c].isna().any()]
+    if lacking:
+        return (
+            f"{name}: the simulator's behaviour model needs every item's category and brand; "
+            + ", ".join(f"{int(shop.items[c].isna().sum()):,} items without a {c}" for c in lacking)
         )
     return None
 

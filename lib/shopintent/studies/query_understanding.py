@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
@@ -263,6 +263,7 @@ def metrics_dict(
         m.update(
             {
                 "entities/gazetteer/f1": None,
+                "entities/gazetteer/f1_typo": None,
                 "entities/tagger/f1": None,
                 "entities/tagger/f1_typo": None,
             }
@@ -291,12 +292,14 @@ def metrics_dict(
 class QueryPart:
     """What notebook 03 shows of one dataset: ``sections`` (name -> lines, tables and
     ``(name, figure)`` pairs, in order), the recorded ``metrics`` and ``headline`` keys, and the
-    line printed for a section this dataset's queries do not allow (``missing``)."""
+    line printed for a section this dataset's queries do not allow (``missing``, or the
+    section's own reason in ``notes``)."""
 
     sections: dict[str, list]
     metrics: dict
     headline: list[str]
     missing: str
+    notes: dict[str, str] = field(default_factory=dict)
 
 
 def labelled_part(
@@ -412,19 +415,26 @@ def labelled_part(
         ),
     ]
     spans = {k.split("/")[1]: v for k, v in predictions.items() if k.startswith("entities/")}
-    typos = test["has_typo"].tolist()
-    entity_table = entities.entity_table(test["entities"].tolist(), spans, typos)
-    sections["entities"] = [
-        entity_table.pivot(index="subset", columns="model", values="f1").round(4),
-        (
-            "entities",
-            figures.entity_figure(entity_table, "Entity F1 by label and on queries with typos"),
-        ),
-    ]
-    typo_rows = np.flatnonzero(test["has_typo"].to_numpy())[:10]
-    sections["entity_examples"] = [
-        entities.examples_table(test["text"].tolist(), test["entities"].tolist(), spans, typo_rows)
-    ]
+    notes: dict[str, str] = {}
+    entity_table = None
+    if spans:
+        typos = test["has_typo"].tolist()
+        entity_table = entities.entity_table(test["entities"].tolist(), spans, typos)
+        sections["entities"] = [
+            entity_table.pivot(index="subset", columns="model", values="f1").round(4),
+            (
+                "entities",
+                figures.entity_figure(entity_table, "Entity F1 by label and on queries with typos"),
+            ),
+        ]
+        typo_rows = np.flatnonzero(test["has_typo"].to_numpy())[:10]
+        sections["entity_examples"] = [
+            entities.examples_table(
+                test["text"].tolist(), test["entities"].tolist(), spans, typo_rows
+            )
+        ]
+    else:
+        notes["entities"] = notes["entity_examples"] = missing_spans_reason(split)
     saved = qi.save_query_models(models, folder, network=network)
     sections["saved"] = [f"{saved} {sorted(models)}"]
     extra = {
@@ -461,6 +471,20 @@ def labelled_part(
         metrics,
         headline,
         "these queries carry labels: section 8 is for a dataset whose queries have none",
+        notes,
+    )
+
+
+def missing_spans_reason(split) -> str:
+    """Why no entity tagger was fitted: training or validation queries without entity spans
+    (the taggers train and are scored on fully annotated queries only)."""
+    parts = {"training": split.train, "validation": split.val, "test": split.test}
+    counts = ", ".join(
+        f"{int(p['entities'].isna().sum()):,} of {len(p):,} {name}" for name, p in parts.items()
+    )
+    return (
+        f"entities skipped: queries without entity annotations ({counts}); "
+        "the taggers need every training and validation query annotated"
     )
 
 
@@ -547,7 +571,7 @@ def show(part: QueryPart, section: str, run) -> None:
     from IPython.display import display
 
     if section not in part.sections:
-        print(part.missing)
+        print(part.notes.get(section, part.missing))
         return
     for item in part.sections[section]:
         if isinstance(item, str):

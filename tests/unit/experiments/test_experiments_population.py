@@ -1,6 +1,8 @@
 """Arms, contexts and the A/B population on the smoke shop: counts by hand, the known ordering of
 the arms, truth equal to the mean of simulated experiments, and A/A tests that reject about 5%."""
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -172,3 +174,17 @@ def test_aa_false_positive_rate_on_the_simulator(setup):
     for p in (ab.ztest_pvalues(aa.converted, aa.treated), ab.welch_pvalues(aa.revenue, aa.treated)):
         rate = ab.rejection_rate(p)[0]
         assert 0.02 <= rate <= 0.09
+
+
+def test_price_arms_are_left_out_without_prices(smoke_shop):
+    """A shop without item prices (issue 18: the no_prices variant) gets every arm but the two
+    priced within their category, and says why; asking for one of those names the reason."""
+    items = smoke_shop.items.assign(price=pd.Series([None] * len(smoke_shop.items), dtype=object))
+    world = simulator.world_from_shop(smoke_shop)
+    world = dataclasses.replace(world, cat=dataclasses.replace(world.cat, items=items))
+    matrix = arms.interactions(world, smoke_shop.events)
+    assert "no item prices" in arms.missing_prices(world)
+    arm_set = arms.standard_arms(world, matrix, smoke_shop.reviews)
+    assert set(arm_set) == {"popularity", "personal", "top_rated", "random"}
+    with pytest.raises(ValueError, match="needs item prices"):
+        arms.personal_arm(world, matrix, price="budget")

@@ -106,3 +106,15 @@ def test_organic_frame(world):
     frame = simulator.organic_frame(world, sess)
     assert isinstance(frame, pd.DataFrame) and len(frame) == 50
     assert frame["price_organic"].to_numpy() == pytest.approx(world.prices[sess.target])
+
+
+@pytest.mark.parametrize("column", ["category", "brand"])
+def test_items_without_category_or_brand_are_not_simulated(smoke_shop, column):
+    """Issue 18 (no_categories / no_brands): a null leaf or brand used to become int64's minimum
+    in the world's catalogue; now the simulator says why it cannot run."""
+    items = smoke_shop.items.assign(**{column: None})
+    shop = dataclasses.replace(smoke_shop, items=items)
+    reason = simulator.unsupported_reason(shop)
+    assert reason is not None and f"items without a {column}" in reason
+    with pytest.raises(ValueError, match=f"without a {column}"):
+        simulator.world_from_shop(shop)

@@ -95,3 +95,24 @@ def test_show_prints_lines_displays_tables_and_saves_figures(capsys, monkeypatch
     assert shown[0] is table and shown[1] == "the figure" and saved == ["intent_f1"]
     qm.show(part, "real_intent", Run())  # a section this dataset does not allow
     assert capsys.readouterr().out == "no labels here\n" and len(shown) == 2
+
+
+def test_queries_without_entity_spans_skip_the_entity_sections_with_the_reason(capsys):
+    """Issue 18 (repeated_text): some queries lost their entity spans, so no tagger is fitted;
+    the entity sections print why instead of pivoting an empty table, and every headline key of
+    the labelled part is still recorded (None: not measurable here)."""
+    from types import SimpleNamespace
+
+    part_of = lambda spans: pd.DataFrame({"entities": spans})  # noqa: E731
+    split = SimpleNamespace(
+        train=part_of([[(0, 3, "brand")], None, None]),
+        val=part_of([None, [(0, 3, "brand")]]),
+        test=part_of([[(0, 3, "brand")]]),
+    )
+    why = qm.missing_spans_reason(split)
+    assert why.startswith("entities skipped") and "2 of 3 training, 1 of 2 validation" in why
+    part = qm.QueryPart({}, {}, [], "no labels here", {"entities": why})
+    qm.show(part, "entities", None)
+    assert capsys.readouterr().out == why + "\n"
+    keys = ("entities/tagger/f1_typo", "entities/gazetteer/f1_typo")
+    assert all(k in qm.metrics_dict() and qm.metrics_dict()[k] is None for k in keys)
