@@ -352,6 +352,22 @@ def split_for_ranking(events: pd.DataFrame, test_frac: float = 0.2, val_frac: fl
     return sp_.train, sp_.val, pd.concat([sp_.train, sp_.val]), sp_.test
 
 
+def ranking_skip_reason(
+    history: pd.DataFrame, labels: pd.DataFrame, train: pd.DataFrame, test: pd.DataFrame
+) -> str | None:
+    """Why ``fit_and_evaluate`` has nothing to learn or score on these periods (from
+    ``split_for_ranking``), or None: the re-ranker learns from users active both before and in the
+    label period, and re-ranks for test users with a training history."""
+    if not len(np.intersect1d(history["user_id"].unique(), labels["user_id"].unique())):
+        return (
+            "the re-ranker skipped: no user has events both before and in its label period "
+            "(each user id lives in one period only, e.g. one basket per id)"
+        )
+    if not len(np.intersect1d(train["user_id"].unique(), test["user_id"].unique())):
+        return "the re-ranker skipped: no test user has a training history to re-rank from"
+    return None
+
+
 @dataclass
 class RerankResult:
     """Fitted re-ranker, test stage, scores of base and re-ranked lists, SHAP of test pairs."""

@@ -121,3 +121,22 @@ def test_anonymous_events_are_left_out_of_the_ranking_periods(smoke_shop):
     assert sum(len(p) for p in (parts[0], parts[1], parts[3])) == int(
         (events["item_id"].notna() & ~anonymous).sum()
     )
+
+
+def test_ranking_skip_reason_names_periods_without_returning_users():
+    from shopintent.explain.ranking import ranking_skip_reason, split_for_ranking
+
+    ts = pd.date_range("2024-01-01", periods=20, freq="D", tz="UTC")
+    one_basket_each = pd.DataFrame(
+        {
+            "user_id": [f"t{i}" for i in range(20)],
+            "session_id": [f"t{i}" for i in range(20)],
+            "ts": ts,
+            "event_type": "purchase",
+            "item_id": list("abcd") * 5,
+        }
+    )
+    why = ranking_skip_reason(*split_for_ranking(one_basket_each))
+    assert why is not None and "no user has events both before and in" in why
+    returning = one_basket_each.assign(user_id=[f"u{i % 3}" for i in range(20)])
+    assert ranking_skip_reason(*split_for_ranking(returning)) is None
