@@ -93,21 +93,8 @@ def load(
 ) -> ShopData:
     types = event_type_map(event_types)
     spec = {**SPEC, "time": layouts.time_kind(time_format)}
-    bad = BadRows()
-    frames, used = [], {}
-    for path, rows, mapping in layouts.read(
-        source,
-        LAYOUT,
-        FIELDS,
-        spec,
-        columns=columns,
-        sep=sep,
-        encoding=encoding,
-        na_values=na_values,
-        on_bad_rows=on_bad_rows,
-        bad=bad,
-    ):
-        used[path.name] = mapping
+
+    def convert(path: Path, rows: pd.DataFrame, mapping: dict, bad: BadRows) -> pd.DataFrame:
         if "event_type" in mapping:
             canon = rows["event_type"].map(types)
             known = ", ".join(sorted(types))
@@ -124,9 +111,21 @@ def load(
         else:
             rows["event_type"] = "view"
         rows = check_range(rows, path, "price", 0, None, on_bad_rows, bad)
-        rows = duplicates(rows, path, bad, drop=False, probe=["session", "time", "item"])
-        frames.append(rows)
-    raw = layouts.concat(frames, LAYOUT, source)
+        return duplicates(rows, path, bad, drop=False, probe=["session", "time", "item"])
+
+    read = layouts.read_all(
+        source,
+        LAYOUT,
+        FIELDS,
+        spec,
+        convert,
+        columns=columns,
+        sep=sep,
+        encoding=encoding,
+        na_values=na_values,
+        on_bad_rows=on_bad_rows,
+    )
+    raw = read.rows
 
     events = pd.DataFrame(
         {
@@ -149,9 +148,7 @@ def load(
         }
     )
     meta = {
-        "layout": LAYOUT,
-        "columns": layouts.mappings_meta(used),
-        "bad_rows": bad.as_meta(),
+        **read.meta(),
         "event_types": dict(sorted(types.items())) if event_types else "canonical",
         "events_without_user": int(raw["user"].isna().sum()),
         "items_with_several_categories": int(np.sum(several > 1)),

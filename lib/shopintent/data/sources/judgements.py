@@ -70,26 +70,14 @@ def load(
     encoding: str | None = None,
     na_values: str | None = None,
 ) -> ShopData:
-    bad = BadRows()
-    frames, used = [], {}
     by_id = None
     mapped = layouts.parse_mapping(columns)
     spec = dict(SPEC)
     if "item" not in mapped and "title" in mapped:
         spec["title"] = "str"  # the title is then the product
-    for path, rows, mapping in layouts.read(
-        source,
-        LAYOUT,
-        FIELDS,
-        spec,
-        columns=mapped,
-        sep=sep,
-        encoding=encoding,
-        na_values=na_values,
-        on_bad_rows=on_bad_rows,
-        bad=bad,
-        multiline=True,  # titles and descriptions may hold line breaks
-    ):
+
+    def convert(path: Path, rows: pd.DataFrame, mapping: dict, bad: BadRows) -> pd.DataFrame:
+        nonlocal by_id
         if "item" not in mapping and "title" not in mapping:
             raise SourceError(
                 f"{path} line 1: no column for the product: map item (its id), title or both "
@@ -99,15 +87,28 @@ def load(
             by_id = "item" in mapping
         elif by_id != ("item" in mapping):
             raise SourceError(f"{path}: products are named by id in some files, by title in others")
-        used[path.name] = mapping
         rows = check_range(rows, path, "grade", 0, None, on_bad_rows, bad)
         if "judgement_id" in mapping:
             rows = duplicates(rows, path, bad, key=["judgement_id"], on_bad_rows=on_bad_rows)
         else:
             rows = duplicates(rows, path, bad, drop=False, probe=["query"])
             rows["judgement_id"] = path.name.split(".")[0] + ":" + rows["_line"].astype(str)
-        frames.append(rows)
-    raw = layouts.concat(frames, LAYOUT, source)
+        return rows
+
+    read = layouts.read_all(
+        source,
+        LAYOUT,
+        FIELDS,
+        spec,
+        convert,
+        columns=mapped,
+        sep=sep,
+        encoding=encoding,
+        na_values=na_values,
+        on_bad_rows=on_bad_rows,
+        multiline=True,  # titles and descriptions may hold line breaks
+    )
+    raw = read.rows
     if not by_id:
         codes, _ = pd.factorize(raw["title"])
         raw["item"] = "t" + pd.Series(codes + 1).astype(str)
@@ -135,9 +136,7 @@ def load(
     )
     items = items.astype(object).where(items.notna(), None)
     meta = {
-        "layout": LAYOUT,
-        "columns": layouts.mappings_meta(used),
-        "bad_rows": bad.as_meta(),
+        **read.meta(),
         "has_behaviour": False,
         "item_ids_from": "ids" if by_id else "titles",
         "items_with_several_titles": several,

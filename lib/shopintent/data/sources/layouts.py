@@ -25,7 +25,8 @@ as ``%d/%m/%Y %H:%M``. A time that does not parse, or lies outside [1990, 2100),
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -223,12 +224,48 @@ def _read_parquet(
     return raw, used
 
 
-def concat(frames: list[pd.DataFrame], layout: str, source: Path) -> pd.DataFrame:
-    """The files' rows together, ``_line`` dropped; no rows at all fails naming the source."""
-    out = pd.concat([f.drop(columns="_line") for f in frames], ignore_index=True)
-    if out.empty:
+@dataclass(frozen=True)
+class LayoutRows:
+    """All files of a layout read: their rows together (``_line`` dropped), the mapping used
+    per file name (field -> source column) and the bad rows counted."""
+
+    layout: str
+    rows: pd.DataFrame
+    used: dict[str, dict[str, str]]
+    bad: BadRows
+
+    def meta(self) -> dict:
+        """The ``meta.json`` keys every layout records: its name, the columns read per file and
+        the bad rows."""
+        columns = {name: dict(m) for name, m in self.used.items()}
+        return {"layout": self.layout, "columns": columns, "bad_rows": self.bad.as_meta()}
+
+
+#: a layout's per-file conversion: (path, rows, mapping, bad) -> the rows kept
+Convert = Callable[[Path, pd.DataFrame, dict[str, str], BadRows], pd.DataFrame]
+
+
+def read_all(
+    source: Path,
+    layout: str,
+    fields: dict[str, bool],
+    spec: dict[str, str | tuple],
+    convert: Convert,
+    **options,
+) -> LayoutRows:
+    """Every file of ``source`` read (``read``'s keyword ``options``), each converted by the
+    layout's ``convert`` (its own row checks; ``on_bad_rows`` it takes from its loader) and
+    the results joined: one loop for the four layouts, so that each records the same
+    ``columns`` and ``bad_rows`` meta and fails the same way on a source with no valid rows."""
+    bad = BadRows()
+    frames, used = [], {}
+    for path, rows, mapping in read(source, layout, fields, spec, bad=bad, **options):
+        frames.append(convert(path, rows, mapping, bad))
+        used[path.name] = mapping
+    rows = pd.concat([f.drop(columns="_line") for f in frames], ignore_index=True)
+    if rows.empty:
         raise SourceError(f"{layout}: no valid rows in {source}")
-    return out
+    return LayoutRows(layout, rows, used, bad)
 
 
 def first_seen(raw: pd.DataFrame, key: str, col: str) -> tuple[pd.Series, int]:
@@ -238,8 +275,3 @@ def first_seen(raw: pd.DataFrame, key: str, col: str) -> tuple[pd.Series, int]:
     first = known.drop_duplicates(key).set_index(key)[col]
     several = int((known.groupby(key)[col].nunique() > 1).sum())
     return first, several
-
-
-def mappings_meta(used: dict[str, dict[str, str]]) -> dict:
-    """The column each field was read from, per file (for ``meta.json``)."""
-    return {name: dict(m) for name, m in used.items()}

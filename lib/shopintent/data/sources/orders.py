@@ -70,27 +70,26 @@ def load(
     time_format: str | None = None,
 ) -> ShopData:
     spec = {**SPEC, "time": layouts.time_kind(time_format)}
-    bad = BadRows()
-    frames, used = [], {}
-    for path, rows, mapping in layouts.read(
+
+    def convert(path: Path, rows: pd.DataFrame, mapping: dict, bad: BadRows) -> pd.DataFrame:
+        zero = (rows["quantity"] == 0).to_numpy()
+        what = "is zero: an order line neither buys nor returns anything"
+        rows = reject_rows(rows, path, zero, "quantity", what, on_bad_rows, bad)
+        return check_range(rows, path, "price", 0, None, on_bad_rows, bad)
+
+    read = layouts.read_all(
         source,
         LAYOUT,
         FIELDS,
         spec,
+        convert,
         columns=columns,
         sep=sep,
         encoding=encoding,
         na_values=na_values,
         on_bad_rows=on_bad_rows,
-        bad=bad,
-    ):
-        used[path.name] = mapping
-        zero = (rows["quantity"] == 0).to_numpy()
-        what = "is zero: an order line neither buys nor returns anything"
-        rows = reject_rows(rows, path, zero, "quantity", what, on_bad_rows, bad)
-        rows = check_range(rows, path, "price", 0, None, on_bad_rows, bad)
-        frames.append(rows)
-    raw = layouts.concat(frames, LAYOUT, source)
+    )
+    raw = read.rows
     raw["quantity"] = raw["quantity"].astype("float64")
     raw["price"] = raw["price"].astype("float64")
 
@@ -131,9 +130,7 @@ def load(
     )
     items["title"] = items["title"].where(items["title"].notna(), None)
     meta = {
-        "layout": LAYOUT,
-        "columns": layouts.mappings_meta(used),
-        "bad_rows": bad.as_meta(),
+        **read.meta(),
         "order_lines": len(raw),
         "return_lines": int(returned.sum()),
         "repeated_order_lines": int(bought.duplicated(["order", "item"]).sum()),

@@ -63,22 +63,8 @@ def load(
     time_format: str | None = None,
 ) -> ShopData:
     spec = {**SPEC, "time": layouts.time_kind(time_format, optional=True)}
-    bad = BadRows()
-    frames, used = [], {}
-    for path, rows, mapping in layouts.read(
-        source,
-        LAYOUT,
-        FIELDS,
-        spec,
-        columns=columns,
-        sep=sep,
-        encoding=encoding,
-        na_values=na_values,
-        on_bad_rows=on_bad_rows,
-        bad=bad,
-        multiline=True,  # review texts hold line breaks
-    ):
-        used[path.name] = mapping
+
+    def convert(path: Path, rows: pd.DataFrame, mapping: dict, bad: BadRows) -> pd.DataFrame:
         r = rows["rating"]
         lo, hi = STARS
         off = ~((r == np.floor(r)) & r.between(lo, hi)).to_numpy()
@@ -100,8 +86,22 @@ def load(
         )
         if "review_id" not in mapping:
             rows["review_id"] = path.name.split(".")[0] + ":" + rows["_line"].astype(str)
-        frames.append(rows)
-    raw = layouts.concat(frames, LAYOUT, source)
+        return rows
+
+    read = layouts.read_all(
+        source,
+        LAYOUT,
+        FIELDS,
+        spec,
+        convert,
+        columns=columns,
+        sep=sep,
+        encoding=encoding,
+        na_values=na_values,
+        on_bad_rows=on_bad_rows,
+        multiline=True,  # review texts hold line breaks
+    )
+    raw = read.rows
 
     reviews = pd.DataFrame(
         {
@@ -127,9 +127,7 @@ def load(
     ).sort_values(["ts", "session_id"], kind="stable")
     items = pd.DataFrame({"item_id": raw["item"].dropna().drop_duplicates().to_numpy(object)})
     meta = {
-        "layout": LAYOUT,
-        "columns": layouts.mappings_meta(used),
-        "bad_rows": bad.as_meta(),
+        **read.meta(),
         "review_events": len(events),
         "reviews_without_text": int(raw["text"].isna().sum()),
         "events_from": "one purchase per review with a user, an item and a time",
