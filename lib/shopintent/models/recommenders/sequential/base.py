@@ -26,6 +26,7 @@ folder (``save(path)``, ``Class.load(path)``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -88,6 +89,53 @@ class SequenceRecommender:
         return top_k(self.score_sequences(sequences), self.item_ids_, k, exclude)
 
 
+def save_state(
+    path: str | Path,
+    model: SequenceRecommender,
+    arrays: dict[str, np.ndarray],
+    meta: dict,
+    *,
+    state: str = "state.npz",
+    also: Callable[[Path], object] | None = None,
+) -> Path:
+    """Write a sequence model's folder: ``state`` (its arrays) and ``meta.json`` (class, name,
+    settings, item ids, plus ``meta``), and whatever ``also(folder)`` writes (a fitted
+    sub-model). The one way these models save: the folder is staged and renamed whole, so a
+    failed save leaves nothing half-written, and ``load_state`` can refuse another class's."""
+    path = Path(path)
+    meta = {
+        "class": type(model).__name__,
+        "name": model.name,
+        "settings": model._settings(),
+        "item_ids": [str(i) for i in model.item_ids_],
+        **meta,
+    }
+    with staging_dir(path) as tmp:
+        if also is not None:
+            also(tmp)
+        write_npz(tmp / state, arrays)
+        write_json(tmp / "meta.json", meta, indent=1, default=float)
+    return path
+
+
+def load_state(
+    path: str | Path, cls: type, *, state: str = "state.npz"
+) -> tuple[SequenceRecommender, dict[str, np.ndarray], dict]:
+    """Read a folder written by ``save_state``: a ``cls`` built from the saved settings, with its
+    name and item ids set (the rest is the caller's to restore), its arrays and its meta. A
+    folder of another class fails naming both."""
+    path = Path(path)
+    meta = read_json(path / "meta.json")
+    if meta.get("class") != cls.__name__:
+        raise ValueError(f"{path}: holds a {meta.get('class')}, not a {cls.__name__}")
+    model = cls(**meta["settings"])
+    model.name = meta["name"]
+    model.item_ids_ = pd.Index(meta["item_ids"])
+    with np.load(path / state, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    return model, arrays, meta
+
+
 def validation_ndcg(model: SequenceRecommender, val: NextItems, k: int = 10) -> float:
     """NDCG@k of the validation targets (own items excluded): what early stopping and the
     baselines' hyper-parameters are chosen on, never the test split."""
@@ -140,35 +188,22 @@ class _BaselineSequences(SequenceRecommender):
         return None
 
     def save(self, path: str | Path) -> Path:
-        path = Path(path)
         fitted, arrays = self._fitted()
-        meta = {
-            "class": type(self).__name__,
-            "name": self.name,
-            "settings": self._settings(),
-            "fitted": fitted,
-            "item_ids": [str(i) for i in self.item_ids_],
-        }
-        with staging_dir(path) as tmp:
-            self.model_.save(tmp / "model.npz")
-            write_npz(tmp / "state.npz", arrays)
-            write_json(tmp / "meta.json", meta, indent=1)
-        return path
+        return save_state(
+            path,
+            self,
+            arrays,
+            {"fitted": fitted},
+            also=lambda tmp: self.model_.save(tmp / "model.npz"),
+        )
 
     @classmethod
     def load(cls, path: str | Path) -> _BaselineSequences:
         from shopintent.models.recommenders.persist import load_recommender
 
-        path = Path(path)
-        meta = read_json(path / "meta.json")
-        if meta.get("class") != cls.__name__:
-            raise ValueError(f"{path}: holds a {meta.get('class')}, not a {cls.__name__}")
-        model = cls(**meta["settings"])
-        model.name = meta["name"]
-        model.model_ = load_recommender(path / "model.npz")
-        model.item_ids_ = pd.Index(meta["item_ids"])
-        with np.load(path / "state.npz", allow_pickle=False) as z:
-            model._set_fitted(meta["fitted"], {k: z[k] for k in z.files})
+        model, arrays, meta = load_state(path, cls)
+        model.model_ = load_recommender(Path(path) / "model.npz")
+        model._set_fitted(meta["fitted"], arrays)
         return model
 
 

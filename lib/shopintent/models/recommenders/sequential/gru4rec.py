@@ -55,12 +55,15 @@ from pathlib import Path
 
 import keras
 import numpy as np
-import pandas as pd
 import tensorflow as tf
 from keras import ops
 
-from shopintent.io import read_json, staging_dir, write_json, write_npz
-from shopintent.models.recommenders.sequential.base import SequenceRecommender, validation_ndcg
+from shopintent.models.recommenders.sequential.base import (
+    SequenceRecommender,
+    load_state,
+    save_state,
+    validation_ndcg,
+)
 from shopintent.models.recommenders.sequential.data import NextItems, Sequences, ragged_offsets
 
 LOSSES = ("bpr-max", "top1-max", "cross-entropy")
@@ -526,34 +529,16 @@ class GRU4Rec(SequenceRecommender):
     def save(self, path: str | Path) -> Path:
         """A folder: ``weights.npz`` (the network's weights in order, the output item map) and
         ``meta.json`` (settings, item ids, history)."""
-        path = Path(path)
         arrays = {f"w{i}": w for i, w in enumerate(self.net.get_weights())}
         arrays.update(trained_items=self.trained_items_, support=self.support_)
-        meta = {
-            "class": type(self).__name__,
-            "name": self.name,
-            "settings": self._settings(),
-            "item_ids": [str(i) for i in self.item_ids_],
-            "history": self.history,
-            "info": self.info,
-        }
-        with staging_dir(path) as tmp:
-            write_npz(tmp / "weights.npz", arrays)
-            write_json(tmp / "meta.json", meta, indent=1, default=float)
-        return path
+        meta = {"history": self.history, "info": self.info}
+        return save_state(path, self, arrays, meta, state="weights.npz")
 
     @classmethod
     def load(cls, path: str | Path) -> GRU4Rec:
-        path = Path(path)
-        meta = read_json(path / "meta.json")
-        if meta.get("class") != cls.__name__:
-            raise ValueError(f"{path}: holds a {meta.get('class')}, not a {cls.__name__}")
-        model = cls(**meta["settings"])
-        model.name = meta["name"]
-        model.item_ids_ = pd.Index(meta["item_ids"])
-        with np.load(path / "weights.npz", allow_pickle=False) as z:
-            weights = [z[f"w{i}"] for i in range(sum(k.startswith("w") for k in z.files))]
-            model.trained_items_, model.support_ = z["trained_items"], z["support"]
+        model, z, meta = load_state(path, cls, state="weights.npz")
+        weights = [z[f"w{i}"] for i in range(sum(k.startswith("w") for k in z))]
+        model.trained_items_, model.support_ = z["trained_items"], z["support"]
         model.out_index_ = np.full(len(model.item_ids_), -1, dtype=np.int64)
         model.out_index_[model.trained_items_] = np.arange(len(model.trained_items_))
         model._build(len(model.trained_items_))

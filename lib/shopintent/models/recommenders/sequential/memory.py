@@ -35,10 +35,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from shopintent.io import read_json, staging_dir, write_json, write_npz
 from shopintent.models.recommenders.base import Recommendations, top_k
 from shopintent.models.recommenders.sequential.base import (
     SequenceRecommender,
+    load_state,
+    save_state,
     training_popularity,
     validation_ndcg,
 )
@@ -175,7 +176,6 @@ class SessionMemory(SequenceRecommender):
     def save(self, path: str | Path) -> Path:
         """A folder: ``state.npz`` (the training rows, their groups and times) and ``meta.json``
         (class, name, settings, item ids)."""
-        path = Path(path)
         train = self.train_
         arrays = {
             "indptr": train.indptr,
@@ -183,39 +183,21 @@ class SessionMemory(SequenceRecommender):
             "groups": np.asarray(self.groups_, dtype=str),
             "times": np.zeros(0) if self.times_ is None else self.times_,
         }
-        meta = {
-            "class": type(self).__name__,
-            "name": self.name,
-            "settings": self._settings(),
-            "timed": self.times_ is not None,
-            "item_ids": [str(i) for i in self.item_ids_],
-        }
-        with staging_dir(path) as tmp:
-            write_npz(tmp / "state.npz", arrays)
-            write_json(tmp / "meta.json", meta, indent=1)
-        return path
+        return save_state(path, self, arrays, {"timed": self.times_ is not None})
 
     @classmethod
     def load(cls, path: str | Path) -> SessionMemory:
-        path = Path(path)
-        meta = read_json(path / "meta.json")
-        if meta.get("class") != cls.__name__:
-            raise ValueError(f"{path}: holds a {meta.get('class')}, not a {cls.__name__}")
-        model = cls(**meta["settings"])
-        model.name = meta["name"]
-        model.item_ids_ = pd.Index(meta["item_ids"])
-        with np.load(path / "state.npz", allow_pickle=False) as z:
-            indptr, items = z["indptr"], z["items"]
-            lengths = np.diff(indptr)
-            train = Sequences(
-                z["groups"].astype(object),
-                indptr,
-                items,
-                np.repeat(np.arange(len(lengths)), lengths),
-                model.item_ids_,
-            )
-            times = z["times"] if meta["timed"] else None
-        model._remember(train, times)
+        model, z, meta = load_state(path, cls)
+        indptr, items = z["indptr"], z["items"]
+        lengths = np.diff(indptr)
+        train = Sequences(
+            z["groups"].astype(object),
+            indptr,
+            items,
+            np.repeat(np.arange(len(lengths)), lengths),
+            model.item_ids_,
+        )
+        model._remember(train, z["times"] if meta["timed"] else None)
         model._prepare()
         return model
 

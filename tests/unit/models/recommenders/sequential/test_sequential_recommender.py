@@ -153,6 +153,26 @@ def test_popularity_and_exclusion():
         sq.SequencePopularity().recommend_sequences(train)
 
 
+def test_save_state_round_trips_and_refuses_another_class_or_a_half_written_folder(tmp_path):
+    knn = sq.SessionItemKNN(decay=0.5).fit(sd.Sequences.from_lists([[0, 1], [1, 2]], ITEMS))
+    arrays = {"x": np.arange(3)}
+    sq.save_state(tmp_path / "m", knn, arrays, {"extra": 1.5}, also=lambda d: (d / "f").touch())
+    model, got, meta = sq.load_state(tmp_path / "m", sq.SessionItemKNN)
+    assert type(model) is sq.SessionItemKNN and model.name == knn.name
+    assert model.item_ids_.tolist() == ITEMS.tolist() and model.decay == 0.5
+    assert got["x"].tolist() == [0, 1, 2] and meta["extra"] == 1.5
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["f", "meta.json", "state.npz"]
+    with pytest.raises(ValueError, match="holds a SessionItemKNN, not a SequencePopularity"):
+        sq.load_state(tmp_path / "m", sq.SequencePopularity)
+
+    def fail(folder):
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        sq.save_state(tmp_path / "n", knn, arrays, {}, also=fail)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
+
+
 def test_evaluate_sequences_matches_the_metric_functions():
     from shopintent.evaluation import evaluate_ranking
 
