@@ -101,6 +101,20 @@ def empty_table(table: str) -> pd.DataFrame:
     )
 
 
+def known_user_events(
+    events: pd.DataFrame, *, with_item: bool = False, col_user: str = "user_id"
+) -> pd.DataFrame:
+    """The events that belong to a user: those with a ``col_user``; ``with_item``: only those
+    with an item too (a user's interactions, no searches). Anonymous events (a guest order, a
+    session logged without a login) belong to no user, so every user-level task (recommending,
+    retrieving, re-ranking, segmenting users) leaves them out here, rather than sorting a null
+    among the user ids or counting guests as one user."""
+    keep = events[col_user].notna()
+    if with_item:
+        keep &= events["item_id"].notna()
+    return events[keep]
+
+
 def _fail(
     table: str,
     column: str | None,

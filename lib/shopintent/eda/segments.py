@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from shopintent.data.schema import known_user_events
 from shopintent.eda.quality import unavailable
 
 RFM_COLUMNS = [
@@ -57,7 +58,7 @@ def rfm_features(events: pd.DataFrame, now: pd.Timestamp | None = None) -> pd.Da
     if events.empty:
         return unavailable(RFM_COLUMNS, "no events")
     now = events["ts"].max() if now is None else pd.Timestamp(now)
-    events = events[events["user_id"].notna()]  # segments are of known users
+    events = known_user_events(events)  # segments are of known users
     if events.empty:
         return unavailable(RFM_COLUMNS, "the log has no user ids")
     now = now.tz_localize("UTC") if now.tzinfo is None else now  # naive times are read as UTC

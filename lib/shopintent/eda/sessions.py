@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from shopintent.data.schema import EVENT_TYPES
+from shopintent.data.schema import EVENT_TYPES, known_user_events
 from shopintent.eda.quality import distribution, unavailable
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -60,13 +60,12 @@ def user_activity(events: pd.DataFrame) -> pd.DataFrame:
     """One row per user: ``user_id, events, sessions, active_days, first_ts, last_ts``,
     most events first. ``active_days``: distinct UTC days with at least one event. Events
     without a user are left out (``attrs["reason"]`` says so when none has one)."""
-    known = events["user_id"].notna()
-    if not known.any():
+    events = known_user_events(events)
+    if events.empty:
         return unavailable(
             ["user_id", "events", "sessions", "active_days", "first_ts", "last_ts"],
             "the log has no user ids",
         )
-    events = events[known]
     day = events["ts"].dt.floor("D")
     g = events.assign(day=day).groupby("user_id", sort=False)
     out = g.agg(

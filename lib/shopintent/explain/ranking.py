@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from shopintent.data.schema import known_user_events
 from shopintent.io import read_json, staging_dir, write_json, write_text
 from shopintent.models.recommenders import registry
 from shopintent.models.recommenders.base import Interactions, Recommender
@@ -344,10 +345,11 @@ registry.register("lightgbm_reranker", LightGBMReranker, saves_to="folder")
 
 def split_for_ranking(events: pd.DataFrame, test_frac: float = 0.2, val_frac: float = 0.1):
     """(history for training labels, label period, full training history, test period) by time,
-    of the events with an item and a user (anonymous sessions are nobody's history: left out)."""
+    of the events with an item and a user (``schema.known_user_events``: anonymous sessions are
+    nobody's history, and they are left out before the cut-offs are chosen)."""
     from shopintent.data.splits import temporal_split
 
-    ev = events[events["item_id"].notna() & events["user_id"].notna()]
+    ev = known_user_events(events, with_item=True)
     sp_ = temporal_split(ev, test_frac=test_frac, val_frac=val_frac)
     return sp_.train, sp_.val, pd.concat([sp_.train, sp_.val]), sp_.test
 

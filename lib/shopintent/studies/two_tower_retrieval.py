@@ -24,6 +24,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from shopintent.config import DEFAULT_SEED, rng
+from shopintent.data.schema import known_user_events
 from shopintent.data.splits import random_split
 from shopintent.evaluation.bootstrap import paired_bootstrap_diff
 from shopintent.evaluation.ranking import evaluate_ranking, ranking_per_user
@@ -116,8 +117,9 @@ def sample_users(
     events: pd.DataFrame, max_users: int | None, seed: int = DEFAULT_SEED
 ) -> pd.DataFrame:
     """The events of a seeded sample of ``max_users`` users (all of them when None or fewer);
-    events without a user id (anonymous sessions) are left out: they belong to no user."""
-    events = events[events["user_id"].notna()]
+    events without a user id (anonymous sessions) are left out: they belong to no user
+    (``schema.known_user_events``)."""
+    events = known_user_events(events)
     users = np.sort(pd.unique(events["user_id"]).astype(str))
     if max_users is None or len(users) <= max_users:
         return events

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from shopintent.data import store
-from shopintent.data.schema import SchemaError, conform
+from shopintent.data.schema import SchemaError, conform, known_user_events
 from shopintent.data.store import ShopData
 
 
@@ -258,3 +258,16 @@ def test_a_failed_write_keeps_the_previous_dataset_and_leaves_no_temp_files(tmp_
         bigger.save(path)
     assert sorted(os.listdir(tmp_path)) == ["mini"]
     assert {p.name: p.read_bytes() for p in path.iterdir()} == before
+
+
+def test_known_user_events_leave_anonymous_events_and_optionally_searches_out():
+    events = pd.DataFrame(
+        {
+            "user_id": ["u1", None, "u2", "u2", None],
+            "session_id": ["s1", "s2", "s3", "s3", "s4"],
+            "item_id": ["a", "b", None, "c", None],
+        }
+    )
+    assert known_user_events(events).index.tolist() == [0, 2, 3]
+    assert known_user_events(events, with_item=True).index.tolist() == [0, 3]
+    assert known_user_events(events, col_user="session_id").index.tolist() == [0, 1, 2, 3, 4]

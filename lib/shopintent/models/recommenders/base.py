@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from shopintent.data.schema import known_user_events
 from shopintent.evaluation.ranking import topk_from_scores
 
 #: implicit-feedback weight of each event type (a purchase says more than a view)
@@ -76,15 +77,14 @@ def build_interactions(
     user_ids=None,
     col_user: str = "user_id",
 ) -> Interactions:
-    """Index ``events`` (rows with an item and a user; searches are ignored) over the catalogue
-    ``item_ids``.
+    """Index ``events`` over the catalogue ``item_ids``: their rows with an item and a user
+    (``schema.known_user_events``: searches and anonymous events are not a user's interactions).
 
     Event types missing from ``weights`` (default ``EVENT_WEIGHTS``) weigh 1; an item not in the
     catalogue raises, naming it, rather than being silently dropped.
     """
     weights = EVENT_WEIGHTS if weights is None else weights
-    # rows with an item and a user (an anonymous session's events have no user to index)
-    ev = events[events["item_id"].notna() & events[col_user].notna()]
+    ev = known_user_events(events, with_item=True, col_user=col_user)
     item_ids = pd.Index(item_ids)
     if not item_ids.is_unique:
         raise ValueError("item_ids must be unique (the catalogue's item_id column)")

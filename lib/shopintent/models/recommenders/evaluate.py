@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from shopintent.data.schema import known_user_events
 from shopintent.evaluation.bootstrap import bootstrap_mean_ci
 from shopintent.evaluation.frames import interactions_matrix
 from shopintent.evaluation.ranking import (
@@ -66,13 +67,15 @@ def make_task(
     drop_seen_from_truth: bool = True,
     col_user: str = "user_id",
 ) -> RecTask:
-    """Build the task from a split's train and test event rows (rows with an item).
+    """Build the task from a split's train and test event rows: those with an item and a user
+    (``schema.known_user_events``, as ``build_interactions``: an anonymous event is nobody's
+    truth).
 
     Test users are those with at least one test item; with ``drop_seen_from_truth`` a test item
     the user already had in training is not relevant (it will be excluded from the lists).
     """
     data = build_interactions(train, items["item_id"], col_user=col_user)
-    test = test[test["item_id"].notna() & test[col_user].notna()]  # anonymous rows: no user
+    test = known_user_events(test, with_item=True, col_user=col_user)
     users = np.sort(pd.unique(test[col_user]))
     truth = interactions_matrix(test, users, items["item_id"], col_user=col_user)
     seen = data.seen(users)
