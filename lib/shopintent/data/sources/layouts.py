@@ -139,7 +139,7 @@ def resolve(
     return out
 
 
-def read(
+def _read_files(
     source: Path,
     layout: str,
     fields: dict[str, bool],
@@ -253,13 +253,14 @@ def read_all(
     convert: Convert,
     **options,
 ) -> LayoutRows:
-    """Every file of ``source`` read (``read``'s keyword ``options``), each converted by the
-    layout's ``convert`` (its own row checks; ``on_bad_rows`` it takes from its loader) and
-    the results joined: one loop for the four layouts, so that each records the same
+    """Every file of ``source`` read, each converted by the layout's ``convert`` (its own row
+    checks; ``on_bad_rows`` it takes from its loader) and the results joined. ``options``:
+    ``columns``, ``sep``, ``encoding``, ``na_values``, ``on_bad_rows``, ``multiline`` (see
+    ``_read_files``). The one loop of the four layouts, so that each records the same
     ``columns`` and ``bad_rows`` meta and fails the same way on a source with no valid rows."""
     bad = BadRows()
     frames, used = [], {}
-    for path, rows, mapping in read(source, layout, fields, spec, bad=bad, **options):
+    for path, rows, mapping in _read_files(source, layout, fields, spec, bad=bad, **options):
         frames.append(convert(path, rows, mapping, bad))
         used[path.name] = mapping
     rows = pd.concat([f.drop(columns="_line") for f in frames], ignore_index=True)
