@@ -243,9 +243,12 @@ class LightGBMReranker(Recommender):
         quarter of those users (``fit_and_evaluate``'s protocol); then the base is refitted on
         both periods, which are also the history the features of new recommendations read."""
         if labels is None:
+            from shopintent.data.schema import known_user_events
             from shopintent.data.splits import temporal_split
 
-            inner = temporal_split(train[train["item_id"].notna()], test_frac=self.label_frac)
+            inner = temporal_split(
+                known_user_events(train, with_item=True), test_frac=self.label_frac
+            )
             train, labels = inner.train, inner.test
         items = items.reset_index(drop=True)
         users = np.intersect1d(train["user_id"].unique(), labels["user_id"].unique())

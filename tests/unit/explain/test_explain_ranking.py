@@ -123,6 +123,21 @@ def test_anonymous_events_are_left_out_of_the_ranking_periods(smoke_shop):
     )
 
 
+def test_the_registered_reranker_without_labels_leaves_anonymous_events_out(smoke_shop):
+    """``LightGBMReranker.fit`` without ``labels`` splits ``train`` itself: anonymous events
+    (no user id) must not reach the user sort (None among the ids failed there)."""
+    keep = np.sort(smoke_shop.events["user_id"].unique())[:120]
+    events = smoke_shop.events[smoke_shop.events["user_id"].isin(keep)].copy()
+    anonymous = events["user_id"].isin(keep[::4])
+    events["user_id"] = events["user_id"].astype(object).where(~anonymous, None)
+    model = ranking.LightGBMReranker(n_candidates=10, seed=3, rounds=20).fit(
+        events, smoke_shop.items
+    )
+    assert model.history_["user_id"].notna().all()
+    users = np.setdiff1d(keep, keep[::4])[:5]
+    assert (model.recommend(users, 5).index >= 0).all()
+
+
 def test_ranking_skip_reason_names_periods_without_returning_users():
     from shopintent.explain.ranking import ranking_skip_reason, split_for_ranking
 
