@@ -52,7 +52,18 @@ def spark(tmp_path_factory):
     except JavaNotFound as err:
         pytest.skip(f"Spark tests need Java: {err}")
     session = spark_session(
-        "local[2]", ui=False, shuffle_partitions=2, scratch=tmp_path_factory.mktemp("spark")
+        "local[2]",
+        ui=False,
+        shuffle_partitions=2,
+        scratch=tmp_path_factory.mktemp("spark"),
+        # tiny inputs: compiling each query's Java code costs more than interpreting it
+        # a short-lived JVM: the quick JIT compiler only, and the serial collector, spend less
+        # CPU than the optimising compiler and parallel GC threads would on a 2-core machine
+        java_options="-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+        conf={
+            "spark.sql.codegen.wholeStage": "false",
+            "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+        },
     )
     yield session
     session.stop()

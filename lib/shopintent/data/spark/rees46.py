@@ -17,11 +17,10 @@ What is done differently, because the data may not fit in one process:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import MapType, StringType
 
@@ -35,17 +34,10 @@ from shopintent.data.sources.reading import (
     source_files,
 )
 from shopintent.data.spark import rows as R
+from shopintent.data.spark.sessions import sessionize
+from shopintent.data.spark.store import SparkShop
 
 OPTIONS = pandas_rees46.OPTIONS
-
-
-@dataclass
-class SparkShop:
-    """A dataset's canonical tables as Spark DataFrames (not yet computed) and its metadata."""
-
-    events: DataFrame
-    items: DataFrame
-    meta: dict = field(default_factory=dict)
 
 
 def load(
@@ -63,32 +55,23 @@ def load(
     gap = parse_gap(session_gap)
     bad = BadRows()
     frames = []
+    good = no_session = 0
     for i, path in enumerate(source_files(source, "rees46", ("*.csv", "*.csv.gz"))):
-        header = header_columns(path)
         pandas_rees46.present_columns(path)  # fails on a header without the required columns
-        rows = R.read_lines(spark, path, header, file_index=i)
-        first = []
-        if R.ends_without_newline(path):
-            rows = R.last_line_cut_short(rows, header)
-            first = [F.col("_cut")]
-        for col in pandas_rees46.COLUMNS:
-            if col not in header:
-                rows = rows.withColumn(col, F.lit(None).cast("string"))
-        spec = {c: pandas_rees46.SPEC[c] for c in pandas_rees46.COLUMNS}
-        rows, reasons = R.parse(rows, spec)
-        price = F.col("price")
-        reasons.append(
-            F.when(
-                price < 0,
-                F.concat(F.lit("column price: "), price.cast("string"), F.lit(" is negative")),
-            )
+        rows, counted = R.check_file(
+            spark,
+            path,
+            header_columns(path),
+            {c: pandas_rees46.SPEC[c] for c in pandas_rees46.COLUMNS},
+            on_bad_rows,
+            bad,
+            file_index=i,
+            extra=_checks,
+            count_good={"none": F.col("user_session").isNull()},
         )
-        orphan = F.col("user_session").isNull() & F.col("user_id").isNull()
-        reasons.append(F.when(orphan, F.lit(f"column user_session: None {pandas_rees46.ORPHAN}")))
-        rows = R.flag(rows, first + reasons)
-        R.report(rows, path, on_bad_rows, bad)
-        _count_duplicates(rows, path, bad)
-        frames.append(rows.filter(F.col(R.REASON).isNull()))
+        good += counted["good"]
+        no_session += counted["none"]
+        frames.append(rows)
     raw = frames[0]
     for f in frames[1:]:
         raw = raw.unionByName(f)
@@ -104,15 +87,15 @@ def load(
         F.col("price"),
         order.alias("_order"),
     )
-    no_session = events.filter(F.col("session_id").isNull())
-    counts = raw.agg(
-        F.count(F.lit(1)).alias("n"), F.count_if(F.col("user_session").isNull()).alias("none")
-    ).collect()[0]
-    if not counts["n"]:
+    if not good:
         raise SourceError(f"rees46: no valid rows in {source}")
-    if counts["none"]:
+    if no_session:
         events = events.filter(F.col("session_id").isNotNull()).unionByName(
-            sessionize(no_session, gap, prefix=pandas_rees46.NO_SESSION_PREFIX)
+            sessionize(
+                events.filter(F.col("session_id").isNull()),
+                gap,
+                prefix=pandas_rees46.NO_SESSION_PREFIX,
+            )
         )
     events = events.drop("_order")
 
@@ -139,36 +122,20 @@ def load(
         "dataset": "rees46",
         "bad_rows": bad.as_meta(),
         "session_gap": str(pd.Timedelta(gap)),
-        "events_without_session": int(counts["none"]),
+        "events_without_session": int(no_session),
         "engine": "spark",
     }
     return SparkShop(events=events, items=items, meta=meta)
 
 
-def sessionize(events: DataFrame, gap: pd.Timedelta, prefix: str = "") -> DataFrame:
-    """``events`` (``user_id``, ``ts``, ``_order``) with ``session_id`` cut at gaps longer than
-    ``gap``: ``<prefix><user>-<n>``, n from 1, as ``data.sessions.sessionize`` numbers them."""
-    w = Window.partitionBy("user_id").orderBy("ts", "_order")
-    gap_us = int(pd.Timedelta(gap) / pd.Timedelta(microseconds=1))
-    prev = F.lag("ts").over(w)
-    new = prev.isNull() | ((F.unix_micros("ts") - F.unix_micros(prev)) > gap_us)
-    number = F.sum(new.cast("long")).over(w.rowsBetween(Window.unboundedPreceding, 0))
-    return events.withColumn(
-        "session_id", F.concat(F.lit(prefix), "user_id", F.lit("-"), number.cast("string"))
-    )
-
-
-def _count_duplicates(rows: DataFrame, path: Path, bad: BadRows) -> None:
-    """Exact duplicate lines among the file's good rows: counted, kept (as in pandas)."""
-    repeats = (
-        rows.filter(F.col(R.REASON).isNull())
-        .groupBy("_raw")
-        .count()
-        .agg(F.sum(F.col("count") - 1).alias("extra"))
-        .collect()[0]["extra"]
-    )
-    if repeats:
-        entry = bad.duplicates.setdefault(
-            Path(path).name, {"rows": 0, "dropped": False, "examples": []}
-        )
-        entry["rows"] += int(repeats)
+def _checks(rows: DataFrame) -> list:
+    """The pandas loader's checks after parsing: no negative price; a session or a user."""
+    price = F.col("price")
+    orphan = F.col("user_session").isNull() & F.col("user_id").isNull()
+    return [
+        F.when(
+            price < 0,
+            F.concat(F.lit("column price: "), price.cast("string"), F.lit(" is negative")),
+        ),
+        F.when(orphan, F.lit(f"column user_session: None {pandas_rees46.ORPHAN}")),
+    ]

@@ -18,6 +18,7 @@ examples and their raw records.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -60,20 +61,34 @@ def java_time_format(fmt: str) -> str:
             j = i
             while j < len(fmt) and fmt[j] != "%":
                 j += 1
-            text = fmt[i:j].replace("'", "''")
-            out.append(f"'{text}'" if re.search(r"[A-Za-z']", text) else text)
+            # letters are pattern letters in Java: quote them; a quote is written twice
+            out.append(
+                re.sub(
+                    r"[A-Za-z]+|'",
+                    lambda m: "''" if m.group() == "'" else f"'{m.group()}'",
+                    fmt[i:j],
+                )
+            )
             i = j
     return "".join(out)
 
 
 def read_lines(
-    spark: SparkSession, path: Path, columns: list[str], *, sep: str = ",", file_index: int = 0
+    spark: SparkSession,
+    path: Path,
+    columns: list[str],
+    *,
+    sep: str = ",",
+    file_index: int = 0,
+    header: bool = True,
+    null_value: str | None = None,
 ) -> DataFrame:
-    """The data lines of one delimited file with a header: ``columns`` as strings (null when
-    empty), ``_raw`` (the line), ``_file``, ``_block``, ``_row``, ``_malformed`` (the wrong
-    number of fields, or a quote that never closes) and ``_blank``.
+    """The data lines of one delimited file: ``columns`` as strings (null when empty), ``_raw``
+    (the line), ``_file``, ``_block``, ``_row``, ``_malformed`` (the wrong number of fields, or a
+    quote that never closes) and ``_blank``.
 
-    ``columns`` must be the file's header, in order (``reading.header_columns``).
+    ``columns`` must be the file's fields, in order (with a header: ``reading.header_columns``).
+    ``null_value``: a further spelling of an empty field (``NA``), as pandas' ``na_values``.
     """
     text = spark.read.text(str(path)).select(
         F.col("value").alias("_raw"),
@@ -84,16 +99,24 @@ def read_lines(
             "_row"
         ),
     )
-    text = text.filter(~((F.col("_block") == 0) & (F.col("_row") == 0)))  # the header line
+    if header:
+        text = text.filter(~((F.col("_block") == 0) & (F.col("_row") == 0)))  # the header line
     schema = StructType(
         [StructField(c, StringType()) for c in columns] + [StructField("_corrupt", StringType())]
     )
     parsed = F.from_csv(
         "_raw",
         schema.simpleString().removeprefix("struct<").removesuffix(">").replace(":", " "),
-        {"sep": sep, "mode": "PERMISSIVE", "columnNameOfCorruptRecord": "_corrupt"},
+        {
+            "sep": sep,
+            "mode": "PERMISSIVE",
+            "columnNameOfCorruptRecord": "_corrupt",
+            **({"nullValue": null_value} if null_value else {}),
+        },
     )
-    rec = text.withColumn("_rec", parsed)
+    # explode of a one-element array: a barrier that makes Spark parse each line once (else
+    # the optimiser inlines from_csv into every reference to one of its fields)
+    rec = text.select("*", F.explode(F.array(parsed)).alias("_rec"))
     return rec.select(
         *[F.col(f"_rec.{c}").alias(c) for c in columns],
         "_raw",
@@ -105,12 +128,28 @@ def read_lines(
     )
 
 
-def _empty(col: str) -> Column:
-    return F.col(col).isNull() | (F.trim(F.col(col)) == "")
-
-
 def _quoted(c: Column) -> Column:
     return F.concat(F.lit("'"), c, F.lit("'"))
+
+
+def barrier(df: DataFrame) -> DataFrame:
+    """``df`` unchanged, behind a node the optimiser does not merge projections across (the
+    explode of a one-element array): an expression computed before it is computed once per row,
+    not once per reference after it (without this, parsing a line costs dozens of parses)."""
+    return df.select(F.explode(F.array(F.struct(*df.columns))).alias("_b")).select("_b.*")
+
+
+def _first_pass(col: str, name: str, kind) -> Column:
+    """The parse of one raw string column, before the checks: a double, a timestamp, or the
+    string itself (a datetime outside the plausible window is still returned here)."""
+    raw = F.col(col)
+    if name in ("int", "float", "unix_s", "unix_ms"):
+        return F.expr(f"try_cast(`{col}` as double)")
+    if name == "datetime":
+        return F.try_to_timestamp(raw, F.lit(java_time_format(kind[1])))
+    if name in ("str", "id", "choice"):
+        return raw
+    raise ValueError(f"{col}: kind {kind!r} is not supported on Spark")
 
 
 def parse(rows: DataFrame, spec: dict[str, str | tuple]) -> tuple[DataFrame, list[Column]]:
@@ -119,48 +158,46 @@ def parse(rows: DataFrame, spec: dict[str, str | tuple]) -> tuple[DataFrame, lis
 
     The raw value of each parsed column stays in ``_s_<column>`` for messages.
     """
-    reasons: list[Column] = []
-    out = rows
+    kinds = {}
+    first = []
     for col, kind in spec.items():
         head = kind[0] if isinstance(kind, tuple) else kind
-        optional = head.endswith("?")
-        name = head.removesuffix("?")
-        raw = F.col(f"_s_{col}")
-        out = out.withColumn(f"_s_{col}", F.col(col))
-        empty = _empty(f"_s_{col}")
+        kinds[col] = (head.removesuffix("?"), head.endswith("?"), kind)
+        first += [
+            F.col(col).alias(f"_s_{col}"),
+            _first_pass(col, kinds[col][0], kind).alias(f"_v_{col}"),
+        ]
+    out = barrier(rows.select(*[c for c in rows.columns if c not in spec], *first))
+    reasons: list[Column] = []
+    values = []
+    for col, (name, optional, kind) in kinds.items():
+        raw, v = F.col(f"_s_{col}"), F.col(f"_v_{col}")
+        empty = raw.isNull() | (F.trim(raw) == "")
         outside = None
-        if name in ("str", "id"):
+        if name == "str":
             value = F.when(~empty, raw)
-            if name == "id":
-                value = F.when(~raw.contains('"'), value)
+        elif name == "id":
+            value = F.when(~empty & ~raw.contains('"'), raw)
         elif name in ("int", "float"):
-            num = F.expr(f"try_cast(`_s_{col}` as double)")
-            finite = ~F.isnan(num) & (F.abs(num) != float("inf"))
-            value = F.when(~empty & finite, num)
+            finite = ~F.isnan(v) & (F.abs(v) != float("inf"))
+            value = F.when(~empty & finite, v)
             if name == "int":
                 value = F.when(value == F.floor(value), value.cast("long"))
         elif name in ("unix_s", "unix_ms"):
-            num = F.expr(f"try_cast(`_s_{col}` as double)")
-            secs = num / 1000 if name == "unix_ms" else num
+            secs = v / 1000 if name == "unix_ms" else v
             outside = (secs < TS_MIN.timestamp()) | (secs >= TS_MAX.timestamp())
             value = F.when(~empty & ~outside, F.timestamp_micros((secs * 1e6).cast("long")))
         elif name == "datetime":
-            fmt = java_time_format(kind[1])
-            value = F.when(~empty, F.try_to_timestamp(raw, F.lit(fmt)))
-            outside = (value < F.lit(TS_MIN.to_pydatetime())) | (
-                value >= F.lit(TS_MAX.to_pydatetime())
-            )
-            value = F.when(~outside, value)
-        elif name == "choice":
+            outside = (v < F.lit(TS_MIN.to_pydatetime())) | (v >= F.lit(TS_MAX.to_pydatetime()))
+            value = F.when(~empty & ~outside, v)
+        else:  # choice
             value = F.when(raw.isin(list(kind[1])), raw)
-        else:
-            raise ValueError(f"{col}: kind {kind!r} is not supported on Spark")
         if name == "choice":
-            what = f"one of {', '.join(map(str, kind[1]))}"
-        elif name == "id":
-            what = None  # the stray quote or the empty value, decided per row below
+            what = F.lit(f"one of {', '.join(map(str, kind[1]))}")
+        elif name == "id":  # a stray quote, or an empty value
+            what = F.when(raw.contains('"'), F.lit(_KINDS["id"])).otherwise(F.lit(_KINDS["str"]))
         else:
-            what = _KINDS[name] + (f" like {kind[1]!r}" if name == "datetime" else "")
+            what = F.lit(_KINDS[name] + (f" like {kind[1]!r}" if name == "datetime" else ""))
         if outside is not None:
             reasons.append(
                 F.when(
@@ -169,21 +206,12 @@ def parse(rows: DataFrame, spec: dict[str, str | tuple]) -> tuple[DataFrame, lis
                 )
             )
         invalid = (~empty & value.isNull()) | (F.lit(not optional) & empty)
-        if what is None:
-            what_col = F.when(raw.contains('"'), F.lit(_KINDS["id"])).otherwise(
-                F.lit(_KINDS["str"])
-            )
-        else:
-            what_col = F.lit(what)
         shown = F.when(raw.isNull(), F.lit("None")).otherwise(_quoted(raw))
         reasons.append(
-            F.when(
-                invalid,
-                F.concat(F.lit(f"column {col}: "), shown, F.lit(" is not "), what_col),
-            )
+            F.when(invalid, F.concat(F.lit(f"column {col}: "), shown, F.lit(" is not "), what))
         )
-        out = out.withColumn(col, value)
-    return out, reasons
+        values.append(value.alias(col))
+    return out.select("*", *values), reasons
 
 
 def flag(rows: DataFrame, reasons: list[Column]) -> DataFrame:
@@ -198,38 +226,54 @@ def flag(rows: DataFrame, reasons: list[Column]) -> DataFrame:
     )
 
 
-def report(rows: DataFrame, path: Path, on_bad_rows: str, bad: BadRows) -> None:
+def report(
+    rows: DataFrame,
+    path: Path,
+    on_bad_rows: str,
+    bad: BadRows,
+    count_good: dict[str, Column] | None = None,
+    header: bool = True,
+) -> dict[str, int]:
     """Count the file's lines and bad rows in one pass; fail on the first bad line (``error``) or
-    record the count, the first examples (line, reason, raw record) and the lines read."""
+    record the count, the first examples (line, reason, raw record) and the lines read.
+
+    Returns the good rows (``"good"``) and, in the same pass, how many good rows meet each
+    condition of ``count_good``.
+    """
+    good = F.col(REASON).isNull()
+    conditions = {"good": F.lit(True), **(count_good or {})}
     blocks = (
         rows.groupBy("_block")
         .agg(
             F.count(F.lit(1)).alias("n"),
             F.count(REASON).alias("bad"),
             F.sum(F.col("_malformed").cast("long")).alias("malformed"),
+            *[F.count_if(good & c).alias(f"_good_{k}") for k, c in conditions.items()],
         )
         .orderBy("_block")
         .collect()
     )
-    # line of a row = 1 (header) + the rows of earlier splits + its index in its split (+1 for
-    # the split at offset 0, whose row 0 is the header)
+    totals = {k: sum(b[f"_good_{k}"] for b in blocks) for k in conditions}
+    # line of a row = the header + the rows of earlier splits + its index in its split (+1; in
+    # the split at offset 0, row 0 is the header)
+    n_header = 1 if header else 0
     offsets = {}
-    before = 1
+    before = n_header
     for b in blocks:
-        offsets[b["_block"]] = before - (1 if b["_block"] == 0 else 0)
+        offsets[b["_block"]] = before - (n_header if b["_block"] == 0 else 0)
         before += b["n"]
     total_bad = sum(b["bad"] for b in blocks)
     name = Path(path).name
     records = sum(b["n"] for b in blocks)
     malformed = sum(b["malformed"] or 0 for b in blocks)
     bad.lines[name] = {
-        "lines": records + 1,
-        "header": 1,
+        "lines": records + n_header,
+        "header": n_header,
         "records": records - malformed,
         "malformed": malformed,
     }
     if not total_bad:
-        return
+        return totals
     first = (
         rows.filter(F.col(REASON).isNotNull())
         .orderBy("_block", "_row")
@@ -249,6 +293,7 @@ def report(rows: DataFrame, path: Path, on_bad_rows: str, bad: BadRows) -> None:
         [f"{r[REASON]}; the record: {r['_raw']!r}" for r in first],
     )
     bad.counts[name] += total_bad - len(first)
+    return totals
 
 
 def ends_without_newline(path: Path) -> bool:
@@ -304,3 +349,63 @@ def last_line_cut_short(rows: DataFrame, columns: list[str]) -> DataFrame:
         ),
     )
     return rows.withColumn("_cut", F.when(is_last, reason))
+
+
+def check_file(
+    spark: SparkSession,
+    path: Path,
+    columns: list[str],
+    spec: dict[str, str | tuple],
+    on_bad_rows: str,
+    bad: BadRows,
+    *,
+    header: bool = True,
+    sep: str = ",",
+    file_index: int = 0,
+    extra: Callable[[DataFrame], list[Column]] | None = None,
+    count_good: dict[str, Column] | None = None,
+    null_value: str | None = None,
+) -> tuple[DataFrame, dict[str, int]]:
+    """One file read, parsed by ``spec`` and checked (``extra``: further reasons a parsed row is
+    bad, after the spec's), its bad rows reported and its exact duplicate lines counted (kept).
+
+    Returns the good rows (not yet computed) and the counts of ``report``. Two Spark jobs.
+    """
+    rows = read_lines(
+        spark,
+        path,
+        columns,
+        sep=sep,
+        file_index=file_index,
+        header=header,
+        null_value=null_value,
+    )
+    first = []
+    if ends_without_newline(path):
+        rows = last_line_cut_short(rows, columns)
+        first = [F.col("_cut")]
+    for col in spec:
+        if col not in columns:  # an optional column absent from the file: null
+            rows = rows.withColumn(col, F.lit(None).cast("string"))
+    rows, reasons = parse(rows, spec)
+    rows = barrier(flag(rows, first + reasons + (extra(rows) if extra else [])))
+    counts = report(rows, path, on_bad_rows, bad, count_good, header=header)
+    good = rows.filter(F.col(REASON).isNull()).select(*spec, "_raw", "_file", "_block", "_row")
+    count_duplicates(good, path, bad)
+    return good, counts
+
+
+def count_duplicates(good: DataFrame, path: Path, bad: BadRows) -> None:
+    """Exact duplicate lines among a file's good rows: counted in ``bad.duplicates``, kept (as
+    the pandas loaders of event logs do: a log may record one action twice)."""
+    repeats = (
+        good.groupBy("_raw")
+        .count()
+        .agg(F.sum(F.col("count") - 1).alias("extra"))
+        .collect()[0]["extra"]
+    )
+    if repeats:
+        entry = bad.duplicates.setdefault(
+            Path(path).name, {"rows": 0, "dropped": False, "examples": []}
+        )
+        entry["rows"] += int(repeats)

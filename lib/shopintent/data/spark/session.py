@@ -25,6 +25,7 @@ import re
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 from shopintent.config import data_root
@@ -155,12 +156,20 @@ def spark_session(
     ui: bool | None = None,
     shuffle_partitions: int | None = None,
     scratch: Path | None = None,
+    conf: dict[str, str] | None = None,
+    java_options: str = "",
 ):
     """The SparkSession to use (an active one with the same master is reused by Spark itself).
 
     ``shuffle_partitions``: Spark's default of 200 is for clusters; on ``local[n]`` it is 2n.
     ``scratch``: where Spark's temporary files and warehouse go (default ``<data>/.spark``).
+    ``conf``: further Spark settings, applied last; ``java_options``: for the driver's JVM.
     """
+    # pyspark warns on import of its pandas helpers that pandas 3 is not yet fully supported by
+    # pandas-on-Spark; we use neither it nor toPandas (Spark's output is read with pyarrow)
+    warnings.filterwarnings(
+        "ignore", message="PySpark does not yet fully support pandas", category=FutureWarning
+    )
     from pyspark.sql import SparkSession
 
     url = master_url(master)
@@ -195,8 +204,13 @@ def spark_session(
         # no _SUCCESS marker files inside a prepared dataset's table folders
         .config("spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs", "false")
         .config("spark.hadoop.parquet.enable.summary-metadata", "false")
-        .config("spark.driver.extraJavaOptions", f"-Djava.io.tmpdir={scratch / 'tmp'}")
+        .config(
+            "spark.driver.extraJavaOptions",
+            f"-Djava.io.tmpdir={scratch / 'tmp'} {java_options}".strip(),
+        )
     )
+    for key, value in (conf or {}).items():
+        builder = builder.config(key, value)
     if url.startswith("local"):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # no network for a local run
         builder = builder.config("spark.driver.host", "127.0.0.1").config(

@@ -12,6 +12,8 @@ store's: strings, ``timestamp[us, UTC]``, doubles, a string map for ``attributes
 from __future__ import annotations
 
 import json
+import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pyspark.sql import DataFrame
@@ -23,6 +25,25 @@ from shopintent.io import locked, staging_dir
 
 #: the partition column of ``events.parquet`` (the event's UTC day)
 PARTITION = "date"
+
+
+@dataclass
+class SparkShop:
+    """A dataset's canonical tables as Spark DataFrames (not yet computed) and its metadata."""
+
+    events: DataFrame
+    items: DataFrame
+    meta: dict = field(default_factory=dict)
+    #: folders of intermediate files the tables read from, removed once they are written
+    scratch: list[Path] = field(default_factory=list)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the dataset (``save`` below), then remove the scratch folders."""
+        try:
+            return save(self.events, self.items, self.meta, path)
+        finally:
+            for folder in self.scratch:
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 def save(events: DataFrame, items: DataFrame, meta: dict, path: str | Path) -> Path:

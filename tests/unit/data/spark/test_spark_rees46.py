@@ -13,7 +13,6 @@ from shopintent.data import registry
 from shopintent.data.sources import rees46
 from shopintent.data.sources.reading import SourceError
 from shopintent.data.spark import rees46 as spark_rees46
-from shopintent.data.spark import store as spark_store
 from shopintent.data.store import read_events
 
 SAMPLE = "rees46-2019oct-head1000"
@@ -70,14 +69,22 @@ BAD = [
 ]
 
 
-def test_sessions_latest_values_and_bad_rows_skipped_as_pandas_does(spark, tmp_path):
-    path = _write(tmp_path, ROWS + BAD)
-    want = rees46.load(path, on_bad_rows="skip")
+@pytest.fixture(scope="module")
+def skipped(spark, tmp_path_factory):
+    """The rows above and the bad rows, loaded with --on-bad-rows skip by both engines; the
+    Spark tables saved once for the tests below (each Spark job costs a second or more)."""
+    tmp = tmp_path_factory.mktemp("rees46-skip")
+    path = _write(tmp, ROWS + BAD)
     shop = spark_rees46.load(spark, path, on_bad_rows="skip")
-    spark_store.save(shop.events, shop.items, shop.meta, tmp_path / "out")
-    events = read_events(tmp_path / "out")
+    out = shop.save(tmp / "out")
+    return rees46.load(path, on_bad_rows="skip"), shop, out
+
+
+def test_sessions_latest_values_and_bad_rows_skipped_as_pandas_does(skipped):
+    want, shop, out = skipped
+    events = read_events(out)
     pd.testing.assert_frame_equal(_sorted(events), _sorted(want.events))
-    items = pd.read_parquet(tmp_path / "out" / "items.parquet")
+    items = pd.read_parquet(out / "items.parquet")
     pd.testing.assert_frame_equal(_sorted(items), _sorted(want.items), check_dtype=False)
     by_price = events.set_index("price")
     assert by_price.loc[10.0, "session_id"] == by_price.loc[12.5, "session_id"] == "user-7-1"
@@ -120,14 +127,11 @@ def test_a_last_line_cut_short_is_refused_as_in_pandas(spark, tmp_path):
     with pytest.raises(SourceError, match=r"line 4: column user_session: 'aaaaaaaa-0' ends"):
         spark_rees46.load(spark, path)
     path.write_text(HEADER + full + full.replace("0001", "0002").rstrip("\n"))  # complete
-    shop = spark_rees46.load(spark, path)
-    assert shop.events.count() == 2
+    assert spark_rees46.load(spark, path).meta["bad_rows"]["total"] == 0
 
 
-def test_read_events_reads_only_the_days_and_columns_asked_for(spark, tmp_path):
-    path = _write(tmp_path, ROWS)
-    shop = spark_rees46.load(spark, path)
-    out = spark_store.save(shop.events, shop.items, shop.meta, tmp_path / "out")
+def test_read_events_reads_only_the_days_and_columns_asked_for(skipped):
+    out = skipped[2]
     meta = json.loads((out / "meta.json").read_text())
     assert meta["rows"] == {"events": 5, "items": 2, "queries": 0, "reviews": 0}
     day2 = read_events(out, columns=["ts", "item_id"], start="2019-11-02")
@@ -138,7 +142,7 @@ def test_read_events_reads_only_the_days_and_columns_asked_for(spark, tmp_path):
 
 
 def test_spark_refuses_sources_it_does_not_prepare_yet(data_root, tmp_path):
-    with pytest.raises(ValueError, match="--engine spark does not prepare taobao yet"):
-        registry.prepare("taobao", source=tmp_path, engine="spark")
+    with pytest.raises(ValueError, match="--engine spark does not prepare instacart yet"):
+        registry.prepare("instacart", source=tmp_path, engine="spark")
     with pytest.raises(ValueError, match="--spark-master applies only with --engine spark"):
         registry.prepare("rees46", source=tmp_path, spark_master="local[2]")
