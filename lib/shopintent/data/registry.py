@@ -39,6 +39,8 @@ LAYOUTS = ("clicks", "orders", "reviews", "judgements")
 ENGINES = ("pandas", "spark")
 SPARK_SOURCES: dict[str, str] = {
     "rees46": "shopintent.data.spark.rees46",
+    "taobao": "shopintent.data.spark.taobao",
+    "diginetica": "shopintent.data.spark.diginetica",
 }
 
 
@@ -175,13 +177,12 @@ def _prepare_on_spark(
     master: str | None,
     options: dict,
 ) -> Path:
-    from shopintent.data.spark import store
     from shopintent.data.spark.session import spark_session
 
     module = importlib.import_module(SPARK_SOURCES[name])
     shop = module.load(spark_session(master), src, **options)
-    meta = {**shop.meta, "source": str(src), "dataset": save_as or name, "format": name}
-    return store.save(shop.events, shop.items, meta, target)
+    shop.meta.update(source=str(src), dataset=save_as or name, format=name)
+    return shop.save(target)
 
 
 def load(name: str, profile: str = "default", tables: tuple[str, ...] | None = None) -> ShopData:
