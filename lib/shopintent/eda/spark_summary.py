@@ -1,0 +1,62 @@
+"""Notebook 01's summary tables on Spark, for event logs that do not fit in one process.
+
+Each function takes the canonical ``events`` as a Spark DataFrame (e.g.
+``spark.read.parquet(<dataset>/events.parquet)``), counts on the cluster with the DataFrame
+API and returns the small pandas table that the pandas function of the same name returns
+(the shared part, turning counts into rates, is the pandas module's own: ``funnel
+.table_from_counts``). An agreement test holds each to its pandas twin on the synthetic shop.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from shopintent.eda.funnel import FUNNEL, UNITS, rates_from_table, table_from_counts
+
+
+def funnel_table(events: DataFrame, unit: str = "session") -> pd.DataFrame:
+    """``eda.funnel.funnel_table`` on Spark: one pass to flag the stages each unit reaches, one
+    aggregation to count them."""
+    if unit not in UNITS:
+        raise ValueError(f"unit must be one of {', '.join(UNITS)}, got {unit!r}")
+    col = UNITS[unit]
+    reached = (
+        events.filter(F.col(col).isNotNull())
+        .groupBy(col)
+        .agg(*[F.max((F.col("event_type") == s).cast("long")).alias(s) for s in FUNNEL])
+    )
+    pairs = list(zip(FUNNEL, FUNNEL[1:], strict=False))
+    row = reached.agg(
+        F.count(F.lit(1)).alias("_total"),
+        *[F.sum(s).alias(f"_units_{s}") for s in FUNNEL],
+        *[F.sum(F.col(a) * F.col(b)).alias(f"_both_{b}") for a, b in pairs],
+    ).collect()[0]
+    units = np.array([row[f"_units_{s}"] or 0 for s in FUNNEL], dtype=np.int64)
+    both = np.array([0] + [row[f"_both_{b}"] or 0 for _, b in pairs], dtype=np.int64)
+    # a stage is present when the log (its rows with a unit) has any event of it: then some
+    # unit reaches it, and only then
+    return table_from_counts(unit, units > 0, units, both, int(row["_total"]))
+
+
+def funnel_rates(events: DataFrame, unit: str = "session") -> dict[str, float | None]:
+    """``eda.funnel.funnel_rates`` on Spark."""
+    return rates_from_table(funnel_table(events, unit))
+
+
+def length_counts(events: DataFrame, cap: int = 30) -> pd.DataFrame:
+    """``eda.sessions.length_counts`` on Spark, from the events (not a session table): how many
+    sessions have 1, 2, ... events, lengths above ``cap`` pooled in ``events == cap``."""
+    lengths = events.groupBy("session_id").count().select(F.least("count", F.lit(cap)).alias("n"))
+    counts = lengths.groupBy("n").count().orderBy("n").collect()
+    out = pd.DataFrame(
+        {
+            "events": np.array([r["n"] for r in counts], dtype=np.int64),
+            "sessions": np.array([r["count"] for r in counts], dtype=np.int64),
+        }
+    )
+    total = out["sessions"].sum()
+    out["share"] = out["sessions"] / total if total else np.nan
+    return out

@@ -1,0 +1,35 @@
+"""Notebook 01's funnel and session lengths on Spark agree with the pandas functions on the
+smoke synthetic shop (shared ``spark`` fixture: local[2], UI off)."""
+
+import pandas as pd
+import pytest
+
+from shopintent.eda import funnel, sessions
+
+
+@pytest.fixture(scope="module")
+def spark_events(spark, smoke_shop, tmp_path_factory):
+    folder = smoke_shop.save(tmp_path_factory.mktemp("shop") / "synthetic-smoke")
+    return spark.read.parquet(str(folder / "events.parquet"))
+
+
+@pytest.mark.parametrize("unit", ["session", "user"])
+def test_funnel_agrees_with_pandas(spark_events, smoke_shop, unit):
+    from shopintent.eda import spark_summary
+
+    want = funnel.funnel_table(smoke_shop.events, unit)
+    got = spark_summary.funnel_table(spark_events, unit)
+    pd.testing.assert_frame_equal(got, want)
+    assert got.attrs == want.attrs and want["units"].gt(0).all()
+    assert spark_summary.funnel_rates(spark_events, unit) == funnel.funnel_rates(
+        smoke_shop.events, unit
+    )
+
+
+def test_session_lengths_agree_with_pandas(spark_events, smoke_shop):
+    from shopintent.eda import spark_summary
+
+    want = sessions.length_counts(sessions.session_table(smoke_shop.events), cap=5)
+    got = spark_summary.length_counts(spark_events, cap=5)
+    pd.testing.assert_frame_equal(got, want, check_names=False)
+    assert len(want) == 5 and want["sessions"].sum() == smoke_shop.events["session_id"].nunique()
