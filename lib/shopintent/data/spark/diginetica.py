@@ -43,6 +43,7 @@ def load(spark: SparkSession, source: Path, on_bad_rows: str = "error") -> Spark
 def _load(spark: SparkSession, source: Path, on_bad_rows: str, scratch: Path) -> SparkShop:
     folder = source.parent if source.is_file() else source
     bad = BadRows()
+    persisted: list = []
     views_path = source_file(source, "diginetica", D.VIEWS)
     columns = D.view_columns(views_path)
     views, counted = R.check_file(
@@ -55,6 +56,7 @@ def _load(spark: SparkSession, source: Path, on_bad_rows: str, scratch: Path) ->
         sep=D.SEP,
         null_value=D.NA[0],
         extra=lambda rows: [_timeframe_outside(rows)],
+        persisted=persisted,
     )
     views = views.toDF(*D.VIEW_COLUMNS, *views.columns[len(D.VIEW_COLUMNS) :])
     purchases_path = source_file(folder, "diginetica", D.PURCHASES)
@@ -160,7 +162,7 @@ def _load(spark: SparkSession, source: Path, on_bad_rows: str, scratch: Path) ->
         "sessions_with_several_users": int(several),
         "engine": "spark",
     }
-    return SparkShop(events=events, items=items, meta=meta, scratch=[scratch])
+    return SparkShop(events=events, items=items, meta=meta, persisted=persisted, scratch=[scratch])
 
 
 _TIMES = "give a time outside [1990-01-01, 2100-01-01)"

@@ -54,6 +54,7 @@ def load(
     check_on_bad_rows(on_bad_rows)
     gap = parse_gap(session_gap)
     bad = BadRows()
+    persisted: list = []
     frames = []
     good = no_session = 0
     for i, path in enumerate(source_files(source, "rees46", ("*.csv", "*.csv.gz"))):
@@ -68,6 +69,7 @@ def load(
             file_index=i,
             extra=_checks,
             count_good={"none": F.col("user_session").isNull()},
+            persisted=persisted,
         )
         good += counted["good"]
         no_session += counted["none"]
@@ -125,7 +127,7 @@ def load(
         "events_without_session": int(no_session),
         "engine": "spark",
     }
-    return SparkShop(events=events, items=items, meta=meta)
+    return SparkShop(events=events, items=items, meta=meta, persisted=persisted)
 
 
 def _checks(rows: DataFrame) -> list:

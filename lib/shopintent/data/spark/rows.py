@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
@@ -365,11 +366,14 @@ def check_file(
     extra: Callable[[DataFrame], list[Column]] | None = None,
     count_good: dict[str, Column] | None = None,
     null_value: str | None = None,
+    persisted: list[DataFrame] | None = None,
 ) -> tuple[DataFrame, dict[str, int]]:
     """One file read, parsed by ``spec`` and checked (``extra``: further reasons a parsed row is
     bad, after the spec's), its bad rows reported and its exact duplicate lines counted (kept).
 
-    Returns the good rows (not yet computed) and the counts of ``report``. Two Spark jobs.
+    Returns the good rows (persisted: computed once, reused by later steps; the persisted frame
+    is appended to ``persisted`` for ``SparkShop.save`` to free) and the counts of ``report``.
+    Two Spark jobs.
     """
     rows = read_lines(
         spark,
@@ -389,7 +393,16 @@ def check_file(
             rows = rows.withColumn(col, F.lit(None).cast("string"))
     rows, reasons = parse(rows, spec)
     rows = barrier(flag(rows, first + reasons + (extra(rows) if extra else [])))
-    counts = report(rows, path, on_bad_rows, bad, count_good, header=header)
+    # parsed once, then reused by the report, the duplicate count and every later step (in
+    # memory, spilling to disk; SparkShop.save unpersists it)
+    rows = rows.persist(StorageLevel.MEMORY_AND_DISK)
+    if persisted is not None:
+        persisted.append(rows)
+    try:
+        counts = report(rows, path, on_bad_rows, bad, count_good, header=header)
+    except BaseException:
+        rows.unpersist()  # the file is refused: nothing of it is kept
+        raise
     good = rows.filter(F.col(REASON).isNull()).select(*spec, "_raw", "_file", "_block", "_row")
     count_duplicates(good, path, bad)
     return good, counts

@@ -36,12 +36,17 @@ class SparkShop:
     meta: dict = field(default_factory=dict)
     #: folders of intermediate files the tables read from, removed once they are written
     scratch: list[Path] = field(default_factory=list)
+    #: the loader's persisted intermediate frames (parsed rows), unpersisted once written
+    persisted: list[DataFrame] = field(default_factory=list)
 
     def save(self, path: str | Path) -> Path:
-        """Write the dataset (``save`` below), then remove the scratch folders."""
+        """Write the dataset (``save`` below), then free what the loader kept: its persisted
+        rows and its scratch folders."""
         try:
             return save(self.events, self.items, self.meta, path)
         finally:
+            for frame in self.persisted:
+                frame.unpersist()
             for folder in self.scratch:
                 shutil.rmtree(folder, ignore_errors=True)
 

@@ -32,10 +32,18 @@ def load(
     check_on_bad_rows(on_bad_rows)
     gap = parse_gap(session_gap)
     bad = BadRows()
+    persisted: list = []
     source = Path(source)
     path = source if source.is_file() else source_file(source, "taobao", pandas_taobao.FILES)
     raw, counted = R.check_file(
-        spark, path, pandas_taobao.COLUMNS, pandas_taobao.SPEC, on_bad_rows, bad, header=False
+        spark,
+        path,
+        pandas_taobao.COLUMNS,
+        pandas_taobao.SPEC,
+        on_bad_rows,
+        bad,
+        header=False,
+        persisted=persisted,
     )
     if not counted["good"]:
         raise SourceError(f"taobao: no valid rows in {path}")
@@ -67,4 +75,4 @@ def load(
         "bad_rows": bad.as_meta(),
         "engine": "spark",
     }
-    return SparkShop(events=events, items=items, meta=meta)
+    return SparkShop(events=events, items=items, meta=meta, persisted=persisted)

@@ -8,12 +8,14 @@ import json
 import pandas as pd
 import pytest
 
-from shopintent.cli import main
-from shopintent.data import registry
-from shopintent.data.sources import rees46
-from shopintent.data.sources.reading import SourceError
-from shopintent.data.spark import rees46 as spark_rees46
-from shopintent.data.store import read_events
+pytest.importorskip("pyspark", reason="pyspark is not installed (pip install -r requirements)")
+
+from shopintent.cli import main  # noqa: E402
+from shopintent.data import registry  # noqa: E402
+from shopintent.data.sources import rees46  # noqa: E402
+from shopintent.data.sources.reading import SourceError  # noqa: E402
+from shopintent.data.spark import rees46 as spark_rees46  # noqa: E402
+from shopintent.data.store import read_events  # noqa: E402
 
 SAMPLE = "rees46-2019oct-head1000"
 HEADER = (

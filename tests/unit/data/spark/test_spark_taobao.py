@@ -2,11 +2,14 @@
 fixture: local[2], UI off; tiny inputs)."""
 
 import pandas as pd
+import pytest
 
-from shopintent.data import registry
-from shopintent.data.sources import taobao
-from shopintent.data.spark import taobao as spark_taobao
-from shopintent.data.store import read_events
+pytest.importorskip("pyspark", reason="pyspark is not installed (pip install -r requirements)")
+
+from shopintent.data import registry  # noqa: E402
+from shopintent.data.sources import taobao  # noqa: E402
+from shopintent.data.spark import taobao as spark_taobao  # noqa: E402
+from shopintent.data.store import read_events  # noqa: E402
 
 
 def _sorted(df: pd.DataFrame) -> pd.DataFrame:
