@@ -4,17 +4,22 @@ Each function takes the canonical ``events`` as a Spark DataFrame (e.g.
 ``spark.read.parquet(<dataset>/events.parquet)``), counts on the cluster with the DataFrame
 API and returns the small pandas table that the pandas function of the same name returns
 (the shared part, turning counts into rates, is the pandas module's own: ``funnel
-.table_from_counts``). An agreement test holds each to its pandas twin on the synthetic shop.
+.table_from_counts``); basket itemsets come from Spark ML's FP-growth. An agreement test holds
+each to its pandas twin on the synthetic shop.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from shopintent.eda.baskets import BASKET_KEYS, ITEMSET_COLUMNS
 from shopintent.eda.funnel import FUNNEL, UNITS, rates_from_table, table_from_counts
+from shopintent.eda.quality import unavailable
 
 
 def funnel_table(events: DataFrame, unit: str = "session") -> pd.DataFrame:
@@ -59,4 +64,63 @@ def length_counts(events: DataFrame, cap: int = 30) -> pd.DataFrame:
     )
     total = out["sessions"].sum()
     out["share"] = out["sessions"] / total if total else np.nan
+    return out
+
+
+def frequent_itemsets(
+    events: DataFrame,
+    by: str = "session",
+    min_support: float = 0.01,
+    min_count: int = 2,
+    max_len: int | None = 3,
+) -> pd.DataFrame:
+    """``eda.baskets.frequent_itemsets`` of the purchase baskets on Spark ML's FP-growth
+    (``pyspark.ml.fpm.FPGrowth``): ``itemset`` (sorted tuple), ``size``, ``support``,
+    ``count``, most supported first; every item enters (the pandas function's ``max_items=None``).
+
+    A basket is the distinct items bought in one session (``by="session"``) or by one user.
+    """
+    from pyspark.ml.fpm import FPGrowth
+
+    if by not in BASKET_KEYS:
+        raise ValueError(f"by must be one of {', '.join(BASKET_KEYS)}, got {by!r}")
+    key = BASKET_KEYS[by]
+    baskets = (
+        events.filter(
+            (F.col("event_type") == "purchase")
+            & F.col("item_id").isNotNull()
+            & F.col(key).isNotNull()
+        )
+        .groupBy(key)
+        .agg(F.collect_set("item_id").alias("items"))
+    ).persist()
+    try:
+        n = baskets.count()
+        if n < min_count:
+            return unavailable(
+                ITEMSET_COLUMNS, f"only {n} baskets, fewer than min_count={min_count}"
+            )
+        threshold = max(min_support, min_count / n)
+        # FP-growth keeps itemsets in ceil(minSupport * n) baskets or more: ask for k - 1/2
+        # baskets, k the least whole count the threshold allows, so rounding cannot move k
+        k = math.ceil(threshold * n - 1e-9)
+        model = FPGrowth(itemsCol="items", minSupport=(k - 0.5) / n).fit(baskets)
+        found = model.freqItemsets
+        if max_len is not None:
+            found = found.filter(F.size("items") <= max_len)
+        rows = found.collect()
+    finally:
+        baskets.unpersist()
+    out = pd.DataFrame(
+        {
+            "itemset": [tuple(sorted(r["items"])) for r in rows],
+            "count": np.array([r["freq"] for r in rows], dtype=np.int64),
+        }
+    )
+    out.insert(1, "size", out["itemset"].map(len).astype(np.int64))
+    out.insert(2, "support", out["count"] / n)
+    out = out.sort_values(
+        ["support", "size", "itemset"], ascending=[False, True, True], ignore_index=True
+    )
+    out.attrs.update({"baskets": n, "min_support": threshold})
     return out

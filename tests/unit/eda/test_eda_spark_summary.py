@@ -33,3 +33,16 @@ def test_session_lengths_agree_with_pandas(spark_events, smoke_shop):
     got = spark_summary.length_counts(spark_events, cap=5)
     pd.testing.assert_frame_equal(got, want, check_names=False)
     assert len(want) == 5 and want["sessions"].sum() == smoke_shop.events["session_id"].nunique()
+
+
+@pytest.mark.parametrize("by", ["session", "user"])
+def test_frequent_itemsets_agree_with_mlxtend(spark_events, smoke_shop, by):
+    from shopintent.eda import baskets, spark_summary
+
+    found = baskets.basket_items(smoke_shop.events, by=by)
+    want = baskets.frequent_itemsets(found, min_support=0.002, min_count=2, max_items=None)
+    got = spark_summary.frequent_itemsets(spark_events, by=by, min_support=0.002, min_count=2)
+    order = ["support", "size", "itemset"]
+    want = want.sort_values(order, ascending=[False, True, True], ignore_index=True)
+    pd.testing.assert_frame_equal(got, want)
+    assert got.attrs == want.attrs and (want["size"] == 2).any()  # pairs, not only items
