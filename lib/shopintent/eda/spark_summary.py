@@ -19,6 +19,7 @@ from pyspark.sql import functions as F
 
 from shopintent.eda.baskets import BASKET_KEYS, ITEMSET_COLUMNS
 from shopintent.eda.funnel import FUNNEL, UNITS, rates_from_table, table_from_counts
+from shopintent.eda.longtail import gini, top_share
 from shopintent.eda.quality import unavailable
 
 
@@ -124,3 +125,32 @@ def frequent_itemsets(
     )
     out.attrs.update({"baskets": n, "min_support": threshold})
     return out
+
+
+def concentration(
+    events: DataFrame,
+    event_type: str = "view",
+    items: DataFrame | None = None,
+    frac: float = 0.2,
+) -> dict[str, float | None]:
+    """``eda.longtail.concentration`` of ``item_popularity(events, event_type, catalogue)`` on
+    Spark: events are counted per item on the cluster (with ``items``, every catalogue item,
+    0 where it has no such event); only the per-item counts (one number per item, not per
+    event) come back, into the pandas module's own ``gini`` and ``top_share``."""
+    counts = (
+        events.filter((F.col("event_type") == event_type) & F.col("item_id").isNotNull())
+        .groupBy("item_id")
+        .count()
+    )
+    if items is not None:
+        catalogue = items.select("item_id").filter(F.col("item_id").isNotNull()).distinct()
+        counts = catalogue.join(counts, "item_id", "full_outer").fillna(0, ["count"])
+    x = np.array([r["count"] for r in counts.select("count").collect()], dtype=np.int64)
+    if not len(x) or not x.any():
+        return {"gini": None, "top_share": None, "zero_share": None, "items": 0}
+    return {
+        "gini": gini(x),
+        "top_share": top_share(x, frac),
+        "zero_share": float((x == 0).mean()),
+        "items": len(x),
+    }

@@ -46,3 +46,18 @@ def test_frequent_itemsets_agree_with_mlxtend(spark_events, smoke_shop, by):
     want = want.sort_values(order, ascending=[False, True, True], ignore_index=True)
     pd.testing.assert_frame_equal(got, want)
     assert got.attrs == want.attrs and (want["size"] == 2).any()  # pairs, not only items
+
+
+@pytest.mark.parametrize("with_catalogue", [False, True])
+def test_long_tail_concentration_agrees_with_pandas(
+    spark, spark_events, smoke_shop, with_catalogue
+):
+    from shopintent.eda import longtail, spark_summary
+
+    items = smoke_shop.items
+    catalogue = items["item_id"] if with_catalogue else None
+    want = longtail.concentration(longtail.item_popularity(smoke_shop.events, "view", catalogue))
+    spark_items = spark.createDataFrame([(i,) for i in items["item_id"]], ["item_id"])
+    got = spark_summary.concentration(spark_events, "view", spark_items if with_catalogue else None)
+    assert got == want and want["gini"] > 0
+    assert (want["zero_share"] > 0) == with_catalogue  # the catalogue adds items never viewed
