@@ -36,3 +36,34 @@ def shared_data() -> Path:
             f"real data samples not found at {SHARED_DATA} (a fresh clone has none; CI has them)"
         )
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory):
+    """One local Spark session (2 cores, UI off) shared by every Spark test; skips without Java.
+
+    Starting the JVM takes several seconds: tests keep their inputs tiny and share this session.
+    """
+    pytest.importorskip("pyspark", reason="pyspark is not installed (pip install -r requirements)")
+    from shopintent.data.spark.session import JavaNotFound, find_java, spark_session
+
+    try:
+        find_java()
+    except JavaNotFound as err:
+        pytest.skip(f"Spark tests need Java: {err}")
+    session = spark_session(
+        "local[2]",
+        ui=False,
+        shuffle_partitions=2,
+        scratch=tmp_path_factory.mktemp("spark"),
+        # tiny inputs: compiling each query's Java code costs more than interpreting it
+        # a short-lived JVM: the quick JIT compiler only, and the serial collector, spend less
+        # CPU than the optimising compiler and parallel GC threads would on a 2-core machine
+        java_options="-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+        conf={
+            "spark.sql.codegen.wholeStage": "false",
+            "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+        },
+    )
+    yield session
+    session.stop()

@@ -93,6 +93,20 @@ def _parser() -> argparse.ArgumentParser:
         type=_gap,
         help="inactivity that ends a session, for sources without sessions (e.g. 30min)",
     )
+    prep.add_argument(
+        "--engine",
+        default="pandas",
+        choices=["pandas", "spark"],
+        help="pandas (default; in this process) or spark (logs that outgrow one machine: "
+        "local[*], or the cluster of --spark-master / $SHOPINTENT_SPARK_MASTER)",
+    )
+    prep.add_argument(
+        "--spark-master",
+        default=None,
+        metavar="URL",
+        help="with --engine spark: local[N], spark://host:7077, yarn, k8s://... or a Spark "
+        "Connect sc://host:15002 (default: $SHOPINTENT_SPARK_MASTER, else local[*])",
+    )
     layout = prep.add_argument_group(
         "generic layouts (clicks, orders, reviews, judgements): your own CSV/TSV/Parquet files"
     )
@@ -208,6 +222,8 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
             source=args.source,
             progress=progress,
             save_as=args.name,
+            engine=args.engine,
+            spark_master=args.spark_master,
             **options,
         )
     print(f"prepared {args.dataset} in {time.perf_counter() - start:.1f} s -> {path}")

@@ -34,6 +34,14 @@ SOURCES: dict[str, str] = {
 }
 #: the generic layouts among SOURCES (see ``data/sources/layouts.py``)
 LAYOUTS = ("clicks", "orders", "reviews", "judgements")
+#: engines that prepare a source: pandas (the default, in one process) and Spark (for logs that
+#: outgrow one machine); SPARK_SOURCES names the sources Spark can prepare so far
+ENGINES = ("pandas", "spark")
+SPARK_SOURCES: dict[str, str] = {
+    "rees46": "shopintent.data.spark.rees46",
+    "taobao": "shopintent.data.spark.taobao",
+    "diginetica": "shopintent.data.spark.diginetica",
+}
 
 
 def dataset_names() -> list[str]:
@@ -98,14 +106,27 @@ def prepare(
     source: str | Path | None = None,
     progress: Callable[[str], None] | None = None,
     save_as: str | None = None,
+    engine: str = "pandas",
+    spark_master: str | None = None,
     **options,
 ) -> Path:
     """Build a dataset's canonical tables and save them atomically; returns the folder.
 
     ``save_as`` stores a source's conversion under a name of your own (e.g. your shop's logs
     in the REES46 layout as ``myshop``), which ``load`` and ``shopintent run`` then accept.
+    ``engine="spark"`` reads, checks and writes the source on Spark (``spark_master``, else
+    ``$SHOPINTENT_SPARK_MASTER``, else ``local[*]``): events partitioned by day.
     """
     check_options(name, options)
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; engines: {', '.join(ENGINES)}")
+    if spark_master is not None and engine != "spark":
+        raise ValueError("--spark-master applies only with --engine spark")
+    if engine == "spark" and name not in SPARK_SOURCES:
+        raise ValueError(
+            f"--engine spark does not prepare {name} yet (it prepares "
+            f"{', '.join(SPARK_SOURCES)}); use --engine pandas"
+        )
     if save_as is not None:
         if is_reserved(save_as):
             raise ValueError(
@@ -138,12 +159,30 @@ def prepare(
                 f"{name}: source {src} does not exist; download the dataset there "
                 f"or pass --source PATH"
             )
+        if engine == "spark":
+            return _prepare_on_spark(name, src, target, save_as, spark_master, options)
         module = importlib.import_module(SOURCES[name])
         data = module.load(src, **options)
         data.meta.setdefault("source", str(src))
     data.meta["dataset"] = save_as or name
     data.meta.setdefault("format", name)
     return data.save(target)
+
+
+def _prepare_on_spark(
+    name: str,
+    src: Path,
+    target: Path,
+    save_as: str | None,
+    master: str | None,
+    options: dict,
+) -> Path:
+    from shopintent.data.spark.session import spark_session
+
+    module = importlib.import_module(SPARK_SOURCES[name])
+    shop = module.load(spark_session(master), src, **options)
+    shop.meta.update(source=str(src), dataset=save_as or name, format=name)
+    return shop.save(target)
 
 
 def load(name: str, profile: str = "default", tables: tuple[str, ...] | None = None) -> ShopData:
@@ -192,12 +231,14 @@ def list_prepared() -> list[dict]:
 def _broken(path: Path, rows: dict) -> str | None:
     """Why a prepared folder cannot be read (a table missing, truncated or not the rows meta.json
     says), from each Parquet footer only; None when it looks whole."""
-    import pyarrow.parquet as pq
+    from shopintent.data.store import parquet_rows
 
     for table, n in rows.items():
         file = path / f"{table}.parquet"
+        if not file.exists():
+            return f"{file.name} is missing"
         try:
-            found = pq.read_metadata(file).num_rows
+            found = parquet_rows(file)
         except FileNotFoundError:
             return f"{file.name} is missing"
         except (OSError, ValueError) as err:  # pyarrow.ArrowInvalid is a ValueError

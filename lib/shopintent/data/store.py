@@ -19,7 +19,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from shopintent.data.schema import TABLES, SchemaError, conform, empty_table, validate_dataset
+from shopintent.data.schema import (
+    TABLES,
+    TS_DTYPE,
+    SchemaError,
+    conform,
+    empty_table,
+    validate_dataset,
+)
 from shopintent.io import locked, read_json, staging_dir
 
 CANONICAL = tuple(TABLES)
@@ -158,10 +165,81 @@ def _write_parquet(df: pd.DataFrame, path: Path, table: str) -> None:
     pq.write_table(arrow, path, compression="zstd")
 
 
+#: the column a table folder written by Spark is partitioned by (``events.parquet/date=.../``)
+PARTITION = "date"
+
+
+def parquet_rows(path: Path) -> int:
+    """Rows of a Parquet file, or of a folder of Parquet files (a table written by Spark), read
+    from the footers only."""
+    path = Path(path)
+    if path.is_dir():
+        return sum(f.metadata.num_rows for f in _dataset(path).get_fragments())
+    return pq.read_metadata(path).num_rows
+
+
+def _dataset(path: Path):
+    import pyarrow.dataset as ds
+
+    return ds.dataset(path, format="parquet", partitioning="hive")
+
+
+def read_events(
+    path: str | Path,
+    columns: list[str] | None = None,
+    start: str | pd.Timestamp | None = None,
+    end: str | pd.Timestamp | None = None,
+) -> pd.DataFrame:
+    """A prepared dataset's events, reading only ``columns`` and the events in [start, end).
+
+    On a table partitioned by day (prepared on Spark) only the days' folders in the range are
+    opened; on a single file the row groups outside it are skipped by their statistics. The
+    columns read are checked against the canonical types (not the whole dataset: ``load`` does).
+    """
+    import pyarrow.compute as pc
+
+    file = Path(path) / "events.parquet"
+    if not file.exists():
+        raise SchemaError(f"{path}: table file events.parquet is missing")
+    data = _dataset(file)
+    wanted = columns or [c for c in data.schema.names if c != PARTITION]
+    unknown = [c for c in wanted if c not in data.schema.names or c == PARTITION]
+    if unknown:
+        raise SchemaError(
+            f"events: no column(s) {', '.join(unknown)} in {file} "
+            f"(it has {', '.join(n for n in data.schema.names if n != PARTITION)})"
+        )
+    cond = None
+    for bound, op in ((start, pc.greater_equal), (end, pc.less)):
+        if bound is None:
+            continue
+        ts = pd.Timestamp(bound)
+        ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+        c = op(pc.field("ts"), pa.scalar(ts, pa.timestamp("us", tz="UTC")))
+        if PARTITION in data.schema.names:  # prune whole days first
+            day = pa.scalar(ts.date(), pa.date32()).cast(data.schema.field(PARTITION).type)
+            c = c & (
+                pc.field(PARTITION) >= day if op is pc.greater_equal else pc.field(PARTITION) <= day
+            )
+        cond = c if cond is None else cond & c
+    df = data.to_table(columns=wanted, filter=cond).to_pandas(maps_as_pydicts="strict")
+    kinds = {c.name: c for c in TABLES["events"]}
+    for name in wanted:
+        if name in kinds and kinds[name].kind == "ts" and str(df[name].dtype) != TS_DTYPE:
+            raise SchemaError(f"events.{name}: expected dtype {TS_DTYPE}, got {df[name].dtype}")
+    return df
+
+
 def _read_parquet(path: Path, table: str) -> pd.DataFrame:
-    if not path.is_file():
+    if not path.exists():
         raise SchemaError(f"{path.parent}: table file {path.name} is missing")
-    df = pq.read_table(path).to_pandas(maps_as_pydicts="strict")
+    if path.is_dir():  # written by Spark: a folder of files, maybe partitioned by day
+        arrow = _dataset(path).to_table()
+        if PARTITION in arrow.schema.names and path.name == "events.parquet":
+            arrow = arrow.drop_columns([PARTITION])
+        df = arrow.to_pandas(maps_as_pydicts="strict")
+    else:
+        df = pq.read_table(path).to_pandas(maps_as_pydicts="strict")
     if table in TABLES:
         for c in TABLES[table]:
             if c.kind == "entities":

@@ -45,17 +45,24 @@ def funnel_table(events: pd.DataFrame, unit: str = "session") -> pd.DataFrame:
     reached = _reached(events, unit)
     events = events[events[UNITS[unit]].notna()]  # a log without user ids has no user funnel
     present = events["event_type"].value_counts().reindex(list(FUNNEL), fill_value=0).gt(0)
-    units = reached.sum().astype(np.int64)
-    total = len(reached)
-    out = pd.DataFrame(
-        {"stage": list(FUNNEL), "present": present.to_numpy(), "units": units.to_numpy()}
-    )
+    both = (reached & reached.shift(1, axis=1, fill_value=False)).sum().to_numpy()
+    return table_from_counts(unit, present.to_numpy(), reached.sum().to_numpy(), both, len(reached))
+
+
+def table_from_counts(
+    unit: str, present: np.ndarray, units: np.ndarray, both: np.ndarray, total: int
+) -> pd.DataFrame:
+    """``funnel_table`` from its counts per stage (in ``FUNNEL`` order): whether the log has the
+    stage, the units reaching it, the units reaching it and the previous stage, and all units.
+    Shared by the pandas and the Spark engine (``eda/spark_summary.py``), which count apart."""
+    units = pd.Series(np.asarray(units, dtype=np.int64))
+    present = pd.Series(np.asarray(present, dtype=bool))
+    out = pd.DataFrame({"stage": list(FUNNEL), "present": present, "units": units})
     out["share_of_all"] = (units / total).where(present).to_numpy() if total else np.nan
     prev_units = out["units"].shift(1)
     ok = out["present"] & out["present"].shift(1, fill_value=False) & prev_units.gt(0)
     out["step_rate"] = (out["units"] / prev_units).where(ok)
-    both = (reached & reached.shift(1, axis=1, fill_value=False)).sum().to_numpy()
-    out["from_previous"] = (both / prev_units).where(ok)
+    out["from_previous"] = (pd.Series(np.asarray(both)) / prev_units).where(ok)
     out.attrs["unit"] = unit
     out.attrs["total_units"] = total
     return out
@@ -78,7 +85,12 @@ def funnel_rates(events: pd.DataFrame, unit: str = "session") -> dict[str, float
     REES46 head sample buys in more sessions than it carts); ``funnel_table``'s
     ``from_previous`` gives the nested rate.
     """
-    t = funnel_table(events, unit).set_index("stage")
+    return rates_from_table(funnel_table(events, unit))
+
+
+def rates_from_table(table: pd.DataFrame) -> dict[str, float | None]:
+    """``funnel_rates`` from a ``funnel_table`` (of either engine)."""
+    t = table.set_index("stage")
     n, p = t["units"], t["present"]
     return {
         "search_share": _ratio(n["search"], t.attrs["total_units"], p["search"]),

@@ -74,6 +74,22 @@ DATE = ("datetime", "%Y-%m-%d")
 SEP = ";"
 NA = ("NA",)
 PURCHASE_DELAY = pd.Timedelta(seconds=1)
+#: how each field is parsed (``checks.parse``; shared with the Spark loader)
+VIEW_SPEC = {
+    "session_id": "id",
+    "user_id": "id?",
+    "item_id": "id",
+    "timeframe": "int",
+    "eventdate": DATE,
+}
+PURCHASE_SPEC = {
+    "sessionId": "id",
+    "userId": "id?",
+    "timeframe": "int",
+    "eventdate": DATE,
+    "ordernumber": "id",
+    "itemId": "id",
+}
 #: the options ``load`` takes besides ``source`` (the command line refuses others)
 OPTIONS = ("on_bad_rows",)
 #: a timeframe (ms) longer than the window of plausible times is a unit or parsing bug
@@ -89,34 +105,9 @@ def load(source: Path, on_bad_rows: str = "error") -> ShopData:
     bad = BadRows()
     views_path = source_file(source, "diginetica", VIEWS)
     views = _read_views(views_path, on_bad_rows, bad)
-    purchases_path = path = source_file(folder, "diginetica", PURCHASES)
-    purchases = parse(
-        read_csv(path, PURCHASE_COLUMNS, sep=SEP, na_values=NA, on_bad_rows=on_bad_rows, bad=bad),
-        path,
-        {
-            "sessionId": "id",
-            "userId": "id?",
-            "timeframe": "int",
-            "eventdate": DATE,
-            "ordernumber": "id",
-            "itemId": "id",
-        },
-        on_bad_rows=on_bad_rows,
-        bad=bad,
-    )
-    purchases = check_range(
-        purchases, path, "timeframe", 0, MAX_TIMEFRAME, on_bad_rows, bad, hi_open=True
-    )
-    purchases = duplicates(purchases, path, bad, drop=False)  # kept: see the module's docstring
-    path = source_file(folder, "diginetica", CATEGORIES)
-    categories = parse(
-        read_csv(path, CATEGORY_COLUMNS, sep=SEP, on_bad_rows=on_bad_rows, bad=bad),
-        path,
-        {"itemId": "id", "categoryId": "id"},
-        on_bad_rows=on_bad_rows,
-        bad=bad,
-    )
-    categories = duplicates(categories, path, bad, key=["itemId"], on_bad_rows=on_bad_rows)
+    purchases_path = source_file(folder, "diginetica", PURCHASES)
+    purchases = read_purchases(purchases_path, on_bad_rows, bad)
+    categories = read_categories(source_file(folder, "diginetica", CATEGORIES), on_bad_rows, bad)
     if views.empty:
         raise SourceError(f"diginetica: no valid rows in the views file in {folder}")
 
@@ -197,25 +188,47 @@ def load(source: Path, on_bad_rows: str = "error") -> ShopData:
     return ShopData.from_tables(events, items, meta=meta)
 
 
-def _read_views(path: Path, on_bad_rows: str, bad: BadRows) -> pd.DataFrame:
-    """The views file with snake_case columns, whichever header spelling it has."""
-    with open(path, encoding="utf-8", errors="replace") as f:
-        header = f.readline()
-    columns = CIKM_VIEW_COLUMNS if "sessionId" in header else VIEW_COLUMNS
-    raw = read_csv(path, columns, sep=SEP, na_values=NA, on_bad_rows=on_bad_rows, bad=bad)
-    raw = raw.rename(columns=dict(zip(columns, VIEW_COLUMNS, strict=True)))
-    views = parse(
-        raw,
+def read_purchases(path: Path, on_bad_rows: str, bad: BadRows) -> pd.DataFrame:
+    """The purchases file, parsed and checked (also read by the Spark loader: it is the full
+    dataset's file, 18k lines, at every scale)."""
+    purchases = parse(
+        read_csv(path, PURCHASE_COLUMNS, sep=SEP, na_values=NA, on_bad_rows=on_bad_rows, bad=bad),
         path,
-        {
-            "session_id": "id",
-            "user_id": "id?",
-            "item_id": "id",
-            "timeframe": "int",
-            "eventdate": DATE,
-        },
+        PURCHASE_SPEC,
         on_bad_rows=on_bad_rows,
         bad=bad,
     )
+    purchases = check_range(
+        purchases, path, "timeframe", 0, MAX_TIMEFRAME, on_bad_rows, bad, hi_open=True
+    )
+    return duplicates(purchases, path, bad, drop=False)  # kept: see the module's docstring
+
+
+def read_categories(path: Path, on_bad_rows: str, bad: BadRows) -> pd.DataFrame:
+    """The item -> category file, parsed, an item listed twice with other values a bad row
+    (also read by the Spark loader: a lookup table of 184k lines)."""
+    categories = parse(
+        read_csv(path, CATEGORY_COLUMNS, sep=SEP, on_bad_rows=on_bad_rows, bad=bad),
+        path,
+        {"itemId": "id", "categoryId": "id"},
+        on_bad_rows=on_bad_rows,
+        bad=bad,
+    )
+    return duplicates(categories, path, bad, key=["itemId"], on_bad_rows=on_bad_rows)
+
+
+def view_columns(path: Path) -> list[str]:
+    """The views file's column names, whichever header spelling it has."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        header = f.readline()
+    return CIKM_VIEW_COLUMNS if "sessionId" in header else VIEW_COLUMNS
+
+
+def _read_views(path: Path, on_bad_rows: str, bad: BadRows) -> pd.DataFrame:
+    """The views file with snake_case columns, whichever header spelling it has."""
+    columns = view_columns(path)
+    raw = read_csv(path, columns, sep=SEP, na_values=NA, on_bad_rows=on_bad_rows, bad=bad)
+    raw = raw.rename(columns=dict(zip(columns, VIEW_COLUMNS, strict=True)))
+    views = parse(raw, path, VIEW_SPEC, on_bad_rows=on_bad_rows, bad=bad)
     views = check_range(views, path, "timeframe", 0, MAX_TIMEFRAME, on_bad_rows, bad, hi_open=True)
     return duplicates(views, path, bad, drop=False)  # a view logged twice: counted, kept

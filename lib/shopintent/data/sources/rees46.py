@@ -143,20 +143,29 @@ def load(
     return ShopData.from_tables(events, items, meta=meta)
 
 
-def _read(path: Path, on_bad_rows: str, bad: BadRows) -> pd.DataFrame:
-    """One file's rows, parsed; optional columns absent from its header are null."""
+def present_columns(path: Path) -> list[str]:
+    """The columns of ``COLUMNS`` on the file's header line, in ``COLUMNS`` order; fails naming
+    the file when a required column is missing or neither ``user_session`` nor ``user_id`` is
+    there (shared by the Spark loader, ``data/spark/rees46.py``)."""
     header = header_columns(path)
     missing = [c for c in REQUIRED if c not in header]
-    present = [c for c in COLUMNS if c in header]
     if missing or not {"user_id", "user_session"} & set(header):
-        # read_csv names the missing required columns and the columns found
-        need = list(REQUIRED) + ([] if missing else ["user_session"])
         if not missing:
             raise SourceError(
                 f"{path} line 1: neither user_session nor user_id among the columns "
                 f"({', '.join(header)}): an event needs a session, or a user to cut one from"
             )
-        read_csv(path, need)
+        read_csv(path, list(REQUIRED))  # names the missing required columns and those found
+    return [c for c in COLUMNS if c in header]
+
+
+#: the reason a row with neither a session nor a user is bad (shared with the Spark loader)
+ORPHAN = "(empty) and user_id is empty too: an event needs a session, or a user to cut one from"
+
+
+def _read(path: Path, on_bad_rows: str, bad: BadRows) -> pd.DataFrame:
+    """One file's rows, parsed; optional columns absent from its header are null."""
+    present = present_columns(path)
     raw = read_csv(path, present, on_bad_rows=on_bad_rows, bad=bad)
     for col in COLUMNS:
         if col not in raw.columns:
@@ -169,7 +178,7 @@ def _read(path: Path, on_bad_rows: str, bad: BadRows) -> pd.DataFrame:
         path,
         orphan,
         "user_session",
-        "(empty) and user_id is empty too: an event needs a session, or a user to cut one from",
+        ORPHAN,
         on_bad_rows,
         bad,
     )

@@ -22,6 +22,14 @@ from shopintent.data.store import ShopData
 COLUMNS = ["user_id", "item_id", "category_id", "behavior", "timestamp"]
 BEHAVIOUR = {"pv": "view", "cart": "cart", "fav": "fav", "buy": "purchase"}
 FILES = ("UserBehavior.csv", "UserBehavior.csv.gz")
+#: how each field is parsed (``checks.parse``; shared with the Spark loader)
+SPEC = {
+    "user_id": "id",
+    "item_id": "id",
+    "category_id": "id",
+    "behavior": ("choice", tuple(BEHAVIOUR)),
+    "timestamp": "unix_s",
+}
 #: the options ``load`` takes besides ``source`` (the command line refuses others)
 OPTIONS = ("on_bad_rows", "session_gap")
 
@@ -35,19 +43,7 @@ def load(
     source = Path(source)
     path = source if source.is_file() else source_file(source, "taobao", FILES)
     raw = read_csv(path, COLUMNS, header=False, on_bad_rows=on_bad_rows, bad=bad)
-    raw = parse(
-        raw,
-        path,
-        {
-            "user_id": "id",
-            "item_id": "id",
-            "category_id": "id",
-            "behavior": ("choice", tuple(BEHAVIOUR)),
-            "timestamp": "unix_s",
-        },
-        on_bad_rows=on_bad_rows,
-        bad=bad,
-    )
+    raw = parse(raw, path, SPEC, on_bad_rows=on_bad_rows, bad=bad)
     # the log may record one action twice: counted, kept
     raw = duplicates(raw, path, bad, drop=False, probe=["user_id", "timestamp", "item_id"])
     events = pd.DataFrame(
