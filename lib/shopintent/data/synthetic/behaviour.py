@@ -144,7 +144,15 @@ def purchase_logit(
 def make_sessions(
     n_sessions: int, users: Users, cat: Catalog, rng: np.random.Generator
 ) -> Sessions:
+    """``n_sessions`` sessions, each user's share ∝ activity (sorted by user)."""
     user = np.sort(rng.choice(len(users), size=n_sessions, p=users.activity / users.activity.sum()))
+    return sessions_of(user, users, cat, rng)
+
+
+def sessions_of(user: np.ndarray, users: Users, cat: Catalog, rng: np.random.Generator) -> Sessions:
+    """One session per entry of ``user`` (user indices, sorted), drawn from that user's latents:
+    what ``make_sessions`` does once it has drawn who shops (the same draws in the same order)."""
+    n_sessions = len(user)
     intent = _categorical_rows(rng, users.intent_mix[user])
     top = _categorical_rows(rng, users.top_pref[user])
     leaf = _leaf_within_top(rng, cat, top)
