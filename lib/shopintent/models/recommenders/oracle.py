@@ -210,9 +210,16 @@ class UserOracle(Recommender):
         if (rows < 0).any():
             bad = np.asarray(users, dtype=object)[rows < 0][:3]
             raise ValueError(f"oracle: users missing from user_truth: {', '.join(map(str, bad))}")
-        uniq, inv = np.unique(rows, return_inverse=True)
-        p = session_probabilities(self.users_, self.cat_, uniq, self.sessions_per_user, self.seed)
-        return p[inv][:, self.order_]
+        if not hasattr(self, "all_"):  # every user at once: a user's scores never depend on
+            # which other users are asked for with it (one seeded Monte Carlo draw)
+            self.all_ = session_probabilities(
+                self.users_,
+                self.cat_,
+                np.arange(len(self.users_)),
+                self.sessions_per_user,
+                self.seed,
+            )[:, self.order_]
+        return self.all_[rows]
 
     def score(self, users) -> np.ndarray:
         return self.probabilities(list(users))
