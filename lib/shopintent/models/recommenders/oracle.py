@@ -116,26 +116,29 @@ def candidate_inclusion(sess: Sessions, cat: Catalog):
 
 
 def complement_draws(
-    sess: Sessions, users: Users, cat: Catalog, gen: np.random.Generator
+    user: np.ndarray,
+    leaf: np.ndarray,
+    purchase_prob: np.ndarray,
+    users: Users,
+    cat: Catalog,
+    gen: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per (session, item): row, item and the chance that the session's cross-sell is that item:
     purchase probability × COMPLEMENT_RATE × (one complement leaf drawn as the generator draws it)
-    × softmax of the user's utility over a candidate set drawn from that leaf."""
+    × softmax of the user's utility over a candidate set drawn from that leaf (one draw each:
+    Monte Carlo over the leaf and the candidates)."""
     options = complement_options(cat)
     has = np.array([len(o) > 0 for o in options])
-    rows = np.flatnonzero(has[sess.leaf] & (sess.purchase_prob > 0))
+    rows = np.flatnonzero(has[leaf] & (purchase_prob > 0))
     if len(rows) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
     pick = gen.random(len(rows))
-    leaf = np.array(
-        [
-            options[lf][int(u * len(options[lf]))]
-            for lf, u in zip(sess.leaf[rows], pick, strict=True)
-        ]
+    comp_leaf = np.array(
+        [options[lf][int(u * len(options[lf]))] for lf, u in zip(leaf[rows], pick, strict=True)]
     )
-    cand = _sample_within_leaf(gen, cat, leaf, CANDIDATES)
-    share = slot_softmax(utility(users, sess.user[rows][:, None], cat, cand))
-    share *= (COMPLEMENT_RATE * sess.purchase_prob[rows])[:, None]
+    cand = _sample_within_leaf(gen, cat, comp_leaf, CANDIDATES)
+    share = slot_softmax(utility(users, user[rows][:, None], cat, cand))
+    share *= (COMPLEMENT_RATE * purchase_prob[rows])[:, None]
     r, item, p = merge_slots(cand, len(cat.popularity), share)
     return rows[r], item, p
 
@@ -170,7 +173,9 @@ def session_probabilities(
             owner[row] * n_items + item, weights=p - base, minlength=block.size
         ).reshape(block.shape)
         # a cross-sell comes from another leaf than the candidates: only distraction overlaps it
-        crow, citem, cp = complement_draws(sess, users, cat, gen)
+        crow, citem, cp = complement_draws(
+            sess.user, sess.leaf, sess.purchase_prob, users, cat, gen
+        )
         base = distraction_inclusion(cat, sess.n_views[crow], citem)
         block += np.bincount(
             owner[crow] * n_items + citem, weights=(1.0 - base) * cp, minlength=block.size
