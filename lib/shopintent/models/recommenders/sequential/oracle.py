@@ -84,7 +84,8 @@ class SequenceOracle(SequenceRecommender):
         )
         ev = shop.events[shop.events["item_id"].notna()]
         first = first_interactions(ev, self.by)
-        self.first_ = first.set_index([GROUP_COLUMNS[self.by], "item_id"])[["session_id", "ts"]]
+        group = first[GROUP_COLUMNS[self.by]].rename("group")  # session_id stays a column
+        self.first_ = first.set_index([group, "item_id"])[["session_id", "ts"]]
         views = ev[ev["event_type"] == "view"].sort_values(["session_id", "ts"], kind="stable")
         self.view_sessions_ = pd.Index(pd.unique(views["session_id"]))
         code = self.view_sessions_.get_indexer(views["session_id"])
