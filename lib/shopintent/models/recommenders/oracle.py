@@ -146,13 +146,13 @@ def complement_draws(
 def session_probabilities(
     users: Users,
     cat: Catalog,
-    user_rows: np.ndarray,
+    user_rows: np.ndarray | None = None,
     sessions_per_user: int = SESSIONS_PER_USER,
     seed: int = 0,
 ) -> np.ndarray:
     """``(len(user_rows), n_items)``: the chance that one session of each user (rows of the
-    latent ``users``) interacts with each item (see the module docstring)."""
-    user_rows = np.asarray(user_rows, dtype=np.int64)
+    latent ``users``; None: all of them) interacts with each item (see the module docstring)."""
+    user_rows = np.arange(len(users)) if user_rows is None else np.asarray(user_rows, np.int64)
     n_items, s = len(cat.popularity), int(sessions_per_user)
     out = np.empty((len(user_rows), n_items))
     gen = seeded_rng(seed, "oracle", "sessions")
@@ -218,11 +218,7 @@ class UserOracle(Recommender):
         if not hasattr(self, "all_"):  # every user at once: a user's scores never depend on
             # which other users are asked for with it (one seeded Monte Carlo draw)
             self.all_ = session_probabilities(
-                self.users_,
-                self.cat_,
-                np.arange(len(self.users_)),
-                self.sessions_per_user,
-                self.seed,
+                self.users_, self.cat_, None, self.sessions_per_user, self.seed
             )[:, self.order_]
         return self.all_[rows]
 

@@ -46,8 +46,9 @@ from shopintent.models.recommenders.oracle import (
 from shopintent.models.recommenders.sequential.base import SequenceRecommender
 from shopintent.models.recommenders.sequential.data import GROUP_COLUMNS, first_interactions
 
-#: Monte Carlo draws of a session's cross-sell (leaf and candidate set)
+#: Monte Carlo draws of a session's cross-sell (leaf and candidate set); rows scored at once
 COMPLEMENT_DRAWS = 64
+BATCH_ROWS = 1024
 
 
 class SequenceOracle(SequenceRecommender):
@@ -95,8 +96,8 @@ class SequenceOracle(SequenceRecommender):
 
     def _state(self, sequences):
         """Per row: the latent row of the session of the prefix's last item (-1 for an empty
-        prefix), the views the log shows in that session up to that item, and whether the
-        session's target is among them."""
+        prefix or one the log does not hold), the views the log shows in that session up to
+        that item, and whether the session's target is among them."""
         n = len(sequences)
         srow = np.full(n, -1, dtype=np.int64)
         done = np.zeros(n, dtype=np.int64)
@@ -105,7 +106,9 @@ class SequenceOracle(SequenceRecommender):
         last = np.asarray(sequences.item_ids, dtype=object)[
             sequences.items[sequences.indptr[rows + 1] - 1]
         ]
-        where = self.first_.loc[list(zip(sequences.groups[rows], last, strict=True))]
+        where = self.first_.reindex(list(zip(sequences.groups[rows], last, strict=True)))
+        known = where["session_id"].notna().to_numpy()  # a prefix the log holds (not hand-made)
+        rows, where = rows[known], where[known]
         srow[rows] = self.session_row_.loc[where["session_id"].to_numpy()].to_numpy()
         code = self.view_sessions_.get_indexer(where["session_id"])
         target_id = np.asarray(self.cat_.items["item_id"], dtype=object)[self.sessions_.target]
@@ -117,20 +120,24 @@ class SequenceOracle(SequenceRecommender):
             target_seen[r] = bool((self.view_item_[lo : lo + done[r]] == target_id[srow[r]]).any())
         return srow, done, target_seen
 
-    def _later(self, sequences) -> np.ndarray:
-        """Per row: the user's per-session item probabilities (the user of the row's session)."""
+    def _later(self) -> np.ndarray:
+        """Every user's per-session item probabilities (computed once: the next sessions)."""
         if not hasattr(self, "later_"):
             self.later_ = session_probabilities(
-                self.users_,
-                self.cat_,
-                np.arange(len(self.users_)),
-                self.sessions_per_user,
-                self.seed,
+                self.users_, self.cat_, None, self.sessions_per_user, self.seed
             )
         return self.later_
 
     def score_sequences(self, sequences) -> np.ndarray:
         self._check_fitted(sequences)
+        out = np.empty((len(sequences), sequences.n_items))
+        gen = seeded_rng(self.seed, "oracle", "complements")
+        for start in range(0, len(sequences), BATCH_ROWS):  # a few dense rows at a time
+            rows = np.arange(start, min(start + BATCH_ROWS, len(sequences)))
+            out[rows] = self._next_new(sequences.take(rows), gen)
+        return out
+
+    def _next_new(self, sequences, gen: np.random.Generator) -> np.ndarray:
         cat, sess, n_items = self.cat_, self.sessions_, len(self.cat_.popularity)
         srow, done, target_seen = self._state(sequences)
         has = srow >= 0
@@ -163,7 +170,6 @@ class SequenceOracle(SequenceRecommender):
         p[np.flatnonzero(forced), sess.target[s][forced]] += 1.0 - some[forced]
         rest = 1.0 - p.sum(axis=1)
         # what comes after the session's views: a cross-sell, else (users) the next sessions
-        gen = seeded_rng(self.seed, "oracle", "complements")
         reps = np.repeat(np.arange(len(s)), COMPLEMENT_DRAWS)
         crow, citem, cp = complement_draws(
             sess.user[s][reps],
@@ -184,10 +190,16 @@ class SequenceOracle(SequenceRecommender):
         p += rest[:, None] * comp
         rest = rest * (1.0 - comp_total)
         if self.by == "user":
-            later = self._later(sequences)[sess.user[s]] * new
+            later = self._later()[sess.user[s]] * new
             total = later.sum(axis=1, keepdims=True)
             p += rest[:, None] * np.divide(later, total, out=np.zeros_like(later), where=total > 0)
-        p[~has] = 0.0
+        # no session (an empty prefix, or one not in the log): the user's next sessions, else
+        # popularity
+        user = self.user_row_.reindex(sequences.groups).to_numpy()
+        for r in np.flatnonzero(~has):
+            known = self.by == "user" and not np.isnan(user[r])
+            p[r] = self._later()[int(user[r])] if known else cat.popularity
+            p[r] *= new[r]
         totals = p.sum(axis=1, keepdims=True)
         p = np.divide(p, totals, out=np.zeros_like(p), where=totals > 0)
         return p[:, self.order_]

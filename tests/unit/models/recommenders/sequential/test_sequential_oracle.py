@@ -11,7 +11,7 @@ from shopintent.models.recommenders.sequential.base import (
     SessionItemKNN,
     evaluate_sequences,
 )
-from shopintent.models.recommenders.sequential.data import sequence_split
+from shopintent.models.recommenders.sequential.data import Sequences, sequence_split
 from shopintent.models.recommenders.sequential.oracle import SequenceOracle
 
 
@@ -63,3 +63,13 @@ def test_no_sequence_oracle_without_truth(smoke_shop):
         SequenceOracle(replace(smoke_shop, extras={}))
     with pytest.raises(ValueError, match="by must be"):
         SequenceOracle(smoke_shop, by="basket")
+
+
+def test_a_prefix_without_a_session_reads_the_users_next_sessions(smoke_shop, split_and_oracle):
+    split, oracle, _ = split_and_oracle
+    user = smoke_shop.extras["user_truth"]["user_id"].iloc[5]
+    seqs = Sequences.from_lists([[], [0, 1]], split.train.item_ids, groups=[user, user])
+    p = oracle.score_sequences(seqs)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-9)
+    later = oracle._later()[5]
+    assert np.argmax(p[0]) == np.argmax(later)  # the user's likeliest item of a session
