@@ -169,12 +169,21 @@ def make_sessions(
     return sessions_of(user, users, cat, rng)
 
 
-def sessions_of(user: np.ndarray, users: Users, cat: Catalog, rng: np.random.Generator) -> Sessions:
+def sessions_of(
+    user: np.ndarray,
+    users: Users,
+    cat: Catalog,
+    rng: np.random.Generator,
+    top: np.ndarray | None = None,
+) -> Sessions:
     """One session per entry of ``user`` (user indices, sorted), drawn from that user's latents:
-    what ``make_sessions`` does once it has drawn who shops (the same draws in the same order)."""
+    what ``make_sessions`` does once it has drawn who shops (the same draws in the same order).
+    ``top``: each session's top category (index into TOPS) given rather than drawn from the
+    user's taste (for stratified sampling)."""
     n_sessions = len(user)
     intent = _categorical_rows(rng, users.intent_mix[user])
-    top = _categorical_rows(rng, users.top_pref[user])
+    if top is None:
+        top = _categorical_rows(rng, users.top_pref[user])
     leaf = _leaf_within_top(rng, cat, top)
 
     cand = _sample_within_leaf(rng, cat, leaf, CANDIDATES)

@@ -17,6 +17,7 @@ from shopintent.models.recommenders.oracle import (
     UserOracle,
     session_probabilities,
     share_of_oracle,
+    stratified_tops,
     unavailable_reason,
 )
 
@@ -90,3 +91,14 @@ def test_no_oracle_without_the_truth_tables_or_for_another_seed(smoke_shop):
         UserOracle(bare)
     other = replace(smoke_shop, meta={**smoke_shop.meta, "seed": 43})
     assert "does not match the generator" in unavailable_reason(other)
+
+
+def test_stratified_tops_cover_every_category_with_weights_of_the_taste():
+    pref = np.array([[0.7, 0.3, 0.0], [0.001, 0.5, 0.499]])
+    owner, top, weight = stratified_tops(pref, 100)
+    assert np.bincount(owner).tolist() == [101, 101]  # 70 + 30 + 1; 1 + 50 + 50 (rounded)
+    assert np.bincount(top[owner == 0], minlength=3).tolist() == [70, 30, 1]
+    np.testing.assert_allclose(np.bincount(owner, weights=weight), 1.0)
+    per_top = np.zeros((2, 3))
+    np.add.at(per_top, (owner, top), weight)
+    np.testing.assert_allclose(per_top, pref)
