@@ -76,12 +76,19 @@ def test_notebook_06_on_the_synthetic_shop(synthetic_run):
     assert m["recs/ease/coverage"] > 2 * m["recs/popularity/coverage"]
     assert m["recs/data/test_users"] > 100 and m["recs/data/cold_users"] > 0
     assert m["tuning/ease/val_ndcg@10"] > m["tuning/popularity/val_ndcg@10"]
+    # the ceiling: the shop's own probabilities, above every model, each model a share of it
+    for model in MODELS:
+        assert m["recs/oracle/ndcg@10"] > m[f"recs/{model}/ndcg@10_high"], model
+        share = m[f"recs/{model}/share_of_oracle/ndcg@10"]
+        assert share == pytest.approx(m[f"recs/{model}/ndcg@10"] / m["recs/oracle/ndcg@10"])
+        assert 0 < m[f"recs/{model}/share_of_oracle/recall@20"] < 1, model
     _check_saved(synthetic_run, "synthetic")
 
 
 def test_notebook_06_on_movielens(workspace, shared_data):
     m = _run_06(workspace, "movielens-100k", shared_data / "movielens-100k-recbole")
     assert set(MSR_KEYS) <= m.keys()
+    assert not [k for k in m if "oracle" in k]  # no truth tables, no oracle
     assert (
         0.22 < m["movielens-100k/msr_protocol/popularity/ndcg@10"] < 0.28
     )  # as published protocols measure it

@@ -47,6 +47,9 @@ def test_notebook_07_on_the_synthetic_shop(synthetic_run):
         assert m[f"recs/{model}/ndcg@10"] > 0.03, model
     assert m["ann/scann/recall@100_vs_bruteforce"] > 0.8
     assert m["recs/two_tower_text/cold_item_recall@50"] > 0  # text finds some never-trained items
+    for model in MODELS:  # the ceiling: the shop's own probabilities, on the same users
+        assert m["recs/oracle/ndcg@10"] > m[f"recs/{model}/ndcg@10"], model
+        assert 0 < m[f"recs/{model}/share_of_oracle/ndcg@10"] < 1, model
     if not SHARED_DATA.is_dir():  # MOVIELENS_SOURCE is absent: the TFRS-protocol section skips
         assert not set(PROTOCOL) & m.keys()
         return
@@ -69,6 +72,7 @@ def test_notebook_07_on_the_synthetic_shop(synthetic_run):
 def test_notebook_07_on_movielens(workspace, shared_data):
     m = _run_07(workspace, "movielens-100k", shared_data / "movielens-100k-recbole")
     assert set(PROTOCOL) <= m.keys()  # the TFRS protocol on the notebook's own dataset
+    assert not [k for k in m if "oracle" in k]  # no truth tables, no oracle
     assert (
         0.58 < m["movielens-100k/tfrs_protocol/ease/top100_accuracy_seen_removed"] < 0.66
     )  # ≈0.62 measured by hand

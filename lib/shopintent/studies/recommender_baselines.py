@@ -20,6 +20,7 @@ import scipy.sparse as sp
 
 from shopintent.config import artefact_dir
 from shopintent.evaluation.ranking import map_at_k
+from shopintent.models.recommenders import oracle
 from shopintent.models.recommenders.base import Recommender
 from shopintent.models.recommenders.evaluate import RecTask, evaluate_recs, metric_keys
 from shopintent.models.recommenders.tune import Tuned
@@ -73,7 +74,12 @@ class Settings(StudySettings):
     }
 
 
+#: the ceiling's name in tables and keys (``recs/oracle/...``), and the metrics read as its shares
+ORACLE = "oracle"
+ORACLE_SHARES = ("ndcg@10", "recall@20")
+
 COLOURS = {
+    "oracle": "#d4a017",
     "popularity": "#8c8c8c",
     "recent_popularity": "#b5b5b5",
     "item_knn": "#2a9d8f",
@@ -105,6 +111,53 @@ def evaluate_models(
         row["map_legacy@10"] = legacy_map_at_k(recs[name], task.truth, 10)
         rows.append(row)
     return rows, recs
+
+
+def oracle_model(shop, train: pd.DataFrame, seed: int = 0) -> tuple[Recommender | None, str]:
+    """The ceiling: ``oracle.UserOracle`` (the generator's own chance that one session of the user
+    touches each item, given the user's latent tastes) fitted on ``train`` — only to exclude
+    each user's seen items, as for every model — and a sentence saying what it is; or None and
+    why there is none (no truth tables: any real dataset)."""
+    why = oracle.unavailable_reason(shop)
+    if why is not None:
+        return None, why
+    model = oracle.UserOracle(shop, seed=seed).fit(train, shop.items)
+    return model, (
+        "the synthetic shop's own chance that a session of the user touches each item, given the "
+        f"user's latent tastes ({model.sessions_per_user} simulated session latents per user, "
+        "exact given them)"
+    )
+
+
+def oracle_shares(rows: list[dict], metrics=ORACLE_SHARES, prefix: str = "recs") -> dict:
+    """``<prefix>/<model>/share_of_oracle/<metric>``: each model's score over the oracle's on the
+    same test rows (1 = the achievable in expectation); empty when no row is the oracle's."""
+    by_name = {row["model"]: row for row in rows}
+    if ORACLE not in by_name:
+        return {}
+    top = by_name[ORACLE]
+    return {
+        f"{prefix}/{name}/share_of_oracle/{m}": oracle.share_of_oracle(row[m], top[m])
+        for name, row in by_name.items()
+        if name != ORACLE
+        for m in metrics
+    }
+
+
+def oracle_share_table(rows: list[dict], metrics=ORACLE_SHARES) -> pd.DataFrame:
+    """One row per model: its ``metrics`` as shares of the oracle's, best first (empty without
+    an oracle row)."""
+    shares = oracle_shares(rows, metrics)
+    table = pd.DataFrame(
+        [
+            {"model": name, **{m: shares[f"recs/{name}/share_of_oracle/{m}"] for m in metrics}}
+            for name in dict.fromkeys(k.split("/")[1] for k in shares)
+        ],
+        columns=["model", *metrics],
+    ).set_index("model")
+    return table.rename(columns={m: f"{m} / oracle" for m in metrics}).sort_values(
+        f"{metrics[0]} / oracle", ascending=False
+    )
 
 
 def msr_comparison(rows: list[dict]) -> pd.DataFrame:

@@ -259,3 +259,23 @@ def save_models(models: dict[str, SequenceRecommender], folder: str | Path) -> d
     return {
         name: m.save(Path(folder) / name) for name, m in models.items() if name in LEARNING_RATES
     }
+
+
+def oracle_model(shop, split: SequenceSplit, seed: int = 0):
+    """The ceiling on the synthetic shop: ``sequential.oracle.SequenceOracle`` (the generator's
+    own chance of each item being the next new one, given the latent state of the prefix's
+    session) fitted on ``split.train``, with a sentence saying what it is; ``(None, why)``
+    without the generator's truth tables (any real dataset). Scored like every model with
+    ``sequential.evaluate_sequences``; shares with ``recommender_baselines.oracle_shares``."""
+    # imported here: this function was added while the notebook's other steps were being edited
+    from shopintent.models.recommenders.oracle import unavailable_reason
+    from shopintent.models.recommenders.sequential.oracle import SequenceOracle
+
+    why = unavailable_reason(shop)
+    if why is not None:
+        return None, why
+    model = SequenceOracle(shop, by=split.by, seed=seed).fit(split.train, split.val)
+    return model, (
+        "the synthetic shop's own chance of each item being the next new one, given the latent "
+        f"state of the session of the prefix's last item (grouped by {split.by})"
+    )

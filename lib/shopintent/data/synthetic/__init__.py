@@ -11,6 +11,8 @@ shop's logs and whose extra tables hold what a real shop never knows:
 ``queries`` carries each query's intent and entity spans (and a ``has_typo`` flag),
 ``reviews`` the sentiment implied by the rating, ``items`` the model name. Tables named
 ``*_truth`` are answers, never features. Same profile and seed give byte-identical files.
+``world`` rebuilds the latents the truth tables do not keep (users' tastes, the sessions' own
+draws) from a prepared shop's profile and seed, checked against them.
 """
 
 from __future__ import annotations

@@ -123,6 +123,26 @@ def price_fit(users: Users, user: np.ndarray, cat: Catalog, item: np.ndarray) ->
     return -0.5 * (cat.price_pos[item] - users.price_pos[user]) ** 2
 
 
+def utility(users: Users, user: np.ndarray, cat: Catalog, item: np.ndarray) -> np.ndarray:
+    """A user's utility of items (``user`` broadcast against ``item``, e.g. ``(n, 1)`` and
+    ``(n, k)``): brand affinity + price sensitivity × price fit + half the item's quality. A
+    session's target is the argmax of utility + Gumbel noise over its candidates."""
+    return (
+        users.brand_aff[user, cat.brand[item]]
+        + users.price_sens[user] * price_fit(users, user, cat, item)
+        + 0.5 * cat.quality[item]
+    )
+
+
+def complement_options(cat: Catalog) -> list[list[int]]:
+    """Per leaf (index into LEAVES): the leaves of its COMPLEMENTS that hold items."""
+    names = [name for _, name in LEAVES]
+    return [
+        [names.index(c) for c in COMPLEMENTS.get(name, ()) if (cat.leaf == names.index(c)).any()]
+        for name in names
+    ]
+
+
 def purchase_logit(
     intent, price_fit_term, quality, carts, dwell_z, latent, propensity, noise
 ) -> np.ndarray:
@@ -144,17 +164,30 @@ def purchase_logit(
 def make_sessions(
     n_sessions: int, users: Users, cat: Catalog, rng: np.random.Generator
 ) -> Sessions:
+    """``n_sessions`` sessions, each user's share ∝ activity (sorted by user)."""
     user = np.sort(rng.choice(len(users), size=n_sessions, p=users.activity / users.activity.sum()))
+    return sessions_of(user, users, cat, rng)
+
+
+def sessions_of(
+    user: np.ndarray,
+    users: Users,
+    cat: Catalog,
+    rng: np.random.Generator,
+    top: np.ndarray | None = None,
+) -> Sessions:
+    """One session per entry of ``user`` (user indices, sorted), drawn from that user's latents:
+    what ``make_sessions`` does once it has drawn who shops (the same draws in the same order).
+    ``top``: each session's top category (index into TOPS) given rather than drawn from the
+    user's taste (for stratified sampling)."""
+    n_sessions = len(user)
     intent = _categorical_rows(rng, users.intent_mix[user])
-    top = _categorical_rows(rng, users.top_pref[user])
+    if top is None:
+        top = _categorical_rows(rng, users.top_pref[user])
     leaf = _leaf_within_top(rng, cat, top)
 
     cand = _sample_within_leaf(rng, cat, leaf, CANDIDATES)
-    util = (
-        users.brand_aff[user[:, None], cat.brand[cand]]
-        + users.price_sens[user, None] * price_fit(users, user[:, None], cat, cand)
-        + 0.5 * cat.quality[cand]
-    )
+    util = utility(users, user[:, None], cat, cand)
     noisy = util + rng.gumbel(size=util.shape)
     rows = np.arange(n_sessions)
     best = noisy.argmax(axis=1)
@@ -217,11 +250,7 @@ def _complements(
     """A complementary item for some buyers: a leaf from COMPLEMENTS, the item the user likes best
     among popular ones there (brand affinity carries over, so brands co-occur in baskets)."""
     out = np.full(len(leaf), -1, dtype=np.int64)
-    names = [name for _, name in LEAVES]
-    options = [
-        [names.index(c) for c in COMPLEMENTS.get(name, ()) if (cat.leaf == names.index(c)).any()]
-        for name in names
-    ]
+    options = complement_options(cat)
     has = np.array([len(o) > 0 for o in options])
     chosen = np.flatnonzero(purchased & has[leaf] & (rng.random(len(leaf)) < COMPLEMENT_RATE))
     if len(chosen) == 0:
@@ -232,12 +261,7 @@ def _complements(
     )
     cand = _sample_within_leaf(rng, cat, comp_leaf, CANDIDATES)
     u = user[chosen][:, None]
-    util = (
-        users.brand_aff[u, cat.brand[cand]]
-        + users.price_sens[u[:, 0], None] * price_fit(users, u, cat, cand)
-        + 0.5 * cat.quality[cand]
-        + rng.gumbel(size=cand.shape)
-    )
+    util = utility(users, u, cat, cand) + rng.gumbel(size=cand.shape)
     out[chosen] = cand[np.arange(len(chosen)), util.argmax(axis=1)]
     return out
 

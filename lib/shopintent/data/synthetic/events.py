@@ -87,6 +87,15 @@ def _within(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return owner, np.arange(counts.sum()) - offsets[owner]
 
 
+def pick_logits(sess: Sessions) -> np.ndarray:
+    """``(n, CANDIDATES)`` logits of what a session's other views show, over its candidate slots:
+    utility / the intent's TEMPERATURE among its COMPARE_SET best candidates by utility, -inf
+    elsewhere. A view picks argmax(logits + Gumbel): slot j with probability softmax(logits)_j."""
+    util = sess.utility / TEMPERATURE[sess.intent][:, None]
+    rank = np.argsort(np.argsort(-sess.utility, axis=1), axis=1)
+    return np.where(rank < COMPARE_SET[sess.intent][:, None], util, -np.inf)
+
+
 def lay_out(
     sess: Sessions, users: Users, cat: Catalog, days: int, rng: np.random.Generator
 ) -> dict:
@@ -97,9 +106,7 @@ def lay_out(
     target_pos = np.where(
         sess.intent == 0, 0, (rng.random(len(sess)) * sess.n_views).astype(np.int64)
     )
-    util = sess.utility[vs] / TEMPERATURE[intent][:, None]
-    rank_in_session = np.argsort(np.argsort(-sess.utility, axis=1), axis=1)[vs]
-    util = np.where(rank_in_session < COMPARE_SET[intent][:, None], util, -np.inf)
+    util = pick_logits(sess)[vs]
     pick = sess.candidates[vs, (util + rng.gumbel(size=util.shape)).argmax(axis=1)]
     r = rng.random(len(vs))
     distract = rng.choice(len(cat.popularity), size=len(vs), p=cat.popularity)
