@@ -140,3 +140,47 @@ def test_rules_where_baskets_hold_several_items():
     assert (
         rules.shown["lift"].is_monotonic_decreasing and "session × item: 2 rules" in rules.summary
     )
+
+
+#: the real samples notebook 01's fast tests read (a log with searches and brands; one without)
+SAMPLES = {"taobao": "taobao-userbehavior-sample", "rees46": "rees46-2019oct-head1000"}
+
+
+@pytest.mark.parametrize("dataset", sorted(SAMPLES))
+def test_every_section_on_a_real_sample(shared_data, dataset):
+    """What notebook 01 does on the real samples, section by section, without a kernel (the
+    notebook runs on them in the slow tier): each step gives its result or its reason, as the
+    sample's capabilities say, and the headline numbers."""
+    import importlib
+
+    from shopintent.data import registry
+
+    shop = importlib.import_module(registry.SOURCES[dataset]).load(shared_data / SAMPLES[dataset])
+    caps = Capabilities.of(shop)
+    log, why = study.event_log(caps, shop)
+    assert why is None and len(log.events) <= len(shop.events)
+    steps = {
+        "funnel": study.conversion_funnel(caps, log),
+        "sessions": study.session_lengths(caps, log),
+        "users": study.user_activity(caps, log),
+        "times": study.activity_times(caps, log),
+        "longtail": study.item_concentration(caps, log, shop.items),
+        "brands": study.attention_shares(caps, log, shop.items, by="brand"),
+        "categories": study.attention_shares(caps, log, shop.items, by="category", level=1),
+        "prices": study.price_levels(caps, log, shop.items),
+        "segments": study.customer_segments(caps, log),
+        "rules": study.basket_rules(caps, log, shop.items, 0.01, 0.1),
+        "queries": study.search_queries(caps, shop),
+    }
+    for name, (result, why) in steps.items():
+        assert (result is None) != (why is None), name
+        assert why is None or why.startswith(f"{caps.dataset}: "), (name, why)
+    assert (steps["queries"][0] is None) == (not caps.has("queries"))
+    assert (steps["users"][0] is None) == (not caps.has("users"))
+    assert (steps["brands"][0] is None) == (not caps.has("brands"))
+    m = study.headline_metrics(shop)
+    if dataset == "taobao":  # no search in Taobao
+        assert m["eda/events/count"] == 4321 and m["eda/queries/count"] is None
+        assert steps["queries"][1].endswith("skipped: no search queries")
+    else:
+        assert m["eda/events/count"] == 1000 and m["eda/funnel/cart_to_purchase"] is not None
