@@ -35,22 +35,27 @@ def world(smoke_shop):
     return shop, split, task, kg, linker
 
 
+def _end_to_end(caps, links, linker, shop):
+    """End-to-end linking without the neural tagger (TAGGER_DIR = None)."""
+    return study.end_to_end_linking(
+        caps,
+        links,
+        linker,
+        shop,
+        tagger_dir=None,
+        dataset="tiny",
+        profile="smoke",
+        load_tagger=False,
+    )
+
+
 def test_linking_without_the_truth_names_it(world):
     shop, split, _, _, linker = world
     caps = Capabilities.of(_without(shop, truth=True))
     links, why = study.linking_accuracy(caps, linker, shop, split.test, 50)
     assert links is None and why.endswith("skipped: no session_truth table (ground truth)")
     for result, why in (
-        study.end_to_end_linking(
-            caps,
-            links,
-            linker,
-            shop,
-            tagger_dir=None,
-            dataset="tiny",
-            profile="smoke",
-            load_tagger=False,
-        ),
+        _end_to_end(caps, links, linker, shop),
         study.judged_linking(caps, "homedepot", None, 10),
     ):
         assert result is None and "no session_truth table" in why
@@ -64,16 +69,7 @@ def test_linking_with_the_truth_scores_gold_and_found_spans(world):
     assert 0 < links.metrics["kg/entity_linking/accuracy"] <= 1
     assert 0 < links.metrics["kg/entity_linking/spans"] <= len(links.linked)  # those with a truth
     assert links.errors["correct"].eq(False).all() and links.typos.shape[1] == 7
-    found, why = study.end_to_end_linking(
-        caps,
-        links,
-        linker,
-        shop,
-        tagger_dir=None,
-        dataset="tiny",
-        profile="smoke",
-        load_tagger=False,
-    )
+    found, why = _end_to_end(caps, links, linker, shop)
     assert why is None and set(found.table.index) == {"kg_gazetteer", "catalog_gazetteer"}
     assert "TAGGER_DIR = None" in found.tagger_note
     assert set(found.metrics) == {
