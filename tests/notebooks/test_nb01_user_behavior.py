@@ -35,6 +35,10 @@ def test_notebook_01_on_the_synthetic_shop(synthetic_run):
     assert 0.4 < m["eda/items/gini"] < 0.9 and m["eda/rules/category_count"] > 0
 
 
+# real samples: make test-all. The fast tier runs notebook 01's sections on the same samples
+# without a kernel (tests/unit/studies/test_user_behavior_steps.py) and the notebook itself on the
+# synthetic shop, on it without user ids and on Home Depot (no behaviour log; test_variants.py)
+@pytest.mark.slow
 @pytest.mark.parametrize("dataset", sorted(SAMPLES))
 def test_notebook_01_on_real_samples(workspace, shared_data, dataset):
     m = _run_01(workspace, dataset, shared_data / SAMPLES[dataset])

@@ -68,18 +68,60 @@ def test_every_notebook_passes_or_skips_with_a_reason(workspace, request, base, 
     _run_and_check(workspace, name, list(ONLY))
 
 
-#: the fast tier's guard: cheap cells where a notebook must decide from capabilities (no user
-#: ids; no events at all) and skip or pass without a traceback
-FAST = [("synthetic", "no_users", ["01", "06", "11"]), ("homedepot", "plain", ["01", "05"])]
+#: the fast tier's guard: cheap cells where the data lacks one capability (no user ids; no
+#: behaviour log at all) and each notebook must decide from it: pass, recording what the data
+#: serves, or skip with the reason that names the missing capability
+PASS, SKIP = "passed", "skipped"
+FAST = [
+    ("synthetic", "no_users", "users", {"01": PASS, "06": SKIP, "11": SKIP}),
+    ("homedepot", "plain", "events", {"01": PASS, "05": SKIP}),
+]
+#: the metric keys of a passing notebook by the capability each reads: recorded (not None) where
+#: the data has that capability, None or left out where it lacks it
+KEYS_BY_CAPABILITY = {
+    "01": {
+        "events": (
+            "eda/events/count",
+            "eda/sessions/count",
+            "eda/funnel/session_conversion",
+            "eda/items/gini",
+        ),
+        "users": ("eda/funnel/user_conversion", "eda/rules/user_category_count"),
+        "queries": ("eda/queries/count", "eda/queries/mean_words"),
+    },
+}
 
 
-@pytest.mark.parametrize(("base", "variant", "only"), FAST, ids=[f"{b}-{v}" for b, v, _ in FAST])
-def test_capability_skips_in_the_fast_tier(workspace, request, base, variant, only):
+@pytest.mark.parametrize(
+    ("base", "variant", "lacks", "expected"), FAST, ids=[f"{b}-{v}" for b, v, *_ in FAST]
+)
+def test_capability_skips_in_the_fast_tier(workspace, request, base, variant, lacks, expected):
+    from shopintent.data import registry
+    from shopintent.data.capabilities import Capabilities
+
     shared = request.getfixturevalue("shared_data") if base != "synthetic" else None
-    _run_and_check(workspace, _prepare(base, variant, shared), only)
+    name = _prepare(base, variant, shared)
+    caps = Capabilities.of(registry.load(name, "smoke"))
+    reason = caps.missing(lacks)
+    assert reason is not None, f"{name} was meant to lack {lacks}"
+    notebooks = _run_and_check(workspace, name, list(expected))
+    assert {nb["notebook"][:2]: nb["status"] for nb in notebooks} == expected
+    out = workspace / "reports" / f"{name}-smoke"
+    for nb in notebooks:
+        number = nb["notebook"][:2]
+        if nb["status"] == SKIP:  # the reason names the capability the data lacks
+            assert reason in nb["error"], (nb["notebook"], nb["error"])
+            continue
+        metrics = json.loads((out / "metrics" / f"{nb['notebook']}.json").read_text())["metrics"]
+        for capability, keys in KEYS_BY_CAPABILITY.get(number, {}).items():
+            values = {k: metrics.get(k) for k in keys}
+            if caps.has(capability):
+                assert None not in values.values(), (nb["notebook"], capability, values)
+            else:
+                assert set(values.values()) == {None}, (nb["notebook"], capability, values)
 
 
-def _run_and_check(workspace, name: str, only: list[str]) -> None:
+def _run_and_check(workspace, name: str, only: list[str]) -> list[dict]:
     flags = ["--only", *only] if only else []
     main(["run", "--profile", "smoke", "--dataset", name, "--continue-on-error", *flags])
     out = workspace / "reports" / f"{name}-smoke"
@@ -95,3 +137,4 @@ def _run_and_check(workspace, name: str, only: list[str]) -> None:
         if nb["status"] in ("passed", "skipped") and executed.is_file():
             problems += [f"{nb['notebook']}: {t}" for t in _tracebacks(executed)]
     assert not problems, f"{name}:\n" + "\n".join(problems)
+    return notebooks

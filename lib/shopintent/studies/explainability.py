@@ -330,3 +330,280 @@ def add_kg_paths(
         "and the training "
         f"events; {share:.0%} of these recommendations have a path of at most {max_len} edges"
     )
+
+
+# --- the notebook's gated parts: (result, None), or (None, a one-line reason) -------------------
+
+#: What each part of notebook 10 needs from the data (capabilities).
+PARTS = {
+    "purchase intent (sections 1-3)": ("events", "sessions", "timestamps", "purchases"),
+    "text models (section 4)": ("queries",),
+    "recommenders (section 5)": ("users", "interactions", "timestamps"),
+}
+PURCHASE, TEXT, RECOMMENDERS = PARTS
+#: the reason of sections 2, 3 and 6's purchase-intent parts where section 1 had nothing
+AFTER_SECTION_1 = "skipped with section 1: no purchase-intent models to explain"
+
+
+def nothing_to_explain(caps) -> str | None:
+    """None where at least one part of ``PARTS`` can run, else every part's reason, joined."""
+    if not all(caps.missing(*need) for need in PARTS.values()):
+        return None
+    return "; ".join(caps.skip_reason(part, *need) for part, need in PARTS.items())
+
+
+@dataclass
+class PurchaseExplanations:
+    """Section 1: notebook 05's models (``models``, the hybrid's ``text_vectors``, ``note`` on
+    where they came from), the time split, and LightGBM's SHAP values on whole test sessions."""
+
+    split: object
+    models: dict
+    text_vectors: object
+    note: str
+    shap: object  # explain.tabular.TreeAttributions
+
+    @property
+    def test(self):
+        return self.split.test
+
+    @property
+    def full(self) -> np.ndarray:
+        return self.split.test.full_mask()
+
+    @property
+    def metrics(self) -> dict:
+        return {"explain/purchase_lightgbm/top_feature_share": self.shap.top_feature_share()}
+
+    @property
+    def additivity(self) -> str:
+        s = self.shap
+        gap = np.abs(s.values.sum(axis=1) + s.base - s.output).max()
+        return (
+            f"{len(s.values):,} whole test sessions; largest |sum of SHAP − (score − base)|: "
+            f"{gap:.1e}"
+        )
+
+
+def purchase_explanations(
+    caps, shop, dataset: str, profile: str, seed: int, epochs: int, n_shap: int
+) -> tuple[PurchaseExplanations | None, str | None]:
+    """Section 1: the purchase-intent models (``purchase_models``) and LightGBM's SHAP values on
+    ``n_shap`` whole test sessions; None without sessions with purchases, or where the time
+    split leaves no buyer in training or no class contrast in the test period."""
+    why = caps.skip_reason(PURCHASE, *PARTS[PURCHASE])
+    if why:
+        return None, why
+    from shopintent.explain import tabular
+    from shopintent.features import sessions
+    from shopintent.models.purchase_intent import base as purchase
+
+    examples = sessions.build_examples(shop.events, shop.items)
+    split = (
+        purchase.split_examples(examples, test_frac=0.2, val_frac=0.1)
+        if len(examples.sessions)
+        else None
+    )
+    if (
+        split is None
+        or split.train.sessions["label"].sum() < 2
+        or split.test.sessions["label"].nunique() < 2
+    ):
+        return None, f"{caps.dataset}: {PURCHASE} skipped: no purchases to explain in both periods"
+    models, text, note = purchase_models(split, shop, dataset, profile, seed, epochs)
+    test = split.test
+    shap_lgb = tabular.lightgbm_shap(
+        models["lightgbm"], test, n=n_shap, seed=seed, mask=test.full_mask()
+    )
+    return PurchaseExplanations(split, models, text, note, shap_lgb), None
+
+
+@dataclass
+class LocalExplanations:
+    """Section 1's two example sessions (``picked``: the surest buyer, the surest false alarm),
+    their events in words, and LightGBM's SHAP values of their whole-session rows."""
+
+    picked: list[str]
+    described: pd.Series
+    rows: pd.Index
+    shap: object
+
+    def figures(self, test) -> dict[str, object]:
+        """One waterfall per picked session, by the name it is saved under."""
+        from shopintent.studies import explainability_figures as figures
+
+        out = {}
+        for sid in self.picked:
+            row = self.rows[test.prefixes.loc[self.rows, "session_id"].to_numpy() == sid][0]
+            bought = "bought" if test.prefixes.loc[row, "label"] else "did not buy"
+            score = 1 / (1 + np.exp(-self.shap.output[list(self.rows).index(row)]))
+            out[f"lightgbm_local_{sid}"] = figures.shap_local_figure(
+                self.shap.values,
+                self.shap.features,
+                row,
+                self.shap.base,
+                title=f"LightGBM, session {sid} ({bought}): raw score {score:.2f}",
+            )
+        return out
+
+
+def local_explanations(
+    purchase: PurchaseExplanations | None,
+) -> tuple[LocalExplanations | None, str | None]:
+    """Section 1: the two sessions worth explaining and their LightGBM SHAP values."""
+    if purchase is None:
+        return None, AFTER_SECTION_1
+    from shopintent.explain import tabular
+    from shopintent.studies import purchase_intent as purchase_study
+
+    test, full = purchase.test, purchase.full
+    picked = purchase_study.example_sessions(test, purchase.models["lightgbm"].predict(test))
+    rows = test.prefixes.index[full & test.prefixes["session_id"].isin(picked).to_numpy()]
+    local = tabular.lightgbm_shap(
+        purchase.models["lightgbm"], test, mask=np.isin(np.arange(len(full)), rows)
+    )
+    described = purchase_study.describe_sessions(test.prefixes, picked).to_frame("events")
+    return LocalExplanations(picked, described, rows, local), None
+
+
+@dataclass
+class HybridExplanations:
+    """Section 2: the hybrid's exact group Shapley values on ``sample`` sessions (the picked two
+    first) against ``reference``."""
+
+    reference: object
+    sample: list[str]
+    shap: object  # explain.groups.GroupAttributions
+
+    def figures(self, test, picked) -> dict[str, object]:
+        from shopintent.studies import explainability_figures as figures
+
+        labels = test.sessions.set_index("session_id")["label"]
+        return {
+            f"hybrid_groups_{sid}": figures.group_waterfall_figure(
+                self.shap.values.loc[sid],
+                self.shap.base.loc[sid],
+                f"Hybrid, session {sid} ({'bought' if labels.loc[sid] else 'did not buy'}): "
+                "groups of evidence, log-odds",
+            )
+            for sid in picked
+        }
+
+
+def hybrid_explanations(
+    purchase: PurchaseExplanations | None,
+    local: LocalExplanations | None,
+    n_sessions: int,
+    seed: int,
+) -> tuple[HybridExplanations | None, str | None]:
+    """Section 2: group Shapley values of the hybrid LSTM on ``n_sessions`` test sessions."""
+    if purchase is None or local is None:
+        return None, AFTER_SECTION_1
+    from shopintent.explain import groups
+
+    test = purchase.test
+    reference = groups.SequenceReference.fit(purchase.split.train.prefixes)
+    test_sessions = test.sessions["session_id"]
+    sample = list(test_sessions.sample(min(n_sessions, len(test_sessions)), random_state=seed))
+    sample = list(dict.fromkeys(local.picked + sample))[: max(n_sessions, len(local.picked))]
+    values = groups.sequence_group_shap(
+        purchase.models["hybrid"], test, sample, reference, purchase.text_vectors
+    )
+    return HybridExplanations(reference, sample, values), None
+
+
+def compare_purchase_models(
+    purchase: PurchaseExplanations | None, hybrid: HybridExplanations | None
+) -> tuple[object | None, str | None]:
+    """Section 3: LightGBM's SHAP values summed within the hybrid's groups on the same sessions,
+    next to the hybrid's (``explain.tabular.GroupComparison``)."""
+    if purchase is None or hybrid is None:
+        return None, AFTER_SECTION_1
+    from shopintent.explain import tabular
+
+    test = purchase.test
+    mask = purchase.full & test.prefixes["session_id"].isin(hybrid.sample).to_numpy()
+    lgb_rows = tabular.lightgbm_shap(purchase.models["lightgbm"], test, mask=mask)
+    lgb_groups = tabular.group_values(lgb_rows.values, tabular.PURCHASE_FEATURE_GROUPS)
+    lgb_groups.index = test.prefixes.loc[lgb_groups.index, "session_id"].to_numpy()
+    return tabular.compare_groups({"lightgbm": lgb_groups, "hybrid": hybrid.shap.values}), None
+
+
+@dataclass
+class RerankerExplanations:
+    """Section 5: the re-ranker against its base (``result``: ``explain.ranking.RerankResult``),
+    a few users' top items with the re-ranker's reasons and the KG path (``table``, ``kg_note``)."""
+
+    result: object
+    table: pd.DataFrame
+    kg_note: str
+
+    @property
+    def metrics(self) -> dict:
+        return reranking_metrics(self.result)
+
+
+def reranker_explanations(
+    caps, shop, n_users: int, seed: int, n_candidates: int = 50
+) -> tuple[RerankerExplanations | None, str | None]:
+    """Section 5: item-kNN candidates re-ranked by LightGBM, explained by SHAP and the KG; None
+    without users, items or times, or where no user is active in two periods
+    (``explain.ranking.ranking_skip_reason``)."""
+    why = caps.skip_reason(RECOMMENDERS, *PARTS[RECOMMENDERS])
+    if why:
+        return None, why
+    from shopintent.explain import ranking as explain_ranking
+
+    split = explain_ranking.split_for_ranking(shop.events)
+    why = explain_ranking.ranking_skip_reason(*split)
+    if why:
+        return None, f"{caps.dataset}: {why}"
+    result = explain_ranking.fit_and_evaluate(
+        *split, shop.items, seed=seed, n_candidates=n_candidates
+    )
+    table = explain_ranking.explanation_table(result, shop.items, n_users=n_users, k=3, seed=seed)
+    table, kg_note = add_kg_paths(table, shop, split[2])
+    return RerankerExplanations(result, table, kg_note), None
+
+
+def faithfulness_tables(
+    purchase: PurchaseExplanations | None,
+    hybrid: HybridExplanations | None,
+    explained: dict,
+    text_models: dict,
+    n_faithful: int,
+    n_random: int,
+    seed: int,
+    ks=(1, 2, 3),
+) -> dict[str, pd.DataFrame]:
+    """Section 6: per explained model (those of sections 1-2 where they ran, and each explained
+    text model), the drop of its output when the top-k features go against k at random."""
+    from shopintent.explain import groups, tabular
+    from shopintent.explain import text as explain_text
+
+    out = {}
+    if purchase is not None and hybrid is not None:
+        out["purchase_lightgbm"] = tabular.purchase_faithfulness(
+            purchase.models["lightgbm"],
+            purchase.shap,
+            purchase.split.train,
+            n_faithful,
+            ks,
+            n_random,
+            seed,
+        )
+        out["purchase_hybrid"] = groups.faithfulness_table(
+            purchase.models["hybrid"],
+            purchase.test,
+            hybrid.shap,
+            hybrid.reference,
+            purchase.text_vectors,
+            ks,
+            n_random,
+            seed,
+        )
+    for name, (texts, explanation) in explained.items():
+        out[name] = explain_text.faithfulness_table(
+            text_models[name].predict_proba, texts, explanation, ks, n_random, seed
+        )
+    return out

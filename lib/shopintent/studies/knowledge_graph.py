@@ -336,3 +336,412 @@ def freebase_ablation(
         for n in table.index
     ]
     return table, rows
+
+
+# --- the notebook's gated parts: (result, None), or (None, a one-line reason) -------------------
+
+#: What section 2's linking accuracy needs: the session's target item and the query's entity spans.
+LINKING_NEEDS = ("session_truth", "query_entities")
+#: What sections 3, 4 and 6 (recommendations to users) need.
+RECS_NEEDS = ("users",)
+#: What section 6 needs besides: Freebase triples linked to the items (extra tables kg, kg_link).
+FREEBASE_NEEDS = (*RECS_NEEDS, "kg_triples")
+LINKING_COLUMNS = ["query", "text", "label", "name", "confidence", "method", "correct"]
+
+
+@dataclass
+class Linking:
+    """Section 2: the gold entity spans of the test queries, what the linker made of each
+    (``linked``) and the accuracy table (``linking_eval.accuracy_table``)."""
+
+    test_queries: np.ndarray
+    spans: pd.DataFrame
+    linked: pd.DataFrame
+    table: pd.DataFrame
+
+    @property
+    def metrics(self) -> dict:
+        return linking_metrics(self.table)
+
+    @property
+    def typos(self) -> pd.DataFrame:
+        """Typo'd mentions with what they were linked to (the first ten)."""
+        linked = self.linked
+        return linked[linked["has_typo"] & linked["truth"].notna()][LINKING_COLUMNS].head(10)
+
+    @property
+    def errors(self) -> pd.DataFrame:
+        linked = self.linked
+        wrong = ~linked["correct"] & linked["truth"].notna()
+        return linked[wrong][[*LINKING_COLUMNS, "truth"]].head(10)
+
+
+def linking_accuracy(
+    caps: Capabilities, linker, shop: ShopData, test_events: pd.DataFrame, n_queries: int
+) -> tuple[Linking | None, str | None]:
+    """Section 2: link the gold spans of the first ``n_queries`` test-period queries and score
+    each link against the catalogue (``kg.linking_eval``); None without entity spans or the
+    sessions' truth."""
+    why = caps.skip_reason("linking accuracy", *LINKING_NEEDS)
+    if why:
+        return None, why
+    from shopintent.kg import linking_eval
+
+    test_queries = test_events["query_id"].dropna().unique()[:n_queries]
+    spans = linking_eval.truth_spans(
+        shop.queries, shop.events, shop.items, shop.extras["session_truth"], test_queries
+    )
+    linked = linking_eval.link_truth_spans(linker, spans)
+    return Linking(test_queries, spans, linked, linking_eval.accuracy_table(linked)), None
+
+
+@dataclass
+class EndToEnd:
+    """Section 2, end to end: accuracy per tagger (rows) and where the neural tagger came from."""
+
+    table: pd.DataFrame
+    tagger_note: str
+
+    @property
+    def metrics(self) -> dict:
+        return {
+            f"kg/entity_linking/{name}/end_to_end_accuracy": r["accuracy"]
+            for name, r in self.table.iterrows()
+        }
+
+
+def end_to_end_linking(
+    caps: Capabilities,
+    linking: Linking | None,
+    linker,
+    shop: ShopData,
+    *,
+    tagger_dir,
+    dataset: str,
+    profile: str,
+    load_tagger: bool,
+) -> tuple[EndToEnd | None, str | None]:
+    """Section 2 from spans a tagger finds: this module's gazetteer over the KG's aliases, the
+    catalogue gazetteer of notebook 03 and, where saved, its neural tagger (``saved_tagger``);
+    scored against ``linking``'s gold spans."""
+    why = caps.skip_reason("end-to-end linking", *LINKING_NEEDS)
+    if why or linking is None:
+        return None, why
+    from shopintent.kg import linking_eval
+    from shopintent.models.understanding.entities import Gazetteer
+
+    queries = shop.queries
+    sample = queries[queries["query_id"].isin(linking.test_queries)].reset_index(drop=True)
+    qids, texts = sample["query_id"].to_numpy(), sample["text"].tolist()
+    found = linker.find_mentions(texts)
+    taggers = {
+        "kg_gazetteer": found.assign(query_id=qids[found["query"].astype(int)]),
+        "catalog_gazetteer": linking_eval.link_predicted_spans(
+            linker, qids, texts, Gazetteer.from_catalog(shop.items).predict(texts)
+        ),
+    }
+    tagger, note = saved_tagger(tagger_dir, dataset, profile, load_tagger)
+    if tagger is not None:
+        taggers["neural_tagger"] = linking_eval.link_predicted_spans(
+            linker, qids, texts, tagger.predict(texts)
+        )
+    table = pd.DataFrame(
+        {
+            name: linking_eval.predicted_span_accuracy(spans, linking.spans)
+            for name, spans in taggers.items()
+        }
+    ).T
+    return EndToEnd(table, note), None
+
+
+@dataclass
+class JudgedLinking:
+    """Section 2b: the silver check on real judged queries (``check``), the linked queries
+    (``table``) and which dataset they came from (``note``)."""
+
+    note: str
+    table: pd.DataFrame
+    check: dict
+
+    @property
+    def metrics(self) -> dict:
+        return {f"kg/homedepot/{k}": v for k, v in self.check.items()}
+
+    @property
+    def with_mentions(self) -> pd.DataFrame:
+        return self.table[self.table["mentions"] != ""].head(15)
+
+
+def judged_linking(
+    caps: Capabilities, name: str | None, source, n_queries: int, seed: int = 0
+) -> tuple[JudgedLinking | None, str | None]:
+    """Section 2b, next to section 2's accuracy (so only where that runs): brands found in real
+    queries of the dataset ``name`` (``judged_queries_dataset``), checked against the guessed
+    brands of products judged relevant to them (``linking_eval.homedepot_linking``)."""
+    what = "section 2b (it runs next to section 2's linking accuracy)"
+    why = caps.skip_reason(what, *LINKING_NEEDS)
+    if why:
+        return None, why
+    from shopintent.kg import linking_eval
+
+    data, note = judged_queries_dataset(name, source)
+    if data is None:
+        return None, f"{caps.dataset}: section 2b skipped: {note}"
+    table, check = linking_eval.homedepot_linking(
+        data.items, data.queries, data.extras["relevance"], n_queries, seed=seed
+    )
+    return JudgedLinking(note, table, check), None
+
+
+@dataclass
+class Blend:
+    """Section 3: the tuned learned model (``tuned``), the blend weight chosen on validation
+    (``choice``), the fitted ``kg_model`` and ``blended``, and what they were made with."""
+
+    base_name: str
+    tuned: object
+    choice: object
+    kg_model: KGPPR
+    blended: KGBlend
+    validation: tuple
+    base_factory: Callable[[], Recommender]
+    kg_factory: Callable[[], KGPPR]
+
+    @property
+    def summary(self) -> str:
+        c = self.choice
+        return (
+            f"{self.base_name}: {self.tuned.params}; blend weight {c.weight} (scope {c.scope}, "
+            f"validation NDCG@10 floor {c.floor:.4f})"
+        )
+
+
+def blend_with_kg(
+    caps: Capabilities,
+    kg: ProductKG,
+    shop: ShopData,
+    train: pd.DataFrame,
+    *,
+    base_model: str,
+    grid: dict | None,
+    profile: str,
+    alpha: float,
+    max_neighbours: int,
+    seed: int = 0,
+) -> tuple[Blend | None, str | None]:
+    """Section 3: tune ``base_model`` (``grid``, else every other value of its search space) on
+    a validation period carved from ``train``, then blend it with personalised PageRank on the KG
+    (``kg_blend_run``); None without user ids (nobody to recommend to)."""
+    why = caps.skip_reason("section 3 (KG-aware recommendation)", *RECS_NEEDS)
+    if why:
+        return None, why
+    from shopintent.models.recommenders import tune
+
+    items = shop.items
+    queries = shop.queries if caps.has("queries") else None
+    grid = grid or {k: v[::2] for k, v in tune.search_space(profile)[base_model].items()}
+    folds = tune.validation_folds(train, items, seed=seed)  # one temporal fold: training's last 20%
+    tuned = tune.tune(base_model, grid, train, items, folds=folds, seed=seed)
+
+    def base_factory():
+        return tune.MODELS[base_model](**tuned.params)
+
+    def kg_factory():
+        return KGPPR(
+            queries=queries,
+            extras=shop.extras,
+            alpha=alpha,
+            build_options={"max_neighbours": max_neighbours},
+        )
+
+    choice, kg_model, blended = kg_blend_run(
+        base_factory, kg_factory, kg, train, items, folds[0], base_model=tuned.model, seed=seed
+    )
+    return Blend(
+        base_model, tuned, choice, kg_model, blended, folds[0], base_factory, kg_factory
+    ), None
+
+
+@dataclass
+class BlendEvaluation:
+    """Section 3 on the test period: the table of every model (best first), its rows and
+    top-``K`` lists by name, and the blend minus its base (paired NDCG@10 difference)."""
+
+    table: pd.DataFrame
+    rows: dict[str, dict]
+    recs: dict[str, Recommendations]
+    diff: Interval
+    blend: Blend
+
+    @property
+    def metrics(self) -> dict:
+        from shopintent.models.recommenders.evaluate import metric_keys
+
+        out: dict = {}
+        for row in self.rows.values():
+            out.update(metric_keys(row))
+        name, base = self.blend.blended.name, self.blend.base_name
+        for suffix, value in zip(("", "_low", "_high"), self.diff, strict=True):
+            out[f"recs/{name}/ndcg@10_minus_{base}{suffix}"] = value
+        out[f"recs/{name}/blend_weight"] = self.blend.choice.weight
+        return out
+
+    @property
+    def summary(self) -> str:
+        b = self.blend
+        return (
+            f"NDCG@10 {b.blended.name} - {b.base_name}: {self.diff} (paired bootstrap over users)"
+        )
+
+
+def evaluate_blend(
+    caps: Capabilities,
+    blend: Blend | None,
+    train: pd.DataFrame,
+    items: pd.DataFrame,
+    task: RecTask,
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> tuple[BlendEvaluation | None, str | None]:
+    """Section 3: popularity, the learned model, ``kg_ppr`` and the blend on the test period,
+    full-catalogue ranking (``evaluate_models``), and the blend's paired difference."""
+    why = caps.skip_reason("section 3's test (KG-aware recommendation)", *RECS_NEEDS)
+    if why or blend is None:
+        return None, why
+    from shopintent.models.recommenders.baselines import Popularity
+
+    models = {
+        "popularity": Popularity().fit(train, items),
+        blend.base_name: blend.tuned.model,
+        "kg_ppr": blend.kg_model,
+        blend.blended.name: blend.blended,
+    }
+    table, rows, recs = evaluate_models(models, task, n_boot=n_boot, seed=seed)
+    diff = paired_difference(
+        recs[blend.blended.name], recs[blend.base_name], task, n_boot=n_boot, seed=seed
+    )
+    return BlendEvaluation(table, rows, recs, diff, blend), None
+
+
+@dataclass
+class ExplanationPaths:
+    """Section 4: the share of each model's top-10 explained by a KG path (``shares``), the
+    explanation graph, each test user's sources, and a few users' paths in words."""
+
+    shares: pd.DataFrame
+    graph: object
+    sources: list[list[str]]
+    rows_shown: list[int]
+    examples: pd.DataFrame
+    blend_name: str
+
+    @property
+    def metrics(self) -> dict:
+        out = {"kg/explained_share": self.shares.loc[self.blend_name, "paths<=3"]}
+        out.update(
+            {
+                f"kg/explained_share/{name}/{col.replace('<=', '_max_edges_')}": v
+                for name, row in self.shares.iterrows()
+                for col, v in row.items()
+            }
+        )
+        return out
+
+
+def explanation_paths(
+    caps: Capabilities,
+    evaluation: BlendEvaluation | None,
+    kg: ProductKG,
+    task: RecTask,
+    *,
+    k: int = 10,
+    seed: int = 0,
+) -> tuple[ExplanationPaths | None, str | None]:
+    """Section 4: KG paths of at most three edges from each test user's history to the items
+    recommended (``explained_shares``), and three users' paths in words."""
+    why = caps.skip_reason("section 4 (explanation paths)", *RECS_NEEDS)
+    if why or evaluation is None:
+        return None, why
+    blend = evaluation.blend
+    sources = history_sources(task, kg, blend.kg_model.query_entities_)
+    shares = explained_shares(kg, sources, evaluation.recs, k=k)
+    graph = explain.explain_graph(kg)
+    rows = example_rows(sources, 3, seed=seed)  # users with some history to explain from
+    name = blend.blended.name
+    examples = explanation_examples(graph, sources, evaluation.recs[name], task.users, rows, k=3)
+    return ExplanationPaths(shares, graph, sources, rows, examples, name), None
+
+
+def explanation_subgraph(
+    caps: Capabilities, paths: ExplanationPaths | None, seed: int = 0
+) -> tuple[object | None, str | None]:
+    """Section 4: the subgraph around the first example user (history on one side,
+    recommendations on the other); None without example explanations."""
+    why = caps.skip_reason("section 4 (explanation paths)", *RECS_NEEDS)
+    if why or paths is None:
+        return None, why
+    if paths.examples.empty:  # e.g. every user id one basket: no user has anything to explain
+        return None, (
+            f"{caps.dataset}: no explanation subgraph: no test user has training items or searches"
+        )
+    from shopintent.studies import knowledge_graph_figures as figures
+
+    first = paths.examples["user_id"].iloc[0]
+    one = paths.examples[paths.examples["user_id"] == first]
+    return figures.subgraph_figure(
+        paths.graph,
+        one["path"].tolist(),
+        f"Why user {first} gets these items ({paths.blend_name})",
+        seed=seed,
+        history=paths.sources[paths.rows_shown[0]],
+    ), None
+
+
+@dataclass
+class FreebaseComparison:
+    """Section 6: the KG with and without the Freebase triples, as ``kg_ppr`` and as the blend."""
+
+    table: pd.DataFrame
+    rows: dict[str, dict]
+
+    @property
+    def metrics(self) -> dict:
+        from shopintent.models.recommenders.evaluate import metric_keys
+
+        out: dict = {}
+        for row in self.rows.values():
+            out.update(metric_keys(row))
+        return out
+
+
+def freebase_comparison(
+    caps: Capabilities,
+    blend: Blend | None,
+    shop: ShopData,
+    train: pd.DataFrame,
+    task: RecTask,
+    *,
+    max_neighbours: int,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> tuple[FreebaseComparison | None, str | None]:
+    """Section 6 (``freebase_ablation``) where the dataset ships Freebase triples linked to its
+    items (extra tables kg and kg_link); None without them or without user ids."""
+    why = caps.skip_reason("section 6 (the Freebase-enriched graph)", *FREEBASE_NEEDS)
+    if why or blend is None:
+        return None, why and f"{why} (extra tables kg and kg_link)"
+    table, rows = freebase_ablation(
+        blend.base_factory,
+        blend.kg_factory,
+        shop.extras,
+        train,
+        shop.items,
+        task,
+        blend.validation,
+        base_model=blend.tuned.model,
+        build_options={"max_neighbours": max_neighbours},
+        n_boot=n_boot,
+        seed=seed,
+    )
+    return FreebaseComparison(table, rows), None

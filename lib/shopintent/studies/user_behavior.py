@@ -8,11 +8,13 @@ exact duplicate events are dropped, except repeated purchase rows, which are ord
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 
 from shopintent.data.capabilities import Capabilities
 from shopintent.data.store import ShopData
-from shopintent.eda import baskets, funnel, longtail, quality, queries, sessions
+from shopintent.eda import baskets, funnel, longtail, quality, queries, segments, sessions
 
 #: Thresholds of the rules counted in the headline (see ``baskets.association_rules``).
 RULE_THRESHOLDS = {
@@ -156,3 +158,290 @@ def headline_table(shop: ShopData) -> pd.DataFrame:
             "reason": [why.get(k) for k in m],
         }
     )
+
+
+# --- the notebook's sections as gated steps: (result, None), or (None, a one-line reason) -------
+#
+# Each section of notebook 01 is one call returning ``(result, reason)``: the result where the
+# data can serve the section, else None and the reason (``"<dataset>: <section> skipped: <why>"``),
+# read from the data's capabilities or from the EDA table that came back empty
+# (``eda.quality.reason``).
+
+
+def _skipped(caps: Capabilities, what: str, why: str) -> str:
+    return f"{caps.dataset}: {what} skipped: {why}"
+
+
+def _table_or_reason(caps: Capabilities, what: str, table: pd.DataFrame):
+    """``(table, None)``, or ``(None, reason)`` where the EDA table came back empty with one."""
+    why = quality.reason(table)
+    return (None, _skipped(caps, what, why)) if why else (table, None)
+
+
+@dataclass(frozen=True)
+class EventLog:
+    """The log with exact duplicate events dropped (repeated order lines kept), what was
+    dropped (``eda.quality.duplicate_events``), its time span and events per type."""
+
+    events: pd.DataFrame
+    duplicates: dict
+    span: dict
+    types: pd.DataFrame
+
+    @property
+    def summary(self) -> str:
+        d = self.duplicates
+        return (
+            f"exact duplicate events: {d['count']:,} ({d['share'] or 0:.2%}): "
+            f"{d['dropped']:,} dropped, {d['order_lines']:,} repeated order lines kept\n"
+            f"time span: {self.span}"
+        )
+
+
+def event_log(caps: Capabilities, shop: ShopData) -> tuple[EventLog | None, str | None]:
+    """Section 1's event log (the input of sections 2-6); None where the data has no behaviour."""
+    why = caps.skip_reason("sections 1-6 (the event log)", "events")
+    if why:
+        return None, why
+    events = quality.drop_duplicate_events(shop.events)
+    return EventLog(
+        events,
+        quality.duplicate_events(shop.events),
+        quality.time_span(events),
+        quality.event_type_counts(events),
+    ), None
+
+
+@dataclass(frozen=True)
+class Funnel:
+    """Stages reached per session (``table``) and sessions next to users (``both``)."""
+
+    table: pd.DataFrame
+    both: pd.DataFrame
+
+
+def conversion_funnel(caps: Capabilities, log: EventLog | None) -> tuple[Funnel | None, str | None]:
+    """Section 2: the search → view → cart → purchase funnel."""
+    why = caps.skip_reason("section 2 (the funnel)", "events")
+    if why or log is None:
+        return None, why
+    return Funnel(funnel.funnel_table(log.events, "session"), funnel.funnel_both(log.events)), None
+
+
+@dataclass(frozen=True)
+class Sessions:
+    """Per-session statistics and the counts of session lengths."""
+
+    stats: pd.DataFrame
+    lengths: pd.DataFrame
+
+
+def session_lengths(caps: Capabilities, log: EventLog | None) -> tuple[Sessions | None, str | None]:
+    """Section 3: how long sessions are (events, minutes)."""
+    why = caps.skip_reason("section 3 (sessions)", "events")
+    if why or log is None:
+        return None, why
+    table = sessions.session_table(log.events)
+    return Sessions(sessions.session_stats(table), sessions.length_counts(table)), None
+
+
+@dataclass(frozen=True)
+class UserActivity:
+    """One row per known user (``users``) and the distribution of their activity (``stats``)."""
+
+    users: pd.DataFrame
+    stats: pd.DataFrame
+
+
+def user_activity(
+    caps: Capabilities, log: EventLog | None
+) -> tuple[UserActivity | None, str | None]:
+    """Section 3: events, sessions and active days per user; None without user ids."""
+    why = caps.skip_reason("section 3's user activity", "events", "users")
+    if why or log is None:
+        return None, why
+    users = sessions.user_activity(log.events)
+    return UserActivity(users, sessions.activity_stats(users)), None
+
+
+@dataclass(frozen=True)
+class ActivityTimes:
+    """Active users, sessions and events per day, and events per weekday × UTC hour."""
+
+    daily: pd.DataFrame
+    hour_weekday: pd.DataFrame
+
+
+def activity_times(
+    caps: Capabilities, log: EventLog | None
+) -> tuple[ActivityTimes | None, str | None]:
+    """Section 3: when people shop."""
+    why = caps.skip_reason("section 3's activity over time", "events")
+    if why or log is None:
+        return None, why
+    ev = log.events
+    return ActivityTimes(sessions.daily_activity(ev), sessions.hour_weekday_matrix(ev)), None
+
+
+@dataclass(frozen=True)
+class Concentration:
+    """Views per catalogue item, most viewed first (``popularity``), and its concentration
+    (``longtail.concentration``: gini, top share, never-viewed share)."""
+
+    popularity: pd.DataFrame
+    concentration: dict
+
+
+def item_concentration(
+    caps: Capabilities, log: EventLog | None, items: pd.DataFrame
+) -> tuple[Concentration | None, str | None]:
+    """Section 4: how concentrated views are on a few items; None without item views."""
+    what = "section 4 (the long tail)"
+    why = caps.skip_reason(what, "events")
+    if why or log is None:
+        return None, why
+    pop = longtail.item_popularity(log.events, "view", items["item_id"])
+    if quality.reason(pop):
+        return None, _skipped(caps, what, quality.reason(pop))
+    return Concentration(pop, longtail.concentration(pop)), None
+
+
+def attention_shares(
+    caps: Capabilities,
+    log: EventLog | None,
+    items: pd.DataFrame,
+    by: str = "brand",
+    level: int | None = 1,
+) -> tuple[pd.DataFrame | None, str | None]:
+    """Section 4: views against assortment per brand or category (``longtail.attribute_shares``);
+    None without events, or without brands (categories) in the catalogue."""
+    what = f"section 4's {by} shares"
+    why = caps.skip_reason(what, "events")
+    if why or log is None:
+        return None, why
+    table = longtail.attribute_shares(log.events, items, by=by, level=level)
+    return _table_or_reason(caps, what, table)
+
+
+def price_levels(
+    caps: Capabilities, log: EventLog | None, items: pd.DataFrame, level: int | None = 1
+) -> tuple[pd.DataFrame | None, str | None]:
+    """Section 4: item prices per category (``longtail.price_by_category``)."""
+    what = "section 4's prices by category"
+    why = caps.skip_reason(what, "events")
+    if why or log is None:
+        return None, why
+    table = longtail.price_by_category(log.events, items, level=level)
+    return _table_or_reason(caps, what, table)
+
+
+@dataclass(frozen=True)
+class Segments:
+    """RFM features per user, the users with their segment, the summary per segment, and a note
+    on what could not be scored (e.g. "monetary is null: the log has no purchases")."""
+
+    rfm: pd.DataFrame
+    segments: pd.DataFrame
+    summary: pd.DataFrame
+    note: str | None
+
+    @property
+    def scored(self) -> str:
+        return f"{len(self.rfm):,} users scored" + (f" ({self.note})" if self.note else "")
+
+
+def customer_segments(
+    caps: Capabilities, log: EventLog | None
+) -> tuple[Segments | None, str | None]:
+    """Section 5: recency × frequency segments of known users (``eda.segments``)."""
+    why = caps.skip_reason("section 5 (customer segments)", "events", "users")
+    if why or log is None:
+        return None, why
+    rfm = segments.rfm_features(log.events)
+    table = segments.rfm_segments(rfm)
+    return Segments(rfm, table, segments.segment_summary(table), quality.reason(rfm)), None
+
+
+#: the three rule tables of section 6: name -> purchase_rules options
+RULE_TABLES = {
+    "session × item": {"by": "session", "level": "item"},
+    "session × category": {"by": "session", "level": "category"},
+    "user × category": {"by": "user", "level": "category"},
+}
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Section 6's rule tables by name (``RULE_TABLES``; a table may be empty, with its reason)."""
+
+    tables: dict[str, pd.DataFrame]
+
+    @property
+    def summary(self) -> str:
+        return "\n".join(
+            f"{name}: {quality.reason(t) or f'{len(t)} rules'}" for name, t in self.tables.items()
+        )
+
+    @property
+    def shown(self) -> pd.DataFrame:
+        """The first table with rules, by lift."""
+        table = next(t for t in self.tables.values() if not t.empty)
+        return table.sort_values("lift", ascending=False)
+
+    @property
+    def user_category_count(self) -> int | None:
+        table = self.tables["user × category"]
+        return None if quality.reason(table) else len(table)
+
+
+def basket_rules(
+    caps: Capabilities,
+    log: EventLog | None,
+    items: pd.DataFrame,
+    min_support: float,
+    min_confidence: float,
+) -> tuple[Rules | None, str | None]:
+    """Section 6: association rules on purchase baskets, per session (items, categories) and
+    per user (categories); None where no table has a rule (the reasons of each, joined)."""
+    what = "section 6 (what is bought together)"
+    why = caps.skip_reason(what, "events")
+    if why or log is None:
+        return None, why
+    thresholds = {"min_support": min_support, "min_confidence": min_confidence}
+    tables = {
+        name: baskets.purchase_rules(log.events, items, **options, **thresholds)
+        for name, options in RULE_TABLES.items()
+    }
+    if all(t.empty for t in tables.values()):
+        reasons = "; ".join(f"{n}: {quality.reason(t) or 'no rules'}" for n, t in tables.items())
+        return None, _skipped(caps, what, reasons)
+    return Rules(tables), None
+
+
+@dataclass(frozen=True)
+class Queries:
+    """Section 7: words per query, their statistics, the share naming a catalogue brand
+    (``queries.brand_share``), the most frequent terms and the intent shares."""
+
+    lengths: pd.DataFrame
+    stats: pd.DataFrame
+    brand_share: dict
+    terms: pd.DataFrame
+    intents: pd.DataFrame
+
+
+def search_queries(
+    caps: Capabilities, shop: ShopData, n_terms: int = 20
+) -> tuple[Queries | None, str | None]:
+    """Section 7: what people type into search; None without query texts."""
+    why = caps.skip_reason("section 7 (search queries)", "queries")
+    if why:
+        return None, why
+    lengths = queries.query_lengths(shop.queries)
+    return Queries(
+        lengths,
+        queries.length_stats(lengths),
+        queries.brand_share(shop.queries, shop.items),
+        queries.top_terms(shop.queries, n=n_terms),
+        queries.intent_shares(shop.queries),
+    ), None

@@ -105,3 +105,23 @@ def test_metrics_dict_records_duplicates_and_the_random_split_apart():
     assert m["sentiment/random_split/test_text_in_train"] == 0.75
     assert (m["sentiment/data/distinct_texts"], m["sentiment/data/repeated_text_reviews"]) == (4, 8)
     assert m["sentiment/data/test_text_in_train"] == 0.5
+
+
+def test_the_grouped_split_of_the_real_amazon_sample_keeps_each_text_on_one_side(shared_data):
+    """Notebook 04's split on the real sample (one reviewer's text repeated across sibling
+    products): no test or validation text is in training, as the notebook's leak check demands;
+    the notebook itself runs on this sample in the slow tier."""
+    from shopintent.data.sources import amazon_reviews
+    from shopintent.models.understanding import sentiment
+
+    shop = amazon_reviews.load(shared_data / "amazon-reviews-2018-all-beauty-5core")
+    table = sentiment.review_table(shop)
+    duplicates = study.duplicate_texts(table["text"])
+    assert (len(table), duplicates["distinct"]) == (4219, 1363)
+    settings = study.Settings.for_profile("smoke")
+    split = sentiment.split_reviews(
+        table, "smoke", protocol="text-grouped-stratified", seed=42, sizes=settings.review_sizes
+    )
+    assert len(split.test) == 300
+    assert study.check_split(split).startswith("text-grouped-stratified: no validation or test")
+    assert study.leaked_share(split) == 0.0
