@@ -10,13 +10,7 @@ item-kNN, the LSTM and self-attention, under leave-last-out and under session-re
 - Hybrid (``hybrid``): the neighbourhood model and the neural model with the best validation
   NDCG@10 (the test is never read to pick them), min-max normalised per row and mixed with a
   weight chosen on the same validation prefixes (``sequential.hybrid``).
-- Session-rec (``session_rec_fit``, ``session_rec_table``): ``sequential.protocol``'s split of
-  the most recent ``max_clicks`` clicks (whole sessions; a sliding window's last slice, so the
-  default run fits the time limit), at most ``max_test_sessions`` test sessions (a seeded
-  sample of whole sessions); every model is chosen on the inner split (the same rule applied
-  to the training sessions) and refitted on all training sessions with what it chose (its
-  parameters, its epoch, the hybrid's weight). Intervals resample whole test sessions: the
-  prefixes of one session are not independent.
+- Session-rec: ``studies.session_rec`` (notebook 08's section 8) uses the same search and hybrid.
 
 Every model carries its fitting seconds (search and refit included: what choosing it cost)
 and its prediction milliseconds per test prefix (lists for all test prefixes, in batches).
@@ -33,7 +27,6 @@ import pandas as pd
 
 from shopintent.evaluation.bootstrap import bootstrap_mean_ci
 from shopintent.models.recommenders import registry
-from shopintent.models.recommenders.sequential import protocol as sr
 from shopintent.models.recommenders.sequential.base import validation_ndcg
 from shopintent.models.recommenders.sequential.data import NextItems, Sequences
 from shopintent.studies.settings import StudySettings
@@ -56,46 +49,58 @@ COLOURS = {
 
 @dataclass(frozen=True)
 class Settings(StudySettings):
-    """``search_points``: grid points drawn per memory model besides its defaults,
-    ``gru4rec_points`` the same for GRU4Rec, ``gru4rec_epochs`` its epoch limit (early
-    stopping on validation decides), ``max_val_prefixes`` validation prefixes scored per point;
-    session-rec: ``days`` of test, ``max_clicks`` most recent clicks used, ``max_test_sessions``
-    sampled test sessions (0: no limit)."""
+    """``search_points``: grid points drawn per memory model besides its defaults (None: the
+    whole registered grid, as the smoke grids of one or two points), ``gru4rec_points`` the
+    same for GRU4Rec, ``gru4rec_epochs`` its epoch limit (early stopping on validation
+    decides), ``gru4rec_layers`` / ``gru4rec_samples`` its GRU size and shared negatives
+    (the published 512 / 2048 cost about five times the time of 100 / 512 an epoch on 2 cores:
+    the default profile trades them for the time limit; 0: the published value),
+    ``max_val_prefixes`` validation prefixes scored per point; session-rec
+    (``session_rec``): ``days`` of test, the ``max_train_clicks`` most recent training clicks
+    used, ``max_test_sessions`` sampled test sessions (0: no limit)."""
 
-    search_points: int
-    gru4rec_points: int
+    search_points: int | None
+    gru4rec_points: int | None
     gru4rec_epochs: int
+    gru4rec_layers: int
+    gru4rec_samples: int
     max_val_prefixes: int
     days: float
-    max_clicks: int
+    max_train_clicks: int
     max_test_sessions: int
 
     BY_PROFILE: ClassVar[dict[str, dict]] = {
         "smoke": {
-            "search_points": 0,
-            "gru4rec_points": 0,
+            "search_points": None,
+            "gru4rec_points": None,
             "gru4rec_epochs": 2,
-            "max_val_prefixes": 500,
+            "gru4rec_layers": 64,
+            "gru4rec_samples": 256,
+            "max_val_prefixes": 300,
             "days": 7,
-            "max_clicks": 20_000,
-            "max_test_sessions": 300,
+            "max_train_clicks": 8_000,
+            "max_test_sessions": 150,
         },
         "default": {
             "search_points": 3,
             "gru4rec_points": 0,
             "gru4rec_epochs": 4,
+            "gru4rec_layers": 100,
+            "gru4rec_samples": 512,
             "max_val_prefixes": 1000,
             "days": 7,
-            "max_clicks": 60_000,
-            "max_test_sessions": 600,
+            "max_train_clicks": 40_000,
+            "max_test_sessions": 500,
         },
         "full": {
             "search_points": 20,
             "gru4rec_points": 10,
             "gru4rec_epochs": 10,
+            "gru4rec_layers": 0,
+            "gru4rec_samples": 0,
             "max_val_prefixes": 0,
             "days": 7,
-            "max_clicks": 0,
+            "max_train_clicks": 0,
             "max_test_sessions": 0,
         },
     }
@@ -135,7 +140,7 @@ def search(
     fixed: dict = {}
     points = settings.search_points
     if name == "gru4rec":
-        fixed, points = {"epochs": settings.gru4rec_epochs, "seed": seed}, settings.gru4rec_points
+        fixed, points = gru4rec_fixed(settings, seed), settings.gru4rec_points
     model, table = tune_on_validation(
         name,
         train,
@@ -143,13 +148,23 @@ def search(
         profile,
         times=times if name in MEMORY else None,
         n_points=points,
-        seed=seed,
+        search_seed=seed,
         **fixed,
     )
     seconds = time.perf_counter() - start
     if log:
         log(f"{name}: {len(table)} points in {seconds:.1f} s, best {table.iloc[0].to_dict()}")
     return model, table, seconds
+
+
+def gru4rec_fixed(settings: Settings, seed: int) -> dict:
+    """GRU4Rec's parameters the profile fixes (its epoch limit, and its size where set)."""
+    fixed = {"epochs": settings.gru4rec_epochs, "seed": seed}
+    if settings.gru4rec_layers:
+        fixed["layers"] = [settings.gru4rec_layers]
+    if settings.gru4rec_samples:
+        fixed["n_sample"] = settings.gru4rec_samples
+    return fixed
 
 
 def chosen(table: pd.DataFrame) -> dict:
@@ -192,127 +207,6 @@ def hybrid(first, second, names: tuple[str, str], train, val, seed: int = 42, we
     if weight is not None:
         model.weight = float(weight)
     return model.fit(train, val)
-
-
-# ---- session-rec ----------------------------------------------------------------------------
-def recent_clicks(events: pd.DataFrame, max_clicks: int, event_types=("view",)) -> pd.DataFrame:
-    """The clicks of the most recent whole sessions (by their first click) holding at most
-    ``max_clicks`` clicks (0: all): a sliding window's last slice."""
-    clicks = events[events["item_id"].notna()]
-    if event_types is not None and "event_type" in clicks:
-        clicks = clicks[clicks["event_type"].isin(list(event_types))]
-    if not max_clicks or len(clicks) <= max_clicks:
-        return clicks
-    per = (
-        clicks.groupby("session_id")["ts"].agg(["min", "size"]).sort_values("min", ascending=False)
-    )
-    keep = per.index[np.cumsum(per["size"].to_numpy()) <= max_clicks]
-    return clicks[clicks["session_id"].isin(keep)]
-
-
-def sample_test_sessions(data: sr.SessionRecData, limit: int, seed: int = 0) -> sr.SessionRecData:
-    """``data`` with at most ``limit`` test sessions (a seeded sample of whole sessions)."""
-    rows = _sample(len(data.test), limit, seed)
-    if len(rows) == len(data.test):
-        return data
-    lengths = data.test.lengths[rows]
-    clicks = (
-        np.repeat(data.test.indptr[rows], lengths)
-        + np.arange(lengths.sum())
-        - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    )
-    test = data.test.take(rows)
-    counts = {
-        **data.counts,
-        "test_sessions": len(test),
-        "test_clicks": int(len(test.items)),
-        "prefixes": int(np.maximum(test.lengths - 1, 0).sum()),
-        "test_sessions_before_sampling": len(data.test),
-    }
-    return sr.SessionRecData(
-        data.train,
-        data.train_times,
-        test,
-        data.test_times[clicks],
-        data.trained,
-        data.protocol,
-        counts,
-        data.validation,
-    )
-
-
-def session_rec_split(shop, settings: Settings, seed: int = 42) -> sr.SessionRecData:
-    """The session-rec data of the run: the recent window, the time split and its inner
-    validation split, the sampled test sessions."""
-    clicks = recent_clicks(shop.events, settings.max_clicks)
-    data = sr.session_rec_data(clicks, shop.items, days=settings.days, validation=True)
-    data = sample_test_sessions(data, settings.max_test_sessions, seed)
-    return sr.SessionRecData(
-        data.train,
-        data.train_times,
-        data.test,
-        data.test_times,
-        data.trained,
-        data.protocol,
-        {**data.counts, "clicks_in_window": len(clicks)},
-        data.validation,
-    )
-
-
-def inner_validation(data: sr.SessionRecData, limit: int, seed: int = 0) -> NextItems:
-    """The inner split's test prefixes as validation rows (at most ``limit``)."""
-    inner = data.validation
-    return validation_sample(
-        sr.all_prefixes(inner.test, inner.test_times).next_items(), limit, seed
-    )
-
-
-def per_prefix(lists: np.ndarray, prefixes: sr.Prefixes, k: int = 20) -> dict[str, np.ndarray]:
-    """Per prefix: the next click's hit@k and reciprocal rank, the subsequent clicks' precision@k
-    and recall@k (``protocol``'s definitions; their means are ``session_rec_metrics``)."""
-    top = lists[:, :k]
-    hit_at = top == prefixes.targets[:, None]
-    rank = np.where(hit_at.any(axis=1), hit_at.argmax(axis=1) + 1, 0)
-    sub = prefixes.subsequent
-    rows = np.repeat(np.arange(len(top)), k)
-    flat = top.ravel()
-    found = np.zeros(len(flat))
-    ok = flat >= 0
-    found[ok] = np.asarray(sub[rows[ok], flat[ok]]).ravel()
-    common = found.reshape(top.shape).sum(axis=1)
-    return {
-        "hr": (rank > 0).astype(np.float64),
-        "mrr": np.where(rank > 0, 1.0 / np.maximum(rank, 1), 0.0),
-        "precision": common / k,
-        "recall": common / np.maximum(prefixes.n_subsequent, 1),
-    }
-
-
-def session_rec_row(
-    name: str,
-    model,
-    data: sr.SessionRecData,
-    fit_seconds: float,
-    k: int = 20,
-    n_boot: int = 1000,
-    seed: int = 42,
-) -> dict:
-    """One model's session-rec row: HR@k and MRR@k of the next click with 95% intervals over
-    whole test sessions, precision@k and recall@k of all subsequent clicks, fit seconds and
-    prediction milliseconds per prefix."""
-    prefixes = sr.all_prefixes(data.test, data.test_times)
-    start = time.perf_counter()
-    lists = sr.session_rec_lists(model, prefixes, data.trained, k)
-    ms = 1000 * (time.perf_counter() - start) / max(len(prefixes), 1)
-    values = per_prefix(lists, prefixes, k)
-    row: dict = {"model": name}
-    for metric, key in (("hr", f"next_item/hr@{k}"), ("mrr", f"next_item/mrr@{k}")):
-        ci = bootstrap_mean_ci(values[metric], groups=prefixes.session, n_boot=n_boot, seed=seed)
-        row |= {key: ci.point, f"{key}_low": ci.low, f"{key}_high": ci.high}
-    row[f"all_subsequent/precision@{k}"] = float(values["precision"].mean())
-    row[f"all_subsequent/recall@{k}"] = float(values["recall"].mean())
-    row |= {"fit_seconds": round(fit_seconds, 2), "predict_ms": round(ms, 3)}
-    return row
 
 
 @dataclass
@@ -377,96 +271,61 @@ def add_hybrid(fitted: Fitted, train: Sequences, val: NextItems, log=print) -> F
     return fitted
 
 
-def fit_session_rec(
-    data: sr.SessionRecData,
-    settings: Settings,
-    net_settings,
-    profile: str,
-    item_vectors=None,
-    seed: int = 42,
-    log=print,
-) -> tuple[Fitted, Fitted]:
-    """Every model under session-rec: chosen on the inner split (fitted on its training
-    sessions, scored on its test prefixes), then refitted on all training sessions with what it
-    chose. Returns (inner, final): ``final.seconds`` count both fits."""
-    from dataclasses import asdict
-
-    from shopintent.studies.sequential_recommender import LEARNING_RATES
-
-    inner, final = Fitted(), Fitted()
-    val = inner_validation(data, settings.max_val_prefixes, seed)
-    itrain = data.validation.train
-    # popularity: nothing to choose
-    start = time.perf_counter()
-    final.models["popularity"] = registry.create("sequence_popularity").fit(data.train)
-    final.seconds["popularity"] = time.perf_counter() - start
-    # item-kNN: its decay on validation, then all sessions with that decay
-    start = time.perf_counter()
-    knn = registry.create("session_item_knn").fit(itrain, val)
-    final.models["item_knn"] = registry.create("session_item_knn", decay=knn.decay_).fit(data.train)
-    final.seconds["item_knn"] = time.perf_counter() - start
-    final.points["item_knn"] = {"decay": knn.decay_}
-    fit_searched(
-        itrain, val, settings, profile, data.validation.train_times, seed=seed, log=log, into=inner
-    )
-    for name in SEARCHED:
-        start = time.perf_counter()
-        point = dict(inner.points[name])
-        if name in MEMORY:
-            model = registry.create(name, **point).fit(data.train, times=data.train_times)
-        else:
-            epochs = max(int(inner.models[name].info.get("best_epoch") or 1), 1)
-            point["epochs"] = epochs
-            params = {**point, "patience": None, "seed": seed}
-            model = registry.create(name, **params).fit(data.train)
-        final.models[name], final.points[name] = model, point
-        final.seconds[name] = inner.seconds[name] + time.perf_counter() - start
-    cfg = asdict(net_settings)
-    for name in ("lstm", "self_attention"):
-        start = time.perf_counter()
-        params = {"learning_rate": LEARNING_RATES[name], "seed": seed, **cfg}
-        first = registry.create(name, **params).fit(itrain, val, item_vectors=item_vectors, log=log)
-        inner.models[name] = first
-        epochs = max(int(first.info.get("best_epoch") or 1), 1)
-        params["epochs"] = epochs
-        final.models[name] = registry.create(name, **params).fit(
-            data.train, item_vectors=item_vectors
-        )
-        final.points[name] = {"epochs": epochs}
-        final.seconds[name] = time.perf_counter() - start
-    inner.val_scores.update(
-        validation_scores({n: inner.models[n] for n in ("lstm", "self_attention")}, val)
-    )
-    add_hybrid(inner, itrain, val, log)
-    if inner.hybrid_parts:
-        a, b = inner.hybrid_parts
-        start = time.perf_counter()
-        final.models["hybrid"] = hybrid(
-            final.models[a],
-            final.models[b],
-            (a, b),
-            data.train,
-            None,
-            weight=inner.models["hybrid"].weight_,
-        )
-        final.seconds["hybrid"] = (
-            inner.seconds["hybrid"]
-            - inner.seconds.get(a, 0)
-            - inner.seconds.get(b, 0)
-            + final.seconds[a]
-            + final.seconds[b]
-            + time.perf_counter()
-            - start
-        )
-        final.points["hybrid"] = inner.points["hybrid"]
-        final.hybrid_parts = inner.hybrid_parts
-    final.tables, final.val_scores = inner.tables, inner.val_scores
-    return inner, final
-
-
 def validation_scores(models: dict, val: NextItems) -> dict[str, float]:
     """Validation NDCG@10 of fitted models on the same validation rows."""
     return {name: validation_ndcg(m, val) for name, m in models.items()}
+
+
+# ---- leave-last-out --------------------------------------------------------------------------
+def fit_timed(fit, names, seconds: dict) -> dict:
+    """``fit(names=(name,))`` one model at a time (e.g. ``sequential_recommender.fit_models``),
+    each one's wall seconds kept in ``seconds``."""
+    models = {}
+    for name in names:
+        start = time.perf_counter()
+        models |= fit(names=(name,))
+        seconds[name] = time.perf_counter() - start
+    return models
+
+
+def evaluate_leave_last_out(
+    models: dict, split, seconds: dict, n_boot: int = 1000, seed: int = 42
+) -> tuple[list[dict], dict]:
+    """``sequential.evaluate_sequences``' rows (same lists, same metrics, same NDCG@10
+    interval), plus Recall@20 (= HR@20: one target per test sequence) with its 95% bootstrap
+    interval over test sequences, fit seconds and prediction milliseconds per sequence."""
+    from shopintent.evaluation.ranking import ranking_per_user
+    from shopintent.models.recommenders.evaluate import evaluate_recs
+
+    rows, recs = [], {}
+    inputs = split.test.inputs
+    for name, model in models.items():
+        start = time.perf_counter()
+        recs[name] = model.recommend_sequences(inputs, 20, exclude=True)
+        ms = 1000 * (time.perf_counter() - start) / max(len(inputs), 1)
+        row = evaluate_recs(name, recs[name].index, split.task, n_boot=n_boot, seed=seed)
+        hits = ranking_per_user(recs[name].index, split.task.truth, (20,))["recall@20"]
+        ci = bootstrap_mean_ci(hits, n_boot=n_boot, seed=seed)
+        row |= {"recall@20_low": ci.low, "recall@20_high": ci.high}
+        row |= {"fit_seconds": round(seconds.get(name, np.nan), 2), "predict_ms": round(ms, 3)}
+        rows.append(row)
+    return rows, recs
+
+
+def leave_last_out_metrics(rows: list[dict], fitted: Fitted) -> dict:
+    """The keys ``sequential_recommender.metrics_dict`` does not write: ``recs/<model>/`` the
+    Recall@20 interval, fit seconds, prediction ms per sequence and the chosen numeric
+    parameters (``chosen/<param>``; text-valued ones are in the notebook's table)."""
+    out: dict = {}
+    for row in rows:
+        for key in ("recall@20_low", "recall@20_high", "fit_seconds", "predict_ms"):
+            if row.get(key) is not None and np.isfinite(row[key]):
+                out[f"recs/{row['model']}/{key}"] = float(row[key])
+    for name, point in fitted.points.items():
+        for key, value in (point or {}).items():
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                out[f"recs/{name}/chosen/{key}"] = float(value)
+    return out
 
 
 def gap_sentence(table: pd.DataFrame, metric: str, protocol: str) -> str:
@@ -484,31 +343,3 @@ def gap_sentence(table: pd.DataFrame, metric: str, protocol: str) -> str:
         f"the best neighbourhood model ({b}, {hood[b]:.4f}) by {abs(diff):.4f} "
         f"({abs(diff) / max(hood[b], 1e-12):.0%} of it)."
     )
-
-
-def session_rec_metrics(rows: list[dict], data: sr.SessionRecData, points: dict) -> dict:
-    """``recs/session_rec/<model>/<task>/<metric>`` (+ ``_low`` / ``_high``), fit seconds and
-    prediction ms per prefix, the chosen numeric parameters, and the data counts."""
-    out: dict = {f"recs/session_rec/protocol/{_slug(data.protocol)}": 1}
-    for row in rows:
-        name = row["model"]
-        for key, value in row.items():
-            if key != "model" and value is not None:
-                out[f"recs/session_rec/{name}/{key}"] = float(value)
-    for name, point in points.items():
-        for key, value in (point or {}).items():
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                out[f"recs/session_rec/{name}/chosen/{key}"] = float(value)
-    for key, value in data.counts.items():
-        if isinstance(value, int | float):
-            out[f"recs/session_rec/data/{key}"] = value
-    return out
-
-
-def _slug(text: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "-" for c in text.lower()).strip("-")
-
-
-def table_of(rows: list[dict]) -> pd.DataFrame:
-    """Rows as a table, best HR@20 first."""
-    return pd.DataFrame(rows).set_index("model").sort_values("next_item/hr@20", ascending=False)

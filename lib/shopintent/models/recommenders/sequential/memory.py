@@ -228,7 +228,7 @@ def tune_on_validation(
     times=None,
     k: int = 10,
     n_points: int | None = None,
-    seed: int = 0,
+    search_seed: int = 0,
     **fixed,
 ) -> tuple[SequenceRecommender, pd.DataFrame]:
     """Grid-search the registered sequence model ``name`` over its search space for ``profile``
@@ -238,7 +238,7 @@ def tune_on_validation(
 
     ``n_points`` (for a grid too large to walk through in the time at hand, as GRU4Rec's
     reference ``paropt.py`` samples its space) scores the registered defaults first and then
-    ``n_points`` points drawn from the grid at random (``seed``; ``ParameterSampler``, without
+    ``n_points`` points drawn from the grid at random (``search_seed``; ``ParameterSampler``, without
     repeats), so the search starts where the published setting is and keeps it on ties;
     0 scores the defaults only. The table's ``point`` column says which row is ``defaults``."""
     from sklearn.model_selection import ParameterGrid, ParameterSampler
@@ -254,7 +254,7 @@ def tune_on_validation(
     else:
         size = len(ParameterGrid(grid))
         drawn = (
-            ParameterSampler(grid, min(int(n_points), size), random_state=seed)
+            ParameterSampler(grid, min(int(n_points), size), random_state=search_seed)
             if n_points > 0
             else []
         )
