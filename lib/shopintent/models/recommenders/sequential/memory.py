@@ -238,9 +238,9 @@ def tune_on_validation(
 
     ``n_points`` (for a grid too large to walk through in the time at hand, as GRU4Rec's
     reference ``paropt.py`` samples its space) scores the registered defaults first and then
-    ``n_points`` points drawn from the grid at random (``search_seed``; ``ParameterSampler``, without
-    repeats), so the search starts where the published setting is and keeps it on ties;
-    0 scores the defaults only. The table's ``point`` column says which row is ``defaults``."""
+    ``n_points`` points drawn from the grid at random (``search_seed``; ``ParameterSampler``,
+    without repeats), so the search starts where the published setting is and keeps it on
+    ties; 0 scores the defaults only. The table's ``point`` column says which row is ``defaults``."""
     from sklearn.model_selection import ParameterGrid, ParameterSampler
 
     from shopintent.models.recommenders import registry
