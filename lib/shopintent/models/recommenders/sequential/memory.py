@@ -240,7 +240,7 @@ def tune_on_validation(
     reference ``paropt.py`` samples its space) scores the registered defaults first and then
     ``n_points`` points drawn from the grid at random (``search_seed``; ``ParameterSampler``,
     without repeats), so the search starts where the published setting is and keeps it on
-    ties; 0 scores the defaults only. The table's ``point`` column says which row is ``defaults``."""
+    ties; 0 scores the defaults only. The table's ``point`` column names each row's origin."""
     from sklearn.model_selection import ParameterGrid, ParameterSampler
 
     from shopintent.models.recommenders import registry
