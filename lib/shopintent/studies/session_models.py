@@ -328,18 +328,32 @@ def leave_last_out_metrics(rows: list[dict], fitted: Fitted) -> dict:
     return out
 
 
-def gap_sentence(table: pd.DataFrame, metric: str, protocol: str) -> str:
-    """Whether the best neural model or the hybrid reaches the best neighbourhood model on
-    ``metric`` in ``table`` (rows = models), and by how much it falls short if not."""
+def gap_sentence(
+    table: pd.DataFrame, metric: str, protocol: str, fitted: Fitted | None = None
+) -> str:
+    """Whether the best neural model, and the hybrid, reach the best neighbourhood model on
+    ``metric`` in ``table`` (rows = models), and by how much each falls short if not; with
+    ``fitted``, the hybrid's validation weight and parts are named (weight 1 or 0: it is one
+    of them alone)."""
     hood = table.loc[table.index.intersection(NEIGHBOURHOOD), metric].dropna()
-    neural = table.loc[table.index.intersection((*NEURAL, "hybrid")), metric].dropna()
+    neural = table.loc[table.index.intersection(NEURAL), metric].dropna()
     if hood.empty or neural.empty:
         return f"{protocol}: no neighbourhood or no neural row to compare."
-    b, n = hood.idxmax(), neural.idxmax()
-    diff = neural[n] - hood[b]
-    verdict = "reaches" if diff >= 0 else "falls short of"
-    return (
-        f"{protocol}: the best neural model or hybrid ({n}, {metric} {neural[n]:.4f}) {verdict} "
-        f"the best neighbourhood model ({b}, {hood[b]:.4f}) by {abs(diff):.4f} "
-        f"({abs(diff) / max(hood[b], 1e-12):.0%} of it)."
-    )
+    b = hood.idxmax()
+
+    def versus(name: str, value: float) -> str:
+        diff = value - hood[b]
+        if diff >= 0:
+            return f"{name} ({value:.4f}) reaches it (+{diff:.4f})"
+        return f"{name} ({value:.4f}) falls short by {-diff:.4f} ({-diff / hood[b]:.0%} of it)"
+
+    n = neural.idxmax()
+    text = f"{protocol}, {metric}: best neighbourhood model {b} {hood[b]:.4f}; best neural model "
+    text += versus(n, neural[n])
+    if "hybrid" in table.index and np.isfinite(table.loc["hybrid", metric]):
+        text += "; hybrid " + versus("", table.loc["hybrid", metric]).lstrip()
+        if fitted is not None and fitted.hybrid_parts:
+            w = fitted.points["hybrid"]["weight"]
+            first, second = fitted.hybrid_parts
+            text += f", weight {w:g} on {first} and {1 - w:g} on {second} (chosen on validation)"
+    return text + "."

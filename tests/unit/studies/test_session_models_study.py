@@ -79,12 +79,13 @@ def test_hybrid_parts_are_the_best_on_validation_never_the_test():
 def test_gap_sentence_is_computed_from_the_table():
     t = pd.DataFrame({"hr": [0.50, 0.40, 0.45, 0.30]}, index=["vstan", "sknn", "hybrid", "lstm"])
     text = sessions.gap_sentence(t, "hr", "P")
-    assert "hybrid" in text and "falls short of" in text and "vstan" in text
-    assert "0.0500" in text and "10%" in text
+    assert text.startswith("P, hr: best neighbourhood model vstan 0.5000; best neural model lstm")
+    assert "lstm (0.3000) falls short by 0.2000 (40% of it)" in text
+    assert "hybrid (0.4500) falls short by 0.0500 (10% of it)" in text
+    fitted = sessions.Fitted(points={"hybrid": {"weight": 0.25}}, hybrid_parts=("vstan", "lstm"))
+    assert "weight 0.25 on vstan and 0.75 on lstm" in sessions.gap_sentence(t, "hr", "P", fitted)
     t.loc["lstm", "hr"] = 0.6
-    assert "reaches" in sessions.gap_sentence(t, "hr", "P") and "0.1000" in sessions.gap_sentence(
-        t, "hr", "P"
-    )
+    assert "lstm (0.6000) reaches it (+0.1000)" in sessions.gap_sentence(t, "hr", "P")
     assert "no neighbourhood" in sessions.gap_sentence(t.drop(["vstan", "sknn"]), "hr", "P")
 
 

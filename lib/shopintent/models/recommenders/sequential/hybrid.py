@@ -104,18 +104,31 @@ class SequenceHybrid(SequenceRecommender):
             self.validation_[w] = validation_ndcg(self, val)
         self.weight_ = max(self.weights, key=lambda w: self.validation_[w])
 
+    def _alone(self):
+        """The part the weight leaves alone (weight 1: the first, 0: the second), else None."""
+        return {1.0: self.models_[0], 0.0: self.models_[1]}.get(float(self.weight_))
+
     def score_sequences(self, sequences: Sequences, times=None) -> np.ndarray:
-        """``w * minmax(first) + (1 - w) * minmax(second)`` per row; a part with weight 0 is
-        not scored."""
+        """``w * minmax(first) + (1 - w) * minmax(second)`` per row; at weight 1 or 0 the one
+        part's own scores (so the hybrid is exactly that model)."""
         self._check_fitted(sequences)
+        if (alone := self._alone()) is not None:
+            return _scores(alone, sequences, times)
         w = self.weight_
         out = None
         for part, share in ((self.models_[0], w), (self.models_[1], 1.0 - w)):
-            if share == 0:
-                continue
             s = share * minmax_rows(_scores(part, sequences, times))
             out = s if out is None else out + s
         return out
+
+    def recommend_sequences(self, sequences: Sequences, k: int = 10, exclude=True, times=None):
+        """Top-k per sequence (``SequenceRecommender``'s); at weight 1 or 0 the one part's own
+        lists (a memory model never lists an item unseen in training)."""
+        if (alone := self._alone()) is not None:
+            takes = "times" in inspect.signature(alone.recommend_sequences).parameters
+            extra = {"times": times} if takes and times is not None else {}
+            return alone.recommend_sequences(sequences, k, exclude, **extra)
+        return super().recommend_sequences(sequences, k, exclude)
 
     def save(self, path: str | Path) -> Path:
         """A folder: ``first/`` and ``second/`` (each part's own format) and ``meta.json``."""

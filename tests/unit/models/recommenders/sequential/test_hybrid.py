@@ -58,6 +58,12 @@ def test_the_weight_is_chosen_on_validation_and_zero_and_one_are_either_part():
     np.testing.assert_array_equal(
         only_pop.recommend_sequences(x, 3).index, pop.recommend_sequences(x, 3).index
     )
+    only_rules = SequenceHybrid("sr", "sequence_popularity", weight=1.0, parts=(rules, pop))
+    only_rules.fit(TRAIN)
+    np.testing.assert_array_equal(only_rules.score_sequences(x), rules.score_sequences(x))
+    np.testing.assert_array_equal(
+        only_rules.recommend_sequences(x, 5).index, rules.recommend_sequences(x, 5).index
+    )
 
 
 def test_parts_by_name_save_and_load(tmp_path):
