@@ -84,10 +84,10 @@ class Settings(StudySettings):
         "default": {
             "search_points": 3,
             "gru4rec_points": 0,
-            "gru4rec_epochs": 4,
+            "gru4rec_epochs": 3,
             "gru4rec_layers": 100,
             "gru4rec_samples": 512,
-            "max_val_prefixes": 1000,
+            "max_val_prefixes": 600,
             "days": 7,
             "max_train_clicks": 40_000,
             "max_test_sessions": 500,

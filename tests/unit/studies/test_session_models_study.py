@@ -54,7 +54,7 @@ def test_search_starts_at_the_defaults_and_draws_points_from_the_grid():
 
 def test_gru4rec_takes_the_profiles_size():
     fixed = sessions.gru4rec_fixed(sessions.Settings.for_profile("default"), seed=1)
-    assert fixed == {"epochs": 4, "seed": 1, "layers": [100], "n_sample": 512}
+    assert fixed == {"epochs": 3, "seed": 1, "layers": [100], "n_sample": 512}
     assert sessions.gru4rec_fixed(sessions.Settings.for_profile("full"), 1) == {
         "epochs": 10,
         "seed": 1,
