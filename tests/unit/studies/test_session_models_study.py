@@ -53,8 +53,13 @@ def test_search_starts_at_the_defaults_and_draws_points_from_the_grid():
 
 
 def test_gru4rec_takes_the_profiles_size():
-    fixed = sessions.gru4rec_fixed(sessions.Settings.for_profile("default"), seed=1)
-    assert fixed == {"epochs": 3, "seed": 1, "layers": [100], "n_sample": 512}
+    default = sessions.Settings.for_profile("default")
+    fixed = sessions.gru4rec_fixed(default, seed=1)
+    assert fixed == {"epochs": 10, "seed": 1, "layers": [100], "n_sample": 512}
+    # a large log trains fewer epochs (450k clicks per search point), never fewer than 2
+    assert sessions.gru4rec_fixed(default, 1, clicks=140_000)["epochs"] == 3
+    assert sessions.gru4rec_fixed(default, 1, clicks=10_000)["epochs"] == 10
+    assert sessions.gru4rec_fixed(default, 1, clicks=10_000_000)["epochs"] == 2
     assert sessions.gru4rec_fixed(sessions.Settings.for_profile("full"), 1) == {
         "epochs": 10,
         "seed": 1,
