@@ -7,6 +7,7 @@ from nbrun import run_notebook
 
 pytestmark = pytest.mark.notebook
 MODELS = ("popularity", "item_knn", "lstm", "self_attention")
+SESSION_MODELS = ("sr", "sknn", "vsknn", "stan", "vstan", "gru4rec", "hybrid")
 KEYS = tuple(
     f"recs/{m}/{k}"
     for m in MODELS
@@ -37,6 +38,16 @@ def _run_08(workspace, dataset, source=None):
         assert metrics[f"recs/{model}/recall@20"] >= metrics[f"recs/{model}/ndcg@10"] * 0.9, model
     # popularity names the same few items to everyone; the sequence models spread over the catalogue
     assert metrics["recs/popularity/coverage"] < metrics["recs/item_knn/coverage"]
+    # the session models, under both protocols, with intervals, speed and what they chose
+    for model in (*MODELS, *SESSION_MODELS):
+        low, value, high = (metrics[f"recs/{model}/recall@20{s}"] for s in ("_low", "", "_high"))
+        assert 0 <= low <= value <= high <= 1, model
+        assert metrics[f"recs/{model}/fit_seconds"] >= 0 < metrics[f"recs/{model}/predict_ms"]
+        sr = f"recs/session_rec/{model}/next_item/"
+        low, value, high = (metrics[f"{sr}hr@20{s}"] for s in ("_low", "", "_high"))
+        assert 0 <= low <= value <= high <= 1, model
+        assert metrics[f"{sr}mrr@20"] <= value, model
+    assert metrics["recs/sr/chosen/steps"] >= 1 and metrics["recs/session_rec/data/prefixes"] > 0
     return metrics
 
 
@@ -63,3 +74,6 @@ def test_notebook_08_on_diginetica(workspace, shared_data):
     # most targets of the sample were never seen in training: every model scores low
     assert m["recs/data/test_targets_unseen_in_training"] > 0.3
     assert m["recs/item_knn/ndcg@10"] > m["recs/popularity/ndcg@10"]
+    # session-rec: the session neighbours far above popularity (the literature's result)
+    sr = "recs/session_rec/{}/next_item/hr@20"
+    assert m[sr.format("sknn")] > m[sr.format("popularity") + "_high"]

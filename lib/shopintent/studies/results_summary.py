@@ -48,6 +48,12 @@ _MSR = "Microsoft Recommenders benchmark, MovieLens-100K, stratified 75/25 per u
 _TFRS = "TensorFlow Recommenders tutorials, MovieLens-100K, random 80/20, seen items kept"
 _REC_BASELINES = frozenset({"popularity", "recent_popularity", "item_knn"})
 _REC_METRICS = ("ndcg@10", "recall@20", "mrr@20", "coverage", "longtail_recall@20")
+#: notebook 08's session baselines (sequential rules, the session-kNN family)
+_SESSION_BASELINES = frozenset({"sr", "sknn", "vsknn", "stan", "vstan"})
+_SR = (
+    "Ludewig et al. 2021 (session-rec), DIGINETICA full data, sliding window, HR@20 / MRR@20: "
+    "comparable in protocol, not in data (a sample here)"
+)
 
 TASKS: tuple[Task, ...] = (
     Task(
@@ -171,8 +177,28 @@ TASKS: tuple[Task, ...] = (
         "08",
         "recs",
         _REC_METRICS,
-        _REC_BASELINES,
+        _REC_BASELINES | _SESSION_BASELINES,
         protocol="leave-last-out next item, full-catalogue ranking",
+    ),
+    Task(
+        "Recommendation: session-rec protocol",
+        "08",
+        "recs/session_rec",
+        ("next_item/hr@20", "next_item/mrr@20", "all_subsequent/recall@20"),
+        _REC_BASELINES | _SESSION_BASELINES,
+        protocol="session-rec: sessions split by time, every next click of a test session",
+        exclude=frozenset({"data", "protocol"}),
+        anchors=tuple(
+            Anchor(f"{name} (published)", {"next_item/hr@20": hr, "next_item/mrr@20": mrr}, _SR)
+            for name, hr, mrr in (
+                ("VSTAN", 0.480, 0.184),
+                ("STAN", 0.480, 0.183),
+                ("SKNN", 0.475, 0.171),
+                ("V-SKNN", 0.473, 0.178),
+                ("GRU4Rec", 0.464, 0.164),
+                ("NARM", 0.419, 0.139),
+            )
+        ),
     ),
     Task(
         "Recommendation: knowledge graph",

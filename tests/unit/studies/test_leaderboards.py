@@ -115,3 +115,32 @@ def test_movielens_protocol_keys_name_their_data():
     assert {f"movielens-100k/msr_protocol/ease/{m}" for m in rb.MSR_METRICS} == set(keys)
     prefixes = {t.prefix for t in lb.TASKS if t.prefix.endswith("_protocol")}
     assert prefixes == {"movielens-100k/msr_protocol", "movielens-100k/tfrs_protocol"}
+
+
+def test_notebook_08_fills_both_protocols_tables_apart(tmp_path):
+    _write(
+        tmp_path,
+        "08_sequential_recommender",
+        {
+            "recs/protocol/leave-last-out-session": 1,
+            "recs/vstan/ndcg@10": 0.20,
+            "recs/vstan/chosen/k": 100,
+            "recs/lstm/ndcg@10": 0.10,
+            "recs/session_rec/protocol/session-rec-time-last-7-days": 1,
+            "recs/session_rec/data/prefixes": 298,
+            "recs/session_rec/vstan/next_item/hr@20": 0.55,
+            "recs/session_rec/vstan/next_item/hr@20_low": 0.50,
+            "recs/session_rec/vstan/next_item/hr@20_high": 0.60,
+            "recs/session_rec/gru4rec/next_item/hr@20": 0.45,
+        },
+    )
+    boards = lb.leaderboards(lb.read_run(tmp_path))
+    _, llo = boards["Recommendation: sequential"]
+    assert set(llo.index) == {"vstan", "lstm"} and llo.loc["vstan", "kind"] == "baseline"
+    _, table = boards["Recommendation: session-rec protocol"]
+    measured = table[table["kind"] != "anchor"]
+    assert set(measured.index) == {"vstan", "gru4rec"}
+    assert measured.loc["vstan", "next_item/hr@20_low"] == 0.50
+    assert table.loc["VSTAN (published)", "next_item/hr@20"] == 0.480
+    best = lb.best_per_task(boards).loc["Recommendation: session-rec protocol"]
+    assert (best["best"], best["best_baseline"]) == ("vstan", "vstan")

@@ -44,6 +44,7 @@ PROVIDERS: tuple[str, ...] = (
     "shopintent.models.recommenders.sequential.base",
     "shopintent.models.recommenders.sequential.neighbourhood",
     "shopintent.models.recommenders.sequential.rules",
+    "shopintent.models.recommenders.sequential.hybrid",
     "shopintent.kg.ppr",
     "shopintent.kg.blend",
     "shopintent.explain.ranking",

@@ -18,6 +18,7 @@ TINY = {
     "lstm": lambda: {"dim": 8, "max_len": 8, "epochs": 1, "seed": 0},
     "self_attention": lambda: {"dim": 8, "max_len": 8, "epochs": 1, "heads": 1, "seed": 0},
     "gru4rec": lambda: {"layers": [8], "n_sample": 16, "batch_size": 16, "epochs": 1, "seed": 0},
+    "sequence_hybrid": lambda: {"first": "sknn", "second": "session_item_knn"},
     "kg_blend": lambda: {"base": "item_knn", "weight": 0.3},
     "lightgbm_reranker": lambda: {"n_candidates": 20, "rounds": 20},
 }

@@ -5,5 +5,6 @@
   ``gru4rec``: GRU4Rec with its own losses and session-parallel mini-batches (Keras 3);
   ``memory``: what the memory-based session models share; ``neighbourhood``: SKNN, V-SKNN, STAN,
   VSTAN; ``rules``: sequential rules (SR); ``protocol``: the session-rec protocol (time split of
-  whole sessions, every prefix scored, HR/MRR of the next click, precision/recall of the rest).
+  whole sessions, every prefix scored, HR/MRR of the next click, precision/recall of the rest);
+  ``hybrid``: two sequence models' per-row normalised scores mixed by a validation-chosen weight.
 """
