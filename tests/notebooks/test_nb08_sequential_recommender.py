@@ -64,6 +64,11 @@ def test_notebook_08_on_the_synthetic_shop(synthetic_run):
     ):  # a few smoke epochs: at least popularity's level, from its bias
         assert m[f"recs/{model}/ndcg@10"] > 0.8 * m["recs/popularity/ndcg@10"], model
         assert 1 <= m[f"recs/{model}/best_epoch"] <= m[f"recs/{model}/epochs"] <= 4, model
+    # the ceiling: the shop's own next-item chances, scored like every model, above each one
+    for model in (*MODELS, *SESSION_MODELS):
+        assert m["recs/oracle/ndcg@10"] > m[f"recs/{model}/ndcg@10_high"], model
+        share = m[f"recs/{model}/share_of_oracle/ndcg@10"]
+        assert share == pytest.approx(m[f"recs/{model}/ndcg@10"] / m["recs/oracle/ndcg@10"])
 
 
 @pytest.mark.slow  # real sample: make test-all (CI keeps the smoke run-all under budget)
@@ -77,3 +82,4 @@ def test_notebook_08_on_diginetica(workspace, shared_data):
     # session-rec: the session neighbours far above popularity (the literature's result)
     sr = "recs/session_rec/{}/next_item/hr@20"
     assert m[sr.format("sknn")] > m[sr.format("popularity") + "_high"]
+    assert not any("oracle" in key for key in m)  # a real log: no generator, no ceiling
