@@ -26,12 +26,14 @@ from plotly.subplots import make_subplots
 from shopintent.config import artefact_dir
 from shopintent.models.recommenders import registry
 from shopintent.models.recommenders.evaluate import metric_keys
+from shopintent.models.recommenders.oracle import unavailable_reason
 from shopintent.models.recommenders.sequential.base import (
     MODEL_NAMES,
     SequenceRecommender,
     SessionItemKNN,
 )
 from shopintent.models.recommenders.sequential.data import SequenceSplit
+from shopintent.models.recommenders.sequential.oracle import SequenceOracle
 from shopintent.studies.settings import StudySettings
 
 LEARNING_RATES = {"lstm": 5e-3, "self_attention": 3e-3}
@@ -267,10 +269,6 @@ def oracle_model(shop, split: SequenceSplit, seed: int = 0):
     session) fitted on ``split.train``, with a sentence saying what it is; ``(None, why)``
     without the generator's truth tables (any real dataset). Scored like every model with
     ``sequential.evaluate_sequences``; shares with ``recommender_baselines.oracle_shares``."""
-    # imported here: this function was added while the notebook's other steps were being edited
-    from shopintent.models.recommenders.oracle import unavailable_reason
-    from shopintent.models.recommenders.sequential.oracle import SequenceOracle
-
     why = unavailable_reason(shop)
     if why is not None:
         return None, why
