@@ -7,8 +7,16 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from shopintent.cli import main
+from shopintent.data import registry
 from shopintent.data.store import ShopData, read_events
-from shopintent.data.synthetic.shards import catalogue, draw_shard, generate_shards, plan
+from shopintent.data.synthetic.shards import (
+    catalogue,
+    draw_shard,
+    generate_frames,
+    generate_shards,
+    plan,
+)
 
 N, BLOCK = 20_000, 8_000  # three blocks of about 67 users
 
@@ -122,3 +130,54 @@ def test_plan_sizes_the_shop_as_the_profiles_do():
     assert max(big.block_users) - min(big.block_users) <= 1
     with pytest.raises(ValueError, match="at least 1,000 events"):
         plan(10)
+
+
+def test_the_pandas_engine_holds_the_same_shop(sharded, shop):
+    whole = generate_frames(N, block_events=BLOCK)
+    key = ["ts", "session_id", "event_type", "item_id"]
+    pd.testing.assert_frame_equal(
+        whole.events, shop.events.sort_values(key, kind="stable").reset_index(drop=True)
+    )
+    for name in ("session_truth", "user_truth"):
+        pd.testing.assert_frame_equal(whole.extras[name], shop.extras[name])
+
+
+@pytest.mark.parametrize(
+    "text, n",
+    [
+        ("10000000", 10**7),
+        ("1e7", 10**7),
+        ("10M", 10**7),
+        ("2.5m", 2_500_000),
+        ("500k", 500_000),
+        ("10_000", 10_000),
+    ],
+)
+def test_events_are_read_as_people_write_them(text, n):
+    assert registry.parse_events(text) == n
+
+
+@pytest.mark.parametrize("text", ["ten", "1.5", "0", "-3", "1e7x"])
+def test_events_that_are_not_a_whole_count_are_refused(text):
+    with pytest.raises(ValueError, match="--events"):
+        registry.parse_events(text)
+
+
+def test_cli_prepares_a_sharded_shop_that_load_reads(data_root, capsys):
+    assert (
+        main(["data", "prepare", "--dataset", "synthetic", "--engine", "spark", "--events", "20k"])
+        == 0
+    )
+    path = data_root / "processed" / "synthetic-e20000"
+    assert f"-> {path.resolve()}" in capsys.readouterr().out
+    assert registry.dataset_dir("synthetic-e20000") == path.resolve()
+    shop = registry.load("synthetic-e20000")
+    assert (path / "events.parquet").is_dir() and shop.meta["n_events"] == 20_000
+    assert abs(len(shop.events) - 20_000) < 2_000
+    assert main(["data", "list"]) == 0 and "synthetic-e20000" in capsys.readouterr().out
+    with pytest.raises(FileNotFoundError, match="--engine spark --events 30000"):
+        registry.load("synthetic-e30000")
+    with pytest.raises(ValueError, match="reserved"):
+        registry.prepare("rees46", source=path, save_as="synthetic-e5")
+    with pytest.raises(ValueError, match="--events sizes the synthetic shop"):
+        registry.prepare("rees46", source=path, n_events=1000)

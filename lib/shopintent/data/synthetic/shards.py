@@ -25,13 +25,13 @@ import pyarrow.parquet as pq
 
 from shopintent.config import DEFAULT_SEED, rng
 from shopintent.data.schema import TABLES, conform, validate_dataset
-from shopintent.data.store import PARTITION, SCHEMA_VERSION, _arrow_schema
+from shopintent.data.store import PARTITION, SCHEMA_VERSION, ShopData, _arrow_schema
 from shopintent.data.synthetic.behaviour import expected_events_per_session
 from shopintent.data.synthetic.block import Ids, Streams, draw_block, numbered
 from shopintent.data.synthetic.catalog import Catalog, make_catalog
 from shopintent.io import locked, staging_dir
 
-__all__ = ["BLOCK_EVENTS", "ShardPlan", "draw_shard", "generate_shards", "plan"]
+__all__ = ["BLOCK_EVENTS", "ShardPlan", "draw_shard", "generate_frames", "generate_shards", "plan"]
 
 #: events per block by default: ~0.6 GB of peak memory per 10^6 events drawn at once (measured
 #: on the full profile: 5·10^6 events, 2.9 GB), so a block stays well under 1 GB
@@ -154,15 +154,7 @@ def generate_shards(
                 rows[name] += len(df)
             del tables
         meta = {
-            "dataset": "synthetic",
-            "source": "shopintent.data.synthetic.shards",
-            "n_events": p.n_events,
-            "seed": p.seed,
-            "blocks": p.blocks,
-            "block_events": int(block_events),
-            "n_users": p.n_users,
-            "n_items": p.n_items,
-            "days": p.days,
+            **_meta(p, block_events),
             "schema_version": SCHEMA_VERSION,
             "rows": rows,
             "extras": sorted(["item_truth", "session_truth", "user_truth"]),
@@ -170,6 +162,52 @@ def generate_shards(
         }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
     return path
+
+
+def generate_frames(
+    n_events: int,
+    seed: int = DEFAULT_SEED,
+    *,
+    block_events: int = BLOCK_EVENTS,
+    progress: Callable[[str], None] | None = None,
+) -> ShopData:
+    """The same shop as ``generate_shards`` (same blocks, same rows) held in memory, events sorted
+    by time then session: for the pandas engine, at sizes that fit."""
+    p = plan(n_events, seed, block_events)
+    step = progress or (lambda stage: None)
+    step("catalogue")
+    cat = catalogue(p)
+    parts: dict[str, list[pd.DataFrame]] = {}
+    for block in range(p.blocks):
+        step(f"block {block + 1}/{p.blocks}")
+        for name, df in draw_shard(p, cat, block).items():
+            parts.setdefault(name, []).append(df)
+    tables = {name: pd.concat(dfs, ignore_index=True) for name, dfs in parts.items()}
+    events = tables.pop("events").sort_values(["ts", "session_id"], kind="stable")
+    step("validate")
+    return ShopData.from_tables(
+        events=events,
+        items=cat.items,
+        queries=tables.pop("queries"),
+        reviews=tables.pop("reviews"),
+        extras={**tables, "item_truth": cat.truth()},
+        meta=_meta(p, block_events),
+    )
+
+
+def _meta(p: ShardPlan, block_events: int) -> dict:
+    """What a sharded shop's meta.json says of how it was drawn."""
+    return {
+        "dataset": "synthetic",
+        "source": "shopintent.data.synthetic.shards",
+        "n_events": p.n_events,
+        "seed": p.seed,
+        "blocks": p.blocks,
+        "block_events": int(block_events),
+        "n_users": p.n_users,
+        "n_items": p.n_items,
+        "days": p.days,
+    }
 
 
 def _write(df: pd.DataFrame, file: Path, table: str) -> None:
