@@ -181,3 +181,10 @@ def test_cli_prepares_a_sharded_shop_that_load_reads(data_root, capsys):
         registry.prepare("rees46", source=path, save_as="synthetic-e5")
     with pytest.raises(ValueError, match="--events sizes the synthetic shop"):
         registry.prepare("rees46", source=path, n_events=1000)
+
+
+def test_the_latent_world_by_profile_refuses_a_sharded_shop(shop):
+    from shopintent.data.synthetic.world import latent_users
+
+    with pytest.raises(ValueError, match="drawn in user blocks"):
+        latent_users(shop)
