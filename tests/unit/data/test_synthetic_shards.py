@@ -40,11 +40,11 @@ def test_same_seed_and_size_give_byte_identical_files(sharded, tmp_path):
     a, b = _files(sharded), _files(again)
     assert a.keys() == b.keys() and len(a) > 100
     assert [k for k in a if a[k].read_bytes() != b[k].read_bytes()] == []
-    other = generate_shards(tmp_path / "other", N, seed=7, block_events=BLOCK)
-    assert (other / "events.parquet").is_dir()
-    assert not pd.read_parquet(other / "user_truth.parquet").equals(
-        pd.read_parquet(sharded / "user_truth.parquet")
-    )
+    p = plan(N, seed=7, block_events=BLOCK)  # another seed: other users (one block suffices)
+    other = draw_shard(p, catalogue(p), 0)["user_truth"]
+    mine = pd.read_parquet(sharded / "user_truth.parquet" / "part-00000.parquet")
+    assert list(other["user_id"]) == list(mine["user_id"])
+    assert not other["activity"].equals(mine["activity"])
 
 
 def test_meta_names_the_generator_size_and_blocks(sharded, shop):

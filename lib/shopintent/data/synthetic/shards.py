@@ -33,8 +33,8 @@ from shopintent.io import locked, staging_dir
 
 __all__ = ["BLOCK_EVENTS", "ShardPlan", "draw_shard", "generate_frames", "generate_shards", "plan"]
 
-#: events per block by default: ~0.6 GB of peak memory per 10^6 events drawn at once (measured
-#: on the full profile: 5·10^6 events, 2.9 GB), so a block stays well under 1 GB
+#: events per block by default: a block of 10^6 events peaks at ~0.65 GB (measured with
+#: benchmarks/bench_synthetic_shards.py), against 2.9 GB for the full profile drawn whole
 BLOCK_EVENTS = 1_000_000
 #: tables written one file per block (events are split further by day)
 PER_BLOCK = ("queries", "reviews", "session_truth", "user_truth")
