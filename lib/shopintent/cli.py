@@ -1,6 +1,7 @@
 """The ``shopintent`` command line.
 
     shopintent data prepare --dataset synthetic --profile default [--seed 42]
+    shopintent data prepare --dataset synthetic --engine spark --events 10M   (synthetic-e10000000)
     shopintent data prepare --dataset taobao [--source PATH] [--on-bad-rows skip]
                             [--session-gap 30min]
     shopintent data prepare --dataset rees46 --source my_logs.csv --name myshop
@@ -51,6 +52,16 @@ def _gap(text: str) -> str:
     except ValueError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
     return text
+
+
+def _events(text: str) -> int:
+    """A number of events: 10000000, 1e7 or 10M."""
+    from shopintent.data.registry import parse_events
+
+    try:
+        return parse_events(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -106,6 +117,21 @@ def _parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="with --engine spark: local[N], spark://host:7077, yarn, k8s://... or a Spark "
         "Connect sc://host:15002 (default: $SHOPINTENT_SPARK_MASTER, else local[*])",
+    )
+    prep.add_argument(
+        "--events",
+        default=None,
+        type=_events,
+        metavar="N",
+        help="synthetic shop of about N events (10000000, 1e7, 10M) in data/processed/"
+        "synthetic-e<N>/, drawn in user blocks; with --engine spark written block by block "
+        "(bounded memory); --engine spark alone takes the profile's number of events",
+    )
+    prep.add_argument(
+        "--ignore-memory-check",
+        action="store_true",
+        help="prepare on pandas even when the source looks too large for the memory free "
+        "(also: SHOPINTENT_IGNORE_MEMORY_CHECK=1)",
     )
     layout = prep.add_argument_group(
         "generic layouts (clicks, orders, reviews, judgements): your own CSV/TSV/Parquet files"
@@ -224,6 +250,8 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
             save_as=args.name,
             engine=args.engine,
             spark_master=args.spark_master,
+            n_events=args.events,
+            check_memory=not args.ignore_memory_check,
             **options,
         )
     print(f"prepared {args.dataset} in {time.perf_counter() - start:.1f} s -> {path}")

@@ -1,13 +1,16 @@
 """Which datasets exist, where each one is prepared, and how to prepare and load it.
 
-The synthetic shop is generated and sized by profile (``data/processed/synthetic-<profile>/``);
-a public dataset is converted once from its original files (``data/processed/<name>/``)
-whatever the profile. Source modules are imported only when used, so listing is instant.
+The synthetic shop is generated and sized by profile (``data/processed/synthetic-<profile>/``),
+or by a number of events (``synthetic-e<N>/``, e.g. ``synthetic-e10000000``: drawn in user blocks,
+see ``synthetic/shards.py``); a public dataset is converted once from its original files
+(``data/processed/<name>/``) whatever the profile. Source modules are imported only when used, so
+listing is instant.
 """
 
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -37,11 +40,40 @@ LAYOUTS = ("clicks", "orders", "reviews", "judgements")
 #: engines that prepare a source: pandas (the default, in one process) and Spark (for logs that
 #: outgrow one machine); SPARK_SOURCES names the sources Spark can prepare so far
 ENGINES = ("pandas", "spark")
+#: sources that are event logs: a pandas prepare of one checks first that it fits in memory
+EVENT_LOGS = ("rees46", "taobao", "diginetica", "clicks", "orders")
 SPARK_SOURCES: dict[str, str] = {
     "rees46": "shopintent.data.spark.rees46",
     "taobao": "shopintent.data.spark.taobao",
     "diginetica": "shopintent.data.spark.diginetica",
 }
+
+
+#: folder of a synthetic shop sized by events rather than profile: ``synthetic-e<N>``
+_SIZED = re.compile(rf"{SYNTHETIC}-e([0-9]+)")
+_COUNT = re.compile(r"([0-9]+(?:\.[0-9]*)?(?:e[0-9]+)?)([kmg]?)", re.IGNORECASE)
+
+
+def parse_events(text: str | int) -> int:
+    """A number of events as a person writes it: ``10000000``, ``10_000_000``, ``1e7``, ``10M``,
+    ``2.5m``, ``500k``; a whole number of at least 1."""
+    m = _COUNT.fullmatch(str(text).replace("_", "").replace(",", "").strip())
+    if m is None:
+        raise ValueError(f"--events {text!r}: give a whole number such as 10000000, 1e7 or 10M")
+    value = float(m.group(1)) * {"": 1, "k": 1e3, "m": 1e6, "g": 1e9}[m.group(2).lower()]
+    if value != int(value) or value < 1:
+        raise ValueError(f"--events {text!r} is not a whole number of at least 1")
+    return int(value)
+
+
+def sized_name(n_events: int) -> str:
+    """The folder name of the synthetic shop of ``n_events`` events: ``synthetic-e<N>``."""
+    return f"{SYNTHETIC}-e{int(n_events)}"
+
+
+def is_sized(name: str) -> bool:
+    """Whether ``name`` is a synthetic shop sized by events (``synthetic-e10000000``)."""
+    return _SIZED.fullmatch(name) is not None
 
 
 def dataset_names() -> list[str]:
@@ -50,7 +82,8 @@ def dataset_names() -> list[str]:
 
 def is_reserved(name: str) -> bool:
     """Folder names the synthetic shop writes itself: ``synthetic-<profile>`` for any profile,
-    present or future (compared without case: some file systems ignore it)."""
+    present or future, and ``synthetic-e<N>`` (compared without case: some file systems ignore
+    it)."""
     low = name.lower()
     return low == SYNTHETIC or low.startswith(f"{SYNTHETIC}-")
 
@@ -80,6 +113,8 @@ def _prepared_names() -> list[str]:
 
 
 def check_dataset(name: str) -> None:
+    if is_sized(name):
+        return
     if name not in dataset_names() and name not in _prepared_names():
         prepared = _prepared_names()
         mine = f"; prepared under own names: {', '.join(prepared)}" if prepared else ""
@@ -89,7 +124,8 @@ def check_dataset(name: str) -> None:
 
 
 def dataset_dir(name: str, profile: str = "default") -> Path:
-    """Folder of a prepared dataset (the synthetic shop has one per profile)."""
+    """Folder of a prepared dataset (the synthetic shop has one per profile, and one per number of
+    events it was prepared with: ``synthetic-e<N>``)."""
     check_dataset(name)
     get_profile(profile)
     return processed_root() / (f"{SYNTHETIC}-{profile}" if name == SYNTHETIC else name)
@@ -108,6 +144,8 @@ def prepare(
     save_as: str | None = None,
     engine: str = "pandas",
     spark_master: str | None = None,
+    n_events: int | None = None,
+    check_memory: bool = True,
     **options,
 ) -> Path:
     """Build a dataset's canonical tables and save them atomically; returns the folder.
@@ -116,12 +154,28 @@ def prepare(
     in the REES46 layout as ``myshop``), which ``load`` and ``shopintent run`` then accept.
     ``engine="spark"`` reads, checks and writes the source on Spark (``spark_master``, else
     ``$SHOPINTENT_SPARK_MASTER``, else ``local[*]``): events partitioned by day.
+    The synthetic shop with ``n_events`` (or with ``engine="spark"``: the profile's number of
+    events) goes to ``synthetic-e<N>``, drawn in user blocks: on Spark's layout block by block in
+    bounded memory, on pandas whole. A pandas prepare of an event log that would not fit in the
+    memory free stops before reading (``check_memory=False`` or
+    ``$SHOPINTENT_IGNORE_MEMORY_CHECK=1`` skips the check).
     """
     check_options(name, options)
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; engines: {', '.join(ENGINES)}")
     if spark_master is not None and engine != "spark":
         raise ValueError("--spark-master applies only with --engine spark")
+    if n_events is not None and name != SYNTHETIC:
+        raise ValueError(f"--events sizes the synthetic shop; {name} is converted whole")
+    if name == SYNTHETIC and (engine == "spark" or n_events is not None):
+        if spark_master is not None:
+            raise ValueError(
+                "--spark-master does not apply to the synthetic shop: this process writes it "
+                "block by block in Spark's layout"
+            )
+        if save_as is not None:
+            raise ValueError("--name does not apply to the synthetic shop")
+        return _prepare_sized(profile, seed, n_events, engine, progress, check_memory)
     if engine == "spark" and name not in SPARK_SOURCES:
         raise ValueError(
             f"--engine spark does not prepare {name} yet (it prepares "
@@ -130,8 +184,8 @@ def prepare(
     if save_as is not None:
         if is_reserved(save_as):
             raise ValueError(
-                f"--name {save_as!r} is reserved: {SYNTHETIC}-<profile> folders hold "
-                "the synthetic shop of each profile; choose another name"
+                f"--name {save_as!r} is reserved: {SYNTHETIC}-<profile> and {SYNTHETIC}-e<N> "
+                "folders hold the synthetic shop of each profile or size; choose another name"
             )
         if (
             name == SYNTHETIC
@@ -161,12 +215,38 @@ def prepare(
             )
         if engine == "spark":
             return _prepare_on_spark(name, src, target, save_as, spark_master, options)
+        if check_memory and name in EVENT_LOGS:
+            from shopintent.data.memory import check_fits
+
+            check_fits(save_as or name, source=src, layout=name)
         module = importlib.import_module(SOURCES[name])
         data = module.load(src, **options)
         data.meta.setdefault("source", str(src))
     data.meta["dataset"] = save_as or name
     data.meta.setdefault("format", name)
     return data.save(target)
+
+
+def _prepare_sized(
+    profile: str,
+    seed: int,
+    n_events: int | None,
+    engine: str,
+    progress: Callable[[str], None] | None,
+    check_memory: bool,
+) -> Path:
+    """The synthetic shop of ``n_events`` (default: the profile's) in ``synthetic-e<N>``."""
+    from shopintent.data.synthetic import shards
+
+    n = get_profile(profile).n_events if n_events is None else int(n_events)
+    target = processed_root() / sized_name(n)
+    if engine == "spark":
+        return shards.generate_shards(target, n, seed, progress=progress)
+    if check_memory:
+        from shopintent.data.memory import check_fits
+
+        check_fits(sized_name(n), n_events=n)
+    return shards.generate_frames(n, seed, progress=progress).save(target)
 
 
 def _prepare_on_spark(
@@ -190,6 +270,8 @@ def load(name: str, profile: str = "default", tables: tuple[str, ...] | None = N
     path = dataset_dir(name, profile)
     if not is_prepared(name, profile):
         hint = f" --profile {profile}" if name == SYNTHETIC else ""
+        if is_sized(name):
+            name, hint = SYNTHETIC, f" --engine spark --events {_SIZED.fullmatch(name).group(1)}"
         raise FileNotFoundError(
             f"dataset {name!r} is not prepared at {path}; "
             f"run `shopintent data prepare --dataset {name}{hint}`"
@@ -257,7 +339,10 @@ __all__ = [
     "dataset_names",
     "is_prepared",
     "is_reserved",
+    "is_sized",
     "list_prepared",
     "load",
+    "parse_events",
     "prepare",
+    "sized_name",
 ]

@@ -23,6 +23,12 @@ __all__ = ["latent_catalogue", "latent_sessions", "latent_users"]
 def latent_users(shop) -> Users:
     """Every user's latents (rows in ``user_truth`` order), redrawn and checked."""
     profile, seed = shop.meta.get("profile"), shop.meta.get("seed")
+    if profile is None and shop.meta.get("blocks"):
+        raise ValueError(
+            "this synthetic shop was drawn in user blocks (synthetic-e<N>, "
+            f"{shop.meta['blocks']} blocks): its latents are redrawn per block "
+            "(shards.draw_shard), not by profile"
+        )
     truth = shop.extras["user_truth"]
     users = make_users(get_profile(profile).n_users, rng(int(seed), "users"))
     if len(users) != len(truth) or not np.allclose(
