@@ -6,6 +6,8 @@ API and returns the small pandas table that the pandas function of the same name
 (the shared part, turning counts into rates, is the pandas module's own: ``funnel
 .table_from_counts``); basket itemsets come from Spark ML's FP-growth. An agreement test holds
 each to its pandas twin on the synthetic shop.
+RFM segments are in ``eda.spark_segments``, basket rules in ``eda.spark_baskets``; the
+recorded numbers of the behaviour study in one call: ``studies.user_behavior_spark.summary``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from shopintent.eda import spark_baskets
 from shopintent.eda.baskets import ITEMSET_COLUMNS
 from shopintent.eda.funnel import FUNNEL, UNITS, rates_from_table, table_from_counts
 from shopintent.eda.longtail import gini, top_share
-from shopintent.eda.quality import unavailable
+from shopintent.eda.quality import ORDER_LINE_EVENTS, unavailable
 
 
 def funnel_table(events: DataFrame, unit: str = "session") -> pd.DataFrame:
@@ -133,3 +135,10 @@ def concentration(
         "zero_share": float((x == 0).mean()),
         "items": len(x),
     }
+
+
+def drop_duplicate_events(events: DataFrame) -> DataFrame:
+    """``eda.quality.drop_duplicate_events`` on Spark: exact copies of an event dropped, except
+    repeated purchase rows (order lines), all kept."""
+    lines = F.coalesce(F.col("event_type").isin(list(ORDER_LINE_EVENTS)), F.lit(False))
+    return events.filter(lines).unionByName(events.filter(~lines).dropDuplicates())
