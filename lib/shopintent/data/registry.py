@@ -42,6 +42,7 @@ SPARK_SOURCES: dict[str, str] = {
     "taobao": "shopintent.data.spark.taobao",
     "diginetica": "shopintent.data.spark.diginetica",
     "clicks": "shopintent.data.spark.clicks",
+    "orders": "shopintent.data.spark.orders",
 }
 
 
