@@ -334,8 +334,9 @@ def write_shards(prefixes: DataFrame, folder: str | Path, rows_per_shard: int = 
     kept = prefixes.filter(F.col("split").isNotNull())
     with staging_dir(folder) as tmp:
         (
-            kept.repartition("split")
-            .sortWithinPartitions("start", "session_id", "k")
+            # ranges of (split, start, session): many writers, each session in one of them
+            kept.repartitionByRange("split", "start", "session_id")
+            .sortWithinPartitions("split", "start", "session_id", "k")
             .write.option("maxRecordsPerFile", rows_per_shard)
             .partitionBy("split")
             .mode("overwrite")  # into the empty staging folder

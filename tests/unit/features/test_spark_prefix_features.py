@@ -76,3 +76,16 @@ def test_shards_stream_in_batches(spark_prefixes, got, tmp_path):
         sum(map(len, y_all)) == len(train) and np.concatenate(y_all).sum() == train["label"].sum()
     )
     assert np.isclose(np.nansum(np.concatenate(x_all)[:, 0]), train["k"].sum())
+
+
+def test_shards_as_tf_data(spark_prefixes, got, tmp_path):
+    pytest.importorskip("tensorflow")
+    from shopintent.features import shards
+    from shopintent.features import spark_prefixes as sp
+
+    folder = sp.write_shards(spark_prefixes, tmp_path / "prefixes", rows_per_shard=2000)
+    features = ["k", "n_view", "user_rel_price"]
+    data = shards.tf_dataset(folder, "test", features, batch_size=256)
+    n = sum(int(y.shape[0]) for _, y in data)
+    x, _ = next(iter(data))
+    assert n == (got["split"] == "test").sum() and tuple(x.shape) == (256, 3)
