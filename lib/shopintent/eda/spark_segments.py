@@ -22,18 +22,8 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from shopintent.eda.quality import unavailable
-from shopintent.eda.segments import RFM_COLUMNS, SEGMENT_GRID, SEGMENTS
+from shopintent.eda.segments import RFM_COLUMNS, SEGMENT_GRID, SEGMENTS, SUMMARY_COLUMNS
 
-SUMMARY_COLUMNS = [
-    "segment",
-    "users",
-    "user_share",
-    "mean_recency_days",
-    "mean_frequency",
-    "mean_monetary",
-    "buyer_share",
-    "session_conversion",
-]
 _US_PER_DAY = 86_400 * 1_000_000
 
 

@@ -46,14 +46,7 @@ def _checks(types: dict[str, str]):
                     ),
                 )
             )
-        if "price" in rows.columns:
-            price = F.col("price")
-            out.append(
-                F.when(
-                    price < 0,
-                    F.concat(F.lit("column price: "), price.cast("string"), F.lit(" is negative")),
-                )
-            )
+        out += spark_layouts.negative(rows)
         return out
 
     return reasons, lookup

@@ -56,6 +56,16 @@ class LayoutRows:
         return {"layout": self.layout, "columns": columns, "bad_rows": self.bad.as_meta()}
 
 
+def negative(rows: DataFrame, col: str = "price") -> list[Column]:
+    """The reason a parsed row is bad when its ``col`` is negative (``checks.check_range``'s
+    words); none when the file has no such field."""
+    if col not in rows.columns:
+        return []
+    value = F.col(col)
+    message = F.concat(F.lit(f"column {col}: "), value.cast("string"), F.lit(" is negative"))
+    return [F.when(value < 0, message)]
+
+
 def _check_options(layout: str, encoding: str | None, na_values: str | None) -> str | None:
     if encoding and encoding.lower().replace("-", "").replace("_", "") != "utf8":
         raise unsupported(layout, f"--encoding {encoding}", "reads UTF-8 files only so far")

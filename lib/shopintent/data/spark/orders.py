@@ -36,14 +36,7 @@ def _checks(rows: DataFrame) -> list[Column]:
         out.append(
             F.when(q == 0, F.concat(F.lit("column quantity: "), q.cast("string"), F.lit(_ZERO)))
         )
-    if "price" in rows.columns:
-        price = F.col("price")
-        out.append(
-            F.when(
-                price < 0,
-                F.concat(F.lit("column price: "), price.cast("string"), F.lit(" is negative")),
-            )
-        )
+    out += spark_layouts.negative(rows)
     return out
 
 
