@@ -67,3 +67,21 @@ def spark(tmp_path_factory):
     )
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def smoke_parquet(smoke_shop, tmp_path_factory):
+    """The smoke shop saved as the canonical store (a folder of Parquet tables), once."""
+    return smoke_shop.save(tmp_path_factory.mktemp("shop") / "synthetic-smoke")
+
+
+@pytest.fixture(scope="session")
+def spark_events(spark, smoke_parquet):
+    """The smoke shop's events as a Spark DataFrame (the Spark agreement tests' input)."""
+    return spark.read.parquet(str(smoke_parquet / "events.parquet"))
+
+
+@pytest.fixture(scope="session")
+def spark_items(spark, smoke_parquet):
+    """The smoke shop's items as a Spark DataFrame."""
+    return spark.read.parquet(str(smoke_parquet / "items.parquet"))

@@ -46,6 +46,8 @@ SPARK_SOURCES: dict[str, str] = {
     "rees46": "shopintent.data.spark.rees46",
     "taobao": "shopintent.data.spark.taobao",
     "diginetica": "shopintent.data.spark.diginetica",
+    "clicks": "shopintent.data.spark.clicks",
+    "orders": "shopintent.data.spark.orders",
 }
 
 

@@ -25,6 +25,18 @@ RFM_COLUMNS = [
     "purchase_sessions",
 ]
 
+#: the columns of ``segment_summary``
+SUMMARY_COLUMNS = [
+    "segment",
+    "users",
+    "user_share",
+    "mean_recency_days",
+    "mean_frequency",
+    "mean_monetary",
+    "buyer_share",
+    "session_conversion",
+]
+
 #: Segment of each (R, F) score pair: SEGMENT_GRID[r - 1][f - 1], after the widely used RFM map.
 _GRID_ROWS = {
     1: ["hibernating", "hibernating", "at_risk", "at_risk", "cant_lose"],
@@ -140,16 +152,7 @@ def segment_summary(segments: pd.DataFrame) -> pd.DataFrame:
     ``buyer_share`` = users with a purchase / users; ``session_conversion`` = sessions with a
     purchase / sessions of the segment's users. Both NaN when the log has no purchases.
     """
-    cols = [
-        "segment",
-        "users",
-        "user_share",
-        "mean_recency_days",
-        "mean_frequency",
-        "mean_monetary",
-        "buyer_share",
-        "session_conversion",
-    ]
+    cols = SUMMARY_COLUMNS
     if segments.empty or segments["segment"].isna().all():
         return unavailable(
             cols, segments.attrs.get("reason") or "no segments (named only for q = 5)"

@@ -6,21 +6,22 @@ API and returns the small pandas table that the pandas function of the same name
 (the shared part, turning counts into rates, is the pandas module's own: ``funnel
 .table_from_counts``); basket itemsets come from Spark ML's FP-growth. An agreement test holds
 each to its pandas twin on the synthetic shop.
+RFM segments are in ``eda.spark_segments``, basket rules in ``eda.spark_baskets``; the
+recorded numbers of the behaviour study in one call: ``studies.user_behavior_spark.summary``.
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from shopintent.eda.baskets import BASKET_KEYS, ITEMSET_COLUMNS
+from shopintent.eda import spark_baskets
+from shopintent.eda.baskets import ITEMSET_COLUMNS
 from shopintent.eda.funnel import FUNNEL, UNITS, rates_from_table, table_from_counts
 from shopintent.eda.longtail import gini, top_share
-from shopintent.eda.quality import unavailable
+from shopintent.eda.quality import ORDER_LINE_EVENTS, unavailable
 
 
 def funnel_table(events: DataFrame, unit: str = "session") -> pd.DataFrame:
@@ -81,40 +82,20 @@ def frequent_itemsets(
 
     A basket is the distinct items bought in one session (``by="session"``) or by one user.
     """
-    from pyspark.ml.fpm import FPGrowth
-
-    if by not in BASKET_KEYS:
-        raise ValueError(f"by must be one of {', '.join(BASKET_KEYS)}, got {by!r}")
-    key = BASKET_KEYS[by]
-    baskets = (
-        events.filter(
-            (F.col("event_type") == "purchase")
-            & F.col("item_id").isNotNull()
-            & F.col(key).isNotNull()
-        )
-        .groupBy(key)
-        .agg(F.collect_set("item_id").alias("items"))
-    ).persist()
+    baskets = spark_baskets.basket_items(events, by=by).persist()
     try:
-        n = baskets.count()
+        n = baskets.select("basket").distinct().count()
         if n < min_count:
             return unavailable(
                 ITEMSET_COLUMNS, f"only {n} baskets, fewer than min_count={min_count}"
             )
-        threshold = max(min_support, min_count / n)
-        # FP-growth keeps itemsets in ceil(minSupport * n) baskets or more: ask for k - 1/2
-        # baskets, k the least whole count the threshold allows, so rounding cannot move k
-        k = math.ceil(threshold * n - 1e-9)
-        model = FPGrowth(itemsCol="items", minSupport=(k - 0.5) / n).fit(baskets)
-        found = model.freqItemsets
-        if max_len is not None:
-            found = found.filter(F.size("items") <= max_len)
+        found, threshold = spark_baskets.itemsets(baskets, n, min_support, min_count, max_len)
         rows = found.collect()
     finally:
         baskets.unpersist()
     out = pd.DataFrame(
         {
-            "itemset": [tuple(sorted(r["items"])) for r in rows],
+            "itemset": [tuple(r["items"]) for r in rows],
             "count": np.array([r["freq"] for r in rows], dtype=np.int64),
         }
     )
@@ -154,3 +135,10 @@ def concentration(
         "zero_share": float((x == 0).mean()),
         "items": len(x),
     }
+
+
+def drop_duplicate_events(events: DataFrame) -> DataFrame:
+    """``eda.quality.drop_duplicate_events`` on Spark: exact copies of an event dropped, except
+    repeated purchase rows (order lines), all kept."""
+    lines = F.coalesce(F.col("event_type").isin(list(ORDER_LINE_EVENTS)), F.lit(False))
+    return events.filter(lines).unionByName(events.filter(~lines).dropDuplicates())

@@ -7,12 +7,6 @@ import pytest
 from shopintent.eda import funnel, sessions
 
 
-@pytest.fixture(scope="module")
-def spark_events(spark, smoke_shop, tmp_path_factory):
-    folder = smoke_shop.save(tmp_path_factory.mktemp("shop") / "synthetic-smoke")
-    return spark.read.parquet(str(folder / "events.parquet"))
-
-
 @pytest.mark.parametrize("unit", ["session", "user"])
 def test_funnel_agrees_with_pandas(spark_events, smoke_shop, unit):
     from shopintent.eda import spark_summary

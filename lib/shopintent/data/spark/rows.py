@@ -146,6 +146,10 @@ def _first_pass(col: str, name: str, kind) -> Column:
     raw = F.col(col)
     if name in ("int", "float", "unix_s", "unix_ms"):
         return F.expr(f"try_cast(`{col}` as double)")
+    if name == "datetime" and kind[1] == "ISO8601":
+        # pandas' format="ISO8601": Spark's own cast reads the ISO forms (a date; a time with
+        # or without seconds, fraction, "T" and zone; no zone is the session's UTC)
+        return F.expr(f"try_cast(`{col}` as timestamp)")
     if name == "datetime":
         return F.try_to_timestamp(raw, F.lit(java_time_format(kind[1])))
     if name in ("str", "id", "choice"):

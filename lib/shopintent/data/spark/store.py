@@ -38,12 +38,14 @@ class SparkShop:
     scratch: list[Path] = field(default_factory=list)
     #: the loader's persisted intermediate frames (parsed rows), unpersisted once written
     persisted: list[DataFrame] = field(default_factory=list)
+    #: extra tables by name (e.g. the orders layout's ``returns``), written beside the canonical
+    extras: dict[str, DataFrame] = field(default_factory=dict)
 
     def save(self, path: str | Path) -> Path:
         """Write the dataset (``save`` below), then free what the loader kept: its persisted
         rows and its scratch folders."""
         try:
-            return save(self.events, self.items, self.meta, path)
+            return save(self.events, self.items, self.meta, path, self.extras)
         finally:
             for frame in self.persisted:
                 frame.unpersist()
@@ -51,9 +53,17 @@ class SparkShop:
                 shutil.rmtree(folder, ignore_errors=True)
 
 
-def save(events: DataFrame, items: DataFrame, meta: dict, path: str | Path) -> Path:
-    """Compute and write ``events`` and ``items`` (canonical columns first, extras after) and
-    ``meta.json`` atomically to the folder ``path``; returns it."""
+def save(
+    events: DataFrame,
+    items: DataFrame,
+    meta: dict,
+    path: str | Path,
+    extras: dict[str, DataFrame] | None = None,
+) -> Path:
+    """Compute and write ``events`` and ``items`` (canonical columns first, extras after), the
+    ``extras`` tables (small: one file each) and ``meta.json`` atomically to the folder ``path``;
+    returns it."""
+    extras = dict(extras or {})
     path = Path(path)
     events = _canonical(events, "events")
     items = _canonical(items, "items")
@@ -67,12 +77,14 @@ def save(events: DataFrame, items: DataFrame, meta: dict, path: str | Path) -> P
         items.coalesce(1).orderBy("item_id").write.parquet(str(tmp / "items.parquet"))
         for name in ("queries", "reviews"):
             _write_parquet(empty_table(name), tmp / f"{name}.parquet", name)
-        rows = {name: parquet_rows(tmp / f"{name}.parquet") for name in TABLES}
+        for name, df in extras.items():
+            df.coalesce(1).write.parquet(str(tmp / f"{name}.parquet"))
+        rows = {name: parquet_rows(tmp / f"{name}.parquet") for name in (*TABLES, *extras)}
         full = {
             **meta,
             "schema_version": SCHEMA_VERSION,
             "rows": rows,
-            "extras": [],
+            "extras": sorted(extras),
             "events_partitioned_by": PARTITION,
         }
         (tmp / "meta.json").write_text(json.dumps(full, indent=2, sort_keys=True) + "\n")
