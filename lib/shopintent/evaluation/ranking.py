@@ -352,12 +352,38 @@ def evaluate_ranking(
     return out
 
 
+def _lowest_index_ties(neg: np.ndarray, part: np.ndarray) -> np.ndarray:
+    """``part`` (an argpartition's first kk columns of ``neg``, smallest first) with the items
+    tied at the kk-th value swapped for the lowest-indexed ones: argpartition picks any of
+    them. Only rows with a tie across the cut are redone; rows whose kk-th value is not finite
+    (padding, NaN) are left as they are."""
+    kk = part.shape[1]
+    vals = np.take_along_axis(neg, part, axis=1)
+    kth = vals.max(axis=1)
+    fix = np.flatnonzero(np.isfinite(kth))
+    if len(fix):
+        t = kth[fix, None]
+        across = (neg[fix] == t).sum(axis=1) > (vals[fix] == t).sum(axis=1)
+        fix = fix[across]
+    if not len(fix):
+        return part
+    block, t = neg[fix], kth[fix, None]
+    tied = block == t
+    need = kk - (block < t).sum(axis=1, keepdims=True)
+    take = (block < t) | (tied & (np.cumsum(tied, axis=1) <= need))
+    part = part.copy()
+    part[fix] = np.nonzero(take)[1].reshape(-1, kk)
+    return part
+
+
 def topk_from_scores(scores, k: int, exclude=None, *, chunk_size: int | None = None) -> np.ndarray:
     """The k best items per user from a dense ``(n_users, n_items)`` score matrix.
 
     ``exclude`` (CSR, same shape; any stored entry counts) removes items, e.g. those already
     bought, by scoring them -inf. Returns ``(n_users, k)`` int64 item indices, best first,
-    ties broken by lower item index among the selected; -1 pads lists when fewer than k items
+    ties broken by lower item index (also at the k-th place: of items tied there, the lowest
+    indices get in, as ``ORDER BY score DESC, index`` in a database, e.g. the Spark
+    recommenders, whose lists equal these); -1 pads lists when fewer than k items
     have a score above -inf (NaN and -inf are never recommended). Works on ``chunk_size`` users
     at a time (default: about 16M scores) so memory stays bounded; ``scores`` is not changed.
     """
@@ -385,7 +411,7 @@ def topk_from_scores(scores, k: int, exclude=None, *, chunk_size: int | None = N
             block = exclude[lo:hi]
             neg[np.repeat(np.arange(hi - lo), np.diff(block.indptr)), block.indices] = np.inf
         if kk < n_items:
-            part = np.argpartition(neg, kk - 1, axis=1)[:, :kk]
+            part = _lowest_index_ties(neg, np.argpartition(neg, kk - 1, axis=1)[:, :kk])
         else:
             part = np.broadcast_to(np.arange(n_items), neg.shape).copy()
         vals = np.take_along_axis(neg, part, axis=1)

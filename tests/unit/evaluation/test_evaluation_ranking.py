@@ -287,3 +287,15 @@ def test_per_user_table_lines_up_with_the_averages():
     assert len(table) == 50
     assert table["ndcg@10"].mean() == pytest.approx(res["ndcg@10"])  # pandas skips NaN
     assert table["ndcg@10"].isna().sum() == res["n_users_without_relevant"]
+
+
+def test_topk_ties_across_the_cut_take_the_lowest_indices():
+    """Of items tied at the k-th place, the lowest indices get in (argpartition alone picks any):
+    the lists equal a stable sort by score, which is what ORDER BY score DESC, index gives."""
+    rng = np.random.default_rng(3)
+    scores = rng.integers(0, 4, (300, 60)).astype(float)
+    seen = sp.random(300, 60, density=0.1, random_state=4, format="csr")
+    got = topk_from_scores(scores, 9, exclude=seen)
+    masked = np.where(seen.toarray() != 0, -np.inf, scores)
+    want = np.argsort(-masked, axis=1, kind="stable")[:, :9]
+    assert (got == want).all()
