@@ -8,9 +8,9 @@ number of candidates per user: the first k + (its seen items) of a global order,
 its neighbours vote for plus that many zero-score fillers. Ties go to the lower catalogue index,
 as in ``evaluation.ranking.topk_from_scores``.
 
-Sums whose order changes their last bit (similarities, scores) are added in the order scipy's
-sparse products add them, so item-kNN scores are the pandas model's to the bit and a tie there
-is a tie here.
+Sums whose order changes their last bit (weighted co-occurrences, scores) are added in item
+(user) order, as scipy's sparse products add a row, not in shuffle order: a tie in the pandas
+scores stays a tie here (binary weights are exact in any order and use a plain sum).
 """
 
 from __future__ import annotations
