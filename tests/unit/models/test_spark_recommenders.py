@@ -228,3 +228,33 @@ def test_smoke_shop_agrees_with_pandas(shop_tasks, smoke_shop):
     params = KNN_PARAMS[1]
     model = ItemKNN(**params).fit(split.train, smoke_shop.items)
     _check_agreement(model, recommend_item_knn(spark_task, K, **params), task, spark_task)
+
+
+@pytest.mark.slow
+def test_default_shop_agrees_with_pandas(spark, tmp_path):
+    """Issue 19's agreement on the default shop: popularity and item-kNN (its defaults: 100
+    neighbours) to 1e-9 against the pandas models' own lists."""
+    from shopintent.data.synthetic import generate
+    from shopintent.models.recommenders.spark.baselines import (
+        recommend_item_knn,
+        recommend_popularity,
+    )
+    from shopintent.models.recommenders.spark.evaluate import evaluate
+
+    shop = generate("default", seed=42)
+    folder = shop.save(tmp_path / "synthetic-default")
+    split, task = _pandas_task(shop.events, shop.items)
+    cutoff, spark_task = _spark_task(
+        spark.read.parquet(str(folder / "events.parquet")),
+        spark.read.parquet(str(folder / "items.parquet")),
+    )
+    assert pd.Timestamp(cutoff) == split.cutoff
+    for model, recommend in (
+        (Popularity(), recommend_popularity),
+        (ItemKNN(), recommend_item_knn),
+    ):
+        model.fit(split.train, shop.items)
+        want = evaluate_ranking(model.recommend(task.users, K).index, task.truth, (10, 20))
+        got = evaluate(spark_task, recommend(spark_task, K))
+        for key in [*METRICS, "coverage@10", "n_users"]:
+            assert got[key] == pytest.approx(want[key], abs=1e-9), (model.name, key)
