@@ -255,9 +255,10 @@ def report(
             F.sum(F.col("_malformed").cast("long")).alias("malformed"),
             *[F.count_if(good & c).alias(f"_good_{k}") for k, c in conditions.items()],
         )
-        .orderBy("_block")
         .collect()
     )
+    # one row per split: sorted here (an orderBy would cost Spark a sampling job and a shuffle)
+    blocks = sorted(blocks, key=lambda b: b["_block"])
     totals = {k: sum(b[f"_good_{k}"] for b in blocks) for k in conditions}
     # line of a row = the header + the rows of earlier splits + its index in its split (+1; in
     # the split at offset 0, row 0 is the header)
@@ -398,8 +399,11 @@ def check_file(
     rows, reasons = parse(rows, spec)
     rows = barrier(flag(rows, first + reasons + (extra(rows) if extra else [])))
     # parsed once, then reused by the report, the duplicate count and every later step (in
-    # memory, spilling to disk; SparkShop.save unpersists it)
-    rows = rows.persist(StorageLevel.MEMORY_AND_DISK)
+    # memory, spilling to disk; SparkShop.save unpersists it); only the columns those steps
+    # read are kept: the raw strings and first parses of each field (``_s_*``, ``_v_*``) would
+    # double the cache
+    keep = [*spec, "_raw", "_file", "_block", "_row", "_malformed", REASON]
+    rows = rows.select(*keep).persist(StorageLevel.MEMORY_AND_DISK)
     if persisted is not None:
         persisted.append(rows)
     try:

@@ -3,9 +3,9 @@
 The folder is the pandas engine's (``events``, ``items``, ``queries``, ``reviews``, ``meta.json``),
 written into a staging folder and renamed into place under the folder's lock, with one
 difference: ``events.parquet`` is a folder of Parquet files partitioned by day
-(``date=YYYY-MM-DD/``, UTC), each sorted by time, so a step can read only the days and columns
-it needs (``store.read_events``). ``items.parquet`` is a folder too (one file); the empty
-``queries`` and ``reviews`` tables are written by pandas. Canonical column types are the
+(``date=YYYY-MM-DD/``, UTC), one file per day sorted by time, so a step can read only the days
+and columns it needs (``store.read_events``). ``items.parquet`` is a folder too (one file); the
+empty ``queries`` and ``reviews`` tables are written by pandas. Canonical column types are the
 store's: strings, ``timestamp[us, UTC]``, doubles, a string map for ``attributes``.
 """
 
@@ -68,13 +68,8 @@ def save(
     events = _canonical(events, "events")
     items = _canonical(items, "items")
     with locked(path, wait=True), staging_dir(path) as tmp:
-        (
-            events.withColumn(PARTITION, F.to_date("ts"))
-            .orderBy(PARTITION, "ts", "session_id")
-            .write.partitionBy(PARTITION)
-            .parquet(str(tmp / "events.parquet"))
-        )
-        items.coalesce(1).orderBy("item_id").write.parquet(str(tmp / "items.parquet"))
+        _write_events(events, tmp / "events.parquet")
+        _write_items(items, tmp / "items.parquet")
         for name in ("queries", "reviews"):
             _write_parquet(empty_table(name), tmp / f"{name}.parquet", name)
         for name, df in extras.items():
@@ -89,6 +84,27 @@ def save(
         }
         (tmp / "meta.json").write_text(json.dumps(full, indent=2, sort_keys=True) + "\n")
     return path
+
+
+def _write_events(events: DataFrame, path: Path) -> None:
+    """``events`` as Parquet partitioned by day: one file per day, sorted by time.
+
+    Each day goes whole to one task (a hash shuffle on the day), which sorts it: a global
+    ``orderBy`` would add a sampling pass over the whole input (a range partitioning) and
+    write a file per task per day.
+    """
+    (
+        events.withColumn(PARTITION, F.to_date("ts"))
+        .repartition(PARTITION)
+        .sortWithinPartitions(PARTITION, "ts", "session_id")
+        .write.partitionBy(PARTITION)
+        .parquet(str(path))
+    )
+
+
+def _write_items(items: DataFrame, path: Path) -> None:
+    """``items`` as one Parquet file sorted by id."""
+    items.coalesce(1).orderBy("item_id").write.parquet(str(path))
 
 
 def _canonical(df: DataFrame, table: str) -> DataFrame:
