@@ -136,6 +136,8 @@ def test_read_events_reads_only_the_days_and_columns_asked_for(skipped):
     out = skipped[2]
     meta = json.loads((out / "meta.json").read_text())
     assert meta["rows"] == {"events": 5, "items": 2, "queries": 0, "reviews": 0}
+    days = sorted((out / "events.parquet").iterdir())
+    assert [len(list(d.glob("*.parquet"))) for d in days] == [1, 1]  # one file per day
     day2 = read_events(out, columns=["ts", "item_id"], start="2019-11-02")
     assert list(day2.columns) == ["ts", "item_id"] and len(day2) == 2
     assert str(day2["ts"].dtype) == "datetime64[us, UTC]"
