@@ -110,3 +110,28 @@ def shielded():
     finally:
         for sig, handler in saved.items():
             signal.signal(sig, handler)
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident memory of one process (``VmRSS``), 0 once it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def tree_memory(pid: int) -> dict[str, int]:
+    """Resident bytes of ``pid`` and everything below it, split into the Java virtual machines
+    (Spark's driver and executors: processes named ``java``) and the rest (Python)."""
+    out = {"python": 0, "jvm": 0}
+    for p in (pid, *descendants(pid)):
+        try:
+            name = Path(f"/proc/{p}/comm").read_text().strip()
+        except OSError:
+            continue
+        out["jvm" if name == "java" else "python"] += rss_bytes(p)
+    return out

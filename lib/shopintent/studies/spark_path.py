@@ -1,0 +1,212 @@
+"""The study's data-heavy half on both engines, one call per engine, and the two side by side.
+
+- ``eda_pandas`` / ``eda_spark``: notebook 01's recorded numbers (``user_behavior`` keys and the
+  user × category rule count) and its RFM segment table;
+- ``baselines_pandas`` / ``models.recommenders.spark.run_baselines``: popularity, item-kNN and
+  ALS with their registry defaults on notebook 06's temporal split, scored over every test user;
+- ``side_by_side``: two flat dicts of numbers as one table with the difference of each.
+
+Notebook 12, ``scaling_steps`` (the scaling benchmark) and ``bench_spark_eda`` call these, so
+what is timed is what is shown to agree.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import pandas as pd
+
+from shopintent.data.store import ShopData
+from shopintent.eda import baskets, segments
+from shopintent.studies import user_behavior
+
+#: the recommenders on both engines, by their registry names (registry defaults)
+MODELS = ("popularity", "item_knn", "als")
+#: pandas settings that mirror the Spark recommenders' defaults where the registry's differ:
+#: Spark's ALS (rank 16, regParam 0.1, alpha 5, 15 iterations, log weights) against implicit's
+#: at 16 factors and regularisation 10 (Spark scales regParam by each user's and item's count,
+#: implicit does not; the slow agreement test holds the pair within 0.02 NDCG@10)
+PANDAS_TWINS = {"als": {"factors": 16, "regularization": 10.0, "alpha": 5.0, "iterations": 15}}
+#: the metrics compared (pandas' ``evaluate_recs`` keys; Spark's ``evaluate`` gives the same)
+REC_METRICS = ("ndcg@10", "recall@20", "precision@10", "map@10", "mrr@20")
+
+
+def eda_pandas(shop: ShopData) -> tuple[dict, pd.DataFrame]:
+    """Notebook 01's numbers (``headline_metrics`` + ``eda/rules/user_category_count``) and
+    the RFM segment summary, on pandas."""
+    numbers = user_behavior.headline_metrics(shop)
+    options = {**user_behavior.RULE_TABLES["user × category"], **user_behavior.RULE_THRESHOLDS}
+    rules = baskets.purchase_rules(shop.events, shop.items, **options)
+    numbers["eda/rules/user_category_count"] = None if rules.attrs.get("reason") else len(rules)
+    rfm = segments.segment_summary(segments.rfm_segments(segments.rfm_features(shop.events)))
+    return numbers, rfm
+
+
+def eda_spark(spark, events, items, queries: pd.DataFrame | None = None):
+    """``eda_pandas`` on Spark DataFrames (``queries``, small at any scale, as pandas)."""
+    from shopintent.eda import spark_segments
+    from shopintent.studies.user_behavior_spark import summary
+
+    numbers = summary(spark, events, items, queries)
+    rfm = spark_segments.segment_summary(
+        spark_segments.rfm_segments(spark_segments.rfm_features(events))
+    )
+    return numbers, rfm
+
+
+def baselines_pandas(shop: ShopData, *, k: int = 20, models=MODELS, test_frac: float = 0.2):
+    """``run_baselines``' twin on pandas: ``{"task": {...}, <model>: {<metric>..., "fit_s",
+    "eval_s"}}`` (``fit_s``: fit and every test user's top-``k``; no bootstrap)."""
+    from shopintent.data.splits import temporal_split
+    from shopintent.models.recommenders.evaluate import evaluate_recs, make_task
+    from shopintent.models.recommenders.registry import create
+
+    start = time.perf_counter()
+    interactions = shop.events[shop.events["item_id"].notna()]
+    split = temporal_split(interactions, test_frac=test_frac)
+    task = make_task(split.train, split.test, shop.items, split.protocol)
+    out: dict = {
+        "task": {
+            "cutoff": pd.Timestamp(split.cutoff).isoformat(),
+            "test_users": len(task.users),
+            "items": task.train.n_items,
+            "split_s": time.perf_counter() - start,
+        }
+    }
+    for name in models:
+        start = time.perf_counter()
+        model = create(name, **PANDAS_TWINS.get(name, {})).fit(split.train, shop.items)
+        recs = model.recommend(task.users, k).index
+        fitted = time.perf_counter()
+        row = evaluate_recs(name, recs, task, n_boot=0)
+        out[name] = {m: row[m] for m in REC_METRICS if m in row}
+        out[name] |= {"fit_s": fitted - start, "eval_s": time.perf_counter() - fitted}
+    return out
+
+
+def _differ(a, b) -> float | None:
+    if a is None or b is None or (isinstance(a, float) and math.isnan(a)):
+        return None
+    return abs(float(a) - float(b))
+
+
+def side_by_side(pandas: dict, spark: dict) -> pd.DataFrame:
+    """One row per number both give (nested dicts flattened with ``/``): pandas, Spark and
+    ``|difference|`` (None where either is None, e.g. a rate the data cannot give)."""
+
+    def flat(d: dict, prefix: str = "") -> dict:
+        out = {}
+        for key, value in d.items():
+            if isinstance(value, dict):
+                out |= flat(value, f"{prefix}{key}/")
+            elif isinstance(value, int | float) or value is None:
+                out[f"{prefix}{key}"] = value
+        return out
+
+    a, b = flat(pandas), flat(spark)
+    keys = [key for key in a if key in b]
+    return pd.DataFrame(
+        {
+            "pandas": [a[key] for key in keys],
+            "spark": [b[key] for key in keys],
+            "abs_diff": [_differ(a[key], b[key]) for key in keys],
+        },
+        index=pd.Index(keys, name="number"),
+    )
+
+
+@dataclass
+class Agreement:
+    """One part of the study on both engines: the numbers side by side, and each engine's
+    seconds (Spark's include its lazy plan's whole execution; neither includes loading)."""
+
+    table: pd.DataFrame
+    seconds: dict[str, float]
+    #: extra tables compared whole (e.g. the RFM segments): name -> equal on both engines
+    equal_tables: dict[str, bool]
+
+    def max_abs_diff(self) -> float:
+        d = self.table["abs_diff"].dropna()
+        return float(d.max()) if len(d) else 0.0
+
+    def disagree(self, tol: float) -> pd.DataFrame:
+        """The rows further apart than ``tol``."""
+        return self.table[self.table["abs_diff"] > tol]
+
+
+def eda_both(caps, spark, shop: ShopData, events, items) -> tuple[Agreement | None, str | None]:
+    """Notebook 01's numbers and RFM segments on pandas and on Spark, or None and why."""
+    why = caps.skip_reason("the behaviour summary", "events")
+    if why:
+        return None, why
+    start = time.perf_counter()
+    want, rfm_p = eda_pandas(shop)
+    middle = time.perf_counter()
+    got, rfm_s = eda_spark(spark, events, items, shop.queries)
+    end = time.perf_counter()
+    same_rfm = bool(
+        len(rfm_p) == len(rfm_s) and (rfm_p["users"].to_numpy() == rfm_s["users"].to_numpy()).all()
+    )
+    return Agreement(
+        side_by_side(want, got),
+        {"pandas": middle - start, "spark": end - middle},
+        {"rfm segment sizes": same_rfm},
+    ), None
+
+
+def baselines_both(
+    caps, spark, shop: ShopData, events, items, *, k: int = 20
+) -> tuple[Agreement | None, str | None]:
+    """Popularity, item-kNN and ALS on both engines under notebook 06's temporal split, or
+    None and why (the data must have users, items and times)."""
+    why = caps.skip_reason(
+        "recommenders on a temporal split", "users", "interactions", "timestamps"
+    )
+    if why:
+        return None, why
+    from shopintent.models.recommenders.spark.run import run_baselines
+
+    start = time.perf_counter()
+    want = baselines_pandas(shop, k=k)
+    middle = time.perf_counter()
+    got = run_baselines(spark, events, items, k=k, models=MODELS)
+    end = time.perf_counter()
+    table = side_by_side(
+        {m: {x: want[m][x] for x in REC_METRICS if x in want[m]} for m in MODELS},
+        {m: {x: got[m][x] for x in REC_METRICS if x in got[m]} for m in MODELS},
+    )
+    seconds = {"pandas": middle - start, "spark": end - middle}
+    for m in MODELS:
+        seconds[f"pandas/{m}"] = want[m]["fit_s"] + want[m]["eval_s"]
+        seconds[f"spark/{m}"] = got[m]["fit_s"] + got[m]["eval_s"]
+    return Agreement(table, seconds, {}), None
+
+
+def metric_keys(eda: Agreement | None, recs: Agreement | None) -> dict[str, float | None]:
+    """``spark/...``: the largest |pandas - Spark| of the summary and of the exact recommenders,
+    Spark's metrics and each engine's seconds (None for a part that did not run)."""
+    out: dict[str, float | None] = {
+        "spark/eda/max_abs_diff": eda.max_abs_diff() if eda else None,
+        "spark/eda/numbers": float(len(eda.table)) if eda else None,
+        "spark/eda/rfm_equal": float(all(eda.equal_tables.values())) if eda else None,
+        "spark/eda/pandas_seconds": eda.seconds["pandas"] if eda else None,
+        "spark/eda/spark_seconds": eda.seconds["spark"] if eda else None,
+    }
+    exact = None
+    if recs:
+        t = recs.table
+        exact = float(t[~t.index.str.startswith("als/")]["abs_diff"].max())
+    out["spark/recs/exact_max_abs_diff"] = exact
+    for model in MODELS:
+        for metric in ("ndcg@10", "recall@20"):
+            row = f"{model}/{metric}"
+            has = recs is not None and row in recs.table.index
+            out[f"spark/recs/{model}/{metric}"] = recs.table.loc[row, "spark"] if has else None
+            out[f"spark/recs/{model}/abs_diff/{metric}"] = (
+                recs.table.loc[row, "abs_diff"] if has else None
+            )
+    for engine in ("pandas", "spark"):
+        out[f"spark/recs/{engine}_seconds"] = recs.seconds[engine] if recs else None
+    return out
