@@ -67,8 +67,8 @@ def spark_steps(n_events: int, seed: int):
         return {}
 
     def eda() -> dict:
-        from shopintent.data.spark.session import spark_session
         from shopintent.data.spark.read import read_tables
+        from shopintent.data.spark.session import spark_session
 
         spark = state["spark"] = spark_session()
         state["events"], state["items"] = read_tables(spark, state["path"])
