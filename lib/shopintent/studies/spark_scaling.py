@@ -29,6 +29,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from shopintent.config import PROJECT_ROOT
 from shopintent.processes import stop_tree, tree_memory
 from shopintent.studies.scaling_steps import REFUSED
 
@@ -267,9 +268,11 @@ class Benchmark:
 
 
 def benchmark(path: str | Path | None) -> tuple[Benchmark | None, str | None]:
-    """The benchmark CSV at ``path`` read and summarised, or None and why (no such file)."""
+    """The benchmark CSV at ``path`` (a relative path: from the repository's root, wherever the
+    notebook runs) read and summarised, or None and why (no such file)."""
     if path is None:
         return None, "no benchmark table given (BENCHMARK = None)"
+    path = PROJECT_ROOT / path
     if not Path(path).is_file():
         return None, (
             f"{path}: no such file; `python benchmarks/bench_spark_scaling.py --sizes "
