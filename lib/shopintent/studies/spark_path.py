@@ -210,3 +210,26 @@ def metric_keys(eda: Agreement | None, recs: Agreement | None) -> dict[str, floa
     for engine in ("pandas", "spark"):
         out[f"spark/recs/{engine}_seconds"] = recs.seconds[engine] if recs else None
     return out
+
+
+#: peak RAM per event of ``baselines_pandas`` (the larger of the two pandas steps), measured by
+#: bench_spark_scaling.py on the synthetic shop: 1.43 GB at 10^6 events (2026-12-07)
+PANDAS_BYTES_PER_EVENT = 1500
+
+
+def pandas_fits(folder) -> tuple[bool, str | None]:
+    """Whether the pandas side of the comparison would fit the prepared dataset in ``folder``
+    into the memory free now (and why not): the comparison needs the log in one process."""
+    from shopintent.data.memory import HEADROOM, available_bytes
+    from shopintent.data.store import read_meta
+
+    n_events = int(read_meta(folder)["rows"]["events"])
+    free = available_bytes()
+    need = n_events * PANDAS_BYTES_PER_EVENT
+    if free is None or need <= HEADROOM * free:
+        return True, None
+    return False, (
+        f"{n_events:,} events need about {need / 1e9:.1f} GB in pandas and {free / 1e9:.1f} GB "
+        "are free: the engines are compared on data that fits both; on Spark alone call "
+        "studies.spark_path.eda_spark and models.recommenders.spark.run.run_baselines"
+    )

@@ -117,3 +117,16 @@ def test_side_by_side_flattens_and_differences_what_both_engines_give():
     assert list(table.index) == ["a", "b", "m/x"]
     assert table.loc["a", "abs_diff"] == 0.25 and table.loc["m/x", "abs_diff"] == 0.0
     assert table.loc["b", "abs_diff"] is None or math.isnan(table.loc["b", "abs_diff"])
+
+
+def test_pandas_fits_compares_the_logs_events_with_the_memory_free(tmp_path, monkeypatch):
+    import json
+
+    from shopintent.data import memory
+
+    (tmp_path / "meta.json").write_text(json.dumps({"rows": {"events": 10_000_000}}))
+    monkeypatch.setattr(memory, "available_bytes", lambda: 40 << 30)
+    assert spark_path.pandas_fits(tmp_path) == (True, None)
+    monkeypatch.setattr(memory, "available_bytes", lambda: 4 << 30)
+    fits, why = spark_path.pandas_fits(tmp_path)
+    assert not fits and why.startswith("10,000,000 events need about 15.0 GB in pandas")
