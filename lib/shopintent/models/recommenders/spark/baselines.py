@@ -114,12 +114,15 @@ def item_similarity(
     right = x.select("user_id", F.col("item_idx").alias("j"), F.col("weight").alias("wj"))
     squares = left.withColumn("sq", F.col("wi") * F.col("wi"))
     norms = total(squares, ["i"], "sq", "sq").select("i", F.sqrt("sq").alias("ni"))
+    # the co-occurrence matrix is symmetric (wi x wj == wj x wi, added in the same user order):
+    # sum the upper triangle only, half the self-join's rows, and mirror it
     products = (
         left.join(right, "user_id")
-        .filter(F.col("i") != F.col("j"))
+        .filter(F.col("i") < F.col("j"))
         .withColumn("p", F.col("wi") * F.col("wj"))
     )
-    co = total(products, ["i", "j"], "p", "co").filter(F.col("co") != 0)
+    upper = total(products, ["i", "j"], "p", "co").filter(F.col("co") != 0)
+    co = upper.unionByName(upper.select(F.col("j").alias("i"), F.col("i").alias("j"), "co"))
     nj = norms.select(F.col("i").alias("j"), F.col("ni").alias("nj"))
     sim = (
         co.join(F.broadcast(norms), "i")

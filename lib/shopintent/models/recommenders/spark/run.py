@@ -47,6 +47,9 @@ def run_baselines(
             "cutoff": cutoff.isoformat(),
             "test_users": task.users.count(),
             "train_pairs": task.train.count(),
+            # the cached seen and truth pairs are built here, not charged to the first model
+            "seen_pairs": task.seen.count(),
+            "relevant_pairs": task.truth.count(),
             "items": task.n_items,
             "split_s": time.perf_counter() - start,
             "master": spark.sparkContext.master,
