@@ -46,6 +46,7 @@ def test_notebook_05_on_the_synthetic_shop(synthetic_run):
     assert m["purchase_intent/data/test_purchases"] > 20
 
 
+@pytest.mark.slow  # a real sample through notebook 05: make test-all (the fast tier's time)
 def test_notebook_05_on_diginetica(workspace, shared_data):
     m = _run_05(workspace, "diginetica", shared_data / "diginetica-sample-srgnn")
     assert m["purchase_intent/data/test_purchases"] >= 10  # enough to report, with wide intervals

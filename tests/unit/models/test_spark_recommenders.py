@@ -186,6 +186,7 @@ def test_pruned_similarity_keeps_the_pandas_values(tiny):
         np.testing.assert_allclose(mine, np.sort(row.data), rtol=1e-12)
 
 
+@pytest.mark.slow  # the smoke run-all's notebook 12 runs run_baselines end to end against pandas
 def test_run_baselines_reports_each_model(spark, tiny):
     from shopintent.models.recommenders.spark.run import run_baselines
 
