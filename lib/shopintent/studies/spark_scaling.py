@@ -31,7 +31,7 @@ from plotly.subplots import make_subplots
 
 from shopintent.config import PROJECT_ROOT
 from shopintent.processes import stop_tree, tree_memory
-from shopintent.studies.scaling_steps import REFUSED
+from shopintent.studies.scaling_steps import REFUSED, STEPS
 
 ENGINES = ("pandas", "spark")
 #: the steps timed, in order (``scaling_steps.STEPS``), and the row that sums them
@@ -133,9 +133,13 @@ def measure(
             status = f"failed (exit {proc.returncode})"
             print(f"{engine} at {n_events:,} events failed:\n{tail}", file=sys.stderr)
     rows = []
-    for step, peak in peaks.items():
-        if step == "start":
+    # every step that finished or was seen running; a step shorter than one sampling interval
+    # has its time but no memory sample (NaN)
+    none = {"python": np.nan, "jvm": np.nan, "total": np.nan}
+    for step in [*STEPS, *(s for s in peaks if s not in STEPS and s != "start")]:
+        if step not in done and step not in peaks:
             continue
+        peak = peaks.get(step, none)
         rows.append(
             {
                 "engine": engine,
