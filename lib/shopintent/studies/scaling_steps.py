@@ -29,8 +29,7 @@ from shopintent.io import write_json
 STEPS = ("prepare", "eda", "baselines")
 #: exit status of a run whose prepare refused to start (``data.memory``: it would not fit)
 REFUSED = 3
-#: the recommenders timed (``spark_path.MODELS``) and the length of their lists
-MODELS = ("popularity", "item_knn", "als")
+#: the length of the recommendation lists (the models timed are ``spark_path.MODELS``)
 K = 20
 
 
@@ -50,7 +49,7 @@ def pandas_steps(n_events: int, seed: int):
         return spark_path.eda_pandas(state["shop"])[0]
 
     def baselines() -> dict:
-        return spark_path.baselines_pandas(state["shop"], k=K, models=MODELS)
+        return spark_path.baselines_pandas(state["shop"], k=K)
 
     return {"prepare": prepare, "eda": eda, "baselines": baselines}
 
@@ -77,7 +76,9 @@ def spark_steps(n_events: int, seed: int):
     def baselines() -> dict:
         from shopintent.models.recommenders.spark.run import run_baselines
 
-        return run_baselines(state["spark"], state["events"], state["items"], k=K, models=MODELS)
+        return run_baselines(
+            state["spark"], state["events"], state["items"], k=K, models=spark_path.MODELS
+        )
 
     return {"prepare": prepare, "eda": eda, "baselines": baselines}
 

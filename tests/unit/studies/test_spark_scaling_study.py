@@ -138,3 +138,14 @@ def test_pandas_fits_compares_the_logs_events_with_the_memory_free(tmp_path, mon
     monkeypatch.setattr(memory, "available_bytes", lambda: 4 << 30)
     fits, why = spark_path.pandas_fits(tmp_path)
     assert not fits and why.startswith("10,000,000 events need about 15.0 GB in pandas")
+
+
+def test_disagree_leaves_out_the_models_that_agree_only_within_seed_noise():
+    table = spark_path.side_by_side(
+        {"item_knn": {"ndcg@10": 0.2}, "als": {"ndcg@10": 0.10}},
+        {"item_knn": {"ndcg@10": 0.2 + 1e-6}, "als": {"ndcg@10": 0.11}},
+    )
+    recs = spark_path.Agreement(table, {}, {})
+    assert list(recs.disagree(1e-9).index) == ["item_knn/ndcg@10"]
+    assert list(recs.disagree(1e-3).index) == []
+    assert list(recs.disagree(1e-3, exact_only=False).index) == ["als/ndcg@10"]
