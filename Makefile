@@ -36,7 +36,7 @@ run: setup
 test: setup
 	$(BIN)/ruff check lib tests benchmarks
 	$(BIN)/ruff format --check lib tests benchmarks
-	$(BIN)/python -m pytest -m "not slow" -q
+	$(BIN)/python -m pytest -m "not slow" -q --durations=30
 
 # Everything, including slow tests (training, notebook runs).
 test-all: setup

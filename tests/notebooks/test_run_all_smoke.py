@@ -17,10 +17,10 @@ def test_every_notebook_passes_on_the_synthetic_shop(synthetic_run):
     assert [name for name, _, _ in ran] == [p.stem for p in discover()]
     assert [r for r in ran if r[1] != "passed"] == []
     assert summary["status"] == "passed"
-    assert summary["summary_html"] == "html/13_results_summary.html"
+    assert summary["summary_html"] == "html/18_results_summary.html"
     index = (out / "index.html").read_text()
     assert all(f'href="html/{p.stem}.html"' in index for p in discover())
-    summary_metrics = json.loads((out / "metrics" / "13_results_summary.json").read_text())[
+    summary_metrics = json.loads((out / "metrics" / "18_results_summary.json").read_text())[
         "metrics"
     ]
     assert summary_metrics["summary/notebooks_passed"] == len(discover()) - 1  # all but itself

@@ -6,7 +6,7 @@ from shopintent.pipeline import NotebookResult, merge_results, run_status, write
 
 OLD = {"run_started": "2026-01-01T00:00:00+00:00", "git_commit": "aaa", "seed": 1}
 NEW = {"run_started": "2026-02-01T00:00:00+00:00", "git_commit": "bbb", "seed": 2}
-PRESENT = ["01_a", "05_b", "08_c", "13_results_summary"]
+PRESENT = ["01_a", "05_b", "08_c", "18_results_summary"]
 
 
 def _earlier(*results: NotebookResult) -> dict:
@@ -52,13 +52,13 @@ def test_a_notebook_not_reached_keeps_its_earlier_entry_else_says_not_run():
     now = [
         NotebookResult("05_b", "failed", 1.0, "boom", **NEW),
         NotebookResult("08_c", "not run", error="an earlier notebook failed", **NEW),
-        NotebookResult("13_results_summary", "not run", error="an earlier notebook failed", **NEW),
+        NotebookResult("18_results_summary", "not run", error="an earlier notebook failed", **NEW),
     ]
     merged = merge_results(earlier, now, PRESENT)
     assert [(r.notebook, r.status, r.run_started) for r in merged] == [
         ("05_b", "failed", NEW["run_started"]),
         ("08_c", "passed", OLD["run_started"]),
-        ("13_results_summary", "not run", NEW["run_started"]),
+        ("18_results_summary", "not run", NEW["run_started"]),
     ]
 
 

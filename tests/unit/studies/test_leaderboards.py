@@ -44,12 +44,12 @@ def run_folder(tmp_path):
         },
     )
     _write(tmp_path, "04_review_sentiment", {}, status="skipped", reason="no reviews")
-    _write(tmp_path, "13_results_summary", {"summary/notebooks_passed": 2})
+    _write(tmp_path, "18_results_summary", {"summary/notebooks_passed": 2})
     return tmp_path
 
 
 def test_read_run_skips_excluded_and_reports_times(run_folder):
-    run = lb.read_run(run_folder, exclude=("13_results_summary",))
+    run = lb.read_run(run_folder, exclude=("18_results_summary",))
     assert list(run.notebooks) == [
         "04_review_sentiment",
         "05_purchase_intent",

@@ -35,18 +35,18 @@ def test_notebook_12_builds_the_leaderboards_and_is_linked(workspace):
                 {"notebook": stem, "status": "passed", "duration_s": 30.0, "metrics": metrics}
             )
         )
-    assert main(["run", "--profile", "smoke", "--dataset", "synthetic", "--only", "13"]) == 0
-    recorded = json.loads((out / "metrics" / "13_results_summary.json").read_text())["metrics"]
+    assert main(["run", "--profile", "smoke", "--dataset", "synthetic", "--only", "18"]) == 0
+    recorded = json.loads((out / "metrics" / "18_results_summary.json").read_text())["metrics"]
     assert recorded["summary/notebooks_passed"] == 2
     assert (
         recorded["summary/leaderboards"] == 3
     )  # purchase intent, MSR protocol, baselines (temporal)
-    html = (out / "html" / "13_results_summary.html").read_text()
+    html = (out / "html" / "18_results_summary.html").read_text()
     assert "BiVAE (published)" in html and "lightgbm" in html
     summary = json.loads((out / "run.json").read_text())
-    assert summary["summary_html"] == "html/13_results_summary.html"
-    assert 'href="html/13_results_summary.html"' in (out / "index.html").read_text()
+    assert summary["summary_html"] == "html/18_results_summary.html"
+    assert 'href="html/18_results_summary.html"' in (out / "index.html").read_text()
     assert (
-        "synthetic-smoke/html/13_results_summary.html"
+        "synthetic-smoke/html/18_results_summary.html"
         in (workspace / "reports" / "index.html").read_text()
     )
