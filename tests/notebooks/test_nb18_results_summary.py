@@ -25,7 +25,7 @@ FIXTURES = {
 }
 
 
-def test_notebook_12_builds_the_leaderboards_and_is_linked(workspace):
+def test_notebook_18_builds_the_leaderboards_and_is_linked(workspace):
     out = workspace / "reports" / "synthetic-smoke"
     for stem, metrics in FIXTURES.items():
         path = out / "metrics" / f"{stem}.json"
