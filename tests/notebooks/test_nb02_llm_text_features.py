@@ -31,7 +31,17 @@ def _run_02(workspace, dataset, source=None):
 
 def test_notebook_02_on_the_synthetic_shop(synthetic_run):
     m = _run_02(synthetic_run, "synthetic")
-    assert {"autocomplete/shopgpt/mrr@5", "autocomplete/prefix_frequency/mrr@5"} <= m.keys()
+    models = ("shopgpt", "prefix_frequency", "blend")
+    assert {f"autocomplete/{model}/mrr@5" for model in models} <= m.keys()
+    for task in ("autocomplete", "autocomplete_tail"):
+        for model in models:
+            assert m[f"{task}/{model}/mrr@5_low"] <= m[f"{task}/{model}/mrr@5"]
+            assert m[f"{task}/{model}/mrr@5"] <= m[f"{task}/{model}/mrr@5_high"]
+        # a gain is the paired difference to frequency: the baseline itself has none
+        assert (
+            "autocomplete/blend/mrr@5_gain" in m
+            and "autocomplete/prefix_frequency/mrr@5_gain" not in m
+        )
     emb = synthetic_run / "data" / "processed" / "synthetic-smoke" / "embeddings" / "minilm"
     assert {p.name for p in emb.iterdir()} == {
         "items.parquet",

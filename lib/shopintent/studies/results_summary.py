@@ -69,9 +69,26 @@ TASKS: tuple[Task, ...] = (
         "Query auto-completion",
         "02",
         "autocomplete",
-        ("mrr@5",),
+        ("mrr@5", "hit@5", "mrr@5_gain"),
         frozenset({"prefix_frequency"}),
-        protocol="held-out later queries, MRR@5 of the true query among 5 completions",
+        protocol="held-out later queries, MRR@5 of the true query among 5 completions; gain: "
+        "paired difference to prefix frequency",
+    ),
+    Task(
+        "Query auto-completion, prefixes no past query starts with",
+        "02",
+        "autocomplete_unseen_prefix",
+        ("mrr@5", "hit@5", "mrr@5_gain"),
+        frozenset({"prefix_frequency"}),
+        protocol="as above, the later searches whose typed prefix starts no training query",
+    ),
+    Task(
+        "Query auto-completion, tail queries",
+        "02",
+        "autocomplete_tail",
+        ("mrr@5", "hit@5", "mrr@5_gain"),
+        frozenset({"prefix_frequency"}),
+        protocol="as above, the later searches of queries searched 1-4 times in training",
     ),
     Task(
         "Shop BERT masked-LM",

@@ -1,6 +1,7 @@
-"""Notebook 02's settings by profile and the choice of its search task from the data's
-capabilities: how much of the shop's text the shop BERT learns from in a smoke run, how many
-texts are embedded at most, and the judged-relevance task's sizes (upper bounds).
+"""Notebook 02's settings by profile, the choice of its search task from the data's
+capabilities (how much of the shop's text the shop BERT learns from in a smoke run, how many
+texts are embedded at most, and the judged-relevance task's sizes, upper bounds), and its
+auto-completion study (frequency, shop GPT and their blend, by slice of the query log).
 
 The models' own sizes by profile (shop BERT, shop GPT, the fine-tuned dual encoder) live with
 the models (``models.text``), since tests and benchmarks build them too.
@@ -15,6 +16,7 @@ import pandas as pd
 
 from shopintent.data.capabilities import Capabilities
 from shopintent.models.search import protocols
+from shopintent.models.text import autocomplete
 from shopintent.studies.settings import StudySettings
 
 
@@ -113,4 +115,71 @@ def embedding_note(shop, settings: Settings, profile: str) -> str | None:
     )
 
 
-__all__ = ["JUDGED", "PURCHASED", "Settings", "embedding_note", "search_task"]
+@dataclass
+class Autocompletion:
+    """Notebook 02's auto-completion results: the slice table, the blend's validation MRR@5
+    by frequency share, the chosen share, and the trained shop GPT (``ShopGptResult``)."""
+
+    table: pd.DataFrame
+    shares: dict[float, float]
+    share: float
+    gpt: object
+
+
+def autocompletion(
+    split, titles, profile: str, seed: int, n_boot: int = 1000, k: int = 5
+) -> Autocompletion:
+    """Train the shop GPT on ``split.train`` searches (and item titles; ``split.val`` picks its
+    epoch), fit prefix frequency on the same searches, choose the blend's share on
+    ``split.val``, and score all three on ``split.test`` by slice (``autocomplete.slices``)."""
+    from shopintent.models.text import shop_gpt
+
+    gpt = shop_gpt.train_shop_gpt(
+        split.train["text"], titles, profile=profile, seed=seed, val_queries=split.val["text"]
+    )
+    frequency = autocomplete.PrefixFrequency().fit(split.train["text"])
+    lm = autocomplete.Memo(gpt.model)  # one beam search per prefix, for the GPT and the blend
+    blend = autocomplete.BlendCompleter(frequency, lm)
+    shares = blend.choose_share(split.val["text"].tolist(), k=k)
+    test = split.test["text"].tolist()
+    ranks = {
+        name: autocomplete.reciprocal_ranks(model, test, k=k)
+        for name, model in (("prefix_frequency", frequency), ("shopgpt", lm), ("blend", blend))
+    }
+    cuts = autocomplete.slices(test, split.train["text"])
+    table = autocomplete.slice_table(ranks, cuts, k=k, n_boot=n_boot, seed=seed)
+    return Autocompletion(table, shares, blend.share, gpt)
+
+
+def autocompletion_metrics(table: pd.DataFrame, k: int = 5) -> dict:
+    """``autocomplete/<model>/mrr@k`` (all searches) and ``autocomplete_<slice>/<model>/...``:
+    MRR@k, hit@k with intervals, and ``mrr@k_gain`` (paired difference to prefix frequency)."""
+    out = {}
+    for _, row in table.iterrows():
+        task = "autocomplete" if row["slice"] == "all" else f"autocomplete_{row['slice']}"
+        for col, name in (
+            *((c, c) for c in (f"mrr@{k}", f"hit@{k}")),
+            *(
+                (f"{c}_{end}", f"{c}_{end}")
+                for c in (f"mrr@{k}", f"hit@{k}")
+                for end in ("low", "high")
+            ),
+            ("diff", f"mrr@{k}_gain"),
+            ("diff_low", f"mrr@{k}_gain_low"),
+            ("diff_high", f"mrr@{k}_gain_high"),
+        ):
+            if col in row and pd.notna(row[col]):
+                out[f"{task}/{row['model']}/{name}"] = float(row[col])
+    return out
+
+
+__all__ = [
+    "JUDGED",
+    "PURCHASED",
+    "Autocompletion",
+    "Settings",
+    "autocompletion",
+    "autocompletion_metrics",
+    "embedding_note",
+    "search_task",
+]

@@ -13,11 +13,8 @@ decoding steps rather than twice as many sub-words; and a word-level model propo
 kind of candidates as the prefix-frequency baseline. The cost: a word seen once in training
 (a typo, a rare model number) is [UNK], so it can be typed in a prefix but never proposed.
 
-Protocol (``autocomplete_eval``): split ``query_log`` by time (e.g.
-``data.splits.temporal_split(query_log(shop), test_frac=0.2, val_frac=0.1)``); for each later
-search, the prefix is its first word as typed (or its first ``n_chars`` characters), both
-models propose ``k`` full queries starting with that prefix (case-insensitive, whitespace
-normalised), and the score is the reciprocal rank of the exact query (0 when not proposed).
+The protocol, the prefix-frequency baseline and the blend of both live in
+``models.text.autocomplete``; ``log_prob`` gives the blend its score of a candidate query.
 """
 
 from __future__ import annotations
@@ -33,6 +30,7 @@ import pandas as pd
 
 from shopintent.config import DEFAULT_SEED, artefact_dir, get_profile, seed_everything
 from shopintent.io import atomic_path, read_json, write_json, write_text
+from shopintent.models.text.autocomplete import normalize_query
 from shopintent.models.training import BestEpoch
 
 SPECIAL_TOKENS = ["[PAD]", "[BOS]", "[EOS]", "[UNK]"]
@@ -43,31 +41,12 @@ META_FILE = "shopgpt.json"
 NEG = -1e9
 
 
-def normalize_query(text: str) -> str:
-    """Lower-cased, whitespace collapsed: the form in which queries are compared."""
-    return " ".join(str(text).lower().split())
-
-
 def title_as_query(title: str) -> str:
     """An item title in query form.
 
     For example "Zentro S12 Lite Tablet, green" -> "zentro s12 lite tablet green".
     """
     return normalize_query(str(title).replace(",", " "))
-
-
-class PrefixFrequency:
-    """Baseline: the most frequent past queries that start with the prefix (case-insensitive);
-    ties broken alphabetically, so the ranking is reproducible."""
-
-    def fit(self, queries: Iterable[str]) -> PrefixFrequency:
-        counts = Counter(q for q in map(normalize_query, queries) if q)
-        self._ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-        return self
-
-    def complete(self, prefix: str, k: int = 5) -> list[str]:
-        p = normalize_query(prefix) + (" " if prefix.endswith(" ") and prefix.strip() else "")
-        return [q for q, _ in self._ranked if q.startswith(p)][:k]
 
 
 @dataclass(frozen=True)
@@ -145,6 +124,26 @@ class ShopGpt:
 
     def complete(self, prefix: str, k: int = 5) -> list[str]:
         return self.complete_many([prefix], k)[0]
+
+    def log_prob(self, texts: Sequence[str], batch_size: int = 512) -> np.ndarray:
+        """Natural-log probability of each whole query, [BOS] words [EOS], under the model (a
+        word outside the vocabulary counts as [UNK]): the blend's score of a candidate."""
+        from keras import ops
+
+        ids = self.sequences(texts)
+        out = np.zeros(len(ids))
+        for start in range(0, len(ids), batch_size):
+            batch = ids[start : start + batch_size]
+            x, y = batch[:, :-1], batch[:, 1:]
+            loss = self.model.score(  # keras-hub: per-token -log p of target_ids
+                ops.convert_to_tensor(x),
+                ops.convert_to_tensor(x != PAD),
+                scoring_mode="loss",
+                target_ids=ops.convert_to_tensor(y),
+            )
+            loss = ops.convert_to_numpy(loss).astype(np.float64)
+            out[start : start + len(batch)] = -(loss * (y != PAD)).sum(axis=1)
+        return out
 
     def complete_many(
         self, prefixes: Sequence[str], k: int = 5, batch_size: int = 64
@@ -417,48 +416,3 @@ def train_shop_gpt(
         metrics["best_epoch"] = keeper.best_epoch
         metrics["best_val_loss"] = float(keeper.best_score)
     return ShopGptResult(gpt, history, metrics)
-
-
-def query_prefix(query: str, prefix: str = "first word", n_chars: int = 3) -> str:
-    """What the user has typed: the first word, or the first ``n_chars`` characters.
-
-    The first word comes without a trailing space.
-    """
-    q = normalize_query(query)
-    if prefix == "first word":
-        return q.split(" ")[0]
-    if prefix == "n chars":
-        return q[:n_chars]
-    raise ValueError(f"prefix must be 'first word' or 'n chars', got {prefix!r}")
-
-
-def autocomplete_eval(
-    model, test_queries: Sequence[str], prefix: str = "first word", k: int = 5, n_chars: int = 3
-) -> dict:
-    """MRR@k and hit@k of ``model.complete(prefix, k)`` over ``test_queries`` (one per search).
-
-    The prefix is the query's first word as typed ("first word") or its first ``n_chars``
-    characters ("n chars"); a query scores 1/rank of its exact (lower-cased, whitespace
-    normalised) text among the completions, 0 if absent. Completions are asked once per
-    distinct prefix (batched when the model has ``complete_many``).
-    """
-    targets = [q for q in map(normalize_query, test_queries) if q]
-    if not targets:
-        raise ValueError("no test queries to evaluate")
-    prefixes = [query_prefix(q, prefix, n_chars) for q in targets]
-    distinct = sorted(set(prefixes))
-    if hasattr(model, "complete_many"):
-        proposals = dict(zip(distinct, model.complete_many(distinct, k), strict=True))
-    else:
-        proposals = {p: model.complete(p, k) for p in distinct}
-    reciprocal = np.zeros(len(targets))
-    for i, (q, p) in enumerate(zip(targets, prefixes, strict=True)):
-        found = [normalize_query(c) for c in proposals[p][:k]]
-        if q in found:
-            reciprocal[i] = 1.0 / (found.index(q) + 1)
-    return {
-        f"mrr@{k}": float(reciprocal.mean()),
-        f"hit@{k}": float((reciprocal > 0).mean()),
-        "n": len(targets),
-        "prefix": prefix if prefix == "first word" else f"first {n_chars} chars",
-    }

@@ -1,70 +1,19 @@
-"""Query auto-completion: prefix-frequency baseline and its protocol by hand; a tiny shop GPT."""
+"""The shop GPT: vocabulary, a tiny model that learns the frequent completions, its whole-query
+log-probability, save/load and XLA training."""
 
 import numpy as np
 import pytest
 
+from shopintent.models.text.autocomplete import autocomplete_eval
 from shopintent.models.text.shop_gpt import (
-    PrefixFrequency,
     ShopGpt,
-    autocomplete_eval,
-    query_prefix,
     shop_gpt_config,
     title_as_query,
     train_shop_gpt,
     word_vocabulary,
 )
 
-PAST = [
-    "red shoes",
-    "red shoes",
-    "Red  Shoes",
-    "red dress",
-    "red dress",
-    "Red Hat",
-    "redmi phone",
-    "blue shoes",
-    "red shoes sale",
-]
-FUTURE = ["red shoes", "red hat", "blue shoes", "redmi phone", "green tea", "red shoes sale"]
-
-
-def test_prefix_frequency_ranks_past_queries_by_count_then_alphabet():
-    base = PrefixFrequency().fit(PAST)
-    assert base.complete("red") == [
-        "red shoes",
-        "red dress",
-        "red hat",
-        "red shoes sale",
-        "redmi phone",
-    ]
-    assert base.complete("RED", k=2) == ["red shoes", "red dress"]
-    assert base.complete("red ") == [
-        "red shoes",
-        "red dress",
-        "red hat",
-        "red shoes sale",
-    ]  # a whole word
-    assert base.complete("green") == []
-
-
-def test_autocomplete_eval_first_word_by_hand():
-    base = PrefixFrequency().fit(PAST)
-    # ranks: red shoes 1, red hat 3, blue shoes 1, redmi phone 1, green tea -, red shoes sale 4
-    out = autocomplete_eval(base, FUTURE, prefix="first word", k=5)
-    assert out["mrr@5"] == pytest.approx((1 + 1 / 3 + 1 + 1 + 0 + 1 / 4) / 6)
-    assert out["hit@5"] == pytest.approx(5 / 6)
-    assert out["n"] == 6
-    top2 = autocomplete_eval(base, FUTURE, k=2)
-    assert top2["mrr@2"] == pytest.approx(3 / 6)
-
-
-def test_autocomplete_eval_first_chars_by_hand():
-    base = PrefixFrequency().fit(PAST)
-    # "redmi phone" is typed as "red": rank 5; "blue shoes" as "blu": rank 1
-    out = autocomplete_eval(base, FUTURE, prefix="n chars", n_chars=3)
-    assert out["mrr@5"] == pytest.approx((1 + 1 / 3 + 1 + 1 / 5 + 0 + 1 / 4) / 6)
-    assert query_prefix("  Nova 4 Mini ", "first word") == "nova"
-    assert query_prefix("Nova 4 Mini", "n chars", n_chars=6) == "nova 4"
+PAST = ["red shoes", "red shoes", "Red  Shoes", "red dress", "red dress", "Red Hat", "blue shoes"]
 
 
 def test_word_vocabulary_and_titles():
@@ -121,6 +70,23 @@ def test_tiny_gpt_learns_the_frequent_completions(tiny_gpt):
     assert 1 <= tiny_gpt.metrics["best_epoch"] <= 12
     out = autocomplete_eval(gpt, ["red shoes", "blue shoes"], k=5)
     assert 0.0 <= out["mrr@5"] <= 1.0 and out["n"] == 2
+
+
+def test_log_prob_is_the_whole_querys_log_likelihood(tiny_gpt):
+    from scipy.special import log_softmax
+
+    gpt = tiny_gpt.model
+    texts = ["red shoes", "red hat", "blue shoes", "shoes red blue"]
+    ids = gpt.sequences(texts)
+    logits = gpt.model.predict_on_batch(
+        {"token_ids": ids[:, :-1], "padding_mask": ids[:, :-1] != 0}
+    )
+    per_token = np.take_along_axis(log_softmax(logits, axis=-1), ids[:, 1:, None], axis=-1)[..., 0]
+    expected = (per_token * (ids[:, 1:] != 0)).sum(axis=1)  # by hand from the logits
+    got = gpt.log_prob(texts, batch_size=3)  # two batches
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+    assert got[0] > got[1] and got[0] > got[3]  # searched 60 times vs 10 vs a scramble
+    assert (got < 0).all()
 
 
 def test_tiny_gpt_save_load_round_trip(tiny_gpt, tmp_path):
