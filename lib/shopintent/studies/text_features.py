@@ -151,6 +151,24 @@ def autocompletion(
     return Autocompletion(table, shares, blend.share, gpt)
 
 
+def autocompletion_verdict(table: pd.DataFrame, k: int = 5) -> str:
+    """One line per model and slice: its MRR@k gain over prefix frequency with the interval,
+    and whether it wins, loses or ties (the interval above, below or across 0)."""
+    lines = []
+    for _, row in table[table["model"] != "prefix_frequency"].iterrows():
+        if pd.isna(row.get("diff")):
+            continue
+        verdict = (
+            "wins" if row["diff_low"] > 0 else "loses" if row["diff_high"] < 0 else "no difference"
+        )
+        gain = f"{row['diff']:+.4f} [{row['diff_low']:+.4f}, {row['diff_high']:+.4f}]"
+        lines.append(
+            f"{row['model']} vs prefix frequency, {row['slice']} ({row['searches']:,} searches): "
+            f"MRR@{k} {gain} {verdict}"
+        )
+    return "\n".join(lines)
+
+
 def autocompletion_metrics(table: pd.DataFrame, k: int = 5) -> dict:
     """``autocomplete/<model>/mrr@k`` (all searches) and ``autocomplete_<slice>/<model>/...``:
     MRR@k, hit@k with intervals, and ``mrr@k_gain`` (paired difference to prefix frequency)."""
@@ -180,6 +198,7 @@ __all__ = [
     "Settings",
     "autocompletion",
     "autocompletion_metrics",
+    "autocompletion_verdict",
     "embedding_note",
     "search_task",
 ]

@@ -174,3 +174,21 @@ def test_slice_table_means_and_paired_difference_by_hand():
     assert np.isnan(table.loc[("all", "prefix_frequency"), "diff"])  # the baseline itself
     low, high = table.loc[("all", "blend"), ["mrr@5_low", "mrr@5_high"]]
     assert low <= 2.5 / 4 <= high
+
+
+def test_verdict_names_who_wins_and_loses_by_slice():
+    from shopintent.studies.text_features import autocompletion_verdict
+
+    ranks = {
+        "prefix_frequency": np.array([1.0, 0.5, 0.0, 0.0] * 10),
+        "shopgpt": np.array([0.0, 0.0, 0.0, 0.0] * 10),
+        "blend": np.array([1.0, 1.0, 0.0, 0.5] * 10),
+    }
+    cuts = pd.DataFrame({"all": [True] * 40, "new": [False, False, True, True] * 10})
+    text = autocompletion_verdict(slice_table(ranks, cuts, n_boot=200))
+    assert "shopgpt vs prefix frequency, all (40 searches): MRR@5 -0.3750" in text
+    assert "shopgpt vs prefix frequency, new (20 searches): MRR@5 +0.0000" in text
+    lines = dict(line.split(": MRR@5 ") for line in text.splitlines())
+    assert lines["shopgpt vs prefix frequency, all (40 searches)"].endswith("loses")
+    assert lines["blend vs prefix frequency, all (40 searches)"].endswith("wins")
+    assert lines["shopgpt vs prefix frequency, new (20 searches)"].endswith("no difference")
