@@ -217,6 +217,30 @@ TASKS: tuple[Task, ...] = (
         lower_is_better=frozenset({"cumulative_regret"}),
         protocol="online against the synthetic shop's simulator",
     ),
+    Task(
+        "Customer service: intent routing",
+        "17",
+        "service/routing",
+        ("macro_f1", "accuracy"),
+        frozenset({"majority", "tfidf_lr"}),
+        protocol="held-out messages, near-duplicates grouped, all training data, 27 intents",
+    ),
+    Task(
+        "Customer service: routing with 10 examples per intent",
+        "17",
+        "service/routing_at_10",
+        ("macro_f1", "accuracy"),
+        frozenset({"majority", "tfidf_lr"}),
+        protocol="held-out messages, near-duplicates grouped, 10 training messages per intent",
+    ),
+    Task(
+        "Customer service: answer retrieval",
+        "17",
+        "service/answers",
+        ("recall@1", "recall@5", "mrr", "intent_hit@1"),
+        frozenset({"tfidf"}),
+        protocol="held-out messages, their own response ranked among all distinct responses",
+    ),
 )
 
 
