@@ -81,10 +81,10 @@ class Settings(StudySettings):
             "trees": 100,
         },
         "default": {
-            "n_requests": 40_000,
+            "n_requests": 30_000,
             "epochs": 6,
             "avazu_rows": None,
-            "c_grid": ctr.C_GRID,
+            "c_grid": (0.1, 0.3),
             "trees": 600,
         },
         "full": {
@@ -116,15 +116,25 @@ def has_latent_world(shop) -> bool:
 
 
 def ad_tables(shop, shop_dir: Path, n_requests: int, seed: int | None = None) -> dict:
-    """The shop's ad tables from ``<shop_dir>/ads/`` when drawn before with as many requests,
-    else drawn now (``data.synthetic.ads``) and written there."""
+    """The shop's ad tables from ``<shop_dir>/ads/`` when drawn before for this shop (its
+    profile and seed) with the same requests and seed, else drawn now (``data.synthetic.ads``)
+    and written there with a ``draw.json`` saying how."""
+    from shopintent.io import read_json, write_json
+
     folder = simulated.ads_dir(shop_dir)
+    draw = {
+        "shop_profile": shop.meta.get("profile"),
+        "shop_seed": shop.meta.get("seed"),
+        "n_requests": int(n_requests),
+        "seed": seed,
+    }
     saved = simulated.read_ads(folder)
-    n_saved = saved["ad_candidates"]["request_id"].nunique() if saved else -1
-    if saved is not None and n_saved == min(n_requests, len(shop.extras["session_truth"])):
-        return saved
+    if saved is not None and (folder / "draw.json").is_file():
+        if read_json(folder / "draw.json") == draw:
+            return saved
     tables = simulated.simulate_ads(shop, n_requests, seed)
     simulated.write_ads(tables, folder)
+    write_json(folder / "draw.json", draw)
     return tables
 
 
@@ -212,31 +222,34 @@ def run_auctions(test: pd.DataFrame, models: dict, fields: ctr.Fields, seed: int
     }
 
 
-def position_effect(train, val, test, seed: int, settings: Settings) -> tuple[pd.DataFrame, dict]:
-    """LightGBM and logistic regression with position as a training-only feature (served at
-    1) and without it: rank correlation of the serving score with the true P(click |
-    examined) over all test candidates, and each variant's auction outcome."""
+def position_effect(train, val, test, seed: int, models: dict) -> tuple[pd.DataFrame, dict]:
+    """Logistic regression and LightGBM with position as a training-only feature (served at 1:
+    the notebook's ``models``) and refitted without it (the regression with the C chosen for
+    the first, the trees as many as the first kept): rank correlation of the serving score with
+    the true P(click | examined) over all test candidates, and each variant's auction outcome."""
     from scipy.stats import spearmanr
 
     rows, outcomes = [], {}
-    variants = {
-        "position_feature": SYNTHETIC_FIELDS,
-        "no_position": SYNTHETIC_FIELDS.without("position"),
-    }
     test = test.sort_values(["request_id"], kind="stable")
     bids = by_request(test, test["bid"])
     relevance = by_request(test, test["relevance_prob"])
-    for variant, fields in variants.items():
-        for name in ("logreg_hashed", "lightgbm"):
-            options = (
-                {"c_grid": settings.c_grid}
-                if name == "logreg_hashed"
-                else {"n_estimators": settings.trees}
-            )
-            model = ctr.MODELS[name](fields, seed=seed, **options).fit(shown(train), shown(val))
+    blind = SYNTHETIC_FIELDS.without("position")
+    refits = {
+        "logreg_hashed": lambda: ctr.HashedCrossLR(
+            blind, seed=seed, c_grid=(models["logreg_hashed"].c_,)
+        ),
+        "lightgbm": lambda: ctr.LightGBMCTR(
+            blind, seed=seed, n_estimators=max(models["lightgbm"].model_.best_iteration_, 1)
+        ),
+    }
+    for name, refit in refits.items():
+        for variant, fields, model in (
+            ("position_feature", SYNTHETIC_FIELDS, models[name]),
+            ("no_position", blind, None),
+        ):
+            model = model or refit().fit(shown(train), shown(val))
             score = model.predict(fields.serving(test))
-            key = f"{variant}/{name}"
-            outcomes[key] = auction.simulate_auction(
+            outcomes[f"{variant}/{name}"] = auction.simulate_auction(
                 bids, by_request(test, score), relevance, simulated.EXAMINE, seed
             )
             rows.append(

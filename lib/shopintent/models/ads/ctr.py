@@ -205,6 +205,7 @@ class DeepConfig:
     batch_size: int = 1024
     learning_rate: float = 2e-3
     l2: float = 1e-6
+    patience: int = 1  # epochs without a better validation loss before stopping
 
 
 class _DeepCTR:
@@ -235,6 +236,8 @@ class _DeepCTR:
             self.history.append(loss)
             if loss < best:
                 best, weights, self.best_epoch = loss, self.model_.get_weights(), epoch + 1
+            elif epoch + 1 - self.best_epoch > self.config.patience:
+                break
         self.model_.set_weights(weights)
         self.train_seconds = time.perf_counter() - start
         return self
