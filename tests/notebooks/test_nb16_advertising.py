@@ -14,7 +14,7 @@ MODELS = ("logreg_hashed", "lightgbm", "dcn_v2", "deepfm")
 
 def test_notebook_16_synthetic_ads_and_auction(synthetic_run, shared_data):
     m = run_notebook(synthetic_run, "16", "synthetic")["metrics"]
-    assert m["ads/data/requests"] == 1500 and m["ads/data/impressions"] == 1500 * ads.SLOTS
+    assert m["ads/data/requests"] == 1000 and m["ads/data/impressions"] == 1000 * ads.SLOTS
     # the ads were saved beside the shop, truth apart
     saved = ads.read_ads(ads.ads_dir(registry.dataset_dir("synthetic", "smoke")))
     assert "click_prob" not in saved["ad_candidates"] and "click_prob" in saved["ad_truth"]

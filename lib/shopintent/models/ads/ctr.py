@@ -159,12 +159,16 @@ class LightGBMCTR:
         self.params = {
             "n_estimators": 600,
             "learning_rate": 0.05,
-            "num_leaves": 63,
-            "min_child_samples": 50,
+            # strong smoothing of the id-like categoricals (users, items): chosen on the
+            # synthetic shop's validation requests (AUC 0.725 vs 0.700 with LightGBM's defaults)
+            "num_leaves": 15,
+            "min_child_samples": 200,
             "subsample": 0.8,
             "subsample_freq": 1,
             "colsample_bytree": 0.8,
-            "cat_smooth": 20,
+            "cat_smooth": 50,
+            "cat_l2": 30,
+            "min_data_per_group": 200,
             "n_jobs": 2,
             "verbose": -1,
             **params,
@@ -201,10 +205,12 @@ class DeepConfig:
     dim: int = 8
     hidden: tuple[int, ...] = (64, 32)
     cross_layers: int = 2
-    epochs: int = 6
+    epochs: int = 4
     batch_size: int = 1024
-    learning_rate: float = 2e-3
-    l2: float = 1e-6
+    # chosen on the synthetic shop's validation requests: with 2e-3 and 1e-6 both networks
+    # overfit the user and item embeddings after one epoch
+    learning_rate: float = 1e-3
+    l2: float = 1e-4
     patience: int = 1  # epochs without a better validation loss before stopping
 
 
