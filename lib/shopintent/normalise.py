@@ -29,4 +29,19 @@ def normalise_text(texts) -> pd.Series:
     return out.astype(object).where(out.notna(), None)
 
 
-__all__ = ["normalise_text"]
+def near_duplicate_key(texts) -> pd.Series:
+    """``normalise_text``, then every run of digits read as one ``0`` and punctuation as space:
+    two messages that differ only in an order number or a question mark share a key (Bitext's
+    utterances are templates filled with ids: "cancel order 1135..." and "cancel order 7322...").
+    """
+    out = (
+        pd.Series(normalise_text(texts), dtype="string")
+        .str.replace(r"\d+", "0", regex=True)
+        .str.replace(r"[^\w\s]+", " ", regex=True)
+        .str.replace(r"\s+", " ", regex=True)
+        .str.strip()
+    )
+    return out.astype(object).where(out.notna(), None)
+
+
+__all__ = ["near_duplicate_key", "normalise_text"]

@@ -1,0 +1,2 @@
+"""Advertising: click-through-rate models (``ctr``) and the sponsored-product auction they feed
+(``auction``)."""
