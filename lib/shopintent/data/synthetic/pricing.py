@@ -86,7 +86,13 @@ class PricingWorld:
     category index, true elasticity, base demand, reference price and unit cost, and the shock
     of the last week of history (where a simulation of later weeks starts)."""
 
+    @property
+    def category(self) -> np.ndarray:
+        """Each item's category name."""
+        return np.asarray(self.categories, dtype=object)[self.top]
+
     item_ids: np.ndarray
+    categories: tuple[str, ...]  # names of the category indices in ``top``
     top: np.ndarray
     elasticity: np.ndarray  # per item (its category's)
     base: np.ndarray
@@ -107,6 +113,7 @@ class PricingWorld:
         top = pd.Categorical(end["category"], categories=list(by_cat.index)).codes
         return cls(
             item_ids=end["item_id"].to_numpy(),
+            categories=tuple(by_cat.index),
             top=np.asarray(top, dtype=np.int64),
             elasticity=by_cat.to_numpy()[top],
             base=end_truth["base_units"].to_numpy(float),

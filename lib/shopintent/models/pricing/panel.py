@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["CONTROLS", "controls_of", "demand_panel", "weekly_orders"]
+__all__ = ["CONTROLS", "controls_of", "demand_panel", "weekly_orders", "well_priced"]
 
 #: control columns of the panel (the DML nuisance models' inputs besides the category)
 CONTROLS = (
@@ -74,7 +74,8 @@ def demand_panel(history: pd.DataFrame, trailing: int = TRAILING) -> pd.DataFram
             "season_sin": np.sin(2 * np.pi * week / 52),
             "season_cos": np.cos(2 * np.pi * week / 52),
             "week_of_year": week % 52,
-            "log_list_ratio": np.log(listed / reference),
+            # without list prices, the price is its own list price: no list change is seen
+            "log_list_ratio": np.log(listed / reference) if "list_price" in h else 0.0,
             "log_reference": np.log(reference),
             "price_test": h["price_test"].astype(bool) if "price_test" in h else False,
             "test_multiplier": np.log(h["price"] / listed),
@@ -83,6 +84,15 @@ def demand_panel(history: pd.DataFrame, trailing: int = TRAILING) -> pd.DataFram
     if "mean_line_quantity" in h:  # order lines: the order size sets the unit price (tiers)
         panel["log_line_quantity"] = np.log(h["mean_line_quantity"].astype(float))
     return panel[lag.notna().to_numpy()].reset_index(drop=True)
+
+
+def well_priced(panel: pd.DataFrame, min_weeks: int = 8, min_prices: int = 3) -> pd.DataFrame:
+    """The rows of items seen in at least ``min_weeks`` weeks at ``min_prices`` distinct prices
+    (rounded to the cent): an item whose price never moved says nothing about elasticity."""
+    g = panel.groupby("item_id")
+    weeks = g["week"].transform("size")
+    prices = g["price"].transform(lambda p: p.round(2).nunique())
+    return panel[(weeks >= min_weeks) & (prices >= min_prices)].reset_index(drop=True)
 
 
 def controls_of(panel: pd.DataFrame) -> list[str]:
