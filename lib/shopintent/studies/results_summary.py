@@ -217,6 +217,33 @@ TASKS: tuple[Task, ...] = (
         lower_is_better=frozenset({"cumulative_regret"}),
         protocol="online against the synthetic shop's simulator",
     ),
+    Task(
+        "Price elasticity",
+        "14",
+        "pricing",
+        ("share_within_10pct", "coverage", "mean_abs_relative_error"),
+        frozenset({"naive", "randomised"}),
+        lower_is_better=frozenset({"mean_abs_relative_error"}),
+        protocol="per category against the synthetic shop's true elasticity (±10%, 95% intervals)",
+        exclude=frozenset({"sim", "truth"}),
+    ),
+    Task(
+        "Campaign uplift: purchases",
+        "15",
+        "uplift/purchase",
+        ("share_of_oracle_qini", "qini", "incremental_share"),
+        frozenset({"response", "random"}),
+        protocol="2-fold cross-fitted scores; Qini share of the oracle's from the true uplift",
+        exclude=frozenset({"policy"}),
+    ),
+    Task(
+        "Campaign uplift: Hillstrom visits",
+        "15",
+        "hillstrom/uplift/visit",
+        ("incremental_share", "qini", "uplift_at_k"),
+        frozenset({"response", "random"}),
+        protocol="Hillstrom e-mail test (any e-mail vs none), 2-fold cross-fitted, top 30%",
+    ),
 )
 
 

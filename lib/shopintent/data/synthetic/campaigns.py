@@ -7,7 +7,7 @@ often the user shops, how often a session ends in a purchase). The e-mail shifts
 an effect that depends on latent traits:
 
 - a coupon appeals to budget users who care about price: the purchase logit moves by
-  ``0.9 * price_sensitivity * (-price_position)`` (persuadables at one end, premium users mildly
+  ``1.4 * price_sensitivity * (-price_position)`` (persuadables at one end, premium users mildly
   put off at the other);
 - users who buy anyway (high propensity) gain little: their purchase probability is already
   near its ceiling (sure things);
@@ -29,7 +29,7 @@ __all__ = ["SEGMENTS", "make_campaign", "probabilities"]
 
 TREATED_SHARE = 0.5
 VISIT = {"intercept": -1.2, "activity": 0.9, "lift": 0.4, "dog": -1.2}
-BUY = {"intercept": -1.6, "propensity": 2.0, "coupon": 0.9, "dog": -0.8}
+BUY = {"intercept": -1.6, "propensity": 2.0, "coupon": 1.4, "dog": -1.2}
 #: sleeping dogs: premium (price position above this) and very active (log activity above this)
 DOG_PRICE, DOG_ACTIVITY = 0.8, 0.5
 SEGMENTS = ("persuadable", "sure thing", "lost cause", "sleeping dog")

@@ -44,7 +44,7 @@ __all__ = [
 #: weeks of price history per profile (a full year on the default shop: one peak season)
 WEEKS = {"smoke": 26, "default": 52, "full": 104}
 ELASTICITY_RANGE = (-2.8, -1.3)  # true own-price elasticities are drawn from this range
-BASE_UNITS = 50.0  # median weekly units of an item at its reference price, off season
+BASE_UNITS = 150.0  # median weekly units of an item at its reference price, off season
 SHOCK_AR, SHOCK_SD = 0.8, 0.2  # AR(1) demand shock: persistence and innovation sd
 COST_SHARE = 0.6  # unit cost as a share of the first list price (known to the shop)
 LIST_CHANGE_RATE, LIST_CHANGE_SD = 0.02, 0.08  # weekly chance and log-size of a list change
@@ -136,7 +136,7 @@ def make_price_history(
     elasticity = elasticity_cat[top]
     # Base demand follows popularity (compressed: the catalogue's Zipf tail would sell nothing).
     rel_pop = cat.popularity / np.median(cat.popularity)
-    base = np.clip(BASE_UNITS * rel_pop**0.35 * gen.lognormal(0, 0.3, n), 15.0, 500.0)
+    base = np.clip(BASE_UNITS * rel_pop**0.35 * gen.lognormal(0, 0.3, n), 40.0, 1500.0)
     reference = cat.items["price"].to_numpy(float)
     cost = np.round(COST_SHARE * reference, 2)
 

@@ -1,8 +1,8 @@
 """Own-price elasticity per category, three ways, each with a 95% interval.
 
-- ``naive``: log(1 + units) on log price within item (item fixed effects), OLS with standard
+- ``naive``: log(units + 1/2) on log price within item (item fixed effects), OLS with standard
   errors clustered by item: what a shop gets from its logs when it ignores why prices moved.
-- ``randomised``: the randomised price tests alone: log(1 + units) on the test's log multiplier,
+- ``randomised``: the randomised price tests alone: log(units + 1/2) on the test's log multiplier,
   with the item's mean log units, last week's and the trailing units and the season as controls
   for precision only (the multiplier is random); unbiased by design, but few rows.
 - ``dml``: double machine learning (econml ``LinearDML``): LightGBM predicts log units and log
@@ -99,6 +99,7 @@ def dml(panel: pd.DataFrame, seed: int = 0, n_estimators: int = 80, folds: int =
             learning_rate=0.1,
             num_leaves=15,
             random_state=seed,
+            n_jobs=1,  # measured: OpenMP threads thrash on a shared 2-core machine
             verbose=-1,
         )
 
