@@ -29,4 +29,3 @@ def test_notebook_15_on_the_synthetic_shop(synthetic_run):
         # the e-mail's visit effect is real: the best uplift model beats random's 30%
         best = max(m[f"hillstrom/uplift/visit/{x}/incremental_share"] for x in MODELS[1:4])
         assert best > 0.3
-        assert m["hillstrom/uplift/visit/causal_forest/qini_low"] > 0
