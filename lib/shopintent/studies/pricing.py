@@ -37,7 +37,7 @@ class Settings(StudySettings):
 
     BY_PROFILE: ClassVar[dict[str, dict]] = {
         "smoke": {"n_estimators": 40, "sim_weeks": 8, "retail_items": 300, "n_boot": 300},
-        "default": {"n_estimators": 80, "sim_weeks": 13, "retail_items": None, "n_boot": 1000},
+        "default": {"n_estimators": 150, "sim_weeks": 13, "retail_items": None, "n_boot": 1000},
         "full": {"n_estimators": 200, "sim_weeks": 26, "retail_items": None, "n_boot": 2000},
     }
 

@@ -18,6 +18,7 @@ __all__ = ["CONTROLS", "controls_of", "demand_panel", "weekly_orders", "well_pri
 CONTROLS = (
     "log_lag_units",
     "lag_t",
+    "slow",
     "log_trailing_units",
     "season_sin",
     "season_cos",
@@ -76,6 +77,9 @@ def demand_panel(history: pd.DataFrame, trailing: int = TRAILING) -> pd.DataFram
             # last week's price: without it last week's units do not tell its demand shock
             "lag_t": np.log(g["price"].shift(1) / reference),
             "log_trailing_units": np.log1p(trail),
+            # last week against the trailing average: what a promotion rule reads, given to the
+            # trees as one column (they approximate a difference of two columns poorly)
+            "slow": np.log1p(lag) - np.log1p(trail),
             "season_sin": np.sin(2 * np.pi * week / 52),
             "season_cos": np.cos(2 * np.pi * week / 52),
             "week_of_year": week % 52,
