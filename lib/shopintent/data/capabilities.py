@@ -27,6 +27,13 @@ from shopintent.data.store import ShopData
 
 #: Extra tables of the synthetic shop's ground truth, each a capability of the same name.
 TRUTH_TABLES = ("session_truth", "user_truth", "item_truth")
+#: Observable tables of causal questions (prices over time and units sold; a randomised campaign)
+#: and the truth behind them on the synthetic shop: each a capability of the same name.
+CAUSAL_TABLES = {
+    "price_history": ("item_id", "week", "price", "units"),
+    "campaign": ("user_id", "treated"),
+}
+CAUSAL_TRUTH = ("elasticity_truth", "demand_truth", "campaign_truth")
 #: Columns of the extra table ``relevance`` (human judgements of a query's products).
 JUDGEMENT_COLUMNS = ("query_id", "item_id", "relevance")
 
@@ -225,6 +232,16 @@ def _extra(name: str, what: str):
     return run
 
 
+def _causal(name: str, columns: tuple[str, ...], what: str):
+    def run(data: ShopData) -> tuple[bool, str, str]:
+        df = data.extras.get(name)
+        ok = df is not None and len(df) > 0 and set(columns) <= set(df.columns)
+        absent = f"no {name} table ({what}: {', '.join(columns)})"
+        return ok, _n(0 if df is None else len(df), f"{name} rows"), absent
+
+    return run
+
+
 def _freebase(data: ShopData) -> tuple[bool, str, str]:
     kg, link = data.extras.get("kg"), data.extras.get("kg_link")
     ok = kg is not None and link is not None and len(kg) > 0 and len(link) > 0
@@ -264,5 +281,10 @@ CHECKS: dict[str, Callable[[ShopData], tuple[bool, str, str]]] = {
     "attributes": _attributes,
     "prices": _prices,
     **{name: _extra(name, "ground truth") for name in TRUTH_TABLES},
+    "price_history": _causal(
+        "price_history", CAUSAL_TABLES["price_history"], "prices over time with units sold"
+    ),
+    "campaign": _causal("campaign", CAUSAL_TABLES["campaign"], "a randomised campaign's arms"),
+    **{name: _extra(name, "ground truth") for name in CAUSAL_TRUTH},
     "kg_triples": _freebase,
 }

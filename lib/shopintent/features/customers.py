@@ -1,0 +1,49 @@
+"""One row of behaviour covariates per user, from the event log: what a campaign model may know.
+
+Counts (sessions, views, carts, purchases, searches), rates (purchases and carts per session),
+spend, recency and active days, and the price level they browse: the mean log price of the items
+they viewed against their category's median (budget < 0 < premium). Users absent from the log
+get zero counts, rates and price level, and the log's whole span as recency (econml's
+learners take no missing values).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["user_covariates"]
+
+
+def user_covariates(events: pd.DataFrame, items: pd.DataFrame, users) -> pd.DataFrame:
+    """Covariates of ``users`` (ids, in that order) from ``events`` (canonical) and ``items``."""
+    ev = events
+    by = ev.groupby("user_id")
+    kinds = pd.crosstab(ev["user_id"], ev["event_type"])
+    out = pd.DataFrame(index=pd.Index(users, name="user_id"))
+    out["sessions"] = by["session_id"].nunique()
+    for kind, name in (
+        ("view", "views"),
+        ("cart", "carts"),
+        ("purchase", "purchases"),
+        ("search", "searches"),
+    ):
+        out[name] = kinds[kind] if kind in kinds else 0
+    out = out.fillna({c: 0 for c in out.columns})
+    out["purchase_rate"] = out["purchases"] / out["sessions"].replace(0, np.nan)
+    out["cart_rate"] = out["carts"] / out["sessions"].replace(0, np.nan)
+    bought = ev[ev["event_type"] == "purchase"]
+    out["spend"] = bought.groupby("user_id")["price"].sum().reindex(out.index).fillna(0.0)
+    end = ev["ts"].max()
+    out["days_since_last"] = (end - by["ts"].max()).dt.total_seconds().reindex(out.index) / 86400
+    days = ev["ts"].dt.floor("D").groupby(ev["user_id"]).nunique()
+    out["active_days"] = days.reindex(out.index)
+    viewed = ev[ev["event_type"] == "view"].dropna(subset=["item_id", "price"])
+    if "category" in items and len(viewed):
+        cat = viewed["item_id"].map(items.set_index("item_id")["category"])
+        median = viewed.groupby(cat)["price"].transform("median")
+        rel = np.log(viewed["price"] / median)
+        out["browsed_price_level"] = rel.groupby(viewed["user_id"]).mean().reindex(out.index)
+    span = (end - ev["ts"].min()).total_seconds() / 86400
+    out = out.fillna({"days_since_last": span})
+    return out.fillna(0.0).astype(float)
