@@ -146,9 +146,14 @@ def item_similarity(
     if n_items is None:
         n_items = int(x.agg(F.max("item_idx")).collect()[0][0] or 0) + 1
     norms = item_norms(x, weighting, n_items)
+    # users as increasing integers in user_id order (pandas' row order, which x.T @ x adds
+    # in): a block holds most users' pairs, 8 bytes a user instead of a Python string
+    order = x.select("user_id").distinct().orderBy("user_id")
+    order = order.withColumn("uid", F.monotonically_increasing_id())
+    x = x.join(F.broadcast(order), "user_id").select("uid", "item_idx", "weight")
     n_blocks = min(_parallelism(train.sparkSession), n_items)
-    touched = x.select("user_id", F.pmod("item_idx", F.lit(n_blocks)).alias("block")).distinct()
-    rows = x.join(touched, "user_id").select("block", "user_id", "item_idx", "weight")
+    touched = x.select("uid", F.pmod("item_idx", F.lit(n_blocks)).alias("block")).distinct()
+    rows = x.join(touched, "uid").select("block", "uid", "item_idx", "weight")
     fn = _bind(
         blocks.similarity_block,
         n_blocks=n_blocks,

@@ -97,14 +97,15 @@ def similarity_block(
 ) -> pd.DataFrame:
     """``i, j, sim`` for the items i of this block: ``baselines.cosine_similarity``'s rows.
 
-    ``pdf``: ``block, user_id, item_idx, weight`` (already weighted), every pair of each user who
-    touched an item of the block. x_i . x_j is added over users in pandas' user order, as
-    ``x.T @ x`` adds it; ``norms`` are the catalogue's |x_i| (computed once, by Spark)."""
+    ``pdf``: ``block, uid, item_idx, weight`` (already weighted), every pair of each user who
+    touched an item of the block, ``uid`` increasing in user_id order. x_i . x_j is added over
+    users in pandas' user order, as ``x.T @ x`` adds it; ``norms`` are the catalogue's |x_i|
+    (computed once, by Spark)."""
     if pdf.empty:
         return pd.DataFrame({"i": [], "j": [], "sim": []})
     block = int(pdf["block"].iloc[0])
     _, x = _user_matrix(
-        pdf["user_id"].to_numpy(object),
+        pdf["uid"].to_numpy(np.int64),
         pdf["item_idx"].to_numpy(np.int64),
         pdf["weight"].to_numpy(np.float64),
         n_items,
