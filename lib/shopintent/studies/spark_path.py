@@ -4,7 +4,10 @@
   user × category rule count) and its RFM segment table;
 - ``baselines_pandas`` / ``models.recommenders.spark.run_baselines``: popularity, item-kNN and
   ALS with their registry defaults on notebook 06's temporal split, scored over every test user;
-- ``side_by_side``: two flat dicts of numbers as one table with the difference of each.
+- ``side_by_side``: two flat dicts of numbers as one table with the difference of each;
+- ``pandas_fits`` / ``spark_capabilities``: on a log too large for one pandas process the
+  comparison gives way to the Spark path alone (``eda_both`` and ``baselines_both`` with no
+  pandas ``shop``: Spark's numbers, the pandas column empty), its capabilities read by Spark.
 
 Notebook 12, ``scaling_steps`` (the scaling benchmark) and ``bench_spark_eda`` call these, so
 what is timed is what is shown to agree.
@@ -18,6 +21,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from shopintent.data.capabilities import Capabilities, Capability
 from shopintent.data.store import ShopData
 from shopintent.eda import baskets, segments
 from shopintent.studies import user_behavior
@@ -119,17 +123,31 @@ def side_by_side(pandas: dict, spark: dict) -> pd.DataFrame:
     )
 
 
+def spark_only(spark: dict) -> pd.DataFrame:
+    """``side_by_side`` for Spark's numbers alone (the pandas path did not run): empty pandas
+    and difference columns."""
+    table = side_by_side(spark, spark)
+    table["pandas"] = None
+    table["abs_diff"] = None
+    return table
+
+
 @dataclass
 class Agreement:
     """One part of the study on both engines: the numbers side by side, and each engine's
-    seconds (Spark's include its lazy plan's whole execution; neither includes loading)."""
+    seconds (Spark's include its lazy plan's whole execution; neither includes loading).
+    ``compared`` is False where only Spark ran (the data does not fit pandas)."""
 
     table: pd.DataFrame
     seconds: dict[str, float]
     #: extra tables compared whole (e.g. the RFM segments): name -> equal on both engines
     equal_tables: dict[str, bool]
+    compared: bool = True
 
-    def max_abs_diff(self) -> float:
+    def max_abs_diff(self) -> float | None:
+        """The largest |pandas - Spark| (None when pandas did not run)."""
+        if not self.compared:
+            return None
         d = self.table["abs_diff"].dropna()
         return float(d.max()) if len(d) else 0.0
 
@@ -140,12 +158,21 @@ class Agreement:
         return t[t["abs_diff"] > tol]
 
 
-def eda_both(caps, spark, shop: ShopData, events, items) -> tuple[Agreement | None, str | None]:
-    """Notebook 01's numbers and RFM segments on pandas and on Spark, or None and why."""
+def eda_both(
+    caps, spark, shop: ShopData | None, events, items
+) -> tuple[Agreement | None, str | None]:
+    """Notebook 01's numbers and RFM segments on pandas and on Spark, or None and why; with
+    ``shop`` None (the data does not fit pandas) on Spark alone (no query numbers: their
+    table is read by pandas)."""
     why = caps.skip_reason("the behaviour summary", "events")
     if why:
         return None, why
     start = time.perf_counter()
+    if shop is None:
+        got, _ = eda_spark(spark, events, items)
+        return Agreement(
+            spark_only(got), {"spark": time.perf_counter() - start}, {}, compared=False
+        ), None
     want, rfm_p = eda_pandas(shop)
     middle = time.perf_counter()
     got, rfm_s = eda_spark(spark, events, items, shop.queries)
@@ -161,10 +188,11 @@ def eda_both(caps, spark, shop: ShopData, events, items) -> tuple[Agreement | No
 
 
 def baselines_both(
-    caps, spark, shop: ShopData, events, items, *, k: int = 20
+    caps, spark, shop: ShopData | None, events, items, *, k: int = 20
 ) -> tuple[Agreement | None, str | None]:
     """Popularity, item-kNN and ALS on both engines under notebook 06's temporal split, or
-    None and why (the data must have users, items and times)."""
+    None and why (the data must have users, items and times); with ``shop`` None (the data
+    does not fit pandas) on Spark alone."""
     why = caps.skip_reason(
         "recommenders on a temporal split", "users", "interactions", "timestamps"
     )
@@ -173,6 +201,12 @@ def baselines_both(
     from shopintent.models.recommenders.spark.run import run_baselines
 
     start = time.perf_counter()
+    if shop is None:
+        got = run_baselines(spark, events, items, k=k, models=MODELS)
+        seconds = {"spark": time.perf_counter() - start}
+        seconds |= {f"spark/{m}": got[m]["fit_s"] + got[m]["eval_s"] for m in MODELS}
+        table = spark_only({m: {x: got[m][x] for x in REC_METRICS if x in got[m]} for m in MODELS})
+        return Agreement(table, seconds, {}, compared=False), None
     want = baselines_pandas(shop, k=k)
     middle = time.perf_counter()
     got = run_baselines(spark, events, items, k=k, models=MODELS)
@@ -195,11 +229,11 @@ def metric_keys(eda: Agreement | None, recs: Agreement | None) -> dict[str, floa
         "spark/eda/max_abs_diff": eda.max_abs_diff() if eda else None,
         "spark/eda/numbers": float(len(eda.table)) if eda else None,
         "spark/eda/rfm_equal": float(all(eda.equal_tables.values())) if eda else None,
-        "spark/eda/pandas_seconds": eda.seconds["pandas"] if eda else None,
+        "spark/eda/pandas_seconds": eda.seconds.get("pandas") if eda else None,
         "spark/eda/spark_seconds": eda.seconds["spark"] if eda else None,
     }
     exact = None
-    if recs:
+    if recs and recs.compared:
         t = recs.table
         exact = float(t[~t.index.str.startswith(INEXACT)]["abs_diff"].max())
     out["spark/recs/exact_max_abs_diff"] = exact
@@ -209,10 +243,10 @@ def metric_keys(eda: Agreement | None, recs: Agreement | None) -> dict[str, floa
             has = recs is not None and row in recs.table.index
             out[f"spark/recs/{model}/{metric}"] = recs.table.loc[row, "spark"] if has else None
             out[f"spark/recs/{model}/abs_diff/{metric}"] = (
-                recs.table.loc[row, "abs_diff"] if has else None
+                recs.table.loc[row, "abs_diff"] if has and recs.compared else None
             )
     for engine in ("pandas", "spark"):
-        out[f"spark/recs/{engine}_seconds"] = recs.seconds[engine] if recs else None
+        out[f"spark/recs/{engine}_seconds"] = recs.seconds.get(engine) if recs else None
     return out
 
 
@@ -223,7 +257,8 @@ PANDAS_BYTES_PER_EVENT = 1500
 
 def pandas_fits(folder) -> tuple[bool, str | None]:
     """Whether the pandas side of the comparison would fit the prepared dataset in ``folder``
-    into the memory free now (and why not): the comparison needs the log in one process."""
+    into the memory free now, and why not: the comparison needs the log in one process; where
+    it would not fit, the study runs on Spark alone."""
     from shopintent.data.memory import HEADROOM, available_bytes
     from shopintent.data.store import read_meta
 
@@ -234,6 +269,56 @@ def pandas_fits(folder) -> tuple[bool, str | None]:
         return True, None
     return False, (
         f"{n_events:,} events need about {need / 1e9:.1f} GB in pandas and {free / 1e9:.1f} GB "
-        "are free: the engines are compared on data that fits both; on Spark alone call "
-        "studies.spark_path.eda_spark and models.recommenders.spark.run.run_baselines"
+        "are free: pandas is left out and the study runs on Spark alone (nothing to compare "
+        "its numbers with; the comparison is made on data that fits both)"
     )
+
+
+def spark_capabilities(events, folder) -> Capabilities:
+    """What the Spark path needs to know of a log too large for pandas (``Capabilities.of``
+    reads the pandas tables): ``events``, ``users``, ``interactions`` and ``timestamps``, from
+    one Spark aggregation, with ``data.capabilities``' rules (a blank id counts as none; times
+    need two distinct values) and reasons."""
+    from pyspark.sql import functions as F
+
+    from shopintent.data.store import read_meta
+
+    meta = read_meta(folder)
+
+    def filled(column: str):
+        value = F.col(column)
+        return F.count(F.when(value.isNotNull() & (F.trim(value) != ""), 1))
+
+    row = events.agg(
+        F.count(F.lit(1)).alias("n"),
+        filled("user_id").alias("users"),
+        filled("item_id").alias("items"),
+        (F.min("ts") < F.max("ts")).alias("times"),
+    ).collect()[0]
+    n = int(row["n"])
+    why = None
+    if n == 0:
+        why = "no events"
+    elif meta.get("has_behaviour", True) is False:
+        why = f"no behaviour log (its {n:,} events are placeholders for its queries)"
+
+    def log(name: str, count: int, detail: str, absent: str) -> Capability:
+        if why:
+            return Capability(name, False, "", why)
+        return Capability(name, count > 0, detail, absent)
+
+    users, items, times = int(row["users"]), int(row["items"]), bool(row["times"])
+    found = {
+        "events": Capability("events", why is None, f"{n:,} events", why or ""),
+        "users": log("users", users, f"{users:,} events with a user id", "no user ids"),
+        "interactions": log(
+            "interactions", items, f"{items:,} events with an item", "no events with an item"
+        ),
+        "timestamps": log(
+            "timestamps",
+            int(times),
+            "two or more distinct event times",
+            "no event times (one time for every event)",
+        ),
+    }
+    return Capabilities(found, str(meta.get("dataset", "this dataset")))

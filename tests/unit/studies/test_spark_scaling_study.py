@@ -138,6 +138,51 @@ def test_pandas_fits_compares_the_logs_events_with_the_memory_free(tmp_path, mon
     monkeypatch.setattr(memory, "available_bytes", lambda: 4 << 30)
     fits, why = spark_path.pandas_fits(tmp_path)
     assert not fits and why.startswith("10,000,000 events need about 15.0 GB in pandas")
+    assert "runs on Spark alone" in why
+
+
+def test_spark_alone_records_spark_numbers_and_no_differences():
+    """Where pandas did not run (the log would not fit), the tables hold Spark's numbers only
+    and the agreement keys are None, never a reassuring 0."""
+    got = {m: {"ndcg@10": 0.1, "recall@20": 0.2} for m in spark_path.MODELS}
+    table = spark_path.spark_only(got)
+    assert table["pandas"].isna().all() and table["abs_diff"].isna().all()
+    assert table.loc["item_knn/ndcg@10", "spark"] == 0.1
+    recs = spark_path.Agreement(table, {"spark": 5.0}, {}, compared=False)
+    eda = spark_path.Agreement(spark_path.spark_only({"eda/n": 3.0}), {"spark": 2.0}, {}, False)
+    keys = spark_path.metric_keys(eda, recs)
+    assert keys["spark/eda/max_abs_diff"] is None and keys["spark/recs/exact_max_abs_diff"] is None
+    assert keys["spark/recs/item_knn/ndcg@10"] == 0.1
+    assert keys["spark/recs/item_knn/abs_diff/ndcg@10"] is None
+    assert keys["spark/recs/spark_seconds"] == 5.0 and keys["spark/recs/pandas_seconds"] is None
+    assert recs.disagree(1e-9).empty
+
+
+def test_spark_capabilities_read_the_log_by_the_pandas_rules(spark, tmp_path):
+    """The capabilities the Spark-alone path checks, from one Spark aggregation: blank ids
+    count as none, one distinct time is no times, a placeholder log has no behaviour."""
+    import datetime as dt
+    import json
+
+    t0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    schema = "user_id string, item_id string, ts timestamp"
+    meta = tmp_path / "meta.json"
+    meta.write_text(json.dumps({"dataset": "tiny", "rows": {"events": 2}}))
+    good = spark.createDataFrame([("u1", "i1", t0), ("u2", None, t0 + dt.timedelta(1))], schema)
+    caps = spark_path.spark_capabilities(good, tmp_path)
+    assert caps.has("events", "users", "interactions", "timestamps")
+    assert caps.detail("interactions") == "1 events with an item"
+    poor = spark.createDataFrame([(" ", "i1", t0), (None, "i2", t0)], schema)
+    caps = spark_path.spark_capabilities(poor, tmp_path)
+    assert caps.missing("users", "timestamps") == (
+        "no user ids; no event times (one time for every event)"
+    )
+    meta.write_text(json.dumps({"dataset": "tiny", "has_behaviour": False}))
+    caps = spark_path.spark_capabilities(good, tmp_path)
+    assert caps.skip_reason("the study on Spark", "events") == (
+        "tiny: the study on Spark skipped: no behaviour log (its 2 events are placeholders "
+        "for its queries)"
+    )
 
 
 def test_disagree_leaves_out_the_models_that_agree_only_within_seed_noise():

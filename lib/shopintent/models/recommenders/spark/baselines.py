@@ -3,28 +3,38 @@
 
 The pandas models (``baselines.Popularity``, ``baselines.ItemKNN``, ``factorization.ALS``)
 rank the whole catalogue: items a model does not score still fill a list at score 0 (item-kNN),
-and users unknown to training get the popularity list. Here every list is cut from a linear
-number of candidates per user: the first k + (its seen items) of a global order, or the items
-its neighbours vote for plus that many zero-score fillers. Ties go to the lower catalogue index,
-as in ``evaluation.ranking.topk_from_scores``.
+and users unknown to training get the popularity list. So do these, in blocks (``blocks``):
+Spark gathers each block of test users' training pairs in one shuffle, and one Python call per
+block scores them with the pandas models' own scipy products and cuts every list (ties to the
+lower catalogue index, as ``evaluation.ranking.topk_from_scores``). Spark computes what grows
+with the log (co-occurrences, popularity, norms, the ALS fit); what reaches the driver is
+bounded by the catalogue (the pruned similarity, n_items x neighbours; the popularity vector;
+the item factors) and travels to the blocks with the function.
 
-Sums whose order changes their last bit (weighted co-occurrences, scores) are added in item
-(user) order, as scipy's sparse products add a row, not in shuffle order: a tie in the pandas
-scores stays a tie here (binary weights are exact in any order and use a plain sum).
+Sums whose order changes their last bit (weighted co-occurrences, norms, scores) are added in
+user (item) order, as scipy's sparse products add a row, not in shuffle order: a tie in the
+pandas scores stays a tie here.
 """
 
 from __future__ import annotations
 
+import math
 import tempfile
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
+import scipy.sparse as sp
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
+from shopintent.models.recommenders.spark import blocks
 from shopintent.models.recommenders.spark.split import SparkTask, weigh
 
 #: ItemKNN's constructor defaults (``baselines.ItemKNN``)
 KNN_DEFAULTS = {"neighbours": 100, "shrinkage": 10.0, "weighting": "binary"}
+#: test users per scoring block (their training pairs go to one Python call)
+USERS_PER_BLOCK = 4000
 
 
 def ordered_sums(rows: DataFrame, keys: list[str], order: str, value: str, out: str):
@@ -42,54 +52,78 @@ def ordered_sums(rows: DataFrame, keys: list[str], order: str, value: str, out: 
     )
 
 
-def top_k(candidates: DataFrame, seen: DataFrame, k: int) -> DataFrame:
-    """The k best ``user_id, item_idx, score`` candidates per user that the user has not seen:
-    score descending, then catalogue index ascending."""
-    order = Window.partitionBy("user_id").orderBy(F.col("score").desc(), F.col("item_idx"))
-    return (
-        candidates.join(seen, ["user_id", "item_idx"], "left_anti")
-        .withColumn("rank", F.row_number().over(order))
-        .filter(F.col("rank") <= k)
-        .select("user_id", "rank", "item_idx", "score")
-    )
+def _bind(fn, **options):
+    """``fn`` with its keyword options fixed, as a plain function of a block's frame (Spark
+    infers a pandas function's kind from a function, not from a ``functools.partial``)."""
+
+    def block(pdf):
+        return fn(pdf, **options)
+
+    return block
 
 
-def _needs(task: SparkTask, users: DataFrame, k: int) -> DataFrame:
-    """``user_id, need``: how many candidates from a fixed order give a user k unseen ones."""
-    counts = task.seen.groupBy("user_id").agg(F.count(F.lit(1)).alias("n_seen"))
-    need = F.least(F.lit(k) + F.coalesce(F.col("n_seen"), F.lit(0)), F.lit(task.n_items))
-    return users.join(counts, "user_id", "left").select("user_id", need.alias("need"))
+def _parallelism(spark) -> int:
+    """Blocks to cut a step into at least: the session's shuffle partitions."""
+    return max(2, int(spark.conf.get("spark.sql.shuffle.partitions")))
+
+
+def _vector(frame: DataFrame, key: str, value: str, n: int) -> np.ndarray:
+    """A small ``key, value`` frame (keys 0..n-1) as a dense float64 vector on the driver."""
+    table = frame.select(key, value).toArrow()
+    out = np.zeros(n, dtype=np.float64)
+    out[table.column(key).to_numpy()] = table.column(value).to_numpy()
+    return out
 
 
 def popularity_scores(task: SparkTask) -> DataFrame:
-    """``item_idx, score, pos``: distinct training users per catalogue item (0 for items nobody
-    touched) and the item's 1-based place in the global order (one window over the catalogue)."""
+    """``item_idx, score``: distinct training users per catalogue item (0 for items nobody
+    touched)."""
     users = task.train.groupBy("item_idx").agg(F.count(F.lit(1)).cast("double").alias("score"))
-    scores = task.catalogue.join(users, "item_idx", "left").select(
+    return task.catalogue.join(users, "item_idx", "left").select(
         "item_idx", F.coalesce(F.col("score"), F.lit(0.0)).alias("score")
     )
-    order = Window.orderBy(F.col("score").desc(), F.col("item_idx"))
-    return scores.withColumn("pos", F.row_number().over(order))
 
 
-def recommend_popularity(task: SparkTask, k: int = 20, users: DataFrame | None = None):
-    """``Popularity`` for ``users`` (default: the test users): the first k + n_seen items of
-    the global order, minus the seen ones, cut to k."""
-    users = task.users if users is None else users
-    ranked = popularity_scores(task)
-    wanted = _needs(task, users, k).select(
-        "user_id", F.explode(F.sequence(F.lit(1), F.col("need"))).alias("pos")
+def popularity_vector(task: SparkTask) -> np.ndarray:
+    """``popularity_scores`` as a vector over the catalogue (on the driver: n_items values)."""
+    return _vector(popularity_scores(task), "item_idx", "score", task.n_items)
+
+
+def _test_rows(task: SparkTask, *extra: DataFrame) -> DataFrame:
+    """One row per test user (null item) and its training pairs ``user_id, item_idx, weight``
+    (plus ``extra`` rows), each with the block of users it belongs to."""
+    users = task.users.select("user_id")
+    pairs = task.train.join(users, "user_id", "left_semi").select(
+        "user_id", F.col("item_idx").cast("int"), F.col("weight").cast("double")
     )
-    candidates = wanted.join(F.broadcast(ranked), "pos").select("user_id", "item_idx", "score")
-    return top_k(candidates, task.seen, k)
+    rows = users.unionByName(pairs, allowMissingColumns=True)
+    for frame in extra:
+        rows = rows.unionByName(frame, allowMissingColumns=True)
+    n_users = users.count()
+    n_blocks = max(_parallelism(task.train.sparkSession), math.ceil(n_users / USERS_PER_BLOCK))
+    return rows.withColumn("block", F.pmod(F.xxhash64("user_id"), F.lit(n_blocks)))
 
 
-def _known_and_cold(task: SparkTask) -> tuple[DataFrame, DataFrame]:
-    train_users = task.train.select("user_id").distinct()
-    return (
-        task.users.join(train_users, "user_id", "left_semi"),
-        task.users.join(train_users, "user_id", "left_anti"),
-    )
+def _score_blocks(rows: DataFrame, fn) -> DataFrame:
+    return rows.groupBy("block").applyInPandas(fn, blocks.RECS_SCHEMA)
+
+
+def recommend_popularity(task: SparkTask, k: int = 20) -> DataFrame:
+    """``Popularity``: the global order by distinct training users, minus each user's seen
+    items, cut to k."""
+    fn = _bind(blocks.popularity_block, popularity=popularity_vector(task), k=k)
+    return _score_blocks(_test_rows(task), fn)
+
+
+def item_norms(x: DataFrame, weighting: str, n_items: int) -> np.ndarray:
+    """|x_i| of every catalogue item over the weighted pairs ``x`` (``user_id, item_idx,
+    weight``): squares added in user order (exact in any order for binary weights)."""
+    squares = x.withColumn("sq", F.col("weight") * F.col("weight"))
+    if weighting == "binary":
+        sums = squares.groupBy("item_idx").agg(F.sum("sq").alias("sq"))
+    else:
+        sums = ordered_sums(squares, ["item_idx"], "user_id", "sq", "sq")
+    return np.sqrt(_vector(sums, "item_idx", "sq", n_items))
 
 
 def item_similarity(
@@ -99,45 +133,50 @@ def item_similarity(
     weighting: str = "binary",
     n_items: int | None = None,
 ) -> DataFrame:
-    """``i, j, sim``: ``baselines.cosine_similarity`` of the weighted user-item pairs, by a
-    self-join on users: x_i.x_j / (|x_i| |x_j| + shrinkage), i != j, pruned to each item's
-    ``neighbours`` largest positive entries (ties: lower index) when that cuts anything."""
-    x = weigh(train, weighting).select("user_id", "item_idx", "weight")
-    exact = weighting == "binary"  # integer sums: any order gives the same bits
+    """``i, j, sim``: ``baselines.cosine_similarity`` of the weighted user-item pairs:
+    x_i.x_j / (|x_i| |x_j| + shrinkage), i != j, pruned to each item's ``neighbours`` largest
+    positive entries (ties: lower index) when that cuts anything.
 
-    def total(rows: DataFrame, keys: list[str], value: str, out: str) -> DataFrame:
-        if exact:
-            return rows.groupBy(*keys).agg(F.sum(value).alias(out))
-        return ordered_sums(rows, keys, "user_id", value, out)
+    The catalogue is cut into blocks of items (``item_idx mod n``); each block gets the full
+    histories of the users who touched one of its items and computes its items' rows with
+    scipy's ``x.T @ x`` (``blocks.similarity_block``), so only the pruned rows come back."""
+    x = weigh(train, weighting).select(
+        "user_id", F.col("item_idx").cast("int"), F.col("weight").cast("double")
+    )
+    if n_items is None:
+        n_items = int(x.agg(F.max("item_idx")).collect()[0][0] or 0) + 1
+    norms = item_norms(x, weighting, n_items)
+    # users as increasing integers in user_id order (pandas' row order, which x.T @ x adds
+    # in): a block holds most users' pairs, 8 bytes a user instead of a Python string
+    order = x.select("user_id").distinct().orderBy("user_id")
+    order = order.withColumn("uid", F.monotonically_increasing_id())
+    x = x.join(F.broadcast(order), "user_id").select("uid", "item_idx", "weight")
+    n_blocks = min(_parallelism(train.sparkSession), n_items)
+    touched = x.select("uid", F.pmod("item_idx", F.lit(n_blocks)).alias("block")).distinct()
+    rows = x.join(touched, "uid").select("block", "uid", "item_idx", "weight")
+    fn = _bind(
+        blocks.similarity_block,
+        n_blocks=n_blocks,
+        norms=norms,
+        shrinkage=float(shrinkage),
+        neighbours=None if neighbours is None else int(neighbours),
+        n_items=n_items,
+    )
+    return rows.groupBy("block").applyInPandas(fn, blocks.SIM_SCHEMA)
 
-    left = x.select("user_id", F.col("item_idx").alias("i"), F.col("weight").alias("wi"))
-    right = x.select("user_id", F.col("item_idx").alias("j"), F.col("weight").alias("wj"))
-    squares = left.withColumn("sq", F.col("wi") * F.col("wi"))
-    norms = total(squares, ["i"], "sq", "sq").select("i", F.sqrt("sq").alias("ni"))
-    # the co-occurrence matrix is symmetric (wi x wj == wj x wi, added in the same user order):
-    # sum the upper triangle only, half the self-join's rows, and mirror it
-    products = (
-        left.join(right, "user_id")
-        .filter(F.col("i") < F.col("j"))
-        .withColumn("p", F.col("wi") * F.col("wj"))
+
+def similarity_matrix(sim: DataFrame, n_items: int) -> sp.csr_matrix:
+    """The pruned similarity rows as a CSR matrix on the driver (n_items x neighbours values)."""
+    table: pa.Table = sim.toArrow()
+    m = sp.csr_matrix(
+        (
+            table.column("sim").to_numpy(),
+            (table.column("i").to_numpy(), table.column("j").to_numpy()),
+        ),
+        shape=(n_items, n_items),
     )
-    upper = total(products, ["i", "j"], "p", "co").filter(F.col("co") != 0)
-    co = upper.unionByName(upper.select(F.col("j").alias("i"), F.col("i").alias("j"), "co"))
-    nj = norms.select(F.col("i").alias("j"), F.col("ni").alias("nj"))
-    sim = (
-        co.join(F.broadcast(norms), "i")
-        .join(F.broadcast(nj), "j")
-        .select("i", "j", (F.col("co") / (F.col("ni") * F.col("nj") + shrinkage)).alias("sim"))
-    )
-    if neighbours is None or (n_items is not None and neighbours >= n_items - 1):
-        return sim
-    order = Window.partitionBy("i").orderBy(F.col("sim").desc(), F.col("j"))
-    return (
-        sim.filter(F.col("sim") > 0)
-        .withColumn("r", F.row_number().over(order))
-        .filter(F.col("r") <= int(neighbours))
-        .drop("r")
-    )
+    m.sort_indices()
+    return m
 
 
 def recommend_item_knn(
@@ -148,23 +187,18 @@ def recommend_item_knn(
     shrinkage: float = KNN_DEFAULTS["shrinkage"],
     weighting: str = KNN_DEFAULTS["weighting"],
 ) -> DataFrame:
-    """``ItemKNN``: a known user's score of item j is the sum over its history of
-    weight x sim(i, j), added in item order; items nobody in its history votes for fill the
-    list at 0 in catalogue order; cold users get the popularity list."""
+    """``ItemKNN``: a known user's score of item j is its weighted history @ similarity (the
+    pandas model's scipy product); items nobody in its history votes for fill the list at 0 in
+    catalogue order; cold users get the popularity list."""
     sim = item_similarity(task.train, neighbours, shrinkage, weighting, task.n_items)
-    known, cold = _known_and_cold(task)
-    history = weigh(task.train.join(known, "user_id", "left_semi"), weighting)
-    terms = history.join(sim, history["item_idx"] == sim["i"]).select(
-        "user_id", "i", F.col("j").alias("item_idx"), (F.col("weight") * F.col("sim")).alias("c")
+    fn = _bind(
+        blocks.knn_block,
+        similarity=similarity_matrix(sim, task.n_items),
+        popularity=popularity_vector(task),
+        weighting=weighting,
+        k=k,
     )
-    votes = ordered_sums(terms, ["user_id", "item_idx"], "i", "c", "score")
-    fillers = _needs(task, known, k).select(
-        "user_id",
-        F.explode(F.sequence(F.lit(0), F.col("need") - 1)).alias("item_idx"),
-        F.lit(0.0).alias("score"),
-    )
-    candidates = votes.unionByName(fillers.join(votes, ["user_id", "item_idx"], "left_anti"))
-    return top_k(candidates, task.seen, k).unionByName(recommend_popularity(task, k, cold))
+    return _score_blocks(_test_rows(task), fn)
 
 
 def _checkpoints(spark) -> None:
@@ -216,29 +250,25 @@ def fit_als(
 
 
 def recommend_als(task: SparkTask, k: int = 20, **params) -> DataFrame:
-    """``factorization.ALS`` on Spark: each known user's k + n_seen best items by u.v (asked
-    for in power-of-two sized groups of users, so no user costs the longest history's length),
-    seen ones removed; cold users get the popularity list."""
+    """``factorization.ALS`` on Spark: Spark ML fits the factors; each test user's u.v over the
+    catalogue is ranked in its block (``blocks.factors_block``: the item factors, n_items x rank,
+    travel with the function), seen items removed; cold users get the popularity list."""
     indexer, model = fit_als(task, **params)
-    known, cold = _known_and_cold(task)
-    needs = indexer.transform(_needs(task, known, k)).withColumn(
-        "bucket", F.pow(F.lit(2), F.ceil(F.log2("need"))).cast("int")
+    trained = task.train.select("user_id").distinct()
+    known = indexer.transform(task.users.join(trained, "user_id", "left_semi"))
+    factors = known.join(model.userFactors, F.col("user_idx").cast("int") == F.col("id")).select(
+        "user_id", "features"
     )
-    needs = needs.cache()
-    parts = []
-    for (size,) in needs.select("bucket").distinct().collect():
-        subset = needs.filter(F.col("bucket") == size).select(F.col("user_idx").cast("int"))
-        recs = model.recommendForUserSubset(subset, min(int(size), task.n_items))
-        parts.append(recs)
-    if not parts:
-        return recommend_popularity(task, k, cold)
-    recs = parts[0]
-    for part in parts[1:]:
-        recs = recs.unionByName(part)
-    scored = (
-        recs.select("user_idx", F.explode("recommendations").alias("r"))
-        .join(needs.select("user_idx", "user_id"), "user_idx")
-        .select("user_id", F.col("r.item_idx").alias("item_idx"), F.col("r.rating").alias("score"))
-        .withColumn("score", F.col("score").cast("double"))
+    items = model.itemFactors.toArrow()
+    item_factors = np.full((task.n_items, model.rank), np.nan, dtype=np.float32)
+    if items.num_rows:
+        item_factors[items.column("id").to_numpy()] = np.stack(
+            items.column("features").to_numpy(zero_copy_only=False)
+        )
+    fn = _bind(
+        blocks.factors_block,
+        item_factors=item_factors,
+        popularity=popularity_vector(task),
+        k=k,
     )
-    return top_k(scored, task.seen, k).unionByName(recommend_popularity(task, k, cold))
+    return _score_blocks(_test_rows(task, factors), fn)
