@@ -55,7 +55,7 @@ class GenerativeRecommender(SequenceRecommender):
         learning_rate: float = 2e-3,
         dropout: float = 0.1,
         beams: int = 20,
-        predict_batch: int = 64,
+        predict_batch: int = 128,
         jit_compile: bool = True,
         seed: int = 42,
         name: str | None = None,
@@ -119,7 +119,9 @@ class GenerativeRecommender(SequenceRecommender):
         return self._lm_arrays(rows, weight_from=self.trie.depth * keep)
 
     # -- training ------------------------------------------------------------------------------
-    def _fit(self, train: Sequences, val: NextItems | None, log=print, **kwargs) -> None:
+    def _fit(
+        self, train: Sequences, val: NextItems | None, log=print, verbose: int = 0, **kwargs
+    ) -> None:
         import keras
         import keras_hub
 
@@ -172,7 +174,7 @@ class GenerativeRecommender(SequenceRecommender):
             shuffle=True,
             validation_data=validation,
             callbacks=callbacks,
-            verbose=0,
+            verbose=verbose,
         )
         seconds = time.perf_counter() - start
         self.history = {k: [float(v) for v in vals] for k, vals in fit.history.items()}

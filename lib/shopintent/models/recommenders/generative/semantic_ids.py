@@ -102,7 +102,7 @@ def disambiguate(tuples: np.ndarray) -> np.ndarray:
 
 
 def residual_kmeans(
-    vectors: np.ndarray, levels: int = 3, codes: int | None = None, seed: int = 0, n_init: int = 3
+    vectors: np.ndarray, levels: int = 3, codes: int | None = None, seed: int = 0, n_init: int = 1
 ) -> np.ndarray:
     """``(n, levels)`` codes: k-means on the vectors, then on each level's residuals. Vectors
     are L2-normalised first (MiniLM's similarity is the cosine). ``codes``: per level, by
