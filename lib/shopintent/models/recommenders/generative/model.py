@@ -229,11 +229,68 @@ class GenerativeRecommender(SequenceRecommender):
         ids[index >= 0] = np.asarray(self.item_ids_, dtype=object)[index[index >= 0]]
         return Recommendations(index, ids, scores)
 
-    def _beam_search(self, seqs: Sequences, length: int, seen, k: int):
+    def _generator(self):
+        """The constrained beam search as one ``tf.function`` (traced once per model: batch and
+        prompt length are dynamic), so each batch runs as a graph rather than op by op."""
+        if getattr(self, "_generate", None) is not None:
+            return self._generate
         import keras_hub
+        import tensorflow as tf
         from keras import ops
 
         from shopintent.models.text.shop_gpt import _empty_cache
+
+        trie, depth, beams, model = self.trie, self.trie.depth, self.beams, self.model_
+        child = tf.constant(trie.child)
+        flat_child = tf.reshape(child, [-1])
+        level_map = tf.constant(trie.level_map())
+        offsets = [int(o) for o in trie.offsets]
+        width = trie.child.shape[1]
+
+        def generate(prompt, context, alive_flat, base):
+            def mask_bias(tokens, index):
+                # the node each beam's tuple so far reaches, walked from the root
+                node = ops.zeros_like(base)
+                for j in range(depth - 1):
+                    code = ops.cast(ops.take(tokens, context + j, axis=1), "int64") - offsets[j]
+                    nxt = ops.take(flat_child, node * width + ops.clip(code, 0, width - 1))
+                    node = ops.where(index > context + j, ops.maximum(nxt, 0), node)
+                children = ops.take(child, node, axis=0)  # (rows, width)
+                ok = ops.logical_and(
+                    children >= 0, ops.take(alive_flat, base[:, None] + ops.maximum(children, 0))
+                )
+                code_bias = ops.where(ok, 0.0, NEG)
+                code_bias = ops.concatenate(
+                    [code_bias, ops.full_like(code_bias[:, :1], NEG)], axis=1
+                )
+                return ops.take(code_bias, ops.take(level_map, index - context, axis=0), axis=1)
+
+            def next_token(tokens, cache, index):
+                batch = ops.shape(tokens)[0]
+                last = ops.slice(tokens, [0, index - 1], [batch, 1])
+                logits, hidden, cache = model.call_with_cache(last, cache, index - 1)
+                logits = ops.squeeze(logits, axis=1) + mask_bias(tokens, index)
+                return logits, ops.squeeze(hidden, axis=1), cache
+
+            cache = _empty_cache(model, prompt)
+            _, _, cache = model.call_with_cache(prompt, cache, 0)
+            sampler = keras_hub.samplers.BeamSampler(num_beams=beams, return_all_beams=True)
+            return sampler(next_token, prompt, cache=cache, index=context)
+
+        self._generate = tf.function(
+            generate,
+            input_signature=[
+                tf.TensorSpec([None, None], tf.int32),
+                tf.TensorSpec([], tf.int32),
+                tf.TensorSpec([None], tf.bool),
+                tf.TensorSpec([None], tf.int64),
+            ],
+            reduce_retracing=True,
+        )
+        return self._generate
+
+    def _beam_search(self, seqs: Sequences, length: int, seen, k: int):
+        from keras import ops
 
         trie, depth, beams = self.trie, self.trie.depth, self.beams
         context = 1 + depth * length
@@ -241,45 +298,13 @@ class GenerativeRecommender(SequenceRecommender):
         prompt = self._rows(seqs.items, starts, seqs.indptr[1:])[:, : context + depth]
         prompt[:, context:] = PAD
         alive = trie.alive(seen, len(seqs))
-        n_nodes = alive.shape[1]
-        alive_flat = ops.convert_to_tensor(alive.ravel())
-        child = ops.convert_to_tensor(trie.child)
-        level_map = ops.convert_to_tensor(trie.level_map())
-        offsets = [int(o) for o in trie.offsets]
-        base = ops.convert_to_tensor((np.arange(len(seqs) * beams) // beams) * n_nodes)
-        width = trie.child.shape[1]
-        model = self.model_
-
-        def mask_bias(tokens, index):
-            # the node each beam's tuple so far reaches, walked from the root
-            node = ops.zeros_like(base)
-            for j in range(depth - 1):
-                code = ops.cast(ops.take(tokens, context + j, axis=1), "int64") - offsets[j]
-                code = ops.clip(code, 0, width - 1)
-                nxt = ops.take(ops.reshape(child, [-1]), node * width + code)
-                node = ops.where(index > context + j, ops.maximum(nxt, 0), node)
-            children = ops.take(child, node, axis=0)  # (rows, width)
-            ok = ops.logical_and(
-                children >= 0,
-                ops.take(alive_flat, base[:, None] + ops.maximum(children, 0)),
-            )
-            code_bias = ops.where(ok, 0.0, NEG)
-            code_bias = ops.concatenate([code_bias, ops.full_like(code_bias[:, :1], NEG)], 1)
-            vocab = ops.take(level_map, index - context, axis=0)
-            return ops.take(code_bias, vocab, axis=1)
-
-        def next_token(tokens, cache, index):
-            batch = ops.shape(tokens)[0]
-            last = ops.slice(tokens, [0, index - 1], [batch, 1])
-            logits, hidden, cache = model.call_with_cache(last, cache, index - 1)
-            logits = ops.squeeze(logits, axis=1) + mask_bias(tokens, index)
-            return logits, ops.squeeze(hidden, axis=1), cache
-
-        token_ids = ops.convert_to_tensor(prompt)
-        cache = _empty_cache(model, token_ids)
-        _, _, cache = model.call_with_cache(token_ids, cache, 0)
-        sampler = keras_hub.samplers.BeamSampler(num_beams=beams, return_all_beams=True)
-        out, log_probs = sampler(next_token, token_ids, cache=cache, index=context)
+        base = (np.arange(len(seqs) * beams) // beams) * alive.shape[1]
+        out, log_probs = self._generator()(
+            ops.convert_to_tensor(prompt, "int32"),
+            ops.convert_to_tensor(context, "int32"),
+            ops.convert_to_tensor(alive.ravel()),
+            ops.convert_to_tensor(base, "int64"),
+        )
         out, log_probs = ops.convert_to_numpy(out), ops.convert_to_numpy(log_probs)
         written = out[:, :, context : context + depth].reshape(-1, depth)
         items = trie.item_of[np.maximum(trie.walk(written), 0)].reshape(len(seqs), beams)
