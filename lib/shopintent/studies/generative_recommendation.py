@@ -58,6 +58,7 @@ class Settings(StudySettings):
     beams: int
     cold_frac: float
     jit_compile: bool
+    recent_only: bool  # train on each sequence's most recent max_len + 1 items only (budget)
     baseline_epochs: int | None  # LSTM / self-attention epoch limit; None: notebook 08's profile
 
     BY_PROFILE: ClassVar[dict[str, dict]] = {
@@ -76,6 +77,7 @@ class Settings(StudySettings):
             "beams": 20,
             "cold_frac": 0.1,
             "jit_compile": False,
+            "recent_only": False,
             "baseline_epochs": 1,
         },
         "default": {
@@ -86,13 +88,15 @@ class Settings(StudySettings):
             "num_heads": 2,
             "intermediate_dim": 128,
             "max_len": 20,
-            "epochs": 4,
+            "epochs": 2,
             "patience": 2,
             "batch_size": 64,
             "learning_rate": 5e-3,
             "beams": 20,
             "cold_frac": 0.1,
             "jit_compile": True,
+            # 2 epochs of the last windows: what fits the 10-minute budget of 2 cores
+            "recent_only": True,
             "baseline_epochs": None,
         },
         "full": {
@@ -110,6 +114,7 @@ class Settings(StudySettings):
             "beams": 50,
             "cold_frac": 0.1,
             "jit_compile": True,
+            "recent_only": False,
             "baseline_epochs": None,
         },
     }
@@ -127,6 +132,7 @@ class Settings(StudySettings):
             "learning_rate",
             "beams",
             "jit_compile",
+            "recent_only",
         )
         return {k: getattr(self, k) for k in keys}
 
@@ -431,6 +437,17 @@ def training_figure(models: dict) -> go.Figure:
                 )
     fig.update_layout(xaxis_title="epoch", yaxis_title="cross-entropy per code token", height=340)
     return fig
+
+
+def training_sentence(model, limit: int) -> str:
+    """A generative model's validation loss by epoch and whether the epoch limit stopped it
+    while the loss was still falling (then more epochs, not another model, is the next step)."""
+    losses = [round(v, 3) for v in model.history.get("val_loss", [])]
+    best, epochs = model.info.get("best_epoch"), model.info.get("epochs")
+    text = f"{model.name}: validation loss by epoch {losses}, best epoch {best} of {epochs}"
+    if best is not None and best == epochs == limit:
+        text += f" (still falling at the limit of {limit} epochs: the budget stopped it)"
+    return text + "."
 
 
 def timed(fn, *args, **kwargs):

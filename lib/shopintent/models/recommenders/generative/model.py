@@ -37,7 +37,9 @@ class GenerativeRecommender(SequenceRecommender):
     """Next item as a generated semantic-ID tuple. ``ids``: the catalogue's tuples (rows in the
     training sequences' ``item_ids`` order). Sizes: ``hidden_dim``, ``num_layers``,
     ``num_heads``, ``intermediate_dim``; ``max_len`` most recent items read; ``epochs`` limit
-    (``patience`` epochs without a lower validation loss stop it); ``beams`` >= k."""
+    (``patience`` epochs without a lower validation loss stop it); ``beams`` >= k;
+    ``recent_only`` trains on each sequence's last window only (its ``max_len + 1`` most recent
+    items: a budget knob)."""
 
     name = "generative"
 
@@ -57,6 +59,7 @@ class GenerativeRecommender(SequenceRecommender):
         beams: int = 20,
         predict_batch: int = 128,
         jit_compile: bool = True,
+        recent_only: bool = False,
         seed: int = 42,
         name: str | None = None,
     ):
@@ -65,7 +68,7 @@ class GenerativeRecommender(SequenceRecommender):
         self.intermediate_dim, self.max_len, self.epochs = intermediate_dim, max_len, epochs
         self.patience, self.batch_size, self.learning_rate = patience, batch_size, learning_rate
         self.dropout, self.beams, self.predict_batch = dropout, beams, predict_batch
-        self.jit_compile, self.seed = jit_compile, seed
+        self.jit_compile, self.seed, self.recent_only = jit_compile, seed, recent_only
         self.name = name or self.name
         self.info: dict = {}
         self.history: dict = {}
@@ -102,6 +105,9 @@ class GenerativeRecommender(SequenceRecommender):
 
     def training_rows(self, train: Sequences) -> np.ndarray:
         items, starts, ends, _ = training_windows(train, self.max_len)
+        if self.recent_only:  # the window that ends each sequence: its most recent items
+            last = np.isin(ends, train.indptr[1:])
+            starts, ends = starts[last], ends[last]
         return self._rows(items, starts, ends)
 
     def validation_arrays(self, val: NextItems):
