@@ -235,6 +235,15 @@ TASKS: tuple[Task, ...] = (
         protocol="online against the synthetic shop's simulator",
     ),
     Task(
+        "Recommendation: generative (semantic IDs)",
+        "13",
+        "recs",
+        ("recall@20", "ndcg@10", "mrr@20", "cold_item_recall@20", "coverage"),
+        _REC_BASELINES,
+        protocol="leave-last-out next item, full catalogue, the sequence's own items never listed",
+        exclude=frozenset({"data", "protocol"}),
+    ),
+    Task(
         "Price elasticity",
         "14",
         "pricing",

@@ -1,0 +1,51 @@
+"""Notebook 13's study helpers: dropping cold items from sequences, the verdict sentence, the
+behaviour vectors of a catalogue without titles."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from shopintent.models.recommenders.sequential.data import Sequences
+from shopintent.studies import generative_recommendation as study
+
+
+def test_drop_items_keeps_order_and_empty_rows():
+    seqs = Sequences.from_lists([[0, 1, 2], [], [2, 2, 3], [1]], pd.Index(list("abcd")))
+    out = study.drop_items(seqs, np.array([False, True, False, False]))
+    assert [out.sequence(r).tolist() for r in range(4)] == [[0, 2], [], [2, 2, 3], []]
+    assert out.groups.tolist() == seqs.groups.tolist()
+
+
+def test_cold_split_removes_cold_items_from_training_and_validation(smoke_shop):
+    from shopintent.models.recommenders.sequential.data import sequence_split
+
+    split = sequence_split(smoke_shop.events, smoke_shop.items, by="user")
+    train, val, cold = study.cold_split(split, smoke_shop.items, 0.1, seed=1)
+    trained = np.unique(split.train.items)
+    assert cold.sum() == round(0.1 * len(trained))  # notebook 07's rule: 10% of trained items
+    assert not cold[train.items].any() and not cold[val.inputs.items].any()
+    assert not cold[val.targets].any()
+    assert len(train.items) == (~cold[split.train.items]).sum()
+
+
+def test_verdict_names_the_interval():
+    table = pd.DataFrame(
+        {"recall@20": [0.30, 0.33], "recall@20_low": [0.28, 0.31], "recall@20_high": [0.32, 0.35]},
+        index=["generative", "self_attention"],
+    )
+    assert "below its 95% interval [0.3100, 0.3500] by 0.0100" in study.verdict(table)
+    table.loc["generative", "recall@20"] = 0.32
+    assert "inside its 95% interval" in study.verdict(table)
+    table.loc["generative", "recall@20"] = 0.34
+    assert "at or above it" in study.verdict(table)
+
+
+def test_behaviour_vectors_group_items_by_sessions_and_category():
+    items = pd.DataFrame({"item_id": list("abcd"), "category": ["x.y", "x.y", "z", None]})
+    seqs = Sequences.from_lists([[0, 1], [0, 1], [2, 3], [2, 3]], items["item_id"])
+    v = study.behaviour_vectors(seqs, items, dim=3, seed=0)
+    assert v.shape == (4, 3)
+    cos = (v / np.linalg.norm(v, axis=1, keepdims=True)) @ (
+        v / np.linalg.norm(v, axis=1)[:, None]
+    ).T
+    assert cos[0, 1] == pytest.approx(1.0, abs=1e-6) and cos[0, 2] < 0.5
