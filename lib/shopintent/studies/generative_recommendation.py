@@ -11,7 +11,7 @@ with, and notebook 08 reports them with MiniLM vectors.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import ClassVar
 
@@ -20,7 +20,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from shopintent.config import artefact_dir
+from shopintent.config import artefact_dir, rng
 from shopintent.evaluation.bootstrap import bootstrap_mean_ci, paired_bootstrap_diff
 from shopintent.evaluation.ranking import ranking_per_user
 from shopintent.models.recommenders.generative import semantic_ids as sid
@@ -59,6 +59,9 @@ class Settings(StudySettings):
     cold_frac: float
     jit_compile: bool
     recent_only: bool  # train on each sequence's most recent max_len + 1 items only (budget)
+    # at most this many test sequences scored (a seeded sample, the same for every model): beam
+    # search costs tens of ms per sequence and model on 2 cores; None: all
+    test_limit: int | None
     baseline_epochs: int | None  # LSTM / self-attention epoch limit; None: notebook 08's profile
 
     BY_PROFILE: ClassVar[dict[str, dict]] = {
@@ -79,6 +82,7 @@ class Settings(StudySettings):
             "jit_compile": False,
             "recent_only": False,
             "baseline_epochs": 1,
+            "test_limit": None,
         },
         "default": {
             "levels": 3,
@@ -98,6 +102,7 @@ class Settings(StudySettings):
             # 2 epochs of the last windows: what fits the 10-minute budget of 2 cores
             "recent_only": True,
             "baseline_epochs": None,
+            "test_limit": 1_500,
         },
         "full": {
             "levels": 3,
@@ -116,6 +121,7 @@ class Settings(StudySettings):
             "jit_compile": True,
             "recent_only": False,
             "baseline_epochs": None,
+            "test_limit": None,
         },
     }
 
@@ -138,6 +144,25 @@ class Settings(StudySettings):
 
 
 # -- content vectors and codes ---------------------------------------------------------------
+
+
+def sample_test(split: SequenceSplit, limit: int | None, seed: int = 42) -> SequenceSplit:
+    """The split with at most ``limit`` test sequences: a seeded sample in the split's order,
+    its task rows cut alike, so every model is scored on the same rows (None: unchanged)."""
+    if limit is None or len(split.test) <= limit:
+        return split
+    rows = np.sort(
+        rng(seed, "generative_test_sample").choice(len(split.test), limit, replace=False)
+    )
+    test = NextItems(split.test.inputs.take(rows), split.test.targets[rows])
+    task = replace(
+        split.task,
+        users=split.task.users[rows],
+        truth=split.task.truth[rows],
+        seen=split.task.seen[rows],
+    )
+    counts = {**split.counts, "test_sequences_scored": limit}
+    return replace(split, test=test, task=task, counts=counts)
 
 
 def behaviour_vectors(train: Sequences, items: pd.DataFrame, dim: int = 32, seed: int = 0):

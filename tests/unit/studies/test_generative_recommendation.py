@@ -49,3 +49,24 @@ def test_behaviour_vectors_group_items_by_sessions_and_category():
         v / np.linalg.norm(v, axis=1)[:, None]
     ).T
     assert cos[0, 1] == pytest.approx(1.0, abs=1e-6) and cos[0, 2] < 0.5
+
+
+def test_sample_test_cuts_every_part_of_the_test_alike(smoke_shop):
+    from shopintent.models.recommenders.sequential.data import sequence_split
+
+    split = sequence_split(smoke_shop.events, smoke_shop.items, by="user")
+    assert study.sample_test(split, None) is split and study.sample_test(split, 10**9) is split
+    n = len(split.test) // 2
+    cut = study.sample_test(split, n, seed=3)
+    assert len(cut.test) == len(cut.task.users) == cut.task.truth.shape[0] == n
+    assert cut.task.seen.shape[0] == n and cut.counts["test_sequences_scored"] == n
+    position = {u: i for i, u in enumerate(split.task.users)}
+    rows = np.array([position[u] for u in cut.task.users])
+    assert (np.diff(rows) > 0).all()  # the split's order kept
+    np.testing.assert_array_equal(cut.test.targets, split.test.targets[rows])
+    assert (cut.task.truth != split.task.truth[rows]).nnz == 0  # each row's own target
+    assert [cut.test.inputs.sequence(i).tolist() for i in range(3)] == [
+        split.test.inputs.sequence(r).tolist() for r in rows[:3]
+    ]
+    again = study.sample_test(split, n, seed=3)
+    np.testing.assert_array_equal(again.task.users, cut.task.users)  # seeded
