@@ -154,17 +154,16 @@ def autocompletion(
 def autocompletion_verdict(table: pd.DataFrame, k: int = 5) -> str:
     """One line per model and slice: its MRR@k gain over prefix frequency with the interval,
     and whether it wins, loses or ties (the interval above, below or across 0)."""
-    lines = []
+    gain, lines = f"mrr@{k}_gain", []
     for _, row in table[table["model"] != "prefix_frequency"].iterrows():
-        if pd.isna(row.get("diff")):
+        if pd.isna(row.get(gain)):
             continue
-        verdict = (
-            "wins" if row["diff_low"] > 0 else "loses" if row["diff_high"] < 0 else "no difference"
-        )
-        gain = f"{row['diff']:+.4f} [{row['diff_low']:+.4f}, {row['diff_high']:+.4f}]"
+        low, high = row[f"{gain}_low"], row[f"{gain}_high"]
+        verdict = "wins" if low > 0 else "loses" if high < 0 else "no difference"
+        interval = f"{row[gain]:+.4f} [{low:+.4f}, {high:+.4f}]"
         lines.append(
             f"{row['model']} vs prefix frequency, {row['slice']} ({row['searches']:,} searches): "
-            f"MRR@{k} {gain} {verdict}"
+            f"MRR@{k} {interval} {verdict}"
         )
     return "\n".join(lines)
 
@@ -175,19 +174,9 @@ def autocompletion_metrics(table: pd.DataFrame, k: int = 5) -> dict:
     out = {}
     for _, row in table.iterrows():
         task = "autocomplete" if row["slice"] == "all" else f"autocomplete_{row['slice']}"
-        for col, name in (
-            *((c, c) for c in (f"mrr@{k}", f"hit@{k}")),
-            *(
-                (f"{c}_{end}", f"{c}_{end}")
-                for c in (f"mrr@{k}", f"hit@{k}")
-                for end in ("low", "high")
-            ),
-            ("diff", f"mrr@{k}_gain"),
-            ("diff_low", f"mrr@{k}_gain_low"),
-            ("diff_high", f"mrr@{k}_gain_high"),
-        ):
-            if col in row and pd.notna(row[col]):
-                out[f"{task}/{row['model']}/{name}"] = float(row[col])
+        for col, value in row.drop(["slice", "model", "searches"]).items():
+            if pd.notna(value):
+                out[f"{task}/{row['model']}/{col}"] = float(value)
     return out
 
 

@@ -264,6 +264,7 @@ def slice_table(
             )
             if model != baseline and baseline in ranks:
                 d = paired_bootstrap_diff(r, ranks[baseline][keep], n_boot=n_boot, seed=seed)
-                row.update({"diff": d.point, "diff_low": d.low, "diff_high": d.high})
+                gain = f"mrr@{k}_gain"
+                row.update({gain: d.point, f"{gain}_low": d.low, f"{gain}_high": d.high})
             rows.append(row)
     return pd.DataFrame(rows)

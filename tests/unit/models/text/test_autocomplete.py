@@ -169,9 +169,9 @@ def test_slice_table_means_and_paired_difference_by_hand():
     table = slice_table(ranks, cuts, n_boot=200).set_index(["slice", "model"])
     assert table.loc[("all", "blend"), "mrr@5"] == pytest.approx(2.5 / 4)
     assert table.loc[("all", "blend"), "hit@5"] == pytest.approx(3 / 4)
-    assert table.loc[("tail", "blend"), "diff"] == pytest.approx(0.5)
+    assert table.loc[("tail", "blend"), "mrr@5_gain"] == pytest.approx(0.5)
     assert table.loc[("tail", "prefix_frequency"), "searches"] == 2
-    assert np.isnan(table.loc[("all", "prefix_frequency"), "diff"])  # the baseline itself
+    assert np.isnan(table.loc[("all", "prefix_frequency"), "mrr@5_gain"])  # the baseline itself
     low, high = table.loc[("all", "blend"), ["mrr@5_low", "mrr@5_high"]]
     assert low <= 2.5 / 4 <= high
 
@@ -192,3 +192,16 @@ def test_verdict_names_who_wins_and_loses_by_slice():
     assert lines["shopgpt vs prefix frequency, all (40 searches)"].endswith("loses")
     assert lines["blend vs prefix frequency, all (40 searches)"].endswith("wins")
     assert lines["shopgpt vs prefix frequency, new (20 searches)"].endswith("no difference")
+
+
+def test_metrics_are_every_number_of_the_slice_table_under_its_task():
+    from shopintent.studies.text_features import autocompletion_metrics
+
+    ranks = {"prefix_frequency": np.array([1.0, 0.0, 0.5, 0.0]), "blend": np.array([1, 1, 0.5, 0])}
+    cuts = pd.DataFrame({"all": [True] * 4, "tail": [False, True, True, False]})
+    m = autocompletion_metrics(slice_table(ranks, cuts, n_boot=200))
+    assert m["autocomplete/blend/mrr@5"] == pytest.approx(2.5 / 4)
+    assert m["autocomplete_tail/blend/mrr@5_gain"] == pytest.approx(0.5)
+    assert m["autocomplete_tail/prefix_frequency/hit@5"] == pytest.approx(0.5)
+    assert "autocomplete/prefix_frequency/mrr@5_gain" not in m  # the baseline has no gain
+    assert not any(k.endswith("/searches") for k in m)
