@@ -32,11 +32,13 @@ $(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
 run: setup
 	$(BIN)/shopintent run --profile default --dataset synthetic
 
-# Lint (ruff check and ruff format --check, 100 columns), then the fast tier and the smoke run-all.
+# Lint (ruff check and ruff format --check, 100 columns), then the fast tier and the smoke run-all,
+# on TEST_WORKERS pytest-xdist workers: the run-all's tests share one worker, Spark's another.
+TEST_WORKERS ?= 2
 test: setup
 	$(BIN)/ruff check lib tests benchmarks
 	$(BIN)/ruff format --check lib tests benchmarks
-	$(BIN)/python -m pytest -m "not slow" -q --durations=30
+	$(BIN)/python -m pytest -m "not slow" -q --durations=30 -n $(TEST_WORKERS) --dist loadgroup
 
 # Everything, including slow tests (training, notebook runs).
 test-all: setup

@@ -11,6 +11,19 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
+# Session fixtures too costly to build on every pytest-xdist worker: the tests that use one
+# run together on one worker (`make test` runs `-n 2 --dist loadgroup`), the rest spread out.
+_WORKER_GROUPS = {"_synthetic_smoke_run": "smoke-run-all", "spark": "spark"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        used = getattr(item, "fixturenames", ())
+        group = next((g for name, g in _WORKER_GROUPS.items() if name in used), None)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+
 
 @pytest.fixture
 def data_root(tmp_path, monkeypatch) -> Path:

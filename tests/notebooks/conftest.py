@@ -19,7 +19,7 @@ _FOLDERS = {
     "SHOPINTENT_REPORTS": "reports",
     "SHOPINTENT_MODELS": "models",
 }
-_RUN_ALL: dict = {}
+_SECONDS_FILE = "run-all-seconds.txt"
 
 
 def _point_at(root: Path, setenv) -> None:
@@ -49,7 +49,8 @@ def _synthetic_smoke_run(tmp_path_factory) -> SharedRun:
         start = time.perf_counter()
         code = main(["run", "--profile", "smoke", "--dataset", "synthetic", "--continue-on-error"])
         seconds = time.perf_counter() - start
-    _RUN_ALL.update(seconds=seconds, root=root)
+    # a file, not a global: under pytest-xdist the run happens on a worker, the summary here
+    (root / _SECONDS_FILE).write_text(f"{seconds:.1f}")
     return SharedRun(root, code, seconds)
 
 
@@ -61,9 +62,11 @@ def synthetic_run(_synthetic_smoke_run, monkeypatch) -> Path:
     return _synthetic_smoke_run.root
 
 
-def pytest_terminal_summary(terminalreporter):
-    if _RUN_ALL:
+def pytest_terminal_summary(terminalreporter, config):
+    base = config._tmp_path_factory.getbasetemp()  # xdist workers' temp folders sit below it
+    found = [*base.glob(f"*/{_SECONDS_FILE}"), *base.glob(f"*/*/{_SECONDS_FILE}")]
+    for done in sorted(found):
         terminalreporter.write_line(
-            f"smoke run-all on the synthetic shop: {_RUN_ALL['seconds']:.0f} s "
-            f"(reports in {_RUN_ALL['root'] / 'reports'})"
+            f"smoke run-all on the synthetic shop: {float(done.read_text()):.0f} s "
+            f"(reports in {done.parent / 'reports'})"
         )

@@ -1,4 +1,4 @@
-"""Notebook 13 through `shopintent run --only 13` on a run folder holding fixture metrics."""
+"""Notebook 18 through `shopintent run --only 18` on a run folder holding fixture metrics."""
 
 import json
 
