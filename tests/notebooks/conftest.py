@@ -70,3 +70,8 @@ def pytest_terminal_summary(terminalreporter, config):
             f"smoke run-all on the synthetic shop: {float(done.read_text()):.0f} s "
             f"(reports in {done.parent / 'reports'})"
         )
+    if len(found) > 1:  # e.g. a pytest/pytest-xdist pair whose --dist loadgroup does not group
+        terminalreporter.write_line(
+            f"the smoke run-all ran {len(found)} times: its tests did not share one xdist worker",
+            red=True,
+        )
