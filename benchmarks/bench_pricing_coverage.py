@@ -23,11 +23,11 @@ from shopintent.models.pricing.panel import demand_panel
 from shopintent.studies import pricing as study
 
 
-def one_seed(profile: str, seed: int, n_estimators: int) -> pd.DataFrame:
+def one_seed(profile: str, seed: int, n_estimators: int, folds: int) -> pd.DataFrame:
     cat = make_catalog(get_profile(profile).n_items, rng(seed, "catalog"))
     out = make_price_history(cat, WEEKS[profile], rng(seed, "pricing"))
     panel = demand_panel(out["price_history"])
-    table = study.estimates_vs_truth(panel, out["elasticity_truth"], seed, n_estimators)
+    table = study.estimates_vs_truth(panel, out["elasticity_truth"], seed, n_estimators, folds)
     return table.assign(seed=seed)
 
 
@@ -36,15 +36,19 @@ def main() -> None:
     parser.add_argument("--profile", default="default")
     parser.add_argument("--seeds", type=int, nargs="+", default=[42, 43, 44, 45, 46])
     args = parser.parse_args()
-    n_est = study.Settings.for_profile(args.profile).n_estimators
-    print(f"profile {args.profile}, {n_est} trees per nuisance model, seeds {args.seeds}")
+    settings = study.Settings.for_profile(args.profile)
+    n_est, folds = settings.n_estimators, settings.folds
+    print(
+        f"profile {args.profile}, {n_est} trees per nuisance model, {folds} cross-fitting folds, "
+        f"seeds {args.seeds}"
+    )
     print(
         f"{'seed':>5} {'method':<11} {'within ±10%':>11} {'coverage':>9} {'mean bias':>10} {'s':>6}"
     )
     tables = []
     for seed in args.seeds:
         t0 = time.perf_counter()
-        table = one_seed(args.profile, seed, n_est)
+        table = one_seed(args.profile, seed, n_est, folds)
         took = time.perf_counter() - t0
         for method, row in study.accuracy(table).iterrows():
             print(

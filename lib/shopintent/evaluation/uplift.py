@@ -52,12 +52,16 @@ def qini_curve(y, treated, score) -> np.ndarray:
     to the treated count; 0 while no control user is among the top k)."""
     y, t, s = _check(y, treated, score)
     o = _order(s)
-    yt = np.concatenate([[0.0], np.cumsum(y[o] * t[o])])
-    yc = np.concatenate([[0.0], np.cumsum(y[o] * ~t[o])])
-    nt = np.concatenate([[0], np.cumsum(t[o])])
-    nc = np.concatenate([[0], np.cumsum(~t[o])])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(nc > 0, yt - yc * nt / np.maximum(nc, 1), yt)
+    return _sorted_curve(y[o], t[o])
+
+
+def _sorted_curve(y: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """``qini_curve`` of outcomes and arms already in score order."""
+    yt = np.concatenate([[0.0], np.cumsum(y * t)])
+    yc = np.concatenate([[0.0], np.cumsum(y * ~t)])
+    nt = np.concatenate([[0], np.cumsum(t)])
+    nc = np.concatenate([[0], np.cumsum(~t)])
+    return np.where(nc > 0, yt - yc * nt / np.maximum(nc, 1), yt)
 
 
 def gain_curve(uplift, score) -> np.ndarray:
@@ -101,12 +105,13 @@ def incremental_share(y, treated, score, frac: float = 0.3, uplift=None) -> floa
     return float(curve[k] / curve[-1]) if curve[-1] != 0 else float("nan")
 
 
-def _summary(curve: np.ndarray, y, t, order, frac: float, grid: np.ndarray) -> np.ndarray:
-    """qini coefficient, uplift@frac, incremental share@frac, then the curve at ``grid``."""
+def _summary(y: np.ndarray, t: np.ndarray, frac: float, grid: np.ndarray) -> np.ndarray:
+    """qini coefficient, uplift@frac, incremental share@frac, then the curve at ``grid``, of
+    outcomes and arms already in score order."""
+    curve = _sorted_curve(y, t)
     n = len(curve) - 1
     k = max(1, int(round(frac * n)))
-    top = order[:k]
-    yt, yc = y[top][t[top]], y[top][~t[top]]
+    yt, yc = y[:k][t[:k]], y[:k][~t[:k]]
     at_k = yt.mean() - yc.mean() if len(yt) and len(yc) else np.nan
     share = curve[k] / curve[-1] if curve[-1] != 0 else np.nan
     points = curve[np.round(grid * n).astype(int)] / n
@@ -132,13 +137,18 @@ def uplift_report(
     "grid": grid, "curve": (points, low, high)}``."""
     y, t, s = _check(y, treated, score)
     grid = np.linspace(0, 1, 21) if grid is None else np.asarray(grid, float)
-    point = _summary(qini_curve(y, t, s), y, t, _order(s), frac, grid)
+    o = _order(s)
+    y, t = y[o], t[o]
+    point = _summary(y, t, frac, grid)
     gen = np.random.default_rng(seed)
+    n = len(y)
     stats = np.empty((n_boot, len(point)))
     for b in range(n_boot):
-        idx = gen.integers(0, len(y), len(y))
-        yb, tb, sb = y[idx], t[idx], s[idx]
-        stats[b] = _summary(qini_curve(yb, tb, sb), yb, tb, _order(sb), frac, grid)
+        # a resample is the sorted users each repeated as often as drawn: no sort per replicate
+        # (ties keep the users' order, as in the point estimate)
+        drawn = np.bincount(gen.integers(0, n, n), minlength=n)[o]
+        idx = np.repeat(np.arange(n), drawn)
+        stats[b] = _summary(y[idx], t[idx], frac, grid)
     low, high = np.nanquantile(stats, [alpha / 2, 1 - alpha / 2], axis=0)
     names = ("qini", "uplift_at_k", "incremental_share")
     out = {name: (float(point[i]), float(low[i]), float(high[i])) for i, name in enumerate(names)}

@@ -259,7 +259,7 @@ TASKS: tuple[Task, ...] = (
         "uplift/purchase",
         ("share_of_oracle_qini", "qini", "incremental_share"),
         frozenset({"response", "random"}),
-        protocol="2-fold cross-fitted scores; Qini share of the oracle's from the true uplift",
+        protocol="out-of-fold scores (5 folds); Qini share of the oracle's from the true uplift",
         exclude=frozenset({"policy"}),
     ),
     Task(

@@ -9,6 +9,7 @@ from shopintent.evaluation.uplift import (
     qini_coefficient,
     qini_curve,
     uplift_at_k,
+    uplift_report,
 )
 
 # four users, listed in score order: treated buyer, control non-buyer, treated non-buyer,
@@ -58,3 +59,31 @@ def test_inputs_are_checked():
         qini_curve(Y, T, S[:3])
     with pytest.raises(ValueError, match="treated and control"):
         qini_curve(Y, np.ones(4, bool), S)
+
+
+def test_bootstrap_intervals_equal_resampling_and_sorting_again():
+    # the report reuses the score order for every replicate; with distinct scores that is the
+    # same as drawing the users again and sorting the resample (the textbook bootstrap)
+    gen = np.random.default_rng(1)
+    n, n_boot = 500, 40
+    s = gen.normal(size=n)
+    t = gen.random(n) < 0.5
+    y = (gen.random(n) < 0.1 + 0.1 * t * (s > 0)).astype(float)
+    rep = uplift_report(y, t, s, frac=0.3, n_boot=n_boot, seed=7)
+    draws = np.random.default_rng(7)
+    ref = []
+    for _ in range(n_boot):
+        i = draws.integers(0, n, n)
+        ref.append(
+            [
+                qini_coefficient(y[i], t[i], s[i]),
+                uplift_at_k(y[i], t[i], s[i], 0.3),
+                incremental_share(y[i], t[i], s[i], 0.3),
+            ]
+        )
+    low, high = np.nanquantile(np.array(ref), [0.025, 0.975], axis=0)
+    for j, name in enumerate(("qini", "uplift_at_k", "incremental_share")):
+        assert rep[name][0] == pytest.approx(
+            [qini_coefficient, uplift_at_k, incremental_share][j](y, t, s, *([0.3] if j else []))
+        )
+        assert rep[name][1:] == pytest.approx((low[j], high[j]))

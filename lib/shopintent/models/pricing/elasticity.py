@@ -124,12 +124,14 @@ def dml(panel: pd.DataFrame, seed: int = 0, n_estimators: int = 80, folds: int =
     return _table(cats, est, se, X.sum(axis=0).astype(int).tolist())
 
 
-def estimate_all(panel: pd.DataFrame, seed: int = 0, n_estimators: int = 80) -> pd.DataFrame:
+def estimate_all(
+    panel: pd.DataFrame, seed: int = 0, n_estimators: int = 80, folds: int = 2
+) -> pd.DataFrame:
     """Every method's table stacked: columns ``method, category, estimate, se, low, high, n``."""
     parts = {
         "naive": naive(panel),
         "randomised": randomised(panel),
-        "dml": dml(panel, seed=seed, n_estimators=n_estimators),
+        "dml": dml(panel, seed=seed, n_estimators=n_estimators, folds=folds),
     }
     return pd.concat(parts, names=["method"]).reset_index()
 
