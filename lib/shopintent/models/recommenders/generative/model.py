@@ -245,8 +245,7 @@ class GenerativeRecommender(SequenceRecommender):
     def _step_fn(self):
         """One decoding step as a ``tf.function``: the prompt's key/value cache (one row per
         sequence) repeated for each beam, the beams' tokens so far fed after the prompt's last
-        token, the next-token logits returned. Shapes are dynamic (traced once per tuple
-        position)."""
+        token, the next token's log-probabilities returned (traced once: dynamic shapes)."""
         if getattr(self, "_step", None) is not None:
             return self._step
         import tensorflow as tf
@@ -265,8 +264,23 @@ class GenerativeRecommender(SequenceRecommender):
             logits, _, _ = model.call_with_cache(tokens, ops.repeat(cache, beams, axis=0), start)
             return ops.log_softmax(logits[:, -1, :], axis=-1)
 
-        self._prompt_cache = tf.function(prompt_cache, reduce_retracing=True)
-        self._step = tf.function(step, reduce_retracing=True)
+        bb = model.backbone
+        cache_spec = tf.TensorSpec(
+            [None, bb.num_layers, 2, None, bb.num_heads, bb.hidden_dim // bb.num_heads],
+            model.compute_dtype,
+        )
+        # dynamic shapes and a tensor start: one trace each, whatever the batch or length
+        self._prompt_cache = tf.function(
+            prompt_cache, input_signature=[tf.TensorSpec([None, None], tf.int32)]
+        )
+        self._step = tf.function(
+            step,
+            input_signature=[
+                cache_spec,
+                tf.TensorSpec([None, None], tf.int32),
+                tf.TensorSpec([], tf.int32),
+            ],
+        )
         return self._step
 
     def _beam_search(self, seqs: Sequences, length: int, seen, k: int):
@@ -301,7 +315,11 @@ class GenerativeRecommender(SequenceRecommender):
             # the prompt's last token, then the beam's codes so far: the next code's logits
             tokens = np.c_[np.repeat(prompt[:, context - 1], nb), written.reshape(n * nb, d)]
             logp = ops.convert_to_numpy(
-                step(cache, ops.convert_to_tensor(tokens, "int32"), context - 1)
+                step(
+                    cache,
+                    ops.convert_to_tensor(tokens, "int32"),
+                    ops.convert_to_tensor(context - 1, "int32"),
+                )
             ).reshape(n, nb, -1)
             codes = logp[:, :, trie.offsets[d] : trie.offsets[d] + width]
             codes = np.pad(
