@@ -224,8 +224,11 @@ def cooccurrence_vectors(train: Sequences, dim: int = 32, seed: int = 0) -> np.n
     seq = sp.csr_matrix(
         (np.ones(len(rows)), (train.items, rows)), shape=(train.n_items, max(len(train), 1))
     )
+    from threadpoolctl import threadpool_limits
+
     k = max(1, min(dim, seq.shape[1] - 1, seq.shape[0] - 1))
-    return TruncatedSVD(k, random_state=seed).fit_transform(normalize(seq))
+    with threadpool_limits(1):  # small: threads only spin-wait on a loaded machine
+        return TruncatedSVD(k, random_state=seed).fit_transform(normalize(seq))
 
 
 def joined_vectors(

@@ -118,6 +118,7 @@ def residual_kmeans(
     are L2-normalised first (MiniLM's similarity is the cosine). ``codes``: per level, by
     ``codebook_size`` when None; never more than the number of distinct residuals."""
     from sklearn.cluster import KMeans
+    from threadpoolctl import threadpool_limits
 
     x = np.asarray(vectors, dtype=np.float64)
     if x.ndim != 2 or not len(x):
@@ -128,12 +129,15 @@ def residual_kmeans(
     residual = x / np.where(norms > 0, norms, 1.0)
     k = codes or codebook_size(len(x), levels)
     out = np.zeros((len(x), levels), dtype=np.int64)
-    for level in range(levels):
-        distinct = len(np.unique(residual.round(9), axis=0))
-        n_clusters = max(1, min(k, distinct))
-        km = KMeans(n_clusters, n_init=n_init, random_state=seed + level).fit(residual)
-        out[:, level] = km.labels_
-        residual = residual - km.cluster_centers_[km.labels_]
+    # one thread: at catalogue sizes the OpenMP threads mostly spin-wait, and on a loaded
+    # machine they cost 10x (smoke shop: 57 s wall against 4 s at load 20)
+    with threadpool_limits(1):
+        for level in range(levels):
+            distinct = len(np.unique(residual.round(9), axis=0))
+            n_clusters = max(1, min(k, distinct))
+            km = KMeans(n_clusters, n_init=n_init, random_state=seed + level).fit(residual)
+            out[:, level] = km.labels_
+            residual = residual - km.cluster_centers_[km.labels_]
     return out
 
 
