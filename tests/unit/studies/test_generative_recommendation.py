@@ -70,3 +70,16 @@ def test_sample_test_cuts_every_part_of_the_test_alike(smoke_shop):
     ]
     again = study.sample_test(split, n, seed=3)
     np.testing.assert_array_equal(again.task.users, cut.task.users)  # seeded
+
+
+def test_joined_vectors_give_a_cold_item_its_content_neighbours_behaviour():
+    # items 0-1 and 2-3 are bought together; item 4 never trained, its text like item 2's
+    item_ids = pd.Index(list("abcde"))
+    seqs = Sequences.from_lists([[0, 1], [0, 1], [2, 3], [2, 3], [0, 1, 2]], item_ids)
+    content = np.array([[1, 0, 0], [0.9, 0.1, 0], [0, 1, 0], [0, 0.9, 0.1], [0.05, 1, 0]])
+    v = study.joined_vectors(content, seqs, weight=1.0, neighbours=1, seed=0)
+    assert v.shape[0] == 5 and v.shape[1] > 3
+    np.testing.assert_allclose(np.linalg.norm(v[:, :3], axis=1), 1.0)
+    np.testing.assert_allclose(v[4, 3:], v[2, 3:], atol=1e-9)  # behaviour borrowed from item 2
+    cos = lambda a, b: a @ b / np.linalg.norm(a) / np.linalg.norm(b)  # noqa: E731
+    assert cos(v[0, 3:], v[1, 3:]) > 0.99 and cos(v[0, 3:], v[3, 3:]) < cos(v[0, 3:], v[1, 3:])

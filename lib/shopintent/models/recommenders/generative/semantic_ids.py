@@ -6,9 +6,10 @@ clusters the vectors into ``K`` codes, level 2 clusters what level 1's centroid 
 *disambiguation* code (0, 1, … in catalogue order), so the (L + 1)-tuple names exactly one
 item. Similar items share prefixes: the first code is a coarse topic, later codes refine it.
 
-Size rule (``codebook_size``): ``K = clip(ceil(2 · n^(1/L)), 4, 256)`` codes per level, so the
-L-level code space holds about 2^L = 8 times the catalogue (3 levels: 500 items -> 16 codes,
-3,000 -> 29, 100,000 -> 93) and collisions stay rare where the vectors allow it.
+Size rule (``codebook_size``): ``K = clip(ceil(4 · n^(1/L)), 4, 256)`` codes per level, so the
+L-level code space holds about 4^L = 64 times the catalogue (3 levels: 500 items -> 32 codes,
+3,000 -> 58, 100,000 -> 186) and collisions stay rare where the vectors allow it (with 2 · n^(1/L),
+29 codes, 77% of the synthetic shop's 3,000 items shared their tuple with another item).
 
 scikit-learn's ``KMeans`` (Lloyd, seeded, ``n_init`` restarts) does the clustering, so a seed
 gives the same codes. ``random_codes`` draws tuples of the same shape at random: the ablation
@@ -30,10 +31,10 @@ FILE = "semantic_ids.parquet"
 
 
 def codebook_size(n_items: int, levels: int = 3, low: int = 4, high: int = 256) -> int:
-    """Codes per level for ``n_items``: ``clip(ceil(2 · n^(1/levels)), low, high)``."""
+    """Codes per level for ``n_items``: ``clip(ceil(4 · n^(1/levels)), low, high)``."""
     if n_items < 1 or levels < 1:
         raise ValueError(f"need at least one item and one level, got {n_items} and {levels}")
-    return int(min(high, max(low, math.ceil(2 * n_items ** (1 / levels) - 1e-9))))
+    return int(min(high, max(low, math.ceil(4 * n_items ** (1 / levels) - 1e-9))))
 
 
 @dataclass(frozen=True)
@@ -90,14 +91,23 @@ def collision_rate(tuples: np.ndarray) -> float:
     return float(np.mean(counts[inverse.ravel()] > 1))
 
 
-def disambiguate(tuples: np.ndarray) -> np.ndarray:
-    """``tuples`` with a last column numbering the rows that share a tuple (0, 1, … in row
-    order), so every row of the result is unique."""
+def disambiguate(tuples: np.ndarray, priority: np.ndarray | None = None) -> np.ndarray:
+    """``tuples`` with a last column numbering the rows that share a tuple, so every row of the
+    result is unique: 0, 1, … by descending ``priority`` (e.g. training popularity: the code a
+    model writes most often then names the item bought most often), ties and None in row
+    order."""
     tuples = np.asarray(tuples, dtype=np.int64)
     if not len(tuples):
         return np.zeros((0, tuples.shape[1] + 1), np.int64)
     _, inverse = np.unique(tuples, axis=0, return_inverse=True)
-    dedup = pd.Series(inverse.ravel()).groupby(inverse.ravel()).cumcount().to_numpy()
+    inverse = inverse.ravel()
+    order = (
+        np.arange(len(tuples))
+        if priority is None
+        else np.argsort(-np.asarray(priority, dtype=np.float64), kind="stable")
+    )
+    dedup = np.empty(len(tuples), dtype=np.int64)
+    dedup[order] = pd.Series(inverse[order]).groupby(inverse[order]).cumcount().to_numpy()
     return np.c_[tuples, dedup]
 
 
@@ -108,6 +118,7 @@ def residual_kmeans(
     are L2-normalised first (MiniLM's similarity is the cosine). ``codes``: per level, by
     ``codebook_size`` when None; never more than the number of distinct residuals."""
     from sklearn.cluster import KMeans
+    from threadpoolctl import threadpool_limits
 
     x = np.asarray(vectors, dtype=np.float64)
     if x.ndim != 2 or not len(x):
@@ -118,26 +129,39 @@ def residual_kmeans(
     residual = x / np.where(norms > 0, norms, 1.0)
     k = codes or codebook_size(len(x), levels)
     out = np.zeros((len(x), levels), dtype=np.int64)
-    for level in range(levels):
-        distinct = len(np.unique(residual.round(9), axis=0))
-        n_clusters = max(1, min(k, distinct))
-        km = KMeans(n_clusters, n_init=n_init, random_state=seed + level).fit(residual)
-        out[:, level] = km.labels_
-        residual = residual - km.cluster_centers_[km.labels_]
+    # one thread: at catalogue sizes the OpenMP threads mostly spin-wait, and on a loaded
+    # machine they cost 10x (smoke shop: 57 s wall against 4 s at load 20)
+    with threadpool_limits(1):
+        for level in range(levels):
+            distinct = len(np.unique(residual.round(9), axis=0))
+            n_clusters = max(1, min(k, distinct))
+            km = KMeans(n_clusters, n_init=n_init, random_state=seed + level).fit(residual)
+            out[:, level] = km.labels_
+            residual = residual - km.cluster_centers_[km.labels_]
     return out
 
 
 def semantic_ids(
-    vectors: np.ndarray, item_ids, levels: int = 3, codes: int | None = None, seed: int = 0
+    vectors: np.ndarray,
+    item_ids,
+    levels: int = 3,
+    codes: int | None = None,
+    seed: int = 0,
+    priority: np.ndarray | None = None,
 ) -> SemanticIds:
-    """Residual k-means codes of each item's vector plus the disambiguation code."""
+    """Residual k-means codes of each item's vector plus the disambiguation code (numbered by
+    descending ``priority`` within a collision group; None: catalogue order)."""
     item_ids = pd.Index(item_ids)
     if len(item_ids) != len(vectors):
         raise ValueError(f"{len(vectors)} vectors for {len(item_ids)} items: one row per item")
-    return SemanticIds(item_ids, disambiguate(residual_kmeans(vectors, levels, codes, seed)))
+    return SemanticIds(
+        item_ids, disambiguate(residual_kmeans(vectors, levels, codes, seed), priority)
+    )
 
 
-def random_codes(like: SemanticIds, seed: int = 0) -> SemanticIds:
+def random_codes(
+    like: SemanticIds, seed: int = 0, priority: np.ndarray | None = None
+) -> SemanticIds:
     """The ablation: codes drawn uniformly per level with the same number of codes per level
     as ``like`` (same tuple shape), disambiguated the same way; they carry no content."""
     from shopintent.config import rng
@@ -145,7 +169,7 @@ def random_codes(like: SemanticIds, seed: int = 0) -> SemanticIds:
     r = rng(seed, "random_semantic_ids")
     sizes = like.sizes[:-1]
     drawn = np.column_stack([r.integers(0, s, len(like.item_ids)) for s in sizes])
-    return SemanticIds(like.item_ids, disambiguate(drawn), kind="random")
+    return SemanticIds(like.item_ids, disambiguate(drawn, priority), kind="random")
 
 
 def prefix_sharing(ids: SemanticIds, labels: pd.Series | np.ndarray, depth: int = 1) -> dict:

@@ -78,3 +78,38 @@ def test_beams_must_cover_k(toy):
     model, item_ids = toy
     with pytest.raises(ValueError, match="beams"):
         model.recommend_sequences(Sequences.from_lists([[1]], item_ids), k=10)
+
+
+def test_exhaustive_beams_rank_items_by_their_tuples_probability(toy):
+    """With at least as many beams as items, beam search keeps every branch: its list must be
+    every unseen item, ordered by the log-probability of its whole tuple, each code's
+    probability renormalised over the codes the trie allows (computed here by teacher forcing)."""
+    from scipy.special import logsumexp
+
+    from shopintent.models.recommenders.generative.trie import PAD
+
+    model, item_ids = toy
+    model.beams = N_ITEMS  # exhaustive
+    try:
+        prefix = [4, 5, 6]
+        recs = model.recommend_sequences(Sequences.from_lists([prefix], item_ids), k=N_ITEMS)
+    finally:
+        model.beams = 6
+    trie = model.trie
+    prompt = model._rows(np.array(prefix), np.array([0]), np.array([len(prefix)]))[0]
+    prompt = prompt[: 1 + trie.depth * len(prefix)]
+    expected = {}
+    for item in sorted(set(range(N_ITEMS)) - set(prefix)):
+        tokens = trie.tokens(model.ids.codes[item])
+        total = 0.0
+        for d in range(trie.depth):
+            x = np.r_[prompt, tokens[:d]][None, :].astype("int32")
+            logits = np.asarray(model.model_({"token_ids": x, "padding_mask": x != PAD}))[0, -1]
+            allowed = trie.allowed_tokens(tokens[:d], seen=np.array(prefix))
+            total += logits[tokens[d]] - logsumexp(logits[allowed])
+        expected[item] = total
+    got = recs.index[0]
+    assert sorted(got[got >= 0].tolist()) == sorted(expected)  # every unseen item, once
+    want = sorted(expected, key=lambda i: -expected[i])
+    np.testing.assert_allclose(recs.scores[0][: len(want)], [expected[i] for i in want], atol=1e-4)
+    assert got[: len(want)].tolist() == want

@@ -15,10 +15,10 @@ def _clustered(n_per=20, groups=4, dim=8, seed=0):
 
 
 def test_codebook_size_rule():
-    assert sid.codebook_size(500) == 16  # ceil(2 * 500^(1/3)) = ceil(15.87)
-    assert sid.codebook_size(3000) == 29
-    assert sid.codebook_size(1000) == 20  # exact cube: 2 * 10
-    assert sid.codebook_size(3) == 4 and sid.codebook_size(10**9) == 256  # clipped
+    assert sid.codebook_size(500) == 32  # ceil(4 * 500^(1/3)) = ceil(31.75)
+    assert sid.codebook_size(3000) == 58
+    assert sid.codebook_size(1000) == 40  # exact cube: 4 * 10
+    assert sid.codebook_size(1) == 4 and sid.codebook_size(10**9) == 256  # clipped
     with pytest.raises(ValueError, match="at least one item"):
         sid.codebook_size(0)
 
@@ -29,6 +29,12 @@ def test_disambiguation_numbers_collisions_in_row_order():
     assert out[:, -1].tolist() == [0, 0, 1, 2, 0]
     assert len(np.unique(out, axis=0)) == len(out)
     assert sid.collision_rate(tuples) == pytest.approx(3 / 5)
+
+
+def test_disambiguation_by_priority_numbers_the_most_popular_first():
+    tuples = np.array([[1, 2], [0, 0], [1, 2], [1, 2], [0, 1]])
+    out = sid.disambiguate(tuples, priority=np.array([5, 9, 7, 5, 0]))
+    assert out[:, -1].tolist() == [1, 0, 0, 2, 0]  # 7 first, then the tie 5/5 in row order
 
 
 def test_known_answer_on_tiny_vectors():
