@@ -91,8 +91,11 @@ def fit_query_models(
             models[f"{task}/{name}"] = make().fit(train["text"], train[col], val["text"], val[col])
             log(f"{task}/{name}: {time.perf_counter() - start:.1f} s")
     start = time.perf_counter()
+    init = {
+        t: models[f"{t}/minilm_lr"] for t in ("intent", "category") if f"{t}/minilm_lr" in models
+    }
     network = qi.fit_query_network(
-        encoder.backbone, encoder.tokenizer, split, profile, seed, **finetune
+        encoder.backbone, encoder.tokenizer, split, profile, seed, init=init, **finetune
     )
     log(
         f"fine-tuned network {sorted(network.heads)}: {time.perf_counter() - start:.1f} s, "
