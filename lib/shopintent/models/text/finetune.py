@@ -65,6 +65,9 @@ class FinetuneConfig:
     #: what picks the epoch kept (epoch 0, the probe, included): ``macro_f1`` (mean over heads
     #: of the validation macro-F1, as the logistic regressions choose C) or ``loss``
     select_on: str = "macro_f1"
+    #: sequence heads read the L2-normalised mean of the token vectors (the frozen encoder's
+    #: sentence vector, so a probe fitted on those vectors fits the network); False: the raw mean
+    normalize: bool = True
 
 
 PROFILES = {
@@ -142,7 +145,7 @@ def masked_mean_pooling(**kwargs):
     return _POOLING(**kwargs)
 
 
-def build_network(backbone, heads: Sequence[Head], dropout: float = 0.1):
+def build_network(backbone, heads: Sequence[Head], dropout: float = 0.1, normalize: bool = True):
     """A functional model: (token_ids, segment_ids, padding_mask) -> {head name: logits}."""
     import keras
 
@@ -152,7 +155,7 @@ def build_network(backbone, heads: Sequence[Head], dropout: float = 0.1):
         "padding_mask": keras.Input((None,), dtype="bool", name="padding_mask"),
     }
     seq = backbone(inputs)["sequence_output"]
-    layers = {POOLING: masked_mean_pooling(normalize=True, name=POOLING)}
+    layers = {POOLING: masked_mean_pooling(normalize=normalize, name=POOLING)}
     for head in heads:
         layers[f"{head.name}_dropout"] = keras.layers.Dropout(dropout, name=f"{head.name}_dropout")
         layers[f"{head.name}_logits"] = keras.layers.Dense(
@@ -338,6 +341,11 @@ class FineTunedNetwork:
 
         cfg = config or FinetuneConfig()
         heads = list(heads)
+        if head_init and not cfg.normalize:
+            raise ValueError(
+                "head_init holds heads fitted on normalised sentence vectors: it needs "
+                "config.normalize=True"
+            )
         keras.utils.set_random_seed(seed)
         start = time.perf_counter()
         train_rows = _sample(len(texts), cfg.max_train, seed, "finetune-train")
@@ -345,7 +353,7 @@ class FineTunedNetwork:
         trainable = freeze_below(copy, cfg.trainable_layers)
         bottom = FrozenBottom(copy)
         width = min(cfg.max_length, int(copy.max_sequence_length))
-        model = cls(build_network(copy, heads, cfg.dropout), tokenizer, heads, width)
+        model = cls(build_network(copy, heads, cfg.dropout, cfg.normalize), tokenizer, heads, width)
         train = model._features(
             bottom,
             [texts[i] for i in train_rows],
