@@ -519,6 +519,7 @@ def labelled_part(
         "query_understanding/data/seen_texts_dropped_val": split.dropped["val"],
         "query_understanding/data/seen_texts_dropped_test": split.dropped["test"],
         "query_understanding/minilm_finetuned/train_seconds": network.info["train_seconds"],
+        "query_understanding/minilm_finetuned/best_epoch": network.info["best_epoch"],
     }
     for m, d in category_gaps.items():
         extra.update(
