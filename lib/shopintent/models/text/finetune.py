@@ -11,9 +11,17 @@ Parameter-efficient, as ``dual_encoder``: only the top ``trainable_layers`` tran
 and the heads train; the rest of the backbone is frozen, and its output for each text is
 computed once before training (``backbone_parts.FrozenBottom``, without dropout) instead of at
 every step. The pretrained backbone passed in is copied first. Batches are cut into length
-buckets (8, 16, 32, ... word pieces), so short queries do not pay for the longest one. The
-epoch kept is the one with the lowest loss on *validation* texts. Saved as one ``.keras`` file
-(the backbone and heads) plus the vocabulary and a JSON of the classes: no pickle.
+buckets (8, 16, 32, ... word pieces), so short queries do not pay for the longest one.
+
+The recipe, one for every fine-tune: sequence heads read the L2-normalised mean of the token
+vectors (the frozen encoder's sentence vector) and start as a logistic regression on those
+frozen vectors (a linear probe: given, e.g. the frozen MiniLM + LR, or fitted on the training
+sample); the epoch kept is the one with the best *validation* macro-F1, epoch 0 (the probe)
+included when every head has one. A random head trained with the encoder at 5e-4 collapsed on
+small, skewed real data (All_Beauty reviews, see ``benchmarks/bench_finetune_recipe.py``); from
+the probe, fine-tuning replaces the logistic regression only where validation says it helps.
+Saved as one ``.keras`` file (the backbone and heads) plus the vocabulary and a JSON of the
+classes: no pickle.
 
 Sized by profile: the default trains blocks 4-5 of MiniLM on <= 3,000 texts for 3 epochs,
 batch 32, learning rate 5e-4 with warm-up and cosine decay, without XLA (its compilation per
