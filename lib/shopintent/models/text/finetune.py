@@ -406,8 +406,9 @@ class FineTunedNetwork:
 
         if cfg.select_on not in ("macro_f1", "loss"):
             raise ValueError(f"select_on must be 'macro_f1' or 'loss', got {cfg.select_on!r}")
-        initial = trainer.evaluate(val_ds, verbose=0) if val_ds is not None else np.nan
-        f1s = [] if val_ds is None else [_validation_f1(trainer, val_ds, heads)]
+        # one pass over the validation texts per epoch gives both the loss and the macro-F1
+        scores = [] if val_ds is None else [_validation_scores(trainer, val_ds, heads)]
+        initial, f1_0 = scores[0] if scores else (np.nan, np.nan)
         # epoch 0 (the heads as initialised) is a candidate only when every head starts from a
         # probe: a random head's epoch 0 scores no better than the worst possible score (its
         # weights come back only when no epoch scores at all); without validation data the last
@@ -421,33 +422,32 @@ class FineTunedNetwork:
             else BestEpoch(
                 trainer,
                 higher_is_better=by_f1,
-                initial=(f1s[0] if by_f1 else initial) if all_probed else worst,
+                initial=(f1_0 if by_f1 else initial) if all_probed else worst,
                 trainable_only=True,
             )
         )
 
         def score(logs):
-            f1s.append(_validation_f1(trainer, val_ds, heads))
-            return f1s[-1] if by_f1 else logs.get("val_loss", np.nan)
+            scores.append(_validation_scores(trainer, val_ds, heads))
+            return scores[-1][1] if by_f1 else scores[-1][0]
 
         fit = trainer.fit(
             train_ds,
             epochs=cfg.epochs,
             verbose=verbose,
-            validation_data=val_ds,
             shuffle=False,
             callbacks=[] if keeper is None else [keeper.keras_callback(score)],
         )
         best_epoch = len(fit.history["loss"]) if keeper is None else keeper.best_epoch
         seconds = time.perf_counter() - start
-        f1s += [np.nan] * (cfg.epochs + 1 - len(f1s))
-        rows = [{"epoch": 0, "loss": np.nan, "val_loss": initial, "val_macro_f1": f1s[0]}]
+        scores += [(np.nan, np.nan)] * (cfg.epochs + 1 - len(scores))
+        rows = [{"epoch": 0, "loss": np.nan, "val_loss": initial, "val_macro_f1": f1_0}]
         rows += [
             {
                 "epoch": e + 1,
                 "loss": loss,
-                "val_loss": fit.history.get("val_loss", [np.nan] * cfg.epochs)[e],
-                "val_macro_f1": f1s[e + 1],
+                "val_loss": scores[e + 1][0],
+                "val_macro_f1": scores[e + 1][1],
             }
             for e, loss in enumerate(fit.history["loss"])
         ]
@@ -691,14 +691,16 @@ def linear_probe(
     return kernel, bias, float(c), f1
 
 
-def _validation_f1(trainer, val_ds, heads: Sequence[Head]) -> float:
-    """Mean over heads of the macro-F1 on the validation batches (labels < 0 ignored: filler
-    rows, pieces after a word's first)."""
+def _validation_scores(trainer, val_ds, heads: Sequence[Head]) -> tuple[float, float]:
+    """(the training loss averaged over the validation batches, the mean over heads of the
+    macro-F1 on them; labels < 0 ignored: filler rows, pieces after a word's first)."""
     from sklearn.metrics import f1_score
 
     truth, pred = {h.name: [] for h in heads}, {h.name: [] for h in heads}
+    losses = []
     for batch in val_ds:
         out = trainer(batch, training=False)
+        losses.append(float(trainer.compute_loss(x=batch, y_pred=out, training=False)))
         for h in heads:
             y = np.asarray(batch[f"y_{h.name}"]).ravel()
             p = np.asarray(out[h.name]).argmax(axis=-1).ravel()
@@ -711,7 +713,7 @@ def _validation_f1(trainer, val_ds, heads: Sequence[Head]) -> float:
         for h in truth
         if sum(map(len, truth[h]))
     ]
-    return float(np.mean(scores)) if scores else float("nan")
+    return float(np.mean(losses)), float(np.mean(scores)) if scores else float("nan")
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
