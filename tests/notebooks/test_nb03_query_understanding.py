@@ -50,6 +50,16 @@ def test_notebook_03_on_the_synthetic_shop(synthetic_run):
         m["query_category/minilm_finetuned/top3_accuracy"]
         >= m["query_category/minilm_finetuned/top1_accuracy"]
     )
+    # the fusion with TF-IDF, and each language model's paired top-1 difference to TF-IDF
+    fusion = "query_category/minilm_tfidf_fusion"
+    assert 0 <= m[f"{fusion}/top1_accuracy"] <= m[f"{fusion}/top3_accuracy"] <= 1
+    for model in ("minilm_lr", "minilm_finetuned", "minilm_tfidf_fusion"):
+        key = f"query_category/{model}/top1_minus_tfidf_lr"
+        assert m[f"{key}_low"] <= m[key] <= m[f"{key}_high"], model
+        gap = (
+            m[f"query_category/{model}/top1_accuracy"] - m["query_category/tfidf_lr/top1_accuracy"]
+        )
+        assert m[key] == pytest.approx(gap), model
     assert 0.75 < m["entities/gazetteer/f1"] <= 1 and 0.5 < m["entities/tagger/f1"] <= 1
     assert (
         0 <= m["entities/tagger/f1_typo"] <= 1

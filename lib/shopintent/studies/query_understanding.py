@@ -91,8 +91,11 @@ def fit_query_models(
             models[f"{task}/{name}"] = make().fit(train["text"], train[col], val["text"], val[col])
             log(f"{task}/{name}: {time.perf_counter() - start:.1f} s")
     start = time.perf_counter()
+    init = {
+        t: models[f"{t}/minilm_lr"] for t in ("intent", "category") if f"{t}/minilm_lr" in models
+    }
     network = qi.fit_query_network(
-        encoder.backbone, encoder.tokenizer, split, profile, seed, **finetune
+        encoder.backbone, encoder.tokenizer, split, profile, seed, init=init, **finetune
     )
     log(
         f"fine-tuned network {sorted(network.heads)}: {time.perf_counter() - start:.1f} s, "
@@ -152,6 +155,59 @@ def category_table(
             "macro_f1": table.loc[name, "macro_f1"],
         }
     return pd.DataFrame(rows).T.rename_axis("model")
+
+
+#: the language model's weight in the log-linear fusion, chosen on validation from this grid
+FUSION_GRID = tuple(np.round(np.linspace(0.0, 1.0, 11), 2))
+FUSION = "minilm_tfidf_fusion"
+
+
+def fuse(a: tuple, b: tuple, weight: float) -> tuple[np.ndarray, np.ndarray]:
+    """Log-linear fusion of two models' ``(classes, proba)``: softmax of
+    ``weight * log p_a + (1 - weight) * log p_b`` (a weighted geometric mean, renormalised),
+    on ``a``'s classes (``b``'s columns are reordered to them; a class ``b`` lacks gets 1e-9)."""
+    classes_a, pa = np.asarray(a[0]).astype(str), np.asarray(a[1], dtype=np.float64)
+    index_b = {c: i for i, c in enumerate(np.asarray(b[0]).astype(str))}
+    pb = np.full_like(pa, 1e-9)
+    for j, c in enumerate(classes_a):
+        if c in index_b:
+            pb[:, j] = np.asarray(b[1], dtype=np.float64)[:, index_b[c]]
+    z = weight * np.log(np.clip(pa, 1e-9, 1)) + (1 - weight) * np.log(np.clip(pb, 1e-9, 1))
+    z -= z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return classes_a, e / e.sum(axis=1, keepdims=True)
+
+
+def fusion_weight(y_val, a: tuple, b: tuple, grid=FUSION_GRID) -> tuple[float, dict[float, float]]:
+    """(the weight of ``a`` with the best *validation* top-1 accuracy, the accuracy per weight):
+    the first of the best on the grid, so a tie keeps the smaller weight."""
+    y = np.asarray(y_val).astype(str)
+    scores = {}
+    for w in grid:
+        classes, p = fuse(a, b, float(w))
+        scores[float(w)] = float((classes[p.argmax(axis=1)] == y).mean())
+    best = max(scores.values())
+    return next(w for w, v in scores.items() if v == best), scores
+
+
+def top1_differences(
+    y, predictions: dict[str, tuple], baseline: str, n_boot: int = 1000, seed: int = DEFAULT_SEED
+) -> dict:
+    """Each language model's top-1 accuracy minus ``baseline``'s on the same queries, with a
+    paired 95% bootstrap interval (per-query hit differences resampled together)."""
+    from shopintent.evaluation import bootstrap_mean_ci
+
+    y = np.asarray(y).astype(str)
+
+    def hits(p):
+        return (np.asarray(p[0]).astype(str)[p[1].argmax(axis=1)] == y).astype(float)
+
+    base = hits(predictions[baseline])
+    return {
+        m: bootstrap_mean_ci(hits(p) - base, n_boot=n_boot, seed=seed)
+        for m, p in predictions.items()
+        if m.startswith("minilm")
+    }
 
 
 def as_proba(labels, classes) -> tuple[np.ndarray, np.ndarray]:
@@ -398,7 +454,21 @@ def labelled_part(
         ),
     ]
     categories = task_predictions(predictions, "category")
+    # the fine-tuned MiniLM and TF-IDF in one model: their probabilities fused, the weight chosen
+    # on the validation queries (MiniLM reads generic words, TF-IDF memorises model names)
+    pair = ("category/minilm_finetuned", "category/tfidf_lr")
+    fusion_note = None
+    if all(k in models for k in pair):
+        val_pred = predict_all({k: models[k] for k in pair}, split.val["text"])
+        w, by_weight = fusion_weight(split.val["category"], val_pred[pair[0]], val_pred[pair[1]])
+        categories[FUSION] = fuse(predictions[pair[0]], predictions[pair[1]], w)
+        fusion_note = (
+            f"{FUSION}: fine-tuned MiniLM weight {w} in the log-linear fusion with TF-IDF, chosen "
+            f"on validation top-1 accuracy {by_weight[w]:.4f} (MiniLM alone {by_weight[1.0]:.4f}, "
+            f"TF-IDF alone {by_weight[0.0]:.4f})"
+        )
     categories_table = category_table(test["category"], categories, n_boot, seed)
+    category_gaps = top1_differences(test["category"], categories, "tfidf_lr", n_boot, seed)
     tops, p_top = qi.roll_up(
         categories["minilm_finetuned"][1],
         categories["minilm_finetuned"][0],
@@ -409,6 +479,8 @@ def labelled_part(
     )
     sections["category"] = [
         categories_table.astype(float).round(4),
+        *([fusion_note] if fusion_note else []),
+        *(f"top-1 accuracy {m} − tfidf_lr: {d}" for m, d in category_gaps.items()),
         (
             "category_confusion",
             figures.confusion_figure(conf, "Top-level category confusion, fine-tuned MiniLM"),
@@ -447,7 +519,16 @@ def labelled_part(
         "query_understanding/data/seen_texts_dropped_val": split.dropped["val"],
         "query_understanding/data/seen_texts_dropped_test": split.dropped["test"],
         "query_understanding/minilm_finetuned/train_seconds": network.info["train_seconds"],
+        "query_understanding/minilm_finetuned/best_epoch": network.info["best_epoch"],
     }
+    for m, d in category_gaps.items():
+        extra.update(
+            {
+                f"query_category/{m}/top1_minus_tfidf_lr": d.point,
+                f"query_category/{m}/top1_minus_tfidf_lr_low": d.low,
+                f"query_category/{m}/top1_minus_tfidf_lr_high": d.high,
+            }
+        )
     for m, d in differences.items():
         extra.update(
             {
@@ -463,6 +544,8 @@ def labelled_part(
         "intent/minilm_finetuned/macro_f1",
         "intent/tfidf_lr/macro_f1",
         "query_category/minilm_finetuned/top1_accuracy",
+        f"query_category/{FUSION}/top1_accuracy",
+        "query_category/tfidf_lr/top1_accuracy",
         "entities/tagger/f1_typo",
         "entities/gazetteer/f1_typo",
     ]
@@ -584,6 +667,7 @@ def show(part: QueryPart, section: str, run) -> None:
 
 __all__ = [
     "CLASSIFIERS",
+    "FUSION",
     "QueryPart",
     "Settings",
     "TAGGERS",
@@ -592,6 +676,8 @@ __all__ = [
     "curve_models",
     "examples_by_label",
     "fit_query_models",
+    "fuse",
+    "fusion_weight",
     "labelled_part",
     "labels_of",
     "metrics_dict",
@@ -601,4 +687,5 @@ __all__ = [
     "show",
     "synthetic_models",
     "task_predictions",
+    "top1_differences",
 ]

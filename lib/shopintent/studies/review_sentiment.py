@@ -156,6 +156,10 @@ def metrics_dict(
             "sentiment/minilm_finetuned/train_seconds": models["minilm_finetuned"].network.info[
                 "train_seconds"
             ],
+            # 0: validation kept the head as it started, the frozen MiniLM + LR
+            "sentiment/minilm_finetuned/best_epoch": models["minilm_finetuned"].network.info[
+                "best_epoch"
+            ],
         }
     )
     if duplicates is not None:

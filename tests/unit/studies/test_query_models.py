@@ -31,6 +31,23 @@ def test_category_table_rolls_leaves_up_to_top_levels():
     )
 
 
+def test_log_linear_fusion_known_answer_and_weight_chosen_on_validation():
+    a = (np.array(["x", "y"]), np.array([[0.9, 0.1], [0.2, 0.8]]))
+    b = (np.array(["y", "x"]), np.array([[0.6, 0.4], [0.1, 0.9]]))  # other column order
+    classes, p = qm.fuse(a, b, 0.5)
+    # sqrt(0.9 * 0.4) : sqrt(0.1 * 0.6) and sqrt(0.2 * 0.9) : sqrt(0.8 * 0.1)
+    expected = np.sqrt([[0.36, 0.06], [0.18, 0.08]])
+    assert classes.tolist() == ["x", "y"]
+    np.testing.assert_allclose(p, expected / expected.sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(qm.fuse(a, b, 1.0)[1], a[1])
+    # a is right on the first row only, b on the second only: only a blend gets both
+    y = ["x", "x"]
+    w, scores = qm.fusion_weight(y, a, b)
+    assert scores[1.0] == scores[0.0] == 0.5 and scores[w] == 1.0 and 0 < w < 1
+    d = qm.top1_differences(["x", "y"], {"tfidf_lr": b, "minilm_x": a}, "tfidf_lr", n_boot=50)
+    assert set(d) == {"minilm_x"} and d["minilm_x"].point == pytest.approx(1.0)
+
+
 def test_predict_all_and_task_predictions():
     texts = ["cheap lamp", "nexora vs voltix", "cheap saw", "kelvo or apex"]
     labels = ["purchase_ready", "comparison", "purchase_ready", "comparison"]

@@ -44,7 +44,9 @@ def test_metrics_dict_keys_and_values():
     test = pd.DataFrame({"label": ["negative", "positive", "negative"]})
     split = SimpleNamespace(test=test, train=pd.DataFrame({"label": ["x"] * 5}))
     models = {
-        "minilm_finetuned": SimpleNamespace(network=SimpleNamespace(info={"train_seconds": 9.5}))
+        "minilm_finetuned": SimpleNamespace(
+            network=SimpleNamespace(info={"train_seconds": 9.5, "best_epoch": 1})
+        )
     }
     m = study.metrics_dict(comparison, Interval(0.2, 0.1, 0.3), "minilm_finetuned", split, models)
     assert (
@@ -59,6 +61,7 @@ def test_metrics_dict_keys_and_values():
     assert m["sentiment/best/is_finetuned"] == 1 and m["sentiment/data/test_negative"] == 2
     assert (m["sentiment/data/test_reviews"], m["sentiment/data/train_reviews"]) == (3, 5)
     assert m["sentiment/minilm_finetuned/train_seconds"] == 9.5
+    assert m["sentiment/minilm_finetuned/best_epoch"] == 1
 
 
 def _split(train, val, test):
@@ -83,7 +86,9 @@ def test_metrics_dict_records_duplicates_and_the_random_split_apart():
     comparison = pd.DataFrame({"macro_f1": [0.5]}, index=["tfidf_lr"])
     split = _split(["a"], ["b"], ["c", "a"])
     models = {
-        "minilm_finetuned": SimpleNamespace(network=SimpleNamespace(info={"train_seconds": 1}))
+        "minilm_finetuned": SimpleNamespace(
+            network=SimpleNamespace(info={"train_seconds": 1, "best_epoch": 0})
+        )
     }
     random = pd.DataFrame(
         {"random_macro_f1": [0.9], "random_macro_f1_low": [0.8], "random_macro_f1_high": [0.95]},

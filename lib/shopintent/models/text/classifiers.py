@@ -342,10 +342,14 @@ class FineTunedClassifier(TextClassifier):
         class_weight: str | None = None,
         head: str = "label",
         name: str = "minilm_finetuned",
+        init: EncoderLogisticRegression | None = None,
     ) -> FineTunedClassifier:
         """Fine-tune a one-head network.
 
-        ``class_weight="balanced"`` weighs classes by n / (k n_c).
+        ``class_weight="balanced"`` weighs classes by n / (k n_c). ``init``: a fitted
+        ``EncoderLogisticRegression`` on the same backbone's vectors, the head's starting point
+        (epoch 0, kept if validation prefers it); without it the head starts from a logistic
+        regression fitted on the fine-tune's own training sample (``FineTunedNetwork.fit``).
         """
         from shopintent.models.text.finetune import FineTunedNetwork, Head
 
@@ -359,6 +363,14 @@ class FineTunedClassifier(TextClassifier):
             keep = np.isin(yv, classes)  # a class unseen in training cannot be scored
             val_texts = [t for t, k in zip(val_texts, keep, strict=True) if k]
             val_targets = {head: [index[c] for c in yv[keep]]}
+        head_init = None
+        if init is not None:
+            if list(init.classes_) != list(classes):
+                raise ValueError(
+                    f"init: the logistic regression's classes {list(init.classes_)} are not the "
+                    f"training labels' {list(classes)}"
+                )
+            head_init = {head: (init.coef_.T, init.intercept_)}
         weights = None
         if class_weight == "balanced":
             counts = np.array([(y == c).sum() for c in classes], dtype=np.float64)
@@ -374,6 +386,7 @@ class FineTunedClassifier(TextClassifier):
             config=config,
             seed=seed,
             class_weights=weights,
+            head_init=head_init,
         )
         return cls(network, head, name)
 

@@ -120,11 +120,14 @@ def fit_query_network(
     profile: str = "default",
     seed: int = DEFAULT_SEED,
     typo_augmentation: float = TYPO_AUGMENTATION,
+    init: dict | None = None,
     **overrides,
 ):
     """Fine-tune MiniLM with the heads the labels allow: ``intent``, ``category`` (leaf) and
     ``tags`` (BIO over ``ENTITY_LABELS``). A share of the training queries gets one extra typo
-    in an entity word (``entities.augment_typos``); validation picks the epoch."""
+    in an entity word (``entities.augment_typos``); validation picks the epoch. ``init`` maps
+    ``intent``/``category`` to fitted frozen-MiniLM logistic regressions (``minilm_lr``), the
+    heads' starting points (see ``FineTunedNetwork.fit``)."""
     from shopintent.models.text.finetune import FineTunedNetwork, Head, finetune_config
     from shopintent.models.understanding import alignment as al
     from shopintent.models.understanding.entities import augment_typos
@@ -161,6 +164,11 @@ def fit_query_network(
         raise ValueError(
             "fit_query_network: the training queries carry no intent, category or entity labels"
         )
+    head_init = {
+        h.name: (init[h.name].coef_.T, init[h.name].intercept_)
+        for h in heads
+        if h.name in (init or {}) and tuple(init[h.name].classes_) == h.classes
+    }
     return FineTunedNetwork.fit(
         backbone,
         tokenizer,
@@ -171,6 +179,7 @@ def fit_query_network(
         val_targets,
         config=finetune_config(profile, **overrides),
         seed=seed,
+        head_init=head_init,
     )
 
 

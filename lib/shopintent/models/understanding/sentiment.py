@@ -344,6 +344,7 @@ def fit_sentiment_models(
         seed=seed,
         class_weight="balanced",
         head="sentiment",
+        init=models["minilm_lr"],
     )
     info = models["minilm_finetuned"].network.info
     log(
