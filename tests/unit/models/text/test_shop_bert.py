@@ -180,6 +180,7 @@ def test_the_masked_lm_starts_at_the_unigram_baseline(pretrained, corpora):
     assert m["heldout_perplexity"] == pytest.approx(m["unigram_perplexity"], rel=0.1)
 
 
+@pytest.mark.slow  # trains a model: ~200 s on the loaded 2 cores
 def test_contrastive_stage_pulls_pairs_together(pretrained, smoke_shop, tmp_path):
     """Item pairs (description -> title) of the smoke shop: after the stage, a description is
     much closer to its own title than to the other titles; under masked-LM alone all its
@@ -195,7 +196,13 @@ def test_contrastive_stage_pulls_pairs_together(pretrained, smoke_shop, tmp_path
         return float(own.mean() - (sim.sum(1) - own).mean() / (len(sim) - 1))
 
     result = sbc.train_contrastive(
-        pretrained.encoder, pairs, profile="smoke", seed=42, epochs=2, batch_size=32
+        pretrained.encoder,
+        pairs,
+        profile="smoke",
+        seed=42,
+        epochs=3,
+        batch_size=32,
+        learning_rate=3e-3,
     )
     assert result.encoder.name == "shopbert_contrastive" and result.n_pairs == 256
     assert result.pair_sources == {"item": 256}
