@@ -6,7 +6,16 @@ import pytest
 from nbrun import run_notebook
 
 pytestmark = pytest.mark.notebook
-MODELS = ("tfidf_word", "tfidf_char", "shopbert", "minilm", "hybrid", "minilm_finetuned")
+MODELS = (
+    "tfidf_word",
+    "tfidf_char",
+    "shopbert",
+    "shopbert_contrastive",
+    "minilm",
+    "hybrid",
+    "hybrid_shopbert",
+    "minilm_finetuned",
+)
 
 
 def _run_02(workspace, dataset, source=None):
@@ -20,6 +29,8 @@ def _run_02(workspace, dataset, source=None):
     assert (
         metrics["encode/minilm/texts_per_s"] > 0 and 0 < metrics["mlm/shopbert/masked_accuracy"] < 1
     )
+    assert metrics["contrastive/shopbert_contrastive/pairs"] >= 2
+    assert metrics["mlm/shopbert/steps"] > 0
     if dataset == "synthetic":  # titles name the product type: both probes clear the majority class
         for name in ("minilm", "tfidf"):
             assert (

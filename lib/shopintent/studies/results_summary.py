@@ -94,10 +94,11 @@ TASKS: tuple[Task, ...] = (
         "Shop BERT masked-LM",
         "02",
         "mlm",
-        ("masked_accuracy", "perplexity"),
+        ("masked_accuracy", "perplexity", "steps", "corpus_passes", "train_seconds"),
         frozenset({"unigram"}),
         lower_is_better=frozenset({"perplexity"}),
-        protocol="held-out shop text",
+        protocol="held-out shop text, the model and the unigram baseline on the same masked "
+        "word pieces; steps, passes over the training corpus and seconds: its training budget",
     ),
     Task(
         "Query intent",

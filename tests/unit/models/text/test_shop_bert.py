@@ -1,15 +1,18 @@
-"""Shop BERT: vocabulary, masking and its metrics by hand, a few pretraining steps, save/load."""
+"""Shop BERT: vocabulary, masking and its metrics by hand, the unigram prior it starts from, a
+few pretraining steps, the contrastive stage after them, save/load."""
 
 import re
 from collections import Counter
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from shopintent.config import rng
 from shopintent.features.text.corpus import shop_corpus, split_corpus
 from shopintent.features.text.encoders import get_encoder
 from shopintent.models.text import shop_bert
+from shopintent.models.text import shop_bert_contrastive as sbc
 
 TINY = dict(
     num_layers=1,
@@ -138,3 +141,75 @@ def test_heldout_metrics_by_hand():
     assert m == shop_bert.evaluate_masked_lm(
         Uniform(7), tokenizer, ["a a a a a"] * 40, config, counts, seed=1
     )
+
+
+def test_unigram_log_prior_is_the_baselines_distribution():
+    vocab = ["[PAD]", "[CLS]", "[SEP]", "[UNK]", "[MASK]", "a", "b"]
+    bias = shop_bert.unigram_log_prior(np.array([0, 5, 5, 1, 0, 9, 0]), vocab)
+    p = np.exp(bias - bias.max())
+    p /= p.sum()
+    # add-one over the possible targets [UNK], a, b (counts 1, 9, 0): 2/13, 10/13, 1/13
+    np.testing.assert_allclose(p[3:], [2 / 13, 0.0, 10 / 13, 1 / 13], atol=1e-6)
+    assert p[:3].max() < 1e-6
+
+
+def test_the_masked_lm_starts_at_the_unigram_baseline(pretrained, corpora):
+    """With the prior as output bias, an untrained model's held-out perplexity is already the
+    unigram baseline's (its context logits are near 0 at initialisation)."""
+    import keras_hub
+
+    train, held = corpora
+    vocab, config = pretrained.vocabulary, pretrained.config
+    tokenizer = shop_bert.make_tokenizer(vocab)
+    backbone = keras_hub.models.BertBackbone(
+        vocabulary_size=len(vocab),
+        num_layers=1,
+        num_heads=2,
+        hidden_dim=32,
+        intermediate_dim=64,
+        max_sequence_length=config.sequence_length,
+    )
+    untrained = keras_hub.models.BertMaskedLM(backbone, preprocessor=None)
+    counts = np.bincount(
+        np.concatenate(shop_bert.token_ids(tokenizer, train["text"].tolist())),
+        minlength=len(vocab),
+    )
+    untrained.masked_lm_head._bias.assign(shop_bert.unigram_log_prior(counts, vocab))
+    texts = held["text"].head(100).tolist()
+    m = shop_bert.evaluate_masked_lm(untrained, tokenizer, texts, config, counts, seed=1)
+    assert m["heldout_perplexity"] == pytest.approx(m["unigram_perplexity"], rel=0.1)
+
+
+@pytest.mark.slow  # trains a model: ~200 s on the loaded 2 cores
+def test_contrastive_stage_pulls_pairs_together(pretrained, smoke_shop, tmp_path):
+    """Item pairs (description -> title) of the smoke shop: after the stage, a description is
+    much closer to its own title than to the other titles; under masked-LM alone all its
+    cosines are alike."""
+    texts = pd.Series(smoke_shop.items["title"].to_numpy(), index=smoke_shop.items["item_id"])
+    pairs = sbc.item_pairs(smoke_shop.items, texts).head(256)
+
+    def gap(encoder):  # mean cosine to the own title minus mean cosine to the others
+        sim = (
+            encoder.encode(pairs["query"].tolist()) @ encoder.encode(pairs["item_text"].tolist()).T
+        )
+        own = np.diag(sim)
+        return float(own.mean() - (sim.sum(1) - own).mean() / (len(sim) - 1))
+
+    result = sbc.train_contrastive(
+        pretrained.encoder,
+        pairs,
+        profile="smoke",
+        seed=42,
+        epochs=3,
+        batch_size=32,
+        learning_rate=3e-3,
+    )
+    assert result.encoder.name == "shopbert_contrastive" and result.n_pairs == 256
+    assert result.pair_sources == {"item": 256}
+    assert gap(result.encoder) > gap(pretrained.encoder) + 0.1
+    folder = result.save(tmp_path / "c")
+    loaded = get_encoder("shopbert_contrastive", folder=folder)
+    np.testing.assert_allclose(
+        loaded.encode(["zentro tablet"]), result.encoder.encode(["zentro tablet"]), atol=1e-6
+    )
+    assert re.fullmatch(r"shopbert_contrastive@[0-9a-f]{12}\+len16", loaded.encoder_id)
