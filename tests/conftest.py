@@ -98,3 +98,21 @@ def spark_events(spark, smoke_parquet):
 def spark_items(spark, smoke_parquet):
     """The smoke shop's items as a Spark DataFrame."""
     return spark.read.parquet(str(smoke_parquet / "items.parquet"))
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """The smoke run-all's wall time (tests/notebooks/conftest.py writes it to a file)."""
+    base = config._tmp_path_factory.getbasetemp()  # xdist workers' temp folders sit below it
+    name = "run-all-seconds.txt"
+    # resolved: pytest's "...current" links name the same folders again
+    found = sorted({p.resolve() for p in [*base.glob(f"*/{name}"), *base.glob(f"*/*/{name}")]})
+    for done in found:
+        terminalreporter.write_line(
+            f"smoke run-all on the synthetic shop: {float(done.read_text()):.0f} s "
+            f"(reports in {done.parent / 'reports'})"
+        )
+    if len(found) > 1:  # e.g. a pytest/pytest-xdist pair whose --dist loadgroup does not group
+        terminalreporter.write_line(
+            f"the smoke run-all ran {len(found)} times: its tests did not share one xdist worker",
+            red=True,
+        )

@@ -19,6 +19,8 @@ _FOLDERS = {
     "SHOPINTENT_REPORTS": "reports",
     "SHOPINTENT_MODELS": "models",
 }
+# the run-all's seconds: read by the summary hook in tests/conftest.py (under pytest-xdist the
+# controller loads only that conftest, and the run happens on a worker)
 _SECONDS_FILE = "run-all-seconds.txt"
 
 
@@ -49,7 +51,6 @@ def _synthetic_smoke_run(tmp_path_factory) -> SharedRun:
         start = time.perf_counter()
         code = main(["run", "--profile", "smoke", "--dataset", "synthetic", "--continue-on-error"])
         seconds = time.perf_counter() - start
-    # a file, not a global: under pytest-xdist the run happens on a worker, the summary here
     (root / _SECONDS_FILE).write_text(f"{seconds:.1f}")
     return SharedRun(root, code, seconds)
 
@@ -60,18 +61,3 @@ def synthetic_run(_synthetic_smoke_run, monkeypatch) -> Path:
     environment pointing at it (so model and data paths resolve there)."""
     _point_at(_synthetic_smoke_run.root, monkeypatch.setenv)
     return _synthetic_smoke_run.root
-
-
-def pytest_terminal_summary(terminalreporter, config):
-    base = config._tmp_path_factory.getbasetemp()  # xdist workers' temp folders sit below it
-    found = [*base.glob(f"*/{_SECONDS_FILE}"), *base.glob(f"*/*/{_SECONDS_FILE}")]
-    for done in sorted(found):
-        terminalreporter.write_line(
-            f"smoke run-all on the synthetic shop: {float(done.read_text()):.0f} s "
-            f"(reports in {done.parent / 'reports'})"
-        )
-    if len(found) > 1:  # e.g. a pytest/pytest-xdist pair whose --dist loadgroup does not group
-        terminalreporter.write_line(
-            f"the smoke run-all ran {len(found)} times: its tests did not share one xdist worker",
-            red=True,
-        )
