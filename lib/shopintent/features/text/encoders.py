@@ -228,6 +228,26 @@ def register_encoder(name: str, factory: Callable[..., TextEncoder]) -> None:
     _ENCODERS[name] = factory
 
 
+def register_saved_encoder(name: str, load: Callable[[Path], TextEncoder]) -> None:
+    """Register a trained encoder kept in ``models/<dataset>-<profile>/<name>/``:
+    ``get_encoder(name, folder=...)`` or ``get_encoder(name, dataset=..., profile=...)``
+    returns ``load(folder)``."""
+    from shopintent.config import artefact_dir
+
+    def factory(
+        folder: str | Path | None = None, dataset: str | None = None, profile: str = "default"
+    ) -> TextEncoder:
+        if folder is None:
+            if dataset is None:
+                raise ValueError(
+                    f"get_encoder('{name}') needs folder=... or dataset=... (and profile=...)"
+                )
+            folder = artefact_dir(dataset, profile, name)
+        return load(Path(folder))
+
+    register_encoder(name, factory)
+
+
 def get_encoder(name: str, **options) -> TextEncoder:
     """An encoder by name: ``minilm`` (pretrained), or one registered by a model module."""
     if name not in _ENCODERS:

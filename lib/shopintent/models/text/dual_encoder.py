@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from shopintent.config import DEFAULT_SEED, artefact_dir, get_profile, rng
-from shopintent.features.text.encoders import KerasHubBertEncoder, register_encoder
+from shopintent.features.text.encoders import KerasHubBertEncoder, register_saved_encoder
 from shopintent.io import atomic_path, read_json, write_json, write_text
 from shopintent.models.text.backbone_parts import FrozenBottom, copy_backbone, freeze_below
 from shopintent.models.training import BestEpoch
@@ -364,19 +364,7 @@ def finetuned_dir(dataset: str, profile: str) -> Path:
     return artefact_dir(dataset, profile, NAME)
 
 
-def _encoder_factory(
-    folder: str | Path | None = None, dataset: str | None = None, profile: str = "default"
-) -> KerasHubBertEncoder:
-    if folder is None:
-        if dataset is None:
-            raise ValueError(
-                f"get_encoder('{NAME}') needs folder=... or dataset=... (and profile=...)"
-            )
-        folder = finetuned_dir(dataset, profile)
-    return DualEncoderResult.load(folder).encoder
-
-
-register_encoder(NAME, _encoder_factory)
+register_saved_encoder(NAME, lambda folder: DualEncoderResult.load(folder).encoder)
 
 __all__ = [
     "DualEncoderConfig",

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from shopintent.config import DEFAULT_SEED, artefact_dir, get_profile, rng, seed_everything
-from shopintent.features.text.encoders import KerasHubBertEncoder, register_encoder
+from shopintent.features.text.encoders import KerasHubBertEncoder, register_saved_encoder
 from shopintent.io import atomic_path, read_json, write_json, write_text
 
 SPECIAL_TOKENS = ["[PAD]", "[CLS]", "[SEP]", "[UNK]", "[MASK]"]
@@ -533,16 +533,4 @@ def shop_bert_dir(dataset: str, profile: str) -> Path:
     return artefact_dir(dataset, profile, "shopbert")
 
 
-def _encoder_factory(
-    folder: str | Path | None = None, dataset: str | None = None, profile: str = "default"
-) -> KerasHubBertEncoder:
-    if folder is None:
-        if dataset is None:
-            raise ValueError(
-                "get_encoder('shopbert') needs folder=... or dataset=... (and profile=...)"
-            )
-        folder = shop_bert_dir(dataset, profile)
-    return ShopBertResult.load(folder).encoder
-
-
-register_encoder("shopbert", _encoder_factory)
+register_saved_encoder("shopbert", lambda folder: ShopBertResult.load(folder).encoder)

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from shopintent.config import DEFAULT_SEED, artefact_dir, get_profile, rng
-from shopintent.features.text.encoders import KerasHubBertEncoder, register_encoder
+from shopintent.features.text.encoders import KerasHubBertEncoder, register_saved_encoder
 from shopintent.io import atomic_path, read_json, write_json, write_text
 
 NAME = "shopbert_contrastive"
@@ -318,19 +318,7 @@ def contrastive_dir(dataset: str, profile: str) -> Path:
     return artefact_dir(dataset, profile, NAME)
 
 
-def _encoder_factory(
-    folder: str | Path | None = None, dataset: str | None = None, profile: str = "default"
-) -> KerasHubBertEncoder:
-    if folder is None:
-        if dataset is None:
-            raise ValueError(
-                f"get_encoder('{NAME}') needs folder=... or dataset=... (and profile=...)"
-            )
-        folder = contrastive_dir(dataset, profile)
-    return ContrastiveResult.load(folder).encoder
-
-
-register_encoder(NAME, _encoder_factory)
+register_saved_encoder(NAME, lambda folder: ContrastiveResult.load(folder).encoder)
 
 __all__ = [
     "ContrastiveConfig",

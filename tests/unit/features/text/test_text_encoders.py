@@ -92,6 +92,19 @@ def test_get_encoder_unknown_name_lists_known():
         encoders.get_encoder("nope")
 
 
+def test_saved_encoder_loads_from_the_dataset_folder_or_a_given_one(tmp_path, monkeypatch):
+    monkeypatch.setenv("SHOPINTENT_MODELS", str(tmp_path))
+    encoders.register_saved_encoder("probe-saved", lambda folder: folder)
+    try:
+        assert encoders.get_encoder("probe-saved", folder=tmp_path / "x") == tmp_path / "x"
+        got = encoders.get_encoder("probe-saved", dataset="shop", profile="smoke")
+        assert got.parts[-2:] == ("shop-smoke", "probe-saved")
+        with pytest.raises(ValueError, match=r"get_encoder\('probe-saved'\) needs folder="):
+            encoders.get_encoder("probe-saved")
+    finally:
+        encoders._ENCODERS.pop("probe-saved")
+
+
 OFFLINE_SCRIPT = textwrap.dedent("""
     import socket
     import ssl  # noqa: F401 - subclasses socket.socket at import: let it see the real class
