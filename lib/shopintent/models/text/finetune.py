@@ -407,7 +407,8 @@ class FineTunedNetwork:
         if cfg.select_on not in ("macro_f1", "loss"):
             raise ValueError(f"select_on must be 'macro_f1' or 'loss', got {cfg.select_on!r}")
         # one pass over the validation texts per epoch gives both the loss and the macro-F1
-        scores = [] if val_ds is None else [_validation_scores(trainer, val_ds, heads)]
+        validate = _validation_step(trainer)
+        scores = [] if val_ds is None else [_validation_scores(validate, val_ds, heads)]
         initial, f1_0 = scores[0] if scores else (np.nan, np.nan)
         # epoch 0 (the heads as initialised) is a candidate only when every head starts from a
         # probe: a random head's epoch 0 scores no better than the worst possible score (its
@@ -428,7 +429,7 @@ class FineTunedNetwork:
         )
 
         def score(logs):
-            scores.append(_validation_scores(trainer, val_ds, heads))
+            scores.append(_validation_scores(validate, val_ds, heads))
             return scores[-1][1] if by_f1 else scores[-1][0]
 
         fit = trainer.fit(
@@ -469,13 +470,20 @@ class FineTunedNetwork:
 
     def _sentence_vectors(self, bottom, arrays: dict, lengths: np.ndarray) -> np.ndarray:
         """What the sequence heads read before any training: the pooled (normalised) output of
-        the frozen network for cached rows, in inference mode."""
+        the frozen network for cached rows, in inference mode. Compiled: the same layers run
+        eagerly took as long as the epoch of training that follows (notebook 17, py-spy)."""
+        import tensorflow as tf
+
         pool = self.network.get_layer(POOLING)
+
+        @tf.function(reduce_retracing=True)
+        def pooled(hidden, mask):
+            return pool(bottom.top(hidden, mask, training=False), mask)
+
         out = np.zeros((len(lengths), bottom.hidden_dim), dtype=np.float32)
         for width, rows in _batches(lengths, self.max_length, 128, None):
             mask = arrays["padding_mask"][rows, :width]
-            seq = bottom.top(arrays["hidden"][rows, :width], mask, training=False)
-            out[rows] = np.asarray(pool(seq, mask), dtype=np.float32)
+            out[rows] = np.asarray(pooled(arrays["hidden"][rows, :width], mask), dtype=np.float32)
         return out
 
     def _init_heads(
@@ -691,16 +699,30 @@ def linear_probe(
     return kernel, bias, float(c), f1
 
 
-def _validation_scores(trainer, val_ds, heads: Sequence[Head]) -> tuple[float, float]:
+def _validation_step(trainer):
+    """``trainer``'s outputs and loss for one batch in inference mode, compiled once per fit (run
+    eagerly, the validation passes cost a third of a small fine-tune's time)."""
+    import tensorflow as tf
+
+    @tf.function(reduce_retracing=True)
+    def step(batch):
+        out = trainer(batch, training=False)
+        return out, trainer.compute_loss(x=batch, y_pred=out, training=False)
+
+    return step
+
+
+def _validation_scores(step, val_ds, heads: Sequence[Head]) -> tuple[float, float]:
     """(the training loss averaged over the validation batches, the mean over heads of the
-    macro-F1 on them; labels < 0 ignored: filler rows, pieces after a word's first)."""
+    macro-F1 on them; labels < 0 ignored: filler rows, pieces after a word's first).
+    ``step``: ``_validation_step(trainer)``."""
     from sklearn.metrics import f1_score
 
     truth, pred = {h.name: [] for h in heads}, {h.name: [] for h in heads}
     losses = []
     for batch in val_ds:
-        out = trainer(batch, training=False)
-        losses.append(float(trainer.compute_loss(x=batch, y_pred=out, training=False)))
+        out, loss = step(batch)
+        losses.append(float(loss))
         for h in heads:
             y = np.asarray(batch[f"y_{h.name}"]).ravel()
             p = np.asarray(out[h.name]).argmax(axis=-1).ravel()
