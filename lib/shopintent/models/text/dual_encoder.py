@@ -35,7 +35,12 @@ import pandas as pd
 from shopintent.config import DEFAULT_SEED, artefact_dir, get_profile, rng
 from shopintent.features.text.encoders import KerasHubBertEncoder, register_saved_encoder
 from shopintent.io import atomic_path, read_json, write_json, write_text
-from shopintent.models.text.backbone_parts import FrozenBottom, copy_backbone, freeze_below
+from shopintent.models.text.backbone_parts import (
+    FrozenBottom,
+    copy_backbone,
+    freeze_below,
+    pack_texts,
+)
 from shopintent.models.training import BestEpoch
 
 NAME = "minilm_finetuned"
@@ -147,23 +152,12 @@ class DualEncoderResult:
         )
 
 
-def _pack(
-    encoder: KerasHubBertEncoder, texts: list[str], width: int
-) -> tuple[np.ndarray, np.ndarray]:
-    cls, sep, pad = encoder.special_ids
-    ids = np.full((len(texts), width), pad, dtype=np.int32)
-    for row, tokens in enumerate(encoder.tokenize(texts)):
-        body = list(tokens[: width - 2])
-        ids[row, : len(body) + 2] = [cls, *body, sep]
-    return ids, ids != pad
-
-
 def _arrays(
     encoder, bottom: FrozenBottom, pairs: pd.DataFrame, width: int, query_width: int
 ) -> dict[str, np.ndarray]:
     """Queries' and items' hidden states at the frozen bottom's cut, masks and duplicate keys."""
-    q_ids, q_mask = _pack(encoder, pairs["query"].astype(str).tolist(), query_width)
-    d_ids, d_mask = _pack(encoder, pairs["item_text"].astype(str).tolist(), width)
+    q_ids, q_mask = pack_texts(encoder, pairs["query"].astype(str).tolist(), query_width)
+    d_ids, d_mask = pack_texts(encoder, pairs["item_text"].astype(str).tolist(), width)
     item_key = pairs["item_id"] if "item_id" in pairs.columns else pairs["item_text"]
     return {
         "q_hidden": bottom.features(q_ids, q_mask),

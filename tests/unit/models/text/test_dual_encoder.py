@@ -100,8 +100,13 @@ def test_only_the_top_layer_changes(result, tiny_encoder):
 
 
 def test_in_batch_duplicates_are_not_negatives(tiny_encoder):
-    from shopintent.models.text.backbone_parts import FrozenBottom, copy_backbone, freeze_below
-    from shopintent.models.text.dual_encoder import _arrays, _pack
+    from shopintent.models.text.backbone_parts import (
+        FrozenBottom,
+        copy_backbone,
+        freeze_below,
+        pack_texts,
+    )
+    from shopintent.models.text.dual_encoder import _arrays
 
     backbone = copy_backbone(tiny_encoder.backbone)
     freeze_below(backbone, 1)
@@ -123,7 +128,7 @@ def test_in_batch_duplicates_are_not_negatives(tiny_encoder):
         and a["q_hidden"].shape == (3, 8, 16)
         and a["d_hidden"].shape == (3, 16, 16)
     )
-    ids, mask = _pack(tiny_encoder, p["query"].tolist(), 8)
+    ids, mask = pack_texts(tiny_encoder, p["query"].tolist(), 8)
     cls, sep, _ = tiny_encoder.special_ids
     assert ids[0, 0] == cls and ids[0, 3] == sep and not mask[0, 4:].any()
     np.testing.assert_array_equal(a["q_mask"], mask)
