@@ -49,10 +49,10 @@ class ContrastiveConfig:
     epochs: int
     batch_size: int = 128
     learning_rate: float = 5e-4
-    # word pieces of the shop BERT's vocabulary on the synthetic default shop: queries p90 7,
-    # titles max 15, descriptions ~31 (cut to their first 14: name and product type). Every
-    # step pays for the full widths: 16 + 24 positions are 60% of the 32 + 32 it had, whose
-    # default stage ran > 1,200 CPU-s (2 epochs of 12,000 pairs; unfinished at load 5-13)
+    # word pieces of the shop BERT's vocabulary (500 synthetic default pairs a source): queries
+    # p90 7, max 12; titles max 15; descriptions ~31 (cut to their first 14: name and product
+    # type). Every step pays for the full widths: 16 + 24 positions are 60% of the 32 + 32 it
+    # had, whose default stage took ~1,450 CPU-s (2 epochs of 12,000 pairs, at load 5-13)
     query_length: int = 16  # descriptions are the "query" side of the item pairs
     max_length: int = 24
     max_validation_pairs: int = 512
