@@ -59,6 +59,15 @@ def file_encoder_id(name: str, path: str | Path) -> str:
     return f"{name}@{digest.hexdigest()[:12]}"
 
 
+def weights_encoder_id(name: str, model) -> str:
+    """``<name>@w<first 11 hex of the SHA-256 of all weights>``: the id of weights trained in
+    memory and not saved yet (``w`` tells it from a file's id; same length)."""
+    digest = hashlib.sha256()
+    for w in model.get_weights():
+        digest.update(np.ascontiguousarray(w).tobytes())
+    return f"{name}@w{digest.hexdigest()[:11]}"
+
+
 def bucket_widths(lengths, max_length: int) -> np.ndarray:
     """Each row's padded width: the smallest of ``BUCKETS`` that holds its length, at most
     ``max_length`` (lengths past the largest bucket keep their own width)."""
@@ -86,7 +95,8 @@ class TextEncoder(ABC):
     embedding cache keys on it, so it must change whenever the vectors would. An empty id
     means "do not cache". A model module that builds an encoder from a saved ``.keras``
     file passes ``encoder_id=file_encoder_id(name, path)`` to ``KerasHubBertEncoder``
-    (which appends ``+len<max_length>``), or sets ``encoder.encoder_id`` itself.
+    (which appends ``+len<max_length>``); a backbone trained here is wrapped by
+    ``KerasHubBertEncoder.trained``.
     """
 
     name: str
@@ -181,6 +191,22 @@ class KerasHubBertEncoder(TextEncoder):
         self.dim = int(backbone.hidden_dim)
         vocab = tokenizer.get_vocabulary()
         self._special = (vocab.index("[CLS]"), vocab.index("[SEP]"), vocab.index("[PAD]"))
+
+    @classmethod
+    def trained(
+        cls, name: str, backbone, tokenizer, max_length: int = 64, path: str | Path | None = None
+    ) -> KerasHubBertEncoder:
+        """A backbone trained here, named by its weights so the embedding cache never serves
+        another model's vectors: by its saved ``.keras`` file at ``path`` (``file_encoder_id``),
+        else by the weights in memory (``weights_encoder_id``)."""
+        if path is None:
+            return cls(name, backbone, tokenizer, max_length, weights_encoder_id(name, backbone))
+        return cls(name, backbone, tokenizer, max_length, file_encoder_id(name, path))
+
+    def name_by_file(self, path: str | Path) -> None:
+        """Once the backbone is saved at ``path``: the id becomes the file's (what ``trained``
+        with ``path`` gives after loading it)."""
+        self.encoder_id = f"{file_encoder_id(self.name, path)}+len{self.max_length}"
 
     @property
     def special_ids(self) -> tuple[int, int, int]:

@@ -24,7 +24,6 @@ compile at this size (44 s). TensorFlow and keras-hub are imported inside functi
 
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -106,7 +105,7 @@ class DualEncoderResult:
         # keras insists on the suffix
         with atomic_path(folder / MODEL_FILE, suffix=".keras") as tmp:
             enc.backbone.save(tmp)
-        enc.encoder_id = _file_id(folder / MODEL_FILE, enc.max_length)
+        enc.name_by_file(folder / MODEL_FILE)
         write_text(folder / VOCAB_FILE, "".join(f"{t}\n" for t in enc.tokenizer.get_vocabulary()))
         meta = {
             "config": asdict(self.config),
@@ -138,8 +137,9 @@ class DualEncoderResult:
         tokenizer = keras_hub.models.BertTokenizer(
             vocabulary=str(folder / VOCAB_FILE), lowercase=meta["lowercase"]
         )
-        encoder = KerasHubBertEncoder(NAME, backbone, tokenizer, max_length=int(meta["max_length"]))
-        encoder.encoder_id = _file_id(folder / MODEL_FILE, encoder.max_length)
+        encoder = KerasHubBertEncoder.trained(
+            NAME, backbone, tokenizer, max_length=int(meta["max_length"]), path=folder / MODEL_FILE
+        )
         return cls(
             encoder,
             DualEncoderConfig(**meta["config"]),
@@ -235,20 +235,6 @@ def _dataset(arrays: dict[str, np.ndarray], batch: int, shuffle_seed: int | None
     return ds.batch(batch, drop_remainder=True).prefetch(2)
 
 
-def weights_hash(model) -> str:
-    """First 12 hex digits of the SHA-256 of all weights."""
-    digest = hashlib.sha256()
-    for w in model.get_weights():
-        digest.update(np.ascontiguousarray(w).tobytes())
-    return digest.hexdigest()[:12]
-
-
-def _file_id(path: Path, max_length: int) -> str:
-    """``minilm_finetuned@<SHA-256 of the .keras file, 12 hex>+len<max_length>``: retraining
-    writes a new file, hence a new id, so cached vectors of old weights are never reused."""
-    return f"{NAME}@{hashlib.sha256(path.read_bytes()).hexdigest()[:12]}+len{max_length}"
-
-
 def finetune_dual_encoder(
     base: KerasHubBertEncoder,
     train_pairs: pd.DataFrame,
@@ -337,9 +323,8 @@ def finetune_dual_encoder(
         layer.trainable = True
     # inference keeps the base encoder's length: longer titles were rare in training, not unseen
     # by the backbone
-    encoder = KerasHubBertEncoder(NAME, backbone, base.tokenizer, max_length=base.max_length)
-    encoder.encoder_id = (
-        f"{NAME}@w{weights_hash(backbone)}+len{encoder.max_length}"  # the embedding cache's key
+    encoder = KerasHubBertEncoder.trained(
+        NAME, backbone, base.tokenizer, max_length=base.max_length
     )
     return DualEncoderResult(
         encoder,

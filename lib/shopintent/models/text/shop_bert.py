@@ -16,7 +16,6 @@ TensorFlow and keras-hub are imported inside the functions that need them.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import time
 import warnings
@@ -118,8 +117,7 @@ class ShopBertResult:
             "max_length": self.encoder.max_length,
         }
         write_json(folder / META_FILE, meta, default=str)
-        digest = _file_hash(folder / MODEL_FILE)
-        self.encoder.encoder_id = _encoder_id(digest, self.encoder.max_length)
+        self.encoder.name_by_file(folder / MODEL_FILE)
         return folder
 
     @classmethod
@@ -140,10 +138,9 @@ class ShopBertResult:
         backbone = keras.saving.load_model(model_path)
         tokenizer = make_tokenizer(str(folder / VOCAB_FILE))
         meta = read_json(folder / META_FILE)
-        encoder = KerasHubBertEncoder(
-            "shopbert", backbone, tokenizer, max_length=int(meta["max_length"])
+        encoder = KerasHubBertEncoder.trained(
+            "shopbert", backbone, tokenizer, max_length=int(meta["max_length"]), path=model_path
         )
-        encoder.encoder_id = _encoder_id(_file_hash(model_path), encoder.max_length)
         vocabulary = (folder / VOCAB_FILE).read_text(encoding="utf-8").split("\n")[:-1]
         return cls(
             encoder,
@@ -496,10 +493,9 @@ def pretrain_shop_bert(
             "parameters": int(backbone.count_params()),
         }
     )
-    encoder = KerasHubBertEncoder(
+    encoder = KerasHubBertEncoder.trained(
         "shopbert", backbone, tokenizer, max_length=config.sequence_length
     )
-    encoder.encoder_id = _encoder_id(_weights_hash(backbone), encoder.max_length)
     return ShopBertResult(
         encoder,
         pd.DataFrame(history, columns=["step", "loss", "masked_accuracy", "seconds"]),
@@ -508,24 +504,6 @@ def pretrain_shop_bert(
         config,
         masked_lm,
     )
-
-
-def _encoder_id(digest: str, max_length: int) -> str:
-    """``shopbert@<hash>+len<max_length>``: the hash names the weights (of the saved .keras
-    file once saved, of the weights in memory before: ``w`` + 11 hex); the length suffix
-    follows the encoder-id convention of ``features.text.encoders`` (truncation changes vectors)."""
-    return f"shopbert@{digest}+len{max_length}"
-
-
-def _weights_hash(model) -> str:
-    digest = hashlib.sha256()
-    for w in model.get_weights():
-        digest.update(np.ascontiguousarray(w).tobytes())
-    return "w" + digest.hexdigest()[:11]
-
-
-def _file_hash(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
 
 
 def shop_bert_dir(dataset: str, profile: str) -> Path:

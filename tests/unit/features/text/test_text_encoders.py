@@ -87,6 +87,21 @@ def test_file_encoder_id_changes_with_the_file(tmp_path):
     assert encoders.file_encoder_id("shop-bert", path) != first
 
 
+def test_trained_encoder_is_named_by_its_weights_then_by_its_file(minilm, tmp_path):
+    weights = encoders.weights_encoder_id("tuned", minilm.backbone)
+    assert weights.startswith("tuned@w") and len(weights) == len("tuned@") + 12
+    enc = encoders.KerasHubBertEncoder.trained("tuned", minilm.backbone, minilm.tokenizer, 32)
+    assert enc.encoder_id == f"{weights}+len32"
+    path = tmp_path / "tuned.keras"
+    path.write_bytes(b"saved weights")
+    enc.name_by_file(path)
+    assert enc.encoder_id == f"{encoders.file_encoder_id('tuned', path)}+len32"
+    again = encoders.KerasHubBertEncoder.trained(
+        "tuned", minilm.backbone, minilm.tokenizer, 32, path=path
+    )
+    assert again.encoder_id == enc.encoder_id
+
+
 def test_get_encoder_unknown_name_lists_known():
     with pytest.raises(ValueError, match="unknown encoder 'nope'; known: .*minilm"):
         encoders.get_encoder("nope")
