@@ -53,7 +53,18 @@ def test_notebook_03_on_the_synthetic_shop(synthetic_run):
     # the fusion with TF-IDF, and each language model's paired top-1 difference to TF-IDF
     fusion = "query_category/minilm_tfidf_fusion"
     assert 0 <= m[f"{fusion}/top1_accuracy"] <= m[f"{fusion}/top3_accuracy"] <= 1
-    for model in ("minilm_lr", "minilm_finetuned", "minilm_tfidf_fusion"):
+    # both representations in one regression, and the category path (top level, then leaf)
+    for model in ("minilm_tfidf_joint_lr", "minilm_tfidf_hierarchical_lr"):
+        key = f"query_category/{model}"
+        assert 0 <= m[f"{key}/top1_accuracy"] <= m[f"{key}/top3_accuracy"] <= 1
+        assert 0 <= m[f"{key}/macro_f1"] <= 1
+    for model in (
+        "minilm_lr",
+        "minilm_finetuned",
+        "minilm_tfidf_fusion",
+        "minilm_tfidf_joint_lr",
+        "minilm_tfidf_hierarchical_lr",
+    ):
         key = f"query_category/{model}/top1_minus_tfidf_lr"
         assert m[f"{key}_low"] <= m[key] <= m[f"{key}_high"], model
         gap = (

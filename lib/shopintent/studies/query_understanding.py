@@ -190,6 +190,48 @@ def fusion_weight(y_val, a: tuple, b: tuple, grid=FUSION_GRID) -> tuple[float, d
     return next(w for w, v in scores.items() if v == best), scores
 
 
+#: query category from TF-IDF and MiniLM features in one regression, and the same features
+#: through the category path (parent, then leaf given parent): ``models.understanding.category``
+JOINT, HIERARCHICAL = "minilm_tfidf_joint_lr", "minilm_tfidf_hierarchical_lr"
+
+
+def category_variants(models: dict, split, seed: int = DEFAULT_SEED) -> tuple[dict, list[str]]:
+    """``({JOINT: (classes, proba), HIERARCHICAL: ...}`` on ``split.test``, notes): the joint
+    regression on the fitted ``category/tfidf_lr`` and ``category/minilm_lr`` models' features
+    (their vectorisers and encoder; C and the vectors' scale chosen on ``split.val`` top-1), and
+    the two-level regression on the same features (its C chosen on ``split.val`` too)."""
+    from shopintent.models.understanding.category import (
+        HierarchicalLogisticRegression,
+        JointLogisticRegression,
+        joint_features,
+    )
+
+    tfidf, encoder = models["category/tfidf_lr"], models["category/minilm_lr"]
+    parts = {
+        name: (tfidf.features(list(df["text"])), encoder.features(list(df["text"])))
+        for name, df in (("train", split.train), ("val", split.val), ("test", split.test))
+    }
+    y, y_val = split.train["category"], split.val["category"]
+    joint = JointLogisticRegression(seed=seed).fit(*parts["train"], y, *parts["val"], y_val)
+    out = {JOINT: (joint.classes_, joint.predict_proba(*parts["test"]))}
+    x = {k: joint_features(*v, joint.scale_) for k, v in parts.items()}
+    scores, fitted = {}, {}
+    for c in (10.0, 30.0):
+        fitted[c] = HierarchicalLogisticRegression(c=c, seed=seed).fit(x["train"], y)
+        p = fitted[c].predict_proba(x["val"])
+        scores[c] = float((fitted[c].classes_[p.argmax(axis=1)] == np.asarray(y_val)).mean())
+    c = max(scores, key=scores.get)
+    out[HIERARCHICAL] = (fitted[c].classes_, fitted[c].predict_proba(x["test"]))
+    notes = [
+        f"{JOINT}: TF-IDF and MiniLM vectors x {joint.scale_} in one regression, C {joint.c_}, "
+        f"validation top-1 {joint.validation[(joint.scale_, joint.c_)]:.4f} "
+        f"(by (scale, C): { {k: round(v, 4) for k, v in joint.validation.items()} })",
+        f"{HIERARCHICAL}: P(top level) x P(leaf | top level) on the same features, C {c}, "
+        f"validation top-1 {scores[c]:.4f} (by C: { {k: round(v, 4) for k, v in scores.items()} })",
+    ]
+    return out, notes
+
+
 def top1_differences(
     y, predictions: dict[str, tuple], baseline: str, n_boot: int = 1000, seed: int = DEFAULT_SEED
 ) -> dict:
@@ -467,6 +509,10 @@ def labelled_part(
             f"on validation top-1 accuracy {by_weight[w]:.4f} (MiniLM alone {by_weight[1.0]:.4f}, "
             f"TF-IDF alone {by_weight[0.0]:.4f})"
         )
+    variant_notes = []
+    if all(f"category/{m}" in models for m in ("tfidf_lr", "minilm_lr")):
+        variants, variant_notes = category_variants(models, split, seed)
+        categories.update(variants)
     categories_table = category_table(test["category"], categories, n_boot, seed)
     category_gaps = top1_differences(test["category"], categories, "tfidf_lr", n_boot, seed)
     tops, p_top = qi.roll_up(
@@ -480,6 +526,7 @@ def labelled_part(
     sections["category"] = [
         categories_table.astype(float).round(4),
         *([fusion_note] if fusion_note else []),
+        *variant_notes,
         *(f"top-1 accuracy {m} − tfidf_lr: {d}" for m, d in category_gaps.items()),
         (
             "category_confusion",
@@ -668,11 +715,14 @@ def show(part: QueryPart, section: str, run) -> None:
 __all__ = [
     "CLASSIFIERS",
     "FUSION",
+    "HIERARCHICAL",
+    "JOINT",
     "QueryPart",
     "Settings",
     "TAGGERS",
     "as_proba",
     "category_table",
+    "category_variants",
     "curve_models",
     "examples_by_label",
     "fit_query_models",

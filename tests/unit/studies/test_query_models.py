@@ -133,3 +133,35 @@ def test_queries_without_entity_spans_skip_the_entity_sections_with_the_reason(c
     assert capsys.readouterr().out == why + "\n"
     keys = ("entities/tagger/f1_typo", "entities/gazetteer/f1_typo")
     assert all(k in qm.metrics_dict() and qm.metrics_dict()[k] is None for k in keys)
+
+
+@pytest.mark.slow  # ~15 logistic regressions: 20 s on the loaded 2 cores
+def test_category_variants_join_both_feature_sets_and_choose_on_validation():
+    """The brand word names the top level (TF-IDF sees it); the leaf within it is only in a
+    stand-in encoder's vector: the joint and two-level regressions need both."""
+    r = np.random.default_rng(0)
+
+    def part(n, name):
+        top, leaf = r.integers(0, 2, n), r.integers(0, 2, n)
+        texts = [f"{'kelvo' if t else 'domix'} {name}{i}" for i, t in enumerate(top)]
+        cats = [f"{'ab'[t]}.{'xy'[q]}" for t, q in zip(top, leaf, strict=True)]
+        return pd.DataFrame({"text": texts, "category": cats, "sign": 2.0 * leaf - 1})
+
+    train, val, test = part(300, "t"), part(120, "v"), part(200, "s")
+    signs = pd.concat([train, val, test]).set_index("text")["sign"]
+
+    class Vectors:  # what minilm_lr's features() gives: one vector per text
+        def features(self, texts):
+            return np.c_[signs.loc[list(texts)].to_numpy(), np.zeros(len(texts))]
+
+    tfidf = TfidfLogisticRegression().fit(train["text"], train["category"])
+    split = type("Split", (), {"train": train, "val": val, "test": test})
+    models = {"category/tfidf_lr": tfidf, "category/minilm_lr": Vectors()}
+    out, notes = qm.category_variants(models, split, seed=0)
+    assert set(out) == {qm.JOINT, qm.HIERARCHICAL} and len(notes) == 2
+    y = test["category"].to_numpy()
+    for classes, proba in out.values():
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-9)
+        assert (classes[proba.argmax(axis=1)] == y).mean() > 0.9
+    alone = tfidf.predict(test["text"])
+    assert (alone == y).mean() < 0.7  # TF-IDF alone knows only the top level

@@ -195,7 +195,9 @@ def _selection_length(width: int, rate: float) -> int:
     return max(2, math.ceil(rate * width * 1.5))
 
 
-def masked_lm_dataset(texts: list[str], tokenizer, config: ShopBertConfig, seed: int):
+def masked_lm_dataset(
+    texts: list[str], tokenizer, config: ShopBertConfig, seed: int, fixed_masks: bool = False
+):
     """An endless tf.data stream of ``(inputs, mask_ids, mask_weights)`` masked-LM batches.
 
     What ``BertMaskedLMPreprocessor`` does (tokenise, pack with [CLS]/[SEP], mask with
@@ -203,7 +205,10 @@ def masked_lm_dataset(texts: list[str], tokenizer, config: ShopBertConfig, seed:
     buckets, and one masking function serves all buckets: a preprocessor per bucket would
     re-tokenise every pass and cost a graph trace per bucket. Batches are drawn from the buckets
     in proportion to their number of batches; the masking is drawn afresh each time a text
-    comes round (dynamic masking).
+    comes round (dynamic masking). ``fixed_masks``: each bucket's masked positions are padded
+    (or cut) to ``_selection_length`` slots, so a batch's shape depends on its bucket alone and
+    Keras traces the training step once per bucket instead of once per masked count (for a
+    MiniLM-sized model each trace costs seconds).
     """
     import keras_hub
     import tensorflow as tf
@@ -212,18 +217,6 @@ def masked_lm_dataset(texts: list[str], tokenizer, config: ShopBertConfig, seed:
     cls, sep, pad, mask = (vocab.index(t) for t in ("[CLS]", "[SEP]", "[PAD]", "[MASK]"))
     ids = token_ids(tokenizer, texts)
     widths = np.array([_bucket_width(len(t) + 2, config.sequence_length) for t in ids])
-    streams, weights = [], []
-    for width in np.unique(widths):
-        members = np.flatnonzero(widths == width)
-        packed = _pack([ids[i] for i in members], int(width), cls, sep, pad)
-        rows = max(1, min(config.batch_tokens // int(width), len(members)))
-        streams.append(
-            tf.data.Dataset.from_tensor_slices(packed)
-            .shuffle(len(packed), seed=seed)
-            .repeat()
-            .batch(rows, drop_remainder=True)
-        )
-        weights.append(len(members) / rows)  # batches per pass: each text comes round equally often
     masker = keras_hub.layers.MaskedLMMaskGenerator(
         vocabulary_size=len(vocab),
         mask_selection_rate=config.mask_rate,
@@ -231,19 +224,39 @@ def masked_lm_dataset(texts: list[str], tokenizer, config: ShopBertConfig, seed:
         unselectable_token_ids=[cls, sep, pad],
     )
 
-    def to_example(batch):
-        out = masker(batch)  # ragged positions: dense per batch, as long as the row with most masks
+    def to_example(batch, slots=None):
+        # ragged positions: dense per batch, as long as the row with most masks (or ``slots``)
+        out = masker(batch)
+        shape = None if slots is None else [None, slots]
         x = {
             "token_ids": out["token_ids"],
             "padding_mask": batch != pad,
             "segment_ids": tf.zeros_like(batch),
-            "mask_positions": out["mask_positions"].to_tensor(),
+            "mask_positions": out["mask_positions"].to_tensor(shape=shape),
         }
-        return x, out["mask_ids"].to_tensor(), out["mask_weights"].to_tensor()
+        return x, out["mask_ids"].to_tensor(shape=shape), out["mask_weights"].to_tensor(shape=shape)
 
+    streams, weights = [], []
+    for width in np.unique(widths):
+        members = np.flatnonzero(widths == width)
+        packed = _pack([ids[i] for i in members], int(width), cls, sep, pad)
+        rows = max(1, min(config.batch_tokens // int(width), len(members)))
+        stream = (
+            tf.data.Dataset.from_tensor_slices(packed)
+            .shuffle(len(packed), seed=seed)
+            .repeat()
+            .batch(rows, drop_remainder=True)
+        )
+        if fixed_masks:
+            slots = _selection_length(int(width), config.mask_rate)
+            stream = stream.map(lambda b, s=slots: to_example(b, s))
+        streams.append(stream)
+        weights.append(len(members) / rows)  # batches per pass: each text comes round equally often
     mixed = tf.data.Dataset.sample_from_datasets(
         streams, weights=list(np.array(weights) / sum(weights)), seed=seed
     )
+    if fixed_masks:
+        return mixed.prefetch(tf.data.AUTOTUNE)
     return mixed.map(to_example, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 

@@ -1,0 +1,57 @@
+"""Notebook 02's domain-adaptation keys: the adapted fine-tune's search metrics with intervals,
+its paired gain over the plain fine-tune, and the masked-LM lines next to the unigram baseline."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from shopintent.models.search import protocols
+from shopintent.reporting import check_metrics
+from shopintent.studies import text_features as study
+
+
+def test_adapted_metrics_keys_gain_and_rerank():
+    r = np.random.default_rng(0)
+    ids = [f"q{i}" for i in range(200)]
+    plain = pd.DataFrame({"query_id": ids, "recall@10": r.integers(0, 2, 200).astype(float)})
+    plain["ndcg@10"] = plain["recall@10"] * 0.5
+    adapted = plain.copy()
+    adapted.loc[:19, "recall@10"] = 1.0  # 20 more hits at most: a gain of <= 0.1
+    adapted["ndcg@10"] = adapted["recall@10"] * 0.5
+    adapted["rerank_ndcg@10"] = 0.9
+    gains = {
+        m: protocols.paired_difference(adapted, plain, m, 200, 0) for m in ("recall@10", "ndcg@10")
+    }
+    summary = protocols.summarise({study.ADAPTED: adapted}, n_boot=200, seed=0)
+    masked = {
+        "heldout_masked_accuracy": 0.3,
+        "heldout_perplexity": 40.0,
+        "before_masked_accuracy": 0.2,
+        "before_perplexity": 60.0,
+        "unigram_masked_accuracy": 0.05,
+        "unigram_perplexity": 300.0,
+        "steps": 120,
+        "corpus_passes": 0.4,
+        "train_seconds": 100.0,
+    }
+    result = study.AdaptedSearch(
+        SimpleNamespace(metrics=masked),
+        SimpleNamespace(train_seconds=40.0),
+        adapted,
+        summary,
+        gains,
+    )
+    m = check_metrics(study.adapted_metrics(result))
+    key = f"search/{study.ADAPTED}/recall@10"
+    assert m[key] == pytest.approx(adapted["recall@10"].mean())
+    expected = adapted["recall@10"].mean() - plain["recall@10"].mean()
+    assert m[f"{key}_gain"] == pytest.approx(expected) and 0 < expected <= 0.1
+    assert m[f"{key}_gain_low"] <= m[f"{key}_gain"] <= m[f"{key}_gain_high"]
+    assert m[f"{key}_low"] <= m[key] <= m[f"{key}_high"]
+    assert m[f"rerank/{study.ADAPTED}/ndcg@10"] == pytest.approx(0.9)
+    assert f"search/{study.ADAPTED}/rerank_ndcg@10" not in m
+    assert m["mlm_minilm/minilm/masked_accuracy"] == 0.2
+    assert m["mlm_minilm/unigram/perplexity"] == 300.0
+    assert m[f"search/{study.ADAPTED}/train_seconds"] == pytest.approx(140.0)
