@@ -15,7 +15,6 @@ MODELS = (
     "hybrid",
     "hybrid_shopbert",
     "minilm_finetuned",
-    "minilm_adapted_finetuned",
 )
 
 
@@ -32,14 +31,8 @@ def _run_02(workspace, dataset, source=None):
     )
     assert metrics["contrastive/shopbert_contrastive/pairs"] >= 2
     assert metrics["mlm/shopbert/steps"] > 0
-    # domain-adapted MiniLM: its gain is the paired difference to the plain fine-tune
-    adapted = "search/minilm_adapted_finetuned/recall@10"
-    gain = metrics[f"{adapted}_gain"]
-    assert gain == pytest.approx(metrics[adapted] - metrics["search/minilm_finetuned/recall@10"])
-    assert metrics[f"{adapted}_gain_low"] <= gain <= metrics[f"{adapted}_gain_high"]
-    assert metrics["mlm_minilm/minilm_adapted/steps"] > 0
-    for model in ("minilm", "minilm_adapted", "unigram"):
-        assert 0 <= metrics[f"mlm_minilm/{model}/masked_accuracy"] < 1
+    # domain-adapted MiniLM: off on smoke (settings.domain_adaptation), so none of its keys
+    assert not any("minilm_adapted" in k or k.startswith("mlm_minilm/") for k in metrics)
     if dataset == "synthetic":  # titles name the product type: both probes clear the majority class
         for name in ("minilm", "tfidf"):
             assert (
