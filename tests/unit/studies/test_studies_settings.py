@@ -27,6 +27,7 @@ EXPECTED = {
             judged_test=100,
             judged_validation=50,
             judged_items=1_500,
+            domain_adaptation=False,
         ),
         "default": dict(
             corpus_sample=None,
@@ -34,6 +35,7 @@ EXPECTED = {
             judged_test=500,
             judged_validation=250,
             judged_items=10_000,
+            domain_adaptation=False,
         ),
         "full": dict(
             corpus_sample=None,
@@ -41,6 +43,7 @@ EXPECTED = {
             judged_test=2_000,
             judged_validation=500,
             judged_items=None,
+            domain_adaptation=True,
         ),
     },
     query_understanding: {
