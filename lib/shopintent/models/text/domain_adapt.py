@@ -98,14 +98,9 @@ def _fit(masked_lm, data, steps: int, learning_rate: float, warmup: int, label: 
         warmup_target=learning_rate,
         warmup_steps=min(warmup, steps),
     )
-    masked_lm.compile(
-        optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.01, global_clipnorm=1.0),
-        loss=keras.losses.SparseCategoricalCrossentropy(
-            from_logits=True, reduction="mean_with_sample_weight"
-        ),
-        weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="masked_accuracy")],
-        jit_compile=False,
-    )
+    from shopintent.models.text.shop_bert import compile_masked_lm
+
+    compile_masked_lm(masked_lm, schedule)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Gradients do not exist for variables")

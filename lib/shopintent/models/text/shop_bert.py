@@ -260,6 +260,22 @@ def masked_lm_dataset(
     return mixed.map(to_example, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
+def compile_masked_lm(masked_lm, schedule) -> None:
+    """AdamW on ``schedule`` with the loss averaged over the masked tokens only (so the curve is
+    the masked-token cross-entropy) and masked accuracy; no XLA (~30 s of compiling per bucket
+    shape on CPU, more than it saves here). Shared by the shop BERT and MiniLM's adaptation."""
+    import keras
+
+    masked_lm.compile(
+        optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.01, global_clipnorm=1.0),
+        loss=keras.losses.SparseCategoricalCrossentropy(
+            from_logits=True, reduction="mean_with_sample_weight"
+        ),
+        weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="masked_accuracy")],
+        jit_compile=False,
+    )
+
+
 def _pack(token_lists: list[np.ndarray], width: int, cls: int, sep: int, pad: int) -> np.ndarray:
     out = np.full((len(token_lists), width), pad, dtype=np.int32)
     for j, ids in enumerate(token_lists):
@@ -463,16 +479,7 @@ def pretrain_shop_bert(
         warmup_target=config.learning_rate,
         warmup_steps=min(config.warmup_steps, config.steps),
     )
-    # Loss averaged over the masked tokens only, so the curve is the masked-token cross-entropy.
-    masked_lm.compile(
-        optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.01, global_clipnorm=1.0),
-        loss=keras.losses.SparseCategoricalCrossentropy(
-            from_logits=True, reduction="mean_with_sample_weight"
-        ),
-        weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="masked_accuracy")],
-        # XLA costs ~30 s of compiling per bucket shape on CPU, more than it saves here
-        jit_compile=False,
-    )
+    compile_masked_lm(masked_lm, schedule)
 
     chunks = max(1, min(config.chunks, config.steps))
     steps_per_chunk = max(1, config.steps // chunks)
