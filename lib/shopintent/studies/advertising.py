@@ -345,38 +345,16 @@ __all__ = [
 def reliability_figure(panels: dict[str, tuple], n_bins: int = 10):
     """Observed click rate per bin of predicted CTR, one panel per data set (title -> (clicks,
     {model: predictions})); points on the diagonal are calibrated."""
-    from plotly.subplots import make_subplots
+    from shopintent.studies.figures import reliability_figure as draw
 
-    from shopintent.evaluation import reliability_table
-
-    fig = make_subplots(1, len(panels), subplot_titles=list(panels), shared_yaxes=True)
-    for col, (y, predictions) in enumerate(panels.values(), start=1):
-        for name, p in predictions.items():
-            t = reliability_table(np.asarray(y), np.clip(p, 0, 1), n_bins)
-            t = t[t["count"] > 0]
-            fig.add_scatter(
-                x=t["mean_predicted"],
-                y=t["fraction_positive"],
-                mode="lines+markers",
-                name=f"{name}",
-                legendgroup=name,
-                showlegend=col == 1 or name not in panels[next(iter(panels))][1],
-                row=1,
-                col=col,
-            )
-        fig.add_scatter(
-            x=[0, 1],
-            y=[0, 1],
-            mode="lines",
-            line={"color": "#ccc", "dash": "dot"},
-            showlegend=False,
-            row=1,
-            col=col,
-        )
-        fig.update_xaxes(title_text="mean predicted CTR", range=[0, 1], row=1, col=col)
-    fig.update_yaxes(title_text="observed click rate", range=[0, 1], row=1, col=1)
-    fig.update_layout(title="Calibration of predicted CTR (test impressions)", height=440)
-    return fig
+    return draw(
+        {title: {m: (y, p) for m, p in preds.items()} for title, (y, preds) in panels.items()},
+        "Calibration of predicted CTR (test impressions)",
+        "mean predicted CTR",
+        "observed click rate",
+        "impressions",
+        n_bins=n_bins,
+    )
 
 
 def auction_figure(table: pd.DataFrame):

@@ -7,8 +7,6 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from shopintent.evaluation import reliability_table
-
 COLOURS = {
     "logreg": "#8c8c8c",
     "lightgbm": "#2a9d8f",
@@ -103,46 +101,22 @@ def early_curve_figure(curve: pd.DataFrame, oracle_auc: float | None = None) -> 
 def calibration_figure(
     y, raw: dict[str, np.ndarray], calibrated: dict[str, np.ndarray], n_bins: int = 10
 ) -> go.Figure:
-    """Do the scores mean what they say? Observed purchase rate per score bin.
+    """Do the scores mean what they say? Observed purchase rate per score bin, before and after
+    calibration."""
+    from shopintent.studies.figures import reliability_figure
 
-    Before and after calibration.
-    """
-    fig = make_subplots(
-        1,
-        2,
-        subplot_titles=("raw (class-weighted training)", "calibrated on validation"),
-        shared_yaxes=True,
+    return reliability_figure(
+        {
+            "raw (class-weighted training)": {m: (y, p) for m, p in raw.items()},
+            "calibrated on validation": {m: (y, p) for m, p in calibrated.items()},
+        },
+        "Reliability: points on the diagonal are calibrated",
+        "mean predicted probability",
+        "observed purchase rate",
+        "sessions",
+        colour=_colour,
+        n_bins=n_bins,
     )
-    for col, scores in ((1, raw), (2, calibrated)):
-        for i, (name, p) in enumerate(scores.items()):
-            t = reliability_table(y, np.clip(p, 0, 1), n_bins)
-            t = t[t["count"] > 0]
-            fig.add_scatter(
-                x=t["mean_predicted"],
-                y=t["fraction_positive"],
-                mode="lines+markers",
-                name=name,
-                legendgroup=name,
-                showlegend=col == 1,
-                line={"color": _colour(name, i)},
-                customdata=t["count"],
-                hovertemplate="predicted %{x:.3f}<br>observed %{y:.3f}<br>%{customdata} sessions",
-                row=1,
-                col=col,
-            )
-        fig.add_scatter(
-            x=[0, 1],
-            y=[0, 1],
-            mode="lines",
-            line={"color": "#ccc", "dash": "dot"},
-            showlegend=False,
-            row=1,
-            col=col,
-        )
-        fig.update_xaxes(title_text="mean predicted probability", range=[0, 1], row=1, col=col)
-    fig.update_yaxes(title_text="observed purchase rate", range=[0, 1], row=1, col=1)
-    fig.update_layout(title="Reliability: points on the diagonal are calibrated", height=440)
-    return fig
 
 
 def gain_figure(gain: pd.DataFrame, mark: float = 0.1) -> go.Figure:

@@ -54,44 +54,18 @@ def learning_curve_figure(
 def reliability_figure(
     y, predictions: dict[str, tuple], n_bins: int = 10, title: str = "Calibration"
 ):
-    """Top-label reliability diagram: observed accuracy against mean confidence per bin."""
-    import plotly.graph_objects as go
-
-    from shopintent.evaluation import reliability_table
+    """Top-label reliability diagram: observed accuracy against mean confidence per bin;
+    ``predictions``: model -> (its classes in column order, (n, classes) probabilities)."""
+    from shopintent.studies.figures import reliability_figure as draw
 
     y = np.asarray(y).astype(str)
-    fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            x=[0, 1],
-            y=[0, 1],
-            mode="lines",
-            line={"dash": "dash", "color": "grey"},
-            name="perfectly calibrated",
-        )
-    )
+    panel = {}
     for name, (classes, proba) in predictions.items():
         index = {c: i for i, c in enumerate(np.asarray(classes).astype(str))}
-        t = reliability_table(np.array([index.get(c, -1) for c in y]), proba, n_bins)
-        t = t[t["count"] > 0]
-        fig.add_trace(
-            go.Scatter(
-                x=t["mean_predicted"],
-                y=t["fraction_positive"],
-                mode="lines+markers",
-                name=name,
-                text=t["count"],
-                hovertemplate="confidence %{x:.2f}<br>accuracy %{y:.2f}<br>n %{text}",
-            )
-        )
-    fig.update_layout(
-        title=title,
-        xaxis_title="mean confidence of the top class",
-        yaxis_title="share correct",
-        xaxis_range=[0, 1],
-        yaxis_range=[0, 1],
+        panel[name] = (np.array([index.get(c, -1) for c in y]), proba)
+    return draw(
+        {"test": panel}, title, "mean confidence of the top class", "share correct", n_bins=n_bins
     )
-    return fig
 
 
 def share_figure(labels: dict[str, np.ndarray], title: str, order=None):
