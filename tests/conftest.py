@@ -58,7 +58,7 @@ def spark(tmp_path_factory):
     Starting the JVM takes several seconds: tests keep their inputs tiny and share this session.
     """
     pytest.importorskip("pyspark", reason="pyspark is not installed (pip install -r requirements)")
-    from shopintent.data.spark.session import JavaNotFound, find_java, spark_session
+    from shopintent.data.spark.session import SMALL_INPUTS, JavaNotFound, find_java, spark_session
 
     try:
         find_java()
@@ -69,14 +69,7 @@ def spark(tmp_path_factory):
         ui=False,
         shuffle_partitions=2,
         scratch=tmp_path_factory.mktemp("spark"),
-        # tiny inputs: compiling each query's Java code costs more than interpreting it
-        # a short-lived JVM: the quick JIT compiler only, and the serial collector, spend less
-        # CPU than the optimising compiler and parallel GC threads would on a 2-core machine
-        java_options="-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
-        conf={
-            "spark.sql.codegen.wholeStage": "false",
-            "spark.sql.codegen.factoryMode": "NO_CODEGEN",
-        },
+        **SMALL_INPUTS,  # tiny inputs: no query code generation, a light JVM
     )
     yield session
     session.stop()

@@ -90,6 +90,11 @@ def _entries(workspace) -> dict:
     return summary, {nb["notebook"]: nb for nb in summary["notebooks"]}
 
 
+# five papermill runs (107 s of the fast tier's 1,152 s, serial at load 4-5): make test-all. The
+# fast tier keeps the same code paths: merge_results, run_status and the run page in
+# tests/unit/test_pipeline_runs.py, and a second run_all merging into a folder's earlier
+# run.json in test_a_rerun_that_fails_before_writing_leaves_no_earlier_result_behind below
+@pytest.mark.slow
 def test_partial_runs_merge_into_the_run_folders_index(workspace, tmp_path):
     assert _run("--only", "01") == 0
     _, first = _entries(workspace)

@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -32,8 +33,34 @@ from plotly.subplots import make_subplots
 from shopintent.config import PROJECT_ROOT
 from shopintent.processes import stop_tree, tree_memory
 from shopintent.studies.scaling_steps import REFUSED, STEPS
+from shopintent.studies.settings import StudySettings
 
 ENGINES = ("pandas", "spark")
+
+
+@dataclass(frozen=True)
+class Settings(StudySettings):
+    """``small_inputs``: notebook 12 starts Spark with ``session.SMALL_INPUTS`` (no query code
+    generation, the quick JIT compiler and the serial collector), which costs less CPU on the
+    smoke shop's few thousand rows; the default and full profiles keep Spark's own settings,
+    which are the ones its seconds are read for. Spark computes the same numbers either way."""
+
+    small_inputs: bool
+
+    BY_PROFILE: ClassVar[dict[str, dict]] = {
+        "smoke": {"small_inputs": True},
+        "default": {"small_inputs": False},
+        "full": {"small_inputs": False},
+    }
+
+    @property
+    def session_options(self) -> dict:
+        """Keyword arguments of ``data.spark.session.spark_session``."""
+        from shopintent.data.spark.session import SMALL_INPUTS
+
+        return dict(SMALL_INPUTS) if self.small_inputs else {}
+
+
 #: the steps timed, in order (``scaling_steps.STEPS``), and the row that sums them
 TOTAL = "total"
 OK = "ok"

@@ -15,6 +15,7 @@ from shopintent.studies import (
     review_sentiment,
     sequential_recommender,
     session_models,
+    spark_scaling,
     text_features,
     two_tower_retrieval,
 )
@@ -144,6 +145,11 @@ EXPECTED = {
         "default": dict(n_reps=500, n_rounds=100_000),
         "full": dict(n_reps=1000, n_rounds=300_000),
     },
+    spark_scaling: {
+        "smoke": dict(small_inputs=True),
+        "default": dict(small_inputs=False),
+        "full": dict(small_inputs=False),
+    },
 }
 
 
@@ -176,6 +182,14 @@ def test_judged_sizes_are_judged_task_arguments():
         "n_validation": 50,
         "n_items": 1_500,
     }
+
+
+def test_spark_session_options_small_on_smoke_only():
+    from shopintent.data.spark.session import SMALL_INPUTS
+
+    assert spark_scaling.Settings.for_profile("smoke").session_options == SMALL_INPUTS
+    for profile in ("default", "full"):  # Spark's own settings: the ones its seconds are read for
+        assert spark_scaling.Settings.for_profile(profile).session_options == {}
 
 
 @pytest.mark.parametrize("study", [*EXPECTED, two_tower_retrieval], ids=_name)

@@ -35,6 +35,17 @@ MASTER_ENV = "SHOPINTENT_SPARK_MASTER"
 MEMORY_ENV = "SHOPINTENT_SPARK_DRIVER_MEMORY"
 UI_ENV = "SHOPINTENT_SPARK_UI"
 DEFAULT_MASTER = "local[*]"
+#: ``spark_session`` options for small inputs (the tests' tiny tables, the smoke shop's few
+#: thousand rows): compiling each query's Java code costs more than interpreting it, and a
+#: short-lived JVM spends less CPU with the quick JIT compiler only and the serial collector
+#: than with the optimising compiler and parallel GC threads on 2 cores
+SMALL_INPUTS = {
+    "java_options": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+    "conf": {
+        "spark.sql.codegen.wholeStage": "false",
+        "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+    },
+}
 
 
 class JavaNotFound(RuntimeError):
