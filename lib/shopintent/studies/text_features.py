@@ -14,6 +14,7 @@ from typing import ClassVar
 
 import pandas as pd
 
+from shopintent.config import DEFAULT_SEED
 from shopintent.data.capabilities import Capabilities
 from shopintent.models.search import protocols
 from shopintent.models.text import autocomplete
@@ -186,6 +187,27 @@ def autocompletion_metrics(table: pd.DataFrame, k: int = 5) -> dict:
     return out
 
 
+#: the shop BERT's stages in notebook 02's search tables: masked-LM only, then contrastive
+STAGES = ("shopbert", "shopbert_contrastive")
+
+
+def stage_metrics(per_query: dict, n_boot: int = 1000, seed: int = DEFAULT_SEED) -> dict:
+    """``contrastive/<stage>/<metric>_gain`` (with ``_low``/``_high``): each shop BERT stage's
+    Recall@10 and NDCG@10 minus the frozen MiniLM's on the same test queries (paired bootstrap
+    over queries); ``per_query``: model name -> its per-query table (``compare_search_models``)."""
+    out = {}
+    for stage in STAGES:
+        for metric in ("recall@10", "ndcg@10"):
+            d = protocols.paired_difference(
+                per_query[stage], per_query["minilm"], metric, n_boot, seed
+            )
+            key = f"contrastive/{stage}/{metric}_gain"
+            out.update(
+                {key: float(d.point), f"{key}_low": float(d.low), f"{key}_high": float(d.high)}
+            )
+    return out
+
+
 #: the adapted-then-fine-tuned MiniLM's name in the search tables and metric keys
 ADAPTED = "minilm_adapted_finetuned"
 
@@ -283,6 +305,7 @@ __all__ = [
     "adapted_metrics",
     "adapted_search",
     "PURCHASED",
+    "STAGES",
     "Autocompletion",
     "Settings",
     "autocompletion",
@@ -290,4 +313,5 @@ __all__ = [
     "autocompletion_verdict",
     "embedding_note",
     "search_task",
+    "stage_metrics",
 ]
