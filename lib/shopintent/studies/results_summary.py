@@ -60,10 +60,20 @@ TASKS: tuple[Task, ...] = (
         "Product search",
         "02",
         "search",
-        ("recall@10", "ndcg@10"),
+        ("recall@10", "ndcg@10", "recall@10_gain", "ndcg@10_gain"),
         frozenset({"tfidf_word", "tfidf_char"}),
-        protocol="full-catalogue retrieval of held-out queries' relevant products",
+        protocol="full-catalogue retrieval of held-out queries' relevant products; gain: the "
+        "domain-adapted fine-tuned MiniLM minus the plainly fine-tuned one, paired over queries",
         exclude=frozenset({"catalogue", "test"}),
+    ),
+    Task(
+        "Shop BERT by stage: search gain over frozen MiniLM",
+        "02",
+        "contrastive",
+        ("recall@10_gain", "ndcg@10_gain", "pairs", "train_seconds"),
+        protocol="paired difference to the frozen MiniLM on the same held-out search queries "
+        "(bootstrap over queries): the shop BERT after masked-LM (shopbert) and after its "
+        "contrastive stage (shopbert_contrastive); pairs and seconds: that stage's budget",
     ),
     Task(
         "Query auto-completion",

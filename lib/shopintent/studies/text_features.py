@@ -14,6 +14,7 @@ from typing import ClassVar
 
 import pandas as pd
 
+from shopintent.config import DEFAULT_SEED
 from shopintent.data.capabilities import Capabilities
 from shopintent.models.search import protocols
 from shopintent.models.text import autocomplete
@@ -27,8 +28,12 @@ class Settings(StudySettings):
     they are at most this many texts (None: always; a few minutes per 60k texts); the judged
     task's test and validation queries and catalogue size, each an upper bound (None: every
     product; see ``protocols.judged_task``); ``domain_adaptation``: run the domain-adapted
-    MiniLM section (its default-profile cost is not yet measured on 2 cores, and notebook 02's
-    default run is near its per-notebook limit: full profile only until it is)."""
+    MiniLM section. Measured on the default profile (seed 42, 2-core AMD EPYC shared with other
+    jobs): 299 CPU-s of the synthetic shop's 1,132 (213 s of 1,478 s wall) and 458 of Home
+    Depot's 1,563 (434 s of 1,496 s wall), for no gain on the synthetic shop and a loss on Home
+    Depot (notebook 02 states both). Off on smoke (CI's critical path) and default: on a 2-core
+    VM ~2.8x slower, Home Depot's notebook would need ~2,190 s with it and ~1,550 s without
+    (CPU-s x 2.8 on two full cores, an estimate), against the runner's 1,800 s; on for full."""
 
     corpus_sample: int | None
     embed_limit: int | None
@@ -53,7 +58,7 @@ class Settings(StudySettings):
             "judged_test": 500,
             "judged_validation": 250,
             "judged_items": 10_000,
-            "domain_adaptation": False,
+            "domain_adaptation": False,  # measured cost and gain: see the docstring
         },
         "full": {
             "corpus_sample": None,
@@ -186,6 +191,27 @@ def autocompletion_metrics(table: pd.DataFrame, k: int = 5) -> dict:
     return out
 
 
+#: the shop BERT's stages in notebook 02's search tables: masked-LM only, then contrastive
+STAGES = ("shopbert", "shopbert_contrastive")
+
+
+def stage_metrics(per_query: dict, n_boot: int = 1000, seed: int = DEFAULT_SEED) -> dict:
+    """``contrastive/<stage>/<metric>_gain`` (with ``_low``/``_high``): each shop BERT stage's
+    Recall@10 and NDCG@10 minus the frozen MiniLM's on the same test queries (paired bootstrap
+    over queries); ``per_query``: model name -> its per-query table (``compare_search_models``)."""
+    out = {}
+    for stage in STAGES:
+        for metric in ("recall@10", "ndcg@10"):
+            d = protocols.paired_difference(
+                per_query[stage], per_query["minilm"], metric, n_boot, seed
+            )
+            key = f"contrastive/{stage}/{metric}_gain"
+            out.update(
+                {key: float(d.point), f"{key}_low": float(d.low), f"{key}_high": float(d.high)}
+            )
+    return out
+
+
 #: the adapted-then-fine-tuned MiniLM's name in the search tables and metric keys
 ADAPTED = "minilm_adapted_finetuned"
 
@@ -283,6 +309,7 @@ __all__ = [
     "adapted_metrics",
     "adapted_search",
     "PURCHASED",
+    "STAGES",
     "Autocompletion",
     "Settings",
     "autocompletion",
@@ -290,4 +317,5 @@ __all__ = [
     "autocompletion_verdict",
     "embedding_note",
     "search_task",
+    "stage_metrics",
 ]

@@ -144,3 +144,34 @@ def test_notebook_08_fills_both_protocols_tables_apart(tmp_path):
     assert table.loc["VSTAN (published)", "next_item/hr@20"] == 0.480
     best = lb.best_per_task(boards).loc["Recommendation: session-rec protocol"]
     assert (best["best"], best["best_baseline"]) == ("vstan", "vstan")
+
+
+def test_notebook_02_stage_gains_and_adapted_gain_reach_the_summary(tmp_path):
+    _write(
+        tmp_path,
+        "02_llm_text_features",
+        {
+            "search/minilm/recall@10": 0.54,
+            "search/minilm_finetuned/recall@10": 0.67,
+            "search/minilm_adapted_finetuned/recall@10": 0.66,
+            "search/minilm_adapted_finetuned/recall@10_gain": -0.01,
+            "search/minilm_adapted_finetuned/recall@10_gain_low": -0.03,
+            "search/minilm_adapted_finetuned/recall@10_gain_high": 0.01,
+            "search/catalogue/items": 3000,
+            "contrastive/shopbert/recall@10_gain": -0.51,
+            "contrastive/shopbert/recall@10_gain_low": -0.54,
+            "contrastive/shopbert/recall@10_gain_high": -0.48,
+            "contrastive/shopbert_contrastive/recall@10_gain": 0.08,
+            "contrastive/shopbert_contrastive/pairs": 12000,
+            "contrastive/shopbert_contrastive/train_seconds": 350.0,
+        },
+    )
+    boards = lb.leaderboards(lb.read_run(tmp_path))
+    _, search = boards["Product search"]
+    assert "catalogue" not in search.index
+    assert search.loc["minilm_adapted_finetuned", "recall@10_gain_low"] == -0.03
+    task, stages = boards["Shop BERT by stage: search gain over frozen MiniLM"]
+    assert stages.index.tolist() == ["shopbert_contrastive", "shopbert"]
+    assert stages.loc["shopbert", "recall@10_gain_high"] == -0.48
+    assert stages.loc["shopbert_contrastive", "pairs"] == 12000
+    assert lb.best_model(stages, task) == "shopbert_contrastive"

@@ -55,3 +55,29 @@ def test_adapted_metrics_keys_gain_and_rerank():
     assert m["mlm_minilm/minilm/masked_accuracy"] == 0.2
     assert m["mlm_minilm/unigram/perplexity"] == 300.0
     assert m[f"search/{study.ADAPTED}/train_seconds"] == pytest.approx(140.0)
+
+
+def test_stage_metrics_are_paired_gains_over_frozen_minilm():
+    r = np.random.default_rng(1)
+    ids = [f"q{i}" for i in range(300)]
+    minilm = pd.DataFrame({"query_id": ids, "recall@10": r.integers(0, 2, 300).astype(float)})
+    minilm["ndcg@10"] = minilm["recall@10"] * 0.6
+    masked_lm = minilm.assign(**{"recall@10": 0.0, "ndcg@10": 0.0})  # retrieves nothing
+    contrastive = minilm.copy()
+    contrastive.loc[:29, ["recall@10", "ndcg@10"]] = [1.0, 0.6]  # 30 more hits at most
+    per = {"minilm": minilm, "shopbert": masked_lm, "shopbert_contrastive": contrastive}
+    m = check_metrics(study.stage_metrics(per, n_boot=200, seed=0))
+    assert set(m) == {
+        f"contrastive/{stage}/{metric}_gain{suffix}"
+        for stage in study.STAGES
+        for metric in ("recall@10", "ndcg@10")
+        for suffix in ("", "_low", "_high")
+    }
+    lost = m["contrastive/shopbert/recall@10_gain"]
+    assert lost == pytest.approx(-minilm["recall@10"].mean())
+    assert m["contrastive/shopbert/recall@10_gain_high"] < 0  # masked-LM alone loses
+    won = m["contrastive/shopbert_contrastive/recall@10_gain"]
+    assert won == pytest.approx((contrastive["recall@10"] - minilm["recall@10"]).mean())
+    assert 0 < won <= 0.1
+    key = "contrastive/shopbert_contrastive/ndcg@10_gain"
+    assert m[f"{key}_low"] <= m[key] <= m[f"{key}_high"]
