@@ -12,6 +12,21 @@ import numpy as np
 Panel = Mapping[str, tuple]
 
 
+def add_diagonal(fig, row: int = 1, col: int = 1):
+    """The y = x reference line on [0, 1] (calibrated scores, a random ROC curve)."""
+    fig.add_scatter(
+        x=[0, 1],
+        y=[0, 1],
+        mode="lines",
+        line={"color": "#ccc", "dash": "dot"},
+        showlegend=False,
+        hoverinfo="skip",
+        row=row,
+        col=col,
+    )
+    return fig
+
+
 def reliability_figure(
     panels: Mapping[str, Panel],
     title: str,
@@ -53,20 +68,11 @@ def reliability_figure(
                 col=col,
             )
             shown.add(name)
-        fig.add_scatter(
-            x=[0, 1],
-            y=[0, 1],
-            mode="lines",
-            line={"color": "#ccc", "dash": "dot"},
-            showlegend=False,
-            hoverinfo="skip",
-            row=1,
-            col=col,
-        )
+        add_diagonal(fig, row=1, col=col)
         fig.update_xaxes(title_text=x_title, range=[0, 1], row=1, col=col)
     fig.update_yaxes(title_text=y_title, range=[0, 1], row=1, col=1)
     fig.update_layout(title=title, height=440)
     return fig
 
 
-__all__ = ["Panel", "reliability_figure"]
+__all__ = ["Panel", "add_diagonal", "reliability_figure"]

@@ -7,6 +7,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from shopintent.studies.figures import add_diagonal, reliability_figure
+
 COLOURS = {
     "logreg": "#8c8c8c",
     "lightgbm": "#2a9d8f",
@@ -54,15 +56,7 @@ def roc_pr_figure(y, probabilities: dict[str, np.ndarray]) -> go.Figure:
             row=1,
             col=2,
         )
-    fig.add_scatter(
-        x=[0, 1],
-        y=[0, 1],
-        mode="lines",
-        line={"color": "#ccc", "dash": "dot"},
-        showlegend=False,
-        row=1,
-        col=1,
-    )
+    add_diagonal(fig, row=1, col=1)
     fig.add_hline(y=float(y.mean()), line={"color": "#ccc", "dash": "dot"}, row=1, col=2)
     fig.update_xaxes(title_text="false positive rate", row=1, col=1)
     fig.update_yaxes(title_text="true positive rate", row=1, col=1)
@@ -103,8 +97,6 @@ def calibration_figure(
 ) -> go.Figure:
     """Do the scores mean what they say? Observed purchase rate per score bin, before and after
     calibration."""
-    from shopintent.studies.figures import reliability_figure
-
     return reliability_figure(
         {
             "raw (class-weighted training)": {m: (y, p) for m, p in raw.items()},
