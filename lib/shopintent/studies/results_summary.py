@@ -67,6 +67,15 @@ TASKS: tuple[Task, ...] = (
         exclude=frozenset({"catalogue", "test"}),
     ),
     Task(
+        "Judged products re-ranked",
+        "02",
+        "rerank",
+        ("ndcg@10",),
+        frozenset({"random_order", "tfidf_word", "tfidf_char"}),
+        protocol="each held-out query's judged products (only those) ordered by the model, NDCG@10 "
+        "with graded gain relevance - 1; random_order: the expected NDCG@10 of a random order",
+    ),
+    Task(
         "Shop BERT by stage: search gain over frozen MiniLM",
         "02",
         "contrastive",

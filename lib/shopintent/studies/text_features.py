@@ -191,6 +191,19 @@ def autocompletion_metrics(table: pd.DataFrame, k: int = 5) -> dict:
     return out
 
 
+def search_metrics(summary: pd.DataFrame) -> dict:
+    """``search/<model>/<metric>`` with ``_low``/``_high`` for each row of a
+    ``protocols.summarise`` table; its ``rerank_ndcg@10`` rows (datasets with judgements: each
+    query's judged products re-ordered) become ``rerank/<model>/ndcg@10``."""
+    out = {}
+    for row in summary.itertuples():
+        rerank = row.metric == "rerank_ndcg@10"
+        task, metric = ("rerank", "ndcg@10") if rerank else ("search", row.metric)
+        for stat, suffix in (("mean", ""), ("low", "_low"), ("high", "_high")):
+            out[f"{task}/{row.model}/{metric}{suffix}"] = float(getattr(row, stat))
+    return out
+
+
 #: the shop BERT's stages in notebook 02's search tables: masked-LM only, then contrastive
 STAGES = ("shopbert", "shopbert_contrastive")
 
@@ -269,13 +282,7 @@ def adapted_metrics(result: AdaptedSearch) -> dict:
     plain fine-tune (``<metric>_gain``), and ``mlm_minilm/<model>/...``: MiniLM's held-out
     masked-LM before (its own weights, head trained alone) and after adaptation, next to the
     unigram baseline on MiniLM's vocabulary, with the adaptation's budget."""
-    out = {}
-    for row in result.summary.itertuples():
-        if row.metric == "rerank_ndcg@10":  # judged products only, keyed as notebook 02 does
-            out[f"rerank/{ADAPTED}/ndcg@10"] = float(row.mean)
-            continue
-        for stat, suffix in (("mean", ""), ("low", "_low"), ("high", "_high")):
-            out[f"search/{ADAPTED}/{row.metric}{suffix}"] = float(getattr(row, stat))
+    out = search_metrics(result.summary)
     for metric, d in result.gains.items():
         out.update(
             {
@@ -316,6 +323,7 @@ __all__ = [
     "autocompletion_metrics",
     "autocompletion_verdict",
     "embedding_note",
+    "search_metrics",
     "search_task",
     "stage_metrics",
 ]

@@ -175,3 +175,24 @@ def test_notebook_02_stage_gains_and_adapted_gain_reach_the_summary(tmp_path):
     assert stages.loc["shopbert", "recall@10_gain_high"] == -0.48
     assert stages.loc["shopbert_contrastive", "pairs"] == 12000
     assert lb.best_model(stages, task) == "shopbert_contrastive"
+
+
+def test_notebook_02_judged_reranking_is_its_own_table_with_random_order_as_a_baseline(tmp_path):
+    _write(
+        tmp_path,
+        "02_llm_text_features",
+        {
+            "search/minilm/recall@10": 0.57,
+            "rerank/random_order/ndcg@10": 0.918,
+            "rerank/tfidf_char/ndcg@10": 0.931,
+            "rerank/minilm_finetuned/ndcg@10": 0.936,
+            "rerank/minilm_finetuned/ndcg@10_low": 0.93,
+            "rerank/minilm_finetuned/ndcg@10_high": 0.942,
+        },
+    )
+    boards = lb.leaderboards(lb.read_run(tmp_path))
+    task, table = boards["Judged products re-ranked"]
+    assert table.loc["minilm_finetuned", "ndcg@10_low"] == 0.93
+    assert lb.best_model(table, task) == "minilm_finetuned"
+    _, search = boards["Product search"]
+    assert "random_order" not in search.index

@@ -51,6 +51,7 @@ def test_adapted_metrics_keys_gain_and_rerank():
     assert m[f"{key}_gain_low"] <= m[f"{key}_gain"] <= m[f"{key}_gain_high"]
     assert m[f"{key}_low"] <= m[key] <= m[f"{key}_high"]
     assert m[f"rerank/{study.ADAPTED}/ndcg@10"] == pytest.approx(0.9)
+    assert m[f"rerank/{study.ADAPTED}/ndcg@10_low"] == pytest.approx(0.9)  # constant: no spread
     assert f"search/{study.ADAPTED}/rerank_ndcg@10" not in m
     assert m["mlm_minilm/minilm/masked_accuracy"] == 0.2
     assert m["mlm_minilm/unigram/perplexity"] == 300.0
@@ -81,3 +82,28 @@ def test_stage_metrics_are_paired_gains_over_frozen_minilm():
     assert 0 < won <= 0.1
     key = "contrastive/shopbert_contrastive/ndcg@10_gain"
     assert m[f"{key}_low"] <= m[key] <= m[f"{key}_high"]
+
+
+def test_search_metrics_key_every_model_and_move_judged_reranking_to_its_own_task():
+    r = np.random.default_rng(2)
+    ids = [f"q{i}" for i in range(100)]
+    per = {
+        name: pd.DataFrame(
+            {
+                "query_id": ids,
+                "recall@10": r.integers(0, 2, 100).astype(float),
+                "ndcg@10": r.random(100),
+                "rerank_ndcg@10": r.random(100),
+            }
+        )
+        for name in ("tfidf_char", "minilm")
+    }
+    m = check_metrics(study.search_metrics(protocols.summarise(per, n_boot=100, seed=0)))
+    for name, df in per.items():
+        for metric, key in (
+            ("recall@10", f"search/{name}/recall@10"),
+            ("rerank_ndcg@10", f"rerank/{name}/ndcg@10"),
+        ):
+            assert m[key] == pytest.approx(df[metric].mean())
+            assert m[f"{key}_low"] <= m[key] <= m[f"{key}_high"]
+    assert not any("rerank_ndcg" in k for k in m)
