@@ -8,15 +8,16 @@ WORDS = (
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS, "##s", "##x", ".", ","]
 
 
-def tiny_bert(max_length: int = 32):
-    """(backbone, tokenizer): 2 blocks of 16 dimensions over ``VOCAB``; nothing downloaded."""
+def tiny_bert(max_length: int = 32, num_layers: int = 2):
+    """(backbone, tokenizer): ``num_layers`` blocks of 16 dimensions over ``VOCAB``; nothing
+    downloaded."""
     import keras
     import keras_hub
 
     keras.utils.set_random_seed(0)
     backbone = keras_hub.models.BertBackbone(
         vocabulary_size=len(VOCAB),
-        num_layers=2,
+        num_layers=num_layers,
         num_heads=2,
         hidden_dim=16,
         intermediate_dim=32,
@@ -25,3 +26,11 @@ def tiny_bert(max_length: int = 32):
     )
     tokenizer = keras_hub.models.BertTokenizer(vocabulary=VOCAB, lowercase=True)
     return backbone, tokenizer
+
+
+def tiny_encoder(max_length: int = 16, num_layers: int = 2):
+    """``tiny_bert`` as the ``KerasHubBertEncoder`` that MiniLM's loader returns (name "tiny")."""
+    from shopintent.features.text.encoders import KerasHubBertEncoder
+
+    backbone, tokenizer = tiny_bert(max_length, num_layers)
+    return KerasHubBertEncoder("tiny", backbone, tokenizer, max_length=max_length)

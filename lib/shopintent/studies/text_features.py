@@ -204,6 +204,11 @@ def search_metrics(summary: pd.DataFrame) -> dict:
     return out
 
 
+def _with_interval(key: str, d) -> dict:
+    """``key`` and ``key_low`` / ``key_high`` from a point estimate with its interval."""
+    return {key: float(d.point), f"{key}_low": float(d.low), f"{key}_high": float(d.high)}
+
+
 #: the shop BERT's stages in notebook 02's search tables: masked-LM only, then contrastive
 STAGES = ("shopbert", "shopbert_contrastive")
 
@@ -218,10 +223,7 @@ def stage_metrics(per_query: dict, n_boot: int = 1000, seed: int = DEFAULT_SEED)
             d = protocols.paired_difference(
                 per_query[stage], per_query["minilm"], metric, n_boot, seed
             )
-            key = f"contrastive/{stage}/{metric}_gain"
-            out.update(
-                {key: float(d.point), f"{key}_low": float(d.low), f"{key}_high": float(d.high)}
-            )
+            out.update(_with_interval(f"contrastive/{stage}/{metric}_gain", d))
     return out
 
 
@@ -284,13 +286,7 @@ def adapted_metrics(result: AdaptedSearch) -> dict:
     unigram baseline on MiniLM's vocabulary, with the adaptation's budget."""
     out = search_metrics(result.summary)
     for metric, d in result.gains.items():
-        out.update(
-            {
-                f"search/{ADAPTED}/{metric}_gain": d.point,
-                f"search/{ADAPTED}/{metric}_gain_low": d.low,
-                f"search/{ADAPTED}/{metric}_gain_high": d.high,
-            }
-        )
+        out.update(_with_interval(f"search/{ADAPTED}/{metric}_gain", d))
     m = result.adaptation.metrics
     out.update(
         {

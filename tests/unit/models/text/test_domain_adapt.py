@@ -3,36 +3,21 @@ alone, the head-only stage leaves the backbone exactly as it was, frozen blocks 
 
 import numpy as np
 import pytest
+from support import tiny_bert
 
 # trains masked-LM steps (a Keras trace per stage and bucket): 73 s CPU for the three tests
 # together, with TensorFlow's import, on the loaded 2 cores
 pytestmark = pytest.mark.slow
 
-WORDS = (
-    "red blue green drill saw hammer lamp chair table paint brush nail screw bolt oak steel".split()
-)
-VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]
+
+#: the corpus's words: 16 whole words of the tiny BERT's vocabulary
+WORDS = tiny_bert.WORDS[:16]
+VOCAB = tiny_bert.VOCAB
 
 
 @pytest.fixture(scope="module")
 def tiny_encoder():
-    import keras
-    import keras_hub
-
-    from shopintent.features.text.encoders import KerasHubBertEncoder
-
-    keras.utils.set_random_seed(0)
-    backbone = keras_hub.models.BertBackbone(
-        vocabulary_size=len(VOCAB),
-        num_layers=2,
-        num_heads=2,
-        hidden_dim=16,
-        intermediate_dim=32,
-        max_sequence_length=16,
-        dropout=0.0,
-    )
-    tokenizer = keras_hub.models.BertTokenizer(vocabulary=VOCAB, lowercase=True)
-    return KerasHubBertEncoder("tiny", backbone, tokenizer, max_length=16)
+    return tiny_bert.tiny_encoder(max_length=16, num_layers=2)
 
 
 @pytest.fixture(scope="module")

@@ -6,32 +6,15 @@ import importlib.util
 import numpy as np
 import pandas as pd
 import pytest
+from support import tiny_bert
 
-WORDS = (
-    "red blue green drill saw hammer lamp chair table paint brush nail screw bolt oak steel".split()
-)
-VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]
+#: the corpus's words: 16 whole words of the tiny BERT's vocabulary
+WORDS = tiny_bert.WORDS[:16]
 
 
 @pytest.fixture(scope="module")
 def tiny_encoder():
-    import keras
-    import keras_hub
-
-    from shopintent.features.text.encoders import KerasHubBertEncoder
-
-    keras.utils.set_random_seed(0)
-    backbone = keras_hub.models.BertBackbone(
-        vocabulary_size=len(VOCAB),
-        num_layers=3,
-        num_heads=2,
-        hidden_dim=16,
-        intermediate_dim=32,
-        max_sequence_length=16,
-        dropout=0.0,
-    )
-    tokenizer = keras_hub.models.BertTokenizer(vocabulary=VOCAB, lowercase=True)
-    return KerasHubBertEncoder("tiny", backbone, tokenizer, max_length=16)
+    return tiny_bert.tiny_encoder(max_length=16, num_layers=3)
 
 
 @pytest.fixture(scope="module")
