@@ -48,14 +48,26 @@ EXPECTED = {
         ),
     },
     query_understanding: {
-        "smoke": dict(query_sizes=(600, 150, 400), curve_sizes=(50, 150, 600), real_queries=500),
+        "smoke": dict(
+            query_sizes=(600, 150, 400),
+            curve_sizes=(50, 150, 600),
+            real_queries=500,
+            catalogue_names=True,
+            epochs=2,
+        ),
         "default": dict(
-            query_sizes=(3_000, 400, 2_000), curve_sizes=(100, 300, 1_000, 3_000), real_queries=3000
+            query_sizes=(3_000, 400, 2_000),
+            curve_sizes=(100, 300, 1_000, 3_000),
+            real_queries=3000,
+            catalogue_names=True,
+            epochs=5,
         ),
         "full": dict(
             query_sizes=(30_000, 3_000, 20_000),
             curve_sizes=(100, 1_000, 10_000, 30_000),
             real_queries=20000,
+            catalogue_names=True,
+            epochs=4,
         ),
     },
     review_sentiment: {

@@ -14,11 +14,19 @@ query used them. Two ways to use both, and the category path:
   parent for its leaves, each on the same features.
 
 Both take feature matrices (rows aligned with labels), so any representation can be tried.
+
+``catalogue_queries`` adds what no split of queries holds: the catalogue's own names, each
+labelled with its item's category, as extra training queries (weak labels the shop writes
+itself, the way a search team seeds a query classifier from its product feed). A test query
+naming a model that no training query named is then no longer unknown to any model.
 """
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
@@ -112,8 +120,54 @@ class HierarchicalLogisticRegression:
         return out
 
 
+def catalogue_queries(items: pd.DataFrame) -> pd.DataFrame:
+    """Training queries written by the catalogue: ``text``, ``category``, ``entities`` (spans as
+    in the query table, ``None`` where unknown), one row per distinct (text, category).
+
+    Where items carry ``model`` (and ``brand``): "<brand> <model>" and "<model>" alone, with
+    their brand and model spans, the way shoppers name a product. Otherwise the head of each
+    title (before its first comma) with the words of its category's leaf taken out: a title
+    that says "microwave" teaches the word, not the name beside it. Items without a category
+    or text are skipped; an empty frame when the catalogue has no categories."""
+    columns = ["text", "category", "entities"]
+    if "category" not in items.columns:
+        return pd.DataFrame(columns=columns)
+    items = items[items["category"].notna()]
+    rows: list[tuple[str, str, object]] = []
+    if "model" in items.columns:
+        brands = items["brand"] if "brand" in items.columns else pd.Series(None, index=items.index)
+        for brand, model, category in zip(brands, items["model"], items["category"], strict=True):
+            if not isinstance(model, str) or not model.strip():
+                continue
+            model = model.strip()
+            rows.append((model, category, [_span(0, model, "model")]))
+            if isinstance(brand, str) and brand.strip():
+                b = brand.strip()
+                text = f"{b} {model}"
+                rows.append(
+                    (text, category, [_span(0, b, "brand"), _span(len(b) + 1, model, "model")])
+                )
+    elif "title" in items.columns:
+        for title, category in zip(items["title"], items["category"], strict=True):
+            if not isinstance(title, str):
+                continue
+            leaf = str(category).split(".")[-1].replace("_", " ")
+            head = re.sub(rf"\b{re.escape(leaf)}\b", " ", title.split(",")[0], flags=re.I)
+            head = " ".join(head.split())
+            if head:
+                rows.append((head, category, None))
+    out = pd.DataFrame(rows, columns=columns)
+    keep = ~out[["text", "category"]].astype(str).duplicated()
+    return out[keep].reset_index(drop=True)
+
+
+def _span(start: int, text: str, label: str) -> dict:
+    return {"start": start, "end": start + len(text), "label": label}
+
+
 __all__ = [
     "HierarchicalLogisticRegression",
+    "catalogue_queries",
     "JointLogisticRegression",
     "joint_features",
     "parent_of",

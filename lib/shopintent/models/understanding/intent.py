@@ -19,6 +19,7 @@ serves all three. ``save_query_models``/``load_query_models`` keep them under
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -121,13 +122,17 @@ def fit_query_network(
     seed: int = DEFAULT_SEED,
     typo_augmentation: float = TYPO_AUGMENTATION,
     init: dict | None = None,
+    extra: pd.DataFrame | None = None,
     **overrides,
 ):
     """Fine-tune MiniLM with the heads the labels allow: ``intent``, ``category`` (leaf) and
     ``tags`` (BIO over ``ENTITY_LABELS``). A share of the training queries gets one extra typo
     in an entity word (``entities.augment_typos``); validation picks the epoch. ``init`` maps
     ``intent``/``category`` to fitted frozen-MiniLM logistic regressions (``minilm_lr``), the
-    heads' starting points (see ``FineTunedNetwork.fit``)."""
+    heads' starting points (see ``FineTunedNetwork.fit``). ``extra``: more training rows with
+    ``text`` and ``category`` and, where known, ``entities`` (``category.catalogue_queries``):
+    the heads they carry no label for ignore them, and the training sample grows by their
+    number (``max_train`` caps the queries alone)."""
     from shopintent.models.text.finetune import FineTunedNetwork, Head, finetune_config
     from shopintent.models.understanding import alignment as al
     from shopintent.models.understanding.entities import augment_typos
@@ -141,12 +146,20 @@ def fit_query_network(
     )
     if has_spans and typo_augmentation > 0:
         texts, spans, _ = augment_typos(texts, train["entities"].tolist(), typo_augmentation, seed)
+    extra = extra if extra is not None else pd.DataFrame(columns=["text", "category", "entities"])
+    n_queries = len(texts)
+    texts = texts + extra["text"].astype(str).tolist()
+    spans = spans + (
+        extra["entities"].tolist() if "entities" in extra.columns else [None] * len(extra)
+    )
     for head, col in (("intent", "intent"), ("category", "category")):
         if train[col].notna().all() and val[col].notna().all() and train[col].nunique() >= 2:
+            # a class only the extra rows name has no query to be scored on: their row ignored
             classes = tuple(sorted(train[col].unique()))
             index = {c: i for i, c in enumerate(classes)}
             heads.append(Head(head, "sequence", classes))
-            targets[head] = [index[c] for c in train[col]]
+            more = extra[col] if col in extra.columns else [None] * len(extra)
+            targets[head] = [index[c] for c in train[col]] + [index.get(c, -1) for c in more]
             val_targets[head] = [index.get(c, -1) for c in val[col]]  # unseen in training: ignored
     if has_spans:
         tags = al.tag_vocabulary(ENTITY_LABELS)
@@ -154,6 +167,8 @@ def fit_query_network(
         heads.append(Head("tags", "token", tuple(tags)))
         targets["tags"] = [
             [index[t] for t in al.bio_tags(al.split_words(x), s)]
+            if s is not None
+            else [-1] * len(al.split_words(x))  # spans unknown: every word ignored
             for x, s in zip(texts, spans, strict=True)
         ]
         val_targets["tags"] = [
@@ -169,6 +184,9 @@ def fit_query_network(
         for h in heads
         if h.name in (init or {}) and tuple(init[h.name].classes_) == h.classes
     }
+    config = finetune_config(profile, **overrides)
+    if len(extra):
+        config = replace(config, max_train=min(config.max_train, n_queries) + len(extra))
     return FineTunedNetwork.fit(
         backbone,
         tokenizer,
@@ -177,7 +195,7 @@ def fit_query_network(
         targets,
         val_texts,
         val_targets,
-        config=finetune_config(profile, **overrides),
+        config=config,
         seed=seed,
         head_init=head_init,
     )

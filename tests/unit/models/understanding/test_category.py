@@ -1,12 +1,15 @@
 """Query category models: the two-level regression multiplies parent and leaf probabilities,
-and the joint regression uses both feature sets where each alone misses half the labels."""
+the joint regression uses both feature sets where each alone misses half the labels, and the
+catalogue's names become labelled training queries."""
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
 from shopintent.models.understanding.category import (
     HierarchicalLogisticRegression,
     JointLogisticRegression,
+    catalogue_queries,
     parent_of,
 )
 
@@ -55,3 +58,55 @@ def test_joint_regression_needs_both_feature_sets_and_chooses_on_validation():
     only_sparse = JointLogisticRegression(scale_grid=(0.0,)).fit(sparse, dense, y, vs, vd, vy)
     alone = (only_sparse.classes_[only_sparse.predict_proba(ts, td).argmax(axis=1)] == ty).mean()
     assert top1 > 0.9 and alone < 0.6
+
+
+def _items(**columns) -> pd.DataFrame:
+    base = {
+        "title": [
+            "Kelvo Nova 590 SE Microwave, white, 1.5L",
+            "Kelvo Nova 590 SE Microwave, black, 1.5L",
+            "Zentro S12 Lite Tablet, green, 128GB",
+            "Olea Ultra 10 Coffee Beans, 250g",
+        ],
+        "brand": ["Kelvo", "Kelvo", "Zentro", "Olea"],
+        "model": ["Nova 590 SE", "Nova 590 SE", "S12 Lite", None],
+        "category": [
+            "appliances.microwave",
+            "appliances.microwave",
+            "electronics.tablet",
+            "grocery.coffee",
+        ],
+    }
+    base.update(columns)
+    return pd.DataFrame({k: v for k, v in base.items() if v is not None})
+
+
+def test_catalogue_queries_name_brand_and_model_with_exact_spans():
+    names = catalogue_queries(_items())
+    # one row per distinct (text, category): the two colours of the microwave give one name
+    # each; an item without a model gives none
+    assert names[["text", "category"]].values.tolist() == [
+        ["Nova 590 SE", "appliances.microwave"],
+        ["Kelvo Nova 590 SE", "appliances.microwave"],
+        ["S12 Lite", "electronics.tablet"],
+        ["Zentro S12 Lite", "electronics.tablet"],
+    ]
+    spans = [
+        [(s["label"], text[s["start"] : s["end"]]) for s in row]
+        for text, row in zip(names["text"], names["entities"], strict=True)
+    ]
+    assert spans == [
+        [("model", "Nova 590 SE")],
+        [("brand", "Kelvo"), ("model", "Nova 590 SE")],
+        [("model", "S12 Lite")],
+        [("brand", "Zentro"), ("model", "S12 Lite")],
+    ]
+
+
+def test_catalogue_queries_without_models_take_title_heads_without_the_leaf():
+    names = catalogue_queries(_items(model=None))
+    assert names["text"].tolist() == ["Kelvo Nova 590 SE", "Zentro S12 Lite", "Olea Ultra 10 Beans"]
+    assert names["entities"].isna().all()  # spans unknown: a tagger ignores these rows
+    assert catalogue_queries(_items(category=None)).empty
+    unlabelled = _items(category=[None, None, None, None])
+    assert catalogue_queries(unlabelled).empty

@@ -150,6 +150,49 @@ def joint(table):
     return network, sp
 
 
+def test_extra_rows_join_the_training_sample_with_the_labels_they_carry(table):
+    """Catalogue names (``category.catalogue_queries``) join the training sample: they carry a
+    category (one unseen in the queries is ignored) and spans or none; no intent."""
+    import keras
+    import keras_hub
+
+    from shopintent.features.text.encoders import minilm_preset_dir
+
+    tokenizer = keras_hub.models.BertTokenizer.from_preset(str(minilm_preset_dir()))
+    keras.utils.set_random_seed(0)
+    backbone = keras_hub.models.BertBackbone(
+        vocabulary_size=tokenizer.vocabulary_size(),
+        num_layers=1,
+        num_heads=2,
+        hidden_dim=16,
+        intermediate_dim=32,
+        max_sequence_length=32,
+    )
+    sp = intent.split_queries(table, "smoke", sizes=(120, 30, 30))
+    category = sp.train["category"].iloc[0]
+    extra = pd.DataFrame(
+        {
+            "text": ["Kelvo Nova 590 SE", "Nova 590 SE", "Zentro S12 Lite"],
+            "category": [category, category, "nowhere.unseen"],
+            "entities": [
+                [
+                    {"start": 0, "end": 5, "label": "brand"},
+                    {"start": 6, "end": 17, "label": "model"},
+                ],
+                [{"start": 0, "end": 11, "label": "model"}],
+                None,
+            ],
+        }
+    )
+    network = intent.fit_query_network(
+        backbone, tokenizer, sp, "smoke", epochs=1, max_train=100, trainable_layers=1, extra=extra
+    )
+    # max_train caps the queries alone; the extra rows come on top
+    assert network.info["n_train"] == 100 + len(extra)
+    assert "nowhere.unseen" not in network.heads["category"].classes
+    assert set(network.heads) == {"intent", "category", "tags"}
+
+
 def test_joint_network_heads_and_views(joint):
     network, sp = joint
     assert set(network.heads) == {"intent", "category", "tags"}
