@@ -131,13 +131,19 @@ def fit_query_network(
     ``intent``/``category`` to fitted frozen-MiniLM logistic regressions (``minilm_lr``), the
     heads' starting points (see ``FineTunedNetwork.fit``). ``extra``: more training rows with
     ``text`` and ``category`` and, where known, ``entities`` (``category.catalogue_queries``):
-    the heads they carry no label for ignore them, and the training sample grows by their
-    number (``max_train`` caps the queries alone)."""
+    the heads they carry no label for ignore them; ``max_train`` caps the queries alone and
+    every extra row joins the sample."""
     from shopintent.models.text.finetune import FineTunedNetwork, Head, finetune_config
     from shopintent.models.understanding import alignment as al
     from shopintent.models.understanding.entities import augment_typos
 
     train, val = split.train, split.val
+    config = finetune_config(profile, **overrides)
+    extra = extra if extra is not None else pd.DataFrame(columns=["text", "category", "entities"])
+    if len(extra):  # max_train caps the queries (a seeded sample); every extra row comes on top
+        if len(train) > config.max_train:
+            train = train.sample(n=config.max_train, random_state=seed).sort_index()
+        config = replace(config, max_train=len(train) + len(extra))
     heads, targets, val_targets = [], {}, {}
     texts, val_texts = train["text"].tolist(), val["text"].tolist()
     spans = train["entities"].tolist()
@@ -146,8 +152,6 @@ def fit_query_network(
     )
     if has_spans and typo_augmentation > 0:
         texts, spans, _ = augment_typos(texts, train["entities"].tolist(), typo_augmentation, seed)
-    extra = extra if extra is not None else pd.DataFrame(columns=["text", "category", "entities"])
-    n_queries = len(texts)
     texts = texts + extra["text"].astype(str).tolist()
     spans = spans + (
         extra["entities"].tolist() if "entities" in extra.columns else [None] * len(extra)
@@ -184,9 +188,6 @@ def fit_query_network(
         for h in heads
         if h.name in (init or {}) and tuple(init[h.name].classes_) == h.classes
     }
-    config = finetune_config(profile, **overrides)
-    if len(extra):
-        config = replace(config, max_train=min(config.max_train, n_queries) + len(extra))
     return FineTunedNetwork.fit(
         backbone,
         tokenizer,
