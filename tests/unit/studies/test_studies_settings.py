@@ -244,3 +244,12 @@ def test_two_tower_settings_by_profile():
     assert (full.ranker.epochs, full.max_epochs) == (15, 12)
     assert two_tower_retrieval.Settings.for_profile("smoke", encode_limit=5000).encode_limit == 5000
     assert two_tower_retrieval.Settings.for_profile("smoke", encode_limit=None).encode_limit == 0
+
+
+@pytest.mark.parametrize("profile", ["smoke", "default", "full"])
+def test_adaptation_trains_the_blocks_the_fine_tune_trains(profile):
+    """Blocks adapted below the fine-tune's would stay frozen with their masked-LM drift."""
+    from shopintent.models.text import domain_adapt, dual_encoder
+
+    adapted = domain_adapt.adapt_config(profile).trainable_layers
+    assert adapted == dual_encoder.dual_encoder_config(profile).trainable_layers
