@@ -29,11 +29,13 @@ class Settings(StudySettings):
     task's test and validation queries and catalogue size, each an upper bound (None: every
     product; see ``protocols.judged_task``); ``domain_adaptation``: run the domain-adapted
     MiniLM section. Measured on the default profile (seed 42, 2-core AMD EPYC shared with other
-    jobs): 299 CPU-s of the synthetic shop's 1,132 (213 s of 1,478 s wall) and 458 of Home
-    Depot's 1,563 (434 s of 1,496 s wall), for no gain on the synthetic shop and a loss on Home
-    Depot (notebook 02 states both). Off on smoke (CI's critical path) and default: on a 2-core
-    VM ~2.8x slower, Home Depot's notebook would need ~2,190 s with it and ~1,550 s without
-    (CPU-s x 2.8 on two full cores, an estimate), against the runner's 1,800 s; on for full."""
+    jobs, all six blocks adapted then): 299 CPU-s of the synthetic shop's 1,132 (213 s of
+    1,478 s wall) and 458 of Home Depot's 1,563 (434 s of 1,496 s wall), for no gain on the
+    synthetic shop and a loss on Home Depot; adapting the top two blocks (now) costs less and
+    loses less, still no gain (notebook 02 states both). Off on smoke (CI's critical path) and
+    default: on a 2-core VM ~2.8x slower, Home Depot's notebook would need ~2,190 s with it and
+    ~1,550 s without (CPU-s x 2.8 on two full cores, an estimate), against the runner's 1,800 s;
+    on for full."""
 
     corpus_sample: int | None
     embed_limit: int | None
