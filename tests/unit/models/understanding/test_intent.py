@@ -115,10 +115,8 @@ def test_indicative_terms_learning_curve_and_errors(table):
     assert errors["probability"].is_monotonic_decreasing
 
 
-@pytest.fixture(scope="module")
-def joint(table):
-    """The query network on the smoke shop's queries: a small random BERT over MiniLM's real
-    WordPiece vocabulary (so the shop's words tokenise as they would), a few epochs."""
+def _random_bert(num_layers: int, hidden_dim: int):
+    """(a random BERT backbone, MiniLM's real WordPiece tokenizer), seeded."""
     import keras
     import keras_hub
 
@@ -128,13 +126,21 @@ def joint(table):
     keras.utils.set_random_seed(0)
     backbone = keras_hub.models.BertBackbone(
         vocabulary_size=tokenizer.vocabulary_size(),
-        num_layers=2,
+        num_layers=num_layers,
         num_heads=2,
-        hidden_dim=32,
-        intermediate_dim=64,
+        hidden_dim=hidden_dim,
+        intermediate_dim=2 * hidden_dim,
         max_sequence_length=32,
         dropout=0.0,
     )
+    return backbone, tokenizer
+
+
+@pytest.fixture(scope="module")
+def joint(table):
+    """The query network on the smoke shop's queries: a small random BERT over MiniLM's real
+    WordPiece vocabulary (so the shop's words tokenise as they would), a few epochs."""
+    backbone, tokenizer = _random_bert(num_layers=2, hidden_dim=32)
     sp = intent.split_queries(table, "smoke", sizes=(240, 40, 60))
     network = intent.fit_query_network(
         backbone,
@@ -153,21 +159,7 @@ def joint(table):
 def test_extra_rows_join_the_training_sample_with_the_labels_they_carry(table):
     """Catalogue names (``category.catalogue_queries``) join the training sample: they carry a
     category (one unseen in the queries is ignored) and spans or none; no intent."""
-    import keras
-    import keras_hub
-
-    from shopintent.features.text.encoders import minilm_preset_dir
-
-    tokenizer = keras_hub.models.BertTokenizer.from_preset(str(minilm_preset_dir()))
-    keras.utils.set_random_seed(0)
-    backbone = keras_hub.models.BertBackbone(
-        vocabulary_size=tokenizer.vocabulary_size(),
-        num_layers=1,
-        num_heads=2,
-        hidden_dim=16,
-        intermediate_dim=32,
-        max_sequence_length=32,
-    )
+    backbone, tokenizer = _random_bert(num_layers=1, hidden_dim=16)
     sp = intent.split_queries(table, "smoke", sizes=(120, 30, 30))
     category = sp.train["category"].iloc[0]
     extra = pd.DataFrame(
