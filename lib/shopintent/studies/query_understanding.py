@@ -581,7 +581,7 @@ def labelled_part(
     if all(f"category/{m}" in models for m in ("tfidf_lr", "minilm_lr")):
         variants, variant_notes = category_variants(models, split, seed, names)
         categories.update(variants)
-    catalogue_lines = None
+    catalogue_lines, catalogue_gain = None, {}
     if len(names) and "category/tfidf_lr" in models:
         only = queries_only_baseline(split, seed)
         categories[QUERIES_ONLY] = (
@@ -591,7 +591,7 @@ def labelled_part(
     categories_table = category_table(test["category"], categories, n_boot, seed)
     category_gaps = top1_differences(test["category"], categories, "tfidf_lr", n_boot, seed)
     if QUERIES_ONLY in categories:
-        gain = top1_differences(
+        catalogue_gain = top1_differences(
             test["category"], categories, QUERIES_ONLY, n_boot, seed, ("tfidf_lr",)
         )
         catalogue_lines = [
@@ -602,7 +602,7 @@ def labelled_part(
                 for t, c in names[["text", "category"]].head(3).itertuples(index=False)
             ),
             f"top-1 accuracy tfidf_lr − {QUERIES_ONLY} (what the catalogue's names add): "
-            f"{gain['tfidf_lr']}",
+            f"{catalogue_gain['tfidf_lr']}",
         ]
     tops, p_top = qi.roll_up(
         categories["minilm_finetuned"][1],
@@ -658,14 +658,11 @@ def labelled_part(
         "query_understanding/minilm_finetuned/train_seconds": network.info["train_seconds"],
         "query_understanding/minilm_finetuned/best_epoch": network.info["best_epoch"],
     }
-    for m, d in category_gaps.items():
-        extra.update(
-            {
-                f"query_category/{m}/top1_minus_tfidf_lr": d.point,
-                f"query_category/{m}/top1_minus_tfidf_lr_low": d.low,
-                f"query_category/{m}/top1_minus_tfidf_lr_high": d.high,
-            }
-        )
+    gaps = [("tfidf_lr", category_gaps), (QUERIES_ONLY, catalogue_gain)]
+    for baseline, by_model in gaps:
+        for m, d in by_model.items():
+            key = f"query_category/{m}/top1_minus_{baseline}"
+            extra.update({key: d.point, f"{key}_low": d.low, f"{key}_high": d.high})
     for m, d in differences.items():
         extra.update(
             {
