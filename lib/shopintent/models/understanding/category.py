@@ -134,7 +134,7 @@ def catalogue_queries(items: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     items = items[items["category"].notna()]
     rows: list[tuple[str, str, object]] = []
-    if "model" in items.columns:
+    if "model" in items.columns and items["model"].notna().any():
         brands = items["brand"] if "brand" in items.columns else pd.Series(None, index=items.index)
         for brand, model, category in zip(brands, items["model"], items["category"], strict=True):
             if not isinstance(model, str) or not model.strip():

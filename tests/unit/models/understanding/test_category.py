@@ -106,6 +106,8 @@ def test_catalogue_queries_name_brand_and_model_with_exact_spans():
 def test_catalogue_queries_without_models_take_title_heads_without_the_leaf():
     names = catalogue_queries(_items(model=None))
     assert names["text"].tolist() == ["Kelvo Nova 590 SE", "Zentro S12 Lite", "Olea Ultra 10 Beans"]
+    empty_models = catalogue_queries(_items(model=[None] * 4))  # a column with no value in it
+    assert empty_models["text"].tolist() == names["text"].tolist()
     assert names["entities"].isna().all()  # spans unknown: a tagger ignores these rows
     assert catalogue_queries(_items(category=None)).empty
     unlabelled = _items(category=[None, None, None, None])
