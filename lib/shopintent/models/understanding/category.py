@@ -137,9 +137,13 @@ def catalogue_queries(items: pd.DataFrame) -> pd.DataFrame:
     if "model" in items.columns and items["model"].notna().any():
         brands = items["brand"] if "brand" in items.columns else pd.Series(None, index=items.index)
         for brand, model, category in zip(brands, items["model"], items["category"], strict=True):
-            if not isinstance(model, str) or not model.strip():
+            if pd.isna(model):
                 continue
-            model = model.strip()
+            if isinstance(model, float) and model.is_integer():  # a numeric column with gaps
+                model = int(model)
+            model = str(model).strip()
+            if not model:
+                continue
             rows.append((model, category, [_span(0, model, "model")]))
             if isinstance(brand, str) and brand.strip():
                 b = brand.strip()

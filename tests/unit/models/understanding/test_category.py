@@ -112,3 +112,9 @@ def test_catalogue_queries_without_models_take_title_heads_without_the_leaf():
     assert catalogue_queries(_items(category=None)).empty
     unlabelled = _items(category=[None, None, None, None])
     assert catalogue_queries(unlabelled).empty
+
+
+def test_catalogue_queries_read_a_numeric_model_as_its_digits():
+    # a CSV's numeric model column with a gap is read as floats: 590.0 is the model "590"
+    names = catalogue_queries(_items(model=[590, 590, 12.5, None]))
+    assert names["text"].tolist() == ["590", "Kelvo 590", "12.5", "Zentro 12.5"]
