@@ -3,8 +3,8 @@
     python benchmarks/bench_domain_adaptation.py [--dataset homedepot] [--profile default]
         [--layers 2,6] [--seed 42]
 
-Notebook 02's product-search protocol and cells (``text_features.search_task``, the shop corpus
-without validation or test queries, ``domain_adapt.adapt_minilm``, ``finetune_dual_encoder``):
+Notebook 02's product-search protocol, through the same calls (``text_features.search_task``,
+``pretraining_corpus``, ``finetuned_search``, ``adapted_search``):
 the plain fine-tune once, then per ``--layers`` value the adaptation with that many top blocks
 trained and the same fine-tune of the adapted copy, each scored once on the test queries and
 compared with the plain fine-tune query by query (paired bootstrap, 95%). The fine-tune trains
@@ -43,10 +43,6 @@ def main() -> None:
     from shopintent.data.capabilities import Capabilities
     from shopintent.features.text import corpus as text_corpus
     from shopintent.features.text.encoders import load_minilm
-    from shopintent.models.search import protocols
-    from shopintent.models.search.retrievers import DenseRetriever
-    from shopintent.models.text import domain_adapt
-    from shopintent.models.text.dual_encoder import finetune_dual_encoder
     from shopintent.studies import text_features as study
 
     shop = registry.load(args.dataset, args.profile)
@@ -54,22 +50,10 @@ def main() -> None:
     task, until, reason = study.search_task(shop, Capabilities.of(shop), settings, args.seed)
     if task is None:
         raise SystemExit(reason)
-    held_out = {protocols.fold_query(q) for q in task.validation.texts + task.test.texts}
-    corpus = text_corpus.shop_corpus(shop, until=until)
-    corpus = corpus[~corpus["text"].map(protocols.fold_query).isin(held_out)]
-    if settings.corpus_sample is not None:
-        corpus = corpus.sample(n=min(len(corpus), settings.corpus_sample), random_state=args.seed)
+    corpus = study.pretraining_corpus(shop, task, until, settings, args.seed)
     train, heldout = text_corpus.split_corpus(corpus, holdout=0.1, seed=args.seed)
     minilm = load_minilm()
     print(f"{args.dataset} ({args.profile}, seed {args.seed}): {task.protocol}")
-
-    def finetune_and_score(encoder):
-        tuned = finetune_dual_encoder(
-            encoder, task.train_pairs, task.pairs("validation"), args.profile, seed=args.seed
-        )
-        retriever = DenseRetriever(tuned.encoder)
-        retriever.fit(task.item_ids, task.item_texts)
-        return tuned, protocols.evaluate_search(retriever, task.test, 10)
 
     def stage(label, start_cpu, start_wall):
         print(
@@ -78,27 +62,31 @@ def main() -> None:
         )
 
     c, w = cpu_seconds(), time.perf_counter()
-    plain, plain_per = finetune_and_score(minilm)
-    print(
-        f"fine-tuned: Recall@10 {plain_per['recall@10'].mean():.4f}, best epoch {plain.best_epoch}"
-    )
+    plain, plain_per = study.finetuned_search(minilm, task, args.profile, args.seed)
+    recall = plain_per["recall@10"].mean()
+    print(f"fine-tuned: Recall@10 {recall:.4f}, best epoch {plain.best_epoch}")
     stage("plain fine-tune and scoring", c, w)
     for layers in (int(v) for v in args.layers.split(",")):
         c, w = cpu_seconds(), time.perf_counter()
-        adapted = domain_adapt.adapt_minilm(
-            minilm, train, heldout, args.profile, seed=args.seed, trainable_layers=layers
+        result = study.adapted_search(
+            minilm,
+            train,
+            heldout,
+            task,
+            plain_per,
+            args.profile,
+            args.seed,
+            trainable_layers=layers,
         )
-        m = adapted.metrics
-        tuned, per = finetune_and_score(adapted.encoder)
+        m = result.adaptation.metrics
         print(
             f"top {layers} blocks adapted ({m['trainable']}): held-out masked accuracy "
             f"{m['before_masked_accuracy']:.4f} -> {m['heldout_masked_accuracy']:.4f} (unigram "
             f"{m['unigram_masked_accuracy']:.4f}), perplexity {m['before_perplexity']:.1f} -> "
             f"{m['heldout_perplexity']:.1f}; then fine-tuned: Recall@10 "
-            f"{per['recall@10'].mean():.4f}, best epoch {tuned.best_epoch}"
+            f"{result.per_query['recall@10'].mean():.4f}, best epoch {result.finetuned.best_epoch}"
         )
-        for metric in ("recall@10", "ndcg@10"):
-            d = protocols.paired_difference(per, plain_per, metric, 1000, args.seed)
+        for metric, d in result.gains.items():
             print(f"  {metric} adapted-then-fine-tuned - fine-tuned: {d}")
         stage("adaptation, fine-tune and scoring", c, w)
 

@@ -119,7 +119,7 @@ def fit_query_models(
         profile,
         seed,
         init=init,
-        extra=names if len(names) else None,
+        extra=names,
         **finetune,
     )
     log(
@@ -299,7 +299,9 @@ def catalogue_names(items: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     ``settings.catalogue_names`` asks for them, else none."""
     from shopintent.models.understanding.category import catalogue_queries
 
-    return catalogue_queries(items if settings.catalogue_names else items.iloc[:0])
+    if not settings.catalogue_names:
+        return pd.DataFrame(columns=["text", "category", "entities"])
+    return catalogue_queries(items)
 
 
 def queries_only_baseline(split, seed: int = DEFAULT_SEED):

@@ -246,6 +246,40 @@ class AdaptedSearch:
     gains: dict
 
 
+def finetuned_search(encoder, task, profile: str, seed: int) -> tuple[object, pd.DataFrame]:
+    """``(fine-tune result, per-query table)``: ``encoder`` fine-tuned as notebook 02's dual
+    encoder (``finetune_dual_encoder`` on the task's training pairs, validation picks the epoch)
+    and scored once on the task's test queries over the whole catalogue."""
+    from shopintent.models.search.retrievers import DenseRetriever
+    from shopintent.models.text.dual_encoder import finetune_dual_encoder
+
+    tuned = finetune_dual_encoder(
+        encoder, task.train_pairs, task.pairs("validation"), profile=profile, seed=seed
+    )
+    retriever = DenseRetriever(tuned.encoder)
+    retriever.fit(task.item_ids, task.item_texts)
+    return tuned, protocols.evaluate_search(retriever, task.test, 10)
+
+
+def held_out_texts(task) -> set[str]:
+    """The task's validation and test queries, folded (``protocols.fold_query``): no training
+    corpus or training pair may hold one."""
+    return {protocols.fold_query(q) for q in task.validation.texts + task.test.texts}
+
+
+def pretraining_corpus(shop, task, until, settings: Settings, seed: int) -> pd.DataFrame:
+    """The shop's text the language models may learn from (``corpus.shop_corpus`` up to
+    ``until``) without the task's held-out queries, as a seeded sample of
+    ``settings.corpus_sample`` texts where that is set."""
+    from shopintent.features.text import corpus as text_corpus
+
+    corpus = text_corpus.shop_corpus(shop, until=until)
+    corpus = corpus[~corpus["text"].map(protocols.fold_query).isin(held_out_texts(task))]
+    if settings.corpus_sample is not None:  # seconds, not minutes: a seeded sample
+        corpus = corpus.sample(n=min(len(corpus), settings.corpus_sample), random_state=seed)
+    return corpus
+
+
 def adapted_search(
     minilm,
     corpus_train,
@@ -255,24 +289,18 @@ def adapted_search(
     profile: str,
     seed: int,
     n_boot: int = 1000,
+    **adapt,
 ) -> AdaptedSearch:
     """Continue MiniLM's masked-LM on ``corpus_train`` (the shop's text without validation or test
-    queries), fine-tune the adapted copy exactly as the plain one (``finetune_dual_encoder``,
-    same pairs, profile and seed; validation picks its epoch), score it once on the test queries
-    and compare it query by query with ``finetuned_per_query`` (the plain fine-tune's)."""
-    from shopintent.models.search.retrievers import DenseRetriever
+    queries; ``adapt`` overrides ``domain_adapt.adapt_config`` fields), fine-tune the adapted copy
+    exactly as the plain one (``finetuned_search``), score it once on the test queries and compare
+    it query by query with ``finetuned_per_query`` (the plain fine-tune's)."""
     from shopintent.models.text import domain_adapt
-    from shopintent.models.text.dual_encoder import finetune_dual_encoder
 
     adaptation = domain_adapt.adapt_minilm(
-        minilm, corpus_train, corpus_heldout, profile=profile, seed=seed
+        minilm, corpus_train, corpus_heldout, profile=profile, seed=seed, **adapt
     )
-    tuned = finetune_dual_encoder(
-        adaptation.encoder, task.train_pairs, task.pairs("validation"), profile=profile, seed=seed
-    )
-    retriever = DenseRetriever(tuned.encoder)
-    retriever.fit(task.item_ids, task.item_texts)
-    per = protocols.evaluate_search(retriever, task.test, 10)
+    tuned, per = finetuned_search(adaptation.encoder, task, profile, seed)
     gains = {
         metric: protocols.paired_difference(per, finetuned_per_query, metric, n_boot, seed)
         for metric in ("recall@10", "ndcg@10")
@@ -321,6 +349,9 @@ __all__ = [
     "autocompletion_metrics",
     "autocompletion_verdict",
     "embedding_note",
+    "finetuned_search",
+    "held_out_texts",
+    "pretraining_corpus",
     "search_metrics",
     "search_task",
     "stage_metrics",

@@ -192,7 +192,28 @@ def test_notebook_02_judged_reranking_is_its_own_table_with_random_order_as_a_ba
     )
     boards = lb.leaderboards(lb.read_run(tmp_path))
     task, table = boards["Judged products re-ranked"]
+    assert table.loc["random_order", "kind"] == "baseline"
     assert table.loc["minilm_finetuned", "ndcg@10_low"] == 0.93
     assert lb.best_model(table, task) == "minilm_finetuned"
     _, search = boards["Product search"]
     assert "random_order" not in search.index
+
+
+def test_query_category_keeps_the_queries_only_tfidf_as_a_baseline(tmp_path):
+    _write(
+        tmp_path,
+        "03_query_understanding",
+        {
+            "query_category/tfidf_lr_queries_only/top1_accuracy": 0.804,
+            "query_category/tfidf_lr/top1_accuracy": 0.960,
+            "query_category/minilm_finetuned/top1_accuracy": 0.865,
+            "query_category/minilm_tfidf_fusion/top1_accuracy": 0.964,
+        },
+    )
+    boards = lb.leaderboards(lb.read_run(tmp_path))
+    task, table = boards["Query category"]
+    kinds = table["kind"].to_dict()
+    assert kinds["tfidf_lr_queries_only"] == kinds["tfidf_lr"] == "baseline"
+    assert kinds["minilm_tfidf_fusion"] == "model"
+    best = lb.best_per_task(boards).loc["Query category"]
+    assert (best["best"], best["best_baseline"]) == ("minilm_tfidf_fusion", "tfidf_lr")

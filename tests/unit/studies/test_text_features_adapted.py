@@ -107,3 +107,28 @@ def test_search_metrics_key_every_model_and_move_judged_reranking_to_its_own_tas
             assert m[key] == pytest.approx(df[metric].mean())
             assert m[f"{key}_low"] <= m[key] <= m[f"{key}_high"]
     assert not any("rerank_ndcg" in k for k in m)
+
+
+def test_pretraining_corpus_holds_no_held_out_query_and_keeps_its_sample(smoke_shop):
+    from shopintent.data.capabilities import Capabilities
+
+    settings = study.Settings.for_profile("smoke")
+    task, until, _ = study.search_task(smoke_shop, Capabilities.of(smoke_shop), settings, 42)
+    held_out = study.held_out_texts(task)
+    assert protocols.fold_query(task.test.texts[0]) in held_out
+    whole = study.Settings.for_profile("smoke", corpus_sample=None)
+    full = study.pretraining_corpus(smoke_shop, task, until, whole, 42)
+    assert not full["text"].map(protocols.fold_query).isin(held_out).any()
+    # the shop's own text does hold held-out queries (earlier searches of the same text): the
+    # filter had something to take out
+    from shopintent.features.text.corpus import shop_corpus
+
+    assert (
+        shop_corpus(smoke_shop, until=until)["text"].map(protocols.fold_query).isin(held_out).any()
+    )
+    small = study.Settings.for_profile("smoke", corpus_sample=50)
+    sample = study.pretraining_corpus(smoke_shop, task, until, small, 42)
+    assert len(sample) == 50 and set(sample.index) <= set(full.index)
+    pd.testing.assert_frame_equal(
+        sample, study.pretraining_corpus(smoke_shop, task, until, small, 42)
+    )

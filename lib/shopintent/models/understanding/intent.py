@@ -114,6 +114,61 @@ def split_queries(
 # ---- the fine-tuned network: intent, category and entity heads on one MiniLM ---------------------
 
 
+def network_targets(
+    train: pd.DataFrame,
+    val: pd.DataFrame,
+    extra: pd.DataFrame | None = None,
+    typo_augmentation: float = TYPO_AUGMENTATION,
+    seed: int = DEFAULT_SEED,
+) -> tuple[list, list[str], dict, dict]:
+    """``(heads, training texts, targets, validation targets)`` of the query network: an
+    ``intent`` and a ``category`` head where every query carries that label (classes: the
+    training queries'), a BIO ``tags`` head where every query carries spans. A share of the
+    training queries gets one extra typo (``entities.augment_typos``). ``extra`` rows come after
+    the queries; a head gets -1 (ignored by the loss) for a row without its label, a class the
+    queries never name, or, for tags, every word of a row whose spans are unknown (None)."""
+    from shopintent.models.text.finetune import Head
+    from shopintent.models.understanding import alignment as al
+    from shopintent.models.understanding.entities import augment_typos
+
+    extra = extra if extra is not None else pd.DataFrame(columns=["text", "category", "entities"])
+    heads, targets, val_targets = [], {}, {}
+    texts = train["text"].tolist()
+    spans = train["entities"].tolist()
+    has_spans = (
+        bool(len(train)) and train["entities"].notna().all() and val["entities"].notna().all()
+    )
+    if has_spans and typo_augmentation > 0:
+        texts, spans, _ = augment_typos(texts, train["entities"].tolist(), typo_augmentation, seed)
+    texts = texts + extra["text"].astype(str).tolist()
+    spans = spans + (
+        extra["entities"].tolist() if "entities" in extra.columns else [None] * len(extra)
+    )
+    for head, col in (("intent", "intent"), ("category", "category")):
+        if train[col].notna().all() and val[col].notna().all() and train[col].nunique() >= 2:
+            classes = tuple(sorted(train[col].unique()))
+            index = {c: i for i, c in enumerate(classes)}
+            heads.append(Head(head, "sequence", classes))
+            more = extra[col] if col in extra.columns else [None] * len(extra)
+            targets[head] = [index[c] for c in train[col]] + [index.get(c, -1) for c in more]
+            val_targets[head] = [index.get(c, -1) for c in val[col]]  # unseen in training: ignored
+    if has_spans:
+        tags = al.tag_vocabulary(ENTITY_LABELS)
+        index = {t: i for i, t in enumerate(tags)}
+        heads.append(Head("tags", "token", tuple(tags)))
+        targets["tags"] = [
+            [index[t] for t in al.bio_tags(al.split_words(x), s)]
+            if s is not None
+            else [-1] * len(al.split_words(x))
+            for x, s in zip(texts, spans, strict=True)
+        ]
+        val_targets["tags"] = [
+            [index[t] for t in al.bio_tags(al.split_words(x), s)]
+            for x, s in zip(val["text"], val["entities"], strict=True)
+        ]
+    return heads, texts, targets, val_targets
+
+
 def fit_query_network(
     backbone,
     tokenizer,
@@ -133,52 +188,18 @@ def fit_query_network(
     ``text`` and ``category`` and, where known, ``entities`` (``category.catalogue_queries``):
     the heads they carry no label for ignore them; ``max_train`` caps the queries alone and
     every extra row joins the sample."""
-    from shopintent.models.text.finetune import FineTunedNetwork, Head, finetune_config
-    from shopintent.models.understanding import alignment as al
-    from shopintent.models.understanding.entities import augment_typos
+    from shopintent.models.text.finetune import FineTunedNetwork, finetune_config
 
-    train, val = split.train, split.val
+    train = split.train
     config = finetune_config(profile, **overrides)
-    extra = extra if extra is not None else pd.DataFrame(columns=["text", "category", "entities"])
-    if len(extra):  # max_train caps the queries (a seeded sample); every extra row comes on top
+    if extra is not None and len(extra):
+        # max_train caps the queries (a seeded sample); every extra row comes on top
         if len(train) > config.max_train:
             train = train.sample(n=config.max_train, random_state=seed).sort_index()
         config = replace(config, max_train=len(train) + len(extra))
-    heads, targets, val_targets = [], {}, {}
-    texts, val_texts = train["text"].tolist(), val["text"].tolist()
-    spans = train["entities"].tolist()
-    has_spans = (
-        bool(len(train)) and train["entities"].notna().all() and val["entities"].notna().all()
+    heads, texts, targets, val_targets = network_targets(
+        train, split.val, extra, typo_augmentation, seed
     )
-    if has_spans and typo_augmentation > 0:
-        texts, spans, _ = augment_typos(texts, train["entities"].tolist(), typo_augmentation, seed)
-    texts = texts + extra["text"].astype(str).tolist()
-    spans = spans + (
-        extra["entities"].tolist() if "entities" in extra.columns else [None] * len(extra)
-    )
-    for head, col in (("intent", "intent"), ("category", "category")):
-        if train[col].notna().all() and val[col].notna().all() and train[col].nunique() >= 2:
-            # a class only the extra rows name has no query to be scored on: their row ignored
-            classes = tuple(sorted(train[col].unique()))
-            index = {c: i for i, c in enumerate(classes)}
-            heads.append(Head(head, "sequence", classes))
-            more = extra[col] if col in extra.columns else [None] * len(extra)
-            targets[head] = [index[c] for c in train[col]] + [index.get(c, -1) for c in more]
-            val_targets[head] = [index.get(c, -1) for c in val[col]]  # unseen in training: ignored
-    if has_spans:
-        tags = al.tag_vocabulary(ENTITY_LABELS)
-        index = {t: i for i, t in enumerate(tags)}
-        heads.append(Head("tags", "token", tuple(tags)))
-        targets["tags"] = [
-            [index[t] for t in al.bio_tags(al.split_words(x), s)]
-            if s is not None
-            else [-1] * len(al.split_words(x))  # spans unknown: every word ignored
-            for x, s in zip(texts, spans, strict=True)
-        ]
-        val_targets["tags"] = [
-            [index[t] for t in al.bio_tags(al.split_words(x), s)]
-            for x, s in zip(val_texts, val["entities"], strict=True)
-        ]
     if not heads:
         raise ValueError(
             "fit_query_network: the training queries carry no intent, category or entity labels"
@@ -194,7 +215,7 @@ def fit_query_network(
         heads,
         texts,
         targets,
-        val_texts,
+        split.val["text"].tolist(),
         val_targets,
         config=config,
         seed=seed,
@@ -451,6 +472,7 @@ __all__ = [
     "INTENTS",
     "QUERY_SIZES",
     "QuerySplit",
+    "network_targets",
     "classification_table",
     "confusion",
     "error_examples",

@@ -156,9 +156,44 @@ def joint(table):
     return network, sp
 
 
+def test_network_targets_ignore_what_an_extra_row_does_not_label():
+    """An extra row (a catalogue name) trains the category head, the tags where its spans are
+    known, and never the intent head; a category no query names is ignored too."""
+    spans = [{"start": 0, "end": 5, "label": "brand"}]
+    queries = pd.DataFrame(
+        {
+            "text": ["kelvo deal", "cheap tablet", "kelvo vs domix"],
+            "intent": ["purchase_ready", "exploratory", "comparison"],
+            "category": ["home.lamp", "electronics.tablet", "home.lamp"],
+            "entities": [spans, [], spans],
+        }
+    )
+    extra = pd.DataFrame(
+        {
+            "text": ["Kelvo Nova 590", "Zentro S12 Lite"],
+            "category": ["electronics.tablet", "nowhere.unseen"],
+            "entities": [[*spans, {"start": 6, "end": 14, "label": "model"}], None],
+        }
+    )
+    heads, texts, targets, val_targets = intent.network_targets(
+        queries, queries, extra, typo_augmentation=0.0
+    )
+    assert [h.name for h in heads] == ["intent", "category", "tags"]
+    assert texts == [*queries["text"], *extra["text"]]
+    assert targets["intent"][3:] == [-1, -1]  # names carry no intent
+    categories = heads[1].classes
+    assert targets["category"] == [
+        categories.index(c) for c in [*queries["category"], "electronics.tablet"]
+    ] + [-1]
+    tags = heads[2].classes
+    assert [tags[i] for i in targets["tags"][3]] == ["B-brand", "B-model", "I-model"]
+    assert targets["tags"][4] == [-1, -1, -1]  # spans unknown: every word ignored
+    assert len(val_targets["intent"]) == len(queries)
+
+
 def test_extra_rows_join_the_training_sample_with_the_labels_they_carry(table):
-    """Catalogue names (``category.catalogue_queries``) join the training sample: they carry a
-    category (one unseen in the queries is ignored) and spans or none; no intent."""
+    """With ``max_train`` below the training queries, the queries are sampled down to it and
+    every extra row (``category.catalogue_queries``) joins the sample on top."""
     backbone, tokenizer = _random_bert(num_layers=1, hidden_dim=16)
     sp = intent.split_queries(table, "smoke", sizes=(120, 30, 30))
     category = sp.train["category"].iloc[0]
